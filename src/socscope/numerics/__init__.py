@@ -1,0 +1,15 @@
+"""Generic numerics: finite-volume graphs, Kirchhoff tables, sparse solves, BDF2 time stepping.
+
+Nothing here knows about batteries.
+"""
+
+from .fv import FVGrid, laplacian_matrix, stack_grids
+from .integrate import Event, Segment, SegmentResult, SolverOptions, integrate_segment
+from .kirchhoff import KirchhoffTable
+from .linear import SparseOperator, TridiagonalOperator, make_operator
+
+__all__ = [
+    "FVGrid", "laplacian_matrix", "stack_grids", "Event", "Segment", "SegmentResult",
+    "SolverOptions", "integrate_segment", "KirchhoffTable", "SparseOperator",
+    "TridiagonalOperator", "make_operator",
+]

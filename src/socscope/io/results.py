@@ -1,0 +1,83 @@
+"""Simulation results on disk: netCDF files written atomically.
+
+Results are :class:`xarray.Dataset` objects; :func:`save_results` writes them
+as netCDF-4 (through h5netcdf) to a temporary file beside the target and
+renames it into place, so an interrupted write never leaves a half file and
+an existing file is only replaced with ``overwrite=True``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import xarray as xr
+
+from ..errors import FileFormatError, ParameterError
+
+__all__ = ["save_results", "open_results", "atomic_target"]
+
+
+def atomic_target(path, *, overwrite: bool = False) -> tuple[Path, Path]:
+    """Check ``path`` may be written; return it and a temporary sibling to write first.
+
+    Raises
+    ------
+    ParameterError
+        If ``path`` exists and ``overwrite`` is False, or its folder is missing.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise ParameterError(f"{path} already exists; pass overwrite=True (--overwrite) to replace it")
+    if not path.parent.exists():
+        raise ParameterError(f"cannot write {path}: folder {path.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    return path, Path(tmp)
+
+
+def save_results(ds: xr.Dataset, path, *, overwrite: bool = False) -> Path:
+    """Write a results Dataset to netCDF atomically.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+    path : str or Path
+        Target file (``.nc``).
+    overwrite : bool
+        Replace an existing file.
+
+    Returns
+    -------
+    Path
+    """
+    path, tmp = atomic_target(path, overwrite=overwrite)
+    try:
+        ds.to_netcdf(tmp, engine="h5netcdf", invalid_netcdf=False)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def open_results(path) -> xr.Dataset:
+    """Read a results file written by :func:`save_results` into memory.
+
+    Raises
+    ------
+    FileFormatError
+        If the file is missing, not netCDF, or not a socscope result.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileFormatError(f"{path}: no such file (expected a socscope results .nc file)")
+    try:
+        with xr.open_dataset(path, engine="h5netcdf") as ds:
+            out = ds.load()
+    except Exception as exc:  # h5py/h5netcdf raise several types for corrupt files
+        raise FileFormatError(f"{path}: not a readable netCDF-4 file ({type(exc).__name__}: {exc})") from None
+    if "socscope_version" not in out.attrs:
+        raise FileFormatError(f"{path}: netCDF file without 'socscope_version' attribute; not a socscope result")
+    return out
