@@ -206,7 +206,6 @@ def integrate_segment(
     u = u0.copy()
     h_next = opts.first_step
     h_forced = None
-    lu_state = None  # (α0, h) of the current factorisation for reusing operators
     event_hit = None
     blocks = segment.blocks
     vol_block = np.add.reduceat(V, blocks[:-1]) if blocks is not None else None
@@ -258,16 +257,11 @@ def integrate_segment(
         # Newton
         y = u_pred.copy()
         converged = False
-        rate_bad = False
         prev_norm = None
         for it in range(opts.max_newton):
             k, d = table.evaluate(y)
             g = V * (a0 * y + hist) - h * (op.matvec(k) + b)
-            if (not op.reuses_factorisation) or lu_state is None or lu_state != (a0, h) or rate_bad:
-                op.factorise(a0 * V, h, d)
-                lu_state = (a0, h)
-                res.n_factor += 1
-                rate_bad = False
+            op.factorise(a0 * V, h, d)
             delta = op.solve(g)
             y -= delta
             res.n_newton += 1
@@ -277,9 +271,8 @@ def integrate_segment(
             if norm <= opts.newton_tol * opts.atol:
                 converged = True
                 break
-            if prev_norm is not None and norm > 0.5 * prev_norm:
-                rate_bad = True
-                lu_state = None
+            if prev_norm is not None and norm > 0.9 * prev_norm:
+                break  # diverging: retry with a smaller step
             prev_norm = norm
         if converged and blocks is not None:
             # conservation projection: Σ_block G = Σ V(a0 y + hist) − h Σ b
@@ -293,7 +286,6 @@ def integrate_segment(
             ok = bool(np.all(y > bounds[0]) and np.all(y < bounds[1]))
         if not ok:
             res.n_rejected += 1
-            lu_state = None
             h_next = h * (0.25 if not converged else 0.5)
             continue
         # error estimate

@@ -22,10 +22,7 @@ from ..errors import ParameterError
 
 __all__ = ["FLUX_LAWS", "effective_diffusivity", "F", "R"]
 
-#: Faraday constant [C/mol]
-F = 96485.33212
-#: Gas constant [J/(mol K)]
-R = 8.314462618
+from ..constants import F, R
 
 FLUX_LAWS = ("chemical", "thermodynamic")
 

@@ -1,0 +1,47 @@
+"""Cathode materials: SI scalars and functions of the Li occupancy θ.
+
+A :class:`Material` holds the lattice-site concentration ``c_max`` [mol/m³],
+density [kg/m³], practical capacity (the C-rate basis) [C/kg], molar mass
+[kg/mol], temperature [K], and up to four :class:`Property` functions of θ:
+``U`` (open-circuit potential, V), ``D`` (diffusivity, m²/s, required),
+``i0`` (exchange current density, A/m²) and ``sigma`` (electronic
+conductivity, S/m). Every function carries its source and validity range and
+is finite and at least C1 on all of [0, 1], so implicit solvers may evaluate
+it anywhere.
+
+Shipped materials (see :func:`available`):
+
+``ni88-xu2022``
+    single-crystal LiNi0.88Mn0.05Co0.07O2 (Xu et al.; Lun et al.), parameter
+    ``alpha`` (D_app = α·D_GITT, default 2.7).
+``nmc532``
+    LiNi0.5Mn0.3Co0.2O2 (Kröger et al.; Mohtat2020; Amin & Chiang 2016).
+``nmc811-chen2020``
+    LG M50 NMC811 (Chen et al. 2020, PyBaMM ``Chen2020``).
+
+Examples
+--------
+>>> import socscope.materials as m
+>>> mat = m.get("ni88-xu2022", alpha=2.7)
+>>> round(mat.capacity_mAh_g)
+210
+>>> mat.D(1.0) < mat.D(0.5)
+True
+"""
+
+from ._files import load, save
+from ._library import chen2020_ocp_data
+from ._material import Material, Property
+from ._registry import available, get
+from ._tables import tabulated_property
+
+__all__ = [
+    "Material",
+    "Property",
+    "get",
+    "available",
+    "load",
+    "save",
+    "tabulated_property",
+    "chen2020_ocp_data",
+]

@@ -1,0 +1,592 @@
+"""The shipped materials and the functional forms they are built from.
+
+Every factory returns a new :class:`~socscope.materials.Material`; the
+registry (:mod:`._registry`) maps names to these factories.
+
+References
+----------
+[003] Lun et al., Supplementary Information, aged Ni-rich single crystals
+      (``../shared/seeds/003_*.txt``).
+[004] Xu et al., operando visualisation of kinetically induced Li
+      heterogeneities in single-crystal LiNi0.88Mn0.05Co0.07O2.
+[002] Sharma et al., Nano Lett. 2022 (Butler–Volmer eqs. 1–3).
+[000] Kröger et al., CL-SP-ICP-OES of NMC532 (278 mAh/g theoretical,
+      1C = 160 mA/g).
+Chen2020   C.-H. Chen, F. Brosa Planella, K. O'Regan, D. Gastol,
+      W. D. Widanage, E. Kendrick, J. Electrochem. Soc. 167, 080534 (2020),
+      doi:10.1149/1945-7111/ab9050; parameter set and OCP data file from
+      PyBaMM (``Chen2020.py``, ``nmc_LGM50_ocp_Chen2020.csv``; BSD-3-Clause,
+      copyright the PyBaMM team).
+Mohtat2020 P. Mohtat, S. Lee, V. Sulzer, J. B. Siegel, A. G. Stefanopoulou,
+      J. Electrochem. Soc. 167, 110561 (2020), doi:10.1149/1945-7111/aba5d1;
+      PyBaMM parameter set ``Mohtat2020`` (functions ``NMC_ocp_PeymanMPM``,
+      ``NMC_diffusivity_PeymanMPM``,
+      ``NMC_electrolyte_exchange_current_density_PeymanMPM``).
+AminChiang2016 R. Amin, Y.-M. Chiang, J. Electrochem. Soc. 163, A1512 (2016),
+      doi:10.1149/2.0131608jes.
+"""
+
+from __future__ import annotations
+
+import math
+from importlib import resources
+
+import numpy as np
+from scipy.optimize import nnls
+from scipy.special import expit
+
+from ..errors import MaterialError
+from ._constants import C_KG_PER_MAH_G, F, R, T_REF, molar_mass
+from ._material import Material, Property
+from ._tables import tabulated_property
+
+__all__ = [
+    "ni88_xu2022",
+    "nmc532",
+    "nmc811_chen2020",
+    "chen2020_ocp",
+    "chen2020_ocp_data",
+    "amin_chiang_sigma",
+    "chen2020_capacity_per_volume",
+    "CHEN2020_OCP_FILE",
+]
+
+# The OCP data file is PyBaMM's nmc_LGM50_ocp_Chen2020.csv (measurements of
+# Chen et al., JES 167 080534, 2020), BSD-3-Clause, copyright the PyBaMM team;
+# it is shipped unchanged in data/, with the licence text in data/README.md.
+#: File name of the shipped copy of PyBaMM's LG M50 NMC811 OCP data.
+CHEN2020_OCP_FILE = "nmc811_ocp_Chen2020_measured.csv"
+
+_CHEN2020_CITATION = (
+    "Chen et al., J. Electrochem. Soc. 167, 080534 (2020), doi:10.1149/1945-7111/ab9050"
+)
+_PYBAMM_NOTE = "via PyBaMM (BSD-3-Clause, copyright the PyBaMM team)"
+_MOHTAT_CITATION = (
+    "Mohtat et al., J. Electrochem. Soc. 167, 110561 (2020), doi:10.1149/1945-7111/aba5d1, "
+    "as implemented in PyBaMM's Mohtat2020 parameter set"
+)
+_AMIN_CHIANG_CITATION = (
+    "Amin & Chiang, J. Electrochem. Soc. 163, A1512 (2016), doi:10.1149/2.0131608jes "
+    "(electronic conductivity of Li(1-x)NMC vs x, values as quoted in SPEC §3)"
+)
+
+#: Thermal voltage RT/F at the reference temperature of the shipped OCP data [V].
+_VT = R * T_REF / F
+#: Offset that keeps the ideal-solution term finite at θ = 0 and 1 [-].
+_LOG_DELTA = 1e-6
+#: Ending exponential of the Mohtat2020 NMC532 OCP fit: -A exp(B θ - C) [V].
+_END_A, _END_B, _END_C = 0.5623e-4, 109.451, 100.006
+#: Smoothing basis of the Chen2020 OCP: tanh widths and number of centres.
+_OCP_WIDTHS = (0.02, 0.05, 0.1)
+_OCP_N_CENTRES = 14
+#: Regularisation of sqrt(θ(1-θ)) in the exchange current density [-].
+_I0_EPS = 1e-3
+
+
+def _clip01(theta: np.ndarray) -> np.ndarray:
+    return np.clip(np.asarray(theta, dtype=np.float64), 0.0, 1.0)
+
+
+def _require_positive(material: str, name: str, value, meaning: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = math.nan
+    if isinstance(value, bool) or not (math.isfinite(v) and v > 0.0):
+        raise MaterialError(
+            f"material {material!r}: parameter {name} = {value!r} is not allowed; it must be a "
+            f"finite number > 0 ({meaning})"
+        )
+    return v
+
+
+# --------------------------------------------------------------------- OCP data
+def chen2020_ocp_data(*, measured_only: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """The LG M50 NMC811 OCP points of Chen et al. (2020) shipped with socscope.
+
+    The file is PyBaMM's ``nmc_LGM50_ocp_Chen2020.csv`` (BSD-3-Clause), kept
+    with its comment lines. Its first and last rows are end points PyBaMM added
+    "to avoid extrapolation"; they are dropped unless ``measured_only=False``.
+
+    Returns
+    -------
+    theta : numpy.ndarray
+        Stoichiometry (Li occupancy) [-], increasing.
+    U : numpy.ndarray
+        Open-circuit potential vs Li/Li⁺ [V].
+    """
+    text = resources.files("socscope.materials").joinpath("data", CHEN2020_OCP_FILE).read_text(
+        encoding="utf-8"
+    )
+    theta, ocp = [], []
+    section = ""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if stripped.startswith("#"):
+            section = stripped.lower()
+            continue
+        if measured_only and "measured" not in section:
+            continue
+        a, b = stripped.split(",")[:2]
+        theta.append(float(a))
+        ocp.append(float(b))
+    order = np.argsort(theta)
+    return np.asarray(theta)[order], np.asarray(ocp)[order]
+
+
+def _ideal_term(theta: np.ndarray) -> np.ndarray:
+    return _VT * np.log((1.0 - theta + _LOG_DELTA) / (theta + _LOG_DELTA))
+
+
+def _ideal_term_derivative(theta: np.ndarray) -> np.ndarray:
+    return -_VT * (1.0 / (1.0 - theta + _LOG_DELTA) + 1.0 / (theta + _LOG_DELTA))
+
+
+def _end_term(theta: np.ndarray) -> np.ndarray:
+    return -_END_A * np.exp(_END_B * theta - _END_C)
+
+
+def _end_term_derivative(theta: np.ndarray) -> np.ndarray:
+    return -_END_A * _END_B * np.exp(_END_B * theta - _END_C)
+
+
+def _tanh_basis(theta: np.ndarray, centres: np.ndarray, widths: np.ndarray) -> np.ndarray:
+    return np.tanh((theta[..., None] - centres) / widths)
+
+
+def _fit_chen2020_ocp():
+    """Non-negative least-squares fit of the smooth, decreasing OCP form.
+
+    Returns ``(a0, a1, centres, widths, weights, rms)`` of
+    ``U_core(θ) = a0 - a1 θ - Σ weights_k tanh((θ - centres_k)/widths_k)``.
+    """
+    theta, ocp = chen2020_ocp_data()
+    target = ocp - _ideal_term(theta) - _end_term(theta)
+    centre_grid = np.linspace(theta[0], theta[-1], _OCP_N_CENTRES)
+    centres = np.repeat(centre_grid, len(_OCP_WIDTHS))
+    widths = np.tile(np.asarray(_OCP_WIDTHS), _OCP_N_CENTRES)
+    design = np.column_stack([np.ones_like(theta), -theta, -_tanh_basis(theta, centres, widths)])
+    coef, _ = nnls(design, target, maxiter=50 * design.shape[1])
+    keep = coef[2:] > 0.0
+    rms = float(np.sqrt(np.mean((design @ coef - target) ** 2)))
+    return coef[0], coef[1], centres[keep], widths[keep], coef[2:][keep], rms
+
+
+def chen2020_ocp(*, note: str = "") -> Property:
+    """Smooth, strictly decreasing U(θ) fitted to the Chen2020 measured OCP.
+
+    Form (V, θ clipped to [0, 1])::
+
+        U(θ) = a0 - a1 θ - Σ_k b_k tanh((θ - c_k)/w_k)
+               + (RT/F) ln((1 - θ + δ)/(θ + δ))
+               - 0.5623e-4 exp(109.451 θ - 100.006)
+
+    * ``a1, b_k >= 0`` are fitted by non-negative least squares to the
+      measured points (θ 0.266–0.906), after subtracting the last two terms;
+      14 centres ``c_k`` evenly over the measured range, widths
+      ``w_k ∈ {0.02, 0.05, 0.1}``. Non-negative weights make every term
+      decreasing, so U is strictly decreasing and C∞ on [0, 1] by
+      construction; the fit residual is ~1 mV RMS.
+    * The ideal-solution term (T = 298.15 K, δ = 1e-6 keeps it finite) makes
+      U rise without bound towards θ → 0 and fall towards θ → 1, with
+      U(0) ≈ 4.7 V.
+    * The exponential is the end term of the Mohtat2020 NMC532 OCP; it makes
+      U drop steeply near full lithiation (U(0.99) ≈ 3.25 V, U(0.999) ≈ 2.8 V,
+      U(1) ≈ 2.55 V), as layered oxides do, and is < 0.1 mV inside the
+      measured range.
+
+    Outside the measured range the tanh terms level off, so the extension is
+    governed by the two analytic end terms. For θ outside [0, 1] the value at
+    the nearest end is returned and the derivative is 0.
+    """
+    a0, a1, centres, widths, weights, rms = _fit_chen2020_ocp()
+    theta, _ = chen2020_ocp_data()
+
+    def func(th):
+        t = _clip01(th)
+        core = a0 - a1 * t - _tanh_basis(t, centres, widths) @ weights
+        return core + _ideal_term(t) + _end_term(t)
+
+    def dfunc(th):
+        th = np.asarray(th, dtype=np.float64)
+        t = np.clip(th, 0.0, 1.0)
+        sech2 = 1.0 - _tanh_basis(t, centres, widths) ** 2
+        core = -a1 - sech2 @ (weights / widths)
+        d = core + _ideal_term_derivative(t) + _end_term_derivative(t)
+        return np.where((th < 0.0) | (th > 1.0), 0.0, d)
+
+    formula = (
+        "U = a0 - a1*θ - Σ b_k tanh((θ-c_k)/w_k) + (RT/F) ln((1-θ+1e-6)/(θ+1e-6)) "
+        f"- 0.5623e-4 exp(109.451 θ - 100.006) V; a1, b_k >= 0 fitted (NNLS, {weights.size} "
+        f"tanh terms, widths 0.02/0.05/0.1) to the measured points, RMS {rms * 1e3:.2f} mV; "
+        "T = 298.15 K; θ clipped to [0, 1]; outside the measured range the tanh terms level off "
+        "and the ideal-solution and exponential end terms give the rise towards θ=0 and the "
+        "steep fall below 3.0 V towards θ=1"
+    )
+    source = (
+        f"{_CHEN2020_CITATION}: measured OCP of the LG M50 NMC811 positive electrode, data file "
+        f"nmc_LGM50_ocp_Chen2020.csv {_PYBAMM_NOTE}; end term from {_MOHTAT_CITATION}"
+    )
+    if note:
+        source = f"{source}. {note}"
+    return Property(
+        name="U",
+        units="V",
+        func=func,
+        source=source,
+        valid_range=(float(theta[0]), float(theta[-1])),
+        formula=formula,
+        dfunc=dfunc,
+    )
+
+
+# ----------------------------------------------------------- other functions
+def amin_chiang_sigma(*, note: str = "") -> Property:
+    """Electronic conductivity σ(θ) of Li(1−x)NMC from Amin & Chiang (2016).
+
+    σ = 1.9e-6, 2.8e-4, 9.9e-4, 1.5e-3, 1.4e-2 S/cm at x = 0, 0.1, 0.3, 0.5,
+    0.75 (θ = 1 − x), converted to S/m and interpolated as PCHIP of log10 σ
+    (zero end slopes), constant outside θ ∈ [0.25, 1].
+    """
+    x = np.array([0.0, 0.1, 0.3, 0.5, 0.75])
+    sigma_s_cm = np.array([1.9e-6, 2.8e-4, 9.9e-4, 1.5e-3, 1.4e-2])
+    theta = (1.0 - x)[::-1]
+    sigma = (sigma_s_cm * 100.0)[::-1]
+    source = _AMIN_CHIANG_CITATION if not note else f"{_AMIN_CHIANG_CITATION}. {note}"
+    return tabulated_property("sigma", theta, sigma, source=source, formula="σ(x) table")
+
+
+def _sqrt_i0(prefactor: float, *, source: str, valid_range, formula: str) -> Property:
+    """i0(θ) = prefactor · sqrt(θ(1−θ) + ε²) [A/m²], ε = 1e-3, θ clipped to [0, 1].
+
+    ``prefactor = F k c_max (c_l/c_l,ref)^0.5`` of [002] eq. 3 with
+    α_a = α_c = 0.5. The ε² keeps i0 positive and smooth at θ = 0 and 1
+    (i0 there is 1e-3 × prefactor, 0.2 % of the mid-range value) and changes
+    i0 by less than 5e-4 relative for θ ∈ [1e-3, 1 − 1e-3].
+    """
+    eps2 = _I0_EPS**2
+
+    def func(th):
+        t = _clip01(th)
+        return prefactor * np.sqrt(t * (1.0 - t) + eps2)
+
+    def dfunc(th):
+        th = np.asarray(th, dtype=np.float64)
+        t = np.clip(th, 0.0, 1.0)
+        d = prefactor * (1.0 - 2.0 * t) / (2.0 * np.sqrt(t * (1.0 - t) + eps2))
+        return np.where((th < 0.0) | (th > 1.0), 0.0, d)
+
+    return Property(
+        name="i0",
+        units="A/m2",
+        func=func,
+        source=source,
+        valid_range=valid_range,
+        formula=f"{formula}; sqrt(θ(1-θ)) regularised as sqrt(θ(1-θ) + 1e-6); θ clipped to [0, 1]",
+        dfunc=dfunc,
+    )
+
+
+def _constant(name: str, units: str, value: float, *, source: str, valid_range=(0.0, 1.0)) -> Property:
+    return Property(
+        name=name,
+        units=units,
+        func=lambda th: np.full(np.shape(th), value, dtype=np.float64),
+        source=source,
+        valid_range=valid_range,
+        formula=f"{value!r} {units} (constant)",
+        dfunc=lambda th: np.zeros(np.shape(th), dtype=np.float64),
+    )
+
+
+# ------------------------------------------------------------------ materials
+#: Reaction-rate constant of the Chen2020 NMC811 exchange current density
+#: (PyBaMM: 3.42e-6 (A/m2)(m3/mol)^1.5, includes the reference concentrations).
+_CHEN2020_M_REF = 3.42e-6
+#: Electrolyte concentration of the Chen2020 parameter set [mol/m3].
+_CHEN2020_C_E = 1000.0
+
+
+def ni88_xu2022(*, alpha: float = 2.7) -> Material:
+    """Single-crystal LiNi0.88Mn0.05Co0.07O2 of Xu et al. [004] and Lun et al. [003].
+
+    Parameters
+    ----------
+    alpha : float, optional
+        Scaling of the GITT diffusivity, D_app = α·D_GITT ([004]: best match
+        α ≈ 2.7; core–shell for 1 ≤ α ≤ 5). Must be finite and > 0.
+
+    Notes
+    -----
+    * Capacity basis 210 mAh/g (practical, [004]); density 4780 kg/m³
+      ([003]); molar mass from IUPAC atomic weights (97.46 g/mol);
+      c_max = density / molar mass ≈ 4.905e4 mol/m³.
+    * D(θ) = α·(1e-18/2.7)·10^(2/(1 + exp((θ − 0.87)/0.03))) m²/s: a logistic
+      step in log10 D that encodes [004] Fig. 3B as stated in its text —
+      D_app ≈ 1e-14 cm²/s (1.06e-18 m²/s at α = 2.7) near full lithiation,
+      rising by almost two orders of magnitude once ~20 % of the Li is
+      removed (D(0.77)/D(0.99) ≈ 79). Below θ ≈ 0.77 it levels off at
+      α·(1e-18/2.7)·100; that plateau is an assumption. It is a chemical
+      (GITT-type) diffusivity, the D of the Fickian flux law; the
+      thermodynamic flux law would multiply it by the thermodynamic factor
+      a second time.
+    * U(θ): the measured LG M50 NMC811 OCP of Chen2020 (smoothed, see
+      :func:`chen2020_ocp`) as a stand-in; [003]/[004] give no OCP table.
+    * i0(θ) = F k c_max sqrt(θ(1−θ)) ([002] eq. 3, α_a = α_c = 0.5,
+      c_l = c_l,ref) with k = 3.42e-6·sqrt(1000 mol/m³)/F = 1.121e-9 m/s, the
+      rate constant of the Chen2020 NMC811 parameter set (at its 1 M
+      electrolyte): i0(0.5) ≈ 2.65 A/m². The (1−θ)^0.5 factor slows charge
+      transfer towards full lithiation, as [004] reports (fig. S18).
+    * σ(θ): the NMC Amin & Chiang table (:func:`amin_chiang_sigma`) as a
+      stand-in; no conductivity of this material is given in [003]/[004].
+    """
+    name = "ni88-xu2022"
+    alpha = _require_positive(name, "alpha", alpha, "D_app = alpha * D_GITT; Xu et al. use 2.7")
+    composition = {"Li": 1.0, "Ni": 0.88, "Mn": 0.05, "Co": 0.07, "O": 2.0}
+    mm = molar_mass(composition)
+    density = 4780.0
+    c_max = density / mm
+    d_scale = alpha * (1e-18 / 2.7)
+    ln10 = math.log(10.0)
+
+    def d_func(th):
+        t = np.asarray(th, dtype=np.float64)
+        step = expit(-(t - 0.87) / 0.03)
+        return d_scale * 10.0 ** (2.0 * step)
+
+    def d_dfunc(th):
+        t = np.asarray(th, dtype=np.float64)
+        step = expit(-(t - 0.87) / 0.03)
+        return d_scale * 10.0 ** (2.0 * step) * ln10 * 2.0 * (-step * (1.0 - step) / 0.03)
+
+    D = Property(
+        name="D",
+        units="m2/s",
+        func=d_func,
+        source=(
+            "Xu et al. [004], Fig. 3B and text: D_app = alpha*D_GITT ~ 1e-14 cm2/s near full "
+            "lithiation, rising almost two orders of magnitude once 20 % of the Li is removed "
+            "(alpha = 2.7 best match); see also SPEC §5"
+        ),
+        valid_range=(0.75, 1.0),
+        formula=(
+            f"D = alpha*(1e-18/2.7)*10**(2/(1+exp((θ-0.87)/0.03))) m2/s with alpha = {alpha!r}; "
+            "logistic step in log10 D; plateau below θ≈0.77 is an assumption"
+        ),
+        dfunc=d_dfunc,
+    )
+    k = _CHEN2020_M_REF * math.sqrt(_CHEN2020_C_E) / F
+    i0 = _sqrt_i0(
+        F * k * c_max,
+        source=(
+            "form of Sharma et al. [002] eq. 3 (alpha_a = alpha_c = 0.5, c_l = c_l,ref); rate "
+            f"constant k = 3.42e-6*sqrt(1000)/F = {k:.4g} m/s from the NMC811 parameter set of "
+            f"{_CHEN2020_CITATION} {_PYBAMM_NOTE}, a stand-in chosen so i0 is O(1) A/m2 mid-range; "
+            "the (1-θ)^0.5 factor gives the slow charge transfer near full lithiation of Xu et al. [004]"
+        ),
+        valid_range=(0.0, 1.0),
+        formula=f"i0 = F*k*c_max*sqrt(θ(1-θ)), k = {k:.6g} m/s, c_max = {c_max:.6g} mol/m3",
+    )
+    return Material(
+        name=name,
+        description=(
+            "single-crystal LiNi0.88Mn0.05Co0.07O2 (Umicore) of Xu et al. and Lun et al.; "
+            "apparent diffusivity D_app = alpha*D_GITT"
+        ),
+        source=(
+            "Xu et al. [004] (D_app, alpha, practical capacity 210 mAh/g); Lun et al. [003] "
+            "(rho = 4.78 g/cm3, composition); U from Chen2020 NMC811 (stand-in); i0 rate constant "
+            "from Chen2020; sigma from Amin & Chiang 2016 (stand-in)"
+        ),
+        c_max=c_max,
+        density=density,
+        capacity=210.0 * C_KG_PER_MAH_G,
+        molar_mass=mm,
+        U=chen2020_ocp(
+            note="Used as a stand-in for LiNi0.88Mn0.05Co0.07O2, whose OCP [003]/[004] do not tabulate"
+        ),
+        D=D,
+        i0=i0,
+        sigma=amin_chiang_sigma(note="NMC532-type data used as a stand-in for Ni0.88 NMC"),
+        parameters={"alpha": alpha},
+        factory=ni88_xu2022,
+    )
+
+
+#: Mohtat2020 parameter-set values used for NMC532.
+_MOHTAT_C_MAX = 35380.0
+_MOHTAT_M_REF = 4.824e-6
+_MOHTAT_D = 8e-15
+
+
+def nmc532() -> Material:
+    """Polycrystalline LiNi0.5Mn0.3Co0.2O2 (NMC532) of [000] and [002].
+
+    Notes
+    -----
+    * Theoretical capacity from the formula unit (molar mass 96.55 g/mol from
+      IUPAC atomic weights): F/M = 277.6 mAh/g, matching the 278 mAh/g of
+      [000]; c_max = density/M. Capacity basis 160 mAh/g (1C = 160 mA/g, [000]).
+    * Density 4700 kg/m³: a nominal crystallographic density for layered
+      NMC (cf. 4.78 g/cm³ for the Ni0.88 material of [003]); no NMC532-specific
+      measurement was available to cite.
+    * U(θ): Mohtat2020 polynomial (``NMC_ocp_PeymanMPM``), with the
+      stoichiometry read as θ. Strictly decreasing on [0, 1].
+    * D = 8e-15 m²/s (Mohtat2020, ``NMC_diffusivity_PeymanMPM``, value at
+      298.15 K), constant.
+    * i0(θ) = m_ref·sqrt(c_e)·sqrt(c_s(c_max,M − c_s)) with c_s = θ·c_max,M,
+      m_ref = 4.824e-6 (A/m²)(m³/mol)^1.5, c_e = 1000 mol/m³ and
+      c_max,M = 35380 mol/m³, all from Mohtat2020, so that i0(θ) equals
+      PyBaMM's value at stoichiometry θ (2.70 A/m² at θ = 0.5).
+    * σ(θ): Amin & Chiang (2016), :func:`amin_chiang_sigma`.
+    """
+    name = "nmc532"
+    mm = molar_mass({"Li": 1.0, "Ni": 0.5, "Mn": 0.3, "Co": 0.2, "O": 2.0})
+    density = 4700.0
+
+    def u_func(th):
+        t = _clip01(th)
+        poly = 4.3452 - 1.6518 * t + 1.6225 * t**2 - 2.0843 * t**3 + 3.5146 * t**4 - 2.2166 * t**5
+        return poly - 0.5623e-4 * np.exp(109.451 * t - 100.006)
+
+    def u_dfunc(th):
+        th = np.asarray(th, dtype=np.float64)
+        t = np.clip(th, 0.0, 1.0)
+        d = (
+            -1.6518
+            + 2 * 1.6225 * t
+            - 3 * 2.0843 * t**2
+            + 4 * 3.5146 * t**3
+            - 5 * 2.2166 * t**4
+            - 0.5623e-4 * 109.451 * np.exp(109.451 * t - 100.006)
+        )
+        return np.where((th < 0.0) | (th > 1.0), 0.0, d)
+
+    U = Property(
+        name="U",
+        units="V",
+        func=u_func,
+        source=f"{_MOHTAT_CITATION} (function NMC_ocp_PeymanMPM)",
+        valid_range=(0.0, 1.0),
+        formula=(
+            "U = 4.3452 - 1.6518θ + 1.6225θ^2 - 2.0843θ^3 + 3.5146θ^4 - 2.2166θ^5 "
+            "- 0.5623e-4 exp(109.451θ - 100.006) V; θ clipped to [0, 1]"
+        ),
+        dfunc=u_dfunc,
+    )
+    D = _constant(
+        "D",
+        "m2/s",
+        _MOHTAT_D,
+        source=f"{_MOHTAT_CITATION} (function NMC_diffusivity_PeymanMPM, 8e-15 m2/s at 298.15 K)",
+    )
+    i0 = _sqrt_i0(
+        _MOHTAT_M_REF * math.sqrt(1000.0) * _MOHTAT_C_MAX,
+        source=(
+            f"{_MOHTAT_CITATION} (function NMC_electrolyte_exchange_current_density_PeymanMPM: "
+            "m_ref = 4.824e-6 (A/m2)(m3/mol)^1.5, c_e = 1000 mol/m3, c_max = 35380 mol/m3); "
+            "form of Sharma et al. [002] eq. 3"
+        ),
+        valid_range=(0.0, 1.0),
+        formula="i0 = 4.824e-6*sqrt(1000)*35380*sqrt(θ(1-θ)) A/m2",
+    )
+    return Material(
+        name=name,
+        description="polycrystalline LiNi0.5Mn0.3Co0.2O2 (NMC532)",
+        source=(
+            "Kröger et al. [000] (278 mAh/g theoretical, 1C = 160 mA/g); U, D, i0 from "
+            "Mohtat2020 (PyBaMM); sigma from Amin & Chiang 2016; density nominal 4.7 g/cm3"
+        ),
+        c_max=density / mm,
+        density=density,
+        capacity=160.0 * C_KG_PER_MAH_G,
+        molar_mass=mm,
+        U=U,
+        D=D,
+        i0=i0,
+        sigma=amin_chiang_sigma(),
+        parameters={},
+        factory=nmc532,
+    )
+
+
+#: PyBaMM Chen2020 geometry of the positive electrode (used for the capacity basis).
+_CHEN2020_ELECTRODE = {
+    "height": 0.065,  # m
+    "width": 1.58,  # m
+    "thickness": 7.56e-05,  # m
+    "active_fraction": 0.665,
+    "nominal_capacity_Ah": 5.0,
+}
+_CHEN2020_DENSITY = 3262.0
+_CHEN2020_C_MAX = 63104.0
+
+
+def chen2020_capacity_per_volume() -> float:
+    """Nominal charge per unit volume of positive active material in PyBaMM's Chen2020 cell [C/m³].
+
+    5 A·h / (0.065 m × 1.58 m × 75.6 µm × 0.665) = 3.486e9 C/m³.
+    """
+    e = _CHEN2020_ELECTRODE
+    volume = e["height"] * e["width"] * e["thickness"] * e["active_fraction"]
+    return e["nominal_capacity_Ah"] * 3600.0 / volume
+
+
+def nmc811_chen2020() -> Material:
+    """LG M50 NMC811 positive electrode of Chen et al. (2020) (PyBaMM ``Chen2020``).
+
+    Notes
+    -----
+    * c_max = 63104 mol/m³, D = 4e-15 m²/s, σ = 0.18 S/m, i0 with
+      m_ref = 3.42e-6 (A/m²)(m³/mol)^1.5 and c_e = 1000 mol/m³, density
+      3262 kg/m³: all PyBaMM ``Chen2020`` values. The density is PyBaMM's
+      "Positive electrode density" (used there for the thermal model), and
+      c_max·F/density = 519 mAh/g is far above the ~275 mAh/g of the NMC811
+      formula unit, so mass-specific capacities of this material are internal
+      to the parameter set.
+    * Capacity basis: chosen so that capacity × density equals the nominal
+      5 A·h of PyBaMM's Chen2020 cell per unit volume of positive active
+      material (:func:`chen2020_capacity_per_volume`), i.e. 1C here drives the
+      same current per particle volume as 1C (5 A) in PyBaMM. That is
+      296.9 mAh/g with this density, and an occupancy swing of 0.573.
+    * U(θ): the measured Chen2020 OCP, smoothed (:func:`chen2020_ocp`).
+    * σ = 0.18 S/m is the electrode conductivity of the parameter set, used
+      here as the particle conductivity.
+    * Molar mass: LiNi0.8Mn0.1Co0.1O2 from IUPAC atomic weights.
+    """
+    name = "nmc811-chen2020"
+    mm = molar_mass({"Li": 1.0, "Ni": 0.8, "Mn": 0.1, "Co": 0.1, "O": 2.0})
+    chen_src = f"{_CHEN2020_CITATION}, parameter set Chen2020 {_PYBAMM_NOTE}"
+    theta_ocp, _ = chen2020_ocp_data()
+    ocp_range = (float(theta_ocp[0]), float(theta_ocp[-1]))
+    i0 = _sqrt_i0(
+        _CHEN2020_M_REF * math.sqrt(_CHEN2020_C_E) * _CHEN2020_C_MAX,
+        source=(
+            f"{chen_src}: nmc_LGM50_electrolyte_exchange_current_density_Chen2020, "
+            "m_ref = 3.42e-6 (A/m2)(m3/mol)^1.5, c_e = 1000 mol/m3"
+        ),
+        valid_range=ocp_range,
+        formula="i0 = 3.42e-6*sqrt(1000)*63104*sqrt(θ(1-θ)) A/m2",
+    )
+    return Material(
+        name=name,
+        description="LG M50 NMC811 positive electrode (PyBaMM Chen2020 parameter set)",
+        source=chen_src,
+        c_max=_CHEN2020_C_MAX,
+        density=_CHEN2020_DENSITY,
+        capacity=chen2020_capacity_per_volume() / _CHEN2020_DENSITY,
+        molar_mass=mm,
+        U=chen2020_ocp(),
+        D=_constant("D", "m2/s", 4e-15, source=f"{chen_src}: positive particle diffusivity"),
+        i0=i0,
+        sigma=_constant(
+            "sigma",
+            "S/m",
+            0.18,
+            source=f"{chen_src}: positive electrode conductivity (electrode value used for the particle)",
+        ),
+        parameters={},
+        factory=nmc811_chen2020,
+    )

@@ -1,0 +1,719 @@
+"""Tests of socscope.materials: registry, shipped materials, Property/Material, files.
+
+Real data: the measured LG M50 NMC811 OCP of Chen et al., J. Electrochem. Soc.
+167, 080534 (2020), from PyBaMM (BSD-3-Clause), read from ../shared/data
+beside the checkout when present.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+import socscope.materials as m
+from socscope.errors import MaterialError, ParameterError
+from socscope.materials._constants import F
+
+SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+CHEN_CSV = SHARED_DATA / "materials" / "nmc811_ocp_Chen2020_measured.csv"
+REGISTRY = ["ni88-xu2022", "nmc532", "nmc811-chen2020"]
+
+
+def _need_shared(path: Path) -> None:
+    if not path.is_file():
+        pytest.skip(f"shared data file {path} is absent (../shared/data beside the checkout)")
+
+
+def _fd5(func, x, h=1e-4):
+    """Fourth-order central difference (5-point stencil)."""
+    return (-func(x + 2 * h) + 8 * func(x + h) - 8 * func(x - h) + func(x - 2 * h)) / (12 * h)
+
+
+# ------------------------------------------------------------------ registry
+def test_available_lists_required_materials_sorted():
+    names = m.available()
+    assert names == sorted(names)
+    for name in REGISTRY:
+        assert name in names
+
+
+def test_unknown_name_lists_available_materials():
+    with pytest.raises(MaterialError) as info:
+        m.get("nmc999")
+    msg = str(info.value)
+    assert "nmc999" in msg
+    for name in m.available():
+        assert name in msg
+    assert isinstance(info.value, ParameterError) and isinstance(info.value, ValueError)
+
+
+def test_unknown_name_suggests_the_nearest():
+    with pytest.raises(MaterialError, match="ni88-xu2022"):
+        m.get("ni88-xu2021")
+
+
+def test_unknown_parameter_lists_accepted_ones():
+    with pytest.raises(MaterialError) as info:
+        m.get("ni88-xu2022", beta=1.0)
+    assert "beta" in str(info.value) and "alpha" in str(info.value)
+    with pytest.raises(MaterialError, match="accepted parameters: none"):
+        m.get("nmc532", alpha=2.0)
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, math.nan, math.inf, "x"])
+def test_invalid_alpha_is_rejected(bad):
+    with pytest.raises(MaterialError, match="alpha"):
+        m.get("ni88-xu2022", alpha=bad)
+
+
+def test_with_parameters_rejects_unknown_names():
+    with pytest.raises(MaterialError, match="accepted parameters: none"):
+        m.get("nmc532").with_parameters(alpha=2.0)
+    with pytest.raises(MaterialError, match="alpha"):
+        m.get("ni88-xu2022").with_parameters(alpha=-1.0)
+
+
+def test_parameters_are_recorded_and_frozen():
+    mat = m.get("ni88-xu2022")
+    assert dict(mat.parameters) == {"alpha": 2.7}
+    with pytest.raises(TypeError):
+        mat.parameters["alpha"] = 1.0  # type: ignore[index]
+    with pytest.raises(Exception):
+        mat.c_max = 1.0  # type: ignore[misc]
+
+
+# ------------------------------------------------------------ ni88-xu2022
+def test_ni88_diffusivity_at_full_lithiation():
+    mat = m.get("ni88-xu2022")
+    expected = 2.7 * (1e-18 / 2.7) * 10 ** (2 / (1 + math.exp((1 - 0.87) / 0.03)))
+    # analytic formula evaluated independently: only round-off differs
+    assert_allclose(mat.D(1.0), expected, rtol=1e-12)
+    # [004]: D_app ~ 1e-14 cm2/s = 1e-18 m2/s near full lithiation
+    assert 0.9e-18 <= mat.D(1.0) <= 1.3e-18
+
+
+def test_ni88_diffusivity_rises_two_orders_after_20_percent_removed():
+    mat = m.get("ni88-xu2022")
+    ratio = mat.D(0.77) / mat.D(0.99)
+    # [004]: "increases by almost two orders of magnitude upon removal of 20% of the lithium"
+    assert 50.0 <= ratio <= 150.0
+    theta = np.linspace(0.0, 1.0, 2001)
+    assert np.all(np.diff(mat.D(theta)) < 0.0)  # slower towards full lithiation
+
+
+def test_alpha_scales_diffusivity_linearly():
+    theta = np.linspace(0.0, 1.0, 101)
+    base = m.get("ni88-xu2022", alpha=2.7).D(theta)
+    for alpha in (1.0, 5.0, 13.5):
+        scaled = m.get("ni88-xu2022").with_parameters(alpha=alpha).D(theta)
+        # D is linear in alpha; only floating-point round-off differs
+        assert_allclose(scaled, base * alpha / 2.7, rtol=1e-13)
+
+
+def test_ni88_scalars():
+    mat = m.get("ni88-xu2022")
+    # IUPAC atomic weights: Li 6.94, Ni 58.6934, Mn 54.938043, Co 58.933194, O 15.999
+    m_expected = (6.94 + 0.88 * 58.6934 + 0.05 * 54.938043 + 0.07 * 58.933194 + 2 * 15.999) / 1000
+    assert_allclose(mat.molar_mass, m_expected, rtol=1e-14)  # same sum, round-off only
+    assert mat.density == 4780.0
+    assert mat.capacity == 210.0 * 3600.0  # 210 mAh/g = 756000 C/kg exactly
+    assert mat.capacity_mAh_g == pytest.approx(210.0, rel=1e-15)
+    assert_allclose(mat.c_max, 4780.0 / m_expected, rtol=1e-14)
+    assert 4.8e4 < mat.c_max < 5.0e4
+    # theoretical capacity of the formula unit F/M: 275 mAh/g (4 digits quoted)
+    assert_allclose(mat.theoretical_capacity / 3600.0, 275.0, rtol=1e-3)
+
+
+def test_ni88_exchange_current_density():
+    mat = m.get("ni88-xu2022")
+    k = 3.42e-6 * math.sqrt(1000.0) / F
+    # sqrt(θ(1-θ) + 1e-6) regularisation changes i0(0.5) by 2e-6 relative
+    assert_allclose(mat.i0(0.5), F * k * mat.c_max * 0.5, rtol=1e-5)
+    assert 1.0 <= mat.i0(0.5) <= 10.0  # O(1) A/m2 mid-range
+    assert mat.i0(0.99) < 0.25 * mat.i0(0.5)  # slow charge transfer near full lithiation
+    assert mat.i0(0.0) > 0.0 and mat.i0(1.0) > 0.0  # regularised, never zero
+
+
+# --------------------------------------------------------------------- U(θ)
+@pytest.mark.parametrize("name", REGISTRY)
+def test_ocp_strictly_decreasing_and_finite(name):
+    mat = m.get(name)
+    theta = np.linspace(1e-4, 1 - 1e-4, 200001)
+    u = mat.U(theta)
+    assert np.all(np.isfinite(u))
+    assert np.all(np.diff(u) < 0.0)
+    assert np.all(mat.dU_dtheta(theta) < 0.0)
+    edges = mat.U(np.array([0.0, 1e-6, 1 - 1e-6, 1.0]))
+    assert np.all(np.isfinite(edges))
+
+
+@pytest.mark.parametrize("name", ["ni88-xu2022", "nmc811-chen2020"])
+def test_chen2020_ocp_extension(name):
+    mat = m.get(name)
+    lo, hi = mat.U.valid_range
+    assert mat.U(0.0) > mat.U(lo)  # rises towards θ -> 0
+    assert mat.U(0.999) < 3.0  # falls below 3.0 V near full lithiation
+    assert mat.U(0.95) > 3.4  # ... but only in the last few per cent
+    assert mat.U(1.0) > 2.0  # and stays finite
+
+
+def test_chen2020_ocp_matches_measured_points():
+    _need_shared(CHEN_CSV)
+    data = np.loadtxt(CHEN_CSV, delimiter=",", comments="#")
+    # rows 2..n-1 are the measurements; the first and last rows are end points
+    # PyBaMM added "to avoid extrapolation" (see the file's comments)
+    theta, ocp = data[1:-1, 0], data[1:-1, 1]
+    fit = m.get("nmc811-chen2020").U(theta)
+    resid = fit - ocp
+    # the data scatter by ~1-2 mV point to point; a smooth curve through them
+    # should stay within 3 mV RMS and 10 mV everywhere
+    assert np.sqrt(np.mean(resid**2)) < 3e-3
+    assert np.max(np.abs(resid)) < 10e-3
+
+
+def test_shipped_ocp_file_is_the_shared_file():
+    _need_shared(CHEN_CSV)
+    shipped = Path(m.__file__).parent / "data" / CHEN_CSV.name
+    assert shipped.read_bytes() == CHEN_CSV.read_bytes()
+
+
+def test_chen2020_ocp_data_drops_added_end_points():
+    theta, ocp = m.chen2020_ocp_data()
+    assert theta.size == 236
+    assert_allclose(theta[[0, -1]], [0.266145163492257, 0.905926128940627], rtol=0)
+    full_theta, _ = m.chen2020_ocp_data(measured_only=False)
+    assert full_theta.size == 238 and full_theta[-1] == 1.0
+
+
+def test_nmc532_ocp_is_mohtat2020():
+    u = m.get("nmc532").U(0.5)
+    # hand evaluation of the Mohtat2020 polynomial at 0.5 (the exp term is 1e-24 V)
+    expected = 4.3452 - 0.8259 + 0.405625 - 0.2605375 + 0.2196625 - 0.06926875
+    assert_allclose(u, expected, rtol=0, atol=1e-12)
+
+
+# ------------------------------------------------------------- derivatives
+@pytest.mark.parametrize("name", REGISTRY)
+def test_analytic_derivatives_match_finite_differences(name):
+    mat = m.get(name)
+    theta = np.concatenate([np.linspace(0.01, 0.99, 197), [0.2, 0.25, 0.5, 0.77, 0.87, 0.9]])
+    sigma_nodes = np.array([0.25, 0.5, 0.7, 0.9, 1.0])
+    for slot, prop in mat.properties.items():
+        th = theta
+        if slot == "sigma" and name != "nmc811-chen2020":
+            # the Amin & Chiang table is a piecewise cubic: its second derivative
+            # jumps at the nodes, so a stencil straddling a node is not accurate
+            th = theta[np.min(np.abs(theta[:, None] - sigma_nodes), axis=1) > 1e-3]
+        exact = prop.derivative(th)
+        approx = _fd5(prop, th)
+        # 5-point stencil, h=1e-4: truncation ~h^4 f^(5) < 1e-6 relative for
+        # these widths (>= 0.02); its round-off is ~eps |f| / h = 2e-12 |f|,
+        # which the atol covers where the derivative is 0 (constants)
+        atol = max(1e-9 * np.max(np.abs(exact)), 1e-10 * np.max(np.abs(prop(th))))
+        assert_allclose(exact, approx, rtol=1e-6, atol=atol, err_msg=f"{name}.{slot}")
+
+
+def test_derivative_without_analytic_form_uses_central_difference():
+    prop = m.Property("D", "m2/s", lambda th: 1e-15 * np.exp(np.sin(3 * th)), source="test")
+    theta = np.linspace(0.0, 1.0, 51)
+    exact = 1e-15 * np.exp(np.sin(3 * theta)) * 3 * np.cos(3 * theta)
+    interior = (theta > 1e-6) & (theta < 1 - 1e-6)
+    # central difference with h = 1e-6: truncation ~h^2 = 1e-12, round-off ~1e-10
+    assert_allclose(prop.derivative(theta[interior]), exact[interior], rtol=1e-6, atol=1e-21)
+    # one-sided at the ends: first order, error ~h*f'' ~ 1e-5 relative
+    assert_allclose(prop.derivative(np.array([0.0, 1.0])), exact[[0, -1]], rtol=1e-4)
+
+
+def test_dU_dtheta_requires_U():
+    base = m.get("nmc532")
+    mat = m.Material(
+        name="no-ocp", description="", source="", c_max=base.c_max, density=base.density,
+        capacity=base.capacity, molar_mass=base.molar_mass, U=None, D=base.D, i0=None, sigma=None,
+    )
+    with pytest.raises(MaterialError) as info:
+        mat.dU_dtheta(0.5)
+    msg = str(info.value)
+    assert "no-ocp" in msg and "U_V" in msg
+
+
+# ------------------------------------------------------------------- NMC532
+def test_nmc532_sigma_reproduces_amin_chiang_points():
+    sigma = m.get("nmc532").sigma
+    x = np.array([0.0, 0.1, 0.3, 0.5, 0.75])
+    s_cm = np.array([1.9e-6, 2.8e-4, 9.9e-4, 1.5e-3, 1.4e-2])
+    # interpolation passes through the nodes: round-off of log10/10** only
+    assert_allclose(sigma(1.0 - x), s_cm * 100.0, rtol=1e-6)
+    assert sigma(0.0) == pytest.approx(1.4, rel=1e-12)  # constant below θ = 0.25
+    assert np.all(np.diff(sigma(np.linspace(0.25, 1.0, 301))) < 0)  # monotone like the data
+    # C1 where the constant extension joins (zero end slope of the log-PCHIP)
+    assert abs(sigma.derivative(0.25 + 1e-9)) < 1e-6 * abs(sigma.derivative(0.3))
+
+
+def test_nmc532_scalars_and_kinetics():
+    mat = m.get("nmc532")
+    # [000]: theoretical 278 mAh/g (3 digits) -> F/M of LiNi0.5Mn0.3Co0.2O2
+    assert_allclose(mat.theoretical_capacity / 3600.0, 278.0, rtol=2e-3)
+    assert mat.capacity_mAh_g == pytest.approx(160.0, rel=1e-15)
+    assert mat.D(0.3) == 8e-15
+    # PyBaMM Mohtat2020: m_ref sqrt(c_e) sqrt(c_s (c_max - c_s)), c_max 35380;
+    # the sqrt(θ(1-θ) + 1e-6) regularisation is < 1e-4 relative at these θ
+    for theta in (0.1, 0.5, 0.9):
+        cs = theta * 35380.0
+        assert_allclose(mat.i0(theta), 4.824e-6 * math.sqrt(1000) * math.sqrt(cs * (35380 - cs)), rtol=1e-4)
+
+
+# --------------------------------------------------------- nmc811-chen2020
+def test_nmc811_chen2020_parameters():
+    mat = m.get("nmc811-chen2020")
+    assert mat.c_max == 63104.0
+    assert mat.density == 3262.0
+    assert_allclose(mat.D(np.linspace(0, 1, 11)), 4e-15, rtol=0)
+    assert_allclose(mat.sigma(np.linspace(0, 1, 11)), 0.18, rtol=0)
+    for theta in (0.3, 0.5, 0.9):
+        cs = theta * 63104.0
+        # PyBaMM Chen2020 i0; the regularisation is < 1e-4 relative here
+        assert_allclose(mat.i0(theta), 3.42e-6 * math.sqrt(1000) * math.sqrt(cs * (63104 - cs)), rtol=1e-4)
+    # capacity basis: PyBaMM's nominal 5 A h over the positive active volume
+    volume = 0.065 * 1.58 * 7.56e-5 * 0.665
+    assert_allclose(mat.capacity * mat.density, 5.0 * 3600 / volume, rtol=1e-12)
+
+
+# ------------------------------------------------------- Property behaviour
+def test_property_scalar_and_array_shapes():
+    mat = m.get("ni88-xu2022")
+    for prop in mat.properties.values():
+        assert isinstance(prop(0.5), float)
+        assert isinstance(prop(np.float64(0.5)), float)
+        grid = np.full((3, 4), 0.5)
+        out = prop(grid)
+        assert isinstance(out, np.ndarray) and out.shape == (3, 4) and out.dtype == np.float64
+        assert prop([0.2, 0.4]).shape == (2,)
+        assert isinstance(prop.derivative(0.5), float)
+
+
+@pytest.mark.parametrize("slot", ["U", "D", "i0", "sigma"])
+def test_property_rejects_nan(slot):
+    prop = getattr(m.get("ni88-xu2022"), slot)
+    with pytest.raises(MaterialError) as info:
+        prop(np.array([0.5, np.nan]))
+    msg = str(info.value)
+    assert f"{slot}(θ)" in msg and "nan" in msg
+    with pytest.raises(MaterialError, match="nan"):
+        prop.derivative(math.nan)
+
+
+@pytest.mark.parametrize("name", REGISTRY)
+def test_properties_defined_on_unit_interval(name):
+    theta = np.linspace(0.0, 1.0, 10001)
+    for slot, prop in m.get(name).properties.items():
+        values = prop(theta)
+        assert np.all(np.isfinite(values)), slot
+        if slot != "U":
+            assert np.all(values > 0), slot
+        lo, hi = prop.valid_range
+        assert 0.0 <= lo < hi <= 1.0
+        assert prop.source
+
+
+# ------------------------------------------------------- Material validation
+def _ni88_kwargs(**over):
+    base = m.get("ni88-xu2022")
+    kw = dict(
+        name="x", description="", source="", c_max=base.c_max, density=base.density,
+        capacity=base.capacity, molar_mass=base.molar_mass, U=base.U, D=base.D, i0=base.i0,
+        sigma=base.sigma,
+    )
+    kw.update(over)
+    return kw
+
+
+@pytest.mark.parametrize("field", ["c_max", "density", "capacity", "molar_mass", "temperature"])
+@pytest.mark.parametrize("value", [0.0, -1.0, math.nan, math.inf, None])
+def test_invalid_scalars_are_rejected(field, value):
+    with pytest.raises(MaterialError) as info:
+        m.Material(**_ni88_kwargs(**{field: value}))
+    msg = str(info.value)
+    assert field in msg and "> 0" in msg and repr(value) in msg
+
+
+def test_capacity_above_theoretical_is_rejected():
+    with pytest.raises(MaterialError, match="theoretical"):
+        m.Material(**_ni88_kwargs(capacity=210.0 * 3600 * 1000))  # mAh/kg mistaken for C/kg
+
+
+def test_property_in_wrong_slot_is_rejected():
+    base = m.get("ni88-xu2022")
+    with pytest.raises(MaterialError, match="the D slot holds a property named 'i0'"):
+        m.Material(**_ni88_kwargs(D=base.i0))
+    with pytest.raises(MaterialError, match="required"):
+        m.Material(**_ni88_kwargs(D=None))
+
+
+def test_to_attrs_is_flat_and_netcdf_safe(tmp_path):
+    attrs = m.get("ni88-xu2022").to_attrs()
+    assert all(isinstance(v, (str, float, int)) and not isinstance(v, bool) for v in attrs.values())
+    assert attrs["material_c_max_mol_m3"] == m.get("ni88-xu2022").c_max
+    assert attrs["material_capacity_mAh_g"] == pytest.approx(210.0)
+    assert attrs["material_parameter_alpha"] == 2.7
+    for slot in ("U", "D", "i0", "sigma"):
+        assert attrs[f"material_{slot}_source"]
+        assert attrs[f"material_{slot}_valid_range"].startswith("[")
+    xr = pytest.importorskip("xarray")
+    pytest.importorskip("scipy.io")
+    path = tmp_path / "attrs.nc"
+    xr.Dataset(attrs=attrs).to_netcdf(path, engine="scipy")
+    with xr.open_dataset(path, engine="scipy") as back:
+        assert back.attrs["material_name"] == "ni88-xu2022"
+        assert back.attrs["material_U_source"] == attrs["material_U_source"]
+
+
+def test_repr_is_readable():
+    text = repr(m.get("ni88-xu2022"))
+    assert "ni88-xu2022" in text and "210 mAh/g" in text and "alpha=2.7" in text
+
+
+def test_with_parameters_needs_a_factory(tmp_path):
+    loaded = m.load(m.save(m.get("ni88-xu2022"), tmp_path / "n.toml"))
+    assert loaded.parameters["alpha"] == 2.7
+    with pytest.raises(MaterialError, match="no factory"):
+        loaded.with_parameters(alpha=3.0)
+
+
+# -------------------------------------------------------------------- files
+SCALARS = """name = "demo"
+description = "demo material"
+source = "test data"
+c_max_mol_m3 = 49000.0
+density_kg_m3 = 4780.0
+capacity_mAh_g = 210.0
+molar_mass_g_mol = 97.46
+"""
+CSV_TABLE = """# demo table
+theta,U_V,D_m2_s,i0_A_m2,sigma_S_m
+0.2,4.3,1e-15,1.0,1.0
+0.5,3.9,1e-16,2.0,0.1
+1.0,3.5,1e-18,0.5,1e-4
+"""
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_load_toml_inline(tmp_path):
+    path = _write(
+        tmp_path / "demo.toml",
+        SCALARS
+        + "temperature_K = 300.0\n[functions]\ntheta = [0.2, 0.5, 1.0]\nU_V = [4.3, 3.9, 3.5]\n"
+        "D_m2_s = [1e-15, 1e-16, 1e-18]\n[sources]\nU_V = \"my OCV\"\n",
+    )
+    mat = m.load(path)
+    assert mat.name == "demo" and mat.temperature == 300.0
+    assert mat.capacity == 210.0 * 3600 and mat.molar_mass == 97.46 / 1000
+    # interpolants pass through the nodes (round-off of log10/10** for D)
+    assert_allclose(mat.U(np.array([0.2, 0.5, 1.0])), [4.3, 3.9, 3.5], rtol=1e-14)
+    assert_allclose(mat.D(np.array([0.2, 0.5, 1.0])), [1e-15, 1e-16, 1e-18], rtol=1e-12)
+    assert mat.U.valid_range == (0.2, 1.0) and mat.D.valid_range == (0.2, 1.0)
+    assert mat.U.source == "my OCV" and "demo.toml" in mat.D.source
+    assert mat.i0 is None and mat.sigma is None
+    # extension: D constant, U linear with a negative slope below the table
+    assert mat.D(0.0) == pytest.approx(1e-15, rel=1e-12)
+    assert mat.U(0.0) > 4.3 and mat.dU_dtheta(0.0) < 0
+    # log-PCHIP keeps D between its neighbours (monotone data)
+    d = mat.D(np.linspace(0.2, 1.0, 81))
+    assert np.all(np.diff(d) <= 0)
+
+
+def test_load_toml_with_csv_reference(tmp_path):
+    sub = tmp_path / "tables"
+    sub.mkdir()
+    _write(sub / "demo.csv", CSV_TABLE)
+    path = _write(tmp_path / "demo.toml", SCALARS + 'functions_csv = "tables/demo.csv"\n')
+    mat = m.load(path, theta_range=(0.2, 1.0))
+    assert set(mat.properties) == {"U", "D", "i0", "sigma"}
+    assert_allclose(mat.sigma(np.array([0.2, 0.5, 1.0])), [1.0, 0.1, 1e-4], rtol=1e-12)
+    assert_allclose(mat.i0(0.5), 2.0, rtol=1e-12)  # node value, round-off only
+
+
+def test_load_bare_csv_with_scalars(tmp_path):
+    head = "".join(f"# {line}\n" for line in SCALARS.splitlines())
+    path = _write(tmp_path / "demo.csv", head + "# sources.D_m2_s = \"GITT\"\n" + CSV_TABLE)
+    mat = m.load(path)
+    assert mat.name == "demo" and mat.D.source == "GITT"
+    assert mat.c_max == 49000.0
+
+
+def test_bare_csv_without_scalars_says_what_is_missing(tmp_path):
+    path = _write(tmp_path / "table.csv", CSV_TABLE)
+    with pytest.raises(MaterialError) as info:
+        m.load(path)
+    msg = str(info.value)
+    assert "table.csv" in msg
+    for key in ("name", "c_max_mol_m3", "density_kg_m3", "capacity_mAh_g", "molar_mass_g_mol"):
+        assert key in msg
+    assert "functions_csv" in msg  # shows a TOML example
+
+
+def test_shipped_measured_ocp_file_is_not_a_material_file():
+    shipped = Path(m.__file__).parent / "data" / "nmc811_ocp_Chen2020_measured.csv"
+    with pytest.raises(MaterialError, match="header|column"):
+        m.load(shipped)
+
+
+@pytest.mark.parametrize("name", REGISTRY)
+@pytest.mark.parametrize("suffix", [".toml", ".csv"])
+def test_round_trip_every_registry_material(tmp_path, name, suffix):
+    original = m.get(name)
+    path = m.save(original, tmp_path / f"{name}{suffix}")
+    assert path.is_file()
+    if suffix == ".toml":
+        assert path.with_suffix(".csv").is_file()
+    back = m.load(path)
+    for attr in ("name", "description", "source", "c_max", "density", "capacity", "molar_mass", "temperature"):
+        assert getattr(back, attr) == getattr(original, attr), attr  # scalars exact
+    assert dict(back.parameters) == dict(original.parameters)
+    rng = np.random.default_rng(1)
+    theta = np.concatenate([
+        rng.uniform(0.0, 1.0, 20000),
+        np.geomspace(1e-7, 1e-2, 300),
+        1.0 - np.geomspace(1e-7, 1e-2, 300),
+        [0.0, 1.0],
+    ])
+    assert set(back.properties) == set(original.properties)
+    for slot, prop in original.properties.items():
+        again = back.properties[slot]
+        # promised reload accuracy: 1e-3 relative everywhere on [0, 1]
+        assert_allclose(again(theta), prop(theta), rtol=1e-3, err_msg=f"{name}.{slot}")
+        assert again.valid_range == prop.valid_range
+        assert again.source == prop.source
+
+
+def test_save_refuses_to_overwrite(tmp_path):
+    mat = m.get("nmc532")
+    path = m.save(mat, tmp_path / "a.toml")
+    before = path.read_text()
+    with pytest.raises(MaterialError, match="overwrite"):
+        m.save(m.get("nmc811-chen2020"), path)
+    assert path.read_text() == before
+    (tmp_path / "b.csv").write_text("keep me")
+    with pytest.raises(MaterialError, match="b.csv"):
+        m.save(mat, tmp_path / "b.toml")  # the CSV beside it would be replaced
+    assert (tmp_path / "b.csv").read_text() == "keep me"
+    m.save(m.get("nmc811-chen2020"), path, overwrite=True)
+    assert m.load(path).name == "nmc811-chen2020"
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert leftovers == []  # atomic writes leave no temporary files
+
+
+def test_save_checks_format_and_directory(tmp_path):
+    mat = m.get("nmc532")
+    with pytest.raises(MaterialError, match="fmt"):
+        m.save(mat, tmp_path / "a.toml", fmt="csv")
+    with pytest.raises(MaterialError, match="format"):
+        m.save(mat, tmp_path / "a.json")
+    with pytest.raises(MaterialError, match="does not exist"):
+        m.save(mat, tmp_path / "missing" / "a.toml")
+
+
+# ------------------------------------------------------------- rejections
+HEADER = "theta,U_V,D_m2_s,i0_A_m2,sigma_S_m\n"
+
+
+def _csv_material(tmp_path: Path, rows: str, header: str = HEADER) -> Path:
+    _write(tmp_path / "bad.csv", "# a comment line\n" + header + rows)
+    return _write(tmp_path / "bad.toml", SCALARS + 'functions_csv = "bad.csv"\n')
+
+
+@pytest.mark.parametrize(
+    ("rows", "column", "row", "value"),
+    [
+        ("0.2,4.3,1e-15,1,1\n0.5,nan,1e-16,1,1\n1.0,3.5,1e-18,1,1\n", "U_V", "row 2 (line 4)", "nan"),
+        ("0.2,4.3,1e-15,1,1\n0.5,3.9,abc,1,1\n1.0,3.5,1e-18,1,1\n", "D_m2_s", "row 2 (line 4)", "abc"),
+        ("0.2,4.3,1e-15,1,1\n0.5,3.9,,1,1\n1.0,3.5,1e-18,1,1\n", "D_m2_s", "row 2 (line 4)", "''"),
+        ("0.2,4.3,1e-15,1,1\n0.1,3.9,1e-16,1,1\n1.0,3.5,1e-18,1,1\n", "theta", "row 2 (line 4)", "0.1"),
+        ("0.2,4.3,1e-15,1,1\n0.2,3.9,1e-16,1,1\n1.0,3.5,1e-18,1,1\n", "theta", "row 2 (line 4)", "0.2"),
+        ("-0.1,4.3,1e-15,1,1\n0.5,3.9,1e-16,1,1\n1.0,3.5,1e-18,1,1\n", "theta", "row 1 (line 3)", "-0.1"),
+        ("0.2,4.3,1e-15,1,1\n0.5,3.9,1e-16,1,1\n1.2,3.5,1e-18,1,1\n", "theta", "row 3 (line 5)", "1.2"),
+        ("0.2,4.3,1e-15,1,1\n0.5,3.9,1e-16,1,1\n1.0,3.95,1e-18,1,1\n", "U_V", "row 3 (line 5)", "3.95"),
+        ("0.2,4.3,1e-15,1,1\n0.5,3.9,0,1,1\n1.0,3.5,1e-18,1,1\n", "D_m2_s", "row 2 (line 4)", "0.0"),
+        ("0.2,4.3,1e-15,1,1\n0.5,3.9,1e-16,-2,1\n1.0,3.5,1e-18,1,1\n", "i0_A_m2", "row 2 (line 4)", "-2.0"),
+        ("0.2,4.3,1e-15,1,1\n0.5,3.9,1e-16,1,1\n1.0,3.5,1e-18,1,-1e-3\n", "sigma_S_m", "row 3 (line 5)", "-0.001"),
+    ],
+)
+def test_csv_rejections_name_file_column_row_and_value(tmp_path, rows, column, row, value):
+    path = _csv_material(tmp_path, rows)
+    with pytest.raises(MaterialError) as info:
+        m.load(path)
+    msg = str(info.value)
+    assert "bad.csv" in msg, msg
+    assert repr(column) in msg, msg
+    assert row in msg, msg
+    assert value in msg, msg
+
+
+def test_non_monotonic_ocp_lists_every_breaking_pair(tmp_path):
+    rows = "0.1,4.3,1,1,1\n0.2,4.35,1,1,1\n0.3,4.0,1,1,1\n0.4,4.1,1,1,1\n0.5,3.9,1,1,1\n"
+    with pytest.raises(MaterialError) as info:
+        m.load(_csv_material(tmp_path, rows))
+    msg = str(info.value)
+    assert "row 1 (line 3) -> row 2 (line 4)" in msg
+    assert "row 3 (line 5) -> row 4 (line 6)" in msg
+    assert "row 2 (line 4) -> row 3" not in msg  # 4.35 -> 4.0 is fine
+
+
+def test_inline_table_rejection_names_column_and_row(tmp_path):
+    path = _write(
+        tmp_path / "inline.toml",
+        SCALARS + "[functions]\ntheta = [0.2, 0.5, 1.0]\nU_V = [4.3, 3.9, 4.0]\nD_m2_s = [1e-15, 1e-16, 1e-18]\n",
+    )
+    with pytest.raises(MaterialError) as info:
+        m.load(path)
+    msg = str(info.value)
+    assert "inline.toml" in msg and "'U_V'" in msg and "row 2 -> row 3" in msg and "4.0" in msg
+    path = _write(
+        tmp_path / "inline2.toml",
+        SCALARS + "[functions]\ntheta = [0.2, 0.5]\nD_m2_s = [1e-15, \"x\"]\n",
+    )
+    with pytest.raises(MaterialError, match=r"inline2.toml: column 'D_m2_s', row 2: 'x'"):
+        m.load(path)
+
+
+def test_too_few_rows(tmp_path):
+    with pytest.raises(MaterialError, match=r"bad\.csv.*1 data row"):
+        m.load(_csv_material(tmp_path, "0.5,3.9,1e-16,1,1\n"))
+
+
+def test_wrong_number_of_fields(tmp_path):
+    with pytest.raises(MaterialError, match=r"bad\.csv: row 2 \(line 4\) has 4 field"):
+        m.load(_csv_material(tmp_path, "0.2,4.3,1e-15,1,1\n0.5,3.9,1e-16,1\n"))
+
+
+def test_unknown_column_suggests_nearest(tmp_path):
+    path = _csv_material(tmp_path, "0.2,1e-15\n1.0,1e-18\n", header="theta,D_m2s\n")
+    with pytest.raises(MaterialError) as info:
+        m.load(path)
+    msg = str(info.value)
+    assert "bad.csv" in msg and "'D_m2s'" in msg and "did you mean 'D_m2_s'" in msg
+
+
+def test_missing_D_column(tmp_path):
+    path = _csv_material(tmp_path, "0.2,4.3\n1.0,3.5\n", header="theta,U_V\n")
+    with pytest.raises(MaterialError, match=r"bad\.csv.*'D_m2_s'"):
+        m.load(path)
+
+
+def test_unknown_key_suggests_nearest(tmp_path):
+    path = _write(
+        tmp_path / "typo.toml",
+        SCALARS.replace("density_kg_m3", "density_kg_m") + "[functions]\ntheta = [0, 1]\nD_m2_s = [1e-15, 1e-16]\n",
+    )
+    with pytest.raises(MaterialError) as info:
+        m.load(path)
+    msg = str(info.value)
+    assert "typo.toml" in msg and "'density_kg_m'" in msg and "did you mean 'density_kg_m3'" in msg
+
+
+def test_unknown_key_in_sources_table(tmp_path):
+    path = _write(
+        tmp_path / "src.toml",
+        SCALARS + "[functions]\ntheta = [0, 1]\nD_m2_s = [1e-15, 1e-16]\n[sources]\nD_m2s = \"x\"\n",
+    )
+    with pytest.raises(MaterialError, match="did you mean 'D_m2_s'"):
+        m.load(path)
+
+
+def test_missing_scalars_are_listed_with_units(tmp_path):
+    text = "\n".join(
+        line for line in SCALARS.splitlines() if not line.startswith(("c_max", "molar_mass"))
+    )
+    path = _write(tmp_path / "short.toml", text + "\n[functions]\ntheta = [0, 1]\nD_m2_s = [1e-15, 1e-16]\n")
+    with pytest.raises(MaterialError) as info:
+        m.load(path)
+    msg = str(info.value)
+    assert "short.toml" in msg and "c_max_mol_m3, molar_mass_g_mol" in msg
+    assert "[mol/m3]" in msg and "[g/mol]" in msg
+
+
+@pytest.mark.parametrize("bad", ["-4780.0", "0", "nan", "\"heavy\""])
+def test_invalid_scalar_in_file(tmp_path, bad):
+    path = _write(
+        tmp_path / "scal.toml",
+        SCALARS.replace("density_kg_m3 = 4780.0", f"density_kg_m3 = {bad}")
+        + "[functions]\ntheta = [0, 1]\nD_m2_s = [1e-15, 1e-16]\n",
+    )
+    with pytest.raises(MaterialError) as info:
+        m.load(path)
+    msg = str(info.value)
+    assert "scal.toml" in msg and "density_kg_m3" in msg and "> 0" in msg
+
+
+def test_capacity_above_theoretical_in_file(tmp_path):
+    path = _write(
+        tmp_path / "cap.toml",
+        SCALARS.replace("capacity_mAh_g = 210.0", "capacity_mAh_g = 210000.0")
+        + "[functions]\ntheta = [0, 1]\nD_m2_s = [1e-15, 1e-16]\n",
+    )
+    with pytest.raises(MaterialError, match=r"cap\.toml.*theoretical"):
+        m.load(path)
+
+
+def test_theta_range_not_covered(tmp_path):
+    path = _csv_material(tmp_path, "0.2,4.3,1e-15,1,1\n0.5,3.9,1e-16,1,1\n0.9,3.5,1e-18,1,1\n")
+    with pytest.raises(MaterialError) as info:
+        m.load(path, theta_range=(0.1, 0.95))
+    msg = str(info.value)
+    assert "bad.csv" in msg and "'theta'" in msg and "0.2" in msg and "0.9" in msg
+    assert "0.1" in msg and "0.95" in msg
+    assert m.load(path, theta_range=(0.25, 0.85)).name == "demo"
+    with pytest.raises(MaterialError, match="theta_range"):
+        m.load(path, theta_range=(0.9, 0.1))
+
+
+def test_missing_files(tmp_path):
+    with pytest.raises(MaterialError, match="does not exist"):
+        m.load(tmp_path / "nope.toml")
+    path = _write(tmp_path / "ref.toml", SCALARS + 'functions_csv = "gone.csv"\n')
+    with pytest.raises(MaterialError, match=r"ref\.toml.*gone\.csv"):
+        m.load(path)
+    with pytest.raises(MaterialError, match="suffix"):
+        m.load(_write(tmp_path / "x.json", "{}"))
+
+
+def test_invalid_toml_and_both_function_sources(tmp_path):
+    with pytest.raises(MaterialError, match=r"broken\.toml: not valid TOML"):
+        m.load(_write(tmp_path / "broken.toml", "name = \n"))
+    _write(tmp_path / "t.csv", CSV_TABLE)
+    both = SCALARS + 'functions_csv = "t.csv"\n[functions]\ntheta = [0, 1]\nD_m2_s = [1e-15, 1e-16]\n'
+    with pytest.raises(MaterialError, match="both"):
+        m.load(_write(tmp_path / "both.toml", both))
+
+
+def test_valid_ranges_must_lie_in_table(tmp_path):
+    path = _write(
+        tmp_path / "vr.toml",
+        SCALARS + "[functions]\ntheta = [0.2, 1]\nD_m2_s = [1e-15, 1e-16]\n[valid_ranges]\nD_m2_s = [0.1, 0.9]\n",
+    )
+    with pytest.raises(MaterialError, match=r"vr\.toml: \[valid_ranges\] D_m2_s"):
+        m.load(path)
+
+
+def test_bare_csv_key_line_errors_name_the_line(tmp_path):
+    path = _write(tmp_path / "k.csv", "# name = demo\n" + CSV_TABLE)
+    with pytest.raises(MaterialError, match=r"k\.csv, line 1"):
+        m.load(path)
+
+
+def test_saved_file_is_plain_text_with_units_in_keys(tmp_path):
+    path = m.save(m.get("ni88-xu2022"), tmp_path / "n.toml")
+    text = path.read_text()
+    for key in ("c_max_mol_m3", "density_kg_m3", "capacity_mAh_g", "molar_mass_g_mol", "functions_csv"):
+        assert key in text
+    header = [ln for ln in path.with_suffix(".csv").read_text().splitlines() if not ln.startswith("#")][0]
+    assert header == "theta,U_V,D_m2_s,i0_A_m2,sigma_S_m"
+    assert os.path.getsize(path.with_suffix(".csv")) < 1_000_000
