@@ -96,11 +96,12 @@ class Step:
 
 
 def _fail(sentence: str, pos: int, what: str) -> ProtocolError:
-    pointer = " " * (pos + 2) + "^"
+    pointer = " " * (pos + 3) + "^"
     ex = "; ".join(f'"{e}"' for e in EXAMPLES[:4])
+    # the first line is complete on its own (the command line shows only it)
     return ProtocolError(
-        f"cannot understand step \"{sentence}\" at position {pos}: {what}\n  \"{sentence}\"\n{pointer}\n"
-        f"valid examples: {ex}"
+        f"cannot understand step \"{sentence}\" at position {pos}: {what} "
+        f"(a valid step: \"{EXAMPLES[0]}\")\n   \"{sentence}\"\n{pointer}\nmore examples: {ex}"
     )
 
 
@@ -227,7 +228,9 @@ def parse_step(sentence) -> Step:
         at = re.match(r"(charge|discharge)\s+at\s+", s, re.I)
         if not at:
             raise _fail(s, m.end(), "expected 'at <current>' after the verb")
-        raise _fail(s, len(s), "a charge or discharge needs 'for <duration>' or 'until <condition>'")
+        cur = re.match(r"(charge|discharge)\s+at\s+(C\s*/\s*\S+|\S+\s*C\b|\S+\s+[a-zA-Zµ/]+|\S+)\s*", s, re.I)
+        raise _fail(s, cur.end() if cur else len(s),
+                    "a charge or discharge needs 'for <duration>' or 'until <condition>' after the current")
     m = re.match(r"rest\s+(for\s+.*)$", s, re.I)
     if m:
         duration, conds = _split_ends(s, " " + m.group(1), m.start(1) - 1)

@@ -324,7 +324,9 @@ class ParticleModel:
         surf = np.empty((times.size, g.boundary_cell.size))
         for i in range(times.size):
             hold = None if np.isnan(holds[i]) else holds[i]
-            surf[i] = self.surface_theta(states[i], currents[i], hold)
+            # the initial state carries no flux yet (the first step's current
+            # starts at t = 0+)
+            surf[i] = self.surface_theta(states[i], currents[i] if i > 0 else 0.0, hold if i > 0 else None)
         weights = g.boundary_area / g.boundary_area.sum()
         all_max = np.maximum(states.max(axis=1), surf.max(axis=1))
         all_min = np.minimum(states.min(axis=1), surf.min(axis=1))

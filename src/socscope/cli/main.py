@@ -1,0 +1,288 @@
+"""The ``socscope`` command line: parse arguments, call the library, write outputs.
+
+No science lives here. Every command has ``--help``; errors print one line
+``socscope: error: ...`` to stderr and exit with status 2 (bad input) or 1
+(a failure while running).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+from .. import __version__
+from ..errors import SocscopeError, SolverError
+
+__all__ = ["main", "build_parser"]
+
+
+def _progress_bar(total_s: float | None, desc: str):
+    """A tqdm bar over simulated time, and the callback that advances it."""
+    from tqdm import tqdm
+
+    total = total_s / 60.0 if total_s else None
+    bar = tqdm(total=total, desc=desc, unit="min", bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} simulated min [{elapsed}]"
+               if total else "{desc}: {n:.1f} simulated min [{elapsed}]", file=sys.stderr, leave=True)
+
+    def callback(t, step, n_steps):
+        now = min(t / 60.0, total) if total else t / 60.0
+        if now > bar.n:
+            bar.update(now - bar.n)  # tqdm throttles the redraws
+
+    return bar, callback
+
+
+def _known_duration(steps) -> float | None:
+    total = 0.0
+    for s in steps:
+        if s.duration is None:
+            return None
+        total += s.duration
+    return total
+
+
+def _geometry_from_args(args):
+    from .. import geometry as geo
+
+    um = 1e-6
+    shape = args.shape
+    thickness = args.thickness_um * um
+    if shape == "sphere":
+        if args.radius_um is None and args.diameter_um is None:
+            raise SocscopeError("--shape sphere needs --radius-um or --diameter-um")
+        r = args.radius_um if args.radius_um is not None else args.diameter_um / 2
+        return geo.Sphere(radius=r * um)
+    if shape == "disc":
+        if args.diameter_um is None and args.radius_um is None:
+            raise SocscopeError("--shape disc needs --diameter-um (or --radius-um)")
+        d = args.diameter_um if args.diameter_um is not None else 2 * args.radius_um
+        return geo.Disc(diameter=d * um, thickness=thickness)
+    if shape == "ellipse":
+        if args.width_um is None or args.height_um is None:
+            raise SocscopeError("--shape ellipse needs --width-um and --height-um")
+        return geo.Ellipse(width=args.width_um * um, height=args.height_um * um,
+                           angle=math.radians(args.angle_deg), thickness=thickness)
+    if shape == "polygon":
+        if not args.vertices_um:
+            raise SocscopeError('--shape polygon needs --vertices-um "x1,y1;x2,y2;x3,y3"')
+        try:
+            pts = [[float(v) * um for v in pair.split(",")] for pair in args.vertices_um.split(";") if pair.strip()]
+        except ValueError:
+            raise SocscopeError(f'--vertices-um {args.vertices_um!r} must look like "0,0;2,0;1,1.7"') from None
+        return geo.Polygon(pts, thickness=thickness)
+    if shape == "mask":
+        if not args.mask or args.pixel_size_nm is None:
+            raise SocscopeError("--shape mask needs --mask FILE (.npy, .tif, .png) and --pixel-size-nm")
+        return geo.Mask(_read_mask(Path(args.mask)), pixel_size=args.pixel_size_nm * 1e-9, thickness=thickness)
+    raise SocscopeError(f"unknown shape {shape!r}")  # pragma: no cover - argparse restricts choices
+
+
+def _read_mask(path: Path):
+    import numpy as np
+
+    from ..errors import FileFormatError
+
+    if not path.is_file():
+        raise FileFormatError(f"{path}: no such file (expected a mask image: .npy, .tif/.tiff or .png)")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".npy":
+            img = np.load(path, allow_pickle=False)
+        elif suffix in (".tif", ".tiff"):
+            import tifffile
+
+            img = tifffile.imread(path)
+        elif suffix == ".png":
+            import matplotlib.image as mpimg
+
+            img = mpimg.imread(path)
+            if img.ndim == 3:
+                img = img[..., :3].mean(axis=-1)
+        else:
+            raise FileFormatError(f"{path}: unknown mask format {suffix!r}; use .npy, .tif/.tiff or .png")
+    except ImportError as exc:
+        raise FileFormatError(f"{path}: reading {suffix} needs an optional package ({exc.name}); "
+                              "pip install 'socscope[image]' or save the mask as .npy") from None
+    except (OSError, ValueError) as exc:
+        raise FileFormatError(f"{path}: cannot read mask image ({exc})") from None
+    img = np.asarray(img)
+    if img.ndim != 2:
+        raise FileFormatError(f"{path}: mask must be a 2D image, got shape {img.shape}")
+    return img > (img.max() / 2 if img.dtype != bool else 0)
+
+
+def _material_from_args(args):
+    from .. import materials
+
+    params = {}
+    for item in args.param or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SocscopeError(f"--param {item!r} must look like NAME=VALUE, e.g. alpha=5")
+        try:
+            params[key.strip()] = float(value)
+        except ValueError:
+            raise SocscopeError(f"--param {item!r}: value {value!r} is not a number") from None
+    name = args.material
+    if Path(name).suffix.lower() in (".toml", ".csv") or Path(name).is_file():
+        if params:
+            raise SocscopeError("--param applies to built-in materials; edit the material file instead")
+        return materials.load(name)
+    return materials.get(name, **params)
+
+
+def _surface_from_args(args):
+    if not args.blocked_arc:
+        return None
+    import math as _m
+
+    from ..physics import BlockedArc
+
+    try:
+        eta, lo, hi = (float(v) for v in args.blocked_arc.split(","))
+    except ValueError:
+        raise SocscopeError(
+            f"--blocked-arc {args.blocked_arc!r} must be ETA,FROM_DEG,TO_DEG, e.g. 0.1,-45,45"
+        ) from None
+    return BlockedArc(eta=eta, angles=[(_m.radians(lo), _m.radians(hi))])
+
+
+def _cmd_simulate_particle(args) -> int:
+    from ..io.results import atomic_target, save_results
+    from ..protocols import parse_protocol
+    from ..simulate import ParticleModel
+
+    out = Path(args.out)
+    atomic_target(out, overwrite=args.overwrite)[1].unlink()  # fail early, before the run
+    material = _material_from_args(args)
+    geometry = _geometry_from_args(args)
+    steps = parse_protocol(args.protocol)
+    resolution = args.resolution_nm * 1e-9 if args.resolution_nm is not None else None
+    model = ParticleModel(material, geometry, resolution=resolution, n_cells=args.n_cells,
+                          flux=args.flux, surface=_surface_from_args(args))
+    bar, cb = _progress_bar(_known_duration(steps), "simulate") if not args.quiet else (None, None)
+    try:
+        ds = model.run(steps, initial_theta=args.initial_theta, output_interval=args.output_interval_s, progress=cb)
+    finally:
+        if bar is not None:
+            bar.close()
+    save_results(ds, out, overwrite=args.overwrite)
+    if not args.quiet:
+        print(f"wrote {out}  ({ds.sizes['time']} times, {model.grid.n_cells} cells); "
+              f"final mean θ = {float(ds.theta_mean[-1]):.4f}, centre θ = {float(ds.theta_centre[-1]):.4f}")
+    return 0
+
+
+def _cmd_materials(args) -> int:
+    from .. import materials
+
+    if args.name is None:
+        for name in materials.available():
+            m = materials.get(name)
+            print(f"{name:18s} {m.capacity_mAh_g:6.1f} mAh/g  {m.description}")
+        return 0
+    m = materials.get(args.name)
+    print(repr(m))
+    for key, value in m.to_attrs().items():
+        print(f"  {key} = {value}")
+    return 0
+
+
+def _cmd_demo(args) -> int:
+    from .demo import run_demo
+
+    run_demo(Path(args.out), overwrite=args.overwrite, quiet=args.quiet)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="socscope",
+        description="Simulate, measure and connect state-of-charge heterogeneity in cathode particles.",
+    )
+    p.add_argument("--version", action="version", version=f"socscope {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    d = sub.add_parser("demo", help="run the built-in demonstration and write figures, results and a summary",
+                       description="Charge a 2 µm single-crystal Ni-rich disc at C/3 for 35 minutes and show "
+                                   "its Li-poor periphery and Li-rich core (Xu et al., Figs. 2–3).")
+    d.add_argument("--out", default="socscope-demo", help="output folder (default: ./socscope-demo)")
+    d.add_argument("--overwrite", action="store_true", help="replace files in an existing output folder")
+    d.add_argument("--quiet", action="store_true", help="no progress bar")
+    d.set_defaults(func=_cmd_demo)
+
+    s = sub.add_parser("simulate", help="run a simulation", description="Run a simulation.")
+    ssub = s.add_subparsers(dest="what", metavar="WHAT")
+    sp = ssub.add_parser(
+        "particle", help="one particle through a protocol",
+        description="Simulate Li transport in one particle through a protocol of experiment sentences.",
+        epilog='example: socscope simulate particle --material ni88-xu2022 --shape disc --diameter-um 2 '
+               '--protocol "Charge at C/3 for 1 hour" "Rest for 1 hour" --out run.nc',
+    )
+    sp.add_argument("--material", required=True, help="built-in name (see 'socscope materials') or a .toml/.csv file")
+    sp.add_argument("--param", action="append", metavar="NAME=VALUE", help="material parameter, e.g. alpha=5 (repeatable)")
+    sp.add_argument("--shape", required=True, choices=["sphere", "disc", "ellipse", "polygon", "mask"])
+    sp.add_argument("--diameter-um", type=float, help="sphere or disc diameter [µm]")
+    sp.add_argument("--radius-um", type=float, help="sphere or disc radius [µm]")
+    sp.add_argument("--width-um", type=float, help="ellipse axis along x [µm]")
+    sp.add_argument("--height-um", type=float, help="ellipse axis along y [µm]")
+    sp.add_argument("--angle-deg", type=float, default=0.0, help="ellipse rotation [degrees]")
+    sp.add_argument("--vertices-um", help='polygon vertices "x1,y1;x2,y2;..." [µm]')
+    sp.add_argument("--mask", help="mask image (.npy, .tif, .png); non-zero pixels are the particle")
+    sp.add_argument("--pixel-size-nm", type=float, help="mask pixel size [nm]")
+    sp.add_argument("--thickness-um", type=float, default=1.0, help="2D slab thickness along c [µm] (default 1)")
+    sp.add_argument("--protocol", nargs="+", required=True, metavar="SENTENCE",
+                    help='experiment sentences, e.g. "Charge at C/3 for 1 hour" "Rest for 1 hour"')
+    sp.add_argument("--initial-theta", type=float, default=0.97, help="initial Li occupancy (default 0.97)")
+    sp.add_argument("--resolution-nm", type=float, help="cell size [nm] (default: size/50, or R/100 for spheres)")
+    sp.add_argument("--n-cells", type=int, help="radial shells (spheres)")
+    sp.add_argument("--flux", choices=["chemical", "thermodynamic"], default="chemical", help="flux law (default chemical)")
+    sp.add_argument("--blocked-arc", metavar="ETA,FROM_DEG,TO_DEG",
+                    help="rock-salt blocked arc: relative flux eta on angles FROM..TO, e.g. 0.1,-45,45")
+    sp.add_argument("--output-interval-s", type=float, default=60.0, help="record every N seconds (default 60)")
+    sp.add_argument("--out", required=True, help="results file (.nc)")
+    sp.add_argument("--overwrite", action="store_true", help="replace an existing results file")
+    sp.add_argument("--quiet", action="store_true", help="no progress bar or summary line")
+    sp.set_defaults(func=_cmd_simulate_particle)
+    s.set_defaults(func=lambda a: _usage(s))
+
+    m = sub.add_parser("materials", help="list built-in materials or show one",
+                       description="List the built-in materials, or show every parameter of one.")
+    m.add_argument("name", nargs="?", help="material to show")
+    m.set_defaults(func=_cmd_materials)
+    return p
+
+
+def _usage(parser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``socscope`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except SolverError as exc:  # a run that failed, not bad input
+        print(f"socscope: error: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
+        return 1
+    except (SocscopeError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"socscope: error: {first}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("socscope: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a failure, not bad input: one line, non-zero
+        print(f"socscope: error: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
