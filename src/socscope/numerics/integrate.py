@@ -25,7 +25,9 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..errors import SolverError
+from ._tridiag_kernel import HAVE_NUMBA, tridiagonal_segment
 from .kirchhoff import KirchhoffTable
+from .linear import TridiagonalOperator
 
 __all__ = ["Segment", "Event", "SolverOptions", "SegmentResult", "integrate_segment"]
 
@@ -59,6 +61,10 @@ class SolverOptions:
         Below this step size [s] the solver gives up with :class:`SolverError`.
     event_tol : float
         Events are located until ``|g| <= event_tol``.
+    engine : {"auto", "python"}
+        "auto" runs tridiagonal (radial) systems in the compiled kernel of
+        :mod:`socscope.numerics._tridiag_kernel` when numba is available;
+        "python" always uses the interpreted integrator (same algorithm).
     """
 
     rtol: float = 1e-4
@@ -70,8 +76,11 @@ class SolverOptions:
     max_step: float = 600.0
     min_step: float = 1e-9
     event_tol: float = 1e-7
+    engine: str = "auto"
 
     def __post_init__(self):
+        if self.engine not in ("auto", "python"):
+            raise ValueError(f"SolverOptions.engine must be 'auto' or 'python', got {self.engine!r}")
         if self.norm not in ("rms", "max"):
             raise ValueError(f"SolverOptions.norm must be 'rms' or 'max', got {self.norm!r}")
         for name in ("rtol", "atol", "newton_tol", "first_step", "max_step", "min_step", "event_tol"):
@@ -82,10 +91,23 @@ class SolverOptions:
 
 @dataclass(frozen=True)
 class Event:
-    """A terminal event ``g(u) = 0`` reached from the side of ``g(u0)``."""
+    """A terminal event ``g(u) = 0`` reached from the side of ``g(u0)``.
+
+    Parameters
+    ----------
+    name : str
+    function : callable
+        ``g(u)``.
+    spec : tuple, optional
+        The same event as data, for the compiled tridiagonal integrator:
+        ``(kind, target, boundary_cells, qd)`` with ``kind`` 0 (volume mean
+        of ``u`` minus ``target``), 1 or 2 (minimum or maximum over boundary
+        elements of ``K⁻¹(K(u[boundary_cells]) − qd)`` minus ``target``).
+    """
 
     name: str
     function: Callable[[np.ndarray], float]
+    spec: tuple | None = None
 
 
 @dataclass
@@ -122,6 +144,42 @@ class SegmentResult:
     n_rejected: int = 0
     n_newton: int = 0
     n_factor: int = 0
+
+
+def _compiled_segment(segment, volumes, table, u0, t0, t_end, out_times, events, opts, bounds) -> SegmentResult:
+    """Run :func:`integrate_segment` for a tridiagonal operator in compiled code."""
+    op = segment.operator
+    n = u0.size
+    kinds = np.array([ev.spec[0] for ev in events], dtype=np.int64)
+    targets = np.array([ev.spec[1] for ev in events], dtype=float)
+    surf = [ev.spec for ev in events if ev.spec[0] != 0]
+    if len(surf) > 1 and any(not np.array_equal(surf[0][2], s_[2]) or not np.array_equal(surf[0][3], s_[3]) for s_ in surf[1:]):
+        raise ValueError("compiled integrator: surface events must share boundary cells and qd")
+    bcell = np.asarray(surf[0][2], dtype=np.int64) if surf else np.zeros(0, dtype=np.int64)
+    qd = np.asarray(surf[0][3], dtype=float) if surf else np.zeros(0)
+    blocks = segment.blocks if segment.blocks is not None else np.array([0, n])
+    status, t, u, ev, n_out, u_out, counts = tridiagonal_segment(
+        volumes, op.lower if n > 1 else np.zeros(0), op.diag, op.upper if n > 1 else np.zeros(0),
+        np.asarray(segment.source, dtype=float), table.lo, table.hi, table.k, table.d,
+        np.asarray(u0, dtype=float), float(t0), float(t_end), np.asarray(out_times, dtype=float),
+        kinds, targets, bcell, qd, np.asarray(blocks, dtype=np.int64), segment.blocks is not None,
+        opts.rtol, opts.atol, opts.norm == "max", opts.newton_tol, opts.max_newton, opts.first_step,
+        opts.max_step, opts.min_step, opts.event_tol,
+        bounds[0] if bounds is not None else 0.0, bounds[1] if bounds is not None else 0.0, bounds is not None,
+    )
+    if status == 1:
+        raise SolverError(
+            f"time step fell below {opts.min_step:g} s at t = {t:.6g} s; the problem is too stiff "
+            "or the state left its physical range. Try a smaller current or a finer grid."
+        )
+    res = SegmentResult()
+    res.t = list(out_times[:n_out])
+    res.u = [row.copy() for row in u_out]
+    res.t_end = float(t)
+    res.u_end = u
+    res.event = events[ev].name if ev >= 0 else None
+    res.n_steps, res.n_rejected, res.n_newton = (int(c) for c in counts)
+    return res
 
 
 def _interpolate(ts: list, us: list, t: float) -> np.ndarray:
@@ -200,6 +258,16 @@ def integrate_segment(
     V = volumes
     opts = options
     out_times = [t for t in sorted(output_times) if t0 < t <= t_end]
+    if (
+        opts.engine == "auto"
+        and HAVE_NUMBA
+        and isinstance(op, TridiagonalOperator)
+        and all(ev.spec is not None for ev in events)
+    ):
+        res = _compiled_segment(segment, volumes, table, u0, t0, t_end, out_times, events, opts, bounds)
+        if progress is not None:
+            progress(res.t_end)
+        return res
     res = SegmentResult()
 
     if opts.norm == "rms":

@@ -214,6 +214,7 @@ class ParticleModel:
             if cond.quantity == "theta_mean":
                 target = cond.value
                 fn = lambda th, target=target: float(th @ vol / vol.sum() - target)
+                spec = (0, target, None, None)
             elif cond.quantity == "theta_surface":
                 target = cond.value
                 pick = np.min if plan.current > 0 else np.max
@@ -222,6 +223,8 @@ class ParticleModel:
                 fn = lambda th, target=target, pick=pick: float(
                     pick(self.surface_theta(th, plan.current)) - target
                 )
+                qd = plan.current * self.flux_per_amp * self.grid.boundary_distance
+                spec = (1 if plan.current > 0 else 2, target, self.grid.boundary_cell, qd)
             else:
                 raise ProtocolError(
                     f"step {plan.step.sentence!r}: a '{cond.quantity}' condition needs electrode kinetics "
@@ -235,7 +238,7 @@ class ParticleModel:
                     f"at the start of the step ({cond.quantity} = {g0 + cond.value:.6g}); a charge lowers θ and "
                     "a discharge raises it"
                 )
-            events.append(Event(f"{cond.quantity}={cond.value}", fn))
+            events.append(Event(f"{cond.quantity}={cond.value}", fn, spec))
         return events
 
     def plan(self, steps: Sequence[Step]) -> list[_StepPlan]:
@@ -380,15 +383,16 @@ class ParticleModel:
             coords["x"] = ("x", g.x, {"units": "m", "long_name": "x position of cell centre"})
             field = (("time", "y", "x"), img)
         coords["boundary_angle"] = ("boundary", g.boundary_angle, {"units": "rad", "long_name": "polar angle of surface element"})
-        ds = xr.Dataset(coords=coords)
-        ds["theta"] = xr.DataArray(field[1], dims=field[0], attrs={"units": "1", "long_name": "Li occupancy θ (NaN outside the particle)"})
-        ds["theta_boundary"] = xr.DataArray(surf, dims=("time", "boundary"), attrs={"units": "1", "long_name": "occupancy on each surface element"})
-        ds["flux_factor"] = xr.DataArray(self.flux_factors, dims=("boundary",), attrs={"units": "1", "long_name": "surface flux relative to the mean"})
+        variables = {
+            "theta": (field[0], field[1], {"units": "1", "long_name": "Li occupancy θ (NaN outside the particle)"}),
+            "theta_boundary": (("time", "boundary"), surf, {"units": "1", "long_name": "occupancy on each surface element"}),
+            "flux_factor": (("boundary",), self.flux_factors, {"units": "1", "long_name": "surface flux relative to the mean"}),
+        }
         for name, (dims, values, units, long) in data.items():
-            ds[name] = xr.DataArray(values, dims=dims, attrs={"units": units, "long_name": long})
-        ds["step_sentence"] = xr.DataArray(np.array([p.step.sentence for p in plans], dtype=object), dims=("step_index",))
-        ds["step_end_time"] = xr.DataArray(np.array([e[2] for e in events]), dims=("step_index",), attrs={"units": "s"})
-        ds["step_end_reason"] = xr.DataArray(np.array([e[3] for e in events], dtype=object), dims=("step_index",))
+            variables[name] = (dims, values, {"units": units, "long_name": long})
+        variables.update(_step_table(plans, events))
+        # one constructor call: adding variables one by one costs ~4 ms each
+        ds = xr.Dataset(variables, coords=coords)
         ds.attrs.update(self._attrs(plans, th0, opts, events))
         return ds
 
@@ -427,6 +431,15 @@ class ParticleModel:
         else:
             attrs["material"] = getattr(self.material, "name", repr(self.material))
         return attrs
+
+
+def _step_table(plans, events) -> dict:
+    """Per-step variables: sentence, end time and why the step ended."""
+    return {
+        "step_sentence": (("step_index",), np.array([p.step.sentence for p in plans], dtype=object), {}),
+        "step_end_time": (("step_index",), np.array([e[2] for e in events]), {"units": "s"}),
+        "step_end_reason": (("step_index",), np.array([e[3] for e in events], dtype=object), {}),
+    }
 
 
 def _check_theta(value) -> float:
@@ -589,11 +602,9 @@ class ParticleBatch(ParticleModel):
             "lithium": (("time",), self.lithium(states), "mol", "Li inventory of the batch"),
             "step": (("time",), step_idx.astype(np.int32), "1", "index of the protocol step"),
         }
-        for name, (dims, values, units, long) in per.items():
-            ds[name] = xr.DataArray(values, dims=dims, attrs={"units": units, "long_name": long})
-        ds["step_sentence"] = xr.DataArray(np.array([p.step.sentence for p in plans], dtype=object), dims=("step_index",))
-        ds["step_end_time"] = xr.DataArray(np.array([e[2] for e in events]), dims=("step_index",), attrs={"units": "s"})
-        ds["step_end_reason"] = xr.DataArray(np.array([e[3] for e in events], dtype=object), dims=("step_index",))
+        variables = {name: (dims, values, {"units": units, "long_name": long}) for name, (dims, values, units, long) in per.items()}
+        variables.update(_step_table(plans, events))
+        ds = xr.Dataset(variables, coords=ds.coords)
         attrs = {
             "title": "socscope particle-batch simulation",
             "socscope_version": __version__,
