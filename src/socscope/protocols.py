@@ -53,9 +53,9 @@ class Condition:
 
     Attributes
     ----------
-    quantity : {"theta_mean", "theta_surface", "voltage", "current"}
+    quantity : {"theta_mean", "theta_surface", "voltage", "current", "specific_current", "c_rate"}
     value : float
-        Target in SI units (θ dimensionless, V, A).
+        Target in SI units (θ dimensionless, V, A, A/g) or as a C-rate.
     """
 
     quantity: str
@@ -96,7 +96,7 @@ class Step:
 
 
 def _fail(sentence: str, pos: int, what: str) -> ProtocolError:
-    pointer = " " * (pos + 3) + "^"
+    pointer = " " * (pos + 4) + "^"  # under the quoted sentence: 3 spaces and a quote
     ex = "; ".join(f'"{e}"' for e in EXAMPLES[:4])
     # the first line is complete on its own (the command line shows only it)
     return ProtocolError(
@@ -163,28 +163,40 @@ def _parse_condition(sentence: str, text: str, pos: int) -> Condition:
         scale = 1e-3 if m.group(2) == "mV" else 1.0
         return Condition("voltage", float(m.group(1)) * scale)
     m = re.fullmatch(r"(" + _NUM + r")\s*([a-zA-Zµ/]+)", t)
-    if m and (m.group(2).lower() in _CURRENT_UNITS or m.group(2).lower() in _SPECIFIC_UNITS or m.group(2) == "C"):
-        return Condition("current", float(m.group(1)))
+    if m and m.group(2).lower() in _CURRENT_UNITS:
+        return Condition("current", float(m.group(1)) * _CURRENT_UNITS[m.group(2).lower()])
+    if m and m.group(2).lower() in _SPECIFIC_UNITS:
+        return Condition("specific_current", float(m.group(1)) * _SPECIFIC_UNITS[m.group(2).lower()])
+    if m and m.group(2) == "C":
+        return Condition("c_rate", float(m.group(1)))
+    m = re.fullmatch(r"C\s*/\s*(" + _NUM + r")", t)
+    if m and float(m.group(1)) > 0:
+        return Condition("c_rate", 1.0 / float(m.group(1)))
     raise _fail(sentence, lead, f"expected a condition like 'mean theta 0.5', 'surface theta 0.995' or '4.3 V', got '{text.strip()}'")
+
+
+def _conditions(sentence: str, text: str, pos: int) -> tuple:
+    """Parse 'A or B or C', each part with its own position in the sentence."""
+    conds = []
+    start = 0
+    for sep in list(re.finditer(r"\s+or\s+", text)) + [None]:
+        end = sep.start() if sep is not None else len(text)
+        conds.append(_parse_condition(sentence, text[start:end], pos + start))
+        if sep is not None:
+            start = sep.end()
+    return tuple(conds)
 
 
 def _split_ends(sentence: str, rest: str, pos: int):
     """Split '... for X or until Y' into a duration and conditions."""
-    duration = None
-    conds = []
     m = re.match(r"\s*for\s+(.*?)(?:\s+or\s+until\s+(.*))?$", rest, re.I)
     if m:
         duration = _parse_duration(sentence, m.group(1), pos + m.start(1))
-        if m.group(2):
-            for part in re.split(r"\s+or\s+", m.group(2)):
-                conds.append(_parse_condition(sentence, part, pos + m.start(2)))
-        return duration, tuple(conds)
+        conds = _conditions(sentence, m.group(2), pos + m.start(2)) if m.group(2) else ()
+        return duration, conds
     m = re.match(r"\s*until\s+(.*)$", rest, re.I)
     if m:
-        start = pos + m.start(1)
-        for part in re.split(r"\s+or\s+", m.group(1)):
-            conds.append(_parse_condition(sentence, part, start))
-        return None, tuple(conds)
+        return None, _conditions(sentence, m.group(1), pos + m.start(1))
     raise _fail(sentence, pos, "expected 'for <duration>' or 'until <condition>'")
 
 

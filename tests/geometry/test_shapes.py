@@ -149,7 +149,6 @@ def test_polygon_orientation_does_not_matter():
     assert ga.n_cells == gb.n_cells
 
 
-@pytest.mark.xfail(strict=True, reason="Polygon sets the caller's float vertex array read-only (input mutated)")
 def test_polygon_does_not_mutate_its_input():
     v = hexagon()
     Polygon(v)
@@ -247,8 +246,6 @@ def test_lengths_in_the_wrong_unit_are_caught():
         Sphere(2.0)  # 2 m instead of 2 µm
 
 
-@pytest.mark.xfail(strict=True, reason="Ellipse boundary samples add up to the inscribed polygon's "
-                   "perimeter, not the true perimeter the shapes module promises")
 def test_ellipse_boundary_carries_the_true_perimeter():
     e = Ellipse(width=3e-6, height=1.5e-6, angle=0.4)
     g = e.mesh(0.05e-6)

@@ -285,8 +285,11 @@ class Ellipse(_Shape2D):
 
     @property
     def perimeter(self) -> float:
-        pts = self._curve(20000)
-        return float(np.sum(np.linalg.norm(np.roll(pts, -1, axis=0) - pts, axis=1)))
+        """Exact perimeter ``4 a E(1 − b²/a²)`` (complete elliptic integral) [m]."""
+        from scipy.special import ellipe
+
+        a, b = max(self.width, self.height) / 2, min(self.width, self.height) / 2
+        return float(4 * a * ellipe(1 - (b / a) ** 2))
 
     def _bbox(self):
         a, b = self.width / 2, self.height / 2
@@ -306,7 +309,8 @@ class Ellipse(_Shape2D):
         pts = self._curve(n)
         seg = np.linalg.norm(np.roll(pts, -1, axis=0) - pts, axis=1)
         ds = 0.5 * (seg + np.roll(seg, 1))
-        return pts, ds
+        # the inscribed polygon is slightly short: scale to the exact perimeter
+        return pts, ds * (self.perimeter / ds.sum())
 
 
 @dataclass(frozen=True)
@@ -325,7 +329,7 @@ class Polygon(_Shape2D):
     thickness: float = DEFAULT_THICKNESS
 
     def __post_init__(self):
-        v = np.asarray(self.vertices, dtype=float)
+        v = np.array(self.vertices, dtype=float)  # a copy: never freeze the caller's array
         if v.ndim != 2 or v.shape[1] != 2 or v.shape[0] < 3:
             raise GeometryError(
                 f"Polygon: vertices must have shape (k, 2) with k >= 3, got shape {v.shape}"

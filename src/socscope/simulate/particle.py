@@ -436,9 +436,11 @@ class ParticleModel:
 def _step_table(plans, events) -> dict:
     """Per-step variables: sentence, end time and why the step ended."""
     return {
-        "step_sentence": (("step_index",), np.array([p.step.sentence for p in plans], dtype=object), {}),
-        "step_end_time": (("step_index",), np.array([e[2] for e in events]), {"units": "s"}),
-        "step_end_reason": (("step_index",), np.array([e[3] for e in events], dtype=object), {}),
+        "step_sentence": (("step_index",), np.array([p.step.sentence for p in plans], dtype=object),
+                          {"units": "1", "long_name": "protocol step (text)"}),
+        "step_end_time": (("step_index",), np.array([e[2] for e in events]), {"units": "s", "long_name": "time the step ended"}),
+        "step_end_reason": (("step_index",), np.array([e[3] for e in events], dtype=object),
+                            {"units": "1", "long_name": "what ended the step: 'duration' or the condition met (text)"}),
     }
 
 

@@ -1,0 +1,159 @@
+"""Simulation results: units and provenance in the Dataset, atomic netCDF round trips."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import socscope as ss
+from socscope.errors import FileFormatError, ParameterError
+
+PROTOCOL = ["Charge at 1C for 3 minutes", "Rest for 2 minutes", "Discharge at C/2 for 1 minute"]
+
+
+@pytest.fixture(scope="module")
+def material():
+    return ss.materials.get("ni88-xu2022")
+
+
+def _ring(n=12):
+    img = np.ones((n, n), dtype=bool)
+    img[4:7, 4:7] = False
+    return img
+
+
+@pytest.fixture(scope="module")
+def sphere_result(material):
+    return ss.simulate_particle(material, ss.geometry.Sphere(1e-6), PROTOCOL, n_cells=12)
+
+
+@pytest.fixture(
+    scope="module",
+    params=["sphere", "disc", "mask-blocked"],
+)
+def result(request, material, sphere_result):
+    if request.param == "sphere":
+        return sphere_result
+    if request.param == "disc":
+        return ss.simulate_particle(material, ss.geometry.Disc(1e-6), PROTOCOL, resolution=0.05e-6)
+    return ss.simulate_particle(
+        material, ss.geometry.Mask(_ring(), 1e-7), PROTOCOL, resolution=1e-7,
+        surface=ss.physics.BlockedArc(eta=0.2, fraction=0.3),
+    )
+
+
+def test_numeric_variables_and_coordinates_have_units(result):
+    missing = [
+        name for name, var in result.variables.items()
+        if var.dtype.kind in "fiu" and "units" not in var.attrs
+    ]
+    assert missing == []
+    assert result["theta"].attrs["units"] == "1"
+    assert result["time"].attrs["units"] == "s"
+    assert result["lithium"].attrs["units"] == "mol"
+    assert result["charge"].attrs["units"] == "C"
+    assert result["current"].attrs["units"] == "A"
+    assert result["specific_capacity"].attrs["units"] == "mAh/g"
+    assert result["front_depth"].attrs["units"] == "m"
+
+
+def test_every_data_variable_has_units(result):
+    assert [name for name, var in result.data_vars.items() if "units" not in var.attrs] == []
+
+
+def test_named_dimensions(result):
+    assert result["theta"].dims[0] == "time"
+    assert result["theta"].dims[1:] in (("r",), ("y", "x"))
+    for name in ("theta_mean", "current", "charge", "lithium"):
+        assert result[name].dims == ("time",)
+
+
+def test_attrs_hold_version_material_and_protocol(result, material):
+    a = result.attrs
+    assert a["socscope_version"] == ss.__version__
+    assert a["protocol"] == " | ".join(PROTOCOL)
+    assert list(result["step_sentence"].values) == PROTOCOL
+    material_keys = [k for k in a if k.startswith("material_")]
+    assert len(material_keys) >= 10
+    assert a["material_name"] == material.name
+    assert a["material_c_max_mol_m3"] == material.c_max
+    assert a["material_density_kg_m3"] == material.density
+    assert a["material_parameter_alpha"] == material.parameters["alpha"]
+    assert a["initial_theta"] == 0.97
+    assert a["flux_law"] == "chemical"
+    assert "rtol" in a["solver_options"]
+    # netCDF stores only str / numbers in attributes
+    assert all(isinstance(v, (str, int, float, np.integer, np.floating)) for v in a.values())
+
+
+def test_round_trip(tmp_path, result):
+    path = ss.save_results(result, tmp_path / "run.nc")
+    assert path == tmp_path / "run.nc" and path.is_file()
+    back = ss.open_results(path)
+    # netCDF-4 stores float64 and strings losslessly: data, coordinates and
+    # attributes come back identical (NaN outside the particle included)
+    xr.testing.assert_identical(back, result)
+    assert back.attrs == result.attrs
+    # the returned Dataset is in memory: the file can be removed at once
+    path.unlink()
+    assert float(back["theta_mean"][-1]) == float(result["theta_mean"][-1])
+
+
+def test_refuses_to_overwrite_and_leaves_the_file_intact(tmp_path, sphere_result):
+    result = sphere_result
+    path = tmp_path / "run.nc"
+    path.write_bytes(b"precious")
+    with pytest.raises(ParameterError) as info:
+        ss.save_results(result, path)
+    msg = str(info.value)
+    assert str(path) in msg and "overwrite" in msg
+    assert path.read_bytes() == b"precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.nc"]  # no temporary left
+    ss.save_results(result, path, overwrite=True)
+    xr.testing.assert_identical(ss.open_results(path), result)
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, sphere_result):
+    result = sphere_result
+    path = tmp_path / "run.nc"
+    ss.save_results(result, path)
+    before = path.read_bytes()
+    bad = result.copy()
+    bad.attrs["not_storable"] = {"a": 1}  # netCDF attributes cannot be dicts
+    with pytest.raises(Exception):
+        ss.save_results(bad, path, overwrite=True)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.nc"]
+
+
+def test_missing_folder(tmp_path, sphere_result):
+    result = sphere_result
+    with pytest.raises(ParameterError, match="does not exist"):
+        ss.save_results(result, tmp_path / "nowhere" / "run.nc")
+
+
+def test_garbage_file_is_refused_with_its_name(tmp_path):
+    path = tmp_path / "garbage.nc"
+    path.write_bytes(b"\x00\x01 this is not netCDF " * 20)
+    with pytest.raises(FileFormatError) as info:
+        ss.open_results(path)
+    assert str(path) in str(info.value)
+    assert isinstance(info.value, ValueError)
+
+
+def test_empty_and_missing_files(tmp_path):
+    empty = tmp_path / "empty.nc"
+    empty.write_bytes(b"")
+    with pytest.raises(FileFormatError, match="empty.nc"):
+        ss.open_results(empty)
+    with pytest.raises(FileFormatError, match="missing.nc"):
+        ss.open_results(tmp_path / "missing.nc")
+
+
+def test_foreign_netcdf_is_refused(tmp_path):
+    path = tmp_path / "foreign.nc"
+    xr.Dataset({"a": ("x", np.arange(3.0))}).to_netcdf(path, engine="h5netcdf")
+    with pytest.raises(FileFormatError) as info:
+        ss.open_results(path)
+    assert "foreign.nc" in str(info.value) and "socscope_version" in str(info.value)

@@ -1,0 +1,143 @@
+"""Surface-flux layouts: the total current is preserved, γ is measured on the grid."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from socscope.errors import ParameterError
+from socscope.geometry import Disc, Ellipse, Mask, Polygon
+from socscope.physics import BlockedArc, UniformFlux
+
+
+def square_mask(n=20):
+    return np.ones((n, n), dtype=bool)
+
+
+GRIDS = {
+    "disc": lambda: Disc(2e-6).mesh(2e-6 / 40),
+    "ellipse": lambda: Ellipse(3e-6, 1.5e-6, angle=0.3).mesh(0.05e-6),
+    "hexagon": lambda: Polygon(
+        1e-6 * np.column_stack([np.cos(np.arange(6) * np.pi / 3), np.sin(np.arange(6) * np.pi / 3)])
+    ).mesh(0.05e-6),
+    "mask": lambda: Mask(square_mask(), 1e-7).mesh(),
+}
+
+
+@pytest.fixture(params=sorted(GRIDS), scope="module")
+def grid(request):
+    return GRIDS[request.param]()
+
+
+def test_uniform_flux(grid):
+    f = UniformFlux().factors(grid)
+    assert f.shape == grid.boundary_area.shape
+    assert np.all(f == 1.0)
+
+
+LAYOUTS = [
+    BlockedArc(eta=0.0, fraction=0.25),
+    BlockedArc(eta=0.1, fraction=0.5, center=np.pi / 2),
+    BlockedArc(eta=0.9, fraction=0.05, center=-3.0),
+    BlockedArc(eta=0.3, angles=[(-0.5, 0.5), (2.5, 3.5)]),  # the second arc wraps through ±π
+]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS, ids=lambda x: x.describe())
+def test_blocked_arc_preserves_the_total_current(grid, layout):
+    f = layout.factors(grid)
+    a = grid.boundary_area
+    # Σ f_e A_e = Σ A_e: one division and a sum, so round-off only
+    assert_allclose(np.sum(f * a), np.sum(a), rtol=1e-12)
+    blk = layout.blocked(grid)
+    assert blk.any() and not blk.all()
+    gamma = a[blk].sum() / a.sum()
+    j_nmc = 1.0 / (1.0 - gamma + layout.eta * gamma)  # [003] eq. 14
+    assert_allclose(f[~blk], j_nmc, rtol=1e-14)
+    assert_allclose(f[blk], layout.eta * j_nmc, rtol=1e-14)
+
+
+@pytest.mark.parametrize("gamma", [0.1, 0.25, 0.6])
+@pytest.mark.parametrize("center", [0.0, 2.0, -np.pi])
+def test_discrete_gamma_of_a_disc_is_the_requested_one(gamma, center):
+    g = Disc(2e-6).mesh(2e-6 / 40)
+    arc = BlockedArc(eta=0.2, fraction=gamma, center=center)
+    blk = arc.blocked(g)
+    measured = g.boundary_area[blk].sum() / g.total_boundary_area
+    # disc boundary samples are evenly spaced in angle: the arc's ends can
+    # miss at most one sample each, so |Δγ| ≤ 2 / n_samples
+    assert abs(measured - gamma) <= 2.0 / g.boundary_area.size
+    # the blocked elements are those within π γ of the centre angle
+    d = np.angle(np.exp(1j * (g.boundary_angle - center)))
+    assert np.all(np.abs(d[blk]) <= np.pi * gamma + 1e-12)
+    assert np.all(np.abs(d[~blk]) >= np.pi * gamma - 1e-12)
+
+
+def test_discrete_gamma_of_a_square_mask():
+    g = Mask(square_mask(), 1e-7).mesh()
+    arc = BlockedArc(eta=0.2, fraction=0.25, center=0.0)  # the right-hand quarter of angles
+    measured = g.boundary_area[arc.blocked(g)].sum() / g.total_boundary_area
+    # for a square the arc (-π/4, π/4) about the centre is exactly one side:
+    # 20 of 80 pixel edges (corner edges sit on the arc ends and may fall either way)
+    assert abs(measured - 0.25) <= 2 / 80
+
+
+def test_blocked_mask_layout():
+    img = square_mask()
+    g = Mask(img, 1e-7).mesh(0.5e-7)  # 2 × 2 sub-cells: elements map back to their pixel
+    blocked_pixels = np.zeros_like(img)
+    blocked_pixels[:, 0] = True  # left column of pixels
+    arc = BlockedArc(eta=0.0, mask=blocked_pixels, pixel_size=1e-7)
+    blk = arc.blocked(g)
+    # the left side (40 half-pixel edges) plus the two left corner pixels'
+    # top and bottom edges (2 × 2 half edges)
+    assert blk.sum() == 40 + 4
+    assert np.all(g.boundary_xy[blk, 0] < 1e-7 + 1e-15)
+    f = arc.factors(g)
+    assert_allclose(np.sum(f * g.boundary_area), g.total_boundary_area, rtol=1e-12)
+    assert np.all(f[blk] == 0.0)
+
+
+@pytest.mark.parametrize("eta", [1.0, 1.5, -0.1, float("nan")])
+def test_eta_outside_range(eta):
+    with pytest.raises(ParameterError) as info:
+        BlockedArc(eta=eta, fraction=0.25)
+    msg = str(info.value)
+    assert f"eta = {eta!r}" in msg and "0 <= eta < 1" in msg
+
+
+@pytest.mark.parametrize("gamma", [1.0, 0.0, 1.2, -0.5, float("nan")])
+def test_gamma_outside_range(gamma):
+    with pytest.raises(ParameterError) as info:
+        BlockedArc(eta=0.1, fraction=gamma)
+    assert repr(gamma) in str(info.value) and "0 < γ < 1" in str(info.value)
+
+
+def test_arcs_covering_everything_are_refused_on_the_grid():
+    g = Disc(2e-6).mesh(2e-6 / 20)
+    arc = BlockedArc(eta=0.1, angles=[(-np.pi, np.pi + 0.01)])
+    with pytest.raises(ParameterError, match="γ = 1"):
+        arc.factors(g)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(eta=0.1), "exactly one"),
+        (dict(eta=0.1, fraction=0.2, angles=[(0, 1)]), "exactly one"),
+        (dict(eta=0.1, angles=[(1.0, 0.5)]), "hi > lo"),
+        (dict(eta=0.1, angles=[(0.0, np.nan)]), "hi > lo"),
+        (dict(eta=0.1, mask=np.ones(5, bool), pixel_size=1e-7), "2D"),
+        (dict(eta=0.1, mask=np.ones((5, 5), bool)), "pixel_size"),
+    ],
+)
+def test_bad_layout_arguments(kwargs, match):
+    with pytest.raises(ParameterError, match=match):
+        BlockedArc(**kwargs)
+
+
+def test_describe_names_the_parameters():
+    assert UniformFlux().describe() == "uniform"
+    text = BlockedArc(eta=0.25, fraction=0.3, center=1.0).describe()
+    assert "0.25" in text and "0.3" in text and "1.0" in text

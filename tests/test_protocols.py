@@ -1,0 +1,200 @@
+"""Experiment sentences -> Step objects: the examples, units, combined ends, errors."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from socscope.errors import ProtocolError
+from socscope.protocols import EXAMPLES, Condition, Step, parse_protocol, parse_step
+
+
+def test_every_example_parses():
+    steps = parse_protocol(list(EXAMPLES))
+    assert [s.kind for s in steps] == ["charge", "discharge", "charge", "rest", "hold_theta"]
+    assert [s.sentence for s in steps] == list(EXAMPLES)
+
+
+def test_the_examples_mean_what_they_say():
+    a, b, c, d, e = (parse_step(s) for s in EXAMPLES)
+    assert (a.kind, a.current_value, a.current_unit, a.duration, a.until) == ("charge", pytest.approx(1 / 3), "C", 3600.0, ())
+    assert a.sign == 1
+    assert (b.kind, b.current_unit, b.duration) == ("discharge", "A/g", None)
+    assert b.current_value == pytest.approx(0.070, rel=1e-15)  # 70 mA/g in A/g
+    assert b.until == (Condition("theta_mean", 0.95),)
+    assert b.sign == -1
+    assert (c.current_value, c.current_unit, c.duration) == (1.0, "C", 1200.0)
+    assert c.until == (Condition("theta_surface", 0.2),)
+    assert (d.kind, d.duration, d.until, d.sign) == ("rest", 1800.0, (), 0)
+    assert (e.kind, e.hold_value, e.duration) == ("hold_theta", 0.995, 7200.0)
+
+
+@pytest.mark.parametrize(
+    "text, value, unit",
+    [
+        ("C/3", 1 / 3, "C"),
+        ("C / 20", 1 / 20, "C"),
+        ("2C", 2.0, "C"),
+        ("0.5 C", 0.5, "C"),
+        ("1e-1C", 0.1, "C"),
+        ("70 mA/g", 0.07, "A/g"),
+        ("0.07 A/g", 0.07, "A/g"),
+        ("2 nA", 2e-9, "A"),
+        ("1.5 µA", 1.5e-6, "A"),
+        ("1.5 uA", 1.5e-6, "A"),
+        ("3 mA", 3e-3, "A"),
+        ("4 pA", 4e-12, "A"),
+        ("1e-9 A", 1e-9, "A"),
+    ],
+)
+def test_currents(text, value, unit):
+    s = parse_step(f"Charge at {text} for 1 hour")
+    assert s.current_unit == unit
+    assert s.current_value == pytest.approx(value, rel=1e-14)  # a unit factor: exact to an ulp or two
+
+
+@pytest.mark.parametrize(
+    "text, seconds",
+    [
+        ("1 hour", 3600.0), ("2 hours", 7200.0), ("1.5 h", 5400.0), ("3 hr", 10800.0),
+        ("20 minutes", 1200.0), ("1 minute", 60.0), ("5 min", 300.0), ("2 mins", 120.0),
+        ("30 seconds", 30.0), ("1 second", 1.0), ("45 s", 45.0), ("10 sec", 10.0),
+        ("1 day", 86400.0), ("1e2 s", 100.0), ("0.25 hours", 900.0),
+    ],
+)
+def test_durations(text, seconds):
+    assert parse_step(f"Rest for {text}").duration == pytest.approx(seconds, rel=1e-15)
+    assert parse_step(f"Discharge at 1C for {text}").duration == pytest.approx(seconds, rel=1e-15)
+
+
+def test_for_or_until():
+    s = parse_step("Charge at C/2 for 2 hours or until mean theta 0.3 or surface theta 0.1")
+    assert s.duration == 7200.0
+    assert s.until == (Condition("theta_mean", 0.3), Condition("theta_surface", 0.1))
+    s = parse_step("Rest for 1 hour or until surface θ 0.5")
+    assert s.duration == 3600.0 and s.until == (Condition("theta_surface", 0.5),)
+
+
+@pytest.mark.parametrize(
+    "text, cond",
+    [
+        ("mean theta 0.5", Condition("theta_mean", 0.5)),
+        ("average theta 0.5", Condition("theta_mean", 0.5)),
+        ("mean θ 0.25", Condition("theta_mean", 0.25)),
+        ("surface theta = 0.2", Condition("theta_surface", 0.2)),
+        ("Surface Theta 0.2", Condition("theta_surface", 0.2)),
+        ("mean occupancy 0.4", Condition("theta_mean", 0.4)),
+        ("4.3 V", Condition("voltage", 4.3)),
+        ("4300 mV", Condition("voltage", 4.3)),
+    ],
+)
+def test_conditions(text, cond):
+    s = parse_step(f"Charge at 1C until {text}")
+    assert s.duration is None
+    assert len(s.until) == 1
+    assert s.until[0].quantity == cond.quantity
+    assert s.until[0].value == pytest.approx(cond.value, rel=1e-15)
+
+
+def test_case_and_whitespace_of_verbs():
+    s = parse_step("  discharge AT 1C FOR 10 minutes ")
+    assert s.kind == "discharge" and s.duration == 600.0
+    assert parse_step("REST for 1 h").kind == "rest"
+
+
+def test_voltage_hold():
+    s = parse_step("Hold at 4.2 V for 2 hours")
+    assert (s.kind, s.hold_value, s.duration) == ("hold_voltage", 4.2, 7200.0)
+    s = parse_step("Hold at 3000 mV until 4.1 V")
+    assert s.hold_value == pytest.approx(3.0)
+
+
+def test_step_objects_pass_through_and_single_sentences_are_a_protocol():
+    step = Step("rest", duration=5.0, sentence="custom")
+    assert parse_step(step) is step
+    assert parse_protocol(step) == [step]
+    assert len(parse_protocol("Rest for 1 hour")) == 1
+
+
+def test_current_condition_in_si_units():
+    s = parse_step("Hold at 4.2 V until 50 mA")
+    # Condition.value is documented as SI (A for currents)
+    assert s.until == (Condition("current", 0.05),)
+
+
+# ---------------------------------------------------------------- errors
+def error_of(sentence):
+    with pytest.raises(ProtocolError) as info:
+        parse_step(sentence)
+    assert isinstance(info.value, ValueError)
+    return str(info.value)
+
+
+def position_of(msg):
+    m = re.search(r"at position (\d+)", msg)
+    assert m, msg
+    return int(m.group(1))
+
+
+def test_unknown_sentence_has_the_position_and_an_example():
+    msg = error_of("Jump at 1C for 1 hour")
+    assert position_of(msg) == 0
+    assert "'Jump'" in msg
+    assert any(ex in msg for ex in EXAMPLES)  # at least one valid sentence to copy
+
+
+@pytest.mark.parametrize(
+    "sentence, bad",
+    [
+        ("Charge at 0C for 1 hour", "0C"),
+        ("Charge at C/0 for 1 hour", "C/0"),
+        ("Charge at NaN C for 1 hour", "NaN C"),
+        ("Charge at -1C for 1 hour", "-1"),
+        ("Charge at 3 furlongs for 1 hour", "furlongs"),
+        ("Charge at 0 mA/g for 1 hour", "0 mA/g"),
+        ("Charge at 1C for 1 fortnight", "fortnight"),
+        ("Charge at 1C for -5 minutes", "-5"),
+        ("Charge at 1C for nan hours", "nan hours"),
+        ("Charge at 1C until mean theta 1.5", "1.5"),
+        ("Charge at 1C until mean theta 0", "0"),
+        ("Charge at 1C until the cows come home", "the cows come home"),
+        ("Hold surface theta at 1.2 for 1 hour", "1.2"),
+        ("Charge at 1C", None),
+        ("Charge 1C for 1 hour", None),
+        ("Rest", None),
+    ],
+)
+def test_errors_name_the_offending_text(sentence, bad):
+    msg = error_of(sentence)
+    assert sentence in msg  # the whole sentence is quoted
+    pos = position_of(msg)
+    assert 0 <= pos <= len(sentence)
+    if bad is not None:
+        assert bad in msg
+        # the position points at (or just before) the offending text
+        start = sentence.index(bad)
+        assert start - 1 <= pos <= start + len(bad), (pos, start, msg)
+
+
+def test_error_pointer_lines_up_with_the_position():
+    sentence = "Charge at 1C for 1 fortnight"
+    msg = error_of(sentence)
+    lines = msg.splitlines()
+    quoted = next(line for line in lines[1:] if sentence in line)
+    caret = next(line for line in lines[1:] if line.strip() == "^")
+    assert caret.index("^") - quoted.index(sentence) == sentence.index("fortnight")
+
+
+def test_error_position_of_a_second_condition():
+    sentence = "Charge at 1C for 1 hour or until mean theta 0.5 or surface theta 1.5"
+    assert position_of(error_of(sentence)) == sentence.index("1.5")
+
+
+def test_empty_and_non_string_protocols():
+    with pytest.raises(ProtocolError, match="empty"):
+        parse_step("   ")
+    with pytest.raises(ProtocolError, match="empty"):
+        parse_protocol([])
+    with pytest.raises(ProtocolError, match="42"):
+        parse_step(42)
