@@ -173,3 +173,20 @@ def test_make_operator_picks_by_structure():
     rng = np.random.default_rng(0)
     assert isinstance(make_operator(random_tridiagonal(rng, 10)), TridiagonalOperator)
     assert isinstance(make_operator(random_laplacian(rng, 30)), SparseOperator)
+
+
+def test_sparse_refactorises_after_a_slow_cg_solve():
+    rng = np.random.default_rng(11)
+    n = 300
+    a = random_laplacian(rng, n)
+    op = SparseOperator(a, cg_rtol=1e-12, max_cg=2)
+    c = rng.uniform(0.5, 2.0, n)
+    d = rng.uniform(0.1, 10.0, n)
+    op.factorise(c, 0.05, d)
+    d = d * (1.0 + 0.2 * rng.uniform(-1, 1, n))
+    op.factorise(c, 0.05, d)
+    op.solve(rng.normal(size=n))
+    assert op.n_factor == 1 and op.n_cg > 2  # a 1e-12 residual takes more than 2 CG iterations
+    op.factorise(c, 0.05, d * 1.001)
+    # the observed iteration count decides: the next system is factorised afresh
+    assert op.n_factor == 2

@@ -201,7 +201,7 @@ def tridiagonal_segment(V, lower, diag, upper, b, lo, hi, kt, dt, u0, t0, t_end,
     est = np.empty(n)
     status = 0
     while True:
-        if t_end - t <= 1e-12 * max(1.0, abs(t_end)):
+        if np.isfinite(t_end) and t_end - t <= 1e-12 * max(1.0, abs(t_end)):
             break
         remaining = t_end - t
         if h_forced > 0:

@@ -56,7 +56,8 @@ class SolverOptions:
     first_step : float
         First step of every segment [s].
     max_step : float
-        Largest allowed step [s].
+        Largest allowed step [s]; error control normally sets the steps, this
+        only bounds them on very long quiet stretches.
     min_step : float
         Below this step size [s] the solver gives up with :class:`SolverError`.
     event_tol : float
@@ -73,7 +74,7 @@ class SolverOptions:
     newton_tol: float = 0.1
     max_newton: int = 8
     first_step: float = 1e-3
-    max_step: float = 600.0
+    max_step: float = 1e5
     min_step: float = 1e-9
     event_tol: float = 1e-7
     engine: str = "auto"
@@ -81,6 +82,13 @@ class SolverOptions:
     def __post_init__(self):
         if self.engine not in ("auto", "python"):
             raise ValueError(f"SolverOptions.engine must be 'auto' or 'python', got {self.engine!r}")
+        if not (isinstance(self.max_newton, (int, np.integer)) and self.max_newton >= 1):
+            raise ValueError(f"SolverOptions.max_newton must be an integer >= 1, got {self.max_newton!r}")
+        if not (self.min_step <= self.first_step and self.min_step < self.max_step):
+            raise ValueError(
+                f"SolverOptions needs min_step ({self.min_step!r}) <= first_step ({self.first_step!r}) "
+                f"and min_step < max_step ({self.max_step!r})"
+            )
         if self.norm not in ("rms", "max"):
             raise ValueError(f"SolverOptions.norm must be 'rms' or 'max', got {self.norm!r}")
         for name in ("rtol", "atol", "newton_tol", "first_step", "max_step", "min_step", "event_tol"):
@@ -297,7 +305,7 @@ def integrate_segment(
     vol_block = np.add.reduceat(V, blocks[:-1]) if blocks is not None else None
 
     while True:
-        if t_end - t <= 1e-12 * max(1.0, abs(t_end)):
+        if np.isfinite(t_end) and t_end - t <= 1e-12 * max(1.0, abs(t_end)):
             break
         remaining = t_end - t
         if h_forced is not None:

@@ -56,7 +56,8 @@ class ParticleModel:
     material : socscope.materials.Material
     geometry : Sphere, Disc, Ellipse, Polygon or Mask
     resolution : float, optional
-        Cell size [m]. Default: R/100 for spheres, size/50 for 2D shapes.
+        Cell size [m]. Default: R/100 for spheres, size/50 for analytic 2D
+        shapes, one cell per pixel for masks.
     n_cells : int, optional
         Number of radial shells (spheres only), instead of ``resolution``.
     flux : {"chemical", "thermodynamic"}
@@ -98,9 +99,9 @@ class ParticleModel:
         else:
             if n_cells is not None:
                 raise ParameterError("n_cells applies to spheres; give resolution= (cell size in m) for 2D shapes")
-            if resolution is None:
+            if resolution is None and not hasattr(geometry, "pixel_size"):
                 resolution = geometry.size / 50
-            grid = geometry.mesh(resolution)
+            grid = geometry.mesh(resolution)  # a Mask defaults to one cell per pixel
         self._setup(grid, np.array([0, grid.n_cells]), c_rate_basis_mAh_g)
 
     def _setup(self, grid, offsets: np.ndarray, c_rate_basis_mAh_g) -> None:
@@ -150,6 +151,11 @@ class ParticleModel:
             k = int(np.argmin(d2))
             if d2[k] <= (0.75 * g.meta["resolution_m"]) ** 2:
                 self.centre_cell = k
+
+    def relaxation_time(self) -> float:
+        """Diffusion time ``L²/D_min`` of the particle [s] (L: largest depth below the surface)."""
+        depth = float(self.grid.boundary_distance_cells.max() + self.grid.boundary_distance.max())
+        return depth**2 / float(self.table.d.min())
 
     # -- currents -------------------------------------------------------------
     def step_current(self, step: Step) -> float:
@@ -283,6 +289,10 @@ class ParticleModel:
                 rate = abs(plan.current) / (F * self.n_l * vol_total)
                 room = weighted_mean(theta, self.grid.volumes) if plan.current > 0 else 1 - weighted_mean(theta, self.grid.volumes)
                 duration = room / rate
+            elif not math.isfinite(duration):
+                # a hold or rest ended only by a condition: by 20 diffusion
+                # times of the slowest occupancy the particle has settled
+                duration = 20.0 * self.relaxation_time()
             t_end = t + duration
             if output_times is not None:
                 outs = [x for x in output_times if t < x <= t_end]
@@ -300,10 +310,11 @@ class ParticleModel:
             except SolverError as exc:
                 raise SolverError(f"step {k + 1} ({plan.step.sentence!r}) failed: {exc}") from None
             if plan.step.until and res.event is None and plan.step.duration is None:
-                raise ProtocolError(
-                    f"step {plan.step.sentence!r}: its condition was never met before the particle was "
-                    f"fully {'delithiated' if plan.current > 0 else 'lithiated'}"
-                )
+                if plan.current != 0:
+                    why = f"before the particle was fully {'delithiated' if plan.current > 0 else 'lithiated'}"
+                else:
+                    why = f"within {duration / 3600:.3g} h, by which time the particle has settled; add 'for <duration>'"
+                raise ProtocolError(f"step {plan.step.sentence!r}: its condition was never met {why}")
             for tt, uu in zip(res.t, res.u):
                 if tt < res.t_end - 1e-9 * max(1.0, tt):
                     times.append(tt)
