@@ -25,8 +25,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import ndimage
-from scipy.spatial import cKDTree
 
 from ..errors import GeometryError
 from ..numerics.fv import FVGrid
@@ -443,6 +441,8 @@ class Mask:
             img = img.astype(bool)
         if not img.any():
             raise GeometryError("Mask: image is empty (no True pixel); nothing to simulate")
+        from scipy import ndimage
+
         lab, n = ndimage.label(img)
         if n > 1:
             raise GeometryError(
@@ -492,6 +492,8 @@ class Mask:
         ny, nx = img.shape
         x = (np.arange(nx) - f) * h + 0.5 * h
         y = (np.arange(ny) - f) * h + 0.5 * h
+        from scipy import ndimage
+
         holes = ndimage.binary_fill_holes(img) & ~img
         return _cartesian_grid(
             img, x, y, h, self.thickness, hole_pixels=holes, holes_active=self.holes_active
@@ -499,6 +501,8 @@ class Mask:
 
 
 def _largest_component(inside: np.ndarray) -> np.ndarray:
+    from scipy import ndimage
+
     lab, n = ndimage.label(inside)
     if n == 0:
         raise GeometryError("the shape covers no cell centre at this resolution; use a finer resolution")
@@ -522,6 +526,8 @@ def _cartesian_grid(
     holes_active: bool = True,
 ) -> FVGrid:
     """Build an :class:`FVGrid` from a boolean image of active square cells."""
+    from scipy.spatial import cKDTree  # imported here: scipy.spatial is slow to import
+
     ny, nx = inside.shape
     index = -np.ones(inside.shape, dtype=np.intp)
     n = int(inside.sum())

@@ -1,0 +1,129 @@
+"""The socscope command line: demo, simulate particle, materials, errors."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import socscope as ss
+from socscope.cli.main import main
+
+
+def run_cli(*args):
+    """Run the console entry point in a subprocess, as a user would."""
+    return subprocess.run([sys.executable, "-m", "socscope.cli.main", *args], capture_output=True, text=True)
+
+
+def test_version_and_help():
+    out = run_cli("--version")
+    assert out.returncode == 0 and out.stdout.strip() == f"socscope {ss.__version__}"
+    for cmd in ([], ["demo"], ["simulate"], ["simulate", "particle"], ["materials"]):
+        res = run_cli(*cmd, "--help")
+        assert res.returncode == 0, cmd
+        assert "usage: socscope" in res.stdout
+
+
+def test_no_command_prints_help_and_fails():
+    res = run_cli()
+    assert res.returncode == 2
+    assert "usage: socscope" in res.stderr
+
+
+def test_materials_list_and_show(capsys):
+    assert main(["materials"]) == 0
+    listed = capsys.readouterr().out
+    for name in ss.materials.available():
+        assert name in listed
+    assert main(["materials", "ni88-xu2022"]) == 0
+    assert "material_c_max_mol_m3" in capsys.readouterr().out
+
+
+def test_simulate_particle_writes_a_result(tmp_path):
+    out = tmp_path / "run.nc"
+    code = main([
+        "simulate", "particle", "--material", "ni88-xu2022", "--shape", "disc", "--diameter-um", "1",
+        "--resolution-nm", "50", "--protocol", "Charge at C/3 for 10 minutes", "Rest for 5 minutes",
+        "--out", str(out), "--quiet",
+    ])
+    assert code == 0
+    ds = ss.open_results(out)
+    assert ds.theta.dims == ("time", "y", "x")
+    # C/3 on the 210 mAh/g basis for 10 minutes: Δθ = (1/3)(1/6)(210/275)
+    expected = (1 / 3) * (10 / 60) * 210 / ss.materials.get("ni88-xu2022").theoretical_capacity * 3600
+    # the mean moves by exactly the passed charge (conservation to round-off)
+    assert abs((0.97 - float(ds.theta_mean[-1])) - expected) < 1e-9
+    assert list(ds.step_end_reason.values) == ["duration", "duration"]
+
+
+def test_simulate_refuses_to_overwrite(tmp_path):
+    out = tmp_path / "run.nc"
+    out.write_bytes(b"precious")
+    res = run_cli("simulate", "particle", "--material", "ni88-xu2022", "--shape", "sphere", "--radius-um", "1",
+                  "--n-cells", "10", "--protocol", "Charge at 1C for 1 minute", "--out", str(out), "--quiet")
+    assert res.returncode == 2
+    assert "already exists" in res.stderr and "--overwrite" in res.stderr
+    assert out.read_bytes() == b"precious"  # nothing the user had is lost
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--material", "nosuch", "--shape", "sphere", "--radius-um", "1"], "nosuch"),
+        (["--material", "ni88-xu2022", "--shape", "sphere", "--radius-um", "-1"], "-1"),
+        (["--material", "ni88-xu2022", "--shape", "disc"], "--diameter-um"),
+        (["--material", "ni88-xu2022", "--shape", "sphere", "--radius-um", "1", "--initial-theta", "1.2"], "1.2"),
+        (["--material", "ni88-xu2022", "--shape", "sphere", "--radius-um", "1", "--param", "alpha"], "alpha"),
+    ],
+)
+def test_bad_input_gives_one_clear_line(tmp_path, args, needle):
+    res = run_cli("simulate", "particle", *args, "--protocol", "Charge at 1C for 1 minute",
+                  "--out", str(tmp_path / "x.nc"), "--quiet")
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("socscope: error:")
+    assert needle in lines[0]
+    assert not (tmp_path / "x.nc").exists()
+
+
+def test_bad_protocol_names_the_position(tmp_path):
+    res = run_cli("simulate", "particle", "--material", "ni88-xu2022", "--shape", "sphere", "--radius-um", "1",
+                  "--protocol", "Charge at C/3 fr 1 hour", "--out", str(tmp_path / "x.nc"), "--quiet")
+    assert res.returncode == 2
+    line = res.stderr.strip()
+    assert "position 14" in line and "Charge at C/3 for 1 hour" in line
+
+
+def test_mask_from_npy(tmp_path):
+    img = np.zeros((20, 20), dtype=bool)
+    img[4:16, 3:17] = True
+    img[8:11, 8:11] = False  # an internal hole
+    np.save(tmp_path / "mask.npy", img)
+    out = tmp_path / "mask.nc"
+    code = main(["simulate", "particle", "--material", "ni88-xu2022", "--shape", "mask",
+                 "--mask", str(tmp_path / "mask.npy"), "--pixel-size-nm", "50",
+                 "--protocol", "Charge at 1C for 5 minutes", "--out", str(out), "--quiet"])
+    assert code == 0
+    ds = ss.open_results(out)
+    # one cell per pixel by default: NaN exactly outside the mask and in the hole
+    assert np.array_equal(np.isfinite(ds.theta.isel(time=0).values)[1:-1, 1:-1], img)
+
+
+def test_demo_writes_its_files(tmp_path):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--quiet"]) == 0
+    for name in ("disc_charge_C3.nc", "theta_maps.png", "theta_traces.png", "periphery_core.png",
+                 "summary.md", "summary.json"):
+        assert (out / name).stat().st_size > 0, name
+    summary = json.loads((out / "summary.json").read_text())
+    # the core-shell of [004]: the periphery is Li-poor (negative difference
+    # growing with time) while the centre keeps its initial occupancy
+    pc = summary["periphery_minus_core"]
+    assert all(b < a < 0 for a, b in zip(pc, pc[1:]))
+    assert abs(summary["theta_centre"][-1] - 0.97) < 1e-3
+    assert summary["li_inventory_relative_error"] < 1e-9
+    # a second run refuses to overwrite, and --overwrite replaces
+    res = run_cli("demo", "--out", str(out), "--quiet")
+    assert res.returncode == 2 and "--overwrite" in res.stderr
+    assert main(["demo", "--out", str(out), "--quiet", "--overwrite"]) == 0
