@@ -6,6 +6,6 @@ bench:
 	$(PYTHON) benchmarks/p1_sphere.py
 	$(PYTHON) benchmarks/p2_disc.py
 
-# refine mesh and tolerances, rewrite benchmarks/reference.json (~40 min on 2 cores)
+# refine mesh and tolerances, rewrite benchmarks/reference.json (~20 min on 2 cores)
 reference:
 	$(PYTHON) benchmarks/converge.py

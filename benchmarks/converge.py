@@ -6,8 +6,8 @@ rtol = 1e-6, and rtol 1e-6 vs 1e-7 at R/80 for the time error. Each run prints
 one JSON line; the reference is the finest run, stored with both ladders and
 the change between their last two rungs.
 
-    python benchmarks/converge.py                 # both problems (P2 takes ~30 min on 2 cores)
-    python benchmarks/converge.py --problem p1    # P1 only (~1 min)
+    python benchmarks/converge.py                 # both problems (P2 takes ~20 min on 2 cores)
+    python benchmarks/converge.py --problem p1    # P1 only (~15 s)
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def converge_p1() -> dict:
         if rtol == P1_MESH_SOLVER.rtol:
             tol.append(mesh[-1])
         else:
-            tol.append(_p1_run(mat, n_fine, SolverOptions(rtol=rtol, atol=rtol / 100)))
+            tol.append(_p1_run(mat, n_fine, SolverOptions(rtol=rtol, atol=float(f"{rtol / 100:g}"))))
     ref = {k: tol[-1][k] for k in keys}
     d_mesh = pb.max_abs_change({k: mesh[-1][k] for k in keys}, {k: mesh[-2][k] for k in keys})
     d_tol = pb.max_abs_change({k: tol[-1][k] for k in keys}, {k: tol[-2][k] for k in keys})
@@ -124,7 +124,7 @@ def converge_p2(divisions) -> dict:
             if rtol == P2_MESH_SOLVER.rtol and P2_TOLERANCE_DIVISION in divisions:
                 tol.append(mesh[list(divisions).index(P2_TOLERANCE_DIVISION)])
             else:
-                tol.append(_p2_run(mat, P2_TOLERANCE_DIVISION, case, SolverOptions(rtol=rtol, atol=rtol / 100)))
+                tol.append(_p2_run(mat, P2_TOLERANCE_DIVISION, case, SolverOptions(rtol=rtol, atol=float(f"{rtol / 100:g}"))))
         keys = ("theta_centre_by_min", "dtheta_by_min")
         fine = mesh[-1]
         extra = {k: fine[k] for k in ("flux_factors", "gamma") if k in fine}

@@ -109,6 +109,19 @@ def _events(y, V, vtot, ev_kind, ev_target, bcell, qd, lo, hi, kt, dt, out):
 
 
 @njit(cache=True)
+def _apply(lower, diag, upper, kk, b, out):
+    """``out = A kk + b`` for tridiagonal ``A``."""
+    n = kk.size
+    for i in range(n):
+        a = diag[i] * kk[i] + b[i]
+        if i > 0:
+            a += lower[i - 1] * kk[i - 1]
+        if i < n - 1:
+            a += upper[i] * kk[i + 1]
+        out[i] = a
+
+
+@njit(cache=True)
 def _wnorm(e, y, rtol, atol, use_max):
     acc = 0.0
     for i in range(e.size):
@@ -158,13 +171,9 @@ def tridiagonal_segment(V, lower, diag, upper, b, lo, hi, kt, dt, u0, t0, t_end,
     f0 = np.empty(n)
     for i in range(n):
         kk[i], dd[i] = _kval(lo, hi, kt, dt, u0[i])
+    _apply(lower, diag, upper, kk, b, f0)
     for i in range(n):
-        a = diag[i] * kk[i] + b[i]
-        if i > 0:
-            a += lower[i - 1] * kk[i - 1]
-        if i < n - 1:
-            a += upper[i] * kk[i + 1]
-        f0[i] = a / V[i]
+        f0[i] /= V[i]
     nev = ev_kind.size
     g_prev = np.empty(nev)
     g_new = np.empty(nev)
@@ -258,13 +267,9 @@ def tridiagonal_segment(V, lower, diag, upper, b, lo, hi, kt, dt, u0, t0, t_end,
         for it in range(max_newton):
             for i in range(n):
                 kk[i], dd[i] = _kval(lo, hi, kt, dt, y[i])
+            _apply(lower, diag, upper, kk, b, g)
             for i in range(n):
-                a = diag[i] * kk[i] + b[i]
-                if i > 0:
-                    a += lower[i - 1] * kk[i - 1]
-                if i < n - 1:
-                    a += upper[i] * kk[i + 1]
-                g[i] = V[i] * (a0 * y[i] + hist[i]) - h * a
+                g[i] = V[i] * (a0 * y[i] + hist[i]) - h * g[i]
             # Thomas algorithm on (a0 V − h A diag(D)) delta = g; the matrix
             # is a column-diagonally-dominant M-matrix, so no pivoting
             bi = a0 * V[0] - h * diag[0] * dd[0]
@@ -317,13 +322,9 @@ def tridiagonal_segment(V, lower, diag, upper, b, lo, hi, kt, dt, u0, t0, t_end,
         if c_pred < 0:
             for i in range(n):
                 kk[i], dd[i] = _kval(lo, hi, kt, dt, y[i])
+            _apply(lower, diag, upper, kk, b, est)
             for i in range(n):
-                a = diag[i] * kk[i] + b[i]
-                if i > 0:
-                    a += lower[i - 1] * kk[i - 1]
-                if i < n - 1:
-                    a += upper[i] * kk[i + 1]
-                est[i] = 0.5 * h * (a / V[i] - f0[i])
+                est[i] = 0.5 * h * (est[i] / V[i] - f0[i])
             order = 2
         else:
             if h_prev < 0:
