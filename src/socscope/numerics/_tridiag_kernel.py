@@ -11,8 +11,8 @@ that both versions give the same answers.
 
 Events are described by data instead of Python callables:
 ``kind`` 0 = mean of the state (volume-weighted), 1 = minimum and
-2 = maximum over boundary elements of the surface value reconstructed from
-the owning cell (``K⁻¹(K(u_cell) − qd)``), each compared with ``target``.
+2 = maximum over boundary elements of the reconstructed surface value
+``K⁻¹(w1 K(u[bcell]) + w2 K(u[bcell2]) − qd)``, each compared with ``target``.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def _kinv(lo, hi, kt, dt, kv):
 
 
 @njit(cache=True)
-def _events(y, V, vtot, ev_kind, ev_target, bcell, qd, lo, hi, kt, dt, out):
+def _events(y, V, vtot, ev_kind, ev_target, bcell, bcell2, w1, w2, qd, lo, hi, kt, dt, out):
     for e in range(ev_kind.size):
         kind = ev_kind[e]
         if kind == 0:
@@ -98,7 +98,11 @@ def _events(y, V, vtot, ev_kind, ev_target, bcell, qd, lo, hi, kt, dt, out):
             best = np.inf if kind == 1 else -np.inf
             for j in range(bcell.size):
                 kc, _ = _kval(lo, hi, kt, dt, y[bcell[j]])
-                us = _kinv(lo, hi, kt, dt, kc - qd[j])
+                kc = w1[j] * kc - qd[j]
+                if w2[j] != 0.0:
+                    k2, _ = _kval(lo, hi, kt, dt, y[bcell2[j]])
+                    kc += w2[j] * k2
+                us = _kinv(lo, hi, kt, dt, kc)
                 if kind == 1:
                     if us < best:
                         best = us
@@ -138,7 +142,7 @@ def _wnorm(e, y, rtol, atol, use_max):
 
 @njit(cache=True)
 def tridiagonal_segment(V, lower, diag, upper, b, lo, hi, kt, dt, u0, t0, t_end, out_times,
-                        ev_kind, ev_target, bcell, qd, blocks, use_blocks,
+                        ev_kind, ev_target, ev_init, bcell, bcell2, w1, w2, qd, blocks, use_blocks,
                         rtol, atol, use_max, newton_tol, max_newton, first_step, max_step, min_step,
                         event_tol, bound_lo, bound_hi, use_bounds):
     """Integrate ``V du/dt = A K(u) + b`` with tridiagonal ``A`` (see module docstring).
@@ -177,7 +181,10 @@ def tridiagonal_segment(V, lower, diag, upper, b, lo, hi, kt, dt, u0, t0, t_end,
     nev = ev_kind.size
     g_prev = np.empty(nev)
     g_new = np.empty(nev)
-    _events(u0, V, vtot, ev_kind, ev_target, bcell, qd, lo, hi, kt, dt, g_prev)
+    _events(u0, V, vtot, ev_kind, ev_target, bcell, bcell2, w1, w2, qd, lo, hi, kt, dt, g_prev)
+    for e in range(nev):
+        if not np.isnan(ev_init[e]):
+            g_prev[e] = ev_init[e]  # value at the first instant, given by the caller
     ht = np.zeros(3)
     hu = np.zeros((3, n))
     nh = 1
@@ -342,7 +349,7 @@ def tridiagonal_segment(V, lower, diag, upper, b, lo, hi, kt, dt, u0, t0, t_end,
             h_next = h * max(0.2, 0.9 * err ** (-1.0 / order))
             continue
         if nev > 0:
-            _events(y, V, vtot, ev_kind, ev_target, bcell, qd, lo, hi, kt, dt, g_new)
+            _events(y, V, vtot, ev_kind, ev_target, bcell, bcell2, w1, w2, qd, lo, hi, kt, dt, g_new)
             best_frac = np.inf
             i_ev = -1
             for e in range(nev):

@@ -136,6 +136,18 @@ class ParticleModel:
         self.source_weights = np.bincount(g.boundary_cell, weights=elem, minlength=g.n_cells)
         # outward θ flux [m/s] on each element per ampere of total current
         self.flux_per_amp = share[bb] * factors / (block_area[bb] * F * self.n_l)
+        # surface reconstruction (see surface_theta): K_s = w_out K(θ[out])
+        # + w_in K(θ[in]) − q depth
+        if g.kind == "radial":
+            self.surface_cells = (g.boundary_cell, g.boundary_cell - 1)
+            nb = g.boundary_cell.size
+            self.surface_weights = (np.full(nb, 9.0 / 8.0), np.full(nb, -1.0 / 8.0))
+            self.surface_depth = 0.75 * g.boundary_distance  # 3Δr/8 with d = Δr/2
+        else:
+            self.surface_cells = (g.boundary_cell, g.boundary_cell)
+            nb = g.boundary_cell.size
+            self.surface_weights = (np.ones(nb), np.zeros(nb))
+            self.surface_depth = g.boundary_distance
         # conductance of the half cell between each boundary cell centre and
         # the surface, for surface-θ holds [m]
         self.hold_conductance = np.bincount(
@@ -177,21 +189,28 @@ class ParticleModel:
 
     # -- state functions --------------------------------------------------------
     def surface_theta(self, theta: np.ndarray, current: float, hold: float | None = None) -> np.ndarray:
-        """θ on every boundary element, reconstructed from its cell (second order).
+        """θ on every boundary element, reconstructed from the cells below it.
 
-        Under a flux ``q`` the Kirchhoff potential drops by ``q d`` between
-        the cell centre and the surface (``d``: their distance), so
-        ``θ_s = K⁻¹(K(θ_cell) − q d)``.
+        The Kirchhoff potential ``K`` near the surface obeys ``∂K/∂n = −q``
+        (``q``: outward θ flux). On 2D grids ``K_s = K(θ_cell) − q d`` (``d``:
+        centre-to-surface distance along the normal). On radial grids a
+        parabola through the two outer shell centres with slope ``−q`` at
+        ``R`` gives ``K_s = (9 K_N − K_{N−1})/8 − 3 q Δr / 8``, third-order
+        accurate, so surface conditions ("until surface theta 0.995") are
+        met at the right time even on coarse meshes. ``θ_s = K⁻¹(K_s)``.
         """
         g = self.grid
         if hold is not None:
             return np.full(g.boundary_cell.size, hold)
-        th_c = theta[..., g.boundary_cell]
-        if current == 0.0:
-            return th_c
+        out_c, in_c = self.surface_cells
+        w_out, w_in = self.surface_weights
         q = current * self.flux_per_amp  # m/s, outward θ flux
-        k, _ = self.table.evaluate(th_c)
-        return self.table.inverse(k - q * g.boundary_distance)
+        k_out, _ = self.table.evaluate(theta[..., out_c])
+        k_s = w_out * k_out - q * self.surface_depth
+        if np.any(w_in != 0.0):
+            k_in, _ = self.table.evaluate(theta[..., in_c])
+            k_s = k_s + w_in * k_in
+        return self.table.inverse(k_s)
 
     def lithium(self, theta: np.ndarray) -> np.ndarray:
         """Li inventory [mol]."""
@@ -220,7 +239,7 @@ class ParticleModel:
             if cond.quantity == "theta_mean":
                 target = cond.value
                 fn = lambda th, target=target: float(th @ vol / vol.sum() - target)
-                spec = (0, target, None, None)
+                spec = (0, target)
             elif cond.quantity == "theta_surface":
                 target = cond.value
                 pick = np.min if plan.current > 0 else np.max
@@ -229,22 +248,27 @@ class ParticleModel:
                 fn = lambda th, target=target, pick=pick: float(
                     pick(self.surface_theta(th, plan.current)) - target
                 )
-                qd = plan.current * self.flux_per_amp * self.grid.boundary_distance
-                spec = (1 if plan.current > 0 else 2, target, self.grid.boundary_cell, qd)
+                qd = plan.current * self.flux_per_amp * self.surface_depth
+                spec = (1 if plan.current > 0 else 2, target, self.surface_cells, self.surface_weights, qd)
             else:
                 raise ProtocolError(
                     f"step {plan.step.sentence!r}: a '{cond.quantity}' condition needs electrode kinetics "
                     "(Butler–Volmer), which the transport model does not include; end the step by time, "
                     "'mean theta X' or 'surface theta X'"
                 )
-            g0 = fn(theta0)
+            # at the first instant of the step the surface still carries the
+            # state it had (the new flux has had no time to act)
+            if cond.quantity == "theta_surface":
+                g0 = float(pick(self.surface_theta(theta0, 0.0)) - target)
+            else:
+                g0 = fn(theta0)
             if g0 == 0.0 or (plan.current != 0 and np.sign(g0) != np.sign(plan.current)):
                 raise ProtocolError(
                     f"step {plan.step.sentence!r}: the condition '{cond.quantity} {cond.value}' is already met "
                     f"at the start of the step ({cond.quantity} = {g0 + cond.value:.6g}); a charge lowers θ and "
                     "a discharge raises it"
                 )
-            events.append(Event(f"{cond.quantity}={cond.value}", fn, spec))
+            events.append(Event(f"{cond.quantity}={cond.value}", fn, spec, initial=g0))
         return events
 
     def plan(self, steps: Sequence[Step]) -> list[_StepPlan]:
