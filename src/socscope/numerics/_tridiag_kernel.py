@@ -33,7 +33,7 @@ except ImportError:  # pragma: no cover - exercised only without numba
         return wrap if not args or not callable(args[0]) else args[0]
 
 
-__all__ = ["HAVE_NUMBA", "tridiagonal_segment"]
+__all__ = ["HAVE_NUMBA", "tridiagonal_segment", "kirchhoff_evaluate"]
 
 
 @njit(cache=True)
@@ -60,6 +60,16 @@ def _kval(lo, hi, kt, dt, u):
     val = (2 * t3 - 3 * t2 + 1) * k0 + (t3 - 2 * t2 + t) * d0 + (-2 * t3 + 3 * t2) * k1 + (t3 - t2) * d1
     der = ((6 * t2 - 6 * t) * (k0 - k1) + (3 * t2 - 4 * t + 1) * d0 + (3 * t2 - 2 * t) * d1) / h
     return val, der
+
+
+@njit(cache=True)
+def kirchhoff_evaluate(lo, hi, kt, dt, u):
+    """``K(u)`` and ``dK/du`` for a 1D array ``u`` (compiled :meth:`KirchhoffTable.evaluate`)."""
+    k = np.empty(u.size)
+    d = np.empty(u.size)
+    for i in range(u.size):
+        k[i], d[i] = _kval(lo, hi, kt, dt, u[i])
+    return k, d
 
 
 @njit(cache=True)
