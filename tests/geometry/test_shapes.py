@@ -72,12 +72,42 @@ def test_sphere_properties():
 
 
 # ---------------------------------------------------------------- 2D shapes
+@pytest.mark.parametrize("frac", [4, 25, 80])
+def test_polar_disc_grid(frac):
+    R = 1e-6
+    d = Disc(diameter=2 * R, thickness=0.5e-6)
+    g = d.mesh(R / frac)
+    assert g.kind == "polar"
+    # exact geometry: volumes add up to πR² t and the boundary to 2πR t
+    assert_allclose(g.total_volume, np.pi * R**2 * 0.5e-6, rtol=1e-13)
+    assert_allclose(g.total_boundary_area, 2 * np.pi * R * 0.5e-6, rtol=1e-13)
+    assert_allclose(np.hypot(*g.boundary_xy.T), R, rtol=1e-13)
+    assert np.all(g.boundary_distance == pytest.approx(R / frac / 2))
+    # sectors are about square: arc length within a factor 1.5 of Δr away from the centre
+    counts = g.meta["ring_counts"]
+    k = np.arange(2, counts.size)
+    arc = 2 * np.pi * (k + 0.5) / counts[2:]
+    assert np.all((arc > 1 / 1.5) & (arc < 1.5))
+    # conservative graph: every face joins two different cells, positive transmissibility
+    check_conservative(g)
+    # the image maps pixels inside the disc to cells and nothing outside
+    idx = g.image_index
+    X, Y = np.meshgrid(g.x, g.y)
+    assert np.array_equal(idx >= 0, np.hypot(X, Y) < R)
+    assert idx.max() < g.n_cells
+
+
+def test_disc_mesh_rejects_an_unknown_method():
+    with pytest.raises(GeometryError, match="'hexagonal'"):
+        Disc(2e-6).mesh(1e-7, method="hexagonal")
+
+
 @pytest.mark.parametrize("frac", [10, 25, 40])
 def test_disc_grid(frac):
     R = 1e-6
     d = Disc(diameter=2 * R, thickness=0.5e-6)
     h = R / frac
-    g = d.mesh(h)
+    g = d.mesh(h, method="cartesian")
     assert g.kind == "cartesian"
     # the boundary samples carry the exact perimeter: Σ A_e = 2πR × thickness to round-off
     assert_allclose(g.total_boundary_area, 2 * np.pi * R * 0.5e-6, rtol=1e-12)

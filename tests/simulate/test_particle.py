@@ -50,6 +50,8 @@ def cell_field(model, ds, i):
     g = model.grid
     if g.kind == "radial":
         return ds.theta.values[i]
+    if g.kind == "polar":
+        return ds.theta_cell.values[i]
     idx = g.image_index
     out = np.empty(g.n_cells)
     out[idx[idx >= 0]] = ds.theta.values[i][idx >= 0]
@@ -91,6 +93,25 @@ def test_disc_matches_the_bessel_series(const_mat):
         ref = disc_constant_flux(np.minimum(r, R), t, radius=R, diffusivity=D_CONST, flux=q, theta0=THETA0)
         errs.append(cell_field(model, ds, i) - ref)
     errs = np.array(errs)
+    # promised: max |Δθ| < 1e-3 at R/50. The default polar cells fit the
+    # boundary (measured 5.5e-5, at the first output: the early transient);
+    # the rest is second-order discretisation error; 1e-4 leaves a factor 2
+    assert np.abs(errs).max() < 1e-4
+    assert np.sqrt(np.mean(errs[-1] ** 2)) < 1e-5  # measured 1.7e-6 at the end
+
+
+def test_cartesian_disc_matches_the_bessel_series(const_mat):
+    R = 1e-6
+    model = ss.simulate.ParticleModel(const_mat, Disc(2 * R), resolution=R / 50, mesh_method="cartesian")
+    assert model.grid.kind == "cartesian"
+    ds = model.run(["Charge at 1C for 30 minutes"], initial_theta=THETA0, output_interval=300)
+    q = series_flux(model, ds)
+    r = np.hypot(*model.grid.cell_xy.T)
+    errs = np.array([
+        cell_field(model, ds, i) - disc_constant_flux(np.minimum(r, R), t, radius=R, diffusivity=D_CONST,
+                                                      flux=q, theta0=THETA0)
+        for i, t in enumerate(ds.time.values)
+    ])
     # promised: max |Δθ| < 1e-3 at R/50 (measured 8.2e-4: the staircase
     # area differs from πR² by 0.08 %, and the C-rate acts on the grid's
     # capacity, which shifts the mean by that fraction of Δθ ≈ 0.38)
@@ -214,8 +235,11 @@ def test_rest_relaxes_monotonically_to_uniform(ni88):
     ds = _rest_run(ni88, SolverOptions(rtol=1e-6, atol=1e-8))
     r = ds.theta_range.values[ds.step.values == 1]
     assert r[0] > 0.25  # a real core–shell to relax
-    # monotone up to round-off
-    assert np.diff(r).max() <= 1e-12
+    # monotone up to round-off while the range stands above the noise floor
+    # of the time integration (rtol 1e-6 × θ ≈ 5e-7): followed down to 1e-5
+    followed = r > 1e-5
+    assert followed.sum() > 10
+    assert np.diff(r[followed]).max() <= 1e-12
     # uniform after 40 minutes (measured 2.9e-5)
     assert r[-1] < 1e-4
     assert_allclose(ds.theta_mean.values[ds.step.values == 1], ds.theta_mean.values[-1], rtol=1e-12)
@@ -335,7 +359,7 @@ def test_front_depth_of_a_sharp_step_in_a_sphere(r_step_frac):
 
 
 def test_periphery_minus_core_of_a_two_level_field():
-    g = Disc(2e-6).mesh(2e-6 / 50)
+    g = Disc(2e-6).mesh(2e-6 / 50, method="cartesian")  # equal cells, for the plain mean below
     d = g.boundary_distance_cells
     per, core = ss.observe.periphery_core_masks(d)
     assert per.any() and core.any() and not (per & core).any()

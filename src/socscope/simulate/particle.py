@@ -21,7 +21,7 @@ import xarray as xr
 
 from .. import __version__
 from ..errors import ParameterError, ProtocolError, SolverError
-from ..geometry import Sphere
+from ..geometry import Disc, Sphere
 from ..numerics import (
     stack_grids,
     Event,
@@ -67,6 +67,9 @@ class ParticleModel:
     c_rate_basis_mAh_g : float, optional
         Capacity that defines 1C [mAh/g]; default the material's practical
         capacity.
+    mesh_method : {"polar", "cartesian"}, optional
+        Disc grids only: boundary-fitted polar cells (default, second order)
+        or square cells.
     """
 
     def __init__(
@@ -79,6 +82,7 @@ class ParticleModel:
         flux: str = "chemical",
         surface=None,
         c_rate_basis_mAh_g: float | None = None,
+        mesh_method: str | None = None,
     ):
         if flux not in FLUX_LAWS:
             raise ParameterError(f"flux = {flux!r} is not a flux law; use one of {FLUX_LAWS}")
@@ -101,7 +105,15 @@ class ParticleModel:
                 raise ParameterError("n_cells applies to spheres; give resolution= (cell size in m) for 2D shapes")
             if resolution is None and not hasattr(geometry, "pixel_size"):
                 resolution = geometry.size / 50
-            grid = geometry.mesh(resolution)  # a Mask defaults to one cell per pixel
+            if mesh_method is None:
+                grid = geometry.mesh(resolution)  # a Mask defaults to one cell per pixel
+            elif isinstance(geometry, Disc):
+                grid = geometry.mesh(resolution, method=mesh_method)
+            else:
+                raise ParameterError(
+                    f"mesh_method={mesh_method!r} applies to Disc only ('polar' or 'cartesian'); "
+                    f"{type(geometry).__name__} has one mesh"
+                )
         self._setup(grid, np.array([0, grid.n_cells]), c_rate_basis_mAh_g)
 
     def _setup(self, grid, offsets: np.ndarray, c_rate_basis_mAh_g) -> None:
@@ -138,8 +150,9 @@ class ParticleModel:
         self.flux_per_amp = share[bb] * factors / (block_area[bb] * F * self.n_l)
         # surface reconstruction (see surface_theta): K_s = w_out K(θ[out])
         # + w_in K(θ[in]) − q depth
-        if g.kind == "radial":
-            self.surface_cells = (g.boundary_cell, g.boundary_cell - 1)
+        if g.kind in ("radial", "polar"):
+            inner = g.boundary_cell - 1 if g.kind == "radial" else g.meta["surface_inner_cell"]
+            self.surface_cells = (g.boundary_cell, inner)
             nb = g.boundary_cell.size
             self.surface_weights = (np.full(nb, 9.0 / 8.0), np.full(nb, -1.0 / 8.0))
             self.surface_depth = 0.75 * g.boundary_distance  # 3Δr/8 with d = Δr/2
@@ -156,7 +169,7 @@ class ParticleModel:
         self._op_flux = make_operator(self.laplacian)
         self._op_hold = None
         bd = g.boundary_distance_cells
-        self.centre_cell = int(np.argmax(bd)) if g.kind == "cartesian" else 0
+        self.centre_cell = int(np.argmax(bd)) if g.kind == "cartesian" else 0  # radial, polar: cell 0
         if g.kind == "cartesian":
             c = np.asarray(g.meta.get("centroid_m", (0.0, 0.0)))
             d2 = np.sum((g.cell_xy - c) ** 2, axis=1)
@@ -192,12 +205,13 @@ class ParticleModel:
         """θ on every boundary element, reconstructed from the cells below it.
 
         The Kirchhoff potential ``K`` near the surface obeys ``∂K/∂n = −q``
-        (``q``: outward θ flux). On 2D grids ``K_s = K(θ_cell) − q d`` (``d``:
-        centre-to-surface distance along the normal). On radial grids a
-        parabola through the two outer shell centres with slope ``−q`` at
-        ``R`` gives ``K_s = (9 K_N − K_{N−1})/8 − 3 q Δr / 8``, third-order
-        accurate, so surface conditions ("until surface theta 0.995") are
-        met at the right time even on coarse meshes. ``θ_s = K⁻¹(K_s)``.
+        (``q``: outward θ flux). On Cartesian 2D grids ``K_s = K(θ_cell) − q d``
+        (``d``: centre-to-surface distance along the normal). On radial and
+        polar grids a parabola through the two outer cell centres with slope
+        ``−q`` at ``R`` gives ``K_s = (9 K_N − K_{N−1})/8 − 3 q Δr / 8``,
+        third-order accurate, so surface conditions ("until surface theta
+        0.995") are met at the right time even on coarse meshes.
+        ``θ_s = K⁻¹(K_s)``.
         """
         g = self.grid
         if hold is not None:
@@ -417,12 +431,19 @@ class ParticleModel:
             coords["y"] = ("y", g.y, {"units": "m", "long_name": "y position of cell centre"})
             coords["x"] = ("x", g.x, {"units": "m", "long_name": "x position of cell centre"})
             field = (("time", "y", "x"), img)
+        if g.kind == "polar":
+            # the image is a resampling of the polar cells: keep the cells too
+            coords["cell_x"] = ("cell", g.cell_xy[:, 0], {"units": "m", "long_name": "cell centroid x"})
+            coords["cell_y"] = ("cell", g.cell_xy[:, 1], {"units": "m", "long_name": "cell centroid y"})
+            coords["cell_volume"] = ("cell", g.volumes, {"units": "m3", "long_name": "cell volume"})
         coords["boundary_angle"] = ("boundary", g.boundary_angle, {"units": "rad", "long_name": "polar angle of surface element"})
         variables = {
             "theta": (field[0], field[1], {"units": "1", "long_name": "Li occupancy θ (NaN outside the particle)"}),
             "theta_boundary": (("time", "boundary"), surf, {"units": "1", "long_name": "occupancy on each surface element"}),
             "flux_factor": (("boundary",), self.flux_factors, {"units": "1", "long_name": "surface flux relative to the mean"}),
         }
+        if g.kind == "polar":
+            variables["theta_cell"] = (("time", "cell"), states, {"units": "1", "long_name": "Li occupancy θ of each polar cell"})
         for name, (dims, values, units, long) in data.items():
             variables[name] = (dims, values, {"units": units, "long_name": long})
         variables.update(_step_table(plans, events))
@@ -455,7 +476,7 @@ class ParticleModel:
             "solver_rejected_steps": int(sum(e[5] for e in events)),
             "periphery_definition": "cells within 0.2 x inradius of the active surface; core: beyond 0.6 x inradius",
         }
-        if g.kind == "cartesian":
+        if g.kind in ("cartesian", "polar"):
             attrs["resolution_m"] = g.meta["resolution_m"]
             attrs["thickness_m"] = g.meta["thickness_m"]
         else:
@@ -502,6 +523,7 @@ def simulate_particle(
     flux: str = "chemical",
     surface=None,
     c_rate_basis_mAh_g: float | None = None,
+    mesh_method: str | None = None,
     output_interval: float | None = 60.0,
     output_times: Sequence[float] | None = None,
     solver: SolverOptions | None = None,
@@ -529,6 +551,8 @@ def simulate_particle(
         Surface flux layout (default uniform).
     c_rate_basis_mAh_g : float, optional
         Capacity defining 1C [mAh/g]; default the material's practical capacity.
+    mesh_method : {"polar", "cartesian"}, optional
+        Discs only: boundary-fitted polar cells (default) or square cells.
     output_interval : float or None
         Record the state every this many seconds [s] (plus every step end).
     output_times : sequence of float, optional
@@ -541,7 +565,9 @@ def simulate_particle(
     Returns
     -------
     xarray.Dataset
-        ``theta`` (time, r) or (time, y, x); ``theta_mean``, ``theta_centre``,
+        ``theta`` (time, r) or (time, y, x) — for discs (polar cells) the
+        image shows the cell under each pixel and ``theta_cell`` (time,
+        cell) holds the cells themselves; ``theta_mean``, ``theta_centre``,
         ``theta_surface``, ``theta_std``, ``theta_range``,
         ``theta_periphery_minus_core``, ``front_depth``, ``current``,
         ``charge``, ``lithium``, ``specific_capacity``, ``step``; every
@@ -557,7 +583,7 @@ def simulate_particle(
     """
     model = ParticleModel(
         material, geometry, resolution=resolution, n_cells=n_cells, flux=flux,
-        surface=surface, c_rate_basis_mAh_g=c_rate_basis_mAh_g,
+        surface=surface, c_rate_basis_mAh_g=c_rate_basis_mAh_g, mesh_method=mesh_method,
     )
     return model.run(
         protocol, initial_theta=initial_theta, output_interval=output_interval,
