@@ -1,7 +1,7 @@
 """Refine mesh and tolerances until the reported quantities settle; write reference.json.
 
 P1: radial cells 1000 -> 8000 at rtol = 1e-8, then rtol 1e-6 -> 1e-9 on the
-finest mesh. P2: resolution R/40 -> R/226 (cell count doubling each time) at
+finest mesh. P2 (polar disc grid): resolution R/40 -> R/160 (cell count doubling each time) at
 rtol = 1e-6, and rtol 1e-6 vs 1e-7 at R/80 for the time error. Each run prints
 one JSON line; the reference is the finest run, stored with both ladders and
 the change between their last two rungs.
@@ -30,7 +30,7 @@ P1_MESHES = (1000, 2000, 4000, 8000)
 P1_MESH_SOLVER = SolverOptions(rtol=1e-8, atol=1e-10)
 P1_TOLERANCES = (1e-6, 1e-7, 1e-8, 1e-9)  # atol = rtol / 100
 
-P2_DIVISIONS = (40, 56, 80, 113, 160, 226)
+P2_DIVISIONS = (40, 56, 80, 113, 160)
 P2_MESH_SOLVER = SolverOptions(rtol=1e-6, atol=1e-8)
 P2_TOLERANCE_DIVISION = 80
 P2_TOLERANCES = (1e-6, 1e-7)

@@ -28,18 +28,20 @@ import problems as pb
 TUNED = SolverOptions(rtol=1e-3, atol=1e-5)
 
 
-def bench(mat, division: int, case: str, solver: SolverOptions | None, label: str, reference: dict | None) -> dict:
+def bench(mat, division: int, case: str, solver: SolverOptions | None, label: str, reference: dict | None,
+          mesh: str = "polar") -> dict:
     t0 = time.perf_counter()
-    pb.run_p2(mat, division, case, solver)
+    pb.run_p2(mat, division, case, solver, mesh)
     first = time.perf_counter() - t0
-    wall, (model, ds) = pb.timed(lambda: pb.run_p2(mat, division, case, solver), warmup=False)
+    wall, (model, ds) = pb.timed(lambda: pb.run_p2(mat, division, case, solver, mesh), warmup=False)
     factors = pb.p2_check_factors(model, case)
     q = pb.p2_quantities(ds)
     opts = solver if solver is not None else SolverOptions()
     n = int(model.grid.n_cells)
     rec = {
         "problem": "P2",
-        "config": f"{case}, resolution R/{division}, {label} tolerances",
+        "config": f"{case}, {mesh} R/{division}, {label} tolerances",
+        "mesh": mesh,
         "case": case,
         "n_cells": n,
         "wall_s": round(wall, 3),
@@ -80,16 +82,17 @@ def main(argv=None) -> int:
               "for errors against the converged solution", file=sys.stderr)
         reference = None
     if args.quick:
-        configs = [(40, "uniform", TUNED, "tuned")]
+        configs = [(40, "uniform", TUNED, "tuned", "polar")]
     else:
         configs = [
-            (d, case, s, label)
+            (d, case, s, label, mesh)
+            for mesh in ("polar", "cartesian")
             for d in pb.P2_DIVISIONS
             for case in pb.P2_CASES
             for s, label in ((None, "default"), (TUNED, "tuned"))
         ]
-    for d, case, solver, label in configs:
-        print(json.dumps(bench(mat, d, case, solver, label, reference)), flush=True)
+    for d, case, solver, label, mesh in configs:
+        print(json.dumps(bench(mat, d, case, solver, label, reference, mesh)), flush=True)
     return 0
 
 

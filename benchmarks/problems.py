@@ -44,7 +44,7 @@ P2_RADIUS = P2_DIAMETER / 2
 P2_PROTOCOL = ("Charge at C/3 for 1 hour",)
 P2_OUTPUT_TIMES = tuple(300.0 * k for k in range(1, 13))  # every 5 min to 1 h [s]
 P2_DTHETA_TIMES = (600.0, 1800.0)  # 10 and 30 min [s]
-P2_DIVISIONS = (40, 80)  # resolution = R / division -> 5024 and 20108 cells
+P2_DIVISIONS = (40, 80)  # resolution = R / division -> polar 5321 and 21193 cells (Cartesian 5024, 20108)
 P2_CASES = ("uniform", "arc")
 P2_ETA = 1.0 / 13.0  # flux of the arc relative to the bare perimeter
 P2_ARC = (-math.pi / 4, math.pi / 4)
@@ -129,14 +129,19 @@ def p2_surface(case: str):
     raise ValueError(f"P2 case {case!r} is not one of {P2_CASES}")
 
 
-def run_p2(mat, division: int, case: str, solver: SolverOptions | None = None):
-    """Build and run P2 at resolution R/division; returns the model and its dataset."""
+def run_p2(mat, division: int, case: str, solver: SolverOptions | None = None, mesh: str = "polar"):
+    """Build and run P2 at resolution R/division; returns the model and its dataset.
+
+    ``mesh`` is the disc grid: "polar" (socscope's default, boundary-fitted
+    rings of about square sectors) or "cartesian" (square cells).
+    """
     model = ss.simulate.ParticleModel(
         mat,
         ss.geometry.Disc(diameter=P2_DIAMETER),
         resolution=P2_RADIUS / division,
         surface=p2_surface(case),
         c_rate_basis_mAh_g=basis_mAh_g(mat),
+        mesh_method=mesh,
     )
     ds = model.run(
         list(P2_PROTOCOL), initial_theta=0.97, output_times=list(P2_OUTPUT_TIMES),

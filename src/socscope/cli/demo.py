@@ -96,7 +96,7 @@ def run_demo(out: Path, *, overwrite: bool = False, quiet: bool = False) -> dict
     summary = {
         "socscope_version": __version__,
         "material": mat.name,
-        "geometry": "disc, diameter 2 µm, 25 nm cells",
+        "geometry": "disc, diameter 2 µm, polar grid with 25 nm rings",
         "n_cells": model.grid.n_cells,
         "protocol": list(DEMO_PROTOCOL),
         "c_rate_basis_mAh_g": model.basis / 3600,
