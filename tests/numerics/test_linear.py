@@ -229,3 +229,29 @@ def test_sparse_refactorises_after_a_slow_cg_solve():
     op.factorise(c, 0.05, d * 1.001)
     # the observed iteration count decides: the next system is factorised afresh
     assert op.n_factor == 2
+
+
+@pytest.mark.skipif(not HAVE_NUMBA, reason="IC0Operator needs numba")
+def test_modified_ic0_needs_fewer_iterations_on_a_grid():
+    # a 2D grid Laplacian plus a small mass term, as a disc's iteration matrix
+    from socscope.geometry import Disc
+    from socscope.numerics import laplacian_matrix
+
+    g = Disc(2e-6).mesh(1e-6 / 40)
+    a = laplacian_matrix(g) / g.face_trans.max()
+    rng = np.random.default_rng(3)
+    c = 1e-3 * rng.uniform(0.5, 2.0, g.n_cells)
+    d = np.ones(g.n_cells)
+    rhs = rng.normal(size=g.n_cells)
+    its = {}
+    for omega in (0.0, 0.95):
+        op = IC0Operator(a, cg_rtol=1e-8, omega=omega)
+        op.factorise(c, 1.0, d)
+        z = op.solve(rhs)
+        # both solve the system to the CG tolerance
+        jac = sp.diags(c) - a
+        assert np.linalg.norm(jac @ z - rhs) <= 1e-7 * np.linalg.norm(rhs)
+        its[omega] = op.n_cg
+    # dropped fill moved to the diagonal keeps the row sums: measured 64
+    # against 108 iterations here
+    assert its[0.95] < 0.8 * its[0.0], its

