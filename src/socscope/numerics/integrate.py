@@ -160,7 +160,6 @@ class SegmentResult:
     n_steps: int = 0
     n_rejected: int = 0
     n_newton: int = 0
-    n_factor: int = 0
 
 
 def _compiled_segment(segment, volumes, table, u0, t0, t_end, out_times, events, opts, bounds) -> SegmentResult:

@@ -180,7 +180,7 @@ class ParticleModel:
     def relaxation_time(self) -> float:
         """Diffusion time ``L²/D_min`` of the particle [s] (L: largest depth below the surface)."""
         depth = float(self.grid.boundary_distance_cells.max() + self.grid.boundary_distance.max())
-        return depth**2 / float(self.table.d.min())
+        return depth**2 / max(float(self.table.d.min()), 1e-300)
 
     # -- currents -------------------------------------------------------------
     def step_current(self, step: Step) -> float:
@@ -330,7 +330,8 @@ class ParticleModel:
             elif not math.isfinite(duration):
                 # a hold or rest ended only by a condition: by 20 diffusion
                 # times of the slowest occupancy the particle has settled
-                duration = 20.0 * self.relaxation_time()
+                # (capped at 3 years for flux laws whose D_eff vanishes at an end)
+                duration = min(20.0 * self.relaxation_time(), 1e8)
             t_end = t + duration
             if output_times is not None:
                 outs = [x for x in output_times if t < x <= t_end]
