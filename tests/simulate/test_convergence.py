@@ -22,34 +22,16 @@ import pytest
 import socscope as ss
 from socscope.constants import F
 from socscope.geometry import Disc, Mask, Sphere
-from socscope.materials import Material, Property
 from socscope.numerics import SolverOptions
 from socscope.numerics.analytic import disc_constant_flux, sphere_constant_flux
 
-D_CONST = 1e-15  # m²/s
+D_CONST = 1e-15  # m²/s, the diffusivity of the const_mat fixture (tests/conftest.py)
 THETA0 = 0.97
 R = 1e-6  # m
 CHARGE = ["Charge at 1C for 30 minutes"]
 
 
-def constant_d_material(d=D_CONST):
-    ref = ss.materials.get("ni88-xu2022")
-    return Material(
-        name="constant-d", description="constant diffusivity", source="test",
-        c_max=ref.c_max, density=ref.density, capacity=ref.capacity, molar_mass=ref.molar_mass,
-        U=None, D=Property("D", "m2/s", lambda th: np.full(np.shape(th), d), source="constant"),
-        i0=None, sigma=None,
-    )
 
-
-@pytest.fixture(scope="module")
-def const_mat():
-    return constant_d_material()
-
-
-@pytest.fixture(scope="module")
-def ni88():
-    return ss.materials.get("ni88-xu2022")
 
 
 def observed_orders(errors, factor=2.0):

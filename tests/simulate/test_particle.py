@@ -13,36 +13,16 @@ import socscope as ss
 from socscope.constants import F
 from socscope.errors import GeometryError, MaterialError, ParameterError, ProtocolError
 from socscope.geometry import Disc, Ellipse, Mask, Polygon, Sphere
-from socscope.materials import Material, Property
 from socscope.numerics import SolverOptions
 from socscope.numerics.analytic import disc_constant_flux, sphere_constant_flux
 from socscope.physics import BlockedArc
 from socscope.protocols import Step
 
-D_CONST = 1e-15  # m²/s
+D_CONST = 1e-15  # m²/s, the diffusivity of the const_mat fixture (tests/conftest.py)
 THETA0 = 0.97
 
 
-def constant_d_material(d=D_CONST, *, with_ocp=False):
-    """ni88-xu2022's scalars with a constant diffusivity (the linear problem of the series)."""
-    ref = ss.materials.get("ni88-xu2022")
-    return Material(
-        name="constant-d", description="constant diffusivity", source="test",
-        c_max=ref.c_max, density=ref.density, capacity=ref.capacity, molar_mass=ref.molar_mass,
-        U=ref.U if with_ocp else None,
-        D=Property("D", "m2/s", lambda th: np.full(np.shape(th), d), source="constant"),
-        i0=None, sigma=None,
-    )
 
-
-@pytest.fixture(scope="module")
-def const_mat():
-    return constant_d_material()
-
-
-@pytest.fixture(scope="module")
-def ni88():
-    return ss.materials.get("ni88-xu2022")
 
 
 def cell_field(model, ds, i):
@@ -494,8 +474,8 @@ def test_n_cells_on_a_2d_shape_and_a_non_shape(ni88):
         ss.simulate_particle(ni88, 1e-6, ["Rest for 1 minute"])
 
 
-def test_thermodynamic_flux_needs_an_ocp():
-    mat = constant_d_material()
+def test_thermodynamic_flux_needs_an_ocp(const_mat):
+    mat = const_mat
     with pytest.raises(ParameterError, match="constant-d"):
         ss.simulate_particle(mat, Sphere(1e-6), ["Rest for 1 minute"], n_cells=5, flux="thermodynamic")
 
