@@ -18,20 +18,35 @@ from ..errors import SocscopeError, SolverError
 __all__ = ["main", "build_parser"]
 
 
+class _ProgressBar:
+    """A tqdm bar over simulated time, opened at the first report (so an
+    input error raised before the run prints no empty bar)."""
+
+    def __init__(self, total_s: float | None, desc: str):
+        self.total = total_s / 60.0 if total_s else None
+        self.desc = desc
+        self.bar = None
+
+    def __call__(self, t, step, n_steps):
+        from tqdm import tqdm
+
+        if self.bar is None:
+            fmt = ("{l_bar}{bar}| {n:.1f}/{total:.1f} simulated min [{elapsed}]" if self.total
+                   else "{desc}: {n:.1f} simulated min [{elapsed}]")
+            self.bar = tqdm(total=self.total, desc=self.desc, unit="min", bar_format=fmt, file=sys.stderr, leave=True)
+        now = min(t / 60.0, self.total) if self.total else t / 60.0
+        if now > self.bar.n:
+            self.bar.update(now - self.bar.n)  # tqdm throttles the redraws
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
 def _progress_bar(total_s: float | None, desc: str):
-    """A tqdm bar over simulated time, and the callback that advances it."""
-    from tqdm import tqdm
-
-    total = total_s / 60.0 if total_s else None
-    bar = tqdm(total=total, desc=desc, unit="min", bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} simulated min [{elapsed}]"
-               if total else "{desc}: {n:.1f} simulated min [{elapsed}]", file=sys.stderr, leave=True)
-
-    def callback(t, step, n_steps):
-        now = min(t / 60.0, total) if total else t / 60.0
-        if now > bar.n:
-            bar.update(now - bar.n)  # tqdm throttles the redraws
-
-    return bar, callback
+    """A progress bar over simulated time and the callback that advances it."""
+    bar = _ProgressBar(total_s, desc)
+    return bar, bar
 
 
 def _known_duration(steps) -> float | None:
