@@ -1,0 +1,286 @@
+"""Cycler records in, one table out.
+
+:func:`load_cycler` reads a battery-cycler file and returns a
+:class:`pandas.DataFrame` with the same leading columns for every vendor:
+
+=============  ======================================================
+``time_s``     time since the first record [s]
+``voltage_V``  working-electrode (cell) voltage [V]
+``current_A``  current [A], **positive on charge** (delithiation of a cathode)
+``step``       the instrument's step / sequence number
+``cycle``      cycle number (from the file, or derived: see below)
+``capacity_Ah`` net charge passed since the first record [A h], positive on charge
+=============  ======================================================
+
+followed by every column the file holds, under its original name.
+
+The vendor is detected from the file's content, not only its extension:
+
+* Bio-Logic EC-Lab binary ``.mpr`` (read with galvani) and ASCII ``.mpt``;
+* Neware ``.ndax`` / ``.nda`` (read with NewareNDA);
+* any delimited text file with a column mapping (``columns=``).
+
+Readers for binary formats need the optional extra ``socscope[cycler]``.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import FileFormatError
+
+__all__ = ["load_cycler", "detect_vendor", "SCHEMA", "VENDORS"]
+
+SCHEMA = ("time_s", "voltage_V", "current_A", "step", "cycle", "capacity_Ah")
+VENDORS = ("biologic-mpr", "biologic-mpt", "neware-ndax", "neware-nda", "csv")
+
+_MPR_MAGIC = b"BIO-LOGIC MODULAR FILE"
+_MPT_MAGIC = b"EC-Lab ASCII FILE"
+_ZIP_MAGIC = b"PK\x03\x04"
+_NDA_MAGIC = b"NEWARE"
+
+
+def detect_vendor(path) -> str:
+    """Name the format of a cycler file from its first bytes.
+
+    Returns
+    -------
+    str
+        One of :data:`VENDORS`.
+
+    Raises
+    ------
+    FileFormatError
+        If the file is missing, empty, or of no known kind.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileFormatError(f"{path}: no such file (expected a cycler record: .mpr, .mpt, .ndax, .nda or .csv)")
+    with open(path, "rb") as fh:
+        head = fh.read(512)
+    if not head:
+        raise FileFormatError(f"{path}: the file is empty (expected a cycler record: .mpr, .mpt, .ndax, .nda or .csv)")
+    if head.startswith(_MPR_MAGIC):
+        return "biologic-mpr"
+    if head.startswith(_MPT_MAGIC):
+        return "biologic-mpt"
+    if head.startswith(_ZIP_MAGIC):
+        return "neware-ndax"
+    if head.startswith(_NDA_MAGIC):
+        return "neware-nda"
+    if b"\x00" in head:
+        raise FileFormatError(
+            f"{path}: unknown binary format (first bytes {head[:16]!r}); expected a Bio-Logic .mpr, "
+            "a Neware .ndax/.nda, or a text export (.mpt, .csv)"
+        )
+    return "csv"
+
+
+def load_cycler(path, *, vendor: str | None = None, columns: dict | None = None, **csv_options) -> pd.DataFrame:
+    """Read a cycler file into the common schema (see the module docstring).
+
+    Parameters
+    ----------
+    path : str or Path
+    vendor : str, optional
+        Force a reader (one of :data:`VENDORS`); default: detected from content.
+    columns : dict, optional
+        For text files: schema name -> column name in the file, e.g.
+        ``{"time_s": "Test Time (s)", "voltage_V": "Voltage (V)", "current_A": "Current (A)"}``;
+        ``step``, ``cycle`` and ``capacity_Ah`` are optional (capacity is then
+        integrated from the current).
+    **csv_options
+        Passed to :func:`pandas.read_csv` for text files (``sep``, ``decimal``, ...).
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    FileFormatError
+        Naming the file and what was expected.
+    """
+    path = Path(path)
+    kind = vendor or detect_vendor(path)
+    if kind not in VENDORS:
+        raise FileFormatError(f"{path}: vendor {vendor!r} is not one of {VENDORS}")
+    readers = {
+        "biologic-mpr": _read_mpr,
+        "biologic-mpt": _read_mpt,
+        "neware-ndax": _read_neware,
+        "neware-nda": _read_neware,
+    }
+    if kind == "csv":
+        df = _read_csv(path, columns, csv_options)
+    else:
+        df = readers[kind](path)
+    if df.empty:
+        raise FileFormatError(f"{path}: the {kind} file holds no data points")
+    df.attrs["source_file"] = str(path)
+    df.attrs["vendor"] = kind
+    df.attrs["sign_convention"] = "current_A and capacity_Ah positive on charge (delithiation)"
+    return df
+
+
+# -- helpers -------------------------------------------------------------------
+def _assemble(raw: pd.DataFrame, time_s, voltage_V, current_A, step, cycle, capacity_Ah) -> pd.DataFrame:
+    out = pd.DataFrame({
+        "time_s": np.asarray(time_s, dtype=float),
+        "voltage_V": np.asarray(voltage_V, dtype=float),
+        "current_A": np.asarray(current_A, dtype=float),
+        "step": np.asarray(step, dtype=np.int64),
+        "cycle": np.asarray(cycle, dtype=np.int64),
+        "capacity_Ah": np.asarray(capacity_Ah, dtype=float),
+    })
+    extra = raw.reset_index(drop=True)
+    extra = extra[[c for c in extra.columns if c not in out.columns]]
+    return pd.concat([out, extra], axis=1)
+
+
+def _integrate(time_s: np.ndarray, current_A: np.ndarray) -> np.ndarray:
+    """Net charge [A h] by the trapezoidal rule."""
+    dq = 0.5 * (current_A[1:] + current_A[:-1]) * np.diff(time_s)
+    return np.concatenate([[0.0], np.cumsum(dq)]) / 3600.0
+
+
+def _need(path, module: str, extra: str = "cycler"):
+    try:
+        return __import__(module, fromlist=["_"])
+    except ImportError:
+        raise FileFormatError(
+            f"{path}: reading this format needs the package '{module}': pip install 'socscope[{extra}]'"
+        ) from None
+
+
+def _biologic_frame(path, raw: pd.DataFrame) -> pd.DataFrame:
+    cols = set(raw.columns)
+    time = raw["time/s"].to_numpy(float)
+    volt_col = next((c for c in ("Ewe/V", "Ecell/V", "<Ewe>/V", "<Ewe/V>") if c in cols), None)
+    if volt_col is None:
+        raise FileFormatError(
+            f"{path}: no voltage column (Ewe/V or Ecell/V) — is this an impedance-only or other non-cycling technique?"
+        )
+    if "I/mA" in cols:
+        current = raw["I/mA"].to_numpy(float) * 1e-3
+    elif "<I>/mA" in cols:
+        current = raw["<I>/mA"].to_numpy(float) * 1e-3
+    elif "dq/mA.h" in cols:
+        # the charge increment of every point over its time step: the
+        # instrument's own count, so integrating it back gives (Q-Qo) exactly
+        dq_c = raw["dq/mA.h"].to_numpy(float) * 3.6
+        dt = np.diff(time)
+        current = np.zeros_like(time)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            current[1:] = np.where(dt > 0, dq_c[1:] / dt, 0.0)  # C/s = A
+        current[0] = current[1] if time.size > 1 else 0.0
+    else:
+        raise FileFormatError(f"{path}: no current column (I/mA) and no charge increments (dq/mA.h)")
+    if "(Q-Qo)/mA.h" in cols:
+        capacity = raw["(Q-Qo)/mA.h"].to_numpy(float) * 1e-3
+    else:
+        capacity = _integrate(time, current)
+    step = raw["Ns"].to_numpy() if "Ns" in cols else np.zeros(time.size, dtype=np.int64)
+    if "cycle number" in cols:
+        cycle = raw["cycle number"].to_numpy()
+    elif "half cycle" in cols:
+        cycle = raw["half cycle"].to_numpy() // 2  # two half cycles a cycle, counted from 0
+    else:
+        cycle = np.zeros(time.size, dtype=np.int64)
+    return _assemble(raw, time - time[0], raw[volt_col], current, step, cycle, capacity - capacity[0])
+
+
+def _read_mpr(path: Path) -> pd.DataFrame:
+    biologic = _need(path, "galvani.BioLogic")
+    try:
+        mpr = biologic.MPRfile(str(path))
+    except Exception as exc:  # galvani raises ValueError/KeyError/struct errors on damage
+        raise FileFormatError(f"{path}: not a readable Bio-Logic .mpr file ({type(exc).__name__}: {exc})") from None
+    raw = pd.DataFrame(mpr.data)
+    if "time/s" not in raw.columns:
+        raise FileFormatError(f"{path}: the .mpr data has no time column; columns are {list(raw.columns)}")
+    return _biologic_frame(path, raw)
+
+
+def _read_mpt(path: Path) -> pd.DataFrame:
+    text = path.read_bytes().decode("latin-1")
+    lines = text.splitlines()
+    n_header = None
+    for line in lines[:5]:
+        if line.lower().startswith("nb header lines"):
+            try:
+                n_header = int(line.split(":")[1].strip())
+            except (IndexError, ValueError):
+                pass
+    if n_header is None:
+        raise FileFormatError(f"{path}: EC-Lab text file without a 'Nb header lines' line")
+    body = "\n".join(lines[n_header - 1:])
+    first = lines[n_header] if len(lines) > n_header else ""
+    decimal = "," if ("," in first and "." not in first) else "."
+    try:
+        raw = pd.read_csv(io.StringIO(body), sep="\t", decimal=decimal)
+    except Exception as exc:
+        raise FileFormatError(f"{path}: cannot parse the EC-Lab text table ({exc})") from None
+    raw = raw.loc[:, [c for c in raw.columns if not str(c).startswith("Unnamed")]]
+    if "time/s" not in raw.columns:
+        raise FileFormatError(f"{path}: the EC-Lab table has no 'time/s' column; columns are {list(raw.columns)}")
+    return _biologic_frame(path, raw)
+
+
+def _read_neware(path: Path) -> pd.DataFrame:
+    nda = _need(path, "NewareNDA")
+    try:
+        raw = nda.read(str(path))
+    except Exception as exc:
+        raise FileFormatError(f"{path}: not a readable Neware file ({type(exc).__name__}: {exc})") from None
+    need = ("Time", "Voltage", "Current(mA)", "Step", "Cycle")
+    missing = [c for c in need if c not in raw.columns]
+    if missing:
+        raise FileFormatError(f"{path}: Neware table lacks columns {missing}; has {list(raw.columns)}")
+    # 'Time' restarts at every step: add the end time of the previous steps
+    step_time = raw["Time"].to_numpy(float)
+    run = np.concatenate([[0], np.cumsum(raw["Step"].to_numpy()[1:] != raw["Step"].to_numpy()[:-1])])
+    ends = pd.Series(step_time).groupby(run).max().to_numpy()
+    offset = np.concatenate([[0.0], np.cumsum(ends)[:-1]])[run]
+    time = step_time + offset
+    current = raw["Current(mA)"].to_numpy(float) * 1e-3
+    if "Charge_Capacity(mAh)" in raw.columns and "Discharge_Capacity(mAh)" in raw.columns:
+        # step capacities restart at every step too: net = charge − discharge
+        net = (raw["Charge_Capacity(mAh)"].to_numpy(float) - raw["Discharge_Capacity(mAh)"].to_numpy(float)) * 1e-3
+        last = pd.Series(net).groupby(run).last().to_numpy()
+        capacity = net + np.concatenate([[0.0], np.cumsum(last)[:-1]])[run]
+    else:
+        capacity = _integrate(time, current)
+    return _assemble(raw, time - time[0], raw["Voltage"], current, raw["Step"], raw["Cycle"], capacity)
+
+
+def _read_csv(path: Path, columns: dict | None, options: dict) -> pd.DataFrame:
+    if not columns:
+        raise FileFormatError(
+            f"{path}: a text file needs a column mapping, e.g. load_cycler(path, columns={{'time_s': 'Time (s)', "
+            "'voltage_V': 'Voltage (V)', 'current_A': 'Current (A)'}})"
+        )
+    unknown = set(columns) - set(SCHEMA)
+    if unknown:
+        raise FileFormatError(f"{path}: column mapping keys {sorted(unknown)} are not schema names {SCHEMA}")
+    missing_keys = [k for k in ("time_s", "voltage_V", "current_A") if k not in columns]
+    if missing_keys:
+        raise FileFormatError(f"{path}: the column mapping must name {missing_keys}")
+    try:
+        raw = pd.read_csv(path, **({"sep": None, "engine": "python"} | options))
+    except Exception as exc:
+        raise FileFormatError(f"{path}: cannot parse as a delimited text table ({exc})") from None
+    absent = [v for v in columns.values() if v not in raw.columns]
+    if absent:
+        raise FileFormatError(f"{path}: columns {absent} are not in the file; it has {list(raw.columns)}")
+    time = raw[columns["time_s"]].to_numpy(float)
+    current = raw[columns["current_A"]].to_numpy(float)
+    n = time.size
+    step = raw[columns["step"]] if "step" in columns else np.zeros(n, dtype=np.int64)
+    cycle = raw[columns["cycle"]] if "cycle" in columns else np.zeros(n, dtype=np.int64)
+    capacity = raw[columns["capacity_Ah"]].to_numpy(float) if "capacity_Ah" in columns else _integrate(time, current)
+    return _assemble(raw, time - time[0], raw[columns["voltage_V"]], current, step, cycle, capacity)

@@ -1,0 +1,173 @@
+"""Cycler readers: real instrument files (../shared/data/cycler, navani example data, MIT licence),
+synthetic text exports, and bad input."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+
+from socscope.errors import FileFormatError
+from socscope.io.cycler import SCHEMA, _integrate, detect_vendor, load_cycler
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "cycler"
+needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"shared instrument data not found at {DATA}")
+GCPL = DATA / "jdb11-1_c3_gcpl_5cycles_2V-3p8V_C-24_data_C09.mpr"
+MB = DATA / "00_test_04_MB_C01.mpr"
+NDAX = DATA / "neware_test.ndax"
+
+
+@needs_data
+def test_biologic_gcpl_mpr():
+    pytest.importorskip("galvani")
+    df = load_cycler(GCPL)
+    assert df.attrs["vendor"] == "biologic-mpr"
+    assert list(df.columns[:6]) == list(SCHEMA)
+    # the file's own counts: 46 102 points; its time column spans 456 309.6 s
+    assert len(df) == 46102
+    assert_allclose(df.time_s.iloc[-1], df["time/s"].iloc[-1] - df["time/s"].iloc[0], rtol=1e-12)
+    assert_allclose(df.time_s.iloc[-1], 456309.586, rtol=1e-8)
+    # original columns are kept under their own names
+    assert {"Ewe/V", "(Q-Qo)/mA.h", "half cycle"} <= set(df.columns)
+    # capacity: the file's (Q-Qo) column, in A h
+    assert_allclose(df.capacity_Ah, (df["(Q-Qo)/mA.h"] - df["(Q-Qo)/mA.h"].iloc[0]) * 1e-3, rtol=1e-12)
+    # the current (from the instrument's charge increments) integrates back
+    # to the file's Q column: 0.1 % of the largest |Q| promised, 4e-6 measured
+    q = _integrate(df.time_s.to_numpy(), df.current_A.to_numpy())
+    assert np.abs(q - df.capacity_Ah).max() <= 1e-3 * np.abs(df.capacity_Ah).max()
+    # sign convention: the current is positive while the voltage rises (charge)
+    charging = df["half cycle"] == 2
+    assert (df.current_A[charging] > 0).all() and df.voltage_V[charging].iloc[-1] > df.voltage_V[charging].iloc[0]
+    # five cycles at C/24: 0.0888 mA, cycles 0..6 counted from half cycles
+    assert_allclose(df.current_A[charging].median(), 8.88e-5, rtol=1e-3)
+    assert df.cycle.max() == df["half cycle"].max() // 2
+
+
+@needs_data
+def test_biologic_modulo_bat_mpr_with_a_current_column():
+    pytest.importorskip("galvani")
+    df = load_cycler(MB)
+    assert len(df) == 1501
+    assert_allclose(df.current_A, df["I/mA"] * 1e-3)
+    q = _integrate(df.time_s.to_numpy(), df.current_A.to_numpy())
+    # 1 ms sampling of a smooth current: the trapezoid agrees with the
+    # instrument's Q to 0.1 % of its largest value (measured 5e-4)
+    assert np.abs(q - df.capacity_Ah).max() <= 1e-3 * np.abs(df.capacity_Ah).max()
+
+
+@needs_data
+def test_neware_ndax():
+    pytest.importorskip("NewareNDA")
+    df = load_cycler(NDAX)
+    assert df.attrs["vendor"] == "neware-ndax"
+    assert len(df) == 1464
+    # Neware restarts 'Time' at every step; the total time runs on without jumps
+    assert (np.diff(df.time_s) >= 0).all()
+    assert df.time_s.iloc[-1] == pytest.approx(43800.0)
+    # the timestamps (1 s resolution) agree with the reconstructed time
+    stamps = (pd.to_datetime(df.Timestamp) - pd.to_datetime(df.Timestamp).iloc[0]).dt.total_seconds()
+    assert np.abs(stamps - df.time_s).max() <= 1.0
+    # capacities: per-cycle charge and discharge capacities equal the file's
+    # own step counters (0.1 % promised; identical by construction here)
+    chg = df.capacity_Ah[df.Status == "CCCV_Chg"]
+    dchg = df.capacity_Ah[df.Status == "CCCV_DChg"]
+    assert_allclose(chg.iloc[-1] - chg.iloc[0], df["Charge_Capacity(mAh)"].max() * 1e-3, rtol=1e-3)
+    assert_allclose(dchg.iloc[0] - dchg.iloc[-1], df["Discharge_Capacity(mAh)"].max() * 1e-3, rtol=1e-3)
+    # sign convention: charge steps carry positive current
+    assert (df.current_A[df.Status == "CCCV_Chg"] > 0).all()
+    assert (df.current_A[df.Status == "CCCV_DChg"] < 0).all()
+    # the integrated current agrees with the counters to 0.5 %: 30 s samples
+    # of a CV decay and a 0.1 µA current resolution (measured 0.05 % on
+    # charge, 0.19 % on discharge)
+    for status in ("CCCV_Chg", "CCCV_DChg"):
+        g = df[df.Status == status]
+        q = _integrate(g.time_s.to_numpy(), g.current_A.to_numpy())[-1]
+        assert_allclose(abs(q), abs(g.capacity_Ah.iloc[-1] - g.capacity_Ah.iloc[0]), rtol=5e-3)
+
+
+@needs_data
+def test_detection_reads_content_not_extension(tmp_path):
+    renamed = tmp_path / "record.dat"
+    renamed.write_bytes(GCPL.read_bytes())
+    assert detect_vendor(renamed) == "biologic-mpr"
+    other = tmp_path / "cell.csv"
+    other.write_bytes(NDAX.read_bytes())
+    assert detect_vendor(other) == "neware-ndax"
+
+
+def _write_mpt(path, decimal="."):
+    rows = ["mode\tox/red\terror\tcontrol changes\tNs changes\tcounter inc.\tNs\ttime/s\tEwe/V\tI/mA\t(Q-Qo)/mA.h\tcycle number"]
+    t = np.arange(0, 3600, 60.0)
+    i_ma = np.where(t < 1800, 1.0, -1.0)
+    q = np.concatenate([[0.0], np.cumsum(0.5 * (i_ma[1:] + i_ma[:-1]) * np.diff(t) / 3600)])
+    for k in range(t.size):
+        vals = [1, 1, 0, 0, 0, 0, int(t[k] >= 1800), t[k], 3.7 + 1e-4 * k, i_ma[k], q[k], 0]
+        line = "\t".join(f"{v:.6f}" if isinstance(v, float) else str(v) for v in vals)
+        rows.append(line.replace(".", ",") if decimal == "," else line)
+    header = ["EC-Lab ASCII FILE", "Nb header lines : 4", "", ""]
+    path.write_text("\n".join(header[:3] + rows) + "\n", encoding="latin-1")
+    return t, i_ma, q
+
+
+@pytest.mark.parametrize("decimal", [".", ","])
+def test_biologic_mpt_text_export(tmp_path, decimal):
+    path = tmp_path / "cell.mpt"
+    t, i_ma, q = _write_mpt(path, decimal)
+    df = load_cycler(path)
+    assert df.attrs["vendor"] == "biologic-mpt"
+    assert_allclose(df.time_s, t)
+    assert_allclose(df.current_A, i_ma * 1e-3)
+    # the export writes six decimals of mA h: 5e-7 mA h = 5e-10 A h rounding
+    assert_allclose(df.capacity_Ah, q * 1e-3, rtol=0, atol=6e-10)
+    assert list(df.step.unique()) == [0, 1]
+
+
+def test_generic_csv_with_a_mapping(tmp_path):
+    path = tmp_path / "cell.csv"
+    t = np.linspace(0, 3600, 61)
+    pd.DataFrame({"Test Time (s)": t, "Voltage (V)": 3.6 + t / 1e4, "Current (A)": np.full(61, 2e-3)}).to_csv(path, index=False)
+    df = load_cycler(path, columns={"time_s": "Test Time (s)", "voltage_V": "Voltage (V)", "current_A": "Current (A)"})
+    # 2 mA for one hour: 2 mA h, integrated (trapezoid exact for a constant)
+    assert_allclose(df.capacity_Ah.iloc[-1], 2e-3, rtol=1e-12)
+    assert "Voltage (V)" in df.columns  # original columns kept
+
+
+@pytest.mark.parametrize(
+    "content, match",
+    [(b"", "empty"), (b"\x00\x01\x02binary junk\x00" * 10, "unknown binary format")],
+)
+def test_bad_files_name_the_file(tmp_path, content, match):
+    path = tmp_path / "bad.mpr"
+    path.write_bytes(content)
+    with pytest.raises(FileFormatError, match=match) as info:
+        load_cycler(path)
+    assert str(path) in str(info.value)
+
+
+def test_missing_file_and_missing_mapping(tmp_path):
+    with pytest.raises(FileFormatError, match="no such file"):
+        load_cycler(tmp_path / "nope.mpr")
+    path = tmp_path / "x.csv"
+    path.write_text("a,b\n1,2\n")
+    with pytest.raises(FileFormatError, match="column mapping"):
+        load_cycler(path)
+    with pytest.raises(FileFormatError, match=r"\['Time'\]"):
+        load_cycler(path, columns={"time_s": "Time", "voltage_V": "a", "current_A": "b"})
+
+
+def test_corrupt_mpr_names_the_file(tmp_path):
+    pytest.importorskip("galvani")
+    path = tmp_path / "cut.mpr"
+    path.write_bytes(b"BIO-LOGIC MODULAR FILE\x1a" + b"\x00" * 200)
+    with pytest.raises(FileFormatError, match="cut.mpr"):
+        load_cycler(path)
+
+
+def test_impedance_only_table_is_refused(tmp_path):
+    path = tmp_path / "eis.mpt"
+    lines = ["EC-Lab ASCII FILE", "Nb header lines : 3", "",
+             "freq/Hz\tRe(Z)/Ohm\t-Im(Z)/Ohm\ttime/s", "1000\t1.0\t0.1\t0.0", "100\t1.5\t0.3\t1.0"]
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(FileFormatError, match="voltage"):
+        load_cycler(path)
