@@ -8,9 +8,12 @@ No science lives here. Every command has ``--help``; errors print one line
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 from pathlib import Path
+
+import numpy as np
 
 from .. import __version__
 from ..errors import SocscopeError, SolverError
@@ -205,6 +208,62 @@ def _cmd_materials(args) -> int:
     return 0
 
 
+def _cmd_cycler_summary(args) -> int:
+    from ..analysis.cycling import cycle_summary, dqdv, half_cycles
+    from ..io.cycler import load_cycler
+
+    out = Path(args.out)
+    names = ("cycles.csv", "half_cycles.csv", "dqdv.csv", "summary.json", "voltage_capacity.png", "dqdv.png")
+    if out.exists() and not out.is_dir():
+        raise SocscopeError(f"{out} exists and is not a folder; choose another --out")
+    clash = [n for n in names if (out / n).exists()]
+    if clash and not args.overwrite:
+        raise SocscopeError(f"{out}/ already holds {', '.join(clash)}; pass --overwrite or choose --out DIR")
+    if args.mass_mg is not None and not (args.mass_mg > 0):
+        raise SocscopeError(f"--mass-mg {args.mass_mg} must be a positive active mass in mg, e.g. 8.1")
+    mass_g = args.mass_mg * 1e-3 if args.mass_mg is not None else None
+    df = load_cycler(args.file)
+    half = half_cycles(df)
+    if half.empty:
+        raise SocscopeError(f"{args.file}: no charge or discharge found (the current never leaves zero)")
+    cycles = cycle_summary(df, mass_g=mass_g, first=args.first)
+    table = dqdv(df)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_text(out / "cycles.csv", cycles.to_csv())
+    _write_text(out / "half_cycles.csv", half.to_csv())
+    _write_text(out / "dqdv.csv", table.to_csv(index=False))
+    summary = {
+        "file": str(args.file), "vendor": df.attrs.get("vendor"), "points": len(df),
+        "duration_h": float(df.time_s.iloc[-1] / 3600), "half_cycles": len(half), "cycles": len(cycles),
+        "mass_mg": args.mass_mg, "sign_convention": df.attrs.get("sign_convention"),
+        "coulombic_efficiency": [None if np.isnan(x) else round(float(x), 5) for x in cycles.get("coulombic_efficiency", [])],
+    }
+    _write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..plotting.cycling import plot_dqdv, plot_voltage_capacity
+
+    ax = plot_voltage_capacity(df, half, mass_g=mass_g)
+    ax.figure.savefig(out / "voltage_capacity.png", dpi=150)
+    plt.close(ax.figure)
+    ax = plot_dqdv(table)
+    ax.figure.savefig(out / "dqdv.png", dpi=150)
+    plt.close(ax.figure)
+    if not args.quiet:
+        print(cycles.to_string(float_format=lambda x: f"{x:.4g}"))
+        print(f"wrote {out}/")
+    return 0
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
 def _cmd_demo(args) -> int:
     from .demo import run_demo
 
@@ -262,6 +321,24 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--quiet", action="store_true", help="no progress bar or summary line")
     sp.set_defaults(func=_cmd_simulate_particle)
     s.set_defaults(func=lambda a: _usage(s))
+
+    c = sub.add_parser("cycler", help="analyse cycler records", description="Analyse cycler records.")
+    csub = c.add_subparsers(dest="what", metavar="WHAT")
+    cs = csub.add_parser(
+        "summary", help="per-cycle capacities, coulombic efficiency, CC/CV parts, dQ/dV",
+        description="Per-cycle charge and discharge capacity, coulombic efficiency (with and without the CV "
+                    "part), dQ/dV, and figures, from a Bio-Logic .mpr/.mpt or Neware .ndax/.nda file.",
+        epilog="example: socscope cycler summary cell.mpr --mass-mg 8.1 --out summary/",
+    )
+    cs.add_argument("file", help="cycler record")
+    cs.add_argument("--mass-mg", type=float, help="active mass [mg] (adds mAh/g columns)")
+    cs.add_argument("--first", choices=["charge", "discharge"], default="charge",
+                    help="half cycle that opens a cycle (default charge, for cathodes)")
+    cs.add_argument("--out", required=True, help="output folder")
+    cs.add_argument("--overwrite", action="store_true", help="replace files in an existing output folder")
+    cs.add_argument("--quiet", action="store_true", help="print nothing on success")
+    cs.set_defaults(func=_cmd_cycler_summary)
+    c.set_defaults(func=lambda a: _usage(c))
 
     m = sub.add_parser("materials", help="list built-in materials or show one",
                        description="List the built-in materials, or show every parameter of one.")

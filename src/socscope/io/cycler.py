@@ -271,7 +271,8 @@ def _read_csv(path: Path, columns: dict | None, options: dict) -> pd.DataFrame:
     if missing_keys:
         raise FileFormatError(f"{path}: the column mapping must name {missing_keys}")
     try:
-        raw = pd.read_csv(path, **({"sep": None, "engine": "python"} | options))
+        # without a separator, sniff it (python engine); with one, the fast C engine
+        raw = pd.read_csv(path, **(options if "sep" in options else {"sep": None, "engine": "python"} | options))
     except Exception as exc:
         raise FileFormatError(f"{path}: cannot parse as a delimited text table ({exc})") from None
     absent = [v for v in columns.values() if v not in raw.columns]

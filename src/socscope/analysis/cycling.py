@@ -1,0 +1,185 @@
+"""Cycling summaries of a cycler record in the common schema of :func:`socscope.io.load_cycler`.
+
+Definitions (documented once, used everywhere):
+
+* **Half cycle** — a maximal run of records whose current has one sign
+  (charge: ``current_A > 0``; discharge: ``< 0``). Records with
+  ``|I| <= rest_fraction × max|I|`` are rests: they belong to no half cycle
+  and do not break one.
+* **Capacity of a half cycle** — ``|Δ capacity_Ah|`` between its first and
+  last record plus the charge of the step into its first record.
+* **CC and CV parts** — a record belongs to the constant-voltage part when
+  its voltage lies within ``cv_window_V`` (5 mV) of the half cycle's final
+  voltage *and* its current has fallen below 98 % of the half cycle's
+  median current magnitude in its first half; everything before the first
+  such record is the constant-current part.
+* **Cycle** — a charge half cycle and the discharge half cycle that follows
+  it (cathode half cells start with charge; pass ``first="discharge"`` for
+  anodes). Coulombic efficiency = discharge / charge capacity, with and
+  without the CV part of the discharge.
+* **dQ/dV** — per half cycle, capacity resampled on a uniform voltage grid
+  (``dv_V``, 5 mV) by linear interpolation of the monotone envelope, then
+  differentiated with a Savitzky–Golay filter (window ``window`` points,
+  cubic).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ParameterError
+
+__all__ = ["half_cycles", "cycle_summary", "dqdv"]
+
+
+def _check(df: pd.DataFrame) -> None:
+    missing = [c for c in ("time_s", "voltage_V", "current_A", "capacity_Ah") if c not in df.columns]
+    if missing:
+        raise ParameterError(
+            f"the record lacks columns {missing}; load it with socscope.io.load_cycler (schema time_s, "
+            "voltage_V, current_A, step, cycle, capacity_Ah)"
+        )
+    if len(df) < 2:
+        raise ParameterError(f"the record has {len(df)} point(s); a summary needs at least 2")
+
+
+def half_cycles(df: pd.DataFrame, *, rest_fraction: float = 1e-3, cv_window_V: float = 5e-3) -> pd.DataFrame:
+    """One row per half cycle (see the module docstring).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``index`` (0, 1, ...), ``direction`` ("charge"/"discharge"),
+        ``start``/``stop`` (row positions, stop exclusive), ``t_start_s``,
+        ``t_end_s``, ``capacity_Ah``, ``cc_capacity_Ah``, ``cv_capacity_Ah``,
+        ``v_start_V``, ``v_end_V``.
+    """
+    _check(df)
+    i = df["current_A"].to_numpy(float)
+    q = df["capacity_Ah"].to_numpy(float)
+    v = df["voltage_V"].to_numpy(float)
+    t = df["time_s"].to_numpy(float)
+    threshold = rest_fraction * np.nanmax(np.abs(i))
+    sign = np.where(i > threshold, 1, np.where(i < -threshold, -1, 0))
+    active = np.nonzero(sign != 0)[0]
+    rows = []
+    if active.size:
+        s = sign[active]
+        breaks = np.nonzero(np.diff(s) != 0)[0] + 1
+        for seg in np.split(np.arange(active.size), breaks):
+            idx = active[seg]
+            a, b = idx[0], idx[-1] + 1
+            # include the step into the first record (capacity counted from
+            # the last record before the half cycle)
+            q0 = q[a - 1] if a > 0 else q[a]
+            cap = abs(q[b - 1] - q0)
+            mag = np.abs(i[a:b])
+            ref = np.median(mag[: max(1, (b - a) // 2)])
+            in_cv = (np.abs(v[a:b] - v[b - 1]) <= cv_window_V) & (mag < 0.98 * ref)
+            first_cv = a + int(np.argmax(in_cv)) if in_cv.any() else b
+            cc = abs(q[first_cv - 1] - q0) if first_cv > a else 0.0
+            rows.append({
+                "direction": "charge" if s[seg[0]] > 0 else "discharge",
+                "start": int(a), "stop": int(b),
+                "t_start_s": float(t[a]), "t_end_s": float(t[b - 1]),
+                "capacity_Ah": float(cap), "cc_capacity_Ah": float(cc), "cv_capacity_Ah": float(cap - cc),
+                "v_start_V": float(v[a]), "v_end_V": float(v[b - 1]),
+            })
+    out = pd.DataFrame(rows, columns=["direction", "start", "stop", "t_start_s", "t_end_s", "capacity_Ah",
+                                      "cc_capacity_Ah", "cv_capacity_Ah", "v_start_V", "v_end_V"])
+    out.index.name = "half_cycle"
+    return out
+
+
+def cycle_summary(df: pd.DataFrame, *, mass_g: float | None = None, first: str = "charge", **kwargs) -> pd.DataFrame:
+    """Charge and discharge capacity and coulombic efficiency per cycle.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A record from :func:`socscope.io.load_cycler`.
+    mass_g : float, optional
+        Active mass [g]; adds mAh/g columns.
+    first : {"charge", "discharge"}
+        Which half cycle opens a cycle.
+    **kwargs
+        Passed to :func:`half_cycles`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per cycle: ``charge_mAh``, ``discharge_mAh``, their CC and CV parts,
+        ``coulombic_efficiency`` and ``coulombic_efficiency_cc``
+        (discharge CC part over charge), and ``*_mAh_g`` with a mass.
+    """
+    if first not in ("charge", "discharge"):
+        raise ParameterError(f"first = {first!r} must be 'charge' or 'discharge'")
+    if mass_g is not None and not (np.isfinite(mass_g) and mass_g > 0):
+        raise ParameterError(f"mass_g = {mass_g!r} must be a positive active mass in grams (e.g. 8.1e-3 for 8.1 mg)")
+    hc = half_cycles(df, **kwargs)
+    second = "discharge" if first == "charge" else "charge"
+    rows = []
+    k = 0
+    while k < len(hc):
+        if hc.direction.iloc[k] != first:
+            k += 1
+            continue
+        a = hc.iloc[k]
+        b = hc.iloc[k + 1] if k + 1 < len(hc) and hc.direction.iloc[k + 1] == second else None
+        chg, dchg = (a, b) if first == "charge" else (b, a)
+        row = {"cycle": len(rows), "t_start_s": a.t_start_s}
+        for name, h in (("charge", chg), ("discharge", dchg)):
+            row[f"{name}_mAh"] = h.capacity_Ah * 1e3 if h is not None else np.nan
+            row[f"{name}_cc_mAh"] = h.cc_capacity_Ah * 1e3 if h is not None else np.nan
+            row[f"{name}_cv_mAh"] = h.cv_capacity_Ah * 1e3 if h is not None else np.nan
+        row["coulombic_efficiency"] = row["discharge_mAh"] / row["charge_mAh"] if row["charge_mAh"] else np.nan
+        row["coulombic_efficiency_cc"] = row["discharge_cc_mAh"] / row["charge_mAh"] if row["charge_mAh"] else np.nan
+        rows.append(row)
+        k += 2 if b is not None else 1
+    out = pd.DataFrame(rows)
+    if mass_g is not None and not out.empty:
+        for c in [c for c in out.columns if c.endswith("_mAh")]:
+            out[c + "_g"] = out[c] / mass_g
+    return out.set_index("cycle") if not out.empty else out
+
+
+def dqdv(df: pd.DataFrame, *, dv_V: float = 5e-3, window: int = 11, **kwargs) -> pd.DataFrame:
+    """Differential capacity dQ/dV per half cycle (see the module docstring).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long format: ``half_cycle``, ``direction``, ``voltage_V``,
+        ``capacity_mAh`` (from the start of the half cycle) and
+        ``dqdv_mAh_V`` (positive for both directions).
+    """
+    from scipy.signal import savgol_filter
+
+    if not (dv_V > 0):
+        raise ParameterError(f"dv_V = {dv_V!r} must be > 0 volts (e.g. 0.005)")
+    hc = half_cycles(df, **kwargs)
+    v_all = df["voltage_V"].to_numpy(float)
+    q_all = df["capacity_Ah"].to_numpy(float)
+    parts = []
+    for k, h in hc.iterrows():
+        v = v_all[h.start:h.stop]
+        q = np.abs(q_all[h.start:h.stop] - q_all[h.start]) * 1e3
+        if h.direction == "discharge":
+            v = -v  # make the voltage rise along the half cycle
+        v = np.maximum.accumulate(v)  # monotone envelope (noise and relaxation steps)
+        lo, hi = v[0], v[-1]
+        if hi - lo < 3 * dv_V:
+            continue
+        grid = np.arange(lo, hi, dv_V)
+        qg = np.interp(grid, v, q)
+        w = min(window if window % 2 else window + 1, grid.size - (1 - grid.size % 2))
+        d = savgol_filter(qg, w, 3 if w > 3 else 1, deriv=1, delta=dv_V) if w >= 3 else np.gradient(qg, dv_V)
+        parts.append(pd.DataFrame({
+            "half_cycle": k, "direction": h.direction,
+            "voltage_V": -grid if h.direction == "discharge" else grid,
+            "capacity_mAh": qg, "dqdv_mAh_V": d,
+        }))
+    if not parts:
+        return pd.DataFrame(columns=["half_cycle", "direction", "voltage_V", "capacity_mAh", "dqdv_mAh_V"])
+    return pd.concat(parts, ignore_index=True)
