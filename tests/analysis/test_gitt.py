@@ -1,0 +1,124 @@
+"""GITT analysis on synthetic pulse trains built from the exact sphere solution (known D)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+
+from socscope.analysis.gitt import detect_pulses, gitt_diffusivity, sphere_g
+from socscope.constants import F
+from socscope.errors import ParameterError
+
+MASS_G = 5e-3
+MOLAR_MASS = 96.5  # g/mol
+DENSITY = 4.7  # g/cm³
+RADIUS = 2e-6  # m
+SLOPE_V = 2.0  # −dE/dθ of the linear OCV [V]
+IR_OHM = 50.0
+
+
+def train(diffusivities, *, tau=60.0, current=2e-5, noise_V=0.0, drop_last_relax=False, relax_fraction=1.0,
+          rng=None):
+    """A GITT charge train: each pulse starts from a relaxed, uniform particle.
+
+    Spheres of radius RADIUS hold the active mass; the voltage is a linear
+    OCV (dE/dθ = −SLOPE_V) of the surface occupancy plus an IR drop during
+    the pulse. Pulses are sampled every second, relaxations on a log grid up
+    to 30 R²/D (times ``relax_fraction``).
+    """
+    n_mol = MASS_G / MOLAR_MASS
+    dtheta_dt = current / (F * n_mol)  # mean occupancy change rate [1/s]
+    q = RADIUS * dtheta_dt / 3  # outward θ flux at the surface [m/s]
+    t_all, v_all, i_all = [0.0, 10.0], [3.7, 3.7], [0.0, 0.0]  # a rest before the first pulse (from OCV)
+    now, theta = 10.0, 0.95
+    for n, d in enumerate(diffusivities):
+        relax = max(30 * RADIUS**2 / d, 10 * tau) * relax_fraction
+        pulse = np.linspace(1.0, tau, int(tau))
+        rest = tau + np.geomspace(1.0, relax, 300)
+        window = pulse if (drop_last_relax and n == len(diffusivities) - 1) else np.concatenate([pulse, rest])
+        on = window <= tau + 1e-9
+
+        def surf(s):
+            s = np.maximum(s, 0.0)
+            return -(q * RADIUS / d) * sphere_g(d * s / RADIUS**2)
+
+        dth_s = surf(window) - surf(window - tau)
+        e = 3.7 - SLOPE_V * (theta - 0.95) - SLOPE_V * dth_s + np.where(on, IR_OHM * current, 0.0)
+        t_all += list(now + window)
+        v_all += list(e)
+        i_all += list(np.where(on, current, 0.0))
+        now += window[-1]
+        theta -= dtheta_dt * tau
+    t, v, i = np.array(t_all), np.array(v_all), np.array(i_all)
+    if noise_V:
+        v = v + (rng or np.random.default_rng(0)).normal(0, noise_V, v.size)
+    cap = np.concatenate([[0.0], np.cumsum(0.5 * (i[1:] + i[:-1]) * np.diff(t))]) / 3600
+    return pd.DataFrame({"time_s": t, "voltage_V": v, "current_A": i, "step": 0, "cycle": 0, "capacity_Ah": cap})
+
+
+KW = dict(mass_g=MASS_G, molar_mass_g_mol=MOLAR_MASS, density_g_cm3=DENSITY, radius_m=RADIUS)
+D_TRUE = np.array([1e-16, 3e-16, 1e-15, 3e-15, 1e-14])  # two decades
+
+
+def test_pulses_are_found():
+    df = train(D_TRUE)
+    p = detect_pulses(df)
+    assert len(p) == D_TRUE.size and p.complete.all()
+    assert_allclose(p.tau_s, 60.0, rtol=1e-9)
+    assert_allclose(p.current_A, 2e-5)
+
+
+def test_sphere_fit_recovers_d_over_two_decades():
+    res = gitt_diffusivity(train(D_TRUE), **KW)
+    # exact model, no noise: the fit returns D to the series' accuracy; the
+    # promise is 15 % (measured below 1e-3)
+    assert_allclose(res.D_sphere, D_TRUE, rtol=0.15)
+    assert np.all(np.abs(res.D_sphere / D_TRUE - 1) < 1e-2)
+    # the IR step is removed: ΔE_t excludes the 1 mV ohmic jump
+    assert np.all(res.dEt_V < res.dEt_V.max() + 1) and res.relaxed.all()
+
+
+def test_classic_formula_reads_low_for_spheres_within_its_expected_bias():
+    res = gitt_diffusivity(train(D_TRUE), **KW)
+    short = res.short_pulse.to_numpy()
+    ratio = (res.D_classic / D_TRUE).to_numpy()
+    # where τ ≪ R²/D the flat-electrode formula is biased low by the
+    # curvature of the sphere: between 0.6 and 1 (about 20 % low, as the
+    # issue states)
+    assert short.any()
+    assert np.all((ratio[short] > 0.6) & (ratio[short] < 1.0)), ratio
+    # the √t variant uses the slope of the early transient: within 30 % there
+    assert np.all(np.abs(res.D_sqrt_t.to_numpy()[short] / D_TRUE[short] - 1) < 0.3)
+    # the fastest pulse (L²/D = R²/(9D) = 44 s against τ = 60 s) breaks the assumption and is flagged
+    assert not short[-1]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_noise_tolerance(seed):
+    # C/8 pulses (ΔE_s = 2.4 mV) read with 50 µV of noise: the relaxed
+    # voltages are five-point means and the fit uses the whole transient, so
+    # D stays within the promised 15 % (measured within 6 % for these seeds)
+    df = train(D_TRUE[:3], current=1e-4, noise_V=5e-5, rng=np.random.default_rng(seed))
+    res = gitt_diffusivity(df, **KW)
+    assert_allclose(res.D_sphere, D_TRUE[:3], rtol=0.15)
+
+
+def test_unrelaxed_and_missing_relaxations_are_flagged():
+    # relaxations cut at 0.15 R²/D still drift: with a 0.1 mV allowance (the
+    # signals here are 0.5 mV) both are flagged; full ones are not
+    res = gitt_diffusivity(train(D_TRUE[:2], relax_fraction=0.005), **KW, drift_V=1e-4)
+    assert not res.relaxed.any()
+    assert gitt_diffusivity(train(D_TRUE[:2]), **KW, drift_V=1e-4).relaxed.all()
+    res = gitt_diffusivity(train(D_TRUE[:3], drop_last_relax=True), **KW)
+    assert list(res.complete) == [True, True, False]
+    assert np.isnan(res.D_classic.iloc[-1]) and np.isfinite(res.D_sphere.iloc[:2]).all()
+
+
+def test_bad_inputs():
+    df = train(D_TRUE[:1])
+    with pytest.raises(ParameterError, match="mass"):
+        gitt_diffusivity(df, **{**KW, "mass_g": None})
+    with pytest.raises(ParameterError, match="area"):
+        gitt_diffusivity(df, mass_g=MASS_G, molar_mass_g_mol=MOLAR_MASS, density_g_cm3=DENSITY)
+    with pytest.raises(ParameterError, match="no current"):
+        detect_pulses(df.assign(current_A=0.0))
