@@ -38,7 +38,7 @@ import pandas as pd
 
 from ..errors import ParameterError
 
-__all__ = ["detect_pulses", "gitt_diffusivity", "sphere_g"]
+__all__ = ["detect_pulses", "gitt_diffusivity", "gitt_to_material", "sphere_g"]
 
 
 def detect_pulses(df: pd.DataFrame, *, rest_fraction: float = 1e-3, min_points: int = 3) -> pd.DataFrame:
@@ -221,3 +221,57 @@ def gitt_diffusivity(
             row["soc"] = float((q[b - 1] - q[0]) * 1e3 / (capacity_mAh_g * mass_g))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def gitt_to_material(table: pd.DataFrame, base, *, estimate: str = "D_sphere", alpha: float = 1.0,
+                     name: str | None = None, initial_theta: float = 1.0):
+    """A :class:`~socscope.materials.Material` whose D(θ) and U(θ) come from a GITT table.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        From :func:`gitt_diffusivity`, with its ``soc`` column.
+    base : Material
+        Supplies the scalars (c_max, density, capacity, molar mass) and
+        i0/σ; its U is replaced only where the table gives relaxed voltages.
+    estimate : {"D_sphere", "D_classic", "D_sqrt_t"}
+        Which estimate to tabulate (quality-flagged pulses are kept; the
+        table says which they are).
+    alpha : float
+        Scale factor, D_app = α D (as Xu et al. use).
+    initial_theta : float
+        Occupancy at the start of the titration: θ = initial_theta − soc ×
+        (practical / theoretical capacity).
+
+    Returns
+    -------
+    Material
+    """
+    from ..materials import Material, tabulated_property
+
+    if "soc" not in table.columns:
+        raise ParameterError("the GITT table has no 'soc' column: pass capacity_mAh_g to gitt_diffusivity")
+    if estimate not in ("D_sphere", "D_classic", "D_sqrt_t"):
+        raise ParameterError(f"estimate = {estimate!r} must be D_sphere, D_classic or D_sqrt_t")
+    if not (np.isfinite(alpha) and alpha > 0):
+        raise ParameterError(f"alpha = {alpha!r} must be > 0")
+    ok = table[np.isfinite(table[estimate]) & (table[estimate] > 0) & np.isfinite(table["E_relaxed_V"])]
+    if len(ok) < 2:
+        raise ParameterError(f"the GITT table has {len(ok)} usable pulse(s); a material table needs at least 2")
+    theta = initial_theta - ok["soc"].to_numpy() * base.capacity / base.theoretical_capacity
+    order = np.argsort(theta)
+    theta, d, u = theta[order], ok[estimate].to_numpy()[order] * alpha, ok["E_relaxed_V"].to_numpy()[order]
+    keep = np.concatenate([[True], np.diff(theta) > 1e-9])
+    theta, d, u = theta[keep], d[keep], u[keep]
+    if np.any(np.diff(u) >= 0):
+        # relaxed voltages must fall with θ for an OCP; keep the base U otherwise
+        u_prop = base.U
+    else:
+        u_prop = tabulated_property("U", theta, u, source="GITT relaxed voltages")
+    d_prop = tabulated_property("D", theta, d, source=f"GITT {estimate} x alpha={alpha:g}")
+    return Material(
+        name=name or f"{base.name}-gitt", description=f"{base.description}; D(θ) and OCV from GITT",
+        source=f"GITT analysis ({estimate}); scalars from {base.name}", c_max=base.c_max, density=base.density,
+        capacity=base.capacity, molar_mass=base.molar_mass, U=u_prop, D=d_prop, i0=base.i0, sigma=base.sigma,
+        parameters={"alpha": float(alpha)}, temperature=base.temperature,
+    )

@@ -258,6 +258,61 @@ def _cmd_cycler_summary(args) -> int:
     return 0
 
 
+def _cmd_gitt(args) -> int:
+    from .. import materials
+    from ..analysis.gitt import gitt_diffusivity, gitt_to_material
+    from ..io.cycler import load_cycler
+
+    out = Path(args.out)
+    names = ("gitt.csv", "summary.json", "diffusivity.png")
+    clash = [n for n in names if (out / n).exists()]
+    if clash and not args.overwrite:
+        raise SocscopeError(f"{out}/ already holds {', '.join(clash)}; pass --overwrite or choose --out DIR")
+    if args.to_material and Path(args.to_material).exists() and not args.overwrite:
+        raise SocscopeError(f"{args.to_material} already exists; pass --overwrite to replace it")
+    if args.mass_mg is None or not args.mass_mg > 0:
+        raise SocscopeError(f"{args.file}: GITT needs the active mass: --mass-mg (e.g. 8.1)")
+    if args.bet_m2_g is None and args.radius_um is None:
+        raise SocscopeError("give the active area: --bet-m2-g (e.g. 0.6) or --radius-um (particle radius)")
+    mat = materials.get(args.material) if not Path(args.material).is_file() else materials.load(args.material)
+    df = load_cycler(args.file)
+    table = gitt_diffusivity(
+        df, mass_g=args.mass_mg * 1e-3, molar_mass_g_mol=mat.molar_mass * 1e3, density_g_cm3=mat.density * 1e-3,
+        bet_m2_g=args.bet_m2_g, radius_m=args.radius_um * 1e-6 if args.radius_um is not None else None,
+        capacity_mAh_g=mat.capacity_mAh_g,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    _write_text(out / "gitt.csv", table.to_csv(index_label="pulse"))
+    summary = {"file": str(args.file), "material": mat.name, "pulses": len(table),
+               "flagged_long": int((~table.short_pulse).sum()), "flagged_unrelaxed": int((~table.relaxed).sum()),
+               "incomplete": int((~table.complete).sum())}
+    _write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 4), layout="constrained")
+    x = table["soc"] if "soc" in table else table.index
+    for col, mk in (("D_sphere", "o"), ("D_classic", "s"), ("D_sqrt_t", "^")):
+        ax.semilogy(x, table[col], mk, mfc="none", label=col)
+    bad = ~(table.short_pulse & table.relaxed)
+    ax.semilogy(x[bad], table.D_sphere[bad], "x", color="red", label="flagged")
+    ax.set_xlabel("state of charge" if "soc" in table else "pulse")
+    ax.set_ylabel("D [m²/s]")
+    ax.legend(frameon=False)
+    fig.savefig(out / "diffusivity.png", dpi=150)
+    plt.close(fig)
+    if args.to_material:
+        new = gitt_to_material(table, mat, alpha=args.alpha)
+        materials.save(new, args.to_material, overwrite=args.overwrite)
+    if not args.quiet:
+        print(table[["tau_s", "dEs_V", "dEt_V", "D_classic", "D_sqrt_t", "D_sphere", "short_pulse", "relaxed"]]
+              .to_string(float_format=lambda v: f"{v:.3g}"))
+        print(f"wrote {out}/" + (f" and {args.to_material}" if args.to_material else ""))
+    return 0
+
+
 def _write_text(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text)
@@ -339,6 +394,24 @@ def build_parser() -> argparse.ArgumentParser:
     cs.add_argument("--quiet", action="store_true", help="print nothing on success")
     cs.set_defaults(func=_cmd_cycler_summary)
     c.set_defaults(func=lambda a: _usage(c))
+
+    g = sub.add_parser(
+        "gitt", help="GITT: D(θ) per pulse (classic, √t, sphere fit), OCV, quality flags",
+        description="Analyse a GITT record: per pulse the diffusivity by [003] eq. 1, its √t variant and a "
+                    "fit to the exact sphere response, the relaxed voltage, and quality flags.",
+        epilog="example: socscope gitt cell.mpr --mass-mg 8.1 --material nmc532 --radius-um 2 --out gitt/",
+    )
+    g.add_argument("file", help="cycler record holding the GITT train")
+    g.add_argument("--mass-mg", type=float, help="active mass [mg]")
+    g.add_argument("--material", required=True, help="material for molar mass, density and capacity")
+    g.add_argument("--bet-m2-g", type=float, help="BET area [m²/g]")
+    g.add_argument("--radius-um", type=float, help="particle radius [µm] (also used by the sphere fit)")
+    g.add_argument("--alpha", type=float, default=1.0, help="scale D by this factor in --to-material (default 1)")
+    g.add_argument("--to-material", help="write a material file (TOML) with D(θ) and OCV from the titration")
+    g.add_argument("--out", required=True, help="output folder")
+    g.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    g.add_argument("--quiet", action="store_true", help="print nothing on success")
+    g.set_defaults(func=_cmd_gitt)
 
     m = sub.add_parser("materials", help="list built-in materials or show one",
                        description="List the built-in materials, or show every parameter of one.")
