@@ -171,3 +171,57 @@ def test_impedance_only_table_is_refused(tmp_path):
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(FileFormatError, match="voltage"):
         load_cycler(path)
+
+
+def _cccv_frame(n_cycles=2, dt=30.0):
+    """Charge 1 h at 1 mA, rest 10 min, discharge 50 min at 1 mA, rest: capacities known."""
+    rows, t = [], 0.0
+    for c in range(n_cycles):
+        for step, (dur, cur) in enumerate([(3600, 1e-3), (600, 0.0), (3000, -1e-3), (600, 0.0)], start=1):
+            for k in range(int(dur / dt)):
+                rows.append((t, 3.5 + 0.1 * np.sign(cur), cur, step, c + 1, k * dt * abs(cur) / 3600))
+                t += dt
+    return pd.DataFrame(rows, columns=["t", "v", "i", "step", "cycle", "step_ah"])
+
+
+def test_arbin_csv_export(tmp_path):
+    f = _cccv_frame()
+    # Arbin counts charge and discharge capacity cumulatively within a cycle
+    cc = np.zeros(len(f))
+    dc = np.zeros(len(f))
+    for _, g in f.groupby("cycle"):
+        i = g.i.to_numpy()
+        dq = np.concatenate([[0.0], 0.5 * (i[1:] + i[:-1]) * 30.0 / 3600])
+        cc[g.index] = np.cumsum(np.where(dq > 0, dq, 0.0))
+        dc[g.index] = np.cumsum(np.where(dq < 0, -dq, 0.0))
+    df = pd.DataFrame({"Data_Point": np.arange(len(f)) + 1, "Test_Time(s)": f.t, "Step_Index": f.step,
+                       "Cycle_Index": f.cycle, "Current(A)": f.i, "Voltage(V)": f.v,
+                       "Charge_Capacity(Ah)": cc, "Discharge_Capacity(Ah)": dc})
+    path = tmp_path / "cell_CH1.csv"
+    df.to_csv(path, index=False)
+    rec = load_cycler(path)
+    assert rec.attrs["vendor"] == "arbin"
+    assert_allclose(rec.current_A, f.i)
+    # the per-cycle counters, chained over cycles, give the net charge passed;
+    # only the step between cycles (one 30 s sample at 1 mA) is not counted
+    q = _integrate(rec.time_s.to_numpy(), rec.current_A.to_numpy())
+    assert_allclose(rec.capacity_Ah, q, rtol=0, atol=1e-3 * 30 / 3600)
+
+
+def test_maccor_text_export(tmp_path):
+    f = _cccv_frame()
+    state = np.where(f.i > 0, "C", np.where(f.i < 0, "D", "R"))
+    table = pd.DataFrame({"Rec#": np.arange(len(f)) + 1, "Cyc#": f.cycle, "Step": f.step, "Test (Sec)": f.t,
+                          "Step (Sec)": 0.0, "Amp-hr": f.step_ah, "Watt-hr": 0.0, "Amps": np.abs(f.i),
+                          "Volts": f.v, "State": state})
+    path = tmp_path / "cell.txt"
+    path.write_text("Today's Date\t11/22/2026\nDate of Test:\t11/20/2026\nFilename:\tcell\n"
+                    + table.to_csv(sep="\t", index=False))
+    rec = load_cycler(path)
+    assert rec.attrs["vendor"] == "maccor"
+    # unsigned Amps get their sign from the state: charge positive
+    assert_allclose(rec.current_A, f.i)
+    # per-step Amp-hr chained with signs: 1 mA h in, 0.8333 mA h out per cycle
+    end_of_cycle = rec.groupby("cycle").capacity_Ah.last().to_numpy()
+    step_ah_end = 1e-3 * (3600 - 30) / 3600 - 1e-3 * (3000 - 30) / 3600  # the last sample of each step is dt short
+    assert_allclose(np.diff(np.concatenate([[0.0], end_of_cycle])), step_ah_end, rtol=1e-9)

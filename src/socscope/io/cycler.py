@@ -18,6 +18,12 @@ The vendor is detected from the file's content, not only its extension:
 
 * Bio-Logic EC-Lab binary ``.mpr`` (read with galvani) and ASCII ``.mpt``;
 * Neware ``.ndax`` / ``.nda`` (read with NewareNDA);
+* Arbin CSV exports (``Test_Time(s)``, ``Current(A)``, ``Voltage(V)``,
+  ``Charge_Capacity(Ah)``, ``Discharge_Capacity(Ah)``, ``Step_Index``,
+  ``Cycle_Index``; signed current) and Maccor text exports (``Rec#``,
+  ``Cyc#``, ``Step``, ``Test (Sec)``, ``Amp-hr``, ``Amps``, ``Volts``,
+  ``State``: unsigned current and capacity, the state C/D/R/O gives the
+  sign; tab, comma or semicolon separated, with header lines above the table);
 * any delimited text file with a column mapping (``columns=``).
 
 Readers for binary formats need the optional extra ``socscope[cycler]``.
@@ -36,7 +42,7 @@ from ..errors import FileFormatError
 __all__ = ["load_cycler", "detect_vendor", "SCHEMA", "VENDORS"]
 
 SCHEMA = ("time_s", "voltage_V", "current_A", "step", "cycle", "capacity_Ah")
-VENDORS = ("biologic-mpr", "biologic-mpt", "neware-ndax", "neware-nda", "csv")
+VENDORS = ("biologic-mpr", "biologic-mpt", "neware-ndax", "neware-nda", "arbin", "maccor", "csv")
 
 _MPR_MAGIC = b"BIO-LOGIC MODULAR FILE"
 _MPT_MAGIC = b"EC-Lab ASCII FILE"
@@ -61,7 +67,7 @@ def detect_vendor(path) -> str:
     if not path.is_file():
         raise FileFormatError(f"{path}: no such file (expected a cycler record: .mpr, .mpt, .ndax, .nda or .csv)")
     with open(path, "rb") as fh:
-        head = fh.read(512)
+        head = fh.read(4096)
     if not head:
         raise FileFormatError(f"{path}: the file is empty (expected a cycler record: .mpr, .mpt, .ndax, .nda or .csv)")
     if head.startswith(_MPR_MAGIC):
@@ -72,6 +78,12 @@ def detect_vendor(path) -> str:
         return "neware-ndax"
     if head.startswith(_NDA_MAGIC):
         return "neware-nda"
+    if b"\x00" not in head:
+        text = head.decode("latin-1").lower()
+        if "test_time(s)" in text and "current(a)" in text:
+            return "arbin"
+        if "rec#" in text or "cyc#" in text:
+            return "maccor"
     if b"\x00" in head:
         raise FileFormatError(
             f"{path}: unknown binary format (first bytes {head[:16]!r}); expected a Bio-Logic .mpr, "
@@ -117,6 +129,10 @@ def load_cycler(path, *, vendor: str | None = None, columns: dict | None = None,
     }
     if kind == "csv":
         df = _read_csv(path, columns, csv_options)
+    elif kind == "arbin":
+        df = _read_arbin(path)
+    elif kind == "maccor":
+        df = _read_maccor(path)
     else:
         df = readers[kind](path)
     if df.empty:
@@ -285,3 +301,72 @@ def _read_csv(path: Path, columns: dict | None, options: dict) -> pd.DataFrame:
     cycle = raw[columns["cycle"]] if "cycle" in columns else np.zeros(n, dtype=np.int64)
     capacity = raw[columns["capacity_Ah"]].to_numpy(float) if "capacity_Ah" in columns else _integrate(time, current)
     return _assemble(raw, time - time[0], raw[columns["voltage_V"]], current, step, cycle, capacity)
+
+
+def _text_table(path: Path, marker: str) -> pd.DataFrame:
+    """A delimited table whose header row contains ``marker`` (lines above it skipped)."""
+    lines = path.read_bytes().decode("latin-1").splitlines()
+    try:
+        row = next(k for k, line in enumerate(lines) if marker.lower() in line.lower())
+    except StopIteration:
+        raise FileFormatError(f"{path}: no table header containing {marker!r}") from None
+    header = lines[row]
+    sep = max(("\t", ",", ";"), key=header.count)
+    try:
+        raw = pd.read_csv(io.StringIO("\n".join(lines[row:])), sep=sep)
+    except Exception as exc:
+        raise FileFormatError(f"{path}: cannot parse the table below line {row + 1} ({exc})") from None
+    raw.columns = [str(c).strip() for c in raw.columns]
+    return raw.loc[:, [c for c in raw.columns if not c.startswith("Unnamed")]]
+
+
+def _column(path, raw: pd.DataFrame, *names: str) -> str:
+    lower = {c.lower().replace(" ", ""): c for c in raw.columns}
+    for n in names:
+        key = n.lower().replace(" ", "")
+        if key in lower:
+            return lower[key]
+    raise FileFormatError(f"{path}: none of the columns {list(names)} found; the file has {list(raw.columns)}")
+
+
+def _read_arbin(path: Path) -> pd.DataFrame:
+    raw = _text_table(path, "Test_Time(s)")
+    t = raw[_column(path, raw, "Test_Time(s)")].to_numpy(float)
+    i = raw[_column(path, raw, "Current(A)")].to_numpy(float)
+    v = raw[_column(path, raw, "Voltage(V)")].to_numpy(float)
+    step = raw[_column(path, raw, "Step_Index")].to_numpy()
+    cycle = raw[_column(path, raw, "Cycle_Index")].to_numpy()
+    try:
+        chg = raw[_column(path, raw, "Charge_Capacity(Ah)")].to_numpy(float)
+        dchg = raw[_column(path, raw, "Discharge_Capacity(Ah)")].to_numpy(float)
+        # Arbin's counters restart with every cycle: chain them
+        net = chg - dchg
+        run = np.concatenate([[0], np.cumsum(cycle[1:] != cycle[:-1])])
+        last = pd.Series(net).groupby(run).last().to_numpy()
+        capacity = net + np.concatenate([[0.0], np.cumsum(last)[:-1]])[run]
+    except FileFormatError:
+        capacity = _integrate(t, i)
+    return _assemble(raw, t - t[0], v, i, step, cycle, capacity - capacity[0])
+
+
+def _read_maccor(path: Path) -> pd.DataFrame:
+    raw = _text_table(path, "Rec#")
+    t = raw[_column(path, raw, "Test (Sec)", "TestTime(s)", "Test Time (sec)")].to_numpy(float)
+    amps = raw[_column(path, raw, "Amps", "Current(A)")].to_numpy(float)
+    volts = raw[_column(path, raw, "Volts", "Voltage(V)")].to_numpy(float)
+    state = raw[_column(path, raw, "State", "MD")].astype(str).str.strip().str.upper().str[0].to_numpy()
+    sign = np.where(state == "C", 1.0, np.where(state == "D", -1.0, 0.0))
+    current = sign * np.abs(amps)
+    step = raw[_column(path, raw, "Step")].to_numpy()
+    cycle = raw[_column(path, raw, "Cyc#", "Cycle")].to_numpy()
+    try:
+        ah = np.abs(raw[_column(path, raw, "Amp-hr", "Capacity(Ah)")].to_numpy(float))
+        # Maccor's Amp-hr restarts with every step and is unsigned: chain the
+        # steps with the sign of their state
+        run = np.concatenate([[0], np.cumsum((step[1:] != step[:-1]) | (state[1:] != state[:-1]))])
+        signed = sign * ah
+        last = pd.Series(signed).groupby(run).last().to_numpy()
+        capacity = signed + np.concatenate([[0.0], np.cumsum(last)[:-1]])[run]
+    except FileFormatError:
+        capacity = _integrate(t, current)
+    return _assemble(raw, t - t[0], volts, current, step, cycle, capacity)
