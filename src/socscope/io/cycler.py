@@ -164,6 +164,20 @@ def _integrate(time_s: np.ndarray, current_A: np.ndarray) -> np.ndarray:
     return np.concatenate([[0.0], np.cumsum(dq)]) / 3600.0
 
 
+def _runs(*keys: np.ndarray) -> np.ndarray:
+    """Run number of every record: it increases wherever any key changes."""
+    change = np.zeros(keys[0].size - 1, dtype=bool)
+    for k in keys:
+        change |= k[1:] != k[:-1]
+    return np.concatenate([[0], np.cumsum(change)])
+
+
+def _chain(values: np.ndarray, run: np.ndarray) -> np.ndarray:
+    """Turn counters that restart with every run into one running total."""
+    last = pd.Series(values).groupby(run).last().to_numpy()
+    return values + np.concatenate([[0.0], np.cumsum(last)[:-1]])[run]
+
+
 def _need(path, module: str, extra: str = "cycler"):
     try:
         return __import__(module, fromlist=["_"])
@@ -258,17 +272,13 @@ def _read_neware(path: Path) -> pd.DataFrame:
     if missing:
         raise FileFormatError(f"{path}: Neware table lacks columns {missing}; has {list(raw.columns)}")
     # 'Time' restarts at every step: add the end time of the previous steps
-    step_time = raw["Time"].to_numpy(float)
-    run = np.concatenate([[0], np.cumsum(raw["Step"].to_numpy()[1:] != raw["Step"].to_numpy()[:-1])])
-    ends = pd.Series(step_time).groupby(run).max().to_numpy()
-    offset = np.concatenate([[0.0], np.cumsum(ends)[:-1]])[run]
-    time = step_time + offset
+    run = _runs(raw["Step"].to_numpy())
+    time = _chain(raw["Time"].to_numpy(float), run)
     current = raw["Current(mA)"].to_numpy(float) * 1e-3
     if "Charge_Capacity(mAh)" in raw.columns and "Discharge_Capacity(mAh)" in raw.columns:
         # step capacities restart at every step too: net = charge − discharge
         net = (raw["Charge_Capacity(mAh)"].to_numpy(float) - raw["Discharge_Capacity(mAh)"].to_numpy(float)) * 1e-3
-        last = pd.Series(net).groupby(run).last().to_numpy()
-        capacity = net + np.concatenate([[0.0], np.cumsum(last)[:-1]])[run]
+        capacity = _chain(net, run)
     else:
         capacity = _integrate(time, current)
     return _assemble(raw, time - time[0], raw["Voltage"], current, raw["Step"], raw["Cycle"], capacity)
@@ -340,10 +350,7 @@ def _read_arbin(path: Path) -> pd.DataFrame:
         chg = raw[_column(path, raw, "Charge_Capacity(Ah)")].to_numpy(float)
         dchg = raw[_column(path, raw, "Discharge_Capacity(Ah)")].to_numpy(float)
         # Arbin's counters restart with every cycle: chain them
-        net = chg - dchg
-        run = np.concatenate([[0], np.cumsum(cycle[1:] != cycle[:-1])])
-        last = pd.Series(net).groupby(run).last().to_numpy()
-        capacity = net + np.concatenate([[0.0], np.cumsum(last)[:-1]])[run]
+        capacity = _chain(chg - dchg, _runs(cycle))
     except FileFormatError:
         capacity = _integrate(t, i)
     return _assemble(raw, t - t[0], v, i, step, cycle, capacity - capacity[0])
@@ -363,10 +370,7 @@ def _read_maccor(path: Path) -> pd.DataFrame:
         ah = np.abs(raw[_column(path, raw, "Amp-hr", "Capacity(Ah)")].to_numpy(float))
         # Maccor's Amp-hr restarts with every step and is unsigned: chain the
         # steps with the sign of their state
-        run = np.concatenate([[0], np.cumsum((step[1:] != step[:-1]) | (state[1:] != state[:-1]))])
-        signed = sign * ah
-        last = pd.Series(signed).groupby(run).last().to_numpy()
-        capacity = signed + np.concatenate([[0.0], np.cumsum(last)[:-1]])[run]
+        capacity = _chain(sign * ah, _runs(step, state))
     except FileFormatError:
         capacity = _integrate(t, current)
     return _assemble(raw, t - t[0], volts, current, step, cycle, capacity)
