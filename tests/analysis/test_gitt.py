@@ -74,8 +74,14 @@ def test_sphere_fit_recovers_d_over_two_decades():
     # promise is 15 % (measured below 1e-3)
     assert_allclose(res.D_sphere, D_TRUE, rtol=0.15)
     assert np.all(np.abs(res.D_sphere / D_TRUE - 1) < 1e-2)
-    # the IR step is removed: ΔE_t excludes the 1 mV ohmic jump
-    assert np.all(res.dEt_V < res.dEt_V.max() + 1) and res.relaxed.all()
+    # the IR step is removed: ΔE_t matches the IR-free transient of the exact
+    # solution, SLOPE_V·(qR/D)·g(Dτ/R²), within 5 % (measured 0–4.2 %: the √t
+    # intercept is exact only while the response is √t-like); keeping the
+    # 1 mV ohmic jump would make it 20–140 % too large
+    q = RADIUS * 2e-5 / (F * MASS_G / MOLAR_MASS) / 3
+    ir_free = SLOPE_V * q * RADIUS / D_TRUE * sphere_g(D_TRUE * 60.0 / RADIUS**2)
+    assert np.all(np.abs(res.dEt_V / ir_free - 1) < 0.05), res.dEt_V / ir_free
+    assert res.relaxed.all()
 
 
 def test_classic_formula_reads_low_for_spheres_within_its_expected_bias():
