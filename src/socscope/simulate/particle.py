@@ -226,6 +226,21 @@ class ParticleModel:
             k_s = k_s + w_in * k_in
         return self.table.inverse(k_s)
 
+    def _surface_series(self, states: np.ndarray, step_idx: np.ndarray, plans) -> np.ndarray:
+        """Surface θ of every recorded state, one vectorised call per step.
+
+        A step-end sample belongs to the step that ended there; the initial
+        state carries no flux yet (the first step's current starts at t = 0+).
+        """
+        surf = np.empty((states.shape[0], self.grid.boundary_cell.size))
+        surf[0] = self.surface_theta(states[0], 0.0)
+        for k, plan in enumerate(plans):
+            rows = np.nonzero(step_idx == k)[0]
+            rows = rows[rows > 0]
+            if rows.size:
+                surf[rows] = self.surface_theta(states[rows], plan.current, plan.hold)
+        return surf
+
     def lithium(self, theta: np.ndarray) -> np.ndarray:
         """Li inventory [mol]."""
         return self.n_l * (theta @ self.grid.volumes)
@@ -388,14 +403,7 @@ class ParticleModel:
     def _dataset(self, times, states, currents, step_idx, charges, plans, events, th0, opts) -> xr.Dataset:
         g = self.grid
         vol = g.volumes
-        holds = np.array([plans[k].hold if plans[k].hold is not None else np.nan for k in step_idx])
-        # surface values: a step-end sample belongs to the step that ended there
-        surf = np.empty((times.size, g.boundary_cell.size))
-        for i in range(times.size):
-            hold = None if np.isnan(holds[i]) else holds[i]
-            # the initial state carries no flux yet (the first step's current
-            # starts at t = 0+)
-            surf[i] = self.surface_theta(states[i], currents[i] if i > 0 else 0.0, hold if i > 0 else None)
+        surf = self._surface_series(states, step_idx, plans)
         weights = g.boundary_area / g.boundary_area.sum()
         all_max = np.maximum(states.max(axis=1), surf.max(axis=1))
         all_min = np.minimum(states.min(axis=1), surf.min(axis=1))
@@ -641,11 +649,7 @@ class ParticleBatch(ParticleModel):
         th = states.reshape(times.size, P, N)
         vol = g.volumes.reshape(P, N)
         radius = np.array([geo.radius for geo in self.geometry])
-        holds = np.array([plans[k].hold if plans[k].hold is not None else np.nan for k in step_idx])
-        surf = np.empty((times.size, P))
-        for i in range(times.size):
-            hold = None if np.isnan(holds[i]) else holds[i]
-            surf[i] = self.surface_theta(states[i], currents[i] if i > 0 else 0.0, hold if i > 0 else None)
+        surf = self._surface_series(states, step_idx, plans)
         mean_p = np.einsum("tpn,pn->tp", th, vol) / vol.sum(axis=1)
         ds = xr.Dataset(coords={
             "time": ("time", times, {"units": "s", "long_name": "time"}),
