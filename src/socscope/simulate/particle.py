@@ -461,21 +461,11 @@ class ParticleModel:
         ds.attrs.update(self._attrs(plans, th0, opts, events))
         return ds
 
-    def _attrs(self, plans, th0, opts, events) -> dict:
-        g = self.grid
-        geo = self.geometry
+    def _run_attrs(self, plans, th0, opts, events) -> dict:
+        """Attributes every result carries: version, model, protocol, solver, material."""
         attrs = {
-            "title": "socscope single-particle simulation",
             "socscope_version": __version__,
-            "model": "finite-volume Li transport, N_L dθ/dt = -div J",
             "flux_law": self.flux,
-            "surface_flux_layout": self.surface.describe(),
-            "geometry": type(geo).__name__,
-            "geometry_parameters": repr({k: v for k, v in vars(geo).items() if k != "image"}) if not hasattr(geo, "image") else f"Mask {geo.image.shape} pixel_size={geo.pixel_size} thickness={geo.thickness} holes_active={geo.holes_active}",
-            "grid_kind": g.kind,
-            "n_cells": g.n_cells,
-            "particle_volume_m3": g.total_volume,
-            "particle_mass_kg": self.mass,
             "c_rate_basis_mAh_g": self.basis / 3600.0,
             "initial_theta": th0,
             "protocol": " | ".join(p.step.sentence for p in plans),
@@ -483,6 +473,28 @@ class ParticleModel:
             "solver_options": repr(asdict(opts)),
             "solver_steps": int(sum(e[4] for e in events)),
             "solver_rejected_steps": int(sum(e[5] for e in events)),
+        }
+        attrs.update(self.material.to_attrs())
+        return attrs
+
+    def _attrs(self, plans, th0, opts, events) -> dict:
+        g = self.grid
+        geo = self.geometry
+        if hasattr(geo, "image"):
+            shape_params = (f"Mask {geo.image.shape} pixel_size={geo.pixel_size} thickness={geo.thickness} "
+                            f"holes_active={geo.holes_active}")
+        else:
+            shape_params = repr(vars(geo))
+        attrs = {
+            "title": "socscope single-particle simulation",
+            "model": "finite-volume Li transport, N_L dθ/dt = -div J",
+            "surface_flux_layout": self.surface.describe(),
+            "geometry": type(geo).__name__,
+            "geometry_parameters": shape_params,
+            "grid_kind": g.kind,
+            "n_cells": g.n_cells,
+            "particle_volume_m3": g.total_volume,
+            "particle_mass_kg": self.mass,
             "periphery_definition": "cells within 0.2 x inradius of the active surface; core: beyond 0.6 x inradius",
         }
         if g.kind in ("cartesian", "polar"):
@@ -490,13 +502,8 @@ class ParticleModel:
             attrs["thickness_m"] = g.meta["thickness_m"]
         else:
             attrs["radius_m"] = g.meta["radius_m"]
-        to_attrs = getattr(self.material, "to_attrs", None)
-        if callable(to_attrs):
-            attrs.update(to_attrs())
-        else:
-            attrs["material"] = getattr(self.material, "name", repr(self.material))
+        attrs.update(self._run_attrs(plans, th0, opts, events))
         return attrs
-
 
 def _step_table(plans, events) -> dict:
     """Per-step variables: sentence, end time and why the step ended."""
@@ -675,21 +682,12 @@ class ParticleBatch(ParticleModel):
         ds = xr.Dataset(variables, coords=ds.coords)
         attrs = {
             "title": "socscope particle-batch simulation",
-            "socscope_version": __version__,
             "model": "finite-volume Li transport in independent spheres, N_L dθ/dt = -div J",
-            "flux_law": self.flux,
             "n_particles": P,
             "n_shells": N,
             "batch_mass_kg": self.mass,
-            "c_rate_basis_mAh_g": self.basis / 3600.0,
-            "initial_theta": th0,
-            "protocol": " | ".join(p.step.sentence for p in plans),
-            "solver": "variable-step BDF2, Kirchhoff-transformed finite volumes",
-            "solver_options": repr(asdict(opts)),
-            "solver_steps": int(sum(e[4] for e in events)),
-            "solver_rejected_steps": int(sum(e[5] for e in events)),
         }
-        attrs.update(self.material.to_attrs())
+        attrs.update(self._run_attrs(plans, th0, opts, events))
         ds.attrs.update(attrs)
         return ds
 
