@@ -12,8 +12,6 @@ import json
 import time
 from pathlib import Path
 
-from ..errors import ParameterError
-
 __all__ = ["run_demo", "DEMO_PROTOCOL", "DEMO_MAP_TIMES_S"]
 
 DEMO_PROTOCOL = ("Charge at C/3 for 35 minutes",)
@@ -23,14 +21,9 @@ _FILES = ("disc_charge_C3.nc", "theta_maps.png", "theta_traces.png", "periphery_
 
 
 def _prepare(out: Path, overwrite: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise ParameterError(f"{out} exists and is not a folder; choose another --out")
-    if out.is_dir() and not overwrite:
-        clash = [f for f in _FILES if (out / f).exists()]
-        if clash:
-            raise ParameterError(
-                f"{out}/ already holds demo outputs ({', '.join(clash)}); pass --overwrite or choose --out DIR"
-            )
+    from ..io.results import check_output_folder
+
+    check_output_folder(out, _FILES, overwrite=overwrite)
     out.mkdir(parents=True, exist_ok=True)
 
 

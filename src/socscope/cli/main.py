@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import SocscopeError, SolverError
+from ..io.results import check_output_folder
 
 __all__ = ["main", "build_parser"]
 
@@ -212,13 +213,8 @@ def _cmd_cycler_summary(args) -> int:
     from ..analysis.cycling import cycle_summary, dqdv, half_cycles
     from ..io.cycler import load_cycler
 
-    out = Path(args.out)
-    names = ("cycles.csv", "half_cycles.csv", "dqdv.csv", "summary.json", "voltage_capacity.png", "dqdv.png")
-    if out.exists() and not out.is_dir():
-        raise SocscopeError(f"{out} exists and is not a folder; choose another --out")
-    clash = [n for n in names if (out / n).exists()]
-    if clash and not args.overwrite:
-        raise SocscopeError(f"{out}/ already holds {', '.join(clash)}; pass --overwrite or choose --out DIR")
+    out = check_output_folder(args.out, ("cycles.csv", "half_cycles.csv", "dqdv.csv", "summary.json",
+                                         "voltage_capacity.png", "dqdv.png"), overwrite=args.overwrite)
     if args.mass_mg is not None and not (args.mass_mg > 0):
         raise SocscopeError(f"--mass-mg {args.mass_mg} must be a positive active mass in mg, e.g. 8.1")
     mass_g = args.mass_mg * 1e-3 if args.mass_mg is not None else None
@@ -263,11 +259,7 @@ def _cmd_gitt(args) -> int:
     from ..analysis.gitt import gitt_diffusivity, gitt_to_material
     from ..io.cycler import load_cycler
 
-    out = Path(args.out)
-    names = ("gitt.csv", "summary.json", "diffusivity.png")
-    clash = [n for n in names if (out / n).exists()]
-    if clash and not args.overwrite:
-        raise SocscopeError(f"{out}/ already holds {', '.join(clash)}; pass --overwrite or choose --out DIR")
+    out = check_output_folder(args.out, ("gitt.csv", "summary.json", "diffusivity.png"), overwrite=args.overwrite)
     if args.to_material and Path(args.to_material).exists() and not args.overwrite:
         raise SocscopeError(f"{args.to_material} already exists; pass --overwrite to replace it")
     if args.mass_mg is None or not args.mass_mg > 0:

@@ -16,7 +16,7 @@ import xarray as xr
 
 from ..errors import FileFormatError, ParameterError
 
-__all__ = ["save_results", "open_results", "atomic_target"]
+__all__ = ["save_results", "open_results", "atomic_target", "check_output_folder"]
 
 
 def atomic_target(path, *, overwrite: bool = False) -> tuple[Path, Path]:
@@ -35,6 +35,24 @@ def atomic_target(path, *, overwrite: bool = False) -> tuple[Path, Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     return path, Path(tmp)
+
+
+def check_output_folder(folder, names, *, overwrite: bool = False) -> Path:
+    """Check a folder may receive the files ``names`` (nothing is created).
+
+    Raises
+    ------
+    ParameterError
+        If ``folder`` is a file, or already holds one of ``names`` and
+        ``overwrite`` is False.
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ParameterError(f"{folder} exists and is not a folder; choose another --out")
+    clash = [n for n in names if (folder / n).exists()]
+    if clash and not overwrite:
+        raise ParameterError(f"{folder}/ already holds {', '.join(clash)}; pass --overwrite or choose --out DIR")
+    return folder
 
 
 def save_results(ds: xr.Dataset, path, *, overwrite: bool = False) -> Path:
