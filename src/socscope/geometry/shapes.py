@@ -54,7 +54,7 @@ def _positive(name: str, value, owner: str, fix: str = "") -> float:
     return v
 
 
-def _check_resolution(resolution, size: float, owner: str, max_cells: int) -> float:
+def _check_resolution(resolution, size: float, owner: str) -> float:
     h = _positive("resolution", resolution, owner)
     if h > size / 2:
         raise GeometryError(
@@ -98,7 +98,7 @@ class _Shape2D:
         FVGrid
         """
         x0, x1, y0, y1 = self._bbox()
-        h = _check_resolution(resolution, min(x1 - x0, y1 - y0), type(self).__name__, max_cells)
+        h = _check_resolution(resolution, min(x1 - x0, y1 - y0), type(self).__name__)
         nx = int(np.ceil((x1 - x0) / h)) + 2
         ny = int(np.ceil((y1 - y0) / h)) + 2
         if nx * ny > 4 * max_cells:
@@ -165,7 +165,7 @@ class Sphere:
             if resolution is None:
                 n_cells = 100
             else:
-                h = _check_resolution(resolution, R, "Sphere", 10**7)
+                h = _check_resolution(resolution, R, "Sphere")
                 n_cells = int(np.ceil(R / h - 1e-9))
         n = int(n_cells)
         if n < 2:
@@ -251,7 +251,7 @@ class Disc(_Shape2D):
             return _Shape2D.mesh(self, resolution, max_cells=max_cells)
         if method != "polar":
             raise GeometryError(f"Disc.mesh: method {method!r} must be 'polar' or 'cartesian'")
-        h = _check_resolution(resolution, self.diameter, "Disc", max_cells)
+        h = _check_resolution(resolution, self.diameter, "Disc")
         n_rings = int(np.ceil(self.radius / h - 1e-9))
         if 3.2 * n_rings**2 > max_cells:
             raise GeometryError(
