@@ -11,13 +11,16 @@ from socscope.protocols import EXAMPLES, Condition, Step, parse_protocol, parse_
 
 
 def test_every_example_parses():
-    steps = parse_protocol(list(EXAMPLES))
-    assert [s.kind for s in steps] == ["charge", "discharge", "charge", "rest", "hold_theta"]
-    assert [s.sentence for s in steps] == list(EXAMPLES)
+    items = parse_protocol(list(EXAMPLES))
+    # five steps, one GITT train, then a Repeat of two steps three times
+    assert [s.kind for s in items] == ["charge", "discharge", "charge", "rest", "hold_theta", "gitt"] + [
+        "charge", "discharge"] * 3
+    assert [s.sentence for s in items[:6]] == list(EXAMPLES[:6])
+    assert [s.cycle for s in items] == [None] * 6 + [0, 0, 1, 1, 2, 2]
 
 
 def test_the_examples_mean_what_they_say():
-    a, b, c, d, e = (parse_step(s) for s in EXAMPLES)
+    a, b, c, d, e = (parse_step(s) for s in EXAMPLES[:5])
     assert (a.kind, a.current_value, a.current_unit, a.duration, a.until) == ("charge", pytest.approx(1 / 3), "C", 3600.0, ())
     assert a.sign == 1
     assert (b.kind, b.current_unit, b.duration) == ("discharge", "A/g", None)
@@ -106,8 +109,9 @@ def test_case_and_whitespace_of_verbs():
 def test_voltage_hold():
     s = parse_step("Hold at 4.2 V for 2 hours")
     assert (s.kind, s.hold_value, s.duration) == ("hold_voltage", 4.2, 7200.0)
-    s = parse_step("Hold at 3000 mV until 4.1 V")
+    s = parse_step("Hold at 3000 mV until C/50")
     assert s.hold_value == pytest.approx(3.0)
+    assert s.until == (Condition("c_rate", 0.02),)
 
 
 def test_step_objects_pass_through_and_single_sentences_are_a_protocol():
