@@ -407,9 +407,10 @@ def test_unknown_sentence_in_a_simulation(ni88):
     ],
 )
 def test_voltage_steps_need_kinetics(ni88, sentence, match):
+    """A transport-only run (no Butler–Volmer) refuses voltage conditions and holds by name."""
     with pytest.raises(ProtocolError, match=match) as info:
-        ss.simulate_particle(ni88, Sphere(1e-6), [sentence], n_cells=5)
-    assert sentence in str(info.value)
+        ss.simulate_particle(ni88, Sphere(1e-6), [sentence], n_cells=5, kinetics="none")
+    assert sentence in str(info.value) and "kinetics" in str(info.value)
 
 
 @pytest.mark.parametrize(

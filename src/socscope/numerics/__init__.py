@@ -4,12 +4,12 @@ Nothing here knows about batteries.
 """
 
 from .fv import FVGrid, laplacian_matrix, stack_grids
-from .integrate import Event, Segment, SegmentResult, SolverOptions, integrate_segment
+from .integrate import Coupling, CouplingTerms, Event, Segment, SegmentResult, SolverOptions, integrate_segment
 from .kirchhoff import KirchhoffTable
 from .linear import SparseOperator, TridiagonalOperator, make_operator
 
 __all__ = [
-    "FVGrid", "laplacian_matrix", "stack_grids", "Event", "Segment", "SegmentResult",
+    "FVGrid", "laplacian_matrix", "stack_grids", "Coupling", "CouplingTerms", "Event", "Segment", "SegmentResult",
     "SolverOptions", "integrate_segment", "KirchhoffTable", "SparseOperator",
     "TridiagonalOperator", "make_operator",
 ]

@@ -369,7 +369,7 @@ def tridiagonal_segment(V, lower, diag, upper, b, lo, hi, kt, dt, u0, t0, t_end,
                         best_frac = frac
                         i_ev = e
             if i_ev >= 0:
-                if abs(g_new[i_ev]) > event_tol:
+                if abs(g_new[i_ev]) > event_tol and h > 2.0 * min_step * (1.0 + 1e-6):
                     rejected += 1
                     h_forced = max(h * best_frac * (1 + 1e-9), min_step * 2)
                     continue

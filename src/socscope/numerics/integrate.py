@@ -14,7 +14,9 @@ from the difference between the converged solution and a quadratic predictor
 (or max) norm with relative and absolute tolerances.
 
 Terminal events ``g(u) = 0`` are located to ``event_tol`` by repeating the
-last step with the secant estimate of the crossing time.
+last step with the secant estimate of the crossing time (or to within two
+``min_step`` where ``g`` jumps, e.g. a voltage that collapses when a surface
+saturates).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from ._tridiag_kernel import HAVE_NUMBA, tridiagonal_segment
 from .kirchhoff import KirchhoffTable
 from .linear import TridiagonalOperator
 
-__all__ = ["Segment", "Event", "SolverOptions", "SegmentResult", "integrate_segment"]
+__all__ = ["Segment", "Coupling", "CouplingTerms", "Event", "SolverOptions", "SegmentResult", "integrate_segment"]
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,7 @@ class Event:
 
 @dataclass
 class Segment:
-    """One stretch of constant forcing: ``V du/dt = A K(u) + b``.
+    """One stretch of constant forcing: ``V du/dt = A K(u) + b [+ s(u, p)]``.
 
     Parameters
     ----------
@@ -141,11 +143,83 @@ class Segment:
         Offsets of independent blocks whose inventory ``Σ V u`` changes only
         through ``b`` (set when every column of ``A`` sums to zero); enables
         the conservation projection after each Newton solve.
+    coupling : object, optional
+        A nonlinear boundary source ``s(u, p)`` with one extra unknown ``p``
+        (see :class:`Coupling`). With a coupling the state the integrator
+        carries, records and passes to events is ``z = [u, p]`` (length
+        ``n + 1``).
     """
 
     operator: object
     source: np.ndarray
     blocks: np.ndarray | None = None
+    coupling: object | None = None
+
+
+@dataclass
+class CouplingTerms:
+    """What a coupling returns at one state (see :class:`Coupling`).
+
+    Attributes
+    ----------
+    source : ndarray, shape (n,)
+        ``s(u, p)``, added to the right-hand side ``A K(u) + b``.
+    dsource_du : ndarray, shape (n,)
+        Diagonal of ``∂s/∂u`` (off-diagonal terms may be left out: they only
+        slow Newton's convergence, never change its answer).
+    dsource_dp : ndarray, shape (n,)
+        ``∂s/∂p``.
+    constraint : float or None
+        ``c(u, p)``; None when ``p`` is given (held), not solved for.
+    dconstraint_du : ndarray, shape (n,) or None
+    dconstraint_dp : float
+    """
+
+    source: np.ndarray
+    dsource_du: np.ndarray
+    dsource_dp: np.ndarray
+    constraint: float | None = None
+    dconstraint_du: np.ndarray | None = None
+    dconstraint_dp: float = 1.0
+
+
+class Coupling:
+    """Interface of a nonlinear boundary source with one scalar unknown.
+
+    The semi-discrete system becomes the index-1 DAE
+
+    ``V du/dt = A K(u) + b + s(u, p)``, ``0 = c(u, p)``
+
+    (an electrode potential ``p`` fixed by the applied current, for
+    example), or, when ``solve_p`` is False, the ODE with ``p`` held at its
+    initial value. Newton's method solves for ``(u, p)`` together through a
+    bordered (Schur-complement) solve that reuses the transport operator's
+    factorisation. ``p`` is not part of the local error estimate (an
+    algebraic variable follows ``u``).
+
+    Attributes
+    ----------
+    solve_p : bool
+        Whether ``p`` is an unknown (True) or held (False).
+    p_tol : float
+        Newton stops only when the update of ``p`` is below this.
+    p_max_update : float
+        Largest change of ``p`` one Newton iteration may make (a damping that
+        keeps strongly nonlinear sources, e.g. exponential kinetics, from
+        overshooting; a step that needs more iterations is retried smaller).
+    total_source : float or None
+        ``Σ s`` whenever ``c = 0`` holds (e.g. minus the applied current in
+        inventory units); used for the conservation projection. None when
+        the total is not known in advance.
+    """
+
+    solve_p: bool = True
+    p_tol: float = 1e-8
+    p_max_update: float = np.inf
+    total_source: float | None = None
+
+    def evaluate(self, u: np.ndarray, k: np.ndarray, d: np.ndarray, p: float) -> CouplingTerms:  # pragma: no cover - interface
+        raise NotImplementedError
 
 
 @dataclass
@@ -234,6 +308,29 @@ def _bdf_coefficients(h: float, h_prev: float | None):
     return (1 + 2 * w) / (1 + w), -(1 + w), w * w / (1 + w)
 
 
+def _coupled_newton_update(cpl, op, V, a0, h, g, u, k, d, p):
+    """Newton update ``(δu, δp)`` of the bordered system of a coupled step.
+
+    The Jacobian of ``G = V(a0 u + hist) − h(A K(u) + b + s(u, p))`` and
+    ``c(u, p)`` is ``[[J, −h s_p], [c_u, c_p]]`` with
+    ``J = diag(a0 V − h s_u) − h A diag(D)``: two solves with ``J`` (one
+    factorisation) and a scalar Schur complement give both updates.
+    """
+    t = cpl.evaluate(u, k, d, p)
+    g = g - h * t.source
+    op.factorise(a0 * V - h * t.dsource_du, h, d)
+    x1 = op.solve(g)
+    if not cpl.solve_p:
+        return x1, 0.0
+    x2 = op.solve(-h * t.dsource_dp)
+    schur = t.dconstraint_dp - float(t.dconstraint_du @ x2)
+    dp = (t.constraint - float(t.dconstraint_du @ x1)) / schur
+    if not np.isfinite(dp):
+        return x1 * np.nan, np.nan
+    dp = float(np.clip(dp, -cpl.p_max_update, cpl.p_max_update))
+    return x1 - x2 * dp, dp
+
+
 def integrate_segment(
     segment: Segment,
     volumes: np.ndarray,
@@ -287,6 +384,7 @@ def integrate_segment(
         opts.engine == "auto"
         and HAVE_NUMBA
         and isinstance(op, TridiagonalOperator)
+        and segment.coupling is None
         and all(ev.spec is not None for ev in events)
     ):
         res = _compiled_segment(segment, volumes, table, u0, t0, t_end, out_times, events, opts, bounds)
@@ -302,12 +400,22 @@ def integrate_segment(
         def wnorm(e, y):
             return float(np.max(np.abs(e) / (opts.atol + opts.rtol * np.abs(y))))
 
-    def rhs(u):
-        k, d = table.evaluate(u)
-        return op.matvec(k) + b, d
+    cpl = segment.coupling
+    n = V.size
+    if cpl is not None and u0.size != n + 1:
+        raise ValueError(f"with a coupling the state is [u, p]: expected {n + 1} values, got {u0.size}")
 
-    f0, _ = rhs(u0)
-    f0 = f0 / V
+    def slope(z):
+        """dz/dt (zero for the algebraic unknown p)."""
+        u = z[:n]
+        k, d = table.evaluate(u)
+        f = op.matvec(k) + b
+        if cpl is None:
+            return f / V
+        f = f + cpl.evaluate(u, k, d, float(z[n])).source
+        return np.append(f / V, 0.0)
+
+    f0 = slope(u0)
     g_prev = np.array([ev.function(u0) if ev.initial is None else ev.initial for ev in events], dtype=float)
     hist_t = [t0]
     hist_u = [u0.copy()]
@@ -319,6 +427,11 @@ def integrate_segment(
     crate = 1.0  # estimated Newton convergence rate
     event_hit = None
     blocks = segment.blocks
+    if cpl is not None and blocks is not None:
+        if cpl.total_source is None:
+            blocks = None
+        elif blocks.size != 2:
+            raise ValueError("a coupled segment conserves one block: blocks must be [0, n]")
     vol_block = np.add.reduceat(V, blocks[:-1]) if blocks is not None else None
 
     while True:
@@ -343,7 +456,7 @@ def integrate_segment(
                 "or the state left its physical range. Try a smaller current or a finer grid."
             )
         a0, a1, a2 = _bdf_coefficients(h, h_prev)
-        hist = a1 * hist_u[-1] + (a2 * hist_u[-2] if a2 != 0.0 else 0.0)
+        hist = a1 * hist_u[-1][:n] + (a2 * hist_u[-2][:n] if a2 != 0.0 else 0.0)
         # predictor: quadratic through the last three points (or the first
         # point with its slope f0 and the second point), linear at the start
         tn = hist_t[-1]
@@ -365,18 +478,30 @@ def integrate_segment(
         else:
             u_pred = u + h * f0
             c_pred = None
+        if cpl is not None and not cpl.solve_p:
+            # a held p stays exactly as given (extrapolating it would only
+            # amplify round-off)
+            u_pred[n] = u0[n]
         # Newton
         y = u_pred.copy()
         converged = False
         prev_norm = None
         for it in range(opts.max_newton):
-            k, d = table.evaluate(y)
-            g = V * (a0 * y + hist) - h * (op.matvec(k) + b)
-            op.factorise(a0 * V, h, d)
-            delta = op.solve(g)
-            y -= delta
+            yu = y[:n]
+            k, d = table.evaluate(yu)
+            g = V * (a0 * yu + hist) - h * (op.matvec(k) + b)
+            if cpl is None:
+                op.factorise(a0 * V, h, d)
+                delta = op.solve(g)
+                y -= delta
+                p_ok = True
+            else:
+                delta, dp = _coupled_newton_update(cpl, op, V, a0, h, g, yu, k, d, float(y[n]))
+                y[:n] -= delta
+                y[n] -= dp
+                p_ok = abs(dp) <= cpl.p_tol
             res.n_newton += 1
-            norm = wnorm(delta, y)
+            norm = wnorm(delta, y[:n])
             if not np.isfinite(norm):
                 break
             if prev_norm is not None:
@@ -385,7 +510,7 @@ def integrate_segment(
                     break  # not contracting: retry with a smaller step
             # the remaining error is about rate × last update (rate kept
             # from earlier steps on the first iteration, as CVODE does)
-            if norm * min(1.0, crate) <= opts.newton_tol:
+            if norm * min(1.0, crate) <= opts.newton_tol and p_ok:
                 converged = True
                 break
             prev_norm = norm
@@ -394,11 +519,13 @@ def integrate_segment(
             # must vanish exactly; a uniform shift in each block restores it
             # (interior fluxes cancel for any state, so the shift changes
             # only the mass term).
-            defect = np.add.reduceat(V * (a0 * y + hist) - h * b, blocks[:-1])
-            y -= np.repeat(defect / (a0 * vol_block), np.diff(blocks))
+            defect = np.add.reduceat(V * (a0 * y[:n] + hist) - h * b, blocks[:-1])
+            if cpl is not None:
+                defect = defect - h * cpl.total_source  # blocks is [0, n] with a coupling
+            y[:n] -= np.repeat(defect / (a0 * vol_block), np.diff(blocks))
         ok = converged and np.all(np.isfinite(y))
         if ok and bounds is not None:
-            ok = bool(np.all(y > bounds[0]) and np.all(y < bounds[1]))
+            ok = bool(np.all(y[:n] > bounds[0]) and np.all(y[:n] < bounds[1]))
         if not ok:
             crate = 1.0
             res.n_rejected += 1
@@ -406,8 +533,7 @@ def integrate_segment(
             continue
         # error estimate
         if c_pred is None:
-            f1 = (op.matvec(table.evaluate(y)[0]) + b) / V
-            est = 0.5 * h * (f1 - f0)
+            est = 0.5 * h * (slope(y) - f0)
             order = 2
         else:
             if h_prev is None:
@@ -417,7 +543,7 @@ def integrate_segment(
                 c_corr = -(h**3) * (1 + w) ** 2 / (6 * w * (1 + 2 * w))
             est = c_corr / (c_pred - c_corr) * (y - u_pred)
             order = 3 if h_prev is not None else 2
-        err = wnorm(est, y)
+        err = wnorm(est[:n], y[:n])
         if err > 1.0:
             res.n_rejected += 1
             h_next = h * max(0.2, 0.9 * err ** (-1.0 / order))
@@ -432,7 +558,7 @@ def integrate_segment(
                 fracs = [g_prev[i] / (g_prev[i] - g_new[i]) for i in crossed]
                 j = int(np.argmin(fracs))
                 i_ev = crossed[j]
-                if abs(g_new[i_ev]) > opts.event_tol:
+                if abs(g_new[i_ev]) > opts.event_tol and h > 2.0 * opts.min_step * (1.0 + 1e-6):
                     res.n_rejected += 1
                     # repeat the step, with the same history, to the crossing
                     h_forced = max(h * fracs[j] * (1 + 1e-9), opts.min_step * 2)

@@ -12,12 +12,13 @@ the C-rate taken on the capacity of the discretised particle (so that
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
 import xarray as xr
+from scipy.optimize import brentq
 
 from .. import __version__
 from ..errors import ParameterError, ProtocolError, SolverError
@@ -33,19 +34,48 @@ from ..numerics import (
     make_operator,
 )
 from ..observe import front_depth, periphery_minus_core, weighted_mean, weighted_std
-from ..physics import FLUX_LAWS, F, UniformFlux, effective_diffusivity
-from ..protocols import Step, parse_protocol
+from ..physics import FLUX_LAWS, F, UniformFlux, effective_diffusivity, overpotential
+from ..protocols import Step, Train, parse_protocol
+from .kinetics import SurfaceKinetics
 
 __all__ = ["simulate_particle", "simulate_particles", "ParticleModel", "ParticleBatch"]
 
-_SUPPORTED = ("charge", "discharge", "rest", "hold_theta")
 
 
 @dataclass(frozen=True)
 class _StepPlan:
     step: Step
-    current: float  # [A], positive = charge (Li removed)
-    hold: float | None
+    current: float  # [A], positive = charge (Li removed); 0 for holds
+    hold: float | None  # held surface θ or voltage [V]
+    control: str  # "current" (CC and rest), "theta" (surface-θ hold) or "voltage" (CV hold)
+
+
+@dataclass
+class _RunState:
+    """Where a run stands, and what it has recorded so far."""
+
+    theta: np.ndarray
+    p: float  # particle potential [V] (NaN without kinetics)
+    t: float = 0.0
+    charge: float = 0.0
+    times: list = field(default_factory=list)
+    states: list = field(default_factory=list)
+    surfaces: list = field(default_factory=list)
+    currents: list = field(default_factory=list)
+    voltages: list = field(default_factory=list)
+    step_idx: list = field(default_factory=list)
+    charges: list = field(default_factory=list)
+    plans: list = field(default_factory=list)
+    events: list = field(default_factory=list)
+
+    def record(self, t, theta, theta_s, current, voltage, step, charge) -> None:
+        self.times.append(t)
+        self.states.append(theta)
+        self.surfaces.append(theta_s)
+        self.currents.append(current)
+        self.voltages.append(voltage)
+        self.step_idx.append(step)
+        self.charges.append(charge)
 
 
 class ParticleModel:
@@ -70,6 +100,16 @@ class ParticleModel:
     mesh_method : {"polar", "cartesian"}, optional
         Disc grids only: boundary-fitted polar cells (default, second order)
         or square cells.
+    kinetics : {"auto", "butler-volmer", "none"}
+        Butler–Volmer kinetics at the surface with the particle as an
+        equipotential: the run then has a voltage, and voltage cut-offs and
+        holds work. "none" imposes the current distribution of the surface
+        layout (pure transport, no voltage). "auto" uses Butler–Volmer when
+        the material has ``U`` and ``i0`` and the layout has a kinetic form
+        (``UniformFlux``, ``BlockedArc(mode="kinetic")``).
+    transfer_coefficients : (float, float)
+        ``(α_a, α_c)`` of Butler–Volmer; default the material's parameters
+        ``alpha_a``/``alpha_c`` if it has them, else (0.5, 0.5).
     """
 
     def __init__(
@@ -83,7 +123,10 @@ class ParticleModel:
         surface=None,
         c_rate_basis_mAh_g: float | None = None,
         mesh_method: str | None = None,
+        kinetics: str = "auto",
+        transfer_coefficients: tuple[float, float] | None = None,
     ):
+        self._kinetics_request = (kinetics, transfer_coefficients)
         if flux not in FLUX_LAWS:
             raise ParameterError(f"flux = {flux!r} is not a flux law; use one of {FLUX_LAWS}")
         if not hasattr(geometry, "mesh"):
@@ -168,6 +211,7 @@ class ParticleModel:
         )
         self._op_flux = make_operator(self.laplacian)
         self._op_hold = None
+        self._setup_kinetics(*getattr(self, "_kinetics_request", ("none", None)))
         bd = g.boundary_distance_cells
         self.centre_cell = int(np.argmax(bd)) if g.kind == "cartesian" else 0  # radial, polar: cell 0
         if g.kind == "cartesian":
@@ -176,6 +220,39 @@ class ParticleModel:
             k = int(np.argmin(d2))
             if d2[k] <= (0.75 * g.meta["resolution_m"]) ** 2:
                 self.centre_cell = k
+
+    def _setup_kinetics(self, kinetics: str, transfer_coefficients) -> None:
+        """Decide whether the run has Butler–Volmer kinetics, and prepare them."""
+        if kinetics not in ("auto", "butler-volmer", "none"):
+            raise ParameterError(f"kinetics = {kinetics!r} is not 'auto', 'butler-volmer' or 'none'")
+        m = self.material
+        why = None
+        if m.U is None or m.i0 is None:
+            why = f"material {m.name!r} has no {'U(θ)' if m.U is None else 'i0(θ)'}"
+        elif not hasattr(self.surface, "rate_factors") or getattr(self.surface, "mode", "kinetic") == "flux":
+            why = (f"the surface layout {self.surface.describe()} imposes the current distribution; use "
+                   "BlockedArc(..., mode='kinetic') for a rock-salt arc under kinetics")
+        elif self.n_particles > 1:
+            why = "a batch of independent particles has no common potential (see the electrode model)"
+        if kinetics == "butler-volmer" and why is not None:
+            raise ParameterError(f"kinetics='butler-volmer' is not possible: {why}")
+        use = kinetics == "butler-volmer" or (kinetics == "auto" and why is None)
+        self.kinetics = "butler-volmer" if use else "none"
+        self._why_no_kinetics = why or "kinetics='none' was chosen"
+        params = m.parameters or {}
+        a_a, a_c = transfer_coefficients if transfer_coefficients is not None else (
+            params.get("alpha_a", 0.5), params.get("alpha_c", 0.5))
+        for name, v in (("alpha_a", a_a), ("alpha_c", a_c)):
+            if not (math.isfinite(float(v)) and 0.0 < float(v) < 1.0):
+                raise ParameterError(f"transfer coefficient {name} = {v!r} must lie in (0, 1), e.g. 0.5")
+        self.alpha_a, self.alpha_c = float(a_a), float(a_c)
+        self.rate_factors = (self.surface.rate_factors(self.grid) if use
+                             else np.ones(self.grid.boundary_cell.size))
+        # a radial grid has one surface element per particle: the kinetics
+        # then follow from the imposed current in closed form, and the
+        # transport runs as a prescribed-flux problem (compiled kernel);
+        # 2D grids solve the potential with the transport
+        self.coupled_current = use and self.grid.kind != "radial"
 
     def relaxation_time(self) -> float:
         """Diffusion time ``L²/D_min`` of the particle [s] (L: largest depth below the surface)."""
@@ -226,21 +303,6 @@ class ParticleModel:
             k_s = k_s + w_in * k_in
         return self.table.inverse(k_s)
 
-    def _surface_series(self, states: np.ndarray, step_idx: np.ndarray, plans) -> np.ndarray:
-        """Surface θ of every recorded state, one vectorised call per step.
-
-        A step-end sample belongs to the step that ended there; the initial
-        state carries no flux yet (the first step's current starts at t = 0+).
-        """
-        surf = np.empty((states.shape[0], self.grid.boundary_cell.size))
-        surf[0] = self.surface_theta(states[0], 0.0)
-        for k, plan in enumerate(plans):
-            rows = np.nonzero(step_idx == k)[0]
-            rows = rows[rows > 0]
-            if rows.size:
-                surf[rows] = self.surface_theta(states[rows], plan.current, plan.hold)
-        return surf
-
     def lithium(self, theta: np.ndarray) -> np.ndarray:
         """Li inventory [mol]."""
         return self.n_l * (theta @ self.grid.volumes)
@@ -251,65 +313,204 @@ class ParticleModel:
         k, _ = self.table.evaluate(theta)
         return F * self.n_l * ((k - kb) @ self.hold_conductance)
 
-    # -- segments -------------------------------------------------------------
-    def _segment(self, plan: _StepPlan) -> Segment:
-        if plan.hold is None:
-            b = -(plan.current / (F * self.n_l)) * self.source_weights
-            return Segment(self._op_flux, b, blocks=self.offsets)
-        if self._op_hold is None:
-            self._op_hold = make_operator(self.laplacian - sp.diags(self.hold_conductance))
-        kb, _ = self.table.evaluate(np.asarray(plan.hold))
-        return Segment(self._op_hold, self.hold_conductance * float(kb), blocks=None)
+    # -- kinetics ---------------------------------------------------------------
+    def _kinetic_coupling(self, *, current=None, voltage=None) -> SurfaceKinetics:
+        return SurfaceKinetics(
+            self.material, self.table, self.grid.n_cells, self.surface_cells, self.surface_weights,
+            self.surface_depth, self.grid.boundary_area, self.rate_factors, self.n_l,
+            current=current, voltage=voltage, alpha_a=self.alpha_a, alpha_c=self.alpha_c,
+        )
 
-    def _events(self, plan: _StepPlan, theta0: np.ndarray) -> list[Event]:
+    def _need_kinetics(self, what: str) -> None:
+        if self.kinetics != "butler-volmer":
+            raise ProtocolError(
+                f"{what} needs electrode kinetics (Butler–Volmer), which this run does not have: {self._why_no_kinetics}"
+            )
+
+    def _ocp_range(self) -> tuple[float, float]:
+        """Lowest and highest open-circuit potential the material reaches on θ ∈ [1e-6, 1 − 1e-6] [V]."""
+        th = np.linspace(1e-6, 1 - 1e-6, 4001)
+        u = self.material.U(th)
+        return float(u.min()), float(u.max())
+
+    def _check_voltage(self, step: Step, value: float, what: str) -> None:
+        lo, hi = self._ocp_range()
+        if not (lo < value < hi):
+            raise ProtocolError(
+                f"step {step.sentence!r}: {what} {value:g} V is outside the open-circuit potential range of "
+                f"{self.material.name} ({lo:.3f}–{hi:.3f} V over 0 < θ < 1), so the particle can never reach it; "
+                f"choose a voltage inside that range, e.g. 'Charge at C/3 until {min(4.3, hi - 0.05):.2f} V'"
+            )
+
+    def _theta_for_voltage(self, step: Step, target: float, current: float, theta_s: float) -> float:
+        """Surface θ at which a uniform-current step reaches ``target`` volts (radial grids).
+
+        Scans from the present surface θ in the direction the step moves it
+        (down on charge, up on discharge) for the first crossing and refines
+        it with Brent's method.
+        """
+        grid_th = (np.linspace(theta_s, 1e-6, 4001) if current > 0 else np.linspace(theta_s, 1 - 1e-6, 4001))
+        v = self.voltage_at_surface(grid_th, current) - target
+        cross = np.nonzero(np.sign(v[1:]) != np.sign(v[:-1]))[0]
+        if cross.size == 0:
+            raise ProtocolError(
+                f"step {step.sentence!r}: the voltage never reaches {target:g} V at this current before the "
+                f"surface is fully {'delithiated' if current > 0 else 'lithiated'}; choose a cut-off inside "
+                f"{self.voltage_at_surface(grid_th[[0, -1]], current).round(3).tolist()} V"
+            )
+        j = int(cross[0])
+        return float(brentq(lambda x: float(self.voltage_at_surface(np.array([x]), current)[0]) - target,
+                            grid_th[j], grid_th[j + 1], xtol=1e-14))
+
+    def voltage_at_surface(self, theta_s: np.ndarray, current: float) -> np.ndarray:
+        """Potential [V] of a uniformly active surface at occupancy ``theta_s`` carrying ``current``."""
+        i0 = self.material.i0(theta_s) * float(np.mean(self.rate_factors))
+        density = current / self.grid.boundary_area.sum()
+        return self.material.U(theta_s) + overpotential(density, i0, self.alpha_a, self.alpha_c, self.material.temperature)
+
+    # -- segments -------------------------------------------------------------
+    def _segment(self, plan: _StepPlan, theta: np.ndarray, p_guess: float):
+        """Segment, initial state and coupling of one step."""
+        if plan.control == "theta":
+            if self._op_hold is None:
+                self._op_hold = make_operator(self.laplacian - sp.diags(self.hold_conductance))
+            kb, _ = self.table.evaluate(np.asarray(plan.hold))
+            return Segment(self._op_hold, self.hold_conductance * float(kb), blocks=None), theta, None
+        zero = np.zeros(self.grid.n_cells)
+        if plan.control == "voltage":
+            cpl = self._kinetic_coupling(voltage=plan.hold)
+            return Segment(self._op_flux, zero, blocks=None, coupling=cpl), np.append(theta, plan.hold), cpl
+        if self.coupled_current:
+            cpl = self._kinetic_coupling(current=plan.current)
+            return Segment(self._op_flux, zero, blocks=self.offsets, coupling=cpl), np.append(theta, p_guess), cpl
+        b = -(plan.current / (F * self.n_l)) * self.source_weights
+        return Segment(self._op_flux, b, blocks=self.offsets), theta, None
+
+    def _events(self, plan: _StepPlan, theta0: np.ndarray, cpl, p0: float) -> list[Event]:
+        """Terminal events of a step; with a coupling they act on ``z = [θ, φ]``."""
         events = []
+        n = self.grid.n_cells
         vol = self.grid.volumes
-        for cond in plan.step.until:
-            if cond.quantity == "theta_mean":
-                target = cond.value
+        step = plan.step
+        for cond in step.until:
+            q, target, spec = cond.quantity, cond.value, None
+            if q == "specific_capacity":
+                # charge passed in this step per mass, as a change of the mean θ
+                dtheta = target * self.mass / (F * self.n_l * vol.sum())
+                if plan.control == "current":
+                    q, target = "theta_mean", float(theta0 @ vol / vol.sum()) - np.sign(plan.current) * dtheta
+                    if not 0.0 < target < 1.0:
+                        raise ProtocolError(
+                            f"step {step.sentence!r}: {cond.value / 3600:g} mAh/g is more than the particle holds "
+                            f"in that direction (the mean θ would reach {target:.3g})"
+                        )
+                else:
+                    li0 = float(theta0 @ vol)
+                    fn = lambda th, li0=li0, dtheta=dtheta: float(abs(th @ vol - li0) / vol.sum() - dtheta)
+                    events.append(self._event(step, cond, fn, None, -dtheta, cpl))
+                    continue
+            if q == "theta_mean":
                 fn = lambda th, target=target: float(th @ vol / vol.sum() - target)
                 spec = (0, target)
-            elif cond.quantity == "theta_surface":
-                target = cond.value
-                pick = np.min if plan.current > 0 else np.max
-                if plan.hold is not None:
-                    raise ProtocolError(f"step {plan.step.sentence!r}: the surface θ is held; end it by time or mean θ")
-                fn = lambda th, target=target, pick=pick: float(
-                    pick(self.surface_theta(th, plan.current)) - target
-                )
-                qd = plan.current * self.flux_per_amp * self.surface_depth
-                spec = (1 if plan.current > 0 else 2, target, self.surface_cells, self.surface_weights, qd)
-            else:
-                raise ProtocolError(
-                    f"step {plan.step.sentence!r}: a '{cond.quantity}' condition needs electrode kinetics "
-                    "(Butler–Volmer), which the transport model does not include; end the step by time, "
-                    "'mean theta X' or 'surface theta X'"
-                )
-            # at the first instant of the step the surface still carries the
-            # state it had (the new flux has had no time to act)
-            if cond.quantity == "theta_surface":
-                g0 = float(pick(self.surface_theta(theta0, 0.0)) - target)
-            else:
                 g0 = fn(theta0)
-            if g0 == 0.0 or (plan.current != 0 and np.sign(g0) != np.sign(plan.current)):
-                raise ProtocolError(
-                    f"step {plan.step.sentence!r}: the condition '{cond.quantity} {cond.value}' is already met "
-                    f"at the start of the step ({cond.quantity} = {g0 + cond.value:.6g}); a charge lowers θ and "
-                    "a discharge raises it"
-                )
-            events.append(Event(f"{cond.quantity}={cond.value}", fn, spec, initial=g0))
+                direction = np.sign(plan.current) if plan.control == "current" else 0
+            elif q == "theta_surface":
+                if plan.control == "theta":
+                    raise ProtocolError(f"step {step.sentence!r}: the surface θ is held; end it by time or mean θ")
+                if cpl is not None:
+                    down = plan.current > 0 or (plan.control == "voltage" and plan.hold > p0)
+                    pick = np.min if down else np.max
+                    g0 = float(pick(self.surface_theta(theta0, 0.0)) - target)
+                    zfn = lambda z, target=target, pick=pick, cpl=cpl: float(pick(cpl.state(z[:n], z[n])[0]) - target)
+                    ev = Event(f"{q}={target}", zfn, None, initial=g0)
+                    events.append(self._check_start(step, cond, ev, g0, 1 if down else -1))
+                    continue
+                else:
+                    pick = np.min if plan.current > 0 else np.max
+                    fn = lambda th, target=target, pick=pick: float(pick(self.surface_theta(th, plan.current)) - target)
+                    qd = plan.current * self.flux_per_amp * self.surface_depth
+                    spec = (1 if plan.current > 0 else 2, target, self.surface_cells, self.surface_weights, qd)
+                    g0 = float(pick(self.surface_theta(theta0, 0.0)) - target)
+                    direction = np.sign(plan.current)
+            elif q == "voltage":
+                self._need_kinetics(f"step {step.sentence!r}: a voltage condition")
+                self._check_voltage(step, target, "the cut-off")
+                if cpl is not None:
+                    g0 = p0 - target
+                    direction = -np.sign(plan.current)
+                    events.append(self._check_start(step, cond, Event(
+                        f"voltage={target}", lambda z, target=target: float(z[n] - target), None, initial=g0), g0, direction))
+                    continue
+                # radial: the voltage is a function of the surface θ at this current
+                th_s0 = float(self.surface_theta(theta0, plan.current)[0])
+                v_now = float(self.voltage_at_surface(np.array([th_s0]), plan.current)[0])
+                if plan.current == 0:
+                    raise ProtocolError(f"step {step.sentence!r}: a rest of a sphere has no voltage change to wait for")
+                if np.sign(target - v_now) != np.sign(plan.current):
+                    raise ProtocolError(
+                        f"step {step.sentence!r}: the condition '{cond.value:g} V' is already met at the start of "
+                        f"the step (voltage = {v_now:.4g} V); a charge raises the voltage and a discharge lowers it"
+                    )
+                target_s = self._theta_for_voltage(step, target, plan.current, th_s0)
+                pick = np.min if plan.current > 0 else np.max
+                fn = lambda th, t_s=target_s, pick=pick: float(pick(self.surface_theta(th, plan.current)) - t_s)
+                qd = plan.current * self.flux_per_amp * self.surface_depth
+                spec = (1 if plan.current > 0 else 2, target_s, self.surface_cells, self.surface_weights, qd)
+                g0 = float(pick(self.surface_theta(theta0, 0.0)) - target_s)
+                events.append(Event(f"voltage={target}", fn, spec, initial=g0))
+                continue
+            elif q in ("current", "specific_current", "c_rate"):
+                cut = abs(self._current_value(q, target))
+                if plan.control == "theta":
+                    fn = lambda th, cut=cut, hold=plan.hold: float(abs(self.hold_current(th, hold)) - cut)
+                else:
+                    fn = lambda th, cut=cut, cpl=cpl: float(abs(cpl.total_current(th, cpl.voltage)) - cut)
+                # a hold starts with its largest current, above any cut-off
+                events.append(self._event(step, cond, fn, None, 1.0, cpl))
+                continue
+            else:  # pragma: no cover - the parser admits no other quantity
+                raise ProtocolError(f"step {step.sentence!r}: unknown condition {q!r}")
+            events.append(self._check_start(step, cond, self._event(step, cond, fn, spec, g0, cpl), g0, direction))
         return events
 
-    def plan(self, steps: Sequence[Step]) -> list[_StepPlan]:
-        plans = []
-        for s in steps:
-            if s.kind not in _SUPPORTED:
-                raise ProtocolError(
-                    f"step {s.sentence!r} ({s.kind}) needs electrode kinetics (Butler–Volmer), which the "
-                    f"transport model does not include; supported here: {', '.join(_SUPPORTED)}"
-                )
-            plans.append(_StepPlan(s, self.step_current(s), s.hold_value if s.kind == "hold_theta" else None))
-        return plans
+    def _event(self, step, cond, fn, spec, g0, cpl) -> Event:
+        name = f"{cond.quantity}={cond.value}"
+        if cpl is None:
+            return Event(name, fn, spec, initial=g0)
+        n = self.grid.n_cells
+        return Event(name, lambda z, fn=fn: fn(z[:n]), None, initial=g0)
+
+    @staticmethod
+    def _check_start(step, cond, event, g0, direction):
+        """Refuse a condition that holds already or lies behind the step's direction."""
+        if g0 == 0.0 or (direction != 0 and np.sign(g0) != direction):
+            raise ProtocolError(
+                f"step {step.sentence!r}: the condition '{cond.quantity} {cond.value:g}' is already met at the "
+                f"start of the step ({cond.quantity} = {g0 + cond.value:.6g}); a charge lowers θ and raises the "
+                "voltage, a discharge does the opposite"
+            )
+        return event
+
+    def _current_value(self, quantity: str, value: float) -> float:
+        """A current-type condition in amperes."""
+        if quantity == "c_rate":
+            return value * self.basis * self.mass / 3600.0
+        if quantity == "specific_current":
+            return value * self.mass * 1000.0
+        return value
+
+    def _plan(self, step: Step) -> _StepPlan:
+        if step.kind in ("charge", "discharge"):
+            return _StepPlan(step, self.step_current(step), None, "current")
+        if step.kind == "rest":
+            return _StepPlan(step, 0.0, None, "current")
+        if step.kind == "hold_theta":
+            return _StepPlan(step, 0.0, step.hold_value, "theta")
+        if step.kind == "hold_voltage":
+            self._need_kinetics(f"step {step.sentence!r}: a voltage hold")
+            self._check_voltage(step, step.hold_value, "the held voltage")
+            return _StepPlan(step, 0.0, float(step.hold_value), "voltage")
+        raise ProtocolError(f"step {step.sentence!r}: unknown step kind {step.kind!r}")  # pragma: no cover
 
     def run(
         self,
@@ -322,88 +523,157 @@ class ParticleModel:
         progress: Callable[[float, int, int], None] | None = None,
     ) -> xr.Dataset:
         """Run a protocol; see :func:`simulate_particle`."""
-        steps = parse_protocol(protocol)
-        plans = self.plan(steps)
+        items = parse_protocol(protocol)
         th0 = _check_theta(initial_theta)
-        theta = np.full(self.grid.n_cells, th0)
         opts = solver if solver is not None else SolverOptions()
         if output_interval is not None and not (math.isfinite(output_interval) and output_interval > 0):
             raise ParameterError(f"output_interval = {output_interval!r} must be > 0 seconds (or None)")
-        vol_total = self.grid.total_volume
-        t = 0.0
-        times, states, currents, step_idx, charges, events = [0.0], [theta.copy()], [plans[0].current], [0], [0.0], []
-        charge = 0.0
-        for k, plan in enumerate(plans):
-            seg = self._segment(plan)
-            evs = self._events(plan, theta)
-            duration = plan.step.duration if plan.step.duration is not None else math.inf
-            if not math.isfinite(duration) and plan.current != 0:
-                # a galvanostatic step cannot run past full (de)lithiation
-                rate = abs(plan.current) / (F * self.n_l * vol_total)
-                room = weighted_mean(theta, self.grid.volumes) if plan.current > 0 else 1 - weighted_mean(theta, self.grid.volumes)
-                duration = room / rate
-            elif not math.isfinite(duration):
-                # a hold or rest ended only by a condition: by 20 diffusion
-                # times of the slowest occupancy the particle has settled
-                # (capped at 3 years for flux laws whose D_eff vanishes at an end)
-                duration = min(20.0 * self.relaxation_time(), 1e8)
-            t_end = t + duration
-            if output_times is not None:
-                outs = [x for x in output_times if t < x <= t_end]
-            elif output_interval is not None:
-                first = math.floor(t / output_interval + 1e-9) + 1
-                outs = list(np.arange(first, math.floor(t_end / output_interval - 1e-9) + 1) * output_interval) if math.isfinite(t_end) else []
+        theta = np.full(self.grid.n_cells, th0)
+        st = _RunState(theta=theta, p=self._rest_voltage(theta))
+        st.record(0.0, theta, self.surface_theta(theta, 0.0), 0.0, st.p, 0, 0.0)
+        out = (output_interval, output_times)
+        for j, item in enumerate(items):
+            cb = (lambda tt, j=j: progress(tt, j, len(items))) if progress is not None else None
+            if isinstance(item, Train):
+                self._run_train(item, st, opts, out, cb)
             else:
-                outs = []
-            cb = (lambda tt, k=k: progress(tt, k, len(plans))) if progress is not None else None
-            try:
-                res = integrate_segment(
-                    seg, self.grid.volumes, self.table, theta, t, t_end,
-                    output_times=outs, events=evs, options=opts, progress=cb,
-                )
-            except SolverError as exc:
-                raise SolverError(f"step {k + 1} ({plan.step.sentence!r}) failed: {exc}") from None
-            if plan.step.until and res.event is None and plan.step.duration is None:
-                if plan.current != 0:
-                    why = f"before the particle was fully {'delithiated' if plan.current > 0 else 'lithiated'}"
-                else:
-                    why = f"within {duration / 3600:.3g} h, by which time the particle has settled; add 'for <duration>'"
-                raise ProtocolError(f"step {plan.step.sentence!r}: its condition was never met {why}")
-            for tt, uu in zip(res.t, res.u):
-                if tt < res.t_end - 1e-9 * max(1.0, tt):
-                    times.append(tt)
-                    states.append(uu)
-                    currents.append(plan.current)
-                    step_idx.append(k)
-                    charges.append(charge + plan.current * (tt - t))
-            new_charge = charge + plan.current * (res.t_end - t)
-            if plan.hold is not None:
-                # a surface-θ hold has no imposed current: the passed charge
-                # is what left the particle
-                new_charge = charge + F * (self.lithium(theta) - self.lithium(res.u_end))
-                for j in range(len(charges)):
-                    if step_idx[j] == k and times[j] > t:
-                        currents[j] = float(self.hold_current(states[j], plan.hold))
-                        charges[j] = charge + F * (self.lithium(theta) - self.lithium(states[j]))
-            charge = new_charge
-            t = res.t_end
-            theta = res.u_end
-            times.append(t)
-            states.append(theta.copy())
-            currents.append(plan.current if plan.hold is None else float(self.hold_current(theta, plan.hold)))
-            step_idx.append(k)
-            charges.append(charge)
-            events.append((k, plan.step.sentence, t, res.event or "duration", res.n_steps, res.n_rejected, res.n_newton))
-        return self._dataset(
-            np.array(times), np.array(states), np.array(currents), np.array(step_idx), np.array(charges),
-            plans, events, th0, opts,
+                self._run_step(item, st, opts, out, cb)
+        return self._dataset(st, th0, opts)
+
+    def _rest_voltage(self, theta: np.ndarray) -> float:
+        """Open-circuit potential of the surface of a state at rest [V] (NaN without kinetics)."""
+        if self.kinetics != "butler-volmer":
+            return math.nan
+        th_s = self.surface_theta(theta, 0.0) @ (self.grid.boundary_area / self.grid.boundary_area.sum())
+        return float(self.material.U(th_s))
+
+    def _run_train(self, train, st, opts, out, cb) -> None:
+        """A GITT or PITT train: pulses (or potential steps) and rests until the train's condition."""
+        q0 = st.charge
+        passed = lambda: abs(st.charge - q0) / self.mass  # C/kg passed by the train so far
+        if train.kind == "pitt":
+            self._need_kinetics(f"{train.sentence!r}: a PITT")
+            start = st.p
+            for k in range(len(train.pitt_levels(start))):
+                reason = self._run_step(train.pulse_step(k, start_voltage=start, passed=passed()), st, opts, out, cb)
+                if reason is not None and not reason.startswith(("current", "specific_current", "c_rate")):
+                    return  # a train-level condition (mean θ, capacity) was met
+                rest = train.rest_step(k)
+                if rest is not None:
+                    self._run_step(rest, st, opts, out, cb)
+            return
+        for k in range(train.max_pulses):
+            reason = self._run_step(train.pulse_step(k, passed=passed()), st, opts, out, cb)
+            if reason is not None:
+                return  # the train's condition (or the pulse's own) was met
+            rest = train.rest_step(k)
+            if rest is not None:
+                self._run_step(rest, st, opts, out, cb)
+
+    def _run_step(self, step: Step, st: _RunState, opts, out, cb) -> str | None:
+        """Integrate one step from the run state; returns the condition that ended it (None: duration)."""
+        plan = self._plan(step)
+        k = len(st.plans)
+        st.plans.append(plan)
+        if k == 0:
+            st.currents[0] = plan.current if plan.control == "current" else 0.0
+        theta, t, charge0 = st.theta, st.t, st.charge
+        n = self.grid.n_cells
+        seg, z0, cpl = self._segment(plan, theta, st.p)
+        if cpl is not None and cpl.solve_p:
+            z0[n] = cpl.solve_potential(theta)
+        evs = self._events(plan, theta, cpl, st.p)
+        vol = self.grid.volumes
+        duration = step.duration if step.duration is not None else math.inf
+        if not math.isfinite(duration) and plan.current != 0:
+            # a galvanostatic step cannot run past full (de)lithiation
+            rate = abs(plan.current) / (F * self.n_l * vol.sum())
+            mean = weighted_mean(theta, vol)
+            duration = (mean if plan.current > 0 else 1 - mean) / rate
+        elif not math.isfinite(duration):
+            # a hold or rest ended only by a condition: by 20 diffusion
+            # times of the slowest occupancy the particle has settled
+            # (capped at 3 years for flux laws whose D_eff vanishes at an end)
+            duration = min(20.0 * self.relaxation_time(), 1e8)
+        t_end = t + duration
+        interval, times = out
+        if times is not None:
+            outs = [x for x in times if t < x <= t_end]
+        elif interval is not None:
+            first = math.floor(t / interval + 1e-9) + 1
+            outs = list(np.arange(first, math.floor(t_end / interval - 1e-9) + 1) * interval)
+        else:
+            outs = []
+        try:
+            res = integrate_segment(seg, vol, self.table, z0, t, t_end, output_times=outs, events=evs,
+                                    options=opts, progress=cb)
+        except SolverError as exc:
+            if cpl is not None and cpl.saturated():
+                raise ProtocolError(self._saturation_message(step, plan)) from None
+            raise SolverError(f"step {k + 1} ({step.sentence!r}) failed: {exc}") from None
+        if self.kinetics == "butler-volmer" and cpl is None and plan.control == "current" and plan.current != 0:
+            # radial grids: the imposed flux cannot push the surface past θ = 0 or 1
+            th_s = self.surface_theta(res.u_end, plan.current)
+            if np.any(th_s <= 0.0) or np.any(th_s >= 1.0):
+                raise ProtocolError(self._saturation_message(step, plan))
+        if step.until and res.event is None and step.duration is None:
+            if plan.current != 0:
+                why = f"before the particle was fully {'delithiated' if plan.current > 0 else 'lithiated'}"
+            else:
+                why = f"within {duration / 3600:.3g} h, by which time the particle has settled; add 'for <duration>'"
+            raise ProtocolError(f"step {step.sentence!r}: its condition was never met {why}")
+        li0 = self.lithium(theta)
+        for tt, zz in zip(res.t, res.u):
+            if tt < res.t_end - 1e-9 * max(1.0, tt):
+                self._record(st, plan, k, tt, zz, cpl, t, charge0, li0)
+        self._record(st, plan, k, res.t_end, res.u_end, cpl, t, charge0, li0)
+        st.t = res.t_end
+        st.theta = res.u_end[:n].copy()
+        st.charge = st.charges[-1]
+        st.p = st.voltages[-1]
+        st.events.append((k, step.sentence, res.t_end, res.event or "duration", res.n_steps, res.n_rejected, res.n_newton))
+        return res.event
+
+    def _saturation_message(self, step, plan) -> str:
+        full = "delithiated" if plan.current > 0 else "lithiated"
+        cut = "4.3" if plan.current > 0 else "3.0"
+        return (
+            f"step {step.sentence!r}: the particle surface became fully {full} and cannot pass this current "
+            f"(diffusion cannot bring Li {'out' if plan.current > 0 else 'in'} fast enough), so the voltage runs "
+            f"away; end the step with a voltage cut-off, e.g. '{step.sentence.split(' for ')[0].split(' until ')[0]} "
+            f"until {cut} V', or lower the current"
         )
 
+    def _record(self, st, plan, k, tt, z, cpl, t0, charge0, li0) -> None:
+        """Append one sample: state, current, voltage and passed charge."""
+        n = self.grid.n_cells
+        u = z[:n]
+        if plan.control == "current":
+            cur, charge = plan.current, charge0 + plan.current * (tt - t0)
+        else:
+            cur = float(self.hold_current(u, plan.hold)) if plan.control == "theta" else cpl.total_current(u, plan.hold)
+            # no imposed current: the passed charge is what left the particle
+            charge = charge0 + F * (li0 - self.lithium(u))
+        if cpl is not None:
+            surf = cpl.state(u, float(z[n]))[0]
+        else:
+            surf = self.surface_theta(u, cur, plan.hold)
+        if self.kinetics != "butler-volmer":
+            v = math.nan
+        elif cpl is not None:
+            v = float(z[n])
+        else:
+            th_s = surf @ (self.grid.boundary_area / self.grid.boundary_area.sum())
+            v = float(self.voltage_at_surface(np.array([th_s]), cur)[0])
+        st.record(tt, u.copy(), surf, cur, v, k, charge)
+
     # -- results ----------------------------------------------------------------
-    def _dataset(self, times, states, currents, step_idx, charges, plans, events, th0, opts) -> xr.Dataset:
+    def _dataset(self, st: _RunState, th0, opts) -> xr.Dataset:
         g = self.grid
         vol = g.volumes
-        surf = self._surface_series(states, step_idx, plans)
+        times, states, surf = np.array(st.times), np.array(st.states), np.array(st.surfaces)
+        currents, step_idx, charges = np.array(st.currents), np.array(st.step_idx), np.array(st.charges)
+        plans, events = st.plans, st.events
         weights = g.boundary_area / g.boundary_area.sum()
         all_max = np.maximum(states.max(axis=1), surf.max(axis=1))
         all_min = np.minimum(states.min(axis=1), surf.min(axis=1))
@@ -422,6 +692,8 @@ class ParticleModel:
             "front_depth": (("time",), front_depth(states, vol, g.boundary_distance_cells), "m",
                             "depth below the surface of the mid-level occupancy front (NaN when uniform)"),
             "current": (("time",), currents, "A", "particle current, positive on charge (delithiation)"),
+            "voltage": (("time",), np.array(st.voltages), "V",
+                        "particle potential vs Li/Li+ (NaN without kinetics)"),
             "charge": (("time",), charges, "C", "charge passed since the start, positive = Li removed"),
             "lithium": (("time",), self.lithium(states), "mol", "Li inventory of the particle"),
             "specific_capacity": (("time",), charges / (self.mass * 1000.0) / 3.6, "mAh/g",
@@ -455,7 +727,7 @@ class ParticleModel:
             variables["theta_cell"] = (("time", "cell"), states, {"units": "1", "long_name": "Li occupancy θ of each polar cell"})
         for name, (dims, values, units, long) in data.items():
             variables[name] = (dims, values, {"units": units, "long_name": long})
-        variables.update(_step_table(plans, events))
+        variables.update(_step_table(plans, events, step_idx, charges, self.mass))
         # one constructor call: adding variables one by one costs ~4 ms each
         ds = xr.Dataset(variables, coords=coords)
         ds.attrs.update(self._attrs(plans, th0, opts, events))
@@ -473,7 +745,10 @@ class ParticleModel:
             "solver_options": repr(asdict(opts)),
             "solver_steps": int(sum(e[4] for e in events)),
             "solver_rejected_steps": int(sum(e[5] for e in events)),
+            "kinetics": self.kinetics,
         }
+        if self.kinetics == "butler-volmer":
+            attrs["transfer_coefficients"] = f"alpha_a={self.alpha_a}, alpha_c={self.alpha_c}"
         attrs.update(self.material.to_attrs())
         return attrs
 
@@ -505,9 +780,19 @@ class ParticleModel:
         attrs.update(self._run_attrs(plans, th0, opts, events))
         return attrs
 
-def _step_table(plans, events) -> dict:
-    """Per-step variables: sentence, end time and why the step ended."""
+def _step_table(plans, events, step_idx, charges, mass) -> dict:
+    """Per-step variables: sentence, kind, cycle, end time, why it ended, capacity passed."""
+    ends = np.array([np.nonzero(step_idx == k)[0][-1] for k in range(len(plans))])
+    q_end = charges[ends]
+    q_start = np.concatenate(([0.0], q_end[:-1]))
     return {
+        "step_kind": (("step_index",), np.array([p.step.kind for p in plans], dtype=object),
+                      {"units": "1", "long_name": "charge, discharge, rest, hold_theta or hold_voltage"}),
+        "step_cycle": (("step_index",), np.array([-1 if getattr(p.step, "cycle", None) is None else p.step.cycle
+                                                  for p in plans], dtype=np.int32),
+                       {"units": "1", "long_name": "repetition of a 'Repeat' block the step belongs to (-1: none)"}),
+        "step_capacity": (("step_index",), (q_end - q_start) / (mass * 1000.0) / 3.6,
+                          {"units": "mAh/g", "long_name": "charge passed in the step per gram (positive = charge)"}),
         "step_sentence": (("step_index",), np.array([p.step.sentence for p in plans], dtype=object),
                           {"units": "1", "long_name": "protocol step (text)"}),
         "step_end_time": (("step_index",), np.array([e[2] for e in events]), {"units": "s", "long_name": "time the step ended"}),
@@ -540,12 +825,14 @@ def simulate_particle(
     surface=None,
     c_rate_basis_mAh_g: float | None = None,
     mesh_method: str | None = None,
+    kinetics: str = "auto",
+    transfer_coefficients: tuple[float, float] | None = None,
     output_interval: float | None = 60.0,
     output_times: Sequence[float] | None = None,
     solver: SolverOptions | None = None,
     progress: Callable[[float, int, int], None] | None = None,
 ) -> xr.Dataset:
-    """Simulate Li transport in one particle through a protocol.
+    """Simulate Li transport and electrode kinetics in one particle through a protocol.
 
     Parameters
     ----------
@@ -569,6 +856,14 @@ def simulate_particle(
         Capacity defining 1C [mAh/g]; default the material's practical capacity.
     mesh_method : {"polar", "cartesian"}, optional
         Discs only: boundary-fitted polar cells (default) or square cells.
+    kinetics : {"auto", "butler-volmer", "none"}
+        Butler–Volmer kinetics with the particle as an equipotential (the run
+        has a voltage; voltage cut-offs, CV holds and PITT work), or "none"
+        for pure transport with the current shared out by ``surface``.
+        "auto" (default) uses Butler–Volmer whenever the material and
+        layout allow it (see :class:`ParticleModel`).
+    transfer_coefficients : (float, float), optional
+        ``(α_a, α_c)``; default the material's, else (0.5, 0.5).
     output_interval : float or None
         Record the state every this many seconds [s] (plus every step end).
     output_times : sequence of float, optional
@@ -600,6 +895,7 @@ def simulate_particle(
     model = ParticleModel(
         material, geometry, resolution=resolution, n_cells=n_cells, flux=flux,
         surface=surface, c_rate_basis_mAh_g=c_rate_basis_mAh_g, mesh_method=mesh_method,
+        kinetics=kinetics, transfer_coefficients=transfer_coefficients,
     )
     return model.run(
         protocol, initial_theta=initial_theta, output_interval=output_interval,
@@ -650,13 +946,15 @@ class ParticleBatch(ParticleModel):
         self.n_shells = int(n_cells)
         self._setup(grid, offsets, c_rate_basis_mAh_g)
 
-    def _dataset(self, times, states, currents, step_idx, charges, plans, events, th0, opts) -> xr.Dataset:
+    def _dataset(self, st: _RunState, th0, opts) -> xr.Dataset:
         g = self.grid
         P, N = self.n_particles, self.n_shells
+        times, states, surf = np.array(st.times), np.array(st.states), np.array(st.surfaces)
+        currents, step_idx, charges = np.array(st.currents), np.array(st.step_idx), np.array(st.charges)
+        plans, events = st.plans, st.events
         th = states.reshape(times.size, P, N)
         vol = g.volumes.reshape(P, N)
         radius = np.array([geo.radius for geo in self.geometry])
-        surf = self._surface_series(states, step_idx, plans)
         mean_p = np.einsum("tpn,pn->tp", th, vol) / vol.sum(axis=1)
         ds = xr.Dataset(coords={
             "time": ("time", times, {"units": "s", "long_name": "time"}),
@@ -678,7 +976,7 @@ class ParticleBatch(ParticleModel):
             "step": (("time",), step_idx.astype(np.int32), "1", "index of the protocol step"),
         }
         variables = {name: (dims, values, {"units": units, "long_name": long}) for name, (dims, values, units, long) in per.items()}
-        variables.update(_step_table(plans, events))
+        variables.update(_step_table(plans, events, step_idx, charges, self.mass))
         ds = xr.Dataset(variables, coords=ds.coords)
         attrs = {
             "title": "socscope particle-batch simulation",
