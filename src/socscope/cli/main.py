@@ -56,7 +56,7 @@ def _progress_bar(total_s: float | None, desc: str):
 def _known_duration(steps) -> float | None:
     total = 0.0
     for s in steps:
-        if s.duration is None:
+        if getattr(s, "duration", None) is None:  # trains and condition-ended steps
             return None
         total += s.duration
     return total
@@ -165,7 +165,7 @@ def _surface_from_args(args):
         raise SocscopeError(
             f"--blocked-arc {args.blocked_arc!r} must be ETA,FROM_DEG,TO_DEG, e.g. 0.1,-45,45"
         ) from None
-    return BlockedArc(eta=eta, angles=[(_m.radians(lo), _m.radians(hi))])
+    return BlockedArc(eta=eta, angles=[(_m.radians(lo), _m.radians(hi))], mode=args.blocked_mode)
 
 
 def _cmd_simulate_particle(args) -> int:
@@ -180,7 +180,7 @@ def _cmd_simulate_particle(args) -> int:
     steps = parse_protocol(args.protocol)
     resolution = args.resolution_nm * 1e-9 if args.resolution_nm is not None else None
     model = ParticleModel(material, geometry, resolution=resolution, n_cells=args.n_cells,
-                          flux=args.flux, surface=_surface_from_args(args))
+                          flux=args.flux, surface=_surface_from_args(args), kinetics=args.kinetics)
     bar, cb = _progress_bar(_known_duration(steps), "simulate") if not args.quiet else (None, None)
     try:
         ds = model.run(steps, initial_theta=args.initial_theta, output_interval=args.output_interval_s, progress=cb)
@@ -190,7 +190,18 @@ def _cmd_simulate_particle(args) -> int:
     save_results(ds, out, overwrite=args.overwrite)
     if not args.quiet:
         print(f"wrote {out}  ({ds.sizes['time']} times, {model.grid.n_cells} cells); "
-              f"final mean θ = {float(ds.theta_mean[-1]):.4f}, centre θ = {float(ds.theta_centre[-1]):.4f}")
+              f"final mean θ = {float(ds.theta_mean[-1]):.4f}, centre θ = {float(ds.theta_centre[-1]):.4f}"
+              + (f", voltage = {float(ds.voltage[-1]):.4f} V" if model.kinetics == "butler-volmer" else ""))
+        for k in range(ds.sizes["step_index"]):
+            print(f"  step {k + 1}: {ds.step_sentence.values[k]}  ->  {float(ds.step_capacity[k]):+.2f} mAh/g, "
+                  f"ended by {ds.step_end_reason.values[k]} at {float(ds.step_end_time[k]) / 3600:.3f} h")
+    return 0
+
+
+def _cmd_validate(args) -> int:
+    from ..validation import run_validation
+
+    run_validation(args.name, args.out, overwrite=args.overwrite, quick=args.quick, verbose=not args.quiet)
     return 0
 
 
@@ -362,12 +373,28 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--flux", choices=["chemical", "thermodynamic"], default="chemical", help="flux law (default chemical)")
     sp.add_argument("--blocked-arc", metavar="ETA,FROM_DEG,TO_DEG",
                     help="rock-salt blocked arc: relative flux eta on angles FROM..TO, e.g. 0.1,-45,45")
+    sp.add_argument("--blocked-mode", choices=["flux", "kinetic"], default="flux",
+                    help="blocked arc as an imposed flux split ([003], default) or as exchange current x eta")
+    sp.add_argument("--kinetics", choices=["auto", "butler-volmer", "none"], default="auto",
+                    help="Butler-Volmer kinetics and a voltage (auto: whenever material and layout allow)")
     sp.add_argument("--output-interval-s", type=float, default=60.0, help="record every N seconds (default 60)")
     sp.add_argument("--out", required=True, help="results file (.nc)")
     sp.add_argument("--overwrite", action="store_true", help="replace an existing results file")
     sp.add_argument("--quiet", action="store_true", help="no progress bar or summary line")
     sp.set_defaults(func=_cmd_simulate_particle)
     s.set_defaults(func=lambda a: _usage(s))
+
+    v = sub.add_parser(
+        "validate", help="reproduce a paper's single-particle results (table + figures)",
+        description="Run the comparisons with a source paper and write a table (Markdown, CSV) and figures.",
+        epilog="example: socscope validate xu2022 --out validation-xu2022/",
+    )
+    v.add_argument("name", choices=["xu2022", "lun2023"], help="which paper: xu2022 ([004]) or lun2023 ([003])")
+    v.add_argument("--out", help="output folder (default: ./validation-NAME)")
+    v.add_argument("--quick", action="store_true", help="coarser grids, for a fast look (numbers less converged)")
+    v.add_argument("--overwrite", action="store_true", help="replace files in an existing output folder")
+    v.add_argument("--quiet", action="store_true", help="print only errors")
+    v.set_defaults(func=_cmd_validate)
 
     c = sub.add_parser("cycler", help="analyse cycler records", description="Analyse cycler records.")
     csub = c.add_subparsers(dest="what", metavar="WHAT")

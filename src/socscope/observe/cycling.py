@@ -1,0 +1,126 @@
+"""Capacities and coulombic efficiency of a simulated run.
+
+A simulation knows what every step was, so its summary is exact, with no
+need to guess the constant-voltage part from the record (as
+:mod:`socscope.analysis.cycling` must for a cycler file).
+
+Definitions (used everywhere):
+
+* **step capacity** — charge passed in the step per gram of active
+  material [mAh/g], positive on charge (Li removed).
+* **cycle** — the steps of one repetition of a ``Repeat`` block; without
+  one, a cycle opens at every step that charges after the run has
+  discharged (and at the first step). Rests and holds belong to the cycle
+  they are in.
+* **charge / discharge capacity** of a cycle — the sum of the positive /
+  negative step capacities, from constant-current steps and holds alike.
+* **CC part** of the discharge — from ``discharge`` steps only; the **CV
+  part** (capacity recovered by the hold) — from voltage or surface holds
+  that discharge.
+* **coulombic efficiency** — discharge / charge capacity; ``_cc`` uses the
+  CC part of the discharge only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..errors import ParameterError
+
+__all__ = ["step_summary", "cycle_summary"]
+
+
+def step_summary(ds: xr.Dataset) -> pd.DataFrame:
+    """One row per protocol step of a simulated run.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A result of :func:`socscope.simulate_particle` (or of a batch).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``sentence``, ``kind``, ``cycle`` (−1 outside ``Repeat`` blocks),
+        ``t_end_s``, ``end_reason``, ``capacity_mAh_g`` (signed), and
+        ``voltage_end_V`` when the run has a voltage.
+    """
+    needed = ("step_sentence", "step_kind", "step_capacity", "step_end_time", "step_end_reason", "step_cycle")
+    missing = [v for v in needed if v not in ds]
+    if missing:
+        raise ParameterError(
+            f"the Dataset lacks {missing}: pass a result of socscope.simulate_particle (version with per-step tables)"
+        )
+    out = pd.DataFrame({
+        "sentence": ds.step_sentence.values.astype(str),
+        "kind": ds.step_kind.values.astype(str),
+        "cycle": ds.step_cycle.values.astype(int),
+        "t_end_s": ds.step_end_time.values,
+        "end_reason": ds.step_end_reason.values.astype(str),
+        "capacity_mAh_g": ds.step_capacity.values,
+    })
+    if "voltage" in ds and "step" in ds:
+        step = ds.step.values
+        v = ds.voltage.values
+        out["voltage_end_V"] = [v[np.nonzero(step == k)[0][-1]] for k in range(len(out))]
+    out.index.name = "step"
+    return out
+
+
+def _cycle_ids(steps: pd.DataFrame) -> np.ndarray:
+    if (steps.cycle >= 0).any():
+        return steps.cycle.to_numpy()
+    ids = np.zeros(len(steps), dtype=int)
+    current, discharged = 0, False
+    for k, (kind, cap) in enumerate(zip(steps.kind, steps.capacity_mAh_g)):
+        if kind == "charge" and discharged:
+            current += 1
+            discharged = False
+        if cap < 0 and kind != "rest":
+            discharged = True
+        ids[k] = current
+    return ids
+
+
+def cycle_summary(ds: xr.Dataset) -> pd.DataFrame:
+    """Charge and discharge capacity and coulombic efficiency per cycle.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A simulated run (see :func:`step_summary`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``cycle``: ``charge_mAh_g``, ``discharge_mAh_g`` (positive
+        numbers), ``discharge_cc_mAh_g``, ``discharge_cv_mAh_g`` (recovered by
+        holds), ``coulombic_efficiency`` and ``coulombic_efficiency_cc``
+        (NaN where a cycle has no charge).
+
+    Examples
+    --------
+    >>> import socscope as ss
+    >>> ds = ss.simulate_particle(ss.materials.get("ni88-xu2022"), ss.geometry.Sphere(1e-6),
+    ...     ["Charge at C/3 until 4.3 V", "Discharge at C/3 until 3.0 V", "Hold at 3.0 V for 2 hours"],
+    ...     n_cells=40)  # doctest: +SKIP
+    >>> ss.observe.cycle_summary(ds).coulombic_efficiency  # doctest: +SKIP
+    """
+    steps = step_summary(ds)
+    steps["cycle_id"] = _cycle_ids(steps)
+    rows = []
+    for cid, part in steps.groupby("cycle_id", sort=True):
+        cap = part.capacity_mAh_g
+        charge = float(cap[cap > 0].sum())
+        discharge = float(-cap[cap < 0].sum())
+        cc = float(-cap[(cap < 0) & (part.kind == "discharge")].sum())
+        cv = float(-cap[(cap < 0) & part.kind.isin(["hold_voltage", "hold_theta"])].sum())
+        rows.append({
+            "cycle": int(cid), "charge_mAh_g": charge, "discharge_mAh_g": discharge,
+            "discharge_cc_mAh_g": cc, "discharge_cv_mAh_g": cv,
+            "coulombic_efficiency": discharge / charge if charge > 0 else np.nan,
+            "coulombic_efficiency_cc": cc / charge if charge > 0 else np.nan,
+        })
+    return pd.DataFrame(rows).set_index("cycle")
