@@ -267,10 +267,7 @@ def _compiled_segment(segment, volumes, table, u0, t0, t_end, out_times, events,
         bounds[0] if bounds is not None else 0.0, bounds[1] if bounds is not None else 0.0, bounds is not None,
     )
     if status == 1:
-        raise SolverError(
-            f"time step fell below {opts.min_step:g} s at t = {t:.6g} s; the problem is too stiff "
-            "or the state left its physical range. Try a smaller current or a finer grid."
-        )
+        raise _step_too_small(opts, t, u)
     res = SegmentResult()
     res.t = list(out_times[:n_out])
     res.u = [row.copy() for row in u_out]
@@ -279,6 +276,16 @@ def _compiled_segment(segment, volumes, table, u0, t0, t_end, out_times, events,
     res.event = events[ev].name if ev >= 0 else None
     res.n_steps, res.n_rejected, res.n_newton = (int(c) for c in counts)
     return res
+
+
+def _step_too_small(opts, t, u) -> SolverError:
+    """The error of a step-size collapse; it carries the last accepted time and state."""
+    exc = SolverError(
+        f"time step fell below {opts.min_step:g} s at t = {t:.6g} s; the problem is too stiff "
+        "or the state left its physical range. Try a smaller current or a finer grid."
+    )
+    exc.t, exc.state = float(t), np.array(u, copy=True)
+    return exc
 
 
 def _interpolate(ts: list, us: list, t: float) -> np.ndarray:
@@ -451,10 +458,7 @@ def integrate_segment(
                 # two equal steps instead of a full one and a sliver
                 h = 0.5 * remaining
         if h < opts.min_step:
-            raise SolverError(
-                f"time step fell below {opts.min_step:g} s at t = {t:.6g} s; the problem is too stiff "
-                "or the state left its physical range. Try a smaller current or a finer grid."
-            )
+            raise _step_too_small(opts, t, u)
         a0, a1, a2 = _bdf_coefficients(h, h_prev)
         hist = a1 * hist_u[-1][:n] + (a2 * hist_u[-2][:n] if a2 != 0.0 else 0.0)
         # predictor: quadratic through the last three points (or the first

@@ -610,6 +610,11 @@ class ParticleModel:
         except SolverError as exc:
             if cpl is not None and cpl.saturated():
                 raise ProtocolError(self._saturation_message(step, plan)) from None
+            last = getattr(exc, "state", None)
+            if self.kinetics == "butler-volmer" and plan.control == "current" and plan.current != 0 and last is not None:
+                th_s = self.surface_theta(last[:n], plan.current)
+                if np.any(th_s <= 1e-3) or np.any(th_s >= 1.0 - 1e-3):
+                    raise ProtocolError(self._saturation_message(step, plan)) from None
             raise SolverError(f"step {k + 1} ({step.sentence!r}) failed: {exc}") from None
         if self.kinetics == "butler-volmer" and cpl is None and plan.control == "current" and plan.current != 0:
             # radial grids: the imposed flux cannot push the surface past θ = 0 or 1
