@@ -5,6 +5,7 @@ PYTHON ?= python
 bench:
 	$(PYTHON) benchmarks/p1_sphere.py
 	$(PYTHON) benchmarks/p2_disc.py
+	$(PYTHON) benchmarks/p3_cycle.py
 	$(PYTHON) benchmarks/cycler_summary.py
 
 # refine mesh and tolerances, rewrite benchmarks/reference.json (~20 min on 2 cores)

@@ -111,3 +111,35 @@ def plot_periphery_core(ds, *, ax=None):
     ax.set_ylabel("Δθ")
     ax.legend(frameon=False)
     return ax
+
+
+def plot_voltage_curve(ds, *, ax=None):
+    """Voltage against the charge passed, one colour per protocol step.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A simulated run with a voltage (Butler–Volmer kinetics).
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    plt = _plt()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 4), layout="constrained")
+    step = ds.step.values
+    q = ds.specific_capacity.values
+    v = ds.voltage.values
+    colours = plt.cm.viridis(np.linspace(0, 0.85, max(1, ds.sizes["step_index"])))
+    for k in range(ds.sizes["step_index"]):
+        sel = np.nonzero(step == k)[0]
+        if k > 0 and sel.size:
+            sel = np.concatenate(([sel[0] - 1], sel))  # join each step to the previous one
+        label = str(ds.step_sentence.values[k])
+        ax.plot(q[sel], v[sel], color=colours[k], label=label if len(label) < 45 else label[:42] + "...")
+    ax.set_xlabel("charge passed [mAh/g] (positive = Li removed)")
+    ax.set_ylabel("voltage vs Li/Li⁺ [V]")
+    ax.legend(frameon=False, fontsize=8)
+    return ax
