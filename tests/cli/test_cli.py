@@ -57,6 +57,23 @@ def test_simulate_particle_writes_a_result(tmp_path):
     assert list(ds.step_end_reason.values) == ["duration", "duration"]
 
 
+def test_simulate_particle_full_cycle_with_voltage(tmp_path, capsys):
+    """The issue's command line: a C/3 cycle to voltage cut-offs and a 2 h hold at 3.0 V."""
+    out = tmp_path / "cycle.nc"
+    code = main([
+        "simulate", "particle", "--material", "ni88-xu2022", "--shape", "disc", "--diameter-um", "2",
+        "--protocol", "Charge at C/3 until 4.3 V", "Discharge at C/3 until 3.0 V", "Hold at 3.0 V for 2 hours",
+        "--out", str(out), "--quiet",
+    ])
+    assert code == 0
+    ds = ss.open_results(out)
+    assert list(ds.step_end_reason.values) == ["voltage=4.3", "voltage=3.0", "duration"]
+    assert ds.voltage.attrs["units"] == "V"
+    assert abs(float(ds.voltage[-1]) - 3.0) < 1e-12
+    cap = ds.step_capacity.values
+    assert cap[0] > 100 and cap[1] < -50 and cap[2] < 0  # the hold lithiates further
+
+
 def test_simulate_refuses_to_overwrite(tmp_path):
     out = tmp_path / "run.nc"
     out.write_bytes(b"precious")
@@ -113,10 +130,16 @@ def test_mask_from_npy(tmp_path):
 def test_demo_writes_its_files(tmp_path):
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), "--quiet"]) == 0
-    for name in ("disc_charge_C3.nc", "theta_maps.png", "theta_traces.png", "periphery_core.png",
-                 "summary.md", "summary.json"):
+    for name in ("disc_charge_C3.nc", "disc_cycle_C3.nc", "theta_maps.png", "theta_traces.png",
+                 "periphery_core.png", "voltage_curve.png", "cycle_maps.png", "summary.md", "summary.json"):
         assert (out / name).stat().st_size > 0, name
     summary = json.loads((out / "summary.json").read_text())
+    cyc = summary["cycle"]
+    # the hold recovers capacity the CC discharge left behind, and the CC
+    # discharge leaves a Li-rich rim ([004])
+    assert cyc["recovered_by_hold_mAh_g"] > 5
+    assert cyc["coulombic_efficiency_cc"] < cyc["coulombic_efficiency_with_hold"] <= 1
+    assert cyc["periphery_minus_core_end_of_discharge"] > 0.05
     # the core-shell of [004]: the periphery is Li-poor (negative difference
     # growing with time) while the centre keeps its initial occupancy
     pc = summary["periphery_minus_core"]

@@ -331,6 +331,10 @@ def _coupled_newton_update(cpl, op, V, a0, h, g, u, k, d, p):
         return x1, 0.0
     x2 = op.solve(-h * t.dsource_dp)
     schur = t.dconstraint_dp - float(t.dconstraint_du @ x2)
+    if schur == 0.0 or not np.isfinite(schur):
+        # p no longer moves the constraint (e.g. a saturated surface): no
+        # Newton direction; the step is retried smaller, then reported
+        return x1 * np.nan, np.nan
     dp = (t.constraint - float(t.dconstraint_du @ x1)) / schur
     if not np.isfinite(dp):
         return x1 * np.nan, np.nan
