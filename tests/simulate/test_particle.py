@@ -485,8 +485,17 @@ def test_thermodynamic_flux_needs_an_ocp(const_mat):
 def test_too_much_current_fails_with_a_solver_error_naming_the_step(ni88):
     with pytest.raises(ss.errors.SolverError) as info:
         ss.simulate_particle(ni88, Disc(2e-6), ["Rest for 1 minute", "Discharge at 5C for 1 hour"],
-                             initial_theta=0.5)
+                             initial_theta=0.5, kinetics="none")
     assert "step 2" in str(info.value) and "Discharge at 5C for 1 hour" in str(info.value)
+
+
+def test_too_much_current_under_kinetics_names_the_step_and_a_cut_off(ni88):
+    """With Butler–Volmer the saturating surface is recognised: the voltage would run away."""
+    with pytest.raises(ProtocolError) as info:
+        ss.simulate_particle(ni88, Disc(2e-6), ["Rest for 1 minute", "Discharge at 5C for 1 hour"],
+                             initial_theta=0.5)
+    msg = str(info.value)
+    assert "Discharge at 5C for 1 hour" in msg and "fully lithiated" in msg and "until 3.0 V" in msg
 
 
 
