@@ -37,6 +37,18 @@ def _save_fig(fig, path: Path) -> None:
     tmp.replace(path)
 
 
+def _run(model, protocol, total_s, desc, quiet, interval):
+    """Run a protocol from θ = 0.97 with a progress bar (unless quiet)."""
+    from .main import _progress_bar
+
+    bar, cb = _progress_bar(total_s, desc) if not quiet else (None, None)
+    try:
+        return model.run(list(protocol), initial_theta=0.97, output_interval=interval, progress=cb)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
 def run_demo(out: Path, *, overwrite: bool = False, quiet: bool = False) -> dict:
     """Run the demo and write its files into ``out``.
 
@@ -57,7 +69,6 @@ def run_demo(out: Path, *, overwrite: bool = False, quiet: bool = False) -> dict
     from ..observe import cycle_summary
     from ..plotting import plot_periphery_core, plot_theta_maps, plot_traces, plot_voltage_curve
     from ..simulate import ParticleModel
-    from .main import _progress_bar
 
     out = Path(out)
     _prepare(out, overwrite)
@@ -65,24 +76,14 @@ def run_demo(out: Path, *, overwrite: bool = False, quiet: bool = False) -> dict
     geo = Disc(diameter=2e-6)
     t0 = time.perf_counter()
     model = ParticleModel(mat, geo, resolution=25e-9)
-    bar, cb = _progress_bar(35 * 60.0, "demo: C/3 charge of a 2 µm ni88 disc") if not quiet else (None, None)
-    try:
-        ds = model.run(list(DEMO_PROTOCOL), initial_theta=0.97, output_interval=30.0, progress=cb)
-    finally:
-        if bar is not None:
-            bar.close()
+    ds = _run(model, DEMO_PROTOCOL, 35 * 60.0, "demo: C/3 charge of a 2 µm ni88 disc", quiet, 30.0)
     wall = time.perf_counter() - t0
     save_results(ds, out / "disc_charge_C3.nc", overwrite=True)
 
     # a full C/3 cycle with a CV hold, at the pixel size of the optical images of [003]
     t1 = time.perf_counter()
     cycle_model = ParticleModel(mat, geo, resolution=34.7e-9)
-    bar, cb = _progress_bar(None, "demo: C/3 cycle with a 2 h hold at 3.0 V") if not quiet else (None, None)
-    try:
-        cyc = cycle_model.run(list(DEMO_CYCLE), initial_theta=0.97, output_interval=60.0, progress=cb)
-    finally:
-        if bar is not None:
-            bar.close()
+    cyc = _run(cycle_model, DEMO_CYCLE, None, "demo: C/3 cycle with a 2 h hold at 3.0 V", quiet, 60.0)
     wall_cycle = time.perf_counter() - t1
     save_results(cyc, out / "disc_cycle_C3.nc", overwrite=True)
     ce = cycle_summary(cyc).iloc[0]
