@@ -20,6 +20,10 @@ Definitions (documented here once, used everywhere):
   mid level ``(max θ + min θ)/2``. For a sharp front in a sphere this is
   exactly ``R − r_front``. A uniform field (max − min < 1e-6) has no front:
   NaN.
+* **unreacted-region offset** — the distance between the centre of mass of
+  the whole particle and that of its "unreacted" cells (θ above a
+  threshold), the measure of asymmetric delithiation of Lun et al. [003]
+  (Fig. S4, where "unreacted" is a differential optical contrast < 0.05).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ __all__ = [
     "periphery_core_masks",
     "periphery_minus_core",
     "front_depth",
+    "unreacted_com_distance",
 ]
 
 
@@ -101,3 +106,50 @@ def front_depth(theta: np.ndarray, volumes: np.ndarray, boundary_distance: np.nd
         j = min(j, len(d_sorted) - 1)
         out[k] = d_sorted[j]
     return out.reshape(lead)
+
+
+def unreacted_com_distance(
+    theta_cells: np.ndarray, cell_xy: np.ndarray, volumes: np.ndarray, threshold: float
+) -> np.ndarray:
+    """Distance between the particle's centre of mass and that of its unreacted region.
+
+    Parameters
+    ----------
+    theta_cells : ndarray, shape (..., n)
+        Cell occupancies (one snapshot or a time series).
+    cell_xy : ndarray, shape (n, 2)
+        Cell centroids [m].
+    volumes : ndarray, shape (n,)
+        Cell volumes (or areas; only ratios matter).
+    threshold : float
+        Cells with ``θ > threshold`` are unreacted (still Li-rich).
+
+    Returns
+    -------
+    ndarray, shape (...)
+        Distance [units of ``cell_xy``]; 0 when every cell is unreacted, NaN
+        when none is.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> xy = np.array([[-1.0, 0.0], [1.0, 0.0]])
+    >>> float(unreacted_com_distance(np.array([0.9, 0.5]), xy, np.ones(2), 0.8))
+    1.0
+    """
+    theta = np.asarray(theta_cells, dtype=float)
+    xy = np.asarray(cell_xy, dtype=float)
+    vol = np.asarray(volumes, dtype=float)
+    n = theta.shape[-1]
+    if xy.shape != (n, 2) or vol.shape != (n,):
+        raise ValueError(
+            f"cell_xy must have shape ({n}, 2) and volumes ({n},) to match theta_cells {theta.shape}; "
+            f"got {xy.shape} and {vol.shape}"
+        )
+    com = (vol @ xy) / vol.sum()
+    w = np.where(theta > threshold, vol, 0.0)  # (..., n)
+    mass = w.sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        com_u = (w @ xy) / mass[..., None]
+    d = np.linalg.norm(com_u - com, axis=-1)
+    return np.where(mass > 0, d, np.nan)

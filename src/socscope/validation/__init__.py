@@ -1,0 +1,191 @@
+"""Comparisons of socscope's single-particle model with the source papers (``socscope validate``).
+
+:func:`run_validation` runs the simulations behind one paper's comparisons
+and writes, into one folder:
+
+* ``table.md`` and ``table.csv`` — one row per comparison: ``source`` (where
+  the paper says it), ``their`` (the published number or statement),
+  ``ours`` (measured from the runs just made), ``criterion`` (the test that
+  decides ``holds``), ``holds`` (does ours show the stated behaviour) and
+  ``command`` (what reproduces the row);
+* ``summary.json`` — the settings, every measured number behind the rows,
+  the run time and the socscope version;
+* PNG figures.
+
+Papers: ``"xu2022"`` — Xu et al. [004] (core–shell on charge, centre lag,
+charge–rest, rate, size and α dependence, Li-rich rim after discharge,
+first-cycle coulombic efficiencies; :mod:`socscope.validation.xu2022`);
+``"lun2023"`` — Lun et al. [003] (aged particles with a rock-salt arc:
+asymmetric delithiation and the offset of the unreacted region;
+:mod:`socscope.validation.lun2023`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ParameterError
+
+__all__ = ["run_validation", "Row", "PAPERS", "TABLE_COLUMNS"]
+
+#: paper name -> module that runs its comparisons
+PAPERS = {"xu2022": "xu2022", "lun2023": "lun2023"}
+#: columns of the comparison table, in order
+TABLE_COLUMNS = ("id", "source", "their", "ours", "criterion", "holds", "command")
+_COMMON_FILES = ("table.md", "table.csv", "summary.json")
+
+
+@dataclass
+class Row:
+    """One comparison with a paper.
+
+    ``metrics`` holds the measured numbers ``ours`` is written from (they go
+    to ``summary.json``); a quantity that does not exist in a run (e.g. the
+    lag of a centre that never moves within the run) is NaN there and
+    ``null`` in the JSON.
+    """
+
+    id: str
+    source: str
+    their: str
+    ours: str
+    criterion: str
+    holds: bool
+    command: str
+    metrics: dict = field(default_factory=dict)
+
+    def line(self) -> str:
+        """The one-line report printed while the validation runs."""
+        return f"[{self.id}] {'holds' if self.holds else 'DIFFERS'} | {self.source} | ours: {self.ours}"
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple, np.ndarray)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        v = float(x)
+        return v if math.isfinite(v) else None
+    return x
+
+
+def _md_cell(text) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _markdown(title: str, preamble: str, rows: list[Row], footer: str) -> str:
+    lines = [f"# {title}", "", preamble.strip(), "",
+             "| id | source | their number / statement | ours | criterion | holds | command |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append("| " + " | ".join(_md_cell(v) for v in (
+            r.id, r.source, r.their, r.ours, r.criterion, "yes" if r.holds else "**no**", f"`{r.command}`")) + " |")
+    lines += ["", footer.strip(), ""]
+    return "\n".join(lines)
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def run_validation(name: str, out=None, *, overwrite: bool = False, quick: bool = False,
+                   verbose: bool = True) -> pd.DataFrame:
+    """Run one paper's comparisons and write the table, summary and figures.
+
+    Parameters
+    ----------
+    name : {"xu2022", "lun2023"}
+        Which paper: Xu et al. [004] or Lun et al. [003].
+    out : str or Path, optional
+        Output folder (created if missing); default ``./validation-NAME``.
+    overwrite : bool
+        Replace the files of an earlier run in ``out``; without it a folder
+        that already holds any of them is refused before anything runs.
+    quick : bool
+        Coarser grids and looser tolerances (numbers less converged; the
+        table says so), for a fast look and for tests.
+    verbose : bool
+        Print one line per comparison as it is made, and where the files went.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table: columns ``id, source, their, ours, criterion, holds, command``.
+
+    Raises
+    ------
+    ParameterError
+        Unknown ``name``, or ``out`` holds earlier results and ``overwrite``
+        is False.
+
+    Examples
+    --------
+    >>> from socscope.validation import run_validation
+    >>> table = run_validation("xu2022", "validation-xu2022", quick=True)  # doctest: +SKIP
+    >>> table[["source", "holds"]]  # doctest: +SKIP
+    """
+    if name not in PAPERS:
+        raise ParameterError(f"unknown validation {name!r}; choose one of {', '.join(PAPERS)}")
+    from ..io.results import check_output_folder
+
+    mod = importlib.import_module(f".{PAPERS[name]}", __name__)
+    out = Path(out) if out is not None else Path(f"validation-{name}")
+    files = _COMMON_FILES + tuple(mod.FIGURES)
+    check_output_folder(out, files, overwrite=overwrite)
+    out.mkdir(parents=True, exist_ok=True)
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from .. import __version__
+
+    t0 = time.perf_counter()
+    report = (lambda row: print(row.line(), flush=True)) if verbose else (lambda row: None)
+    result = mod.run(quick=quick, report=report)
+    t_runs = time.perf_counter() - t0
+    mod.make_figures(result, out)
+    wall = time.perf_counter() - t0
+    rows: list[Row] = result["rows"]
+
+    table = pd.DataFrame([{c: getattr(r, c) for c in TABLE_COLUMNS} for r in rows])
+    table["holds"] = table["holds"].astype(bool)
+    tmp = out / ".table.csv.tmp"
+    table.to_csv(tmp, index=False)
+    tmp.replace(out / "table.csv")
+    mode = "quick (coarse grid, looser tolerances: numbers less converged)" if quick else "full"
+    footer = (f"{sum(r.holds for r in rows)} of {len(rows)} comparisons hold. Mode: {mode}; "
+              f"socscope {__version__}; simulations {t_runs:.0f} s, total {wall:.0f} s. "
+              f"Figures: {', '.join(f'`{f}`' for f in mod.FIGURES)}; every measured number is in `summary.json`.")
+    _write_text(out / "table.md", _markdown(mod.TITLE, result["preamble"], rows, footer))
+    summary = {
+        "paper": name,
+        "title": mod.TITLE,
+        "socscope_version": __version__,
+        "mode": "quick" if quick else "full",
+        "settings": result["settings"],
+        "rows": [asdict(r) for r in rows],
+        "n_rows": len(rows),
+        "n_hold": int(sum(r.holds for r in rows)),
+        "simulation_time_s": round(t_runs, 2),
+        "wall_time_s": round(wall, 2),
+        "files": list(files),
+    }
+    _write_text(out / "summary.json", json.dumps(_jsonable(summary), indent=2, ensure_ascii=False) + "\n")
+    if verbose:
+        print(f"{summary['n_hold']} of {len(rows)} comparisons hold; {wall:.0f} s; wrote {out.resolve()}/")
+    return table

@@ -1,0 +1,158 @@
+"""socscope validate: the comparison tables with [004] and [003], and the unreacted-region offset."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+import socscope as ss
+from socscope.cli.main import main
+from socscope.errors import ParameterError
+from socscope.observe import unreacted_com_distance
+from socscope.validation import TABLE_COLUMNS, lun2023, run_validation, xu2022
+
+
+def _numbers(x):
+    """Every number in a JSON tree (None stands for a quantity a run does not have)."""
+    if isinstance(x, dict):
+        for v in x.values():
+            yield from _numbers(v)
+    elif isinstance(x, list):
+        for v in x:
+            yield from _numbers(v)
+    elif isinstance(x, (int, float)) and not isinstance(x, bool):
+        yield x
+    elif x is None:
+        yield None
+
+
+def _check_folder(out, module, table, expected_ids):
+    for name in ("table.md", "table.csv", "summary.json", *module.FIGURES):
+        assert (out / name).is_file() and (out / name).stat().st_size > 0, name
+    assert tuple(table.columns) == TABLE_COLUMNS
+    assert list(table.id) == expected_ids
+    assert table.holds.dtype == bool
+    assert all(isinstance(s, str) and s for col in ("source", "their", "ours", "criterion", "command")
+               for s in table[col])
+    md = (out / "table.md").read_text()
+    for rid in expected_ids:
+        assert f"| {rid} |" in md
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["mode"] == "quick" and summary["n_rows"] == len(expected_ids)
+    assert summary["n_hold"] == int(table.holds.sum())
+    nums = [v for row in summary["rows"] for v in _numbers(row["metrics"])]
+    assert len(nums) > 20
+    assert all(v is None or math.isfinite(v) for v in nums)
+    return {row["id"]: row for row in summary["rows"]}
+
+
+def test_xu2022_quick(tmp_path):
+    out = tmp_path / "xu"
+    table = run_validation("xu2022", out, quick=True, verbose=False)
+    ids = ["a1", "a2", "a3", "b", "c", "d1", "d2", "e", "f1", "f2", "g", "h1", "h2", "h3", "h4"]
+    rows = _check_folder(out, xu2022, table, ids)
+    holds = dict(zip(table.id, table.holds))
+    # the behaviours the model is built to show: core–shell at every rate, growth
+    # with rate and size, a delayed and accelerating centre, a Li-rich rim after
+    # discharge, capacity recovered by the hold
+    for rid in ("a1", "b", "d2", "e", "f1", "g", "h4"):
+        assert holds[rid], rid
+    m = rows["a1"]["metrics"]["periphery_minus_core"]
+    assert set(m) == {"C/30", "C/3", "1C", "2C"} and all(-0.6 < v < -0.02 for v in m.values())
+    ce = rows["h2"]["metrics"]
+    assert 0 < ce["ce_cc"] < ce["ce_hold"] < 1
+    assert ce["charge_mAh_g"] > ce["discharge_cc_mAh_g"] > 0
+    lag = rows["b"]["metrics"]["centre_lag"]
+    assert all(lag[k]["lag_min"] is not None for k in list(lag)[:2])
+
+
+def test_lun2023_quick(tmp_path):
+    out = tmp_path / "lun"
+    table = run_validation("lun2023", out, quick=True, verbose=False)
+    rows = _check_folder(out, lun2023, table, ["L1", "L2", "L3", "L4", "L5"])
+    holds = dict(zip(table.id, table.holds))
+    assert holds["L1"] and holds["L2"] and holds["L3"]
+    dist = rows["L3"]["metrics"]["distance_nm"]
+    assert all(v["20.0"] is not None and 0 < v["20.0"] < 1000 for v in dist.values())
+    assert rows["L3"]["metrics"]["fresh_max_distance_nm"] < 1.0
+
+
+def test_unreacted_com_distance_half_disc():
+    # a half disc unreacted: its centre of mass lies 4R/(3π) from the disc's
+    r, h = 1e-6, 2e-9
+    g = np.arange(-r + h / 2, r, h)
+    x, y = np.meshgrid(g, g)
+    inside = x**2 + y**2 < r**2
+    xy = np.c_[x[inside], y[inside]]
+    vol = np.full(len(xy), h * h)
+    theta = np.where(xy[:, 0] < 0, 0.95, 0.3)
+    d = unreacted_com_distance(theta, xy, vol, 0.9)
+    assert d == pytest.approx(4 * r / (3 * np.pi), rel=2e-3)
+
+
+def test_unreacted_com_distance_leading_axes_and_limits():
+    xy = np.array([[-1.0, 0.0], [1.0, 0.0], [0.0, 2.0]])
+    vol = np.array([1.0, 1.0, 2.0])
+    theta = np.array([
+        [[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]],  # all unreacted: 0; none: NaN
+        [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]],  # one cell unreacted
+    ])
+    d = unreacted_com_distance(theta, xy, vol, 0.5)
+    com = np.array([0.0, 1.0])
+    assert d.shape == (2, 2)
+    assert d[0, 0] == 0.0 and np.isnan(d[0, 1])
+    assert d[1, 0] == pytest.approx(np.hypot(-1.0, -1.0))
+    assert d[1, 1] == pytest.approx(np.linalg.norm(xy[2] - com))
+    with pytest.raises(ValueError, match="cell_xy"):
+        unreacted_com_distance(theta, xy[:2], vol, 0.5)
+
+
+def test_unreacted_com_distance_on_a_simulated_disc():
+    # a polar-grid disc under a uniform flux stays symmetric: distance ~0
+    ds = ss.simulate_particle(ss.materials.get("ni88-xu2022"), ss.geometry.Disc(2e-6),
+                              ["Charge at 1C for 5 minutes"], resolution=100e-9, kinetics="none",
+                              output_interval=60)
+    xy = np.c_[ds.cell_x.values, ds.cell_y.values]
+    d = unreacted_com_distance(ds.theta_cell.values, xy, ds.cell_volume.values, 0.9)
+    assert d.shape == (ds.sizes["time"],)
+    assert np.all(d[np.isfinite(d)] < 1e-12)
+
+
+@pytest.mark.parametrize("name", ["xu2022", "lun2023"])
+def test_refuses_to_overwrite(tmp_path, name):
+    out = tmp_path / "v"
+    out.mkdir()
+    (out / "table.md").write_text("earlier results\n")
+    with pytest.raises(ParameterError, match="--overwrite"):
+        run_validation(name, out, quick=True, verbose=False)
+    assert (out / "table.md").read_text() == "earlier results\n"
+    assert sorted(p.name for p in out.iterdir()) == ["table.md"]
+
+
+def _cli_has_validate() -> bool:
+    import contextlib
+    import io
+
+    from socscope.cli.main import build_parser
+
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            build_parser().parse_args(["validate", "xu2022", "--quick"])
+    except SystemExit:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _cli_has_validate(), reason="the CLI has no 'validate' subcommand registered")
+def test_cli_refuses_to_overwrite(tmp_path, capsys):
+    out = tmp_path / "v"
+    out.mkdir()
+    (out / "summary.json").write_text("{}\n")
+    assert main(["validate", "lun2023", "--out", str(out), "--quick"]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+
+
+def test_unknown_paper(tmp_path):
+    with pytest.raises(ParameterError, match="xu2022"):
+        run_validation("smith2030", tmp_path / "v", verbose=False)
