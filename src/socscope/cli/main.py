@@ -198,6 +198,12 @@ def _cmd_simulate_particle(args) -> int:
     return 0
 
 
+def _cmd_validate(args) -> int:
+    from ..validation import run_validation
+
+    run_validation(args.name, args.out, overwrite=args.overwrite, quick=args.quick, verbose=not args.quiet)
+    return 0
+
 
 def _cmd_materials(args) -> int:
     from .. import materials
@@ -377,6 +383,18 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--quiet", action="store_true", help="no progress bar or summary line")
     sp.set_defaults(func=_cmd_simulate_particle)
     s.set_defaults(func=lambda a: _usage(s))
+
+    v = sub.add_parser(
+        "validate", help="reproduce a paper's single-particle results (table + figures)",
+        description="Run the comparisons with a source paper and write a table (Markdown, CSV) and figures.",
+        epilog="example: socscope validate xu2022 --out validation-xu2022/",
+    )
+    v.add_argument("name", choices=["xu2022", "lun2023"], help="which paper: xu2022 ([004]) or lun2023 ([003])")
+    v.add_argument("--out", help="output folder (default: ./validation-NAME)")
+    v.add_argument("--quick", action="store_true", help="coarser grids, for a fast look (numbers less converged)")
+    v.add_argument("--overwrite", action="store_true", help="replace files in an existing output folder")
+    v.add_argument("--quiet", action="store_true", help="print only errors")
+    v.set_defaults(func=_cmd_validate)
 
     c = sub.add_parser("cycler", help="analyse cycler records", description="Analyse cycler records.")
     csub = c.add_subparsers(dest="what", metavar="WHAT")
