@@ -23,6 +23,7 @@ from scipy.optimize import brentq
 
 from ..constants import F, R
 from ..numerics import Coupling, CouplingTerms
+from ..physics.kinetics import butler_volmer
 
 __all__ = ["SurfaceKinetics"]
 
@@ -106,12 +107,8 @@ class SurfaceKinetics(Coupling):
         m = self.material
         i0 = self.rate * m.i0(theta_s)
         di0 = self.rate * m.i0.derivative(theta_s)
-        eta = p - m.U(theta_s)
-        x_a = np.clip(self.alpha_a * self.f * eta, -200.0, 200.0)
-        x_c = np.clip(-self.alpha_c * self.f * eta, -200.0, 200.0)
-        ea, ec = np.exp(x_a), np.exp(x_c)
-        bracket = ea - ec
-        dbracket = self.f * (self.alpha_a * ea + self.alpha_c * ec)
+        # the Butler–Volmer factor per unit exchange current and its η-derivative
+        bracket, dbracket = butler_volmer(1.0, p - m.U(theta_s), self.alpha_a, self.alpha_c, m.temperature)
         di_dp = i0 * dbracket
         return i0 * bracket, di0 * bracket - di_dp * m.dU_dtheta(theta_s), di_dp
 
@@ -214,7 +211,7 @@ class SurfaceKinetics(Coupling):
     def evaluate(self, u, k, d, p) -> CouplingTerms:
         th = self.surface(self.reconstructed(k), p)
         i, i_th, i_p = self.local(th, p)
-        slope = self.table.evaluate(th)[1] + self.depth_c * i_th
+        slope = self.table.evaluate(th)[1] + self.depth_c * i_th  # dG/dθ of the surface equation
         dth_dk = 1.0 / slope
         dth_dp = -self.depth_c * i_p / slope
         di_du = i_th * dth_dk * self.w_out * d[self.c_out]

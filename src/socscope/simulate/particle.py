@@ -238,6 +238,7 @@ class ParticleModel:
             raise ParameterError(f"kinetics='butler-volmer' is not possible: {why}")
         use = kinetics == "butler-volmer" or (kinetics == "auto" and why is None)
         self.kinetics = "butler-volmer" if use else "none"
+        self._ocp_bounds = None  # (min U, max U), filled on first use
         self._why_no_kinetics = why or "kinetics='none' was chosen"
         params = m.parameters or {}
         a_a, a_c = transfer_coefficients if transfer_coefficients is not None else (
@@ -328,10 +329,14 @@ class ParticleModel:
             )
 
     def _ocp_range(self) -> tuple[float, float]:
-        """Lowest and highest open-circuit potential the material reaches on θ ∈ [1e-6, 1 − 1e-6] [V]."""
-        th = np.linspace(1e-6, 1 - 1e-6, 4001)
-        u = self.material.U(th)
-        return float(u.min()), float(u.max())
+        """Lowest and highest open-circuit potential the material reaches on θ ∈ [1e-6, 1 − 1e-6] [V].
+
+        Computed once per model (every pulse of a titration train checks its voltages).
+        """
+        if self._ocp_bounds is None:
+            u = self.material.U(np.linspace(1e-6, 1 - 1e-6, 4001))
+            self._ocp_bounds = (float(u.min()), float(u.max()))
+        return self._ocp_bounds
 
     def _check_voltage(self, step: Step, value: float, what: str) -> None:
         lo, hi = self._ocp_range()
@@ -407,7 +412,7 @@ class ParticleModel:
                 else:
                     li0 = float(theta0 @ vol)
                     fn = lambda th, li0=li0, dtheta=dtheta: float(abs(th @ vol - li0) / vol.sum() - dtheta)
-                    events.append(self._event(step, cond, fn, None, -dtheta, cpl))
+                    events.append(self._event(cond, fn, None, -dtheta, cpl))
                     continue
             if q == "theta_mean":
                 fn = lambda th, target=target: float(th @ vol / vol.sum() - target)
@@ -466,14 +471,14 @@ class ParticleModel:
                 else:
                     fn = lambda th, cut=cut, cpl=cpl: float(abs(cpl.total_current(th, cpl.voltage)) - cut)
                 # a hold starts with its largest current, above any cut-off
-                events.append(self._event(step, cond, fn, None, 1.0, cpl))
+                events.append(self._event(cond, fn, None, 1.0, cpl))
                 continue
             else:  # pragma: no cover - the parser admits no other quantity
                 raise ProtocolError(f"step {step.sentence!r}: unknown condition {q!r}")
-            events.append(self._check_start(step, cond, self._event(step, cond, fn, spec, g0, cpl), g0, direction))
+            events.append(self._check_start(step, cond, self._event(cond, fn, spec, g0, cpl), g0, direction))
         return events
 
-    def _event(self, step, cond, fn, spec, g0, cpl) -> Event:
+    def _event(self, cond, fn, spec, g0, cpl) -> Event:
         name = f"{cond.quantity}={cond.value}"
         if cpl is None:
             return Event(name, fn, spec, initial=g0)
