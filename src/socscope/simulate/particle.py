@@ -68,6 +68,16 @@ class _RunState:
     plans: list = field(default_factory=list)
     events: list = field(default_factory=list)
 
+    def extend(self, t, theta, theta_s, current, voltage, step, charge) -> None:
+        """Append several samples (arrays over the first axis) of one step."""
+        self.times.extend(t)
+        self.states.extend(theta)
+        self.surfaces.extend(theta_s)
+        self.currents.extend(current)
+        self.voltages.extend(voltage)
+        self.step_idx.extend([step] * len(t))
+        self.charges.extend(charge)
+
     def record(self, t, theta, theta_s, current, voltage, step, charge) -> None:
         self.times.append(t)
         self.states.append(theta)
@@ -633,10 +643,9 @@ class ParticleModel:
                 why = f"within {duration / 3600:.3g} h, by which time the particle has settled; add 'for <duration>'"
             raise ProtocolError(f"step {step.sentence!r}: its condition was never met {why}")
         li0 = self.lithium(theta)
-        for tt, zz in zip(res.t, res.u):
-            if tt < res.t_end - 1e-9 * max(1.0, tt):
-                self._record(st, plan, k, tt, zz, cpl, t, charge0, li0)
-        self._record(st, plan, k, res.t_end, res.u_end, cpl, t, charge0, li0)
+        keep = [j for j, tt in enumerate(res.t) if tt < res.t_end - 1e-9 * max(1.0, tt)]
+        self._record(st, plan, k, [res.t[j] for j in keep] + [res.t_end], [res.u[j] for j in keep] + [res.u_end],
+                     cpl, t, charge0, li0)
         st.t = res.t_end
         st.theta = res.u_end[:n].copy()
         st.charge = st.charges[-1]
@@ -654,28 +663,37 @@ class ParticleModel:
             f"until {cut} V', or lower the current"
         )
 
-    def _record(self, st, plan, k, tt, z, cpl, t0, charge0, li0) -> None:
-        """Append one sample: state, current, voltage and passed charge."""
+    def _record(self, st, plan, k, ts, zs, cpl, t0, charge0, li0) -> None:
+        """Append the samples of one step: states, surface θ, current, voltage, passed charge.
+
+        One vectorised evaluation over all the step's samples.
+        """
         n = self.grid.n_cells
-        u = z[:n]
+        ts = np.asarray(ts, dtype=float)
+        zs = np.atleast_2d(np.asarray(zs, dtype=float))
+        u = zs[:, :n]
+        p = zs[:, n] if cpl is not None else None
+        if cpl is not None:
+            surf, i_e = cpl.state(u, p[:, None])
+            cpl._theta = None  # the warm start of the Newton solves has a different shape
         if plan.control == "current":
-            cur, charge = plan.current, charge0 + plan.current * (tt - t0)
+            cur = np.full(ts.size, plan.current)
+            charge = charge0 + plan.current * (ts - t0)
         else:
-            cur = float(self.hold_current(u, plan.hold)) if plan.control == "theta" else cpl.total_current(u, plan.hold)
+            cur = self.hold_current(u, plan.hold) if plan.control == "theta" else i_e @ self.grid.boundary_area
             # no imposed current: the passed charge is what left the particle
             charge = charge0 + F * (li0 - self.lithium(u))
-        if cpl is not None:
-            surf = cpl.state(u, float(z[n]))[0]
-        else:
-            surf = self.surface_theta(u, cur, plan.hold)
+        if cpl is None:
+            surf = np.broadcast_to(self.surface_theta(u, plan.current, plan.hold),
+                                   (ts.size, self.grid.boundary_cell.size))
         if self.kinetics != "butler-volmer":
-            v = math.nan
+            v = np.full(ts.size, math.nan)
         elif cpl is not None:
-            v = float(z[n])
+            v = p
         else:
             th_s = surf @ (self.grid.boundary_area / self.grid.boundary_area.sum())
-            v = float(self.voltage_at_surface(np.array([th_s]), cur)[0])
-        st.record(tt, u.copy(), surf, cur, v, k, charge)
+            v = self.voltage_at_surface(th_s, cur)
+        st.extend(ts, u.copy(), np.array(surf), cur, v, k, charge)
 
     # -- results ----------------------------------------------------------------
     def _dataset(self, st: _RunState, th0, opts) -> xr.Dataset:
