@@ -31,12 +31,6 @@ def _prepare(out: Path, overwrite: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def _save_fig(fig, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=150)
-    tmp.replace(path)
-
-
 def _run(model, protocol, total_s, desc, quiet, interval):
     """Run a protocol from θ = 0.97 with a progress bar (unless quiet)."""
     from .main import _progress_bar
@@ -60,14 +54,13 @@ def run_demo(out: Path, *, overwrite: bool = False, quiet: bool = False) -> dict
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     from .. import __version__, materials
     from ..constants import F
     from ..geometry import Disc
-    from ..io.results import save_results
+    from ..io.results import save_results, write_text_atomic
     from ..observe import cycle_summary
-    from ..plotting import plot_periphery_core, plot_theta_maps, plot_traces, plot_voltage_curve
+    from ..plotting import save_figure, plot_periphery_core, plot_theta_maps, plot_traces, plot_voltage_curve
     from ..simulate import ParticleModel
 
     out = Path(out)
@@ -91,26 +84,21 @@ def run_demo(out: Path, *, overwrite: bool = False, quiet: bool = False) -> dict
 
     fig = plot_theta_maps(ds, DEMO_MAP_TIMES_S)
     fig.suptitle("ni88-xu2022, 2 µm disc, C/3 charge: Li-poor periphery, Li-rich core")
-    _save_fig(fig, out / "theta_maps.png")
-    plt.close(fig)
+    save_figure(fig, out / "theta_maps.png", dpi=150)
     ax = plot_traces(ds)
     ax.set_title("mean, centre and surface occupancy")
-    _save_fig(ax.figure, out / "theta_traces.png")
-    plt.close(ax.figure)
+    save_figure(ax.figure, out / "theta_traces.png", dpi=150)
     ax = plot_periphery_core(ds)
     ax.set_title("periphery − core and max − min occupancy")
-    _save_fig(ax.figure, out / "periphery_core.png")
-    plt.close(ax.figure)
+    save_figure(ax.figure, out / "periphery_core.png", dpi=150)
     ax = plot_voltage_curve(cyc)
     ax.set_title("ni88-xu2022, 2 µm disc: C/3 cycle and 2 h hold at 3.0 V")
-    _save_fig(ax.figure, out / "voltage_curve.png")
-    plt.close(ax.figure)
+    save_figure(ax.figure, out / "voltage_curve.png", dpi=150)
     fig = plot_theta_maps(cyc, ends)
     for a, title in zip(fig.axes, ("end of charge (4.3 V)", "end of discharge (3.0 V)", "after the 2 h hold")):
         a.set_title(title)
     fig.suptitle("the Li-rich rim and Li-poor core left by the discharge, and what the hold recovers")
-    _save_fig(fig, out / "cycle_maps.png")
-    plt.close(fig)
+    save_figure(fig, out / "cycle_maps.png", dpi=150)
 
     centre = ds.theta_centre
     lag = ds.time.where(centre < float(centre[0]) - 0.005).min()
@@ -148,7 +136,7 @@ def run_demo(out: Path, *, overwrite: bool = False, quiet: bool = False) -> dict
             "theta_range_after_hold": round(float(cyc.theta_range[-1]), 4),
         },
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_text_atomic(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     rows = "\n".join(
         f"| {m:.0f} | {a:.3f} | {c:.3f} | {s:.3f} | {p:+.3f} | {d:.0f} |"
         for m, a, c, s, p, d in zip(summary["map_times_min"], summary["theta_mean"], summary["theta_centre"],
@@ -193,7 +181,7 @@ xarray), `theta_maps.png`, `theta_traces.png`, `periphery_core.png`, `voltage_cu
 `cycle_maps.png`, `summary.json`.
 Periphery: cells within 0.2 × the inradius of the surface; core: beyond 0.6 × the inradius.
 """
-    (out / "summary.md").write_text(md)
+    write_text_atomic(out / "summary.md", md)
     if not quiet:
         print(md)
         print(f"wrote {out.resolve()}/")

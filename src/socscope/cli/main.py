@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import SocscopeError, SolverError
-from ..io.results import check_output_folder
+from ..io.results import check_output_folder, write_text_atomic
 
 __all__ = ["main", "build_parser"]
 
@@ -236,16 +236,16 @@ def _cmd_cycler_summary(args) -> int:
     cycles = cycle_summary(df, mass_g=mass_g, first=args.first)
     table = dqdv(df)
     out.mkdir(parents=True, exist_ok=True)
-    _write_text(out / "cycles.csv", cycles.to_csv())
-    _write_text(out / "half_cycles.csv", half.to_csv())
-    _write_text(out / "dqdv.csv", table.to_csv(index=False))
+    write_text_atomic(out / "cycles.csv", cycles.to_csv())
+    write_text_atomic(out / "half_cycles.csv", half.to_csv())
+    write_text_atomic(out / "dqdv.csv", table.to_csv(index=False))
     summary = {
         "file": str(args.file), "vendor": df.attrs.get("vendor"), "points": len(df),
         "duration_h": float(df.time_s.iloc[-1] / 3600), "half_cycles": len(half), "cycles": len(cycles),
         "mass_mg": args.mass_mg, "sign_convention": df.attrs.get("sign_convention"),
         "coulombic_efficiency": [None if np.isnan(x) else round(float(x), 5) for x in cycles.get("coulombic_efficiency", [])],
     }
-    _write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
+    write_text_atomic(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     import matplotlib
 
     matplotlib.use("Agg")
@@ -285,11 +285,11 @@ def _cmd_gitt(args) -> int:
         capacity_mAh_g=mat.capacity_mAh_g,
     )
     out.mkdir(parents=True, exist_ok=True)
-    _write_text(out / "gitt.csv", table.to_csv(index_label="pulse"))
+    write_text_atomic(out / "gitt.csv", table.to_csv(index_label="pulse"))
     summary = {"file": str(args.file), "material": mat.name, "pulses": len(table),
                "flagged_long": int((~table.short_pulse).sum()), "flagged_unrelaxed": int((~table.relaxed).sum()),
                "incomplete": int((~table.complete).sum())}
-    _write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
+    write_text_atomic(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     import matplotlib
 
     matplotlib.use("Agg")
@@ -314,12 +314,6 @@ def _cmd_gitt(args) -> int:
               .to_string(float_format=lambda v: f"{v:.3g}"))
         print(f"wrote {out}/" + (f" and {args.to_material}" if args.to_material else ""))
     return 0
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
 
 
 def _cmd_demo(args) -> int:

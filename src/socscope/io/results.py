@@ -16,7 +16,7 @@ import xarray as xr
 
 from ..errors import FileFormatError, ParameterError
 
-__all__ = ["save_results", "open_results", "atomic_target", "check_output_folder"]
+__all__ = ["save_results", "open_results", "atomic_target", "check_output_folder", "write_text_atomic"]
 
 
 def atomic_target(path, *, overwrite: bool = False) -> tuple[Path, Path]:
@@ -99,3 +99,16 @@ def open_results(path) -> xr.Dataset:
     if "socscope_version" not in out.attrs:
         raise FileFormatError(f"{path}: netCDF file without 'socscope_version' attribute; not a socscope result")
     return out
+
+
+def write_text_atomic(path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary sibling and a rename.
+
+    A reader never sees a half-written file, and an interrupted write leaves
+    the previous file as it was.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+    return path

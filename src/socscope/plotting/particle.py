@@ -8,17 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._common import _extent_um, _plt
+
 __all__ = ["plot_theta_maps", "plot_traces", "plot_periphery_core"]
-
-
-def _plt():
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "plotting needs matplotlib: pip install 'socscope[plot]'"
-        ) from None
-    return plt
 
 
 def plot_theta_maps(ds, times_s, *, fig=None, cmap="viridis", vmin=None, vmax=None, label="θ"):
@@ -48,10 +40,7 @@ def plot_theta_maps(ds, times_s, *, fig=None, cmap="viridis", vmin=None, vmax=No
         axes = fig.subplots(1, n, squeeze=False)[0]
         lo = float(np.nanmin(sel)) if vmin is None else vmin
         hi = float(np.nanmax(sel)) if vmax is None else vmax
-        extent_um = [
-            float(ds.x[0] - (ds.x[1] - ds.x[0]) / 2) * 1e6, float(ds.x[-1] + (ds.x[1] - ds.x[0]) / 2) * 1e6,
-            float(ds.y[0] - (ds.y[1] - ds.y[0]) / 2) * 1e6, float(ds.y[-1] + (ds.y[1] - ds.y[0]) / 2) * 1e6,
-        ]
+        extent_um = _extent_um(ds)
         im = None
         for ax, t, field in zip(axes, sel.time.values, sel.values):
             im = ax.imshow(field, origin="lower", extent=extent_um, cmap=cmap, vmin=lo, vmax=hi)

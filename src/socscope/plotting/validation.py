@@ -6,26 +6,12 @@ Each function returns the :class:`matplotlib.figure.Figure` it drew;
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 
+from ._common import _extent_um, _plt, save_figure  # noqa: F401 (save_figure re-exported)
+
 __all__ = ["plot_map_grid", "plot_line_panels", "plot_voltage_capacity_runs", "save_figure"]
-
-
-def _plt():
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError("plotting needs matplotlib: pip install 'socscope[plot]'") from None
-    return plt
-
-
-def _extent_um(ds) -> list[float]:
-    dx = float(ds.x[1] - ds.x[0])
-    dy = float(ds.y[1] - ds.y[0])
-    return [float(ds.x[0]) * 1e6 - dx * 5e5, float(ds.x[-1]) * 1e6 + dx * 5e5,
-            float(ds.y[0]) * 1e6 - dy * 5e5, float(ds.y[-1]) * 1e6 + dy * 5e5]
 
 
 def plot_map_grid(panels, *, ncols: int, suptitle: str = "", vmin=None, vmax=None, cmap: str = "viridis",
@@ -163,18 +149,3 @@ def plot_voltage_capacity_runs(runs, *, suptitle: str = ""):
     if suptitle:
         ax.set_title(suptitle, fontsize=9)
     return fig
-
-
-def save_figure(fig, path, *, dpi: int = 110) -> Path:
-    """Write a figure as PNG atomically (temporary file, then rename) and close it."""
-    plt = _plt()
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    try:
-        fig.savefig(tmp, dpi=dpi)
-        tmp.replace(path)
-    finally:
-        plt.close(fig)
-        if tmp.exists():
-            tmp.unlink()
-    return path

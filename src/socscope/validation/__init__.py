@@ -97,12 +97,6 @@ def _markdown(title: str, preamble: str, rows: list[Row], footer: str) -> str:
     return "\n".join(lines)
 
 
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-
-
 def run_validation(name: str, out=None, *, overwrite: bool = False, quick: bool = False,
                    verbose: bool = True) -> pd.DataFrame:
     """Run one paper's comparisons and write the table, summary and figures.
@@ -141,7 +135,7 @@ def run_validation(name: str, out=None, *, overwrite: bool = False, quick: bool 
     """
     if name not in PAPERS:
         raise ParameterError(f"unknown validation {name!r}; choose one of {', '.join(PAPERS)}")
-    from ..io.results import check_output_folder
+    from ..io.results import check_output_folder, write_text_atomic
 
     mod = importlib.import_module(f".{PAPERS[name]}", __name__)
     out = Path(out) if out is not None else Path(f"validation-{name}")
@@ -171,7 +165,7 @@ def run_validation(name: str, out=None, *, overwrite: bool = False, quick: bool 
     footer = (f"{sum(r.holds for r in rows)} of {len(rows)} comparisons hold. Mode: {mode}; "
               f"socscope {__version__}; simulations {t_runs:.0f} s, total {wall:.0f} s. "
               f"Figures: {', '.join(f'`{f}`' for f in mod.FIGURES)}; every measured number is in `summary.json`.")
-    _write_text(out / "table.md", _markdown(mod.TITLE, result["preamble"], rows, footer))
+    write_text_atomic(out / "table.md", _markdown(mod.TITLE, result["preamble"], rows, footer))
     summary = {
         "paper": name,
         "title": mod.TITLE,
@@ -185,7 +179,7 @@ def run_validation(name: str, out=None, *, overwrite: bool = False, quick: bool 
         "wall_time_s": round(wall, 2),
         "files": list(files),
     }
-    _write_text(out / "summary.json", json.dumps(_jsonable(summary), indent=2, ensure_ascii=False) + "\n")
+    write_text_atomic(out / "summary.json", json.dumps(_jsonable(summary), indent=2, ensure_ascii=False) + "\n")
     if verbose:
         print(f"{summary['n_hold']} of {len(rows)} comparisons hold; {wall:.0f} s; wrote {out.resolve()}/")
     return table

@@ -1,0 +1,37 @@
+"""What every plotting module needs: pyplot on demand, and an atomic PNG writer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _plt():
+    """``matplotlib.pyplot``, imported on first use (matplotlib is the ``plot`` extra)."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError("plotting needs matplotlib: pip install 'socscope[plot]'") from None
+    return plt
+
+
+def save_figure(fig, path, *, dpi: int = 110) -> Path:
+    """Write a figure as PNG atomically (temporary file, then rename) and close it."""
+    plt = _plt()
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    try:
+        fig.savefig(tmp, dpi=dpi)
+        tmp.replace(path)
+    finally:
+        plt.close(fig)
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def _extent_um(ds) -> list[float]:
+    """Image extent [µm] of a Dataset's ``x``/``y`` cell centres, half a cell beyond each edge."""
+    dx = float(ds.x[1] - ds.x[0])
+    dy = float(ds.y[1] - ds.y[0])
+    return [float(ds.x[0]) * 1e6 - dx * 5e5, float(ds.x[-1]) * 1e6 + dx * 5e5,
+            float(ds.y[0]) * 1e6 - dy * 5e5, float(ds.y[-1]) * 1e6 + dy * 5e5]
