@@ -96,7 +96,9 @@ def test_radial_closed_form_equals_the_coupled_solve(lin):
     a = fast.run(protocol, initial_theta=0.8, output_interval=30, solver=tight)
     b = coupled.run(protocol, initial_theta=0.8, output_interval=30, solver=tight)
     assert a.step_end_reason.values[-1] == b.step_end_reason.values[-1] == "voltage=3.75"
-    assert abs(float(a.step_end_time[-1] - b.step_end_time[-1])) < 1e-3 * float(a.step_end_time[-1])
+    # measured: end times agree to 3e-8 relative, voltages to 6e-9 V; the bounds
+    # are the event tolerance scale and the 1e-6 V the electrode issue asks for
+    assert abs(float(a.step_end_time[-1] - b.step_end_time[-1])) < 1e-6 * float(a.step_end_time[-1])
     n = min(a.sizes["time"], b.sizes["time"]) - 1
     assert np.max(np.abs(a.voltage.values[:n] - b.voltage.values[:n])) < 1e-6
 
@@ -172,8 +174,9 @@ def test_blocked_arc_as_kinetics_makes_local_currents_uneven(lin):
     blocked = np.abs(np.angle(np.exp(1j * ang))) < np.pi / 2 * 0.9
     open_ = np.abs(np.angle(np.exp(1j * ang))) > np.pi / 2 * 1.1
     th = ds.theta_boundary.values[-1]
-    # the open half delithiates faster: lower surface θ there
-    assert th[open_].mean() < th[blocked].mean() - 0.01
+    # the open half delithiates faster: lower surface θ there (measured 0.054
+    # lower after 10 min; uniform i0 gives equal halves to 1e-8)
+    assert th[open_].mean() < th[blocked].mean() - 0.02
 
 
 @pytest.mark.parametrize(
@@ -212,8 +215,11 @@ def test_repeat_cycles_have_their_own_summary(lin):
     cyc = ss.observe.cycle_summary(ds)
     assert list(cyc.index) == [0, 1]
     assert list(ds.step_cycle.values) == [0, 0, 1, 1]
-    # a single-phase material with fast diffusion gives back nearly all it took
-    assert 0.97 < cyc.coulombic_efficiency.iloc[1] <= 1.0 + 1e-9
+    # a single-phase material with fast diffusion: the first discharge stops at
+    # 3.7 V under load, short of the 0.7 it started from (CE 0.959); the second
+    # cycle runs between the same end states and gives back all it took (1.0000)
+    assert cyc.coulombic_efficiency.iloc[0] < 0.99
+    assert abs(cyc.coulombic_efficiency.iloc[1] - 1.0) < 1e-3
 
 
 def test_pitt_train_steps_the_voltage_to_its_end(lin):
