@@ -1,10 +1,12 @@
 """Readers and writers: one module per format.
 
 * :func:`load_cycler` — cycler records (Bio-Logic .mpr/.mpt, Neware .ndax/.nda, CSV) in one schema.
+* :func:`open_movie` / :func:`bin_frames` — microscopy image stacks (TIFF, OME-TIFF, ImageJ, video).
 * :func:`save_results` / :func:`open_results` — simulation results as netCDF.
 """
 
 from .cycler import SCHEMA, detect_vendor, load_cycler
+from .movies import bin_frames, open_movie
 from .results import open_results, save_results
 
-__all__ = ["load_cycler", "detect_vendor", "SCHEMA", "save_results", "open_results"]
+__all__ = ["load_cycler", "detect_vendor", "SCHEMA", "save_results", "open_results", "open_movie", "bin_frames"]

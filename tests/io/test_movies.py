@@ -1,0 +1,177 @@
+"""Movie reader: small stacks written with tifffile (ImageJ, OME, RGB, compressed), bad files, binning."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from socscope.errors import FileFormatError, ParameterError
+from socscope.io import bin_frames, open_movie
+
+tifffile = pytest.importorskip("tifffile")
+
+
+@pytest.fixture
+def stack():
+    rng = np.random.default_rng(4)
+    return rng.integers(0, 4096, size=(12, 20, 24), dtype=np.uint16)
+
+
+def test_imagej_uint16_memory_mapped(tmp_path, stack):
+    path = tmp_path / "ij.tif"
+    tifffile.imwrite(path, stack, imagej=True, resolution=(1 / 0.0347, 1 / 0.0347),
+                     metadata={"axes": "TYX", "finterval": 0.5, "unit": "um"})
+    with open_movie(path) as movie:
+        assert (len(movie), movie.n_frames, movie.shape) == (12, 12, (20, 24))
+        assert movie.dtype == np.uint16 and not movie.is_rgb
+        # uncompressed and contiguous: the frames are a view of a memory map, not a copy in memory
+        assert isinstance(movie._data, np.memmap)
+        assert movie.metadata["memory_mapped"] and movie.metadata["format"] == "imagej-tiff"
+        assert movie.metadata["time_source"] == "imagej-finterval"
+        # times are k · finterval exactly (binary fractions)
+        assert_array_equal(movie.time_s, 0.5 * np.arange(12))
+        # 1/0.0347 px per µm written as a rational: the pixel size comes back to 1e-6 relative
+        assert_allclose(movie.metadata["pixel_size_nm"], 34.7, rtol=1e-6)
+        frames = movie.read(3, 7)
+        assert frames.dtype == np.float64
+        assert_array_equal(frames, stack[3:7])  # grayscale values are returned unscaled
+        chunks = list(movie.iter_chunks(5))
+        assert [s for s, _ in chunks] == [0, 5, 10] and [len(c) for _, c in chunks] == [5, 5, 2]
+        assert_array_equal(np.concatenate([c for _, c in chunks]), stack)
+
+
+def test_frame_interval_argument_overrides_metadata(tmp_path, stack):
+    path = tmp_path / "ij.tif"
+    tifffile.imwrite(path, stack, imagej=True, metadata={"axes": "TYX", "finterval": 0.5})
+    movie = open_movie(path, frame_interval_s=2.0)
+    assert movie.metadata["time_source"] == "argument"
+    assert_array_equal(movie.time_s, 2.0 * np.arange(12))
+
+
+def test_ome_tiff_delta_t(tmp_path, stack):
+    path = tmp_path / "movie.ome.tif"
+    delta_t = [0.0, 0.1, 0.25, 0.3, 0.55, 0.6, 0.8, 0.9, 1.1, 1.2, 1.4, 1.5]
+    try:
+        tifffile.imwrite(path, stack, ome=True, metadata={
+            "axes": "TYX", "PhysicalSizeX": 0.2, "PhysicalSizeY": 0.2,
+            "Plane": {"DeltaT": delta_t, "DeltaTUnit": ["ms"] * 12}})
+    except (TypeError, ValueError, KeyError) as exc:  # pragma: no cover - depends on the tifffile version
+        pytest.skip(f"this tifffile cannot write OME Plane DeltaT: {exc}")
+    with tifffile.TiffFile(path) as tf:
+        written = tf.ome_metadata or ""
+    if "DeltaT" not in written:  # pragma: no cover - depends on the tifffile version
+        pytest.skip("this tifffile does not write OME Plane DeltaT")
+    movie = open_movie(path)
+    assert movie.metadata["format"] == "ome-tiff" and movie.metadata["time_source"] == "ome-deltat"
+    # DeltaT in ms converted to s: decimal values, so compare to round-off
+    assert_allclose(movie.time_s, np.array(delta_t) * 1e-3, rtol=1e-12)
+    assert_allclose(movie.metadata["pixel_size_nm"], 200.0, rtol=1e-12)  # 0.2 µm
+    assert_array_equal(movie.read(0, 12), stack)
+
+
+def test_rgb_uint8_intensity(tmp_path):
+    rng = np.random.default_rng(1)
+    rgb = rng.integers(0, 256, size=(5, 8, 9, 3), dtype=np.uint8)
+    path = tmp_path / "rgb.tif"
+    tifffile.imwrite(path, rgb, photometric="rgb")
+    movie = open_movie(path, frame_interval_s=0.04)
+    assert movie.is_rgb and movie.dtype == np.uint8 and movie.shape == (8, 9)
+    expected = (rgb[..., 0].astype(float) + rgb[..., 1] + rgb[..., 2]) / (3 * 255)
+    # (R + G + B) / (3 · 255) as in [002]: exact up to float64 round-off of one division
+    assert_allclose(movie.read(0, 5), expected, rtol=0, atol=1e-15)
+
+
+def test_rgb_uint16_and_planar(tmp_path):
+    rng = np.random.default_rng(2)
+    rgb = rng.integers(0, 65536, size=(3, 6, 7, 3), dtype=np.uint16)
+    path = tmp_path / "planar.tif"
+    tifffile.imwrite(path, rgb.transpose(0, 3, 1, 2), photometric="rgb", planarconfig="separate")
+    movie = open_movie(path, frame_interval_s=1.0)
+    assert movie.is_rgb
+    # uint16 full scale is 65535; round-off only
+    assert_allclose(movie.read(0, 3), rgb.astype(float).sum(axis=-1) / (3 * 65535), rtol=0, atol=1e-15)
+
+
+def test_compressed_stack_read_page_by_page(tmp_path, stack):
+    path = tmp_path / "zlib.tif"
+    tifffile.imwrite(path, stack, compression="zlib")
+    rgb = np.stack([stack.astype(np.uint8)] * 3, axis=-1)
+    path_rgb = tmp_path / "zlib_rgb.tif"
+    tifffile.imwrite(path_rgb, rgb, compression="zlib", photometric="rgb")
+    with open_movie(path, frame_interval_s=0.1) as movie:
+        assert movie._data is None and not movie.metadata["memory_mapped"]
+        assert_array_equal(movie.read(2, 9), stack[2:9])
+        assert_allclose(movie.time_s, 0.1 * np.arange(12), rtol=1e-15)  # k · 0.1 in float64
+    with open_movie(path_rgb, frame_interval_s=0.1) as movie:
+        assert movie.is_rgb and movie._data is None
+        assert_allclose(movie.read(0, 12), stack.astype(np.uint8) / 255.0, rtol=0, atol=1e-15)
+
+
+def test_missing_time_information(tmp_path, stack):
+    path = tmp_path / "plain.tif"
+    tifffile.imwrite(path, stack)
+    with pytest.raises(ParameterError, match="frame_interval_s"):
+        open_movie(path)
+    with pytest.raises(ParameterError, match="positive"):
+        open_movie(path, frame_interval_s=-1.0)
+
+
+def test_corrupt_and_truncated_files(tmp_path, stack):
+    junk = tmp_path / "junk.tif"
+    junk.write_bytes(np.random.default_rng(0).bytes(4000))
+    with pytest.raises(FileFormatError, match=r"junk\.tif.*expected a TIFF image stack"):
+        open_movie(junk, frame_interval_s=1.0)
+    for name, kwargs in [("cut.tif", {}), ("cut_zlib.tif", {"compression": "zlib"})]:
+        good = tmp_path / ("good_" + name)
+        tifffile.imwrite(good, stack, **kwargs)
+        data = good.read_bytes()
+        cut = tmp_path / name
+        cut.write_bytes(data[: len(data) * 2 // 3])
+        with pytest.raises(FileFormatError, match=rf"{name.replace('.', '[.]')}.*truncated.*expected a TIFF"):
+            open_movie(cut, frame_interval_s=1.0)
+    empty = tmp_path / "empty.tif"
+    empty.write_bytes(b"")
+    with pytest.raises(FileFormatError, match="empty"):
+        open_movie(empty, frame_interval_s=1.0)
+    with pytest.raises(FileFormatError, match="no such file"):
+        open_movie(tmp_path / "absent.tif", frame_interval_s=1.0)
+
+
+def test_pages_of_different_shapes(tmp_path):
+    path = tmp_path / "mixed.tif"
+    with tifffile.TiffWriter(path) as tw:
+        for k in range(5):
+            tw.write(np.zeros((16, 16) if k != 3 else (16, 15), np.uint16), contiguous=False)
+    with pytest.raises(FileFormatError, match=r"mixed\.tif: page 3 has shape \(16, 15\) but page 0 has shape \(16, 16\)"):
+        open_movie(path, frame_interval_s=1.0)
+
+
+def test_read_range_checked(tmp_path, stack):
+    path = tmp_path / "s.tif"
+    tifffile.imwrite(path, stack)
+    movie = open_movie(path, frame_interval_s=1.0)
+    for start, stop in [(-1, 2), (5, 5), (0, 13)]:
+        with pytest.raises(ParameterError, match="0 <= start < stop <= 12"):
+            movie.read(start, stop)
+    with pytest.raises(ParameterError, match="chunk_frames"):
+        next(movie.iter_chunks(0))
+
+
+def test_bin_frames_arithmetic_and_drop_warning():
+    frames = np.arange(10.0)[:, None, None] * np.ones((1, 2, 3))
+    binned, t = bin_frames(frames, 5, time_s=np.arange(10) * 0.5)
+    # means of 0..4 and 5..9, and of their times; exact in binary floating point
+    assert_array_equal(binned[:, 0, 0], [2.0, 7.0])
+    assert_array_equal(t, [1.0, 3.5])
+    assert binned.shape == (2, 2, 3) and binned.dtype == np.float64
+    with pytest.warns(UserWarning, match="last 2 frame"):
+        binned, t = bin_frames(frames, 4)
+    assert t is None
+    assert_array_equal(binned[:, 0, 0], [1.5, 5.5])
+    with pytest.raises(ParameterError, match="from 1 to the number of frames"):
+        bin_frames(frames, 0)
+    with pytest.raises(ParameterError, match=r"\(10\)"):
+        bin_frames(frames, 11)
+    with pytest.raises(ParameterError, match="one time per frame"):
+        bin_frames(frames, 2, time_s=np.arange(9.0))
+    frames_u16 = (np.arange(6)[:, None, None] * np.ones((1, 2, 2))).astype(np.uint16)
+    assert_array_equal(bin_frames(frames_u16, 3)[0][:, 0, 0], [1.0, 4.0])  # integer input, float mean
