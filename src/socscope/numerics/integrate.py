@@ -217,9 +217,21 @@ class Coupling:
     p_tol: float = 1e-8
     p_max_update: float = np.inf
     total_source: float | None = None
+    #: number of algebraic unknowns; a coupling with more than one (a
+    #: network of potentials, say) supplies its own :meth:`newton_update`
+    n_p: int = 1
 
     def evaluate(self, u: np.ndarray, k: np.ndarray, d: np.ndarray, p: float) -> CouplingTerms:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def newton_update(self, op, V, a0, h, g, u, k, d, p):
+        """Newton update ``(δu, δp)`` of one iteration (see :func:`_coupled_newton_update`).
+
+        ``g`` is the transport residual without the coupling's source; ``p``
+        is a float when ``n_p == 1``, else an array of ``n_p`` values, and
+        ``δp`` has the same form. A NaN update asks for a smaller step.
+        """
+        return _coupled_newton_update(self, op, V, a0, h, g, u, k, d, p)
 
 
 @dataclass
@@ -413,18 +425,22 @@ def integrate_segment(
 
     cpl = segment.coupling
     n = V.size
-    if cpl is not None and u0.size != n + 1:
-        raise ValueError(f"with a coupling the state is [u, p]: expected {n + 1} values, got {u0.size}")
+    n_p = int(getattr(cpl, "n_p", 1)) if cpl is not None else 0
+    if cpl is not None and u0.size != n + n_p:
+        raise ValueError(f"with a coupling the state is [u, p]: expected {n + n_p} values, got {u0.size}")
+
+    def p_of(z):
+        return float(z[n]) if n_p == 1 else z[n:]
 
     def slope(z):
-        """dz/dt (zero for the algebraic unknown p)."""
+        """dz/dt (zero for the algebraic unknowns p)."""
         u = z[:n]
         k, d = table.evaluate(u)
         f = op.matvec(k) + b
         if cpl is None:
             return f / V
-        f = f + cpl.evaluate(u, k, d, float(z[n])).source
-        return np.append(f / V, 0.0)
+        f = f + cpl.evaluate(u, k, d, p_of(z)).source
+        return np.concatenate([f / V, np.zeros(n_p)])
 
     f0 = slope(u0)
     g_prev = np.array([ev.function(u0) if ev.initial is None else ev.initial for ev in events], dtype=float)
@@ -462,7 +478,10 @@ def integrate_segment(
                 # two equal steps instead of a full one and a sliver
                 h = 0.5 * remaining
         if h < opts.min_step:
-            raise _step_too_small(opts, t, u)
+            exc = _step_too_small(opts, t, u)
+            res.t_end, res.u_end = t, u
+            exc.partial = res  # what was integrated and recorded up to the collapse
+            raise exc
         a0, a1, a2 = _bdf_coefficients(h, h_prev)
         hist = a1 * hist_u[-1][:n] + (a2 * hist_u[-2][:n] if a2 != 0.0 else 0.0)
         # predictor: quadratic through the last three points (or the first
@@ -489,7 +508,7 @@ def integrate_segment(
         if cpl is not None and not cpl.solve_p:
             # a held p stays exactly as given (extrapolating it would only
             # amplify round-off)
-            u_pred[n] = u0[n]
+            u_pred[n:] = u0[n:]
         # Newton
         y = u_pred.copy()
         converged = False
@@ -504,10 +523,10 @@ def integrate_segment(
                 y -= delta
                 p_ok = True
             else:
-                delta, dp = _coupled_newton_update(cpl, op, V, a0, h, g, yu, k, d, float(y[n]))
+                delta, dp = cpl.newton_update(op, V, a0, h, g, yu, k, d, p_of(y))
                 y[:n] -= delta
-                y[n] -= dp
-                p_ok = abs(dp) <= cpl.p_tol
+                y[n:] -= dp
+                p_ok = bool(np.all(np.abs(dp) <= cpl.p_tol))
             res.n_newton += 1
             norm = wnorm(delta, y[:n])
             if not np.isfinite(norm):

@@ -348,13 +348,21 @@ class ParticleModel:
             self._ocp_bounds = (float(u.min()), float(u.max()))
         return self._ocp_bounds
 
-    def _check_voltage(self, step: Step, value: float, what: str) -> None:
+    #: How far beyond the open-circuit range a cut-off under current may lie
+    #: [V]: as a surface saturates, i0 → 0 and the overpotential grows
+    #: without bound, so a discharge of NMC532 (U ≥ 2.82 V) does reach the
+    #: customary 2.5 V cut-off; a cut-off further out than this is taken for
+    #: a typing error.
+    CUTOFF_MARGIN_V = 0.5
+
+    def _check_voltage(self, step: Step, value: float, what: str, margin: float = 0.0) -> None:
         lo, hi = self._ocp_range()
-        if not (lo < value < hi):
+        if not (lo - margin < value < hi + margin):
+            beyond = f" (or at most {margin:g} V beyond it, for a cut-off under current)" if margin else ""
             raise ProtocolError(
                 f"step {step.sentence!r}: {what} {value:g} V is outside the open-circuit potential range of "
-                f"{self.material.name} ({lo:.3f}–{hi:.3f} V over 0 < θ < 1), so the particle can never reach it; "
-                f"choose a voltage inside that range, e.g. 'Charge at C/3 until {min(4.3, hi - 0.05):.2f} V'"
+                f"{self.material.name} ({lo:.3f}–{hi:.3f} V over 0 < θ < 1){beyond}, so the particle can never "
+                f"reach it; choose a voltage inside that range, e.g. 'Charge at C/3 until {min(4.3, hi - 0.05):.2f} V'"
             )
 
     def _theta_for_voltage(self, step: Step, target: float, current: float, theta_s: float) -> float:
@@ -449,7 +457,8 @@ class ParticleModel:
                     direction = np.sign(plan.current)
             elif q == "voltage":
                 self._need_kinetics(f"step {step.sentence!r}: a voltage condition")
-                self._check_voltage(step, target, "the cut-off")
+                self._check_voltage(step, target, "the cut-off",
+                                    self.CUTOFF_MARGIN_V if plan.control == "current" and plan.current != 0 else 0.0)
                 if cpl is not None:
                     g0 = p0 - target
                     direction = -np.sign(plan.current)
@@ -596,7 +605,7 @@ class ParticleModel:
         n = self.grid.n_cells
         seg, z0, cpl = self._segment(plan, theta, st.p)
         if cpl is not None and cpl.solve_p:
-            z0[n] = cpl.solve_potential(theta)
+            z0[n:] = cpl.solve_potential(theta)
         evs = self._events(plan, theta, cpl, st.p)
         vol = self.grid.volumes
         duration = step.duration if step.duration is not None else math.inf
@@ -624,13 +633,17 @@ class ParticleModel:
                                     options=opts, progress=cb)
         except SolverError as exc:
             if cpl is not None and cpl.saturated():
-                raise ProtocolError(self._saturation_message(step, plan)) from None
-            last = getattr(exc, "state", None)
-            if self.kinetics == "butler-volmer" and plan.control == "current" and plan.current != 0 and last is not None:
-                th_s = self.surface_theta(last[:n], plan.current)
-                if np.any(th_s <= 1e-3) or np.any(th_s >= 1.0 - 1e-3):
+                res = self._runaway_to_cutoff(step, plan, exc, n)
+                if res is None:
                     raise ProtocolError(self._saturation_message(step, plan)) from None
-            raise SolverError(f"step {k + 1} ({step.sentence!r}) failed: {exc}") from None
+            else:
+                last = getattr(exc, "state", None)
+                if (self.kinetics == "butler-volmer" and plan.control == "current" and plan.current != 0
+                        and last is not None):
+                    th_s = self.surface_theta(last[:n], plan.current)
+                    if np.any(th_s <= 1e-3) or np.any(th_s >= 1.0 - 1e-3):
+                        raise ProtocolError(self._saturation_message(step, plan)) from None
+                raise SolverError(f"step {k + 1} ({step.sentence!r}) failed: {exc}") from None
         if self.kinetics == "butler-volmer" and cpl is None and plan.control == "current" and plan.current != 0:
             # radial grids: the imposed flux cannot push the surface past θ = 0 or 1
             th_s = self.surface_theta(res.u_end, plan.current)
@@ -652,6 +665,26 @@ class ParticleModel:
         st.p = st.voltages[-1]
         st.events.append((k, step.sentence, res.t_end, res.event or "duration", res.n_steps, res.n_rejected, res.n_newton))
         return res.event
+
+    @staticmethod
+    def _runaway_to_cutoff(step, plan, exc, n):
+        """The segment up to a surface saturation that carries the voltage through the step's cut-off.
+
+        When a surface under current saturates, the overpotential — and the
+        voltage — runs away within less than the solver's smallest step; a
+        voltage cut-off lying in the direction of the runaway is then met at
+        that moment (the step ends there, with the last voltage the solver
+        resolved). Returns None when the step has no such cut-off.
+        """
+        partial = getattr(exc, "partial", None)
+        if partial is None or plan.control != "current" or plan.current == 0:
+            return None
+        v_last = float(partial.u_end[n])
+        for cond in step.until:
+            if cond.quantity == "voltage" and np.sign(cond.value - v_last) == np.sign(plan.current):
+                partial.event = f"voltage={cond.value}"
+                return partial
+        return None
 
     def _saturation_message(self, step, plan) -> str:
         full = "delithiated" if plan.current > 0 else "lithiated"

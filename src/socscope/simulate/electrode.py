@@ -1,0 +1,587 @@
+"""Network electrode: many spherical particles wired to a current collector ([002], SPEC §3).
+
+Each particle is the radial transport model of :mod:`socscope.simulate.particle`
+with Butler–Volmer kinetics at its surface and its own potential ``φ_p``
+(the particle is an equipotential). The particles, the carbon-binder
+junctions and the current collector are the nodes of an electronic network
+(:class:`socscope.geometry.ElectrodeLayout`): carbon-binder links of
+conductivity ``σ_CB`` and contacts through the NMC of the particles they
+join, whose conductivity ``σ(θ̄_p)`` follows each particle's mean occupancy
+(Amin & Chiang for NMC532: five orders of magnitude between pristine and
+half-charged). The electrolyte is an equipotential at 0 V vs Li/Li⁺ (slow
+rates), so the cell voltage is the collector potential ``φ_0``.
+
+Kirchhoff's current law at every node, with ``I_p = A_p i_BV`` leaving
+particle ``p`` into the electrolyte (positive on charge):
+
+``Σ_e G_e (φ_p − φ_q) + I_p = 0`` (particles), ``Σ_e G_e (φ_j − φ_q) = 0``
+(junctions), and at the collector either ``Σ_e G_e (φ_0 − φ_q) = I``
+(galvanostatic) or ``φ_0 = V`` (potentiostatic).
+
+Each Newton iteration eliminates the transport unknowns particle by particle
+(every particle's tridiagonal block couples to the network only through its
+surface cell and its own ``φ_p``), which leaves one sparse symmetric system
+on the network nodes: ``(L(σ) + diag(∂I_p/∂φ_p|eff)) δφ = r`` — two batched
+tridiagonal solves and one sparse ``LDLᵀ`` per iteration, linear in the
+number of particles apart from the network factorisation. The conductances
+are evaluated at the current iterate but left out of the Jacobian
+(a quasi-Newton step that converges to the same solution).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import xarray as xr
+
+from ..constants import F
+from ..errors import GeometryError, MaterialError, ParameterError, ProtocolError
+from ..geometry import Sphere
+from ..numerics import (
+    ConductanceNetwork,
+    CouplingTerms,
+    Event,
+    Segment,
+    SolverOptions,
+    laplacian_apply,
+    reachable,
+)
+from ..protocols import Train, parse_protocol
+from .kinetics import SurfaceKinetics
+from .particle import ParticleBatch, _check_theta, _RunState, _step_table
+
+__all__ = ["ElectrodeModel", "NetworkKinetics", "simulate_electrode"]
+
+#: carbon-binder conductivity of [002] [S/m]
+SIGMA_CB = 1e4
+
+
+class NetworkKinetics(SurfaceKinetics):
+    """Butler–Volmer at every particle surface, joined by an electronic network.
+
+    The algebraic unknowns ``p`` are the potentials of all network nodes
+    (index 0: the current collector). See the module docstring for the
+    equations and the elimination used in :meth:`newton_update`.
+
+    Parameters
+    ----------
+    model : ElectrodeModel
+        Supplies the grid, the surface reconstruction, the network and the
+        conductances.
+    current : float, optional
+        Applied current [A] (galvanostatic: every potential solved).
+    voltage : float, optional
+        Collector potential [V] (potentiostatic: ``φ_0`` held).
+    """
+
+    def __init__(self, model: ElectrodeModel, *, current=None, voltage=None):
+        super().__init__(
+            model.material, model.table, model.grid.n_cells, model.surface_cells, model.surface_weights,
+            model.surface_depth, model.particle_area, np.ones(model.n_particles), model.n_l,
+            current=current, voltage=voltage, alpha_a=model.alpha_a, alpha_c=model.alpha_c,
+        )
+        self.model = model
+        self.n_p = model.n_nodes
+        self.pnode = model.particle_node
+        self.cell_particle = model.cell_particle
+        self.network = model.network_held if voltage is not None else model.network_free
+        # the total source is known only where Σ I_p = I holds exactly; with
+        # floating particle clusters that exchange charge it still does
+        self.total_source = -float(current) / (F * self.n_l) if current is not None else None
+
+    # -- pieces ---------------------------------------------------------------------
+    def _surface_terms(self, k, d, p):
+        """θ_s, i and the derivatives per particle at cell state ``k`` (K values) and potentials ``p``."""
+        phi = p[..., self.pnode]
+        th = self.surface(self.reconstructed(k), phi)
+        i, i_th, i_p = self.local(th, phi)
+        slope = self.table.evaluate(th)[1] + self.depth_c * i_th
+        dth_dk = 1.0 / slope
+        di_dk = i_th * dth_dk
+        di_dp = i_p - i_th * self.depth_c * i_p / slope
+        return th, i, di_dk, di_dp
+
+    def node_sources(self, i_particle: np.ndarray) -> np.ndarray:
+        """Current leaving each node into the electrolyte [A] (particles only)."""
+        out = np.zeros(self.n_p)
+        out[self.pnode] = self.area * i_particle
+        return out
+
+    def residual(self, u, p, i_particle) -> np.ndarray:
+        """Kirchhoff residual at every node [A] (zero at a solution; the collector row
+        includes the applied current in galvanostatic steps)."""
+        m = self.model
+        r = laplacian_apply(m.edges, m.conductance(u), p, self.n_p) + self.node_sources(i_particle)
+        if self.current is not None:
+            r[0] -= float(self.current)
+        return r
+
+    # -- Coupling interface --------------------------------------------------------
+    def evaluate(self, u, k, d, p) -> CouplingTerms:
+        _, i, di_dk, di_dp = self._surface_terms(k, d, p)
+        n = self.n
+        scale = self.area / (F * self.n_l)
+        src = np.zeros(n)
+        src[self.c_out] = -scale * i
+        dsu = np.zeros(n)
+        dsu[self.c_out] = -scale * di_dk * self.w_out * d[self.c_out]
+        dsp = np.zeros(n)
+        dsp[self.c_out] = -scale * di_dp
+        return CouplingTerms(src, dsu, dsp)
+
+    def newton_update(self, op, V, a0, h, g, u, k, d, p):
+        """``(δu, δφ)``: transport eliminated per particle, then one network solve."""
+        _, i, di_dk, di_dp = self._surface_terms(k, d, p)
+        n = self.n
+        scale = self.area / (F * self.n_l)
+        c_out, c_in = self.c_out, self.c_in
+        cu_out = di_dk * self.w_out * d[c_out]
+        cu_in = di_dk * self.w_in * d[c_in] if self.has_inner else None
+        src = np.zeros(n)
+        src[c_out] = -scale * i
+        dsu = np.zeros(n)
+        dsu[c_out] = -scale * cu_out
+        dsp = np.zeros(n)
+        dsp[c_out] = h * scale * di_dp
+        op.factorise(a0 * V - h * dsu, h, d)
+        x1 = op.solve(g - h * src)
+        x2 = op.solve(dsp)
+        a = cu_out * x1[c_out]
+        b = cu_out * x2[c_out]
+        if cu_in is not None:
+            a = a + cu_in * x1[c_in]
+            b = b + cu_in * x2[c_in]
+        # Kirchhoff rows linearised: (L + diag(A (∂i/∂φ − b))) δφ = r − A a
+        m = self.model
+        gcond = m.conductance(u)
+        r = self.residual(u, p, i)
+        r[self.pnode] -= self.area * a
+        diag = np.zeros(self.n_p)
+        diag[self.pnode] = self.area * (di_dp - b)
+        net = self.network
+        if not np.all(np.isfinite(diag)) or np.any(diag[self.pnode] <= 0):
+            return x1 * np.nan, np.full(self.n_p, np.nan)
+        net.factorise(gcond, diag[net.free])
+        dphi = np.zeros(self.n_p)
+        dphi[net.free] = net.solve(r[net.free])
+        if not np.all(np.isfinite(dphi)):
+            return x1 * np.nan, dphi * np.nan
+        dphi = np.clip(dphi, -self.p_max_update, self.p_max_update)
+        return x1 - x2 * dphi[self.pnode][self.cell_particle], dphi
+
+    # -- states ---------------------------------------------------------------------
+    def state(self, u, p):
+        """``(θ_s, i)`` per particle; ``u`` (..., n_cells), ``p`` (..., n_nodes)."""
+        k, _ = self.table.evaluate(u)
+        phi = np.asarray(p)[..., self.pnode]
+        th = self.surface(self.reconstructed(k), phi)
+        return th, self.local(th, phi)[0]
+
+    def total_current(self, u, p) -> float:
+        """``Σ_p A_p i_p`` [A] (positive = charge)."""
+        return float(self.area @ self.state(u, p)[1])
+
+    def solve_potential(self, u, p_start=None) -> np.ndarray:
+        """Node potentials that satisfy Kirchhoff's law for the frozen state ``u`` [V].
+
+        Newton's method on the network alone (no transport), started from
+        ``p_start`` or from every node at the mean open-circuit potential;
+        each update is limited to 50 mV per node.
+        """
+        k, d = self.table.evaluate(u)
+        if p_start is None:
+            p_start = getattr(self.model, "_phi", None)
+        if p_start is None:
+            ocp = self.material.U(self.model.surface_theta(u, 0.0))
+            p = np.full(self.n_p, float(np.mean(ocp)))
+            p[self.pnode] = ocp
+        else:
+            p = np.array(p_start, dtype=float)
+        if self.voltage is not None:
+            p[0] = float(self.voltage)
+        net = self.network
+        gcond = self.model.conductance(u)
+        self._theta = None
+        for _ in range(400):
+            _, i, _, di_dp = self._surface_terms(k, d, p)
+            r = self.residual(u, p, i)
+            diag = np.zeros(self.n_p)
+            diag[self.pnode] = self.area * di_dp
+            net.factorise(gcond, diag[net.free])
+            dphi = np.zeros(self.n_p)
+            dphi[net.free] = net.solve(r[net.free])
+            dphi = np.clip(dphi, -self.p_max_update, self.p_max_update)
+            p -= dphi
+            if np.max(np.abs(dphi)) <= 1e-10:
+                break
+        else:
+            raise ProtocolError(
+                "the network potentials could not be found for the start of this step "
+                f"(largest Newton update {np.max(np.abs(dphi)):.3g} V after 400 iterations); "
+                "the current may be more than the wired particles can pass — lower it"
+            )
+        return p
+
+
+class ElectrodeModel(ParticleBatch):
+    """A network electrode ready to run protocols (see the module docstring).
+
+    Parameters
+    ----------
+    material : socscope.materials.Material
+        Needs ``U``, ``i0`` and ``sigma`` (e.g. ``nmc532``).
+    layout : socscope.geometry.ElectrodeLayout
+        Particles (radii), junctions, collector and the edges between them.
+    n_shells : int
+        Radial shells per particle.
+    sigma_cb : float
+        Carbon-binder conductivity [S/m] (default 1e4, [002]).
+    conductivity : {"theta", "constant"}
+        ``"theta"``: NMC conductivity follows each particle's mean occupancy,
+        ``σ(θ̄_p)``; ``"constant"``: fixed at ``σ(initial θ)`` throughout (the
+        control of [002] without the SOC dependence).
+    flux, c_rate_basis_mAh_g, transfer_coefficients
+        As in :class:`~socscope.simulate.ParticleModel`. The C-rate is on the
+        mass of all particles, isolated ones included.
+    """
+
+    def __init__(self, material, layout, *, n_shells: int = 20, sigma_cb: float = SIGMA_CB,
+                 conductivity: str = "theta", flux: str = "chemical", c_rate_basis_mAh_g: float | None = None,
+                 transfer_coefficients: tuple[float, float] | None = None):
+        for slot in ("U", "i0", "sigma"):
+            if getattr(material, slot) is None:
+                raise MaterialError(
+                    f"material {material.name!r} has no {slot}(θ); the network electrode needs U, i0 and sigma "
+                    "(e.g. ss.materials.get('nmc532'))"
+                )
+        if not (math.isfinite(float(sigma_cb)) and sigma_cb > 0):
+            raise ParameterError(f"sigma_cb = {sigma_cb!r} S/m must be finite and > 0, e.g. 1e4")
+        if conductivity not in ("theta", "constant"):
+            raise ParameterError(f"conductivity = {conductivity!r}; use 'theta' (σ(θ̄) per particle) or 'constant'")
+        if not (isinstance(n_shells, (int, np.integer)) and n_shells >= 3):
+            raise ParameterError(f"n_shells = {n_shells!r} must be an integer >= 3, e.g. 20")
+        self.layout = layout
+        self.sigma_cb = float(sigma_cb)
+        self.conductivity = conductivity
+        self._kinetics_request = ("none", transfer_coefficients)  # set up below, as a network
+        super().__init__(material, [Sphere(float(r)) for r in layout.particle_radius], n_cells=int(n_shells),
+                         flux=flux, c_rate_basis_mAh_g=c_rate_basis_mAh_g)
+        self._setup_network()
+
+    # -- setup -----------------------------------------------------------------------
+    def _setup_kinetics(self, kinetics, transfer_coefficients) -> None:
+        super()._setup_kinetics("none", transfer_coefficients)
+        self.kinetics = "butler-volmer"
+        self.coupled_current = True
+
+    def _setup_network(self) -> None:
+        lay = self.layout
+        n_part = self.n_particles
+        n_nodes = 1 + lay.n_junctions + n_part
+        edges = np.asarray(lay.edges, dtype=np.int64).reshape(-1, 2)
+        pnode = 1 + lay.n_junctions + np.arange(n_part)
+        # junction clusters that reach neither the collector nor a particle
+        # carry no current and would make the network singular: drop them
+        keep = reachable(edges, n_nodes, np.concatenate([[0], pnode]))
+        new = np.full(n_nodes, -1, dtype=np.int64)
+        new[keep] = np.arange(int(keep.sum()))
+        e_keep = keep[edges[:, 0]] & keep[edges[:, 1]]
+        self.edges = new[edges[e_keep]]
+        self.n_nodes = int(keep.sum())
+        self.particle_node = new[pnode]
+        self.carbon_factor = np.asarray(lay.carbon_factor, dtype=float)[e_keep]
+        self.nmc_factor = np.asarray(lay.nmc_factor, dtype=float).reshape(-1, 2)[e_keep]
+        ends = np.full(self.edges.shape, -1, dtype=np.int64)
+        is_p = np.zeros(self.n_nodes, dtype=np.int64) - 1
+        is_p[self.particle_node] = np.arange(n_part)
+        ends = is_p[self.edges]
+        self.edge_particle = ends
+        self.connected = reachable(self.edges, self.n_nodes, [0])[self.particle_node]
+        if not self.connected.any():
+            raise GeometryError(
+                "no particle has a path to the current collector; add carbon-binder links or contacts "
+                "from the collector (node 0) to the particles"
+            )
+        self.network_free = ConductanceNetwork(self.edges, self.n_nodes)
+        self.network_held = ConductanceNetwork(self.edges, self.n_nodes, held=[0])
+        self.cell_particle = np.repeat(np.arange(n_part), self.n_shells)
+        vol = self.grid.volumes.reshape(n_part, self.n_shells)
+        self.shell_weights = vol / vol.sum(axis=1, keepdims=True)
+        self.particle_area = 4.0 * np.pi * np.asarray(self.layout.particle_radius, dtype=float) ** 2
+        self.particle_mass = self.material.density * vol.sum(axis=1)
+        self._sigma_fixed = None
+
+    # -- network ---------------------------------------------------------------------
+    def particle_theta(self, u) -> np.ndarray:
+        """Volume-mean θ of each particle, ``u`` (..., n_cells) → (..., n_particles)."""
+        shaped = np.asarray(u).reshape(np.shape(u)[:-1] + (self.n_particles, self.n_shells))
+        return np.einsum("...pn,pn->...p", shaped, self.shell_weights)
+
+    def particle_sigma(self, u) -> np.ndarray:
+        """NMC conductivity of each particle [S/m]."""
+        if self.conductivity == "constant":
+            return np.broadcast_to(self._sigma_fixed, np.shape(u)[:-1] + (self.n_particles,))
+        return self.material.sigma(np.clip(self.particle_theta(u), 0.0, 1.0))
+
+    def conductance(self, u) -> np.ndarray:
+        """Conductance of every edge [S] at cell state ``u``."""
+        sig = self.particle_sigma(u)
+        res = self.carbon_factor / self.sigma_cb
+        for end in (0, 1):
+            p = self.edge_particle[:, end]
+            has = p >= 0
+            res = res + np.where(has, self.nmc_factor[:, end] / sig[..., np.where(has, p, 0)], 0.0)
+        return 1.0 / res
+
+    # -- segments and events -------------------------------------------------------------
+    def _segment(self, plan, theta, p_guess):
+        zero = np.zeros(self.grid.n_cells)
+        if plan.control == "theta":
+            raise ProtocolError(f"step {plan.step.sentence!r}: surface-θ holds apply to single particles; "
+                                "hold the electrode at a voltage instead ('Hold at 4.3 V for 1 hour')")
+        if plan.control == "voltage":
+            cpl = NetworkKinetics(self, voltage=plan.hold)
+            phi = cpl.solve_potential(theta, self._phi)
+            return Segment(self._op_flux, zero, blocks=None, coupling=cpl), np.concatenate([theta, phi]), cpl
+        cpl = NetworkKinetics(self, current=plan.current)
+        blocks = np.array([0, self.grid.n_cells])
+        return Segment(self._op_flux, zero, blocks=blocks, coupling=cpl), np.concatenate([theta, self._phi]), cpl
+
+    def _events(self, plan, theta0, cpl, p0):
+        n = self.grid.n_cells
+        events = []
+        own = ("theta_surface", "current", "specific_current", "c_rate")
+        rest = [c for c in plan.step.until if c.quantity not in own]
+        if rest:
+            sub = dataclasses.replace(plan, step=dataclasses.replace(plan.step, until=tuple(rest)))
+            events.extend(super()._events(sub, theta0, cpl, p0))
+        for cond in plan.step.until:
+            q, target = cond.quantity, cond.value
+            if q == "theta_surface":
+                down = plan.current > 0 or (plan.control == "voltage" and plan.hold > p0)
+                pick = np.min if down else np.max
+                g0 = float(pick(self.surface_theta(theta0, 0.0)) - target)
+                fn = lambda z, target=target, pick=pick, cpl=cpl: float(pick(cpl.state(z[:n], z[n:])[0]) - target)
+                events.append(self._check_start(plan.step, cond, Event(f"{q}={target}", fn, None, initial=g0),
+                                                g0, 1 if down else -1))
+            elif q in own:
+                cut = abs(self._current_value(q, target))
+                fn = lambda z, cut=cut, cpl=cpl: float(abs(cpl.total_current(z[:n], z[n:])) - cut)
+                # a hold starts with its largest current, above any cut-off
+                events.append(Event(f"{q}={target}", fn, None, initial=1.0))
+        return events
+
+    # -- running ---------------------------------------------------------------------------
+    def run(self, protocol, *, initial_theta: float = 0.97, output_interval: float | None = 600.0,
+            output_times: Sequence[float] | None = None, solver: SolverOptions | None = None,
+            progress: Callable[[float, int, int], None] | None = None, radial_profiles: bool | None = None
+            ) -> xr.Dataset:
+        """Run a protocol; see :func:`simulate_electrode`."""
+        items = parse_protocol(protocol)
+        th0 = _check_theta(initial_theta)
+        opts = solver if solver is not None else SolverOptions(rtol=1e-4, atol=1e-6)
+        if output_interval is not None and not (math.isfinite(output_interval) and output_interval > 0):
+            raise ParameterError(f"output_interval = {output_interval!r} must be > 0 seconds (or None)")
+        self._profiles = (self.n_particles <= 1000) if radial_profiles is None else bool(radial_profiles)
+        theta = np.full(self.grid.n_cells, th0)
+        self._sigma_fixed = self.material.sigma(np.full(self.n_particles, th0))
+        rest_cpl = NetworkKinetics(self, current=0.0)
+        self._phi = None
+        self._phi = rest_cpl.solve_potential(theta)
+        self._rec = {k: [] for k in ("phi_particle", "i_particle", "profiles", "lithium", "centre")}
+        st = _RunState(theta=theta, p=float(self._phi[0]))
+        self._record(st, _RestPlan, 0, [0.0], [np.concatenate([theta, self._phi])], rest_cpl, 0.0, 0.0,
+                     self.lithium(theta))
+        out = (output_interval, output_times)
+        for j, item in enumerate(items):
+            cb = (lambda tt, j=j: progress(tt, j, len(items))) if progress is not None else None
+            if isinstance(item, Train):
+                self._run_train(item, st, opts, out, cb)
+            else:
+                self._run_step(item, st, opts, out, cb)
+        return self._dataset(st, th0, opts)
+
+    def _record(self, st, plan, k, ts, zs, cpl, t0, charge0, li0) -> None:
+        """Append the samples of one step, reduced to per-particle quantities."""
+        n = self.grid.n_cells
+        ts = np.asarray(ts, dtype=float)
+        zs = np.atleast_2d(np.asarray(zs, dtype=float))
+        u = zs[:, :n]
+        # samples between steps are interpolated; the potentials, which the
+        # step-size control does not watch, are solved again for each
+        # sample's θ so that every record satisfies Kirchhoff's law
+        p = np.array([cpl.solve_potential(row_u, row_p) for row_u, row_p in zip(u, zs[:, n:])])
+        surf, i_e = cpl.state(u, p)
+        cpl._theta = None  # the warm start of the Newton solves has a different shape
+        i_part = i_e * self.particle_area
+        if plan.control == "current" and k >= 0 and plan is not _RestPlan:
+            cur = np.full(ts.size, plan.current)
+            charge = charge0 + plan.current * (ts - t0)
+        else:
+            cur = i_part.sum(axis=1)
+            charge = charge0 + F * (li0 - self.lithium(u))
+        st.extend(ts, self.particle_theta(u), surf, cur, p[:, 0], max(k, 0), charge)
+        rec = self._rec
+        rec["lithium"].extend(self.lithium(u))
+        rec["phi_particle"].extend(p[:, self.particle_node])
+        rec["i_particle"].extend(i_part)
+        rec["centre"].extend(u.reshape(-1, self.n_particles, self.n_shells)[:, :, 0])
+        if self._profiles:
+            self._rec["profiles"].extend(u.reshape(-1, self.n_particles, self.n_shells))
+        self._phi = p[-1].copy()
+
+    def _dataset(self, st, th0, opts) -> xr.Dataset:
+        lay = self.layout
+        times = np.array(st.times)
+        mean_p = np.array(st.states)
+        surf = np.array(st.surfaces)
+        step_idx, charges = np.array(st.step_idx), np.array(st.charges)
+        mp = self.particle_mass
+        pos = np.asarray(lay.particle_position, dtype=float)
+        coords = {
+            "time": ("time", times, {"units": "s", "long_name": "time"}),
+            "particle": ("particle", np.arange(self.n_particles), {"long_name": "particle index"}),
+            "radius": ("particle", np.asarray(lay.particle_radius, dtype=float), {"units": "m", "long_name": "particle radius"}),
+            "x": ("particle", pos[:, 0], {"units": "m", "long_name": "particle centre, first in-plane coordinate"}),
+            "z": ("particle", pos[:, -1], {"units": "m", "long_name": "particle centre height above the collector"}),
+        }
+        if pos.shape[1] == 3:
+            coords["y"] = ("particle", pos[:, 1], {"units": "m", "long_name": "particle centre, second in-plane coordinate"})
+        per = {
+            "theta_particle_mean": (("time", "particle"), mean_p, "1", "volume-weighted mean occupancy of each particle"),
+            "theta_particle_surface": (("time", "particle"), surf, "1", "occupancy at each particle's surface"),
+            "theta_particle_centre": (("time", "particle"), np.array(self._rec["centre"]), "1",
+                                      "occupancy at each particle's centre"),
+            "particle_potential": (("time", "particle"), np.array(self._rec["phi_particle"]), "V",
+                                   "electronic potential of each particle vs Li/Li+"),
+            "particle_current": (("time", "particle"), np.array(self._rec["i_particle"]), "A",
+                                 "reaction current of each particle, positive on charge (delithiation)"),
+            "theta_mean": (("time",), mean_p @ (mp / mp.sum()), "1", "mass-weighted mean occupancy of the electrode"),
+            "voltage": (("time",), np.array(st.voltages), "V", "cell voltage: current-collector potential vs Li/Li+"),
+            "current": (("time",), np.array(st.currents), "A", "cell current, positive on charge"),
+            "charge": (("time",), charges, "C", "charge passed since the start, positive = Li removed"),
+            "specific_capacity": (("time",), charges / (self.mass * 1000.0) / 3.6, "mAh/g",
+                                  "charge passed per gram of active material"),
+            "lithium": (("time",), np.array(self._rec["lithium"]), "mol", "Li inventory of all particles"),
+            "step": (("time",), step_idx.astype(np.int32), "1", "index of the protocol step"),
+            "isolated": (("particle",), ~self.connected, "1", "particle without a path to the collector"),
+            "top": (("particle",), np.asarray(lay.top, dtype=bool), "1", "particle seen from the top surface"),
+            "coverage": (("particle",), np.asarray(lay.coverage, dtype=float), "1", "carbon-binder coverage"),
+            "electrical_distance": (("particle",), self.electrical_distance(th0), "ohm",
+                                    "least path resistance to the collector at the initial occupancy"),
+        }
+        variables = {k: (d, v, {"units": u, "long_name": ln}) for k, (d, v, u, ln) in per.items()}
+        if self._profiles:
+            coords["shell"] = ("shell", np.arange(self.n_shells), {"long_name": "radial shell index (0 = centre)"})
+            coords["r"] = (("particle", "shell"), self.grid.cell_xy[:, 0].reshape(self.n_particles, self.n_shells),
+                           {"units": "m", "long_name": "shell-centre radius"})
+            variables["theta"] = (("time", "particle", "shell"), np.array(self._rec["profiles"]),
+                                  {"units": "1", "long_name": "Li occupancy θ of each shell"})
+        variables.update(_step_table(st.plans, st.events, step_idx, charges, self.mass))
+        ds = xr.Dataset(variables, coords=coords)
+        attrs = {
+            "title": "socscope network-electrode simulation",
+            "model": ("radial Li transport in each particle, Butler-Volmer at each surface, electronic network "
+                      "(Kirchhoff) between particles, carbon-binder junctions and the current collector; "
+                      "electrolyte at 0 V"),
+            "layout": getattr(lay, "name", "custom"),
+            "n_particles": self.n_particles,
+            "n_isolated": int((~self.connected).sum()),
+            "n_nodes": self.n_nodes,
+            "n_edges": int(self.edges.shape[0]),
+            "n_shells": self.n_shells,
+            "sigma_cb_S_m": self.sigma_cb,
+            "conductivity": self.conductivity,
+            "electrode_mass_kg": self.mass,
+        }
+        attrs.update(self._run_attrs(st.plans, th0, opts, st.events))
+        ds.attrs.update(attrs)
+        return ds
+
+    def electrical_distance(self, theta: float) -> np.ndarray:
+        """Least-resistance path from each particle to the collector at uniform occupancy ``theta`` [Ω]."""
+        import scipy.sparse as sp
+        from scipy.sparse.csgraph import dijkstra
+
+        u = np.full(self.grid.n_cells, float(theta))
+        res = 1.0 / self.conductance(u)
+        e = self.edges
+        adj = sp.coo_matrix((res, (e[:, 0], e[:, 1])), shape=(self.n_nodes, self.n_nodes)).tocsr()
+        dist = dijkstra(adj, directed=False, indices=0)
+        return dist[self.particle_node]
+
+
+class _Rest:
+    """The plan of the initial sample (no step yet)."""
+
+    control = "current"
+    current = 0.0
+
+
+_RestPlan = _Rest()
+
+
+def simulate_electrode(
+    material,
+    layout,
+    protocol,
+    *,
+    n_shells: int = 20,
+    initial_theta: float = 0.97,
+    sigma_cb: float = SIGMA_CB,
+    conductivity: str = "theta",
+    flux: str = "chemical",
+    c_rate_basis_mAh_g: float | None = None,
+    transfer_coefficients: tuple[float, float] | None = None,
+    output_interval: float | None = 600.0,
+    output_times: Sequence[float] | None = None,
+    radial_profiles: bool | None = None,
+    solver: SolverOptions | None = None,
+    progress: Callable[[float, int, int], None] | None = None,
+) -> xr.Dataset:
+    """Simulate a network electrode through a protocol.
+
+    Parameters
+    ----------
+    material : socscope.materials.Material
+        With ``U``, ``i0`` and ``sigma`` (e.g. ``nmc532``).
+    layout : socscope.geometry.ElectrodeLayout
+    protocol : str or sequence of str
+        Experiment sentences, as for :func:`simulate_particle`; currents and
+        voltages are the cell's.
+    n_shells : int
+        Radial shells per particle.
+    initial_theta : float
+        Uniform starting occupancy.
+    sigma_cb : float
+        Carbon-binder conductivity [S/m].
+    conductivity : {"theta", "constant"}
+        NMC conductivity from each particle's mean occupancy, or fixed at its
+        initial value.
+    output_interval : float or None
+        Sampling interval [s] (default 10 min).
+    radial_profiles : bool, optional
+        Keep every shell's θ (``theta``, time × particle × shell); default
+        only up to 1 000 particles.
+    solver : SolverOptions, optional
+        Default ``rtol=1e-4, atol=1e-6``.
+
+    Returns
+    -------
+    xarray.Dataset
+        Per particle and time: ``theta_particle_mean``, ``_surface``,
+        ``_centre``, ``particle_potential`` [V], ``particle_current`` [A];
+        cell ``voltage``, ``current``, ``charge``, ``lithium``; per particle:
+        ``isolated``, ``top``, ``coverage``, ``electrical_distance``; per
+        step the table of :func:`simulate_particle`.
+        :func:`socscope.observe.electrode_summary` adds onsets and the
+        asynchrony index per half-cycle.
+    """
+    model = ElectrodeModel(material, layout, n_shells=n_shells, sigma_cb=sigma_cb, conductivity=conductivity,
+                           flux=flux, c_rate_basis_mAh_g=c_rate_basis_mAh_g,
+                           transfer_coefficients=transfer_coefficients)
+    return model.run(protocol, initial_theta=initial_theta, output_interval=output_interval,
+                     output_times=output_times, solver=solver, progress=progress, radial_profiles=radial_profiles)
