@@ -80,10 +80,13 @@ def plot_particle_map(image, labels, *, particles=None, pixel_size_nm=None, ax=N
     else:
         rows = zip(particles["label"], particles["centroid_y_px"], particles["centroid_x_px"],
                    particles["touches_edge"] if "touches_edge" in particles else [False] * len(particles))
+    from matplotlib import patheffects
+
     scale = pixel_size_nm * 1e-3 if pixel_size_nm is not None else 1.0
+    outline = [patheffects.withStroke(linewidth=2, foreground="black")]
     for label, y, x, edge_cut in rows:
         ax.text(x * scale, y * scale, f"({label})" if edge_cut else str(label), ha="center", va="center",
-                fontsize=7, color="0.6" if edge_cut else "yellow", fontweight="bold")
+                fontsize=8, color="0.7" if edge_cut else "white", fontweight="bold", path_effects=outline)
     ax.set_xlabel(xl)
     ax.set_ylabel(yl)
     ax.set_title(f"{int(np.unique(lab[lab > 0]).size)} particles (bracketed: cut by the image edge)", fontsize=9)
@@ -194,7 +197,7 @@ def plot_differential_images(images, *, titles=None, pixel_size_nm=None, vmax=No
     return axes
 
 
-def plot_com_distance(table, *, ax=None, column=None):
+def plot_com_distance(table, *, ax=None, column=None, directions=("charge",)):
     """Distance between each particle's centre of mass and that of its unreacted region against SOC.
 
     Parameters
@@ -204,10 +207,15 @@ def plot_com_distance(table, *, ax=None, column=None):
         (or ``com_distance_px``).
     column : str, optional
         Which distance column (default: nm when present).
+    directions : sequence of str or None
+        Half cycles to show by ``direction`` (default: charges, as [003] Fig. S4;
+        None: all rows).
     """
     plt = _plt()
     if ax is None:
         _, ax = plt.subplots(figsize=(5.5, 4), layout="constrained")
+    if directions is not None and "direction" in table:
+        table = table[table["direction"].isin(list(directions))]
     column = column or ("com_distance_nm" if "com_distance_nm" in table else "com_distance_px")
     particles = np.unique(table["particle"])
     colours = plt.cm.turbo(np.linspace(0.05, 0.95, max(particles.size, 1)))

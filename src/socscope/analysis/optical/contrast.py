@@ -309,12 +309,14 @@ class PeripheryCore:
 class UnreactedCOM:
     """Particle pixels and coordinates prepared once for :func:`unreacted_com` on chunks of frames."""
 
-    def __init__(self, labels, *, threshold: float = 0.05, pixel_size_nm: float | None = None):
+    def __init__(self, labels, *, threshold: float = 0.05, pixel_size_nm: float | None = None, valid=None):
         if not np.isfinite(threshold):
             raise ParameterError(f"threshold = {threshold!r} must be a finite contrast, e.g. 0.05")
         if pixel_size_nm is not None and not pixel_size_nm > 0:
             raise ParameterError(f"pixel_size_nm = {pixel_size_nm!r} must be positive, e.g. 34.7")
         lab = np.asarray(labels)
+        if valid is not None:  # pixels without a contrast (NaN) belong to no region
+            lab = np.where(np.asarray(valid, dtype=bool), lab, 0)
         self.pixels = px = _Pixels(lab)
         self.threshold = float(threshold)
         self.pixel_size_nm = pixel_size_nm
@@ -375,7 +377,10 @@ def unreacted_com(contrast_frames, labels, *, threshold: float = 0.05, pixel_siz
         ``com_distance_px`` (0 when the whole particle is unreacted, NaN when
         none of it is), ``com_distance_nm`` (with a pixel size),
         ``unreacted_fraction`` (share of the particle's pixels unreacted).
+        Pixels whose contrast is NaN in any frame (no reference intensity)
+        belong to neither region.
     """
     stack, _ = _as_stack(contrast_frames)
     lab = _check_labels(labels, stack.shape[1:])
-    return UnreactedCOM(lab, threshold=threshold, pixel_size_nm=pixel_size_nm).table(stack)
+    valid = np.isfinite(stack).all(axis=0)
+    return UnreactedCOM(lab, threshold=threshold, pixel_size_nm=pixel_size_nm, valid=valid).table(stack)
