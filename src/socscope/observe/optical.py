@@ -534,10 +534,8 @@ def random_particles(n: int, shape, *, rng=None, radius_px=(4.0, 10.0), touching
         else:
             c = np.array([g.uniform(rk + margin_px, ny - 1 - rk - margin_px),
                           g.uniform(rk + margin_px, nx - 1 - rk - margin_px)])
-        if not (rk + margin_px <= c[0] <= ny - 1 - rk - margin_px and rk + margin_px <= c[1] <= nx - 1 - rk - margin_px):
-            continue
-        ok = True
-        for j in range(k):
+        ok = rk + margin_px <= c[0] <= ny - 1 - rk - margin_px and rk + margin_px <= c[1] <= nx - 1 - rk - margin_px
+        for j in range(k if ok else 0):
             if group[j] == group[k]:
                 continue
             if np.hypot(*(c - centres[j])) < radii[j] + rk + min_gap_px:
