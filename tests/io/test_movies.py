@@ -175,3 +175,38 @@ def test_bin_frames_arithmetic_and_drop_warning():
         bin_frames(frames, 2, time_s=np.arange(9.0))
     frames_u16 = (np.arange(6)[:, None, None] * np.ones((1, 2, 2))).astype(np.uint16)
     assert_array_equal(bin_frames(frames_u16, 3)[0][:, 0, 0], [1.0, 4.0])  # integer input, float mean
+
+
+def test_video_frames_through_imageio(tmp_path):
+    # .mp4/.avi go through imageio's video plugins; an animated GIF (pillow plugin) takes the same
+    # reading path without needing ffmpeg on the test machine
+    iio = pytest.importorskip("imageio.v3")
+    from socscope.io.movies import _open_video
+
+    rgb = np.random.default_rng(5).integers(0, 256, size=(4, 10, 12, 3), dtype=np.uint8)
+    path = tmp_path / "clip.gif"
+    try:
+        iio.imwrite(path, rgb, loop=0, duration=100)
+    except (ImportError, OSError, ValueError) as exc:  # pragma: no cover - depends on the environment
+        pytest.skip(f"imageio cannot write GIF here: {exc}")
+    with pytest.raises(ParameterError, match="frame_interval_s"):
+        _open_video(path, None)
+    with _open_video(path, 0.04) as movie:
+        assert movie.is_rgb and movie.n_frames == 4 and movie.shape == (10, 12)
+        assert movie.metadata["format"] == "video"
+        stored = iio.imread(path, index=None)[..., :3]  # GIF stores a palette: compare with what it holds
+        # (R + G + B) / (3 · 255), round-off only
+        assert_allclose(movie.read(0, 4), stored.astype(float).sum(axis=-1) / 765, rtol=0, atol=1e-15)
+        assert_allclose(movie.time_s, 0.04 * np.arange(4), rtol=1e-15)
+
+
+def test_video_without_backend_names_the_extra(tmp_path):
+    pytest.importorskip("imageio")
+    from socscope.io.movies import _video_backend_installed
+
+    if _video_backend_installed():
+        pytest.skip("an imageio video backend is installed; this checks the message given without one")
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(200))
+    with pytest.raises(ImportError, match=r"pip install imageio\[ffmpeg\]"):
+        open_movie(path, frame_interval_s=0.04)
