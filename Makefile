@@ -7,6 +7,7 @@ bench:
 	$(PYTHON) benchmarks/p2_disc.py
 	$(PYTHON) benchmarks/p3_cycle.py
 	$(PYTHON) benchmarks/cycler_summary.py
+	$(PYTHON) benchmarks/optical_pipeline.py
 
 # refine mesh and tolerances, rewrite benchmarks/reference.json (~20 min on 2 cores)
 reference:

@@ -158,3 +158,161 @@ def test_derivative_vs_soc_of_a_quadratic():
     d = derivative_vs_soc(soc, soc**2)
     # Savitzky–Golay (quadratic) then central differences: exact inside, first order at the ends
     assert_allclose(d[1:-1], 2 * soc[1:-1], atol=1e-12)
+
+
+# --- the whole pipeline on synthetic movies -------------------------------------------------------
+def _experiment(*, n_per_half=50, shape=(112, 112), n_particles=7, bin_n=2, noise=True, drift=True, rng=3,
+                dt=60.0):
+    """An asynchronous first charge, then a synchronous discharge and second charge ([002] Fig. 1c).
+
+    Returns the movie (raw frames: every binned frame's occupancy repeated ``bin_n`` times), a
+    cycler record whose SOC at each binned frame's time is the rendered SOC, its capacity, the
+    cycler time of the movie's first frame, and the true transitions of the three half cycles.
+    """
+    from socscope.observe.optical import (
+        random_drift,
+        random_particles,
+        soc_traces,
+        synthetic_movie,
+    )
+
+    g = np.random.default_rng(rng)
+    centres, radii = random_particles(n_particles, shape, rng=g, radius_px=(6, 10), margin_px=8)
+    s1, s2, s3 = np.linspace(0, 1, n_per_half), np.linspace(1, 0.1, n_per_half), np.linspace(0.1, 1, n_per_half)
+    halves = (soc_traces(s1, kind="asynchronous", n_particles=n_particles, rng=g, theta_start=1.0, theta_end=0.0),
+              soc_traces(s2, kind="synchronous", n_particles=n_particles, rng=g, theta_start=0.0, theta_end=0.9),
+              soc_traces(s3, kind="synchronous", n_particles=n_particles, rng=g, theta_start=0.9, theta_end=0.0))
+    theta = np.repeat(np.concatenate([h.theta for h in halves]), bin_n, axis=0)
+    soc_b = np.concatenate([s1, s2, s3])
+    t = np.arange(theta.shape[0]) * dt / bin_n
+    d = random_drift(theta.shape[0], rng=g, step_px=0.15, max_px=4) if drift else None
+    mov = synthetic_movie(theta, shape=shape, centres_px=centres, radii_px=radii, time_s=t, pixel_size_nm=100,
+                          photons=2000 if noise else None, read_noise=0.002 if noise else 0.0, drift=d,
+                          reference_spots=1, reference_peak=1.5, rng=g)
+    tb = t.reshape(-1, bin_n).mean(axis=1)
+    capacity = 1e-3
+    tr = np.arange(tb[0] - 5 * dt, tb[-1] + 5 * dt, 10.0)
+    q = np.interp(tr, tb, soc_b) * capacity
+    rec = pd.DataFrame({"time_s": tr - tr[0], "voltage_V": 3.6 + 0.6 * q / capacity,
+                        "current_A": np.gradient(q, tr) * 3600, "capacity_Ah": q - q[0]})
+    return mov, rec, capacity, -tr[0], halves
+
+
+@pytest.fixture(scope="module")
+def experiment():
+    return _experiment()
+
+
+@pytest.fixture(scope="module")
+def analysed(experiment):
+    from socscope.analysis.optical.pipeline import analyze_movie
+
+    mov, rec, capacity, offset, _ = experiment
+    spot = tuple(mov.reference_spots[0] + np.array([0.4, -0.3]))  # a user's click is off by a fraction of a px
+    written = []
+    res = analyze_movie(mov.frames, time_s=mov.time_s, bin_frames=2, reference_spot=spot, cycler=rec,
+                        capacity_Ah=capacity, time_offset_s=offset, pixel_size_nm=mov.pixel_size_nm,
+                        contrast_writer=lambda start, frames: written.append(frames))
+    res.extra["contrast"] = np.concatenate(written)
+    return res
+
+
+def test_noiseless_differential_contrast_equals_the_rendered_truth():
+    from socscope.analysis.optical.pipeline import analyze_movie
+
+    mov, *_ = _experiment(n_per_half=12, shape=(80, 80), n_particles=4, bin_n=1, noise=False, drift=False)
+    written = []
+    res = analyze_movie(mov.frames, time_s=mov.time_s, labels=mov.labels, drift="none", chunk_frames=7,
+                        contrast_writer=lambda start, frames: written.append((start, frames)))
+    contrast = np.concatenate([f for _, f in written])
+    assert [s for s, _ in written] == list(range(0, 36, 7)) and contrast.dtype == np.float32
+    inside = mov.labels > 0
+    # float32 storage of contrasts below 1: relative round-off 6e-8
+    assert_allclose(contrast[:, inside], mov.contrast[:, inside], rtol=0, atol=1e-6)
+    assert np.isnan(contrast[:, ~inside]).sum() == 0  # no threshold with given labels: the matrix keeps its contrast
+    wide = res.traces.pivot(index="frame", columns="particle", values="contrast").to_numpy()
+    # the per-particle means are computed in float64 from the same frames: round-off only
+    assert_allclose(wide, mov.particle_means("contrast"), rtol=0, atol=1e-12)
+
+
+def test_pipeline_recovers_particles_onsets_and_classifies_half_cycles(experiment, analysed):
+    mov, _, _, _, halves = experiment
+    res = analysed
+    assert len(res.particles) == mov.n_particles
+    # segmented labels to true particles: by the true label under each centroid
+    truth_of = {int(r.label): int(mov.labels[round(r.centroid_y_px), round(r.centroid_x_px)]) - 1
+                for r in res.particles.itertuples()}
+    assert sorted(truth_of.values()) == list(range(mov.n_particles))
+    assert res.half_cycles.classification.tolist() == ["asynchronous", "synchronous", "synchronous"]
+    assert res.half_cycles.direction.tolist() == ["charge", "discharge", "charge"]
+    for k, true in enumerate(halves):
+        t = res.transitions[res.transitions.half_cycle == k].set_index("particle")
+        est = np.array([t.onset_soc.loc[label] for label in truth_of])
+        exp = np.array([true.onset_soc[truth_of[label]] for label in truth_of])
+        # the issue's requirement: 2 % SOC (measured: 0.3 % on this movie, noise and drift on)
+        assert_allclose(est, exp, rtol=0, atol=0.02)
+    first = res.particles
+    assert (first.classification == "step-like").all() and (first.half_cycle == 0).all()
+    assert {"label", "area_px", "area_um2", "centroid_y_px", "centroid_x_px", "touches_edge", "onset_soc",
+            "width_soc", "classification", "max_contrast"} <= set(first.columns)
+    # ~62 % brighter at full delithiation ([004]); the first frame is fully lithiated
+    assert_allclose(first.max_contrast, 0.62, atol=0.04)
+
+
+def test_drift_is_recovered_and_traces_are_complete(experiment, analysed):
+    mov = experiment[0]
+    res = analysed
+    true = mov.drift.reshape(-1, 2, 2).mean(axis=1)  # a binned frame is the mean of its two frames
+    err = res.drift[["drift_y_px", "drift_x_px"]].to_numpy() - true
+    # Gaussian fit to one spot under shot noise: measured 0.03 px RMS
+    assert np.sqrt(np.mean(err**2)) < 0.1
+    n_bins = mov.frames.shape[0] // 2
+    assert len(res.traces) == n_bins * mov.n_particles
+    assert res.traces.soc.notna().all()
+    assert_allclose(res.traces.com_distance_nm, res.traces.com_distance_px * 100, rtol=1e-15)  # NaN = NaN
+
+
+def test_streamed_measures_match_the_library_functions_on_the_written_stack(analysed):
+    res = analysed
+    contrast = res.extra["contrast"].astype(float)
+    assert contrast.shape[0] == res.drift.shape[0]
+    # the streamed per-particle numbers were computed from the float64 frames, the written
+    # stack is float32: agreement to float32 round-off of contrasts below 1
+    wide = res.traces.pivot(index="frame", columns="particle", values="contrast").to_numpy()
+    assert_allclose(particle_means(contrast, res.labels), wide, rtol=0, atol=1e-6)
+    pc = periphery_core(contrast, res.labels)
+    assert_allclose(pc.periphery_contrast, res.traces.periphery_contrast, rtol=0, atol=1e-6)
+    assert_allclose(pc.core_contrast, res.traces.core_contrast, rtol=0, atol=1e-6)
+    com = unreacted_com(contrast, res.labels, threshold=0.05)
+    same = np.isfinite(com.com_distance_px) == np.isfinite(res.traces.com_distance_px)
+    # a pixel within 1e-6 of the threshold may flip between float32 and float64: at most a handful of rows
+    assert same.mean() > 0.99
+    assert np.nanmedian(np.abs(com.com_distance_px - res.traces.com_distance_px)[same]) < 1e-9
+
+
+def test_chunks_do_not_change_the_answer(experiment):
+    from socscope.analysis.optical.pipeline import analyze_movie
+
+    mov = experiment[0]
+    frames = mov.frames[:60]
+    kw = {"time_s": mov.time_s[:60], "bin_frames": 2, "reference_spot": tuple(mov.reference_spots[0])}
+    one = analyze_movie(frames, chunk_frames=60, **kw)
+    many = analyze_movie(frames, chunk_frames=6, **kw)  # the spot is tracked across chunk borders
+    assert_allclose(many.drift.drift_y_px, one.drift.drift_y_px, rtol=0, atol=1e-9)
+    assert_allclose(many.traces.contrast, one.traces.contrast, rtol=0, atol=1e-12)
+    assert np.isnan(one.traces.soc).all() and one.half_cycles.empty  # no cycler: no SOC, no fits
+
+
+def test_pipeline_errors(experiment):
+    from socscope.analysis.optical.pipeline import analyze_movie
+
+    mov, rec, capacity, _, _ = experiment
+    frames, t = mov.frames[:20], mov.time_s[:20]
+    with pytest.raises(ParameterError, match="outside the image"):
+        analyze_movie(frames, time_s=t, reference_spot=(500.0, 20.0))
+    with pytest.raises(ParameterError, match="time-offset-s"):
+        analyze_movie(frames, time_s=t, drift="none", cycler=rec, capacity_Ah=capacity, time_offset_s=1e7)
+    with pytest.raises(ParameterError, match="capacity"):
+        analyze_movie(frames, time_s=t, drift="none", cycler=rec)
+    with pytest.raises(ParameterError, match="labels have shape"):
+        analyze_movie(frames, time_s=t, drift="none", labels=np.ones((5, 5), int))

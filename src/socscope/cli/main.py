@@ -426,6 +426,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--quiet", action="store_true", help="print nothing on success")
     g.set_defaults(func=_cmd_gitt)
 
+    from .optical import add_optical_parser  # socscope optical analyze
+
+    add_optical_parser(sub)
+
     m = sub.add_parser("materials", help="list built-in materials or show one",
                        description="List the built-in materials, or show every parameter of one.")
     m.add_argument("name", nargs="?", help="material to show")

@@ -180,8 +180,7 @@ def plot_differential_images(images, *, titles=None, pixel_size_nm=None, vmax=No
         fig = np.asarray(axes).ravel()[0].figure
     axes = np.asarray(axes).ravel()
     extent, xl, yl = _extent((h, w), pixel_size_nm)
-    cmap = plt.get_cmap("RdBu_r").copy()
-    cmap.set_bad("0.85")
+    cmap = plt.get_cmap("RdBu_r").with_extremes(bad="0.85")
     im = None
     for j, ax in enumerate(axes):
         if j >= n:

@@ -36,3 +36,29 @@ __all__ = [
     "segment_particles",
     "shift_frames",
 ]
+
+# contrast and per-particle measures, the join with the cycler record, and the whole pipeline
+# (analyze_movie: a movie in, per-particle SOC traces, asynchrony and core–shell metrics out)
+from .contrast import (
+    differential_contrast,
+    particle_depth,
+    particle_means,
+    periphery_core,
+    unreacted_com,
+)
+from .join import capacity_basis_Ah, derivative_vs_soc, join_cycler, read_cycler
+from .pipeline import OpticalResult, analyze_movie
+
+__all__ += [
+    "OpticalResult",
+    "analyze_movie",
+    "capacity_basis_Ah",
+    "derivative_vs_soc",
+    "differential_contrast",
+    "join_cycler",
+    "particle_depth",
+    "particle_means",
+    "periphery_core",
+    "read_cycler",
+    "unreacted_com",
+]

@@ -1,0 +1,302 @@
+"""``socscope optical analyze``: an operando optical movie in, per-particle tables, figures and a contrast stack out.
+
+No science here: arguments are parsed and checked, the library's
+:func:`socscope.analysis.optical.analyze_movie` does the work, and the
+outputs are written into a temporary folder beside ``--out`` that replaces
+``--out`` only when everything is written — an error leaves ``--out`` as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import SocscopeError
+
+__all__ = ["OUTPUTS", "add_optical_parser", "cmd_optical_analyze"]
+
+#: what ``socscope optical analyze`` writes into ``--out``
+OUTPUTS = (
+    "particles.csv", "traces.csv", "transitions.csv", "half_cycles.csv", "drift.csv", "contrast.tif",
+    "labels.tif", "summary.json", "particles.png", "traces_vs_soc.png", "differential_images.png",
+    "com_distance.png", "drift.png",
+)
+
+
+class _FrameBar:
+    """A tqdm bar over movie frames, opened at the first report (no empty bar when the input is refused)."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.bar = None
+
+    def __call__(self, done, total):
+        if self.quiet:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc="optical", unit="frame", file=sys.stderr, leave=True)
+        self.bar.update(done - self.bar.n)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _spot(text: str | None):
+    if text is None or text.strip().lower() == "auto":
+        return "auto"
+    try:
+        y, x = (float(v) for v in text.replace(";", ",").split(","))
+    except ValueError:
+        raise SocscopeError(f"--reference-spot {text!r} must be Y,X in pixels (row, column), e.g. 412,88, "
+                            "or 'auto'") from None
+    return (y, x)
+
+
+def _positive(value, flag, example):
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise SocscopeError(f"{flag} {value} must be a positive number, e.g. {example}")
+
+
+def _check_out(out: Path, overwrite: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise SocscopeError(f"{out} exists and is not a folder; choose another --out")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise SocscopeError(f"{out}/ already exists and is not empty; pass --overwrite to replace it, or choose "
+                            "another --out")
+
+
+def _capacity(args):
+    """Capacity basis keywords for the library (None values when not given)."""
+    _positive(args.capacity_mAh, "--capacity-mAh", 1.7)
+    _positive(args.mass_mg, "--mass-mg", 8.1)
+    _positive(args.capacity_mAh_g, "--capacity-mAh-g", 210)
+    if args.capacity_mAh is not None and (args.mass_mg is not None or args.capacity_mAh_g is not None):
+        raise SocscopeError("give the capacity once: --capacity-mAh, or --mass-mg with --capacity-mAh-g")
+    if args.cycler is not None and args.capacity_mAh is None and (args.mass_mg is None or args.capacity_mAh_g is None):
+        raise SocscopeError("SOC from the cycler record needs a capacity: --capacity-mAh, or --mass-mg and "
+                            "--capacity-mAh-g (e.g. --mass-mg 8.1 --capacity-mAh-g 210)")
+    return {
+        "capacity_Ah": args.capacity_mAh * 1e-3 if args.capacity_mAh is not None else None,
+        "mass_g": args.mass_mg * 1e-3 if args.mass_mg is not None else None,
+        "capacity_mAh_g": args.capacity_mAh_g,
+    }
+
+
+def _move_into_place(tmp: Path, out: Path) -> None:
+    """Replace ``out`` by the finished folder ``tmp`` (old contents removed only after the swap)."""
+    if not out.exists():
+        os.replace(tmp, out)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+    os.replace(out, old / out.name)
+    try:
+        os.replace(tmp, out)
+    except OSError:
+        os.replace(old / out.name, out)  # put the previous results back
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def cmd_optical_analyze(args) -> int:
+    """Run the pipeline on one movie and write every output (see :data:`OUTPUTS`)."""
+    from ..analysis.optical.pipeline import analyze_movie
+    from ..io.movies import open_movie
+
+    out = Path(args.out)
+    _check_out(out, args.overwrite)
+    _positive(args.pixel_size_nm, "--pixel-size-nm", 34.7)
+    _positive(args.frame_interval_s, "--frame-interval-s", 0.5)
+    if args.bin < 1:
+        raise SocscopeError(f"--bin {args.bin} must be a whole number of frames >= 1 (20-80 is usual)")
+    if args.labels and args.rois:
+        raise SocscopeError("give particles once: --labels FILE or --rois FILE, not both")
+    capacity = _capacity(args)
+    spot = _spot(args.reference_spot) if args.drift == "gaussian" else None
+    parent = out.absolute().parent
+    if not parent.is_dir():
+        raise SocscopeError(f"cannot write {out}: folder {parent} does not exist")
+
+    movie = open_movie(args.movie, frame_interval_s=args.frame_interval_s)
+    with movie:
+        labels = None
+        if args.labels:
+            from ..analysis.optical.segment import load_labels
+
+            labels = load_labels(args.labels)
+            if labels.shape != tuple(movie.shape):
+                raise SocscopeError(f"{args.labels}: the label image is {labels.shape[0]}x{labels.shape[1]} but the "
+                                    f"movie's frames are {movie.shape[0]}x{movie.shape[1]} (y x)")
+        elif args.rois:
+            from ..analysis.optical.segment import labels_from_rois
+
+            labels = labels_from_rois(args.rois, movie.shape)
+        if isinstance(spot, tuple):
+            ny, nx = movie.shape
+            if not (0 <= spot[0] <= ny - 1 and 0 <= spot[1] <= nx - 1):
+                raise SocscopeError(
+                    f"--reference-spot {args.reference_spot}: (y, x) = ({spot[0]:g}, {spot[1]:g}) is outside the "
+                    f"{ny}x{nx} frames; give Y,X with 0 <= Y <= {ny - 1} and 0 <= X <= {nx - 1} (row, column)"
+                )
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial.", dir=parent))
+        bar = _FrameBar(args.quiet)
+        try:
+            import tifffile
+
+            n_bins = movie.n_frames // args.bin
+            big = n_bins * movie.shape[0] * movie.shape[1] * 4 > 2**32 - 2**25
+            with tifffile.TiffWriter(tmp / "contrast.tif", bigtiff=big) as writer:
+                result = analyze_movie(
+                    movie, labels=labels, reference_spot=spot if spot is not None else "auto", drift=args.drift,
+                    bin_frames=args.bin, cycler=args.cycler, time_offset_s=args.time_offset_s,
+                    threshold=args.threshold, min_area_px=args.min_area_px,
+                    unreacted_threshold=args.unreacted_threshold, pixel_size_nm=args.pixel_size_nm,
+                    contrast_writer=writer, progress=bar, **capacity,
+                )
+            bar.close()
+            _write_outputs(tmp, result, args)
+            _move_into_place(tmp, out)
+        except BaseException:
+            bar.close()
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    if not args.quiet:
+        _report(result, out)
+    return 0
+
+
+def _write_outputs(folder: Path, result, args) -> None:
+    import tifffile
+
+    from ..io.results import write_text_atomic
+
+    write_text_atomic(folder / "particles.csv", result.particles.to_csv(index=False))
+    write_text_atomic(folder / "traces.csv", result.traces.to_csv(index=False))
+    write_text_atomic(folder / "transitions.csv", result.transitions.to_csv(index=False))
+    write_text_atomic(folder / "half_cycles.csv", result.half_cycles.to_csv(index=False))
+    write_text_atomic(folder / "drift.csv", result.drift.to_csv(index=False))
+    tifffile.imwrite(folder / "labels.tif", result.labels.astype(np.int32), photometric="minisblack")
+    summary = {**result.summary, "movie": str(args.movie), "cycler": str(args.cycler) if args.cycler else None,
+               "outputs": list(OUTPUTS)}
+    write_text_atomic(folder / "summary.json", json.dumps(summary, indent=2, default=_json_default) + "\n")
+    _figures(folder, result, args.pixel_size_nm if args.pixel_size_nm is not None else result.summary["pixel_size_nm"])
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return None if not np.isfinite(value) else float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def _figures(folder: Path, result, pixel_size_nm) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from ..plotting._common import save_figure
+    from ..plotting.optical import (
+        plot_com_distance,
+        plot_differential_images,
+        plot_drift,
+        plot_particle_map,
+        plot_traces_vs_soc,
+    )
+
+    ax = plot_particle_map(result.first_frame, result.labels, particles=result.particles, pixel_size_nm=pixel_size_nm)
+    save_figure(ax.figure, folder / "particles.png")
+    has_soc = bool(np.isfinite(result.traces["soc"]).any())
+    axes = plot_traces_vs_soc(result.traces if has_soc else result.traces.assign(soc=result.traces.time_s / 3600,
+                                                                                  half_cycle=0,
+                                                                                  direction="no cycler record"))
+    if not has_soc:
+        for a in axes[1]:
+            a.set_xlabel("time [h]")
+    save_figure(axes[0, 0].figure, folder / "traces_vs_soc.png")
+    frames = result.extra["frame_table"].set_index("frame")
+    titles = []
+    for k in result.image_frames:
+        t_min = frames.time_s.loc[k] / 60
+        soc = frames.soc.loc[k]
+        titles.append(f"{t_min:.0f} min" + (f", SOC {soc:.2f}" if np.isfinite(soc) else ""))
+    axes = plot_differential_images(result.images, titles=titles, pixel_size_nm=pixel_size_nm)
+    save_figure(axes[0].figure, folder / "differential_images.png")
+    com = result.traces if has_soc else result.traces.assign(soc=result.traces.time_s / 3600)
+    ax = plot_com_distance(com, directions=("charge",) if has_soc else None)
+    if not has_soc:
+        ax.set_xlabel("time [h]")
+    save_figure(ax.figure, folder / "com_distance.png")
+    ax = plot_drift(result.drift)
+    save_figure(ax.figure, folder / "drift.png")
+
+
+def _report(result, out: Path) -> None:
+    s = result.summary
+    print(f"{s['particles']} particles ({s['particles_touching_edge']} cut by the image edge), "
+          f"{s['binned_frames']} binned frames of {s['bin_frames']}; largest drift {s['max_drift_px']:.2f} px")
+    for row in s["half_cycles"]:
+        idx = row.get("asynchrony_index")
+        print(f"  half cycle {row['half_cycle']} ({row['direction']}): {row['classification']}"
+              + (f", asynchrony index {idx:.2f}" if idx is not None else "")
+              + f", {row['n_reacted']}/{row['n_particles']} particles reacted")
+    print(f"wrote {out}/")
+
+
+def add_optical_parser(sub) -> None:
+    """Add ``optical analyze`` to the command line's sub-parsers."""
+    o = sub.add_parser("optical", help="analyse operando optical microscopy movies",
+                       description="Analyse operando optical microscopy movies.")
+    osub = o.add_subparsers(dest="what", metavar="WHAT")
+    a = osub.add_parser(
+        "analyze", help="per-particle SOC traces, asynchrony and core-shell metrics from a movie",
+        description="Bin, drift-correct and segment a movie; compute the differential contrast (I - I1)/I1; "
+                    "join with the cycler record for SOC; fit each particle's transition per half cycle and "
+                    "classify half cycles as asynchronous or synchronous. Writes " + ", ".join(OUTPUTS) + ".",
+        epilog="example: socscope optical analyze movie.tif --cycler cell.mpr --mass-mg 8.1 --capacity-mAh-g 210 "
+               "--pixel-size-nm 34.7 --bin 20 --reference-spot 412,88 --out results/",
+    )
+    a.add_argument("movie", help="TIFF / OME-TIFF / ImageJ-TIFF stack (or video)")
+    a.add_argument("--out", required=True, help="output folder (replaced as a whole at the end)")
+    a.add_argument("--cycler", help="cycler record (.mpr, .mpt, .ndax, .nda, Arbin/Maccor export, or a CSV "
+                                    "with time, voltage, current columns; current positive on charge)")
+    a.add_argument("--capacity-mAh", type=float, help="capacity that SOC 0→1 stands for [mAh]")
+    a.add_argument("--mass-mg", type=float, help="active mass [mg] (with --capacity-mAh-g)")
+    a.add_argument("--capacity-mAh-g", type=float, help="specific capacity for SOC [mAh/g], e.g. 210 or 278")
+    a.add_argument("--time-offset-s", type=float, default=0.0,
+                   help="cycler time of the movie's first frame [s] (default 0: both start together)")
+    a.add_argument("--pixel-size-nm", type=float, help="pixel size [nm] (default: from the file, if stated)")
+    a.add_argument("--frame-interval-s", type=float, help="time between frames [s] (overrides the file)")
+    a.add_argument("--bin", type=int, default=1, help="frames per bin (default 1; 20-80 in the papers)")
+    a.add_argument("--drift", choices=["gaussian", "xcorr", "none"], default="gaussian",
+                   help="drift from a Gaussian fit to a reference spot (default), cross-correlation, or none")
+    a.add_argument("--reference-spot", metavar="Y,X", default="auto",
+                   help="bright fixed spot for the Gaussian drift fit, row,column in pixels of the first frame "
+                        "(default: auto, the brightest isolated spot)")
+    a.add_argument("--labels", help="particle label image (TIFF of integers, 0 = background) instead of segmenting")
+    a.add_argument("--rois", help="ImageJ ROI file (.roi or RoiSet .zip) instead of segmenting")
+    a.add_argument("--threshold", type=float, help="background threshold on the first frame (default: Otsu)")
+    a.add_argument("--min-area-px", type=int, default=20, help="smallest particle kept [px] (default 20)")
+    a.add_argument("--unreacted-threshold", type=float, default=0.05,
+                   help="contrast below which a pixel counts as unreacted (default 0.05)")
+    a.add_argument("--overwrite", action="store_true", help="replace an existing, non-empty output folder")
+    a.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    a.set_defaults(func=cmd_optical_analyze)
+
+    def usage(_args, parser=o):
+        parser.print_help(sys.stderr)
+        return 2
+
+    o.set_defaults(func=usage)

@@ -1,0 +1,152 @@
+"""``socscope optical analyze``: outputs, and errors that leave ``--out`` untouched."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+tifffile = pytest.importorskip("tifffile")
+
+from socscope.cli.main import main
+from socscope.cli.optical import OUTPUTS
+
+N_HALF = 24  # binned frames per half cycle
+BIN = 2
+DT = 30.0  # s between raw frames
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    """A 96x96 uint16 ImageJ stack (charge, then discharge; 6 particles) and a cycler CSV."""
+    from socscope.observe.optical import (
+        random_drift,
+        random_particles,
+        soc_traces,
+        synthetic_movie,
+    )
+
+    folder = tmp_path_factory.mktemp("optical-inputs")
+    g = np.random.default_rng(7)
+    centres, radii = random_particles(6, (96, 96), rng=g, radius_px=(6, 9), margin_px=8)
+    up, down = np.linspace(0, 1, N_HALF), np.linspace(1, 0, N_HALF)
+    theta = np.concatenate([
+        soc_traces(up, kind="asynchronous", n_particles=6, rng=g).theta,
+        soc_traces(down, kind="synchronous", n_particles=6, rng=g, theta_start=0.0, theta_end=1.0).theta,
+    ])
+    theta = np.repeat(theta, BIN, axis=0)
+    n = theta.shape[0]
+    mov = synthetic_movie(theta, shape=(96, 96), centres_px=centres, radii_px=radii, pixel_size_nm=100,
+                          photons=3000, drift=random_drift(n, rng=g, step_px=0.1, max_px=3), reference_spots=1,
+                          reference_peak=1.5, dtype="uint16", rng=g)
+    movie = folder / "movie.tif"
+    tifffile.imwrite(movie, mov.frames, imagej=True, metadata={"axes": "TYX", "finterval": DT})
+    # the cycler: constant current, charge then discharge, recorded every 10 s from the first frame
+    t_bin = (np.arange(n) * DT).reshape(-1, BIN).mean(axis=1)
+    soc = np.concatenate([up, down])
+    t = np.arange(0.0, n * DT, 10.0)
+    q = np.interp(t, t_bin, soc) * 1e-3
+    pd.DataFrame({"time_s": t, "voltage_V": 3.6 + 0.6 * q / 1e-3,
+                  "current_A": np.gradient(q, t) * 3600}).to_csv(folder / "cell.csv", index=False)
+    return {"movie": movie, "cycler": folder / "cell.csv", "spot": mov.reference_spots[0], "n": n,
+            "particles": mov.n_particles}
+
+
+def _args(inputs, out, *extra):
+    y, x = inputs["spot"]
+    return ["optical", "analyze", str(inputs["movie"]), "--cycler", str(inputs["cycler"]), "--capacity-mAh", "1",
+            "--pixel-size-nm", "100", "--bin", str(BIN), "--reference-spot", f"{y:.1f},{x:.1f}", "--out", str(out),
+            "--quiet", *extra]
+
+
+def _snapshot(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())} if folder.exists() else None
+
+
+def test_help():
+    res = subprocess.run([sys.executable, "-m", "socscope.cli.main", "optical", "analyze", "--help"],
+                         capture_output=True, text=True, check=False)
+    assert res.returncode == 0 and "--reference-spot" in res.stdout and "--time-offset-s" in res.stdout
+
+
+def test_end_to_end_writes_every_output(inputs, tmp_path, capsys):
+    out = tmp_path / "results"
+    assert main(_args(inputs, out)) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUTS)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folder left
+    particles = pd.read_csv(out / "particles.csv")
+    assert len(particles) == inputs["particles"]
+    assert {"label", "area_px", "centroid_y_px", "centroid_x_px", "touches_edge", "onset_soc", "width_soc",
+            "classification", "max_contrast"} <= set(particles.columns)
+    traces = pd.read_csv(out / "traces.csv")
+    n_bins = inputs["n"] // BIN
+    assert len(traces) == n_bins * inputs["particles"]
+    assert {"time_s", "soc", "voltage_V", "particle", "intensity", "contrast"} <= set(traces.columns)
+    contrast = tifffile.imread(out / "contrast.tif")
+    assert contrast.shape == (n_bins, 96, 96) and contrast.dtype == np.float32
+    summary = json.loads((out / "summary.json").read_text())
+    assert [h["classification"] for h in summary["half_cycles"]] == ["asynchronous", "synchronous"]
+    assert summary["particles"] == inputs["particles"] and summary["bin_frames"] == BIN
+    assert len(pd.read_csv(out / "drift.csv")) == n_bins
+    for name in OUTPUTS:
+        if name.endswith(".png"):
+            assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_existing_output_is_refused_then_replaced_with_overwrite(inputs, tmp_path, capsys):
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert main(_args(inputs, out)) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert _snapshot(out) == {"notes.txt": b"mine"}
+    assert main(_args(inputs, out, "--overwrite")) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUTS)
+    assert [p.name for p in tmp_path.iterdir()] == ["results"]
+
+
+def _corrupt(folder):
+    path = folder / "corrupt.tif"
+    path.write_bytes(b"II*\x00" + bytes([0xFF]) * 64)
+    return path
+
+
+def _mixed_shapes(folder):
+    path = folder / "mixed.tif"
+    with tifffile.TiffWriter(path) as w:
+        w.write(np.zeros((32, 32), np.uint16))
+        w.write(np.zeros((32, 40), np.uint16))
+    return path
+
+
+@pytest.mark.parametrize("case, needle", [
+    ("corrupt", "corrupt.tif"),
+    ("mixed", "has shape"),
+    ("spot", "outside"),
+    ("offset", "does not overlap"),
+])
+def test_errors_leave_out_absent_or_unchanged(inputs, tmp_path, capsys, case, needle):
+    args = _args(inputs, tmp_path / "results")
+    if case == "corrupt":
+        args[2] = str(_corrupt(tmp_path))
+    elif case == "mixed":
+        args[2] = str(_mixed_shapes(tmp_path))
+    elif case == "spot":
+        args[args.index("--reference-spot") + 1] = "412,88"  # outside the 96x96 frames
+    else:
+        args += ["--time-offset-s", "1e6"]
+    before = {p.name for p in tmp_path.iterdir()}
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("socscope: error:") and needle in err and len(err.strip().splitlines()) == 1
+    assert {p.name for p in tmp_path.iterdir()} == before  # nothing written, no temporary folder left
+    # an existing output folder with --overwrite is left exactly as it was
+    out = tmp_path / "previous"
+    out.mkdir()
+    (out / "particles.csv").write_text("label\n1\n")
+    args[args.index("--out") + 1] = str(out)
+    assert main([*args, "--overwrite"]) == 2
+    assert _snapshot(out) == {"particles.csv": b"label\n1\n"}
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
