@@ -249,13 +249,14 @@ def test_pipeline_recovers_particles_onsets_and_classifies_half_cycles(experimen
         t = res.transitions[res.transitions.half_cycle == k].set_index("particle")
         est = np.array([t.onset_soc.loc[label] for label in truth_of])
         exp = np.array([true.onset_soc[truth_of[label]] for label in truth_of])
-        # the requirement: 2 % SOC (measured: 0.3 % on this movie, noise and drift on)
+        # the requirement: 2 % SOC (measured: 0.18 % at most on this movie, noise and drift on)
         assert_allclose(est, exp, rtol=0, atol=0.02)
     first = res.particles
     assert (first.classification == "step-like").all() and (first.half_cycle == 0).all()
     assert {"label", "area_px", "area_um2", "centroid_y_px", "centroid_x_px", "touches_edge", "onset_soc",
             "width_soc", "classification", "max_contrast"} <= set(first.columns)
-    # ~62 % brighter at full delithiation ([004]); the first frame is fully lithiated
+    # ~62 % brighter at full delithiation ([004]); the first frame is fully lithiated. Measured
+    # 0.584-0.599: the blurred rim, which mixes in the matrix, brightens less
     assert_allclose(first.max_contrast, 0.62, atol=0.04)
 
 
@@ -264,7 +265,7 @@ def test_drift_is_recovered_and_traces_are_complete(experiment, analysed):
     res = analysed
     true = mov.drift.reshape(-1, 2, 2).mean(axis=1)  # a binned frame is the mean of its two frames
     err = res.drift[["drift_y_px", "drift_x_px"]].to_numpy() - true
-    # Gaussian fit to one spot under shot noise: measured 0.03 px RMS
+    # Gaussian fit to one spot under shot noise: measured 0.022 px RMS
     assert np.sqrt(np.mean(err**2)) < 0.1
     n_bins = mov.frames.shape[0] // 2
     assert len(res.traces) == n_bins * mov.n_particles
