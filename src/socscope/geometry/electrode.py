@@ -751,7 +751,7 @@ def _coverage_values(coverage, n: int, rng, owner: str) -> np.ndarray:
 #: (measured on 3000-10 000-particle piles, cv 0.2, thickness = 95th percentile
 #: of the particle tops): area fraction of discs in 2D, volume fraction of
 #: spheres in 3D. Used only to choose the width for a requested thickness.
-_PHI_DEPOSIT = {2: 0.72, 3: 0.49}
+_PHI_DEPOSIT = {2: 0.72, 3: 0.52}
 
 
 def _unique_rows(a: np.ndarray) -> np.ndarray:
@@ -794,7 +794,7 @@ def _deposit(radius: np.ndarray, width: float, dim: int, rng: np.random.Generato
     The pile's upper surface is a height map sampled every ``h`` with the
     particle that owns each sample. The landing height of a vertical drop is
     exact against the owners of the samples under the search area; the lowest
-    landing point is searched on a grid of trial drops (17 in 2D, 5 × 5 in 3D)
+    landing point is searched on a grid of trial drops (17 in 2D, 3 × 3 in 3D)
     refined six times around the best (3 or 3 × 3 points, spacing halved each
     time, down to 1/64 of the first spacing). The landing height at the chosen
     spot is then recomputed against every particle within reach (kept in
@@ -819,7 +819,7 @@ def _deposit(radius: np.ndarray, width: float, dim: int, rng: np.random.Generato
     drop = rng.uniform(radius[:, None], width - radius[:, None], size=(n, nd))
     grid = np.arange(m) * h
 
-    k0 = 17 if dim == 2 else 5
+    k0 = 17 if dim == 2 else 3
     t0 = np.linspace(-settle, settle, k0)
     s0 = float(t0[1] - t0[0]) if settle > 0 else 0.0
     levels = 6 if settle > 0 else 0
@@ -1010,7 +1010,7 @@ def random_layout(
     particles, so the NMC network reaches the collector, and no two particles
     overlap. With the defaults the 2D strip fills to an area fraction of about
     0.7 with about 3 contacts per particle, the 3D box to a volume fraction of
-    about 0.5 with about 4 contacts per particle. In 2D the layout is a
+    about 0.5 with about 4.5 contacts per particle. In 2D the layout is a
     cross-section strip of the given width: spheres whose centres lie in the
     plane (the deposition uses their equatorial discs). In 3D the box is
     ``width × width`` wide. Particles closer than
@@ -1046,10 +1046,12 @@ def random_layout(
         mean diameters thick.
     coverage : float, (mean, spread) or (N,) array
         Carbon coverage per particle; a pair draws uniformly from
-        ``[mean − spread, mean + spread]`` clipped to [0, 1].
+        ``[mean − spread, mean + spread]`` clipped to [0, 1] (for N = 2 a pair
+        is read as one value per particle).
     isolated_fraction : float in [0, 1)
         Fraction of particles (chosen at random) whose every link is removed;
-        they come out ``isolated``.
+        they come out ``isolated``, and so does any particle whose only paths
+        to the collector ran through them.
     carbon_density : float in [0, 1]
         Fraction of pore sites holding a carbon-binder junction.
     carbon_reach : float, optional
