@@ -447,7 +447,7 @@ class ElectrodeLayout:
         lo, hi, _ = self._unique_edges(np.zeros(self.n_edges))
         first = self.n_junctions + 1
         # cost of stepping onto a node: 1 for a particle, a tie-breaking
-        # epsilon otherwise (csgraph drops explicit zeros)
+        # epsilon otherwise (a zero weight would not count as an edge)
         eps = 1e-9
         cost_hi = np.where(hi >= first, 1.0, eps)
         cost_lo = np.where(lo >= first, 1.0, eps)
