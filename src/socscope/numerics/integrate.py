@@ -224,6 +224,9 @@ class Coupling:
     def evaluate(self, u: np.ndarray, k: np.ndarray, d: np.ndarray, p: float) -> CouplingTerms:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def start_step(self, z_pred: np.ndarray) -> None:
+        """Called with the predicted state ``[u, p]`` before each step's Newton iteration (default: nothing)."""
+
     def newton_update(self, op, V, a0, h, g, u, k, d, p):
         """Newton update ``(δu, δp)`` of one iteration (see :func:`_coupled_newton_update`).
 
@@ -511,6 +514,8 @@ def integrate_segment(
             u_pred[n:] = u0[n:]
         # Newton
         y = u_pred.copy()
+        if cpl is not None:
+            cpl.start_step(y)
         converged = False
         prev_norm = None
         for it in range(opts.max_newton):

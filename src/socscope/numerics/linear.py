@@ -68,6 +68,12 @@ class TridiagonalOperator:
             ab[2, :-1] = -h * self.lower * d[:-1]
         self._fact = ab.copy()
 
+    def add_to_factorised(self, rows: np.ndarray, cols: np.ndarray, values: np.ndarray) -> None:
+        """Add ``values`` at ``(rows, cols)`` (within the band) of the matrix just prepared by :meth:`factorise`."""
+        if np.any(np.abs(rows - cols) > 1):
+            raise ValueError("TridiagonalOperator: entries must lie on the three central diagonals")
+        np.add.at(self._fact, (1 + rows - cols, cols), values)
+
     def solve(self, rhs: np.ndarray) -> np.ndarray:
         return sla.solve_banded((1, 1), self._fact, rhs, overwrite_ab=False, check_finite=False)
 

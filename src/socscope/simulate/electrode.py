@@ -110,16 +110,34 @@ class NetworkKinetics(SurfaceKinetics):
         out[self.pnode] = self.area * i_particle
         return out
 
-    def residual(self, u, p, i_particle) -> np.ndarray:
+    def residual(self, u, p, i_particle, conductance=None) -> np.ndarray:
         """Kirchhoff residual at every node [A] (zero at a solution; the collector row
         includes the applied current in galvanostatic steps)."""
         m = self.model
-        r = laplacian_apply(m.edges, m.conductance(u), p, self.n_p) + self.node_sources(i_particle)
+        g = m.conductance(u) if conductance is None else conductance
+        r = laplacian_apply(m.edges, g, p, self.n_p) + self.node_sources(i_particle)
         if self.current is not None:
             r[0] -= float(self.current)
         return r
 
     # -- Coupling interface --------------------------------------------------------
+    def start_step(self, z_pred) -> None:
+        """Freeze the edge conductances for this step at the predicted state.
+
+        The predictor is the quadratic extrapolation of the last three
+        steps, so ``σ(θ̄)`` taken there differs from its value at the new
+        state by O(h³) — the order of BDF2's local error — while Newton's
+        method on the remaining system (with exact Jacobian) converges
+        quadratically. Evaluating ``σ`` at every iterate instead leaves its
+        derivative out of the Jacobian, and Newton then crawls wherever
+        ``σ`` changes by orders of magnitude within a step.
+        """
+        self._g = self.model.conductance(z_pred[: self.n])
+
+    def _conductance(self, u):
+        g = getattr(self, "_g", None)
+        return g if g is not None else self.model.conductance(u)
+
     def evaluate(self, u, k, d, p) -> CouplingTerms:
         _, i, di_dk, di_dp = self._surface_terms(k, d, p)
         n = self.n
@@ -147,6 +165,9 @@ class NetworkKinetics(SurfaceKinetics):
         dsp = np.zeros(n)
         dsp[c_out] = h * scale * di_dp
         op.factorise(a0 * V - h * dsu, h, d)
+        if cu_in is not None:
+            # the surface flux also depends on the inner reconstruction cell
+            op.add_to_factorised(c_out, c_in, h * scale * cu_in)
         x1 = op.solve(g - h * src)
         x2 = op.solve(dsp)
         a = cu_out * x1[c_out]
@@ -155,9 +176,8 @@ class NetworkKinetics(SurfaceKinetics):
             a = a + cu_in * x1[c_in]
             b = b + cu_in * x2[c_in]
         # Kirchhoff rows linearised: (L + diag(A (∂i/∂φ − b))) δφ = r − A a
-        m = self.model
-        gcond = m.conductance(u)
-        r = self.residual(u, p, i)
+        gcond = self._conductance(u)
+        r = self.residual(u, p, i, gcond)
         r[self.pnode] -= self.area * a
         diag = np.zeros(self.n_p)
         diag[self.pnode] = self.area * (di_dp - b)
@@ -207,7 +227,7 @@ class NetworkKinetics(SurfaceKinetics):
         self._theta = None
         for _ in range(400):
             _, i, _, di_dp = self._surface_terms(k, d, p)
-            r = self.residual(u, p, i)
+            r = self.residual(u, p, i, gcond)
             diag = np.zeros(self.n_p)
             diag[self.pnode] = self.area * di_dp
             net.factorise(gcond, diag[net.free])

@@ -161,9 +161,15 @@ class SurfaceKinetics(Coupling):
             # a Newton step of 1e-13 in θ is at the round-off of U and K:
             # converged (checked before the bracket test, which round-off
             # can fail at the root itself)
-            done = np.abs(step) <= 1e-13
-            new = th - step
-            bad = ~done & ~((new >= lo) & (new <= hi))
+            # (or when the bracket itself has closed to round-off: the root
+            # is pinned at an end of [θ_min, θ_max], where th stays)
+            closed = hi - lo <= 1e-14
+            done = (np.abs(step) <= 1e-13) | closed
+            new = np.where(closed, th, th - step)
+            # bisect when Newton leaves the bracket or jumps across more
+            # than half of it: near an inflection of G Newton can otherwise
+            # cycle between the two ends for ever
+            bad = ~done & ~((new > lo) & (new < hi) & (np.abs(step) <= 0.5 * (hi - lo)))
             th = np.where(bad, 0.5 * (lo + hi), new)
             if np.all(done):
                 break
