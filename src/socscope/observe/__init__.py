@@ -1,4 +1,4 @@
-"""What an instrument would see: heterogeneity measures, cycling summaries, synthetic optical movies and asynchrony."""
+"""What an instrument would see: heterogeneity measures, cycling summaries, synthetic optical movies, asynchrony and electrode observables."""
 
 from .asynchrony import (
     TransitionFit,
@@ -9,6 +9,7 @@ from .asynchrony import (
     transition_table,
 )
 from .cycling import cycle_summary, step_summary
+from .electrode import cell_soc, electrode_summary, electrode_transitions
 from .heterogeneity import (
     front_depth,
     periphery_core_masks,
@@ -39,10 +40,13 @@ __all__ = [
     "SyntheticMovie",
     "TransitionFit",
     "asynchrony_index",
+    "cell_soc",
     "classify_half_cycles",
     "core_shell_profile",
     "cycle_summary",
     "disc_labels",
+    "electrode_summary",
+    "electrode_transitions",
     "fit_transition",
     "front_depth",
     "intensity_from_theta",

@@ -1,5 +1,7 @@
-"""Simulations that return xarray Datasets: single particles (and, later, electrodes)."""
+"""Simulations that return xarray Datasets: single particles, batches of particles and network electrodes."""
 
+from .electrode import ElectrodeModel, simulate_electrode
 from .particle import ParticleBatch, ParticleModel, simulate_particle, simulate_particles
 
-__all__ = ["ParticleModel", "ParticleBatch", "simulate_particle", "simulate_particles"]
+__all__ = ["ElectrodeModel", "ParticleBatch", "ParticleModel", "simulate_electrode", "simulate_particle",
+           "simulate_particles"]

@@ -49,6 +49,7 @@ from ..numerics import (
     laplacian_apply,
     reachable,
 )
+from ..observe.electrode import electrode_summary
 from ..protocols import Train, parse_protocol
 from .kinetics import SurfaceKinetics
 from .particle import ParticleBatch, _check_theta, _RunState, _step_table
@@ -559,6 +560,7 @@ def simulate_electrode(
     output_interval: float | None = 600.0,
     output_times: Sequence[float] | None = None,
     radial_profiles: bool | None = None,
+    observables: bool = True,
     solver: SolverOptions | None = None,
     progress: Callable[[float, int, int], None] | None = None,
 ) -> xr.Dataset:
@@ -586,6 +588,10 @@ def simulate_electrode(
     radial_profiles : bool, optional
         Keep every shell's θ (``theta``, time × particle × shell); default
         only up to 1 000 particles.
+    observables : bool
+        Add the per-half-cycle observables of
+        :func:`socscope.observe.electrode_summary` (onsets, asynchrony
+        index, unreacted share, capacity not recovered).
     solver : SolverOptions, optional
         Default ``rtol=1e-4, atol=1e-6``.
 
@@ -596,12 +602,19 @@ def simulate_electrode(
         ``_centre``, ``particle_potential`` [V], ``particle_current`` [A];
         cell ``voltage``, ``current``, ``charge``, ``lithium``; per particle:
         ``isolated``, ``top``, ``coverage``, ``electrical_distance``; per
-        step the table of :func:`simulate_particle`.
-        :func:`socscope.observe.electrode_summary` adds onsets and the
-        asynchrony index per half-cycle.
+        step the table of :func:`simulate_particle`; with ``observables``,
+        per half-cycle and particle ``onset_soc``, ``midpoint_soc``,
+        ``width_soc``, ``onset_time``, ``reacted`` and per half-cycle
+        ``asynchrony_index``, ``classification``, ``fraction_unreacted``.
     """
     model = ElectrodeModel(material, layout, n_shells=n_shells, sigma_cb=sigma_cb, conductivity=conductivity,
                            flux=flux, c_rate_basis_mAh_g=c_rate_basis_mAh_g,
                            transfer_coefficients=transfer_coefficients)
-    return model.run(protocol, initial_theta=initial_theta, output_interval=output_interval,
-                     output_times=output_times, solver=solver, progress=progress, radial_profiles=radial_profiles)
+    ds = model.run(protocol, initial_theta=initial_theta, output_interval=output_interval,
+                   output_times=output_times, solver=solver, progress=progress, radial_profiles=radial_profiles)
+    if not observables:
+        return ds
+    try:
+        return electrode_summary(ds)
+    except ParameterError:  # no half-cycle (a rest only): nothing to add
+        return ds
