@@ -1577,16 +1577,20 @@ def identical_wired_layout(
     n_particles: int,
     radius: float,
     *,
-    conductance_factor: float = 1e-12,
+    conductance_factor: float = 1e6,
     coverage: float = 1.0,
 ) -> ElectrodeLayout:
     """Identical particles, each wired straight to the collector.
 
     Every particle has one edge, to the collector, with
-    ``carbon_factor = conductance_factor`` (a near-zero resistance
-    ``conductance_factor / σ_CB``) and no NMC factor, so σ(θ) never enters and
-    every particle sits at the collector's potential: the network must behave
-    exactly like the single-particle model. Particles lie side by side on the
+    ``carbon_factor = conductance_factor`` (resistance
+    ``conductance_factor / σ_CB``, 100 Ω by default) and no NMC factor, so
+    σ(θ) never enters and every particle sits at the collector's potential
+    to within ``I_p × 100 Ω`` (1e-10 V for a 2.5 µm particle at C/20): the
+    network must behave like the single-particle model. The default is far
+    below a particle's charge-transfer resistance (~1e8 Ω) but not so far
+    that the network matrix loses its accuracy (a wire of 1e-16 Ω would put
+    17 decades between its entries). Particles lie side by side on the
     collector, ``3R`` apart, not touching; all are on top.
 
     Parameters

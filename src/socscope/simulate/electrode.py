@@ -462,6 +462,11 @@ class ElectrodeModel(ParticleBatch):
         step_idx, charges = np.array(st.step_idx), np.array(st.charges)
         mp = self.particle_mass
         pos = np.asarray(lay.particle_position, dtype=float)
+        # the first sample is the rested state before the first step: its
+        # current is what the particles pass there (zero), not the step's
+        i_part = np.array(self._rec["i_particle"])
+        currents = np.array(st.currents)
+        currents[0] = i_part[0].sum()
         coords = {
             "time": ("time", times, {"units": "s", "long_name": "time"}),
             "particle": ("particle", np.arange(self.n_particles), {"long_name": "particle index"}),
@@ -478,11 +483,11 @@ class ElectrodeModel(ParticleBatch):
                                       "occupancy at each particle's centre"),
             "particle_potential": (("time", "particle"), np.array(self._rec["phi_particle"]), "V",
                                    "electronic potential of each particle vs Li/Li+"),
-            "particle_current": (("time", "particle"), np.array(self._rec["i_particle"]), "A",
+            "particle_current": (("time", "particle"), i_part, "A",
                                  "reaction current of each particle, positive on charge (delithiation)"),
             "theta_mean": (("time",), mean_p @ (mp / mp.sum()), "1", "mass-weighted mean occupancy of the electrode"),
             "voltage": (("time",), np.array(st.voltages), "V", "cell voltage: current-collector potential vs Li/Li+"),
-            "current": (("time",), np.array(st.currents), "A", "cell current, positive on charge"),
+            "current": (("time",), currents, "A", "cell current, positive on charge"),
             "charge": (("time",), charges, "C", "charge passed since the start, positive = Li removed"),
             "specific_capacity": (("time",), charges / (self.mass * 1000.0) / 3.6, "mAh/g",
                                   "charge passed per gram of active material"),

@@ -1,0 +1,161 @@
+"""Network electrode: equivalence with the single particle, Kirchhoff, conservation, isolation, errors."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+import socscope as ss
+from socscope.constants import F
+from socscope.errors import GeometryError, MaterialError, ParameterError
+from socscope.geometry.electrode import ElectrodeLayout, identical_wired_layout, layered_layout
+from socscope.numerics import ConductanceNetwork, SolverOptions, laplacian_apply
+from socscope.simulate.electrode import ElectrodeModel, NetworkKinetics, simulate_electrode
+
+R = 2.5e-6
+
+
+@pytest.fixture(scope="module")
+def nmc532():
+    return ss.materials.get("nmc532")
+
+
+@pytest.fixture(scope="module")
+def layered_run(nmc532):
+    lay = layered_layout(n_columns=3, n_layers=2, radius=R)
+    ds = simulate_electrode(nmc532, lay, ["Charge at C/10 for 3 hours", "Rest for 1 hour",
+                                          "Discharge at C/10 for 1 hour"], n_shells=12, output_interval=900)
+    return lay, ds
+
+
+def test_identical_wired_particles_match_the_single_particle_model(nmc532):
+    """Three identical particles wired to the collector follow one particle's voltage curve."""
+    prot = ["Charge at C/20 for 10 hours", "Rest for 1 hour", "Discharge at C/10 for 3 hours"]
+    # tight tolerances on both sides: the comparison is then of the models, not of their step errors
+    opts = SolverOptions(rtol=1e-8, atol=1e-10)
+    times = np.arange(0.0, 14 * 3600.0 + 1, 1800.0)
+    net = simulate_electrode(nmc532, identical_wired_layout(3, R), prot, n_shells=20, output_times=times,
+                             solver=opts, observables=False)
+    one = ss.simulate_particle(nmc532, ss.geometry.Sphere(R), prot, n_cells=20, output_times=times, solver=opts)
+    # the issue asks for 1e-6 V; measured 5e-10 V (the wire's 100 Ω drop is 1e-10 V)
+    assert_allclose(net.voltage.values, one.voltage.values, rtol=0, atol=1e-6)
+    assert_allclose(net.theta_particle_mean.values[:, 1], one.theta_mean.values, rtol=0, atol=1e-9)
+    # every particle carries a third of the current (Newton's 1e-7 V stop leaves ~1e-9 of it)
+    i_p = net.particle_current.values[1:]
+    assert_allclose(i_p, np.broadcast_to(net.current.values[1:, None] / 3, i_p.shape), rtol=0,
+                    atol=1e-8 * np.abs(net.current.values).max())
+
+
+def test_particle_currents_sum_to_the_applied_current_and_lithium_is_conserved(layered_run):
+    lay, ds = layered_run
+    i = ds.particle_current.values
+    cc = ds.step_kind.values[ds.step.values] != "rest"
+    # Kirchhoff at the collector: Σ I_p = I; Newton stops at 1e-7 V updates, which leaves
+    # ~1e-9 of the current (measured 3e-10 relative)
+    scale = np.abs(ds.current.values).max()
+    assert_allclose(i.sum(axis=1)[cc], ds.current.values[cc], rtol=0, atol=1e-8 * scale)
+    # Li inventory against the passed charge: BDF2 conserves it to round-off
+    li = ds.lithium.values
+    assert_allclose(li[0] - li, ds.charge.values / F, rtol=0, atol=1e-9 * li[0])
+
+
+def test_kirchhoff_residual_at_every_node(nmc532, layered_run):
+    """A solved state satisfies the current law at collector, junctions and particles."""
+    lay, _ = layered_run
+    model = ElectrodeModel(nmc532, lay, n_shells=12)
+    theta = np.linspace(0.9, 0.97, model.grid.n_cells)  # an uneven state
+    model._phi = None
+    cur = 5e-11
+    cpl = NetworkKinetics(model, current=cur)
+    phi = cpl.solve_potential(theta)
+    _, i = cpl.state(theta, phi)
+    g = model.conductance(theta)
+    node_out = laplacian_apply(model.edges, g, phi, model.n_nodes)
+    node_out[model.particle_node] += i * model.particle_area
+    node_out[0] -= cur
+    # solve_potential stops at 1e-10 V updates; the largest conductance times that bounds the residual
+    assert np.abs(node_out).max() <= 1e-10 * g.max() + 1e-12 * cur
+    assert_allclose((i * model.particle_area).sum(), cur, rtol=1e-6)
+
+
+def test_far_particles_see_a_lower_potential_on_charge(layered_run):
+    """Current flows from the collector into the particles on charge: φ falls along the path."""
+    lay, ds = layered_run
+    top = np.nonzero(ds.top.values)[0]
+    order = np.argsort(ds.electrical_distance.values[top])
+    phi = ds.particle_potential.isel(time=2).values[top][order]
+    assert np.all(np.diff(phi) <= 1e-12)
+    assert np.all(phi <= ds.voltage.values[2] + 1e-12)
+
+
+def test_isolated_particle_keeps_its_initial_theta(nmc532):
+    lay = layered_layout(n_columns=3, n_layers=2, radius=R).disconnect([4])
+    ds = simulate_electrode(nmc532, lay, ["Charge at C/10 for 2 hours", "Discharge at C/10 for 1 hour"],
+                            n_shells=10, output_interval=1800, initial_theta=0.95)
+    assert bool(ds.isolated.values[4])
+    # its current is driven to zero by Newton (|δφ| < 1e-7 V): the drift over 3 h is at round-off level
+    assert_allclose(ds.theta_particle_mean.values[:, 4], 0.95, rtol=0, atol=1e-9)
+    assert not ds.reacted.values[:, 4].any()
+    assert ds.theta_particle_mean.values[-2, 0] < 0.9  # the wired particles did react
+
+
+def test_ladder_network_matches_the_analytic_input_resistance():
+    """Series resistors r between rungs, each rung shunted to ground by s: Z_k = (r + Z_{k-1}) ∥ s."""
+    n, r, s = 12, 3.0, 7.0
+    # node 0 is ground; node k (1..n) sits after k series resistors; each also has a shunt to ground
+    series = np.column_stack([np.arange(n), np.arange(1, n + 1)])
+    shunt = np.column_stack([np.zeros(n, int), np.arange(1, n + 1)])
+    edges = np.vstack([series, shunt])
+    g = np.concatenate([np.full(n, 1 / r), np.full(n, 1 / s)])
+    net = ConductanceNetwork(edges, n + 1, held=[0])
+    net.factorise(g)
+    rhs = np.zeros(n)
+    rhs[-1] = 1.0  # 1 A into the last node
+    phi = np.concatenate([[0.0], net.solve(rhs)])
+    z = r * s / (r + s)  # node 1: r to ground in parallel with its shunt
+    for _ in range(n - 1):
+        z = (r + z) * s / (r + z + s)
+    assert_allclose(phi[-1], z, rtol=1e-12)  # a direct factorisation: round-off only
+    # Kirchhoff: what leaves each free node through its edges equals what is injected
+    assert_allclose(laplacian_apply(edges, g, phi, n + 1)[1:], rhs, rtol=0, atol=1e-12)
+
+
+def test_constant_conductivity_control_differs_from_theta_dependent(nmc532):
+    lay = layered_layout(n_columns=3, n_layers=2, radius=R)
+    prot = ["Charge at C/10 for 1 hour"]
+    a = simulate_electrode(nmc532, lay, prot, n_shells=10, output_interval=1800, observables=False)
+    b = simulate_electrode(nmc532, lay, prot, n_shells=10, output_interval=1800, conductivity="constant",
+                           observables=False)
+    # σ rises as Li leaves: the θ-dependent network needs a smaller voltage for the same current
+    assert a.voltage.values[-1] < b.voltage.values[-1]
+    assert b.attrs["conductivity"] == "constant"
+
+
+def test_bad_inputs_raise_clear_errors(nmc532):
+    lay = layered_layout(n_columns=2, n_layers=1, radius=R)
+    with pytest.raises(ParameterError, match="sigma_cb"):
+        ElectrodeModel(nmc532, lay, sigma_cb=-1.0)
+    with pytest.raises(ParameterError, match="conductivity"):
+        ElectrodeModel(nmc532, lay, conductivity="sometimes")
+    no_sigma = ss.materials.get("nmc532").__class__(**{**vars(nmc532), "sigma": None})
+    with pytest.raises(MaterialError, match="sigma"):
+        ElectrodeModel(no_sigma, lay)
+    with pytest.raises(GeometryError, match="path to the current collector"):
+        lay.disconnect([0, 1])
+    with pytest.raises(GeometryError):
+        ElectrodeLayout(particle_radius=np.array([R]), particle_position=np.array([[0.0, R]]),
+                        junction_position=np.zeros((0, 2)), edges=np.array([[0, 1]]),
+                        carbon_factor=np.array([-1e6]), nmc_factor=np.zeros((1, 2)),
+                        coverage=np.ones(1), top=np.ones(1, bool))
+    with pytest.raises(ss.errors.ProtocolError, match="surface-θ holds"):
+        simulate_electrode(nmc532, lay, ["Hold surface theta at 0.5 for 1 hour"])
+
+
+def test_voltage_hold_current_decays_and_ends_by_current(nmc532):
+    lay = identical_wired_layout(2, R)
+    ds = simulate_electrode(nmc532, lay, ["Charge at C/5 until 3.9 V", "Hold at 3.9 V until C/50"],
+                            n_shells=10, output_interval=300, observables=False)
+    hold = ds.step.values == 1
+    cur = ds.current.values[hold]
+    assert ds.step_end_reason.values[1].startswith("c_rate")
+    assert np.all(np.diff(cur) <= 1e-15)
+    assert_allclose(ds.voltage.values[hold], 3.9, atol=1e-9)  # the held collector potential
