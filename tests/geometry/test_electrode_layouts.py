@@ -243,7 +243,7 @@ def test_identical_wired_layout():
     assert_array_equal(lay.edges[:, 0], 0)
     assert not lay.nmc_factor.any()  # σ(θ) never enters
     g = edge_conductance(lay, np.full(6, 1e-8), sigma_cb=1e4)
-    assert_allclose(g, 1e4 / 1e-12, rtol=1e-15)  # a single division
+    assert_allclose(g, 1e4 / 1e6, rtol=1e-15)  # a single division: σ_CB / the default 1e6 m⁻¹ wire factor
     assert_array_equal(lay.graph_distance_to_collector(), 0)
     assert (lay.particle_radius == 3e-6).all() and lay.top.all()
 
