@@ -136,7 +136,11 @@ def test_time_offset_and_non_overlapping_record():
     assert "does not overlap" in msg and "--time-offset-s" in msg and f"{rec.time_s.iloc[-1]:.6g}" in msg
     assert "1e+06" in msg  # the movie's range is stated too
     with pytest.raises(ParameterError, match="capacity basis"):
-        join_cycler([0.0], rec)
+        join_cycler([0.0], rec, mass_g=8e-3)  # half a basis
+    # no basis: SOC runs over the record's charge swing (here one charge, so it ends at exactly 1)
+    with pytest.warns(UserWarning, match="largest charge swing"):
+        j = join_cycler(rec.time_s.to_numpy(), rec)
+    assert_allclose([j.soc.min(), j.soc.max()], [0.0, 1.0], atol=1e-12)
 
 
 def test_cycler_csv_with_units_in_the_header(tmp_path):
@@ -313,7 +317,7 @@ def test_pipeline_errors(experiment):
         analyze_movie(frames, time_s=t, reference_spot=(500.0, 20.0))
     with pytest.raises(ParameterError, match="time-offset-s"):
         analyze_movie(frames, time_s=t, drift="none", cycler=rec, capacity_Ah=capacity, time_offset_s=1e7)
-    with pytest.raises(ParameterError, match="capacity"):
-        analyze_movie(frames, time_s=t, drift="none", cycler=rec)
+    with pytest.raises(ParameterError, match="capacity"):  # half a basis
+        analyze_movie(frames, time_s=t, drift="none", cycler=rec, mass_g=8e-3)
     with pytest.raises(ParameterError, match="labels have shape"):
         analyze_movie(frames, time_s=t, drift="none", labels=np.ones((5, 5), int))

@@ -82,9 +82,9 @@ def _capacity(args):
     _positive(args.capacity_mAh_g, "--capacity-mAh-g", 210)
     if args.capacity_mAh is not None and (args.mass_mg is not None or args.capacity_mAh_g is not None):
         raise SocscopeError("give the capacity once: --capacity-mAh, or --mass-mg with --capacity-mAh-g")
-    if args.cycler is not None and args.capacity_mAh is None and (args.mass_mg is None or args.capacity_mAh_g is None):
-        raise SocscopeError("SOC from the cycler record needs a capacity: --capacity-mAh, or --mass-mg and "
-                            "--capacity-mAh-g (e.g. --mass-mg 8.1 --capacity-mAh-g 210)")
+    if (args.mass_mg is None) != (args.capacity_mAh_g is None):
+        raise SocscopeError("--mass-mg and --capacity-mAh-g go together (e.g. --mass-mg 8.1 --capacity-mAh-g 210); "
+                            "or give --capacity-mAh, or neither (SOC then spans the record's largest charge swing)")
     return {
         "capacity_Ah": args.capacity_mAh * 1e-3 if args.capacity_mAh is not None else None,
         "mass_g": args.mass_mg * 1e-3 if args.mass_mg is not None else None,

@@ -25,6 +25,8 @@ Definitions:
 
 from __future__ import annotations
 
+import warnings
+
 from pathlib import Path
 
 import numpy as np
@@ -100,18 +102,22 @@ def read_cycler(cycler) -> pd.DataFrame:
     return df
 
 
-def capacity_basis_Ah(*, capacity_Ah=None, mass_g=None, capacity_mAh_g=None) -> float:
+def capacity_basis_Ah(*, capacity_Ah=None, mass_g=None, capacity_mAh_g=None, allow_none: bool = False):
     """The capacity [A h] that one unit of SOC stands for.
 
     Either ``capacity_Ah``, or ``mass_g`` and ``capacity_mAh_g`` (specific
     capacity of the active material, e.g. 278 mAh/g for NMC532, 275 for
-    Ni-rich NMC; or a practical capacity such as 210 mAh/g).
+    Ni-rich NMC; or a practical capacity such as 210 mAh/g). With
+    ``allow_none`` and nothing given, returns None (the caller then uses the
+    record's own charge swing).
 
     Raises
     ------
     ParameterError
-        If no basis, an incomplete one, two bases, or a value ≤ 0 is given.
+        If no basis (unless ``allow_none``), an incomplete one, two bases, or a value ≤ 0 is given.
     """
+    if allow_none and capacity_Ah is None and mass_g is None and capacity_mAh_g is None:
+        return None
     if capacity_Ah is not None:
         if mass_g is not None or capacity_mAh_g is not None:
             raise ParameterError("give the capacity basis once: capacity_Ah, or mass_g with capacity_mAh_g")
@@ -152,7 +158,9 @@ def join_cycler(frame_time_s, cycler, *, capacity_Ah: float | None = None, mass_
     cycler : pandas.DataFrame or str or Path
         The record (see :func:`read_cycler`).
     capacity_Ah, mass_g, capacity_mAh_g : float, optional
-        The capacity basis (see :func:`capacity_basis_Ah`); one is required.
+        The capacity basis (see :func:`capacity_basis_Ah`). Without one, SOC
+        is the passed charge over the largest charge swing in the record (so
+        0 → 1 spans the deepest charge the record reaches), with a warning.
     time_offset_s : float
         Cycler time of the movie's time 0 [s].
     initial_soc : float
@@ -181,7 +189,7 @@ def join_cycler(frame_time_s, cycler, *, capacity_Ah: float | None = None, mass_
     """
     from ..cycling import half_cycles
 
-    cap = capacity_basis_Ah(capacity_Ah=capacity_Ah, mass_g=mass_g, capacity_mAh_g=capacity_mAh_g)
+    cap = capacity_basis_Ah(capacity_Ah=capacity_Ah, mass_g=mass_g, capacity_mAh_g=capacity_mAh_g, allow_none=True)
     df = read_cycler(cycler)
     t_frame = np.asarray(frame_time_s, dtype=float).ravel()
     if t_frame.size == 0 or not np.all(np.isfinite(t_frame)):
@@ -206,6 +214,16 @@ def join_cycler(frame_time_s, cycler, *, capacity_Ah: float | None = None, mass_
             "pass the cycler time of the first frame as time_offset_s (--time-offset-s)"
         )
     q = _charge_Ah(df)
+    if cap is None:
+        cap = float(np.ptp(q))
+        if not cap > 0:
+            raise ParameterError("the cycler record passes no charge, so it defines no SOC; give a capacity basis "
+                                 "(capacity_Ah, or mass_g with capacity_mAh_g)")
+        warnings.warn(
+            f"no capacity basis given: SOC is the passed charge over the record's largest charge swing "
+            f"({cap * 1e3:.4g} mAh); give --capacity-mAh or --mass-mg with --capacity-mAh-g for an absolute SOC",
+            UserWarning, stacklevel=2,
+        )
 
     def at(values):
         out = np.interp(t, t_rec, values)

@@ -313,7 +313,7 @@ def analyze_movie(
     if cycler is not None:  # fail before reading a frame
         from .join import capacity_basis_Ah
 
-        capacity_basis_Ah(capacity_Ah=capacity_Ah, mass_g=mass_g, capacity_mAh_g=capacity_mAh_g)
+        capacity_basis_Ah(capacity_Ah=capacity_Ah, mass_g=mass_g, capacity_mAh_g=capacity_mAh_g, allow_none=True)
     mv, opened = _as_movie(movie, time_s, frame_interval_s)
     try:
         return _run(mv, labels=labels, reference_spot=reference_spot, drift=drift, bin_n=bin_n, cycler=cycler,
