@@ -167,6 +167,32 @@ class Movie:
         for start in range(0, self.n_frames, chunk_frames):
             yield start, self.read(start, min(start + chunk_frames, self.n_frames))
 
+    def release_pages(self) -> None:
+        """Tell the operating system that the pages of a memory-mapped stack read so far are not needed.
+
+        A read-only file mapping keeps every page it touched resident in the
+        process until the map is closed, so streaming a stack larger than
+        memory through :meth:`iter_chunks` would grow the resident set to the
+        whole file; calling this after each chunk keeps it at one chunk. It
+        does nothing for stacks read page by page, or where the platform has
+        no ``MADV_DONTNEED``.
+        """
+        import mmap
+
+        obj = getattr(self, "_data", None)
+        for _ in range(16):  # np.memmap → its ndarray bases → the mmap
+            if obj is None:
+                return
+            m = obj if isinstance(obj, mmap.mmap) else getattr(obj, "_mmap", None)
+            if isinstance(m, mmap.mmap):
+                if hasattr(m, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+                    try:
+                        m.madvise(mmap.MADV_DONTNEED)
+                    except (OSError, ValueError):  # a closed map
+                        pass
+                return
+            obj = getattr(obj, "base", None)
+
     def __len__(self) -> int:
         return self.n_frames
 

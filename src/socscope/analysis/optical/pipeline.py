@@ -33,7 +33,6 @@ The definitions of the per-particle measures are those of
 from __future__ import annotations
 
 import math
-import mmap
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,34 +145,6 @@ def _as_movie(movie, time_s, frame_interval_s):
     if time_s.shape != (arr.shape[0],):
         raise ParameterError(f"time_s has shape {time_s.shape}; it needs one time per frame ({arr.shape[0]},)")
     return _ArrayMovie(arr, time_s), False
-
-
-def _mapping_of(movie):
-    """The mmap behind a memory-mapped Movie, to hand pages back after each chunk (else None).
-
-    A read-only file mapping keeps every page it touched resident in the
-    process until the map is closed; advising the kernel that the pages
-    already read are not needed keeps the resident size at one chunk.
-    """
-    obj = getattr(movie, "_data", None)
-    for _ in range(16):
-        if obj is None:
-            return None
-        m = getattr(obj, "_mmap", None)
-        if isinstance(m, mmap.mmap):
-            return m
-        if isinstance(obj, mmap.mmap):
-            return obj
-        obj = getattr(obj, "base", None)
-    return None
-
-
-def _release(mapping):
-    if mapping is not None and hasattr(mapping, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
-        try:
-            mapping.madvise(mmap.MADV_DONTNEED)
-        except (OSError, ValueError):  # a closed map, or a platform without the advice
-            pass
 
 
 def _parse_spot(reference_spot, shape):
@@ -383,7 +354,7 @@ def _run(mv, *, labels, reference_spot, drift, bin_n, cycler, capacity_Ah, mass_
         frames_df = join_cycler(frame_time, cycler, capacity_Ah=capacity_Ah, mass_g=mass_g,
                                 capacity_mAh_g=capacity_mAh_g, time_offset_s=time_offset_s, initial_soc=initial_soc)
 
-    mapping = _mapping_of(mv)
+    release = getattr(mv, "release_pages", None)  # hand read pages of a mapped file back
     state = {}
     drift_rows, intensity, contrast, per, core, com, unreacted = [], [], [], [], [], [], []
     images = []
@@ -457,7 +428,8 @@ def _run(mv, *, labels, reference_spot, drift, bin_n, cycler, capacity_Ah, mass_
         _write(contrast_writer, done_bins, c)
         del c
         done_bins += k
-        _release(mapping)
+        if release is not None:
+            release()
         if progress is not None:
             progress(min(start + k * bin_n, used_frames), used_frames)
 
