@@ -6,6 +6,7 @@ bench:
 	$(PYTHON) benchmarks/p1_sphere.py
 	$(PYTHON) benchmarks/p2_disc.py
 	$(PYTHON) benchmarks/p3_cycle.py
+	$(PYTHON) benchmarks/p6_electrode.py
 	$(PYTHON) benchmarks/cycler_summary.py
 	$(PYTHON) benchmarks/optical_pipeline.py
 

@@ -376,6 +376,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--overwrite", action="store_true", help="replace an existing results file")
     sp.add_argument("--quiet", action="store_true", help="no progress bar or summary line")
     sp.set_defaults(func=_cmd_simulate_particle)
+    from .electrode import add_electrode_parser  # socscope simulate electrode
+
+    add_electrode_parser(ssub)
     s.set_defaults(func=lambda a: _usage(s))
 
     v = sub.add_parser(

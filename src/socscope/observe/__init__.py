@@ -10,6 +10,7 @@ from .asynchrony import (
 )
 from .cycling import cycle_summary, step_summary
 from .electrode import cell_soc, electrode_summary, electrode_transitions
+from .electrode_movie import render_top_layer
 from .heterogeneity import (
     front_depth,
     periphery_core_masks,
@@ -58,6 +59,7 @@ __all__ = [
     "random_particles",
     "rasterize_dataset",
     "rasterize_particle",
+    "render_top_layer",
     "soc_traces",
     "split_half_cycles",
     "step_summary",

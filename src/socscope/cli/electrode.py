@@ -1,0 +1,413 @@
+"""``socscope simulate electrode``: a network electrode through a protocol, results to netCDF.
+
+No science here: arguments are parsed and checked; the layout comes from
+:func:`socscope.geometry.random_layout`, :func:`~socscope.geometry.layered_layout`
+or a micrograph (:func:`~socscope.analysis.optical.segment.segment_particles`
+unless it is already a label image, then
+:func:`~socscope.geometry.layout_from_labels`); the run is
+:func:`socscope.simulate.simulate_electrode`; the optional movie of the top
+layer is :func:`socscope.observe.electrode_movie.render_top_layer`. Every
+output is written to a temporary file beside its target and renamed into
+place only after the run and the rendering succeeded, so an error leaves
+nothing behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import FileFormatError, SocscopeError
+
+__all__ = ["add_electrode_parser", "cmd_simulate_electrode"]
+
+#: image suffixes ``--from-image`` reads
+IMAGE_SUFFIXES = (".tif", ".tiff", ".npy", ".png")
+
+#: float64 values per stack held while rendering one piece of the movie (~256 MB)
+_MOVIE_CHUNK_VALUES = 2**25
+
+
+# ---------------------------------------------------------------------------------------------
+# argument checks
+# ---------------------------------------------------------------------------------------------
+
+def _positive(value, flag: str, example) -> None:
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise SocscopeError(f"{flag} {value:g} must be a positive number, e.g. {example}")
+
+
+def _coverage(text: str | None, *, pair_allowed: bool):
+    """``--coverage`` as a fraction or a ``MEAN,SPREAD`` pair (None when not given)."""
+    if text is None:
+        return None
+    try:
+        values = [float(v) for v in text.replace(";", ",").split(",")]
+    except ValueError:
+        raise SocscopeError(f"--coverage {text!r} must be a fraction (e.g. 0.5) or MEAN,SPREAD (e.g. 0.5,0.3)") \
+            from None
+    if len(values) not in (1, 2) or not all(math.isfinite(v) for v in values):
+        raise SocscopeError(f"--coverage {text!r} must be a fraction (e.g. 0.5) or MEAN,SPREAD (e.g. 0.5,0.3)")
+    if not 0.0 <= values[0] <= 1.0:
+        raise SocscopeError(f"--coverage {values[0]:g} is outside [0, 1]; it is the share of a particle's "
+                            "surface wired by carbon binder, e.g. 0.5")
+    if len(values) == 2:
+        if not pair_allowed:
+            raise SocscopeError(f"--coverage {text!r}: a MEAN,SPREAD pair applies to random layouts; give one "
+                                "fraction, e.g. --coverage 0.5")
+        if values[1] < 0:
+            raise SocscopeError(f"--coverage {text!r}: the spread {values[1]:g} must be >= 0")
+        return (values[0], values[1])
+    return values[0]
+
+
+def _check_args(args) -> None:
+    if args.from_image is None:
+        if args.pixel_size_nm is not None or args.image_kind != "auto" or args.collector != "bottom":
+            raise SocscopeError("--pixel-size-nm, --image-kind and --collector apply to --from-image")
+    else:
+        if args.layout is not None or args.particles is not None or args.layers is not None:
+            raise SocscopeError("give particles once: --from-image FILE, or --layout/--particles (not both)")
+        if args.pixel_size_nm is None:
+            raise SocscopeError(f"--from-image {args.from_image} needs --pixel-size-nm (the image's pixel size "
+                                "in nm, e.g. 50)")
+        _positive(args.pixel_size_nm, "--pixel-size-nm", 50)
+    if args.particles is not None and args.particles < 1:
+        raise SocscopeError(f"--particles {args.particles} must be a whole number >= 1, e.g. 200")
+    if args.layers is not None and (args.layers < 1 or (args.layout or "random-2d") != "layered"):
+        raise SocscopeError("--layers (>= 1) applies to --layout layered, e.g. --layout layered --layers 3")
+    if not (math.isfinite(args.isolated_fraction) and 0.0 <= args.isolated_fraction < 1.0):
+        raise SocscopeError(f"--isolated-fraction {args.isolated_fraction:g} must lie in [0, 1), e.g. 0.1")
+    if args.n_shells < 3:
+        raise SocscopeError(f"--n-shells {args.n_shells} must be >= 3, e.g. 20")
+    if not (math.isfinite(args.initial_theta) and 0.0 < args.initial_theta < 1.0):
+        raise SocscopeError(f"--initial-theta {args.initial_theta:g} must lie in (0, 1), e.g. 0.97")
+    _positive(args.sigma_cb, "--sigma-cb", "1e4 (S/m)")
+    _positive(args.output_interval_s, "--output-interval-s", 600)
+    _positive(args.movie_pixel_size_nm, "--movie-pixel-size-nm", 100)
+    _positive(args.movie_photons, "--movie-photons", 1000)
+    if args.min_area_px < 1:
+        raise SocscopeError(f"--min-area-px {args.min_area_px} must be >= 1, e.g. 20")
+
+
+def _check_targets(args) -> list[Path]:
+    """Fail early (before any work) on outputs that may not be written; nothing is created."""
+    from ..io.results import atomic_target
+
+    targets = [Path(args.out)]
+    if args.movie:
+        movie = Path(args.movie)
+        if movie.absolute() == targets[0].absolute():
+            raise SocscopeError(f"--movie {movie} and --out {args.out} are the same file; choose two names")
+        if movie.suffix.lower() not in (".tif", ".tiff"):
+            raise SocscopeError(f"--movie {movie}: the movie is written as a TIFF stack; name it .tif or .tiff")
+        targets.append(movie)
+    for path in targets:
+        atomic_target(path, overwrite=args.overwrite)[1].unlink()
+    return targets
+
+
+# ---------------------------------------------------------------------------------------------
+# layout
+# ---------------------------------------------------------------------------------------------
+
+def _read_image(path: Path) -> np.ndarray:
+    """One 2D plane from a TIFF, .npy or .png file (RGB averaged to grey)."""
+    expected = "expected a 2D micrograph or label image (.tif/.tiff, .npy or .png)"
+    if not path.is_file():
+        raise FileFormatError(f"{path}: no such file ({expected})")
+    suffix = path.suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        raise FileFormatError(f"{path}: unknown image format {suffix!r}; {expected}")
+    try:
+        if suffix == ".npy":
+            img = np.load(path, allow_pickle=False)
+        elif suffix == ".png":
+            from skimage.io import imread
+
+            img = imread(path)
+        else:
+            import tifffile
+
+            img = tifffile.imread(path)
+    except ImportError as exc:
+        raise FileFormatError(f"{path}: reading {suffix} needs an optional package ({exc.name}); "
+                              "pip install 'socscope[image]'") from None
+    except Exception as exc:  # noqa: BLE001 - tifffile/numpy/imageio raise many types for unreadable files
+        raise FileFormatError(f"{path}: cannot be read ({type(exc).__name__}: {exc}); {expected}") from None
+    img = np.squeeze(np.asarray(img))
+    if img.ndim == 3 and img.shape[-1] in (3, 4) and img.shape[0] > 4:
+        img = img[..., :3].astype(float).mean(axis=-1)
+    if img.ndim != 2:
+        raise FileFormatError(f"{path}: holds an array of shape {img.shape}; {expected} (one plane, not a stack)")
+    if img.dtype == bool:
+        img = img.astype(np.uint8)
+    if not np.issubdtype(img.dtype, np.number):
+        raise FileFormatError(f"{path}: holds {img.dtype} values; {expected}")
+    return img
+
+
+def _looks_like_labels(img: np.ndarray) -> bool:
+    """An integer image with background 0, more than two values and flat regions (few value changes
+    between neighbouring particle pixels): a label image, not a grey micrograph."""
+    if not np.issubdtype(img.dtype, np.integer) or img.min() != 0 or np.unique(img).size <= 2:
+        return False
+    a, b = img[:, :-1], img[:, 1:]
+    both = (a > 0) & (b > 0)
+    if not both.any():
+        return True
+    return float(np.mean(a[both] == b[both])) >= 0.9
+
+
+def _labels_from_image(args) -> tuple[np.ndarray, str]:
+    from ..analysis.optical.segment import load_labels, segment_particles
+
+    path = Path(args.from_image)
+    img = _read_image(path)
+    kind = args.image_kind
+    if kind == "auto":
+        kind = "labels" if _looks_like_labels(img) else "grey"
+    if kind == "labels":
+        if path.suffix.lower() in (".tif", ".tiff"):
+            labels = load_labels(path)
+        else:
+            if not np.issubdtype(img.dtype, np.integer) or img.min() < 0:
+                raise FileFormatError(f"{path}: a label image must hold integers >= 0 (0 = background)")
+            labels = img.astype(np.int32)
+        how = "label image"
+    else:
+        if not np.all(np.isfinite(img)) or np.ptp(img) == 0:
+            raise SocscopeError(f"{path}: the image has no particles (it is uniform, or holds NaN); "
+                                "expected bright particles on a darker background")
+        try:
+            labels = segment_particles(img.astype(float), min_area_px=args.min_area_px)
+        except SocscopeError as exc:
+            raise SocscopeError(f"{path}: {str(exc).strip().splitlines()[0]}") from None
+        how = "segmented"
+    if not labels.any():
+        raise SocscopeError(f"{path}: the image has no particles (every label is 0)")
+    return labels, how
+
+
+def _isolate(layout, fraction: float, rng):
+    if fraction <= 0:
+        return layout
+    k = round(fraction * layout.n_particles)
+    return layout.disconnect(rng.choice(layout.n_particles, size=k, replace=False)) if k else layout
+
+
+def _layout_from_args(args):
+    """The electrode layout and a one-line description of where it came from."""
+    from ..geometry import layered_layout, layout_from_labels, random_layout
+
+    rng = np.random.default_rng(args.seed)
+    if args.from_image is not None:
+        labels, how = _labels_from_image(args)
+        cov = _coverage(args.coverage, pair_allowed=False)
+        lay = layout_from_labels(labels, pixel_size_nm=args.pixel_size_nm, collector=args.collector,
+                                 carbon_coverage=0.5 if cov is None else cov, rng=rng)
+        return _isolate(lay, args.isolated_fraction, rng), f"{args.from_image} ({how})"
+    kind = args.layout or "random-2d"
+    if kind == "layered":
+        layers = args.layers or 3
+        n = args.particles if args.particles is not None else 5 * layers
+        if n % layers:
+            raise SocscopeError(f"--particles {n} with --layout layered must be a multiple of --layers {layers} "
+                                f"(columns x layers), e.g. {layers * max(1, round(n / layers))}")
+        cov = _coverage(args.coverage, pair_allowed=False)
+        lay = layered_layout(n // layers, layers, coverage=0.5 if cov is None else cov)
+        return _isolate(lay, args.isolated_fraction, rng), f"layered, {n // layers} columns x {layers} layers"
+    cov = _coverage(args.coverage, pair_allowed=True)
+    n = args.particles if args.particles is not None else 200
+    lay = random_layout(n, dim=3 if kind == "random-3d" else 2, coverage=(0.5, 0.3) if cov is None else cov,
+                        isolated_fraction=args.isolated_fraction, rng=rng)
+    return lay, f"{kind}, seed {args.seed}"
+
+
+# ---------------------------------------------------------------------------------------------
+# movie
+# ---------------------------------------------------------------------------------------------
+
+def _write_movie(ds, path: Path, args):
+    """Render the top layer piece by piece into an OME-TIFF (float32, frame times as DeltaT)."""
+    import tifffile
+
+    from ..observe.electrode_movie import render_top_layer
+
+    g = np.random.default_rng(args.seed)
+    opts = {"pixel_size_nm": args.movie_pixel_size_nm, "photons": args.movie_photons, "rng": g}
+    first = render_top_layer(ds, frames=[0], **opts)
+    n = ds.sizes["time"]
+    ny, nx = first.labels.shape
+    chunk = max(1, _MOVIE_CHUNK_VALUES // (ny * nx))
+
+    def frames():
+        yield first.frames[0].astype(np.float32)
+        for s in range(1, n, chunk):
+            piece = render_top_layer(ds, frames=slice(s, min(s + chunk, n)), **opts)
+            yield from piece.frames.astype(np.float32)
+
+    um = args.movie_pixel_size_nm * 1e-3
+    meta = {"axes": "TYX", "PhysicalSizeX": um, "PhysicalSizeXUnit": "µm", "PhysicalSizeY": um,
+            "PhysicalSizeYUnit": "µm",
+            "Plane": {"DeltaT": [float(t) for t in ds.time.values], "DeltaTUnit": ["s"] * n}}
+    with tifffile.TiffWriter(path, ome=True) as w:
+        w.write(frames(), shape=(n, ny, nx), dtype=np.float32, photometric="minisblack", metadata=meta)
+    return first
+
+
+# ---------------------------------------------------------------------------------------------
+# command
+# ---------------------------------------------------------------------------------------------
+
+def cmd_simulate_electrode(args) -> int:
+    """Build the layout, run the protocol, write the results (and the movie), print a report."""
+    from ..io.results import atomic_target, save_results
+    from ..protocols import parse_protocol
+    from ..simulate import simulate_electrode
+    from .main import _known_duration, _material_from_args, _progress_bar
+
+    _check_args(args)
+    targets = _check_targets(args)
+    material = _material_from_args(args)
+    missing = [s for s in ("U", "i0", "sigma") if getattr(material, s, None) is None]
+    if missing:
+        raise SocscopeError(f"--material {args.material}: {material.name!r} has no {', '.join(f'{s}(θ)' for s in missing)}; the "
+                            "network electrode needs U, i0 and sigma (e.g. --material nmc532)")
+    steps = parse_protocol(args.protocol)
+    layout, source = _layout_from_args(args)
+    if args.movie and not np.asarray(layout.top, dtype=bool).any():
+        raise SocscopeError("--movie: no particle of this layout is on top; there is nothing to film")
+    bar, cb = _progress_bar(_known_duration(steps), "electrode") if not args.quiet else (None, None)
+    try:
+        ds = simulate_electrode(
+            material, layout, steps, n_shells=args.n_shells, initial_theta=args.initial_theta,
+            sigma_cb=args.sigma_cb, conductivity=args.conductivity, output_interval=args.output_interval_s,
+            radial_profiles=args.radial_profiles, progress=cb,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    movie_tmp = None
+    try:
+        if args.movie:
+            movie_path, movie_tmp = atomic_target(targets[1], overwrite=args.overwrite)
+            movie = _write_movie(ds, movie_tmp, args)
+        save_results(ds, targets[0], overwrite=args.overwrite)
+        if movie_tmp is not None:
+            os.replace(movie_tmp, movie_path)
+    finally:
+        if movie_tmp is not None and movie_tmp.exists():
+            movie_tmp.unlink()
+    if not args.quiet:
+        print(f"layout: {layout.n_particles} particles ({source}), {layout.n_junctions} carbon-binder junctions, "
+              f"{int(np.sum(layout.isolated))} isolated, {int(np.sum(layout.top))} on top")
+        _report(ds, targets[0], movie if args.movie else None, targets[1] if args.movie else None)
+    return 0
+
+
+def _half_cycle_capacity(ds) -> dict[int, float]:
+    """Charge passed in each half-cycle [mAh/g], on the half-cycles of the observables."""
+    from ..observe import cell_soc, split_half_cycles
+
+    hc = split_half_cycles(cell_soc(ds), tolerance=1e-9)
+    q = np.asarray(ds["specific_capacity"].values, dtype=float)
+    out, start = {}, 0
+    for h in np.unique(hc):
+        end = int(np.flatnonzero(hc == h)[-1])
+        out[int(h)] = abs(q[end] - q[start])
+        start = end
+    return out
+
+
+def _report(ds, out: Path, movie, movie_path) -> None:
+    a = ds.attrs
+    print(f"wrote {out}  ({a['n_particles']} particles, {a['n_isolated']} isolated, {ds.sizes['time']} times, "
+          f"{a['solver_steps']} solver steps); final voltage {float(ds.voltage[-1]):.4f} V")
+    if "half_cycle" in ds.sizes:
+        cap = _half_cycle_capacity(ds)
+        print(f"  {'half-cycle':>10}  {'direction':<9}  {'capacity':>13}  {'asynchrony':>10}  "
+              f"{'classification':<14}  {'unreacted':>9}")
+        for k, h in enumerate(ds.half_cycle.values):
+            idx = float(ds.asynchrony_index.values[k])
+            print(f"  {int(h):>10}  {ds.half_cycle_direction.values[k]!s:<9}  "
+                  f"{cap.get(int(h), float('nan')):>7.2f} mAh/g  "
+                  f"{idx:>10.3f}  {ds.classification.values[k]!s:<14}  "
+                  f"{100 * float(ds.fraction_unreacted.values[k]):>8.1f}%")
+        lost = float(ds.capacity_not_recovered)
+        if math.isfinite(lost):
+            print(f"  capacity not recovered after the first discharge: {100 * lost:.1f}%")
+    else:
+        print("  no half-cycle with a change of state of charge (rests only): no asynchrony to report")
+    for k in range(ds.sizes.get("step_index", 0)):
+        print(f"  step {k + 1}: {ds.step_sentence.values[k]}  ->  {float(ds.step_capacity[k]):+.2f} mAh/g, "
+              f"ended by {ds.step_end_reason.values[k]} at {float(ds.step_end_time[k]) / 3600:.3f} h")
+    if movie is not None:
+        print(f"wrote {movie_path}  ({ds.sizes['time']} frames of {movie.labels.shape[0]}x{movie.labels.shape[1]} "
+              f"px, {movie.n_particles} top particles)")
+
+
+def add_electrode_parser(ssub) -> None:
+    """Add ``simulate electrode`` to the ``simulate`` sub-parsers."""
+    e = ssub.add_parser(
+        "electrode", help="many particles wired through carbon binder and each other",
+        description="Simulate a network electrode: radial Li transport in every particle, Butler-Volmer at\n"
+                    "each surface, Kirchhoff's law on the electronic network (carbon binder, particle contacts\n"
+                    "with SOC-dependent conductivity, current collector). Writes a netCDF file with per-particle\n"
+                    "traces, the cell voltage and per half-cycle the asynchrony index and unreacted share.",
+        epilog='examples:\n  socscope simulate electrode --material nmc532 --particles 200 --layout random-2d '
+               '--protocol "Repeat 3: [Charge at C/20 until 4.3 V, Discharge at C/20 until 2.5 V]" --out cell.nc\n'
+               '  socscope simulate electrode --from-image electrode.tif --pixel-size-nm 50 '
+               '--protocol "Charge at C/20 until 4.3 V" --out cell.nc --movie top.tif',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    e.add_argument("--material", required=True, help="built-in name (see 'socscope materials') or a .toml/.csv "
+                                                     "file; needs U, i0 and sigma (e.g. nmc532)")
+    e.add_argument("--param", action="append", metavar="NAME=VALUE", help="material parameter (repeatable)")
+    e.add_argument("--protocol", nargs="+", required=True, metavar="SENTENCE",
+                   help='experiment sentences, e.g. "Charge at C/20 until 4.3 V" "Discharge at C/20 until 2.5 V", '
+                        'or "Repeat 3: [Charge at C/20 until 4.3 V, Discharge at C/20 until 2.5 V]"')
+    lay = e.add_argument_group("layout (random, layered, or from an image)")
+    lay.add_argument("--layout", choices=["random-2d", "random-3d", "layered"],
+                     help="random 2D cross-section, random 3D box, or columns stacked on the collector "
+                          "(default random-2d)")
+    lay.add_argument("--particles", type=int, help="number of particles (default 200; layered: 5 columns x "
+                                                   "--layers)")
+    lay.add_argument("--layers", type=int, help="layers of the layered layout (default 3)")
+    lay.add_argument("--seed", type=int, default=0, help="random seed of the layout and the movie noise (default 0)")
+    lay.add_argument("--coverage", help="carbon-binder coverage per particle: a fraction, or MEAN,SPREAD for "
+                                        "random layouts (default 0.5,0.3 random; 0.5 otherwise)")
+    lay.add_argument("--isolated-fraction", type=float, default=0.0,
+                     help="share of particles with every electronic link cut (default 0)")
+    lay.add_argument("--from-image", metavar="FILE", help="micrograph or label image of a cross-section "
+                                                          "(.tif, .npy, .png); particles are segmented unless "
+                                                          "it is a label image")
+    lay.add_argument("--pixel-size-nm", type=float, help="pixel size of --from-image [nm]")
+    lay.add_argument("--image-kind", choices=["auto", "labels", "grey"], default="auto",
+                     help="--from-image is a label image or a grey micrograph (default: auto)")
+    lay.add_argument("--collector", choices=["bottom", "top", "left", "right"], default="bottom",
+                     help="image edge on the current collector (default bottom)")
+    lay.add_argument("--min-area-px", type=int, default=20, help="smallest segmented particle [px] (default 20)")
+    num = e.add_argument_group("model and output")
+    num.add_argument("--n-shells", type=int, default=20, help="radial shells per particle (default 20)")
+    num.add_argument("--initial-theta", type=float, default=0.97, help="initial Li occupancy (default 0.97)")
+    num.add_argument("--conductivity", choices=["theta", "constant"], default="theta",
+                     help="NMC conductivity follows each particle's SOC (theta, default) or stays at its "
+                          "initial value (constant)")
+    num.add_argument("--sigma-cb", type=float, default=1e4, help="carbon-binder conductivity [S/m] (default 1e4)")
+    num.add_argument("--output-interval-s", type=float, default=600.0, help="record every N seconds (default 600)")
+    num.add_argument("--radial-profiles", action=argparse.BooleanOptionalAction, default=None,
+                     help="keep every shell's θ (default: up to 1000 particles)")
+    num.add_argument("--out", required=True, help="results file (.nc)")
+    num.add_argument("--movie", metavar="FILE.tif", help="also write a synthetic optical movie of the top layer "
+                                                         "(OME-TIFF, float32, frame times in the metadata)")
+    num.add_argument("--movie-pixel-size-nm", type=float, default=100.0, help="movie pixel size [nm] (default 100)")
+    num.add_argument("--movie-photons", type=float, help="shot noise: photo-electrons per unit intensity per "
+                                                         "pixel (default: no noise)")
+    num.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    num.add_argument("--quiet", action="store_true", help="no progress bar or report")
+    e.set_defaults(func=cmd_simulate_electrode)
