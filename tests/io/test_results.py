@@ -158,3 +158,16 @@ def test_foreign_netcdf_is_refused(tmp_path):
     with pytest.raises(FileFormatError) as info:
         ss.open_results(path)
     assert "foreign.nc" in str(info.value) and "socscope_version" in str(info.value)
+
+
+def test_saved_files_get_the_default_permissions(tmp_path):
+    """The temporary file is private while written; the result is not."""
+    import os
+    import stat
+
+    import xarray as xr
+
+    from socscope.io.results import default_file_mode, save_results
+
+    path = save_results(xr.Dataset({"a": ("x", [1.0, 2.0])}), tmp_path / "r.nc")
+    assert stat.S_IMODE(os.stat(path).st_mode) == default_file_mode()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import xarray as xr
 
+from .._filemode import default_file_mode
 from ..errors import FileFormatError, ParameterError
 
 __all__ = ["save_results", "open_results", "atomic_target", "check_output_folder", "write_text_atomic"]
@@ -34,7 +35,11 @@ def atomic_target(path, *, overwrite: bool = False) -> tuple[Path, Path]:
         raise ParameterError(f"cannot write {path}: folder {path.parent} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    # mkstemp makes the file private (0600); the result should get the
+    # permissions any new file of the user gets
+    os.chmod(tmp, default_file_mode())
     return path, Path(tmp)
+
 
 
 def check_output_folder(folder, names, *, overwrite: bool = False) -> Path:

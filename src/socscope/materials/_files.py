@@ -681,7 +681,10 @@ def _toml_value(value: Any) -> str:
 
 
 def _atomic_write(path: Path, text: str) -> None:
+    from .._filemode import default_file_mode
+
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.chmod(tmp, default_file_mode())
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)

@@ -1,0 +1,19 @@
+"""File permissions for atomically written outputs (used by every layer that writes files)."""
+
+from __future__ import annotations
+
+import os
+
+__all__ = ["default_file_mode"]
+
+
+def default_file_mode() -> int:
+    """``0o666`` less the process's umask: the mode ``open()`` gives a new file.
+
+    Outputs are written to a ``tempfile.mkstemp`` file (private, 0600) and
+    renamed into place; they get this mode first, like any file the user
+    creates.
+    """
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
