@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["default_file_mode"]
+__all__ = ["default_dir_mode", "default_file_mode"]
 
 
 def default_file_mode() -> int:
@@ -17,3 +17,10 @@ def default_file_mode() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return 0o666 & ~mask
+
+
+def default_dir_mode() -> int:
+    """``0o777`` less the umask: the mode ``mkdir`` gives a new folder (``mkdtemp`` gives 0700)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o777 & ~mask

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._filemode import default_dir_mode
 from ..errors import SocscopeError
 
 __all__ = ["OUTPUTS", "add_optical_parser", "cmd_optical_analyze"]
@@ -148,6 +149,7 @@ def cmd_optical_analyze(args) -> int:
                     f"{ny}x{nx} frames; give Y,X with 0 <= Y <= {ny - 1} and 0 <= X <= {nx - 1} (row, column)"
                 )
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial.", dir=parent))
+        tmp.chmod(default_dir_mode())  # it becomes --out: an ordinary folder, not a private one
         bar = _FrameBar(args.quiet)
         try:
             import tifffile

@@ -41,7 +41,6 @@ def atomic_target(path, *, overwrite: bool = False) -> tuple[Path, Path]:
     return path, Path(tmp)
 
 
-
 def check_output_folder(folder, names, *, overwrite: bool = False) -> Path:
     """Check a folder may receive the files ``names`` (nothing is created).
 
