@@ -159,3 +159,25 @@ def test_voltage_hold_current_decays_and_ends_by_current(nmc532):
     assert ds.step_end_reason.values[1].startswith("c_rate")
     assert np.all(np.diff(cur) <= 1e-15)
     assert_allclose(ds.voltage.values[hold], 3.9, atol=1e-9)  # the held collector potential
+
+
+def test_ionic_network_reduces_to_the_uniform_electrolyte_and_polarises_with_depth(nmc532):
+    lay = layered_layout(n_columns=3, n_layers=3, radius=R)
+    prot = ["Charge at 1C for 10 minutes"]
+    kw = dict(n_shells=10, output_interval=300, observables=False)
+    uniform = simulate_electrode(nmc532, lay, prot, **kw)
+    # a very conductive electrolyte (1e6 S/m) is uniform: same cell voltage (measured 3e-11 V apart)
+    fast = simulate_electrode(nmc532, lay, prot, electrolyte_conductivity=1e6, **kw)
+    assert_allclose(fast.voltage.values, uniform.voltage.values, rtol=0, atol=1e-6)
+    # a poor one (1e-3 S/m): on charge the ionic current flows from the particles to the
+    # separator, so the electrolyte potential rises with depth (measured 17-46 mV) and the cell
+    # needs more voltage (measured +32 mV)
+    slow = simulate_electrode(nmc532, lay, prot, electrolyte_conductivity=1e-3, **kw)
+    phi_e = slow.electrolyte_potential.isel(time=-1).values
+    depth = slow.z.values.max() - slow.z.values
+    assert np.all(phi_e > 0)
+    assert np.corrcoef(depth, phi_e)[0, 1] > 0.9
+    assert slow.voltage.values[-1] > uniform.voltage.values[-1] + 1e-3
+    assert_allclose(slow.particle_current.values[1:].sum(axis=1), slow.current.values[1:], rtol=1e-7)
+    with pytest.raises(ParameterError, match="electrolyte_conductivity"):
+        ElectrodeModel(nmc532, lay, electrolyte_conductivity=0.0)

@@ -66,6 +66,7 @@ __all__ = [
     "carbon_link_factor",
     "edge_conductance",
     "edge_particle_ends",
+    "electrolyte_links",
     "identical_wired_layout",
     "ladder_layout",
     "layered_layout",
@@ -1675,3 +1676,56 @@ def ladder_layout(
         top=np.ones(n, bool),
         name="ladder",
     )
+
+
+def electrolyte_links(layout: ElectrodeLayout, kappa: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The ionic paths of the pore electrolyte between particles and to the separator.
+
+    Neighbouring particles (the edges of the Delaunay triangulation of the
+    centres; every pair when there are too few for one) are joined through
+    the electrolyte by a cylinder of the pair's mean radius ``r̄`` along the
+    centre distance ``d``: ``G = κ π r̄² / d``. Particles whose tops lie
+    within one mean radius of the highest top face the separator and are
+    joined to it by the same kind of cylinder, from the particle's centre to
+    the top of the stack. ``κ`` is the effective (porous, tortuous)
+    conductivity of the electrolyte in the electrode (e.g. κ ε^1.5).
+
+    Parameters
+    ----------
+    layout : ElectrodeLayout
+    kappa : float
+        Effective ionic conductivity [S/m].
+
+    Returns
+    -------
+    pairs : ndarray of int, shape (M, 2)
+        Particle indices (0..N−1).
+    g_pairs : ndarray, shape (M,)
+        Their ionic conductances [S].
+    separator : ndarray of int, shape (K,)
+        Particles linked to the separator.
+    g_separator : ndarray, shape (K,)
+        [S].
+    """
+    kappa = _positive_float(kappa, "kappa", "electrolyte_links")
+    pos = np.asarray(layout.particle_position, dtype=float)
+    r = np.asarray(layout.particle_radius, dtype=float)
+    n, dim = pos.shape
+    if n >= dim + 2:
+        try:
+            simplices = Delaunay(pos).simplices
+            pairs = np.vstack([simplices[:, [i, j]] for i in range(dim + 1) for j in range(i + 1, dim + 1)])
+        except QhullError:  # degenerate (e.g. collinear) centres
+            pairs = np.array([(i, j) for i in range(n) for j in range(i + 1, n)], dtype=np.int64).reshape(-1, 2)
+    else:
+        pairs = np.array([(i, j) for i in range(n) for j in range(i + 1, n)], dtype=np.int64).reshape(-1, 2)
+    pairs = np.unique(np.sort(pairs, axis=1), axis=0) if pairs.size else pairs.reshape(0, 2)
+    dist = np.linalg.norm(pos[pairs[:, 0]] - pos[pairs[:, 1]], axis=1)
+    rbar = 0.5 * (r[pairs[:, 0]] + r[pairs[:, 1]])
+    g_pairs = kappa * np.pi * rbar**2 / np.maximum(dist, 1e-3 * rbar)
+    tops = pos[:, -1] + r
+    top = tops.max()
+    separator = np.nonzero(tops >= top - r.mean())[0]
+    length = np.maximum(top - pos[separator, -1], r[separator])
+    g_sep = kappa * np.pi * r[separator] ** 2 / length
+    return pairs.astype(np.int64), g_pairs, separator.astype(np.int64), g_sep

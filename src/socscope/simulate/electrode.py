@@ -39,7 +39,7 @@ import xarray as xr
 
 from ..constants import F
 from ..errors import GeometryError, MaterialError, ParameterError, ProtocolError
-from ..geometry import Sphere
+from ..geometry import Sphere, electrolyte_links
 from ..numerics import (
     ConductanceNetwork,
     CouplingTerms,
@@ -87,6 +87,7 @@ class NetworkKinetics(SurfaceKinetics):
         self.model = model
         self.n_p = model.n_nodes
         self.pnode = model.particle_node
+        self.enode = model.electrolyte_node
         self.cell_particle = model.cell_particle
         self.network = model.network_held if voltage is not None else model.network_free
         # the total source is known only where Σ I_p = I holds exactly; with
@@ -96,7 +97,7 @@ class NetworkKinetics(SurfaceKinetics):
     # -- pieces ---------------------------------------------------------------------
     def _surface_terms(self, k, d, p):
         """θ_s, i and the derivatives per particle at cell state ``k`` (K values) and potentials ``p``."""
-        phi = p[..., self.pnode]
+        phi = self.particle_voltage(p)
         th = self.surface(self.reconstructed(k), phi)
         i, i_th, i_p = self.local(th, phi)
         slope = self.table.evaluate(th)[1] + self.depth_c * i_th
@@ -105,10 +106,17 @@ class NetworkKinetics(SurfaceKinetics):
         di_dp = i_p - i_th * self.depth_c * i_p / slope
         return th, i, di_dk, di_dp
 
+    def particle_voltage(self, p):
+        """``φ_s − φ_e`` at each particle [V]: what its Butler–Volmer kinetics see."""
+        p = np.asarray(p)
+        return p[..., self.pnode] - p[..., self.enode]
+
     def node_sources(self, i_particle: np.ndarray) -> np.ndarray:
-        """Current leaving each node into the electrolyte [A] (particles only)."""
+        """Current leaving each node by reaction [A]: ``A i`` out of each particle's electronic node, into its
+        electrolyte node."""
         out = np.zeros(self.n_p)
         out[self.pnode] = self.area * i_particle
+        np.subtract.at(out, self.enode, self.area * i_particle)
         return out
 
     def residual(self, u, p, i_particle, conductance=None) -> np.ndarray:
@@ -176,28 +184,31 @@ class NetworkKinetics(SurfaceKinetics):
         if cu_in is not None:
             a = a + cu_in * x1[c_in]
             b = b + cu_in * x2[c_in]
-        # Kirchhoff rows linearised: (L + diag(A (∂i/∂φ − b))) δφ = r − A a
+        # Kirchhoff rows linearised: the reaction of particle p acts as an
+        # edge of conductance A (∂i/∂φ − b) between its electronic and its
+        # electrolyte node, so (L + L_reaction) δφ = r − A a (electronic
+        # node) and r + A a (electrolyte node): one symmetric M-matrix
         gcond = self._conductance(u)
         r = self.residual(u, p, i, gcond)
         r[self.pnode] -= self.area * a
-        diag = np.zeros(self.n_p)
-        diag[self.pnode] = self.area * (di_dp - b)
+        np.add.at(r, self.enode, self.area * a)
+        g_react = self.area * (di_dp - b)
         net = self.network
-        if not np.all(np.isfinite(diag)) or np.any(diag[self.pnode] <= 0):
+        if not np.all(np.isfinite(g_react)) or np.any(g_react <= 0):
             return x1 * np.nan, np.full(self.n_p, np.nan)
-        net.factorise(gcond, diag[net.free])
+        net.factorise(np.concatenate([gcond, g_react]))
         dphi = np.zeros(self.n_p)
         dphi[net.free] = net.solve(r[net.free])
         if not np.all(np.isfinite(dphi)):
             return x1 * np.nan, dphi * np.nan
         dphi = np.clip(dphi, -self.p_max_update, self.p_max_update)
-        return x1 - x2 * dphi[self.pnode][self.cell_particle], dphi
+        return x1 - x2 * (dphi[self.pnode] - dphi[self.enode])[self.cell_particle], dphi
 
     # -- states ---------------------------------------------------------------------
     def state(self, u, p):
         """``(θ_s, i)`` per particle; ``u`` (..., n_cells), ``p`` (..., n_nodes)."""
         k, _ = self.table.evaluate(u)
-        phi = np.asarray(p)[..., self.pnode]
+        phi = self.particle_voltage(p)
         th = self.surface(self.reconstructed(k), phi)
         return th, self.local(th, phi)[0]
 
@@ -218,6 +229,7 @@ class NetworkKinetics(SurfaceKinetics):
         if p_start is None:
             ocp = self.material.U(self.model.surface_theta(u, 0.0))
             p = np.full(self.n_p, float(np.mean(ocp)))
+            p[self.model.electrolyte_nodes] = 0.0
             p[self.pnode] = ocp
         else:
             p = np.array(p_start, dtype=float)
@@ -229,9 +241,7 @@ class NetworkKinetics(SurfaceKinetics):
         for _ in range(400):
             _, i, _, di_dp = self._surface_terms(k, d, p)
             r = self.residual(u, p, i, gcond)
-            diag = np.zeros(self.n_p)
-            diag[self.pnode] = self.area * di_dp
-            net.factorise(gcond, diag[net.free])
+            net.factorise(np.concatenate([gcond, self.area * di_dp]))
             dphi = np.zeros(self.n_p)
             dphi[net.free] = net.solve(r[net.free])
             dphi = np.clip(dphi, -self.p_max_update, self.p_max_update)
@@ -264,13 +274,20 @@ class ElectrodeModel(ParticleBatch):
         ``"theta"``: NMC conductivity follows each particle's mean occupancy,
         ``σ(θ̄_p)``; ``"constant"``: fixed at ``σ(initial θ)`` throughout (the
         control of [002] without the SOC dependence).
+    electrolyte_conductivity : float, optional
+        Effective ionic conductivity of the pore electrolyte [S/m] (for fast
+        rates): the electrolyte becomes a resistor network between the
+        particles and the separator (:func:`socscope.geometry.electrolyte_links`)
+        and each particle reacts against its local electrolyte potential.
+        None (default): a uniform electrolyte at 0 V.
     flux, c_rate_basis_mAh_g, transfer_coefficients
         As in :class:`~socscope.simulate.ParticleModel`. The C-rate is on the
         mass of all particles, isolated ones included.
     """
 
     def __init__(self, material, layout, *, n_shells: int = 20, sigma_cb: float = SIGMA_CB,
-                 conductivity: str = "theta", flux: str = "chemical", c_rate_basis_mAh_g: float | None = None,
+                 conductivity: str = "theta", electrolyte_conductivity: float | None = None, flux: str = "chemical",
+                 c_rate_basis_mAh_g: float | None = None,
                  transfer_coefficients: tuple[float, float] | None = None):
         for slot in ("U", "i0", "sigma"):
             if getattr(material, slot) is None:
@@ -284,6 +301,11 @@ class ElectrodeModel(ParticleBatch):
             raise ParameterError(f"conductivity = {conductivity!r}; use 'theta' (σ(θ̄) per particle) or 'constant'")
         if not (isinstance(n_shells, (int, np.integer)) and n_shells >= 3):
             raise ParameterError(f"n_shells = {n_shells!r} must be an integer >= 3, e.g. 20")
+        if electrolyte_conductivity is not None and not (
+                math.isfinite(float(electrolyte_conductivity)) and electrolyte_conductivity > 0):
+            raise ParameterError(f"electrolyte_conductivity = {electrolyte_conductivity!r} S/m must be finite and > 0 "
+                                 "(an effective value, e.g. 0.1), or None for a uniform electrolyte")
+        self.electrolyte_conductivity = None if electrolyte_conductivity is None else float(electrolyte_conductivity)
         self.layout = layout
         self.sigma_cb = float(sigma_cb)
         self.conductivity = conductivity
@@ -315,19 +337,41 @@ class ElectrodeModel(ParticleBatch):
         self.particle_node = new[pnode]
         self.carbon_factor = np.asarray(lay.carbon_factor, dtype=float)[e_keep]
         self.nmc_factor = np.asarray(lay.nmc_factor, dtype=float).reshape(-1, 2)[e_keep]
-        ends = np.full(self.edges.shape, -1, dtype=np.int64)
         is_p = np.zeros(self.n_nodes, dtype=np.int64) - 1
         is_p[self.particle_node] = np.arange(n_part)
-        ends = is_p[self.edges]
-        self.edge_particle = ends
+        self.edge_particle = is_p[self.edges]
         self.connected = reachable(self.edges, self.n_nodes, [0])[self.particle_node]
         if not self.connected.any():
             raise GeometryError(
                 "no particle has a path to the current collector; add carbon-binder links or contacts "
                 "from the collector (node 0) to the particles"
             )
-        self.network_free = ConductanceNetwork(self.edges, self.n_nodes)
-        self.network_held = ConductanceNetwork(self.edges, self.n_nodes, held=[0])
+        # the electrolyte: one node held at 0 V (uniform electrolyte; the
+        # Li counter electrode is the reference), or one node per particle
+        # joined through the pore electrolyte and to the separator node
+        n_e = self.n_nodes
+        self.n_electronic_nodes, self.n_electronic_edges = n_e, int(self.edges.shape[0])
+        if self.electrolyte_conductivity is None:
+            ground = n_e
+            self.electrolyte_node = np.full(n_part, ground, dtype=np.int64)
+            ion_edges, self.ion_conductance = np.zeros((0, 2), dtype=np.int64), np.zeros(0)
+        else:
+            pairs, g_pairs, sep, g_sep = electrolyte_links(lay, self.electrolyte_conductivity)
+            ground = n_e + n_part
+            self.electrolyte_node = n_e + np.arange(n_part)
+            ion_edges = np.vstack([self.electrolyte_node[pairs],
+                                   np.column_stack([self.electrolyte_node[sep], np.full(sep.size, ground)])])
+            self.ion_conductance = np.concatenate([g_pairs, g_sep])
+        self.ground = ground
+        self.electrolyte_nodes = np.arange(n_e, ground + 1)
+        self.n_nodes = ground + 1
+        self.edges = np.vstack([self.edges, ion_edges]).astype(np.int64)
+        # the network the Newton iterations solve: electronic and ionic edges,
+        # then one reaction edge per particle (electronic node – electrolyte node)
+        react = np.column_stack([self.particle_node, self.electrolyte_node])
+        all_edges = np.vstack([self.edges, react])
+        self.network_free = ConductanceNetwork(all_edges, self.n_nodes, held=[ground])
+        self.network_held = ConductanceNetwork(all_edges, self.n_nodes, held=[0, ground])
         self.cell_particle = np.repeat(np.arange(n_part), self.n_shells)
         vol = self.grid.volumes.reshape(n_part, self.n_shells)
         self.shell_weights = vol / vol.sum(axis=1, keepdims=True)
@@ -348,14 +392,15 @@ class ElectrodeModel(ParticleBatch):
         return self.material.sigma(np.clip(self.particle_theta(u), 0.0, 1.0))
 
     def conductance(self, u) -> np.ndarray:
-        """Conductance of every edge [S] at cell state ``u``."""
+        """Conductance of every electronic, then every ionic, edge [S] at cell state ``u``."""
         sig = self.particle_sigma(u)
         res = self.carbon_factor / self.sigma_cb
         for end in (0, 1):
             p = self.edge_particle[:, end]
             has = p >= 0
             res = res + np.where(has, self.nmc_factor[:, end] / sig[..., np.where(has, p, 0)], 0.0)
-        return 1.0 / res
+        ion = np.broadcast_to(self.ion_conductance, res.shape[:-1] + (self.ion_conductance.size,))
+        return np.concatenate([1.0 / res, ion], axis=-1)
 
     # -- segments and events -------------------------------------------------------------
     def _segment(self, plan, theta, p_guess):
@@ -412,7 +457,7 @@ class ElectrodeModel(ParticleBatch):
         rest_cpl = NetworkKinetics(self, current=0.0)
         self._phi = None
         self._phi = rest_cpl.solve_potential(theta)
-        self._rec = {k: [] for k in ("phi_particle", "i_particle", "profiles", "lithium", "centre")}
+        self._rec = {k: [] for k in ("phi_particle", "phi_electrolyte", "i_particle", "profiles", "lithium", "centre")}
         st = _RunState(theta=theta, p=float(self._phi[0]))
         self._record(st, _RestPlan, 0, [0.0], [np.concatenate([theta, self._phi])], rest_cpl, 0.0, 0.0,
                      self.lithium(theta))
@@ -448,6 +493,7 @@ class ElectrodeModel(ParticleBatch):
         rec = self._rec
         rec["lithium"].extend(self.lithium(u))
         rec["phi_particle"].extend(p[:, self.particle_node])
+        rec["phi_electrolyte"].extend(p[:, self.electrolyte_node])
         rec["i_particle"].extend(i_part)
         rec["centre"].extend(u.reshape(-1, self.n_particles, self.n_shells)[:, :, 0])
         if self._profiles:
@@ -499,6 +545,9 @@ class ElectrodeModel(ParticleBatch):
             "electrical_distance": (("particle",), self.electrical_distance(th0), "ohm",
                                     "least path resistance to the collector at the initial occupancy"),
         }
+        if self.electrolyte_conductivity is not None:
+            per["electrolyte_potential"] = (("time", "particle"), np.array(self._rec["phi_electrolyte"]), "V",
+                                            "pore-electrolyte potential at each particle vs the Li counter electrode")
         variables = {k: (d, v, {"units": u, "long_name": ln}) for k, (d, v, u, ln) in per.items()}
         if self._profiles:
             coords["shell"] = ("shell", np.arange(self.n_shells), {"long_name": "radial shell index (0 = centre)"})
@@ -516,8 +565,10 @@ class ElectrodeModel(ParticleBatch):
             "layout": getattr(lay, "name", "custom"),
             "n_particles": self.n_particles,
             "n_isolated": int((~self.connected).sum()),
-            "n_nodes": self.n_nodes,
-            "n_edges": int(self.edges.shape[0]),
+            "n_nodes": self.n_electronic_nodes,
+            "n_edges": self.n_electronic_edges,
+            "electrolyte": ("uniform, 0 V" if self.electrolyte_conductivity is None else
+                            f"ionic network, effective conductivity {self.electrolyte_conductivity:g} S/m"),
             "n_shells": self.n_shells,
             "sigma_cb_S_m": self.sigma_cb,
             "conductivity": self.conductivity,
@@ -533,9 +584,11 @@ class ElectrodeModel(ParticleBatch):
         from scipy.sparse.csgraph import dijkstra
 
         u = np.full(self.grid.n_cells, float(theta))
-        res = 1.0 / self.conductance(u)
-        e = self.edges
-        adj = sp.coo_matrix((res, (e[:, 0], e[:, 1])), shape=(self.n_nodes, self.n_nodes)).tocsr()
+        ne = self.n_electronic_edges
+        res = 1.0 / self.conductance(u)[:ne]
+        e = self.edges[:ne]
+        n = self.n_electronic_nodes
+        adj = sp.coo_matrix((res, (e[:, 0], e[:, 1])), shape=(n, n)).tocsr()
         dist = dijkstra(adj, directed=False, indices=0)
         return dist[self.particle_node]
 
@@ -559,6 +612,7 @@ def simulate_electrode(
     initial_theta: float = 0.97,
     sigma_cb: float = SIGMA_CB,
     conductivity: str = "theta",
+    electrolyte_conductivity: float | None = None,
     flux: str = "chemical",
     c_rate_basis_mAh_g: float | None = None,
     transfer_coefficients: tuple[float, float] | None = None,
@@ -588,6 +642,9 @@ def simulate_electrode(
     conductivity : {"theta", "constant"}
         NMC conductivity from each particle's mean occupancy, or fixed at its
         initial value.
+    electrolyte_conductivity : float, optional
+        Effective pore-electrolyte conductivity [S/m] for an ionic network
+        (fast rates); None: uniform electrolyte.
     output_interval : float or None
         Sampling interval [s] (default 10 min).
     radial_profiles : bool, optional
@@ -613,7 +670,7 @@ def simulate_electrode(
         ``asynchrony_index``, ``classification``, ``fraction_unreacted``.
     """
     model = ElectrodeModel(material, layout, n_shells=n_shells, sigma_cb=sigma_cb, conductivity=conductivity,
-                           flux=flux, c_rate_basis_mAh_g=c_rate_basis_mAh_g,
+                           electrolyte_conductivity=electrolyte_conductivity, flux=flux, c_rate_basis_mAh_g=c_rate_basis_mAh_g,
                            transfer_coefficients=transfer_coefficients)
     ds = model.run(protocol, initial_theta=initial_theta, output_interval=output_interval,
                    output_times=output_times, solver=solver, progress=progress, radial_profiles=radial_profiles)
