@@ -87,6 +87,8 @@ def _check_args(args) -> None:
     if not (math.isfinite(args.initial_theta) and 0.0 < args.initial_theta < 1.0):
         raise SocscopeError(f"--initial-theta {args.initial_theta:g} must lie in (0, 1), e.g. 0.97")
     _positive(args.sigma_cb, "--sigma-cb", "1e4 (S/m)")
+    if args.electrolyte_conductivity is not None:
+        _positive(args.electrolyte_conductivity, "--electrolyte-conductivity", "0.1 (S/m)")
     _positive(args.output_interval_s, "--output-interval-s", 600)
     _positive(args.movie_pixel_size_nm, "--movie-pixel-size-nm", 100)
     _positive(args.movie_photons, "--movie-photons", 1000)
@@ -286,7 +288,8 @@ def cmd_simulate_electrode(args) -> int:
     try:
         ds = simulate_electrode(
             material, layout, steps, n_shells=args.n_shells, initial_theta=args.initial_theta,
-            sigma_cb=args.sigma_cb, conductivity=args.conductivity, output_interval=args.output_interval_s,
+            sigma_cb=args.sigma_cb, conductivity=args.conductivity,
+            electrolyte_conductivity=args.electrolyte_conductivity, output_interval=args.output_interval_s,
             radial_profiles=args.radial_profiles, progress=cb,
         )
     finally:
@@ -399,6 +402,9 @@ def add_electrode_parser(ssub) -> None:
                      help="NMC conductivity follows each particle's SOC (theta, default) or stays at its "
                           "initial value (constant)")
     num.add_argument("--sigma-cb", type=float, default=1e4, help="carbon-binder conductivity [S/m] (default 1e4)")
+    num.add_argument("--electrolyte-conductivity", type=float, default=None,
+                     help="effective pore-electrolyte conductivity [S/m] for an ionic network between the particles "
+                          "and the separator (fast rates); default: a uniform electrolyte")
     num.add_argument("--output-interval-s", type=float, default=600.0, help="record every N seconds (default 600)")
     num.add_argument("--radial-profiles", action=argparse.BooleanOptionalAction, default=None,
                      help="keep every shell's θ (default: up to 1000 particles)")
