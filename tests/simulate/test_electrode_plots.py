@@ -1,0 +1,46 @@
+"""Electrode figures draw what the result holds."""
+
+import numpy as np
+import pytest
+
+import socscope as ss
+from socscope.geometry import layered_layout
+
+pytest.importorskip("matplotlib")
+
+
+@pytest.fixture(scope="module")
+def run():
+    return ss.simulate_electrode(ss.materials.get("nmc532"), layered_layout(n_columns=3, n_layers=2),
+                                 ["Charge at C/5 for 2 hours", "Discharge at C/5 for 1 hour"], n_shells=8,
+                                 output_interval=600)
+
+
+def test_particle_traces_one_panel_per_half_cycle(run, tmp_path):
+    from socscope.plotting import plot_particle_traces, save_figure
+
+    axes = plot_particle_traces(run)
+    assert len(axes) == 2
+    top = int(run.top.values.sum())
+    assert all(len(a.lines) == top for a in axes)  # the top layer, one line each
+    assert "charge" in axes[0].get_title() and "discharge" in axes[1].get_title()
+    save_figure(axes[0].figure, tmp_path / "traces.png")
+    assert (tmp_path / "traces.png").stat().st_size > 1000
+
+
+def test_dol_histogram_counts_every_particle(run):
+    from socscope.plotting import plot_dol_histogram
+
+    ax = plot_dol_histogram(run, times=[0.0, float(run.time.values[-1])])
+    counts = [p.get_path().vertices for p in ax.patches]
+    assert len(counts) == 2
+    n = run.sizes["particle"]
+    first = np.histogram(run.theta_particle_mean.values[0], bins=np.linspace(0, 1, 31))[0]
+    assert first.sum() == n
+
+
+def test_asynchrony_plot_one_line_per_run(run):
+    from socscope.plotting import plot_asynchrony
+
+    ax = plot_asynchrony({"a": run, "b": run})
+    assert len(ax.lines) == 3  # two runs and the threshold
