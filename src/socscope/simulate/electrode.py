@@ -50,7 +50,7 @@ from ..numerics import (
     reachable,
 )
 from ..observe.electrode import electrode_summary
-from ..protocols import Train, parse_protocol
+from ..protocols import parse_protocol
 from .kinetics import SurfaceKinetics
 from .particle import ParticleBatch, _check_theta, _RunState, _step_table
 
@@ -461,13 +461,7 @@ class ElectrodeModel(ParticleBatch):
         st = _RunState(theta=theta, p=float(self._phi[0]))
         self._record(st, _RestPlan, 0, [0.0], [np.concatenate([theta, self._phi])], rest_cpl, 0.0, 0.0,
                      self.lithium(theta))
-        out = (output_interval, output_times)
-        for j, item in enumerate(items):
-            cb = (lambda tt, j=j: progress(tt, j, len(items))) if progress is not None else None
-            if isinstance(item, Train):
-                self._run_train(item, st, opts, out, cb)
-            else:
-                self._run_step(item, st, opts, out, cb)
+        self._run_items(items, st, opts, (output_interval, output_times), progress)
         return self._dataset(st, th0, opts)
 
     def _record(self, st, plan, k, ts, zs, cpl, t0, charge0, li0) -> None:

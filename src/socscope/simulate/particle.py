@@ -555,14 +555,17 @@ class ParticleModel:
         theta = np.full(self.grid.n_cells, th0)
         st = _RunState(theta=theta, p=self._rest_voltage(theta))
         st.record(0.0, theta, self.surface_theta(theta, 0.0), 0.0, st.p, 0, 0.0)
-        out = (output_interval, output_times)
+        self._run_items(items, st, opts, (output_interval, output_times), progress)
+        return self._dataset(st, th0, opts)
+
+    def _run_items(self, items, st: _RunState, opts, out, progress) -> None:
+        """Run the parsed protocol (steps and trains) from the run state ``st``."""
         for j, item in enumerate(items):
             cb = (lambda tt, j=j: progress(tt, j, len(items))) if progress is not None else None
             if isinstance(item, Train):
                 self._run_train(item, st, opts, out, cb)
             else:
                 self._run_step(item, st, opts, out, cb)
-        return self._dataset(st, th0, opts)
 
     def _rest_voltage(self, theta: np.ndarray) -> float:
         """Open-circuit potential of the surface of a state at rest [V] (NaN without kinetics)."""
