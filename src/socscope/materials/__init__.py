@@ -16,6 +16,10 @@ Shipped materials (see :func:`available`):
     ``alpha`` (D_app = α·D_GITT, default 2.7).
 ``nmc532``
     LiNi0.5Mn0.3Co0.2O2 (Kröger et al.; Mohtat2020; Amin & Chiang 2016).
+``nmc532-sharma2022``
+    NMC532 as modelled by Sharma et al. (2022): D(θ) rising by orders of
+    magnitude on charge, the Mohtat2020 OCP on a 4.3–2.5 V window;
+    parameters ``d_lithiated`` and ``d_delithiated`` (m²/s).
 ``nmc811-chen2020``
     LG M50 NMC811 (Chen et al. 2020, PyBaMM ``Chen2020``).
 

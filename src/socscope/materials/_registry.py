@@ -7,7 +7,7 @@ from types import MappingProxyType
 from typing import Callable, Mapping
 
 from ..errors import MaterialError
-from ._library import ni88_xu2022, nmc532, nmc811_chen2020
+from ._library import ni88_xu2022, nmc532, nmc532_sharma2022, nmc811_chen2020
 from ._material import Material, accepted_parameters
 
 __all__ = ["get", "available", "REGISTRY"]
@@ -17,6 +17,7 @@ REGISTRY: Mapping[str, Callable[..., Material]] = MappingProxyType(
     {
         "ni88-xu2022": ni88_xu2022,
         "nmc532": nmc532,
+        "nmc532-sharma2022": nmc532_sharma2022,
         "nmc811-chen2020": nmc811_chen2020,
     }
 )
