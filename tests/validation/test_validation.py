@@ -156,3 +156,42 @@ def test_cli_refuses_to_overwrite(tmp_path, capsys):
 def test_unknown_paper(tmp_path):
     with pytest.raises(ParameterError, match="xu2022"):
         run_validation("smith2030", tmp_path / "v", verbose=False)
+
+
+def test_sharma2022_quick(tmp_path):
+    from socscope.validation import sharma2022
+
+    out = tmp_path / "sharma"
+    table = run_validation("sharma2022", out, quick=True, verbose=False)
+    ids = ["A1", "A2", "A3", "L1", "L2", "C1", "C2", "M", "I", "S"]
+    rows = _check_folder(out, sharma2022, table, ids)
+    holds = dict(zip(table.id, table.holds))
+    # seen in every quick and full run: onsets ordered by electrical distance, later
+    # half-cycles synchronous, a first-cycle loss in 5-20 % and none in the second
+    # cycle, the heterogeneity kept only by the controls, isolated particles idle
+    for rid in ("A2", "A3", "L1", "L2", "M", "I"):
+        assert holds[rid], rid
+    assert rows["A3"]["metrics"]["spearman_layered"] > 0.95  # 1.000 measured
+    loss = rows["L1"]["metrics"]["capacity_not_recovered"]
+    assert 0.10 < loss < 0.14  # 12.5 % quick, 11.6 % full
+    assert rows["L1"]["metrics"]["loss_with_d_lithiated_1e-16"] < loss  # less loss with a higher D(1)
+    # both controls keep the later charge far more heterogeneous than the model does
+    # (quick: indices 0.54 and 0.006 against 0.0002; full: 0.54 and 0.020 against 0.0014),
+    # though neither passes 1
+    model_later = rows["A2"]["metrics"]["later_half_cycles"][1]["index"]
+    for rid in ("C1", "C2"):
+        later = rows[rid]["metrics"]["halves"][2]["index"]
+        assert later > 5 * model_later, rid
+    spread = rows["M"]["metrics"]["onset_spread_ratio"]
+    # measured 0.04 (model), 1.15 and 1.6 (controls) quick; 0.07, 1.15, 3.8 full
+    assert spread["model"] < 0.2 and min(spread["constant σ"], spread["no low-D region"]) > 0.5
+    assert rows["I"]["metrics"]["n_isolated"] >= 1 and rows["I"]["metrics"]["max_theta_change"] < 1e-9
+
+
+def test_sharma2022_refuses_to_overwrite(tmp_path):
+    out = tmp_path / "v"
+    out.mkdir()
+    (out / "table.md").write_text("earlier results\n")
+    with pytest.raises(ParameterError, match="--overwrite"):
+        run_validation("sharma2022", out, quick=True, verbose=False)
+    assert (out / "table.md").read_text() == "earlier results\n"

@@ -17,7 +17,10 @@ charge–rest, rate, size and α dependence, Li-rich rim after discharge,
 first-cycle coulombic efficiencies; :mod:`socscope.validation.xu2022`);
 ``"lun2023"`` — Lun et al. [003] (aged particles with a rock-salt arc:
 asymmetric delithiation and the offset of the unreacted region;
-:mod:`socscope.validation.lun2023`).
+:mod:`socscope.validation.lun2023`); ``"sharma2022"`` — Sharma et al. [002]
+(network electrode of NMC532: asynchronous first charge, synchronous later
+charges, first-cycle loss, and the two controls;
+:mod:`socscope.validation.sharma2022`).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from ..errors import ParameterError
 __all__ = ["run_validation", "Row", "PAPERS", "TABLE_COLUMNS"]
 
 #: paper name -> module that runs its comparisons
-PAPERS = {"xu2022": "xu2022", "lun2023": "lun2023"}
+PAPERS = {"xu2022": "xu2022", "lun2023": "lun2023", "sharma2022": "sharma2022"}
 #: columns of the comparison table, in order
 TABLE_COLUMNS = ("id", "source", "their", "ours", "criterion", "holds", "command")
 _COMMON_FILES = ("table.md", "table.csv", "summary.json")
@@ -103,8 +106,8 @@ def run_validation(name: str, out=None, *, overwrite: bool = False, quick: bool 
 
     Parameters
     ----------
-    name : {"xu2022", "lun2023"}
-        Which paper: Xu et al. [004] or Lun et al. [003].
+    name : {"xu2022", "lun2023", "sharma2022"}
+        Which paper: Xu et al. [004], Lun et al. [003] or Sharma et al. [002].
     out : str or Path, optional
         Output folder (created if missing); default ``./validation-NAME``.
     overwrite : bool
