@@ -221,7 +221,11 @@ class NetworkKinetics(SurfaceKinetics):
 
         Newton's method on the network alone (no transport), started from
         ``p_start`` or from every node at the mean open-circuit potential;
-        each update is limited to 50 mV per node.
+        each update is limited to 50 mV per node. It stops when the updates
+        fall below 1e-10 V, or when Kirchhoff's residual at every node is
+        below 1e-9 of the current: where surfaces have saturated (i0 → 0),
+        a particle's current hardly depends on its potential, which is then
+        ill-determined while the currents are not.
         """
         k, d = self.table.evaluate(u)
         if p_start is None:
@@ -238,9 +242,23 @@ class NetworkKinetics(SurfaceKinetics):
         net = self.network
         gcond = self.model.conductance(u)
         self._theta = None
-        for _ in range(400):
+        best, best_r, since = p.copy(), np.inf, 0
+        for it in range(400):
             _, i, _, di_dp = self._surface_terms(k, d, p)
             r = self.residual(u, p, i, gcond)
+            scale = max(abs(float(self.current or 0.0)), float(np.abs(self.area * i).sum()), 1e-300)
+            r_max = float(np.max(np.abs(r[net.free]))) / scale
+            if r_max < 0.5 * best_r:
+                best, best_r, since = p.copy(), r_max, 0
+            else:
+                since += 1
+            if it > 0 and r_max <= 1e-9:
+                break
+            if since >= 20 and best_r <= 1e-6:
+                # saturated surfaces (i0 → 0): the currents are settled to
+                # 1e-6 of the total while the potentials of those particles
+                # wander without changing them
+                return best
             net.factorise(np.concatenate([gcond, self.area * di_dp]))
             dphi = np.zeros(self.n_p)
             dphi[net.free] = net.solve(r[net.free])
@@ -250,8 +268,8 @@ class NetworkKinetics(SurfaceKinetics):
                 break
         else:
             raise ProtocolError(
-                "the network potentials could not be found for the start of this step "
-                f"(largest Newton update {np.max(np.abs(dphi)):.3g} V after 400 iterations); "
+                "the network potentials could not be found for this state "
+                f"(Kirchhoff residual {best_r:.3g} of the current after 400 Newton iterations); "
                 "the current may be more than the wired particles can pass — lower it"
             )
         return p
