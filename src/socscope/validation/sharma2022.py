@@ -23,18 +23,13 @@ and not fitted to any row:
 * σ_CB = 1e4 S/m ([002]), the electrolyte at 0 V (C/20);
 * initial θ = 0.99: pristine (x ≈ 1), where σ = 2.2e-4 S/m, within 15 % of
   Amin & Chiang's 1.9e-4 S/m at x = 1;
-* C/20 on 160 mAh/g, charges to 4.3 V and discharges to 3.0 V (see below).
+* C/20 on 160 mAh/g, charges to 4.3 V and discharges to 2.5 V (see below).
 
-The discharge cut-off is 3.0 V, not [002]'s 2.5 V: the OCP ends at 2.82 V
-at full lithiation, so a cut-off below it is met only through the
-overpotential of saturated surfaces, and there the network solver fails when
-it re-solves the potentials of the step's final state
-(``NetworkKinetics.solve_potential`` called from ``ElectrodeModel._record``:
-Newton updates cycle between ~1e-7 and ~1e-4 V for 400 iterations while
-the Kirchhoff residual is already ~1e-7 of the current; 2.7 and 2.5 V fail
-alike). The discharge capacity hardly depends on the cut-off there: 170.59,
-170.64 and 170.68 mAh/g to 3.0, 2.9 and 2.8 V (the lowest tried that runs) with
-these settings, a loss of 11.64 %, 11.61 % and 11.59 %.
+The discharge cut-off is [002]'s 2.5 V. The OCP ends at 2.82 V at full
+lithiation, so 2.5 V is met through the overpotential of surfaces that
+saturate: the voltage runs through the cut-off within less than the
+solver's smallest step, and the step ends there (its last recorded voltage
+is the last one the solver resolved, ~2.7 V).
 
 Asynchrony: the definitions of :mod:`socscope.observe.electrode` (onset,
 midpoint and width at 10/50/90 % of each particle's change of mean θ, in
@@ -62,7 +57,7 @@ FIGURES = ("particle_traces.png", "asynchrony_index.png", "voltage.png")
 RADIUS = 3.5e-6
 THETA0 = 0.99
 CHARGE = "Charge at C/20 until 4.3 V"
-DISCHARGE = "Discharge at C/20 until 3.0 V"
+DISCHARGE = "Discharge at C/20 until 2.5 V"
 #: σ scale factors of the sensitivity row (first charge only): a tenth, the
 #: lowest that still charges in a scan (0.037 charges, 0.035 does not) rounded
 #: to 0.04, and 0.03
@@ -363,8 +358,7 @@ Chiang σ(θ) of `nmc532`), the layered layout of [002] Fig. 4a (5 × 3 particle
 pillar on the left column, coverage 0.5, NMC–NMC contacts of radius 0.1 R: the top particles reach the
 collector through 0–4 NMC particles), σ_CB = 1e4 S/m, {n_shells} radial shells, initial θ = {THETA0} (pristine;
 σ = {sigma0:.2g} S/m), C/20 on 160 mAh/g, "{CHARGE}" and "{DISCHARGE}" (the OCP ends at 2.82 V at
-full lithiation; 2.5 V is met only by saturated surfaces, where the network solver fails — see the
-module docstring). Cell SOC = share of all sites emptied since the start (theoretical {q:.0f} mAh/g).
+full lithiation: 2.5 V is met when saturating surfaces run the voltage through it). Cell SOC = share of all sites emptied since the start (theoretical {q:.0f} mAh/g).
 Controls: `conductivity="constant"` (σ fixed at σ(θ0)), and `d_lithiated = 1e-14` (D constant, no
 low-D region). Row I uses a random 2D cross-section of 24 particles (10 % isolated). Asynchrony: onset,
 midpoint and width at 10/50/90 % of each particle's change of mean θ; index = IQR(midpoints)/median(width),
@@ -405,4 +399,4 @@ def make_figures(result: dict, out) -> None:
 
     save_figure(plot_voltage_capacity_runs(
         [(k, runs[k]) for k in ("model", "constant σ", "no low-D region")],
-        suptitle="C/20 between 4.3 and 3.0 V from θ = 0.99 (layered layout)"), out / FIGURES[2])
+        suptitle="C/20 between 4.3 and 2.5 V from θ = 0.99 (layered layout)"), out / FIGURES[2])
