@@ -12,6 +12,8 @@ __all__ = ["plot_particle_traces", "plot_dol_histogram", "plot_asynchrony"]
 def plot_particle_traces(ds, *, particles=None, ax=None, signal: str = "theta_particle_mean"):
     """Each particle's occupancy against cell SOC, one panel per half-cycle ([002] Fig. 1c / 4d).
 
+    Lines are coloured by electrical distance to the collector (viridis: near dark, far light).
+
     Parameters
     ----------
     ds : xarray.Dataset
@@ -55,7 +57,7 @@ def plot_particle_traces(ds, *, particles=None, ax=None, signal: str = "theta_pa
             title += f"\nindex {float(ds['asynchrony_index'].values[k]):.2f} ({ds['classification'].values[k]})"
         a.set_title(title, fontsize=9)
         a.set_xlabel("cell SOC (sites emptied)")
-    ax[0].set_ylabel("particle mean θ (colour: electrical distance, near → far)")
+    ax[0].set_ylabel("particle mean θ")
     return list(ax)
 
 
