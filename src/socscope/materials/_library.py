@@ -448,21 +448,11 @@ def nmc532() -> Material:
     density = 4700.0
 
     def u_func(th):
-        t = _clip01(th)
-        poly = 4.3452 - 1.6518 * t + 1.6225 * t**2 - 2.0843 * t**3 + 3.5146 * t**4 - 2.2166 * t**5
-        return poly - 0.5623e-4 * np.exp(109.451 * t - 100.006)
+        return _mohtat_ocp(_clip01(th))
 
     def u_dfunc(th):
         th = np.asarray(th, dtype=np.float64)
-        t = np.clip(th, 0.0, 1.0)
-        d = (
-            -1.6518
-            + 2 * 1.6225 * t
-            - 3 * 2.0843 * t**2
-            + 4 * 3.5146 * t**3
-            - 5 * 2.2166 * t**4
-            - 0.5623e-4 * 109.451 * np.exp(109.451 * t - 100.006)
-        )
+        d = _mohtat_docp(np.clip(th, 0.0, 1.0))
         return np.where((th < 0.0) | (th > 1.0), 0.0, d)
 
     U = Property(
