@@ -7,6 +7,12 @@ import os
 __all__ = ["default_dir_mode", "default_file_mode"]
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def default_file_mode() -> int:
     """``0o666`` less the process's umask: the mode ``open()`` gives a new file.
 
@@ -14,13 +20,9 @@ def default_file_mode() -> int:
     renamed into place; they get this mode first, like any file the user
     creates.
     """
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
+    return 0o666 & ~_umask()
 
 
 def default_dir_mode() -> int:
     """``0o777`` less the umask: the mode ``mkdir`` gives a new folder (``mkdtemp`` gives 0700)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o777 & ~mask
+    return 0o777 & ~_umask()

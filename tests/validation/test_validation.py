@@ -195,3 +195,15 @@ def test_sharma2022_refuses_to_overwrite(tmp_path):
     with pytest.raises(ParameterError, match="--overwrite"):
         run_validation("sharma2022", out, quick=True, verbose=False)
     assert (out / "table.md").read_text() == "earlier results\n"
+
+
+def test_cli_offers_every_paper():
+    """The command line lists its choices without importing the validation package; they must agree."""
+    import argparse
+
+    from socscope.cli.main import build_parser
+    from socscope.validation import PAPERS
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    name = next(a for a in sub.choices["validate"]._actions if a.dest == "name")
+    assert sorted(name.choices) == sorted(PAPERS)

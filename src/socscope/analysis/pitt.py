@@ -129,8 +129,9 @@ def pitt_diffusivity(df: pd.DataFrame, *, radius_m: float, holds: pd.DataFrame |
         # expansion I/Q = 3√(D/π)/(R√t) − 3D/R², fitted in 1/√t
         horizon = 0.05 * radius_m**2 / d_exp if np.isfinite(d_exp) else 0.05 * t[-1]
         early = (t > 0) & (t <= horizon)
-        if early.sum() < 3:
-            early = (t > 0) & (t <= np.sort(t[t > 0])[:3].max()) if (t > 0).sum() >= 3 else early
+        if early.sum() < 3:  # at least the first three samples after the step
+            early = np.zeros_like(early)
+            early[np.nonzero(t > 0)[0][:3]] = True
         d_cot = np.nan
         if early.sum() >= 3 and charge > 0:
             a_coef = np.polyfit(1.0 / np.sqrt(t[early]), cur[early] / charge, 1)[0]

@@ -36,13 +36,14 @@ def _prepare(out: Path, overwrite: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def _run(model, protocol, total_s, desc, quiet, interval):
-    """Run a protocol from θ = 0.97 with a progress bar (unless quiet)."""
+def _run(model, protocol, total_s, desc, quiet, interval, *, initial_theta=0.97, **run_options):
+    """Run a protocol with a progress bar (unless quiet)."""
     from .main import _progress_bar
 
     bar, cb = _progress_bar(total_s, desc) if not quiet else (None, None)
     try:
-        return model.run(list(protocol), initial_theta=0.97, output_interval=interval, progress=cb)
+        return model.run(list(protocol), initial_theta=initial_theta, output_interval=interval, progress=cb,
+                         **run_options)
     finally:
         if bar is not None:
             bar.close()
@@ -247,19 +248,13 @@ def _electrode(quiet: bool):
     from .. import materials
     from ..geometry import layered_layout
     from ..numerics import SolverOptions
-    from ..simulate import simulate_electrode
-    from .main import _progress_bar
+    from ..observe import electrode_summary
+    from ..simulate import ElectrodeModel
 
-    bar, cb = _progress_bar(None, "demo: network electrode at C/20") if not quiet else (None, None)
-    try:
-        return simulate_electrode(
-            materials.get("nmc532-sharma2022"), layered_layout(5, 3, radius=3.5e-6), list(DEMO_ELECTRODE),
-            n_shells=10, initial_theta=0.99, output_interval=1800.0, solver=SolverOptions(rtol=1e-3, atol=1e-5),
-            progress=cb,
-        )
-    finally:
-        if bar is not None:
-            bar.close()
+    model = ElectrodeModel(materials.get("nmc532-sharma2022"), layered_layout(5, 3, radius=3.5e-6), n_shells=10)
+    ds = _run(model, DEMO_ELECTRODE, None, "demo: network electrode at C/20", quiet, 1800.0, initial_theta=0.99,
+              solver=SolverOptions(rtol=1e-3, atol=1e-5))
+    return electrode_summary(ds)
 
 
 def _onset_order(ds) -> float:

@@ -386,7 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the comparisons with a source paper and write a table (Markdown, CSV) and figures.",
         epilog="example: socscope validate xu2022 --out validation-xu2022/",
     )
-    v.add_argument("name", choices=["xu2022", "lun2023", "sharma2022"],
+    v.add_argument("name", choices=["lun2023", "sharma2022", "xu2022"],  # validation.PAPERS, without importing it
                    help="which paper: xu2022 ([004]), lun2023 ([003]) or sharma2022 ([002])")
     v.add_argument("--out", help="output folder (default: ./validation-NAME)")
     v.add_argument("--quick", action="store_true", help="coarser grids, for a fast look (numbers less converged)")

@@ -6,9 +6,9 @@ the current leaving node ``m`` through its edges. Kirchhoff's current law
 with node sources ``I_m`` (current leaving the network at ``m``) reads
 ``L φ + I = 0``.
 
-:class:`ConductanceNetwork` keeps the sparsity pattern of ``L + diag(s)``
-(``s``: a non-negative extra diagonal, e.g. the linearised sources of a
-Newton step) on the nodes that are not held, so that every new set of
+:class:`ConductanceNetwork` keeps the sparsity pattern of ``L`` on the nodes
+that are not held (a linearised source to a fixed potential — a reaction,
+say — is an edge to a held node), so that every new set of
 conductances only refills the numbers and refactorises them (sparse
 ``LDLᵀ`` with an AMD ordering, symbolic analysis done once, via QDLDL; SuperLU
 when QDLDL is missing). Nothing here knows about batteries.
@@ -63,7 +63,7 @@ def reachable(edges: np.ndarray, n_nodes: int, sources) -> np.ndarray:
 
 
 class ConductanceNetwork:
-    """Solves ``(L + diag(s)) x = r`` on the free nodes of a network, repeatedly.
+    """Solves ``L x = r`` on the free nodes of a network, repeatedly.
 
     Parameters
     ----------
@@ -72,15 +72,13 @@ class ConductanceNetwork:
     n_nodes : int
     held : sequence of int
         Nodes whose potential is prescribed (their rows and columns are left
-        out of the system); may be empty, in which case ``s`` must make the
-        matrix definite on every connected component.
+        out of the system).
 
     Notes
     -----
-    With ``G_e > 0`` and ``s ≥ 0`` the matrix is a symmetric M-matrix,
-    positive definite when every connected component of the free nodes
-    touches a held node or a node with ``s > 0``; the ``LDLᵀ`` factorisation
-    then needs no pivoting.
+    With ``G_e > 0`` the matrix is a symmetric M-matrix, positive definite
+    when every connected component of the free nodes touches a held node;
+    the ``LDLᵀ`` factorisation then needs no pivoting.
     """
 
     def __init__(self, edges: np.ndarray, n_nodes: int, *, held=()):
@@ -120,8 +118,8 @@ class ConductanceNetwork:
         self._solver = None
         self.n_factor = 0
 
-    def matrix(self, conductance: np.ndarray, extra_diag: np.ndarray | None = None) -> sp.csc_matrix:
-        """Upper triangle of ``L + diag(s)`` on the free nodes (CSC)."""
+    def matrix(self, conductance: np.ndarray) -> sp.csc_matrix:
+        """Upper triangle of ``L`` on the free nodes (CSC)."""
         g = np.asarray(conductance, dtype=float)
         m = self.free.size
         diag = np.zeros(m)
@@ -129,16 +127,14 @@ class ConductanceNetwork:
         ok_a, ok_b = a >= 0, b >= 0
         diag += np.bincount(a[ok_a], weights=g[ok_a], minlength=m)
         diag += np.bincount(b[ok_b], weights=g[ok_b], minlength=m)
-        if extra_diag is not None:
-            diag += extra_diag
         data = np.zeros(self._pattern.data.size)
         data[self._diag_pos] = diag
         np.add.at(data, self._off_pos, -g[self._both])
         return sp.csc_matrix((data, self._pattern.indices, self._pattern.indptr), shape=self._pattern.shape)
 
-    def factorise(self, conductance: np.ndarray, extra_diag: np.ndarray | None = None) -> None:
-        """Factorise ``L + diag(extra_diag)`` (free nodes) for the next solves."""
-        mat = self.matrix(conductance, extra_diag)
+    def factorise(self, conductance: np.ndarray) -> None:
+        """Factorise ``L`` (free nodes) for the next solves."""
+        mat = self.matrix(conductance)
         try:
             import qdldl
         except ImportError:  # pragma: no cover - qdldl is a dependency

@@ -90,9 +90,8 @@ class NetworkKinetics(SurfaceKinetics):
         self.enode = model.electrolyte_node
         self.cell_particle = model.cell_particle
         self.network = model.network_held if voltage is not None else model.network_free
-        # the total source is known only where Σ I_p = I holds exactly; with
-        # floating particle clusters that exchange charge it still does
-        self.total_source = -float(current) / (F * self.n_l) if current is not None else None
+        # (total_source, set by SurfaceKinetics, holds for the network too:
+        # floating clusters exchange charge but pass none to the collector)
 
     # -- pieces ---------------------------------------------------------------------
     def _surface_terms(self, k, d, p):
@@ -393,7 +392,7 @@ class ElectrodeModel(ParticleBatch):
         self.cell_particle = np.repeat(np.arange(n_part), self.n_shells)
         vol = self.grid.volumes.reshape(n_part, self.n_shells)
         self.shell_weights = vol / vol.sum(axis=1, keepdims=True)
-        self.particle_area = 4.0 * np.pi * np.asarray(self.layout.particle_radius, dtype=float) ** 2
+        self.particle_area = self.grid.boundary_area  # one surface element per particle
         self.particle_mass = self.material.density * vol.sum(axis=1)
         self._sigma_fixed = None
 
@@ -495,7 +494,7 @@ class ElectrodeModel(ParticleBatch):
         surf, i_e = cpl.state(u, p)
         cpl._theta = None  # the warm start of the Newton solves has a different shape
         i_part = i_e * self.particle_area
-        if plan.control == "current" and k >= 0 and plan is not _RestPlan:
+        if plan.control == "current":
             cur = np.full(ts.size, plan.current)
             charge = charge0 + plan.current * (ts - t0)
         else:

@@ -79,13 +79,8 @@ class _RunState:
         self.charges.extend(charge)
 
     def record(self, t, theta, theta_s, current, voltage, step, charge) -> None:
-        self.times.append(t)
-        self.states.append(theta)
-        self.surfaces.append(theta_s)
-        self.currents.append(current)
-        self.voltages.append(voltage)
-        self.step_idx.append(step)
-        self.charges.append(charge)
+        """Append one sample."""
+        self.extend([t], [theta], [theta_s], [current], [voltage], step, [charge])
 
 
 class ParticleModel:
