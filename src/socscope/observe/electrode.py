@@ -134,6 +134,8 @@ def electrode_transitions(ds: xr.Dataset, *, signal: str = "theta_particle_mean"
     if method == "crossing":
         table = _crossing_table(s, tr, hc, particle)
     elif method == "fit":
+        # simulated traces carry no noise; 1e-6 in θ (solver tolerance level) keeps the
+        # noise-based reaction test from dividing by zero, MIN_AMPLITUDE decides
         table = transition_table(s, tr, half_cycle=hc, particle=particle, noise=1e-6,
                                  min_amplitude=MIN_AMPLITUDE)
     else:
