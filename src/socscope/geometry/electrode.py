@@ -1711,13 +1711,15 @@ def electrolyte_links(layout: ElectrodeLayout, kappa: float) -> tuple[np.ndarray
     pos = np.asarray(layout.particle_position, dtype=float)
     r = np.asarray(layout.particle_radius, dtype=float)
     n, dim = pos.shape
-    pairs = np.column_stack(np.triu_indices(n, k=1))  # every pair: too few, or degenerate, centres
+    pairs = None
     if n >= dim + 2:
         try:
             simplices = Delaunay(pos).simplices
             pairs = np.vstack([simplices[:, [i, j]] for i in range(dim + 1) for j in range(i + 1, dim + 1)])
         except QhullError:  # degenerate (e.g. collinear) centres
             pass
+    if pairs is None:  # too few, or degenerate, centres: every pair
+        pairs = np.column_stack(np.triu_indices(n, k=1))
     pairs = np.unique(np.sort(pairs, axis=1), axis=0) if pairs.size else pairs.reshape(0, 2)
     dist = np.linalg.norm(pos[pairs[:, 0]] - pos[pairs[:, 1]], axis=1)
     rbar = 0.5 * (r[pairs[:, 0]] + r[pairs[:, 1]])
