@@ -1682,7 +1682,8 @@ def electrolyte_links(layout: ElectrodeLayout, kappa: float) -> tuple[np.ndarray
     """The ionic paths of the pore electrolyte between particles and to the separator.
 
     Neighbouring particles (the edges of the Delaunay triangulation of the
-    centres; every pair when there are too few for one) are joined through
+    centres; the 2·dim nearest neighbours of each where there is none, e.g.
+    for centres on a line) are joined through
     the electrolyte by a cylinder of the pair's mean radius ``r̄`` along the
     centre distance ``d``: ``G = κ π r̄² / d``. Particles whose tops lie
     within one mean radius of the highest top face the separator and are
@@ -1718,8 +1719,11 @@ def electrolyte_links(layout: ElectrodeLayout, kappa: float) -> tuple[np.ndarray
             pairs = np.vstack([simplices[:, [i, j]] for i in range(dim + 1) for j in range(i + 1, dim + 1)])
         except QhullError:  # degenerate (e.g. collinear) centres
             pass
-    if pairs is None:  # too few, or degenerate, centres: every pair
-        pairs = np.column_stack(np.triu_indices(n, k=1))
+    if pairs is None:  # too few, or degenerate (e.g. collinear), centres: nearest neighbours
+        k = min(n, 2 * dim + 1)
+        _, idx = cKDTree(pos).query(pos, k=k)
+        idx = np.asarray(idx).reshape(n, k)
+        pairs = np.column_stack([np.repeat(np.arange(n), k - 1), idx[:, 1:].ravel()])
     pairs = np.unique(np.sort(pairs, axis=1), axis=0) if pairs.size else pairs.reshape(0, 2)
     dist = np.linalg.norm(pos[pairs[:, 0]] - pos[pairs[:, 1]], axis=1)
     rbar = 0.5 * (r[pairs[:, 0]] + r[pairs[:, 1]])
