@@ -163,13 +163,13 @@ def test_sharma2022_quick(tmp_path):
 
     out = tmp_path / "sharma"
     table = run_validation("sharma2022", out, quick=True, verbose=False)
-    ids = ["A1", "A2", "A3", "L1", "L2", "C1", "C2", "M", "I", "S"]
+    ids = ["A1", "A2", "A3", "L1", "L2", "C1", "C2", "M", "I", "S", "S2"]
     rows = _check_folder(out, sharma2022, table, ids)
     holds = dict(zip(table.id, table.holds))
     # seen in every quick and full run: onsets ordered by electrical distance, later
     # half-cycles synchronous, a first-cycle loss in 5-20 % and none in the second
     # cycle, the heterogeneity kept only by the controls, isolated particles idle
-    for rid in ("A2", "A3", "L1", "L2", "M", "I"):
+    for rid in ("A2", "A3", "L1", "L2", "M", "I", "S2"):
         assert holds[rid], rid
     assert rows["A3"]["metrics"]["spearman_layered"] > 0.95  # 1.000 measured
     loss = rows["L1"]["metrics"]["capacity_not_recovered"]
@@ -186,6 +186,12 @@ def test_sharma2022_quick(tmp_path):
     # measured 0.04 (model), 2.29 and 0.52 (controls) quick; 0.07, 2.33, 1.96 full
     assert spread["model"] < 0.2 and min(spread["constant σ"], spread["no low-D region"]) > 0.5
     assert rows["I"]["metrics"]["n_isolated"] >= 1 and rows["I"]["metrics"]["max_theta_change"] < 1e-9
+    # point contacts: the voltage dips as each column switches on (3 and 4 dips quick, none at 0.1 R),
+    # the top particles' midpoints ordered left to right; the smallest contacts stop the charge
+    contact = rows["S2"]["metrics"]["by_contact_fraction"]
+    assert contact["0.1"]["dips"] == 0 and contact["0.003"]["dips"] >= 2
+    assert np.all(np.diff(contact["0.003"]["top_midpoints_soc"]) > 0.03)
+    assert contact["0.001"]["capacity_mAh_g"] < 0.5 * contact["0.1"]["capacity_mAh_g"]
 
 
 def test_sharma2022_refuses_to_overwrite(tmp_path):
@@ -207,3 +213,13 @@ def test_cli_offers_every_paper():
     sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     name = next(a for a in sub.choices["validate"]._actions if a.dest == "name")
     assert sorted(name.choices) == sorted(PAPERS)
+
+
+def test_voltage_dips_counts_falls_once():
+    from socscope.validation.sharma2022 import voltage_dips
+
+    assert voltage_dips([3.7, 3.8, 3.9, 4.0]) == 0  # a rising charge curve
+    assert voltage_dips([3.7, 3.9, 3.8, 3.85, 4.0, 3.9, 4.1], depth=0.05) == 2
+    # a slow fall in small steps is one dip, not several; a fall shallower than depth is none
+    assert voltage_dips([4.0, 3.99, 3.97, 3.95, 3.93, 3.9, 3.95, 4.0], depth=0.05) == 1
+    assert voltage_dips([4.0, 3.99, 4.05], depth=0.02) == 0

@@ -62,6 +62,15 @@ DISCHARGE = "Discharge at C/20 until 2.5 V"
 #: lowest that still charges in a scan (0.037 charges, 0.035 does not) rounded
 #: to 0.04, and 0.03
 SIGMA_SCALES = (0.1, 0.04, 0.03)
+#: NMC–NMC contact radii (fractions of R) of the contact-size row (first
+#: charge only): point contacts, down to the size at which the unwired
+#: columns can no longer take current below 4.3 V (a scan: 0.0015 charges
+#: 193 mAh/g, 0.001 stops after 40 mAh/g, the wired column alone)
+CONTACT_FRACTIONS = (0.003, 0.0015, 0.001)
+#: a fall of the cell voltage during a charge counted as one ignition dip
+#: [V]: well above the solver's voltage noise (< 1 mV at rtol 1e-3) and
+#: below the 0.1–0.2 V dips that point-contact ignitions produce
+DIP_DEPTH = 0.02
 LOSS_BAND = (0.05, 0.20)  # what counts as "roughly 10 %"
 SETTINGS = {
     "material": "nmc532-sharma2022",
@@ -79,6 +88,8 @@ SETTINGS = {
     "output_interval_s": {"full": 600.0, "quick": 1800.0},
     "rtol": {"full": 1e-4, "quick": 1e-3},
     "loss_band": LOSS_BAND,
+    "contact_fractions": CONTACT_FRACTIONS,
+    "dip_depth_V": DIP_DEPTH,
 }
 
 
@@ -124,6 +135,32 @@ def _half(ds, hc: int) -> dict:
     }
 
 
+def voltage_dips(voltage, depth: float = DIP_DEPTH) -> int:
+    """Number of falls of at least ``depth`` [V] in a voltage trace.
+
+    A fall counts once from its peak; the next one needs the voltage to
+    rise ``depth`` above the trough first. During a galvanostatic charge of
+    a solid-solution electrode the voltage only rises, so each dip marks a
+    particle (or group) switching on and drawing the current from the rest.
+
+    Examples
+    --------
+    >>> voltage_dips([3.7, 3.9, 3.8, 3.85, 4.0, 3.9, 4.1], depth=0.05)
+    2
+    """
+    n, peak, trough, falling = 0, -math.inf, math.inf, False
+    for v in np.asarray(voltage, dtype=float):
+        if not falling:
+            peak = max(peak, v)
+            if peak - v >= depth:
+                n, falling, trough = n + 1, True, v
+        else:
+            trough = min(trough, v)
+            if v - trough >= depth:
+                falling, peak = False, v
+    return n
+
+
 def _step_end(ds, var: str, step: int):
     sel = ds.step.values == step
     return ds[var].values[sel][-1]
@@ -147,6 +184,7 @@ def _measure(ds, sigma) -> dict:
         "sigma_end_first_discharge_S_m": float(sigma(theta_start2)) if np.isfinite(theta_start2) else math.nan,
         "max_drop_first_charge_V": float(np.max(ds.voltage.values[first][:, None]
                                                 - ds.particle_potential.values[first])),
+        "voltage_dips_first_charge": voltage_dips(ds.voltage.values[first]),
     }
 
 
@@ -181,6 +219,9 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
     }
     for k in SIGMA_SCALES:
         runs[f"σ × {k:g}"] = sim(_scaled_sigma(mat, k), lay, cycle[:1])
+    for cf in CONTACT_FRACTIONS:
+        runs[f"contacts {cf:g} R"] = sim(mat, layered_layout(5, 3, radius=RADIUS, coverage=0.5, carbon_columns=(0,),
+                                                            contact_fraction=cf), cycle[:1])
     meas = {k: _measure(ds, mat.sigma) for k, ds in runs.items()}
     main, c1, c2, rnd = (meas[k] for k in ("model", "constant σ", "no low-D region", "random 2D"))
     ds_main = runs["model"]
@@ -342,9 +383,47 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
         {"first_charge_index_by_sigma_scale": sens, "charge_capacity_by_sigma_scale": sens_cap,
          "scales_without_charge": stuck}))
 
+    # -- S2: sensitivity to the contact size --------------------------------------------------------
+    def _contact(key, m, ds):
+        h = m["halves"][0] if m["halves"] else None
+        cap = m["step_capacity_mAh_g"][0]
+        top_mid = ds.midpoint_soc.values[0][ds.top.values] if h else np.array([math.nan])
+        return {"index": h["index"] if h and cap > 1.0 else math.nan, "capacity_mAh_g": cap,
+                "dips": m["voltage_dips_first_charge"], "median_width": h["median_width"] if h else math.nan,
+                "top_midpoints_soc": top_mid.tolist(),
+                "top_midpoint_spread": float(np.nanmax(top_mid) - np.nanmin(top_mid)) if h else math.nan}
+
+    contact = {0.1: _contact("model", main, ds_main)}
+    for cf in CONTACT_FRACTIONS:
+        contact[cf] = _contact(cf, meas[f"contacts {cf:g} R"], runs[f"contacts {cf:g} R"])
+
+    def _contact_text(cf):
+        c = contact[cf]
+        if not np.isfinite(c["index"]) or c["capacity_mAh_g"] < 0.5 * caps[0]:
+            return (f"{cf:g} R: the charge stops at 4.3 V after {c['capacity_mAh_g']:.0f} mAh/g (the unwired "
+                    "columns cannot take C/20 below 4.3 V)")
+        return (f"{cf:g} R: index {c['index']:.3f}, {c['dips']} voltage dips, top midpoints "
+                f"{', '.join(_f(v, '.2f') for v in c['top_midpoints_soc'])}, median width {c['median_width']:.2f}, "
+                f"{c['capacity_mAh_g']:.0f} mAh/g")
+
+    pc = contact[CONTACT_FRACTIONS[0]]
+    indices = [contact[cf]["index"] for cf in sorted(contact, reverse=True) if np.isfinite(contact[cf]["index"])
+               and contact[cf]["capacity_mAh_g"] >= 0.5 * caps[0]]
+    add(Row(
+        "S2", "[002] Fig. 4a text (sensitivity, not a number of [002])",
+        "particles reached through NMC contacts switch on one after another in the first charge",
+        "NMC–NMC contact radius " + "; ".join(_contact_text(cf) for cf in sorted(contact, reverse=True))
+        + f". Point contacts make the switching sequential (each dip is a column switching on and drawing "
+        f"the current from the others), but a switched particle joins the others on the OCP, so widths stay "
+        f"broad and the largest index that still charges is {max(indices):.2f}",
+        f"at {CONTACT_FRACTIONS[0]:g} R: ≥ 2 voltage dips of ≥ {1000 * DIP_DEPTH:.0f} mV and top-particle "
+        "midpoints spread over > 0.2 of SOC",
+        pc["dips"] >= 2 and pc["top_midpoint_spread"] > 0.2, COMMAND,
+        {"by_contact_fraction": {f"{cf:g}": v for cf, v in contact.items()}}))
+
     settings = dict(SETTINGS, n_shells_used=n_shells, output_interval_used_s=out_dt, rtol_used=rtol,
                     sigma_pristine_S_m=sigma0,
-                    sigma_scales=list(SIGMA_SCALES))
+                    sigma_scales=list(SIGMA_SCALES), contact_fractions=list(CONTACT_FRACTIONS))
     return {"rows": rows, "settings": settings, "preamble": _preamble(quick, n_shells, sigma0, mat),
             "runs": runs, "meas": meas}
 
@@ -378,7 +457,7 @@ def make_figures(result: dict, out) -> None:
     out = Path(out)
     runs = result["runs"]
     plt = _plt()
-    shown = ("model", "constant σ", "no low-D region")
+    shown = ("model", "constant σ", "no low-D region", f"contacts {CONTACT_FRACTIONS[0]:g} R")
     ncol = max(runs[k].sizes["half_cycle"] for k in shown)
     fig, axes = plt.subplots(len(shown), ncol, figsize=(3.1 * ncol, 3.0 * len(shown)), squeeze=False,
                              layout="constrained")
