@@ -26,7 +26,8 @@ DOCUMENTED = {
     "current": ("time",), "charge": ("time",), "specific_capacity": ("time",), "lithium": ("time",),
     "electrical_distance": ("particle",), "top": ("particle",), "isolated": ("particle",),
     "coverage": ("particle",), "onset_soc": ("half_cycle", "particle"), "asynchrony_index": ("half_cycle",),
-    "classification": ("half_cycle",), "fraction_unreacted": ("half_cycle",), "capacity_not_recovered": (),
+    "classification": ("half_cycle",), "fraction_unreacted": ("half_cycle",), "voltage_dips": ("half_cycle",),
+    "capacity_not_recovered": (),
 }
 
 
@@ -139,8 +140,31 @@ def no_sigma_material(tmp_path_factory):
     return path
 
 
+def test_point_contacts_switch_particles_on_in_turn(tmp_path, capsys):
+    # [002]-like stack (R = 2.5 µm) with 4 nm NMC contacts: the columns behind the carbon-wired one switch
+    # on one after another, each pulling the cell voltage down (3 dips, midpoints 0.07-0.37 measured)
+    out = tmp_path / "stack.nc"
+    assert main(["simulate", "electrode", "--material", "nmc532-sharma2022", "--layout", "layered", "--layers", "3",
+                 "--contact-fraction", "0.0015", "--initial-theta", "0.99", "--n-shells", "8",
+                 "--protocol", "Charge at C/20 until 4.3 V", "--out", str(out)]) == 0
+    ds = ss.open_results(out)
+    assert int(ds.voltage_dips.values[0]) >= 2
+    top = ds.top.values
+    assert np.all(np.diff(ds.midpoint_soc.values[0][top]) > 0.03)  # left to right, well apart
+    report = capsys.readouterr().out
+    assert "voltage dips" in report
+
+
+def test_default_contact_fraction_is_the_layouts():
+    import inspect
+
+    for fn in (ss.geometry.random_layout, ss.geometry.layered_layout):
+        assert inspect.signature(fn).parameters["contact_fraction"].default == cli_electrode.CONTACT_FRACTION
+
+
 @pytest.mark.parametrize("case", ["unknown material", "material without sigma", "image without particles",
-                                  "impossible protocol", "unreadable protocol", "output exists", "movie not tif"])
+                                  "impossible protocol", "unreadable protocol", "output exists", "movie not tif",
+                                  "contact fraction", "contact fraction with image"])
 def test_errors_exit_non_zero_and_write_nothing(tmp_path, capsys, case, no_sigma_material):
     work = tmp_path / "work"
     work.mkdir()
@@ -163,6 +187,13 @@ def test_errors_exit_non_zero_and_write_nothing(tmp_path, capsys, case, no_sigma
         out.write_bytes(b"earlier results")
     elif case == "movie not tif":
         args += ["--movie", str(work / "top.png")]
+    elif case == "contact fraction":
+        args += ["--contact-fraction", "0"]
+    elif case == "contact fraction with image":
+        labels = tmp_path / "labels.tif"
+        tifffile.imwrite(labels, _discs((52, 104), CENTRES, RADII))
+        args = ["simulate", "electrode", "--material", "nmc532", "--from-image", str(labels), "--pixel-size-nm", "200",
+                "--contact-fraction", "0.01", *SHORT, "--out", str(out)]
     before = sorted(work.iterdir())
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
@@ -172,5 +203,6 @@ def test_errors_exit_non_zero_and_write_nothing(tmp_path, capsys, case, no_sigma
         assert out.read_bytes() == b"earlier results"
     expected = {"unknown material": "nmc999", "material without sigma": "sigma", "image without particles":
                 "no particles", "impossible protocol": "2 V", "unreadable protocol": "Charge until tomorrow",
-                "output exists": "--overwrite", "movie not tif": ".tif"}[case]
+                "output exists": "--overwrite", "movie not tif": ".tif", "contact fraction": "(0, 1]",
+                "contact fraction with image": "measured from the image"}[case]
     assert expected in err

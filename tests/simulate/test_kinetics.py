@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import socscope as ss
-from socscope.constants import F, R
+from socscope.constants import F
 from socscope.errors import ParameterError, ProtocolError
 from socscope.geometry import Disc, Sphere
 from socscope.materials import Material, Property

@@ -214,12 +214,3 @@ def test_cli_offers_every_paper():
     name = next(a for a in sub.choices["validate"]._actions if a.dest == "name")
     assert sorted(name.choices) == sorted(PAPERS)
 
-
-def test_voltage_dips_counts_falls_once():
-    from socscope.validation.sharma2022 import voltage_dips
-
-    assert voltage_dips([3.7, 3.8, 3.9, 4.0]) == 0  # a rising charge curve
-    assert voltage_dips([3.7, 3.9, 3.8, 3.85, 4.0, 3.9, 4.1], depth=0.05) == 2
-    # a slow fall in small steps is one dip, not several; a fall shallower than depth is none
-    assert voltage_dips([4.0, 3.99, 3.97, 3.95, 3.93, 3.9, 3.95, 4.0], depth=0.05) == 1
-    assert voltage_dips([4.0, 3.99, 4.05], depth=0.02) == 0

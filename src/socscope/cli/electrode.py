@@ -28,6 +28,11 @@ __all__ = ["add_electrode_parser", "cmd_simulate_electrode"]
 #: image suffixes ``--from-image`` reads
 IMAGE_SUFFIXES = (".tif", ".tiff", ".npy", ".png")
 
+#: default ``--contact-fraction``: the default ``contact_fraction`` of
+#: :func:`~socscope.geometry.random_layout` and :func:`~socscope.geometry.layered_layout`
+#: (not imported, so that ``--help`` stays light)
+CONTACT_FRACTION = 0.1
+
 #: float64 values per stack held while rendering one piece of the movie (~256 MB)
 _MOVIE_CHUNK_VALUES = 2**25
 
@@ -69,9 +74,15 @@ def _check_args(args) -> None:
     if args.from_image is None:
         if args.pixel_size_nm is not None or args.image_kind != "auto" or args.collector != "bottom":
             raise SocscopeError("--pixel-size-nm, --image-kind and --collector apply to --from-image")
+        if not (math.isfinite(args.contact_fraction) and 0.0 < args.contact_fraction <= 1.0):
+            raise SocscopeError(f"--contact-fraction {args.contact_fraction:g} must lie in (0, 1]: the radius of an "
+                                "NMC-NMC contact as a share of the smaller particle's radius, e.g. 0.1")
     else:
         if args.layout is not None or args.particles is not None or args.layers is not None:
             raise SocscopeError("give particles once: --from-image FILE, or --layout/--particles (not both)")
+        if args.contact_fraction != CONTACT_FRACTION:
+            raise SocscopeError("--contact-fraction applies to --layout; with --from-image the contacts are "
+                                "measured from the image (shared boundary length)")
         if args.pixel_size_nm is None:
             raise SocscopeError(f"--from-image {args.from_image} needs --pixel-size-nm (the image's pixel size "
                                 "in nm, e.g. 50)")
@@ -221,12 +232,13 @@ def _layout_from_args(args):
             raise SocscopeError(f"--particles {n} with --layout layered must be a multiple of --layers {layers} "
                                 f"(columns x layers), e.g. {layers * max(1, round(n / layers))}")
         cov = _coverage(args.coverage, pair_allowed=False)
-        lay = layered_layout(n // layers, layers, coverage=0.5 if cov is None else cov)
+        lay = layered_layout(n // layers, layers, coverage=0.5 if cov is None else cov,
+                             contact_fraction=args.contact_fraction)
         return _isolate(lay, args.isolated_fraction, rng), f"layered, {n // layers} columns x {layers} layers"
     cov = _coverage(args.coverage, pair_allowed=True)
     n = args.particles if args.particles is not None else 200
     lay = random_layout(n, dim=3 if kind == "random-3d" else 2, coverage=(0.5, 0.3) if cov is None else cov,
-                        isolated_fraction=args.isolated_fraction, rng=rng)
+                        isolated_fraction=args.isolated_fraction, contact_fraction=args.contact_fraction, rng=rng)
     return lay, f"{kind}, seed {args.seed}"
 
 
@@ -334,13 +346,14 @@ def _report(ds, out: Path, movie, movie_path) -> None:
     if "half_cycle" in ds.sizes:
         cap = _half_cycle_capacity(ds)
         print(f"  {'half-cycle':>10}  {'direction':<9}  {'capacity':>13}  {'asynchrony':>10}  "
-              f"{'classification':<14}  {'unreacted':>9}")
+              f"{'classification':<14}  {'unreacted':>9}  {'voltage dips':>12}")
         for k, h in enumerate(ds.half_cycle.values):
             idx = float(ds.asynchrony_index.values[k])
             print(f"  {int(h):>10}  {ds.half_cycle_direction.values[k]!s:<9}  "
                   f"{cap.get(int(h), float('nan')):>7.2f} mAh/g  "
                   f"{idx:>10.3f}  {ds.classification.values[k]!s:<14}  "
-                  f"{100 * float(ds.fraction_unreacted.values[k]):>8.1f}%")
+                  f"{100 * float(ds.fraction_unreacted.values[k]):>8.1f}%  "
+                  f"{int(ds.voltage_dips.values[k]):>12d}")
         lost = float(ds.capacity_not_recovered)
         if math.isfinite(lost):
             print(f"  capacity not recovered after the first discharge: {100 * lost:.1f}%")
@@ -384,6 +397,10 @@ def add_electrode_parser(ssub) -> None:
     lay.add_argument("--seed", type=int, default=0, help="random seed of the layout and the movie noise (default 0)")
     lay.add_argument("--coverage", help="carbon-binder coverage per particle: a fraction, or MEAN,SPREAD for "
                                         "random layouts (default 0.5,0.3 random; 0.5 otherwise)")
+    lay.add_argument("--contact-fraction", type=float, default=CONTACT_FRACTION,
+                     help="radius of NMC-NMC and NMC-collector contacts as a share of the particle radius, for "
+                          f"--layout (default {CONTACT_FRACTION}; nanometre contacts, e.g. 0.0015 at R = 2.5 µm, make "
+                          "particles switch on one after another in a first charge)")
     lay.add_argument("--isolated-fraction", type=float, default=0.0,
                      help="share of particles with every electronic link cut (default 0)")
     lay.add_argument("--from-image", metavar="FILE", help="micrograph or label image of a cross-section "

@@ -9,7 +9,7 @@ from .asynchrony import (
     transition_table,
 )
 from .cycling import cycle_summary, step_summary
-from .electrode import cell_soc, electrode_summary, electrode_transitions
+from .electrode import cell_soc, electrode_summary, electrode_transitions, voltage_dips
 from .electrode_movie import render_top_layer
 from .heterogeneity import (
     front_depth,
@@ -67,6 +67,7 @@ __all__ = [
     "theta_from_intensity",
     "transition_table",
     "unreacted_com_distance",
+    "voltage_dips",
     "weighted_mean",
     "weighted_std",
 ]

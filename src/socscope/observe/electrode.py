@@ -28,12 +28,18 @@ from .asynchrony import (
     transition_table,
 )
 
-__all__ = ["cell_soc", "electrode_summary", "electrode_transitions"]
+__all__ = ["cell_soc", "electrode_summary", "electrode_transitions", "voltage_dips"]
 
 #: a particle whose mean θ changes by less than this within a half-cycle did
 #: not react in it (0.5 % of its sites: far above solver noise, far below any
 #: real participation at C/20)
 MIN_AMPLITUDE = 0.005
+
+#: a reversal of the cell voltage within a half-cycle counted as one dip [V]:
+#: far above the solver's voltage noise (below 1 mV at rtol 1e-3), below the
+#: 40–150 mV dips seen when a column of particles behind point contacts
+#: switches on (``socscope validate sharma2022``, row S2)
+DIP_DEPTH = 0.02
 
 
 def cell_soc(ds: xr.Dataset) -> np.ndarray:
@@ -158,8 +164,8 @@ def electrode_summary(ds: xr.Dataset, *, method: str = "crossing", threshold: fl
 
     Adds ``onset_soc``, ``midpoint_soc``, ``width_soc``, ``onset_time``,
     ``reacted`` (half_cycle, particle); ``asynchrony_index``,
-    ``classification``, ``fraction_unreacted``, ``half_cycle_direction``
-    (half_cycle); and ``capacity_not_recovered``: the share of the first
+    ``classification``, ``fraction_unreacted``, ``half_cycle_direction``,
+    ``voltage_dips`` (:func:`voltage_dips`) (half_cycle); and ``capacity_not_recovered``: the share of the first
     charge's capacity that the first discharge did not put back (NaN
     without a discharge).
 
@@ -205,6 +211,9 @@ def electrode_summary(ds: xr.Dataset, *, method: str = "crossing", threshold: fl
                                  {"units": "1", "long_name": "share of particles that did not react"})
     out["half_cycle_direction"] = ("half_cycle", halves["direction"].to_numpy(dtype=object),
                                    {"units": "1", "long_name": "charge or discharge"})
+    out["voltage_dips"] = ("half_cycle", _half_cycle_dips(ds, hcs, halves["direction"].to_numpy()), {
+        "units": "1", "long_name": f"voltage reversals of >= {1000 * DIP_DEPTH:g} mV against the half-cycle's "
+                                   "direction (parts of the electrode switching on one after another)"})
     out["capacity_not_recovered"] = ((), _lost_share(ds), {
         "units": "1", "long_name": "1 - first discharge capacity / first charge capacity"})
     out.attrs["asynchrony_definition"] = (
@@ -212,6 +221,63 @@ def electrode_summary(ds: xr.Dataset, *, method: str = "crossing", threshold: fl
         f"in cell SOC; index = IQR(midpoints)/median(width) over reacted particles; asynchronous above {threshold:g}"
     )
     return out
+
+
+def voltage_dips(voltage, depth: float = DIP_DEPTH, *, direction: str = "charge") -> int:
+    """Number of reversals of at least ``depth`` [V] in one half-cycle's voltage.
+
+    In a galvanostatic charge of a solid-solution electrode the voltage only
+    rises (in a discharge it only falls). A fall during a charge (a rise
+    during a discharge) means part of the electrode has just switched on and
+    draws charge from the rest: a signature of sequential, particle-by-
+    particle reaction. A reversal counts once from its extreme; the next
+    needs the voltage to recover by ``depth`` first.
+
+    Parameters
+    ----------
+    voltage : array_like
+        Cell voltage of one half-cycle, in time order [V].
+    depth : float
+        Smallest reversal counted [V] (> 0).
+    direction : {"charge", "discharge"}
+        The half-cycle's direction.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> voltage_dips([3.7, 3.9, 3.8, 3.85, 4.0, 3.9, 4.1], depth=0.05)
+    2
+    >>> voltage_dips([4.0, 3.8, 3.9, 3.6], depth=0.05, direction="discharge")
+    1
+    """
+    if not (np.isfinite(depth) and depth > 0):
+        raise ParameterError(f"voltage_dips: depth = {depth!r} V must be finite and > 0, e.g. {DIP_DEPTH}")
+    if direction not in ("charge", "discharge"):
+        raise ParameterError(f"voltage_dips: direction = {direction!r} must be 'charge' or 'discharge'")
+    v = np.asarray(voltage, dtype=float).ravel()
+    if direction == "discharge":
+        v = -v
+    n, peak, trough, falling = 0, -np.inf, np.inf, False
+    for x in v[np.isfinite(v)]:
+        if not falling:
+            peak = max(peak, x)
+            if peak - x >= depth:
+                n, falling, trough = n + 1, True, x
+        else:
+            trough = min(trough, x)
+            if x - trough >= depth:
+                falling, peak = False, x
+    return n
+
+
+def _half_cycle_dips(ds: xr.Dataset, hcs: np.ndarray, directions: np.ndarray) -> np.ndarray:
+    """:func:`voltage_dips` of every half-cycle in ``hcs`` (labels as :func:`electrode_transitions`)."""
+    hc = split_half_cycles(cell_soc(ds), tolerance=1e-9)
+    v = np.asarray(ds["voltage"].values, dtype=float)
+    return np.array([voltage_dips(v[hc == h], direction=str(d)) for h, d in zip(hcs, directions)], dtype=int)
 
 
 def _lost_share(ds: xr.Dataset) -> float:

@@ -47,6 +47,7 @@ import math
 
 import numpy as np
 
+from ..observe.electrode import DIP_DEPTH
 from . import Row
 
 __all__ = ["FIGURES", "SETTINGS", "TITLE", "make_figures", "run"]
@@ -67,10 +68,6 @@ SIGMA_SCALES = (0.1, 0.04, 0.03)
 #: columns can no longer take current below 4.3 V (a scan: 0.0015 charges
 #: 193 mAh/g, 0.001 stops after 40 mAh/g, the wired column alone)
 CONTACT_FRACTIONS = (0.003, 0.0015, 0.001)
-#: a fall of the cell voltage during a charge counted as one ignition dip
-#: [V]: well above the solver's voltage noise (< 1 mV at rtol 1e-3) and
-#: below the 0.1–0.2 V dips that point-contact ignitions produce
-DIP_DEPTH = 0.02
 LOSS_BAND = (0.05, 0.20)  # what counts as "roughly 10 %"
 SETTINGS = {
     "material": "nmc532-sharma2022",
@@ -89,7 +86,7 @@ SETTINGS = {
     "rtol": {"full": 1e-4, "quick": 1e-3},
     "loss_band": LOSS_BAND,
     "contact_fractions": CONTACT_FRACTIONS,
-    "dip_depth_V": DIP_DEPTH,
+    "dip_depth_V": DIP_DEPTH,  # socscope.observe.electrode.DIP_DEPTH
 }
 
 
@@ -135,32 +132,6 @@ def _half(ds, hc: int) -> dict:
     }
 
 
-def voltage_dips(voltage, depth: float = DIP_DEPTH) -> int:
-    """Number of falls of at least ``depth`` [V] in a voltage trace.
-
-    A fall counts once from its peak; the next one needs the voltage to
-    rise ``depth`` above the trough first. During a galvanostatic charge of
-    a solid-solution electrode the voltage only rises, so each dip marks a
-    particle (or group) switching on and drawing the current from the rest.
-
-    Examples
-    --------
-    >>> voltage_dips([3.7, 3.9, 3.8, 3.85, 4.0, 3.9, 4.1], depth=0.05)
-    2
-    """
-    n, peak, trough, falling = 0, -math.inf, math.inf, False
-    for v in np.asarray(voltage, dtype=float):
-        if not falling:
-            peak = max(peak, v)
-            if peak - v >= depth:
-                n, falling, trough = n + 1, True, v
-        else:
-            trough = min(trough, v)
-            if v - trough >= depth:
-                falling, peak = False, v
-    return n
-
-
 def _step_end(ds, var: str, step: int):
     sel = ds.step.values == step
     return ds[var].values[sel][-1]
@@ -184,7 +155,7 @@ def _measure(ds, sigma) -> dict:
         "sigma_end_first_discharge_S_m": float(sigma(theta_start2)) if np.isfinite(theta_start2) else math.nan,
         "max_drop_first_charge_V": float(np.max(ds.voltage.values[first][:, None]
                                                 - ds.particle_potential.values[first])),
-        "voltage_dips_first_charge": voltage_dips(ds.voltage.values[first]),
+        "voltage_dips_first_charge": int(ds.voltage_dips.values[0]) if n_hc else 0,
     }
 
 
