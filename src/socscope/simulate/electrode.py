@@ -678,7 +678,8 @@ def simulate_electrode(
         step the table of :func:`simulate_particle`; with ``observables``,
         per half-cycle and particle ``onset_soc``, ``midpoint_soc``,
         ``width_soc``, ``onset_time``, ``reacted`` and per half-cycle
-        ``asynchrony_index``, ``classification``, ``fraction_unreacted``.
+        ``asynchrony_index``, ``classification``, ``fraction_unreacted``,
+        ``voltage_dips`` (:func:`socscope.observe.voltage_dips`).
     """
     model = ElectrodeModel(material, layout, n_shells=n_shells, sigma_cb=sigma_cb, conductivity=conductivity,
                            electrolyte_conductivity=electrolyte_conductivity, flux=flux, c_rate_basis_mAh_g=c_rate_basis_mAh_g,
