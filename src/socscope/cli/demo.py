@@ -227,7 +227,9 @@ top particles reach the collector through 0–4 pristine NMC particles, whose co
 - First charge: the particles start in order of their electrical distance to the collector
   (Spearman ρ = {summary['electrode']['first_charge_onset_order_spearman']:.2f}), but a particle that
   starts late catches up, so the index stays below 1; [002] observed step-like, asynchronous switching
-  here (this model does not reproduce it; see `docs/validation.md`, `socscope validate sharma2022`).
+  here. This model does not reproduce it. With nanometre NMC–NMC contacts (`--contact-fraction 0.003`) the
+  columns do switch on in turn, each with a voltage dip, but a switched particle then moves with the
+  others and the index still stays below 1 (see `docs/validation.md`, `socscope validate sharma2022`).
 - {100 * summary['electrode']['capacity_not_recovered']:.1f} % of the first charge is not put back by the
   discharge ([002]: about 10 %): Li diffuses 1000× slower in nearly full NMC.
 
