@@ -165,9 +165,9 @@ def electrode_summary(ds: xr.Dataset, *, method: str = "crossing", threshold: fl
     Adds ``onset_soc``, ``midpoint_soc``, ``width_soc``, ``onset_time``,
     ``reacted`` (half_cycle, particle); ``asynchrony_index``,
     ``classification``, ``fraction_unreacted``, ``half_cycle_direction``,
-    ``voltage_dips`` (:func:`voltage_dips`) (half_cycle); and ``capacity_not_recovered``: the share of the first
-    charge's capacity that the first discharge did not put back (NaN
-    without a discharge).
+    ``voltage_dips`` (:func:`voltage_dips`) (half_cycle); and
+    ``capacity_not_recovered``: the share of the first charge's capacity
+    that the first discharge did not put back (NaN without a discharge).
 
     Parameters
     ----------

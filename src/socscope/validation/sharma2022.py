@@ -355,7 +355,7 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
          "scales_without_charge": stuck}))
 
     # -- S2: sensitivity to the contact size --------------------------------------------------------
-    def _contact(key, m, ds):
+    def _contact(m, ds):
         h = m["halves"][0] if m["halves"] else None
         cap = m["step_capacity_mAh_g"][0]
         top_mid = ds.midpoint_soc.values[0][ds.top.values] if h else np.array([math.nan])
@@ -364,9 +364,9 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
                 "top_midpoints_soc": top_mid.tolist(),
                 "top_midpoint_spread": float(np.nanmax(top_mid) - np.nanmin(top_mid)) if h else math.nan}
 
-    contact = {0.1: _contact("model", main, ds_main)}
+    contact = {0.1: _contact(main, ds_main)}
     for cf in CONTACT_FRACTIONS:
-        contact[cf] = _contact(cf, meas[f"contacts {cf:g} R"], runs[f"contacts {cf:g} R"])
+        contact[cf] = _contact(meas[f"contacts {cf:g} R"], runs[f"contacts {cf:g} R"])
 
     def _contact_text(cf):
         c = contact[cf]
