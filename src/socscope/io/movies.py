@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._optional import require
 from ..errors import FileFormatError, ParameterError
 
 __all__ = ["VIDEO_SUFFIXES", "Movie", "bin_frames", "open_movie"]
@@ -59,16 +60,6 @@ _LENGTH_UNITS = {
     "nm": 1.0, "nanometer": 1.0, "µm": 1e3, "um": 1e3, "\u03bcm": 1e3, "micron": 1e3, "microns": 1e3,
     "micrometer": 1e3, "\\u00b5m": 1e3, "mm": 1e6, "m": 1e9, "pixel": math.nan, "pixels": math.nan,
 }
-
-
-def _import_tifffile():
-    try:
-        import tifffile
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "reading image stacks needs tifffile, part of the optional extra: pip install 'socscope[image]'"
-        ) from exc
-    return tifffile
 
 
 class Movie:
@@ -295,7 +286,7 @@ def open_movie(path, *, frame_interval_s: float | None = None) -> Movie:
 
 # --- TIFF -----------------------------------------------------------------------------------
 def _open_tiff(path: Path, interval: float | None) -> Movie:
-    tifffile = _import_tifffile()
+    tifffile = require("tifffile", "reading image stacks")
     try:
         tf = tifffile.TiffFile(path)
     except Exception as exc:  # tifffile raises TiffFileError, ValueError, struct.error, ...

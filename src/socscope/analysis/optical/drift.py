@@ -28,20 +28,10 @@ import math
 import numpy as np
 from scipy import ndimage, optimize
 
+from ..._optional import require
 from ...errors import ParameterError
 
 __all__ = ["drift_gaussian", "drift_xcorr", "fit_gaussian_spot", "pick_reference_spot", "shift_frames"]
-
-
-def _import_skimage():
-    try:
-        import skimage.feature
-        import skimage.registration
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "drift measurement needs scikit-image, part of the optional extra: pip install 'socscope[image]'"
-        ) from exc
-    return skimage
 
 
 def _as_image(image, name: str = "image") -> np.ndarray:
@@ -229,7 +219,7 @@ def pick_reference_spot(image, *, max_sigma_px: float = 3.0, half_width: int = 7
         If no spot satisfies the criteria (give ``center_yx`` by hand, or use
         :func:`drift_xcorr`).
     """
-    skimage = _import_skimage()
+    feature = require("skimage.feature", "drift measurement")
     image = _as_image(image)
     if not (math.isfinite(max_sigma_px) and max_sigma_px > 0):
         raise ParameterError(f"max_sigma_px={max_sigma_px!r} must be a positive number of pixels")
@@ -240,7 +230,7 @@ def pick_reference_spot(image, *, max_sigma_px: float = 3.0, half_width: int = 7
     response = -ndimage.gaussian_laplace(flat, 1.2, mode="nearest") * 1.2 ** 2
     noise = 1.4826 * np.median(np.abs(response - np.median(response)))
     threshold = np.median(response) + 5.0 * max(noise, 1e-12 * (np.abs(response).max() or 1.0))
-    peaks = skimage.feature.peak_local_max(response, min_distance=2, threshold_abs=threshold,
+    peaks = feature.peak_local_max(response, min_distance=2, threshold_abs=threshold,
                                            exclude_border=False)
     if len(peaks) == 0:
         raise ParameterError(
@@ -372,7 +362,7 @@ def drift_xcorr(frames, *, reference=None, upsample: int = 100, normalization: s
         ``(dy, dx)`` of each frame [pixels]: feature position in the frame minus its position
         in the reference (the module's sign convention).
     """
-    skimage = _import_skimage()
+    registration = require("skimage.registration", "drift measurement")
     frames = _as_frames(frames)
     reference = _as_image(frames[0] if reference is None else reference, "reference")
     if reference.shape != frames.shape[1:]:
@@ -387,7 +377,7 @@ def drift_xcorr(frames, *, reference=None, upsample: int = 100, normalization: s
     for i in range(frames.shape[0]):
         image = np.asarray(frames[i], dtype=np.float64)
         moving_f = np.fft.fft2(image - image.mean())
-        shift, _, _ = skimage.registration.phase_cross_correlation(
+        shift, _, _ = registration.phase_cross_correlation(
             ref_f, moving_f, space="fourier", upsample_factor=int(upsample), normalization=normalization)
         # skimage returns the shift that registers the frame onto the reference: minus the drift
         out[i] = -np.asarray(shift, dtype=np.float64)

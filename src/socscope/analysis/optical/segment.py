@@ -25,21 +25,15 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
+from ..._optional import require
 from ...errors import FileFormatError, ParameterError
+from ...observe.optical import _check_shape
 
 __all__ = ["THRESHOLD_METHODS", "background_threshold", "labels_from_rois", "load_labels", "particle_table",
            "segment_particles"]
 
 #: automatic threshold methods (scikit-image's function names)
 THRESHOLD_METHODS = ("otsu", "li", "triangle")
-
-
-def _import(module: str, what: str):
-    try:
-        return __import__(module, fromlist=["_"])
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(f"{what} needs {module.split('.')[0]}, part of the optional extra: "
-                          "pip install 'socscope[image]'") from exc
 
 
 def _as_image(image, name: str = "image") -> np.ndarray:
@@ -84,7 +78,7 @@ def background_threshold(image, *, method: str = "otsu") -> float:
     ParameterError
         For an unknown method or a constant image.
     """
-    filters = _import("skimage.filters", "thresholding")
+    filters = require("skimage.filters", "thresholding")
     image = _as_image(image)
     if method not in THRESHOLD_METHODS:
         raise ParameterError(f"method={method!r} is not a threshold method; choose one of {THRESHOLD_METHODS}")
@@ -180,8 +174,8 @@ def segment_particles(image, *, threshold: float | None = None, min_area_px: int
     >>> int(segment_particles(img).max())
     2
     """
-    feature = _import("skimage.feature", "segmentation")
-    segmentation = _import("skimage.segmentation", "segmentation")
+    feature = require("skimage.feature", "segmentation")
+    segmentation = require("skimage.segmentation", "segmentation")
     image = _as_image(image)
     if isinstance(min_area_px, bool) or int(min_area_px) != min_area_px or min_area_px < 1:
         raise ParameterError(f"min_area_px={min_area_px!r} must be a whole number of pixels >= 1")
@@ -285,14 +279,9 @@ def labels_from_rois(path_or_rois, shape) -> np.ndarray:
     ParameterError
         If ``shape`` is not two positive integers or no ROI has an area.
     """
-    roifile = _import("roifile", "reading ImageJ ROIs")
-    draw = _import("skimage.draw", "rasterising ROIs")
-    try:
-        ny, nx = (int(s) for s in shape)
-    except (TypeError, ValueError):
-        raise ParameterError(f"shape={shape!r} must be the image shape (y, x)") from None
-    if ny < 1 or nx < 1:
-        raise ParameterError(f"shape={shape!r} must be two positive numbers of pixels (y, x)")
+    roifile = require("roifile", "reading ImageJ ROIs")
+    draw = require("skimage.draw", "rasterising ROIs")
+    ny, nx = _check_shape(shape)
     if isinstance(path_or_rois, roifile.ImagejRoi):
         rois, source = [path_or_rois], "the ROI"
     elif isinstance(path_or_rois, (str, Path)) or hasattr(path_or_rois, "__fspath__"):
@@ -377,8 +366,8 @@ def load_labels(path) -> np.ndarray:
         If the file is missing, unreadable, not one 2D plane, or holds non-integer or
         negative values.
     """
-    tifffile = _import("tifffile", "reading label images")
-    measure = _import("skimage.measure", "labelling masks")
+    tifffile = require("tifffile", "reading label images")
+    measure = require("skimage.measure", "labelling masks")
     path = Path(path)
     expected = "expected a label image: a single-plane TIFF of integers, 0 = background"
     if not path.is_file():
