@@ -95,14 +95,19 @@ CENTRES = [(40, 16), (40, 40), (20, 64), (40, 88)]
 RADII = [10, 11, 9, 10]
 
 
+def _run_from_image(image, out):
+    """One C/20 hour on the particles of ``image`` (200 nm pixels); returns the results path."""
+    assert main(["simulate", "electrode", "--material", "nmc532", "--from-image", str(image), "--pixel-size-nm",
+                 "200", "--coverage", "1", "--n-shells", "8", "--protocol", "Charge at C/20 for 1 hour",
+                 "--out", str(out)]) == 0
+    return out
+
+
 def test_from_label_image(tmp_path, capsys):
     labels = _discs((52, 104), CENTRES, RADII)
     image = tmp_path / "labels.tif"
     tifffile.imwrite(image, labels)
-    out = tmp_path / "img.nc"
-    assert main(["simulate", "electrode", "--material", "nmc532", "--from-image", str(image), "--pixel-size-nm",
-                 "200", "--coverage", "1", "--n-shells", "8", "--protocol", "Charge at C/20 for 1 hour",
-                 "--out", str(out)]) == 0
+    out = _run_from_image(image, tmp_path / "img.nc")
     assert "label image" in capsys.readouterr().out
     ds = ss.open_results(out)
     assert ds.sizes["particle"] == 4
@@ -120,10 +125,7 @@ def test_from_grey_micrograph_is_segmented(tmp_path, capsys):
     grey = grey + np.random.default_rng(3).integers(0, 8, grey.shape).astype(np.uint8)  # sensor noise
     image = tmp_path / "electrode.tif"
     tifffile.imwrite(image, grey)
-    out = tmp_path / "img.nc"
-    assert main(["simulate", "electrode", "--material", "nmc532", "--from-image", str(image), "--pixel-size-nm",
-                 "200", "--coverage", "1", "--n-shells", "8", "--protocol", "Charge at C/20 for 1 hour",
-                 "--out", str(out)]) == 0
+    out = _run_from_image(image, tmp_path / "img.nc")
     assert "segmented" in capsys.readouterr().out
     ds = ss.open_results(out)
     assert ds.sizes["particle"] == 4
