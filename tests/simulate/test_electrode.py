@@ -182,3 +182,24 @@ def test_ionic_network_reduces_to_the_uniform_electrolyte_and_polarises_with_dep
     assert_allclose(slow.particle_current.values[1:].sum(axis=1), slow.current.values[1:], rtol=1e-7)
     with pytest.raises(ParameterError, match="electrolyte_conductivity"):
         ElectrodeModel(nmc532, lay, electrolyte_conductivity=0.0)
+
+
+def test_point_contacts_under_a_wired_reservoir_run_a_full_cycle():
+    """Saturated surfaces behind 3.5 nm contacts: the network Newton must not cycle.
+
+    Without the backtracking in ``solve_potential`` this run stopped in the
+    second charge: two potentials near saturated (θ_s → 1) particles swapped
+    by 0.6 mV on every iteration and the residual stayed at 4e-5 of the current.
+    """
+    mat = ss.materials.get("nmc532-sharma2022")
+    lay = layered_layout(10, 3, radius=3.5e-6, coverage=0.5, carbon_columns=tuple(range(6)),
+                         contact_fraction=0.001)
+    ds = simulate_electrode(mat, lay, ["Charge at C/20 until 4.3 V", "Discharge at C/20 until 2.5 V"] * 2,
+                            n_shells=20, initial_theta=0.99, output_interval=1800,
+                            solver=SolverOptions(rtol=1e-4, atol=1e-6))
+    assert list(ds.step_end_reason.values) == ["voltage=4.3", "voltage=2.5"] * 2
+    cc = ds.step_kind.values[ds.step.values] != "rest"
+    # Kirchhoff at the collector; solve_potential stops at 1e-9 of the current
+    # (or 1e-6 where saturated surfaces leave potentials undetermined)
+    scale = np.abs(ds.current.values).max()
+    assert_allclose(ds.particle_current.values.sum(axis=1)[cc], ds.current.values[cc], rtol=0, atol=1e-6 * scale)

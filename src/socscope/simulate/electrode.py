@@ -215,12 +215,18 @@ class NetworkKinetics(SurfaceKinetics):
         """``Σ_p A_p i_p`` [A] (positive = charge)."""
         return float(self.area @ self.state(u, p)[1])
 
+    def _kirchhoff(self, u, k, d, p, gcond):
+        """``(p, i, ∂i/∂φ, residual)`` at node potentials ``p`` for the frozen state."""
+        _, i, _, di_dp = self._surface_terms(k, d, p)
+        return p, i, di_dp, self.residual(u, p, i, gcond)
+
     def solve_potential(self, u, p_start=None) -> np.ndarray:
         """Node potentials that satisfy Kirchhoff's law for the frozen state ``u`` [V].
 
         Newton's method on the network alone (no transport), started from
         ``p_start`` or from every node at the mean open-circuit potential;
-        each update is limited to 50 mV per node. It stops when the updates
+        each update is limited to 50 mV per node and halved while it would
+        raise the Kirchhoff residual (backtracking). It stops when the updates
         fall below 1e-10 V, or when Kirchhoff's residual at every node is
         below 1e-9 of the current: where surfaces have saturated (i0 → 0),
         a particle's current hardly depends on its potential, which is then
@@ -242,9 +248,8 @@ class NetworkKinetics(SurfaceKinetics):
         gcond = self.model.conductance(u)
         self._theta = None
         best, best_r, since = p.copy(), np.inf, 0
+        p, i, di_dp, r = self._kirchhoff(u, k, d, p, gcond)
         for it in range(400):
-            _, i, _, di_dp = self._surface_terms(k, d, p)
-            r = self.residual(u, p, i, gcond)
             scale = max(abs(float(self.current or 0.0)), float(np.abs(self.area * i).sum()), 1e-300)
             r_max = float(np.max(np.abs(r[net.free]))) / scale
             if r_max < 0.5 * best_r:
@@ -262,8 +267,28 @@ class NetworkKinetics(SurfaceKinetics):
             dphi = np.zeros(self.n_p)
             dphi[net.free] = net.solve(r[net.free])
             dphi = np.clip(dphi, -self.p_max_update, self.p_max_update)
-            p -= dphi
-            if np.max(np.abs(dphi)) <= 1e-10:
+            newton_size = float(np.max(np.abs(dphi)))
+            # backtracking on the Kirchhoff residual: near saturated or
+            # barely conducting particles the full Newton step can overshoot
+            # and cycle (seen: two potentials swapping by 0.6 mV forever);
+            # halve it (down to 2^-10) until the residual does not grow, else
+            # take the full step (far from the solution the clipped steps
+            # leave the residual unchanged and must be taken). Updates below
+            # 1e-8 V are left alone: there the residual is round-off (~1e-18 A)
+            # and comparing it would only stall the last quadratic steps.
+            lam = 1.0
+            trial = self._kirchhoff(u, k, d, p - dphi, gcond)
+            if newton_size > 1e-8:
+                norm0 = float(np.linalg.norm(r[net.free]))
+                for lam in 0.5 ** np.arange(11):
+                    if lam < 1.0:
+                        trial = self._kirchhoff(u, k, d, p - lam * dphi, gcond)
+                    if float(np.linalg.norm(trial[3][net.free])) <= norm0:
+                        break
+                else:
+                    trial = self._kirchhoff(u, k, d, p - dphi, gcond)
+            p, i, di_dp, r = trial
+            if newton_size <= 1e-10:  # the full Newton update, not the damped one
                 break
         else:
             raise ProtocolError(
