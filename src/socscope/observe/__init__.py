@@ -9,7 +9,7 @@ from .asynchrony import (
     transition_table,
 )
 from .cycling import cycle_summary, step_summary
-from .electrode import cell_soc, electrode_summary, electrode_transitions, voltage_dips
+from .electrode import asynchrony_of, cell_soc, electrode_summary, electrode_transitions, voltage_dips
 from .electrode_movie import render_top_layer
 from .heterogeneity import (
     front_depth,
@@ -41,6 +41,7 @@ __all__ = [
     "SyntheticMovie",
     "TransitionFit",
     "asynchrony_index",
+    "asynchrony_of",
     "cell_soc",
     "classify_half_cycles",
     "core_shell_profile",

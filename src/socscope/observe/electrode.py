@@ -28,7 +28,7 @@ from .asynchrony import (
     transition_table,
 )
 
-__all__ = ["cell_soc", "electrode_summary", "electrode_transitions", "voltage_dips"]
+__all__ = ["asynchrony_of", "cell_soc", "electrode_summary", "electrode_transitions", "voltage_dips"]
 
 #: a particle whose mean θ changes by less than this within a half-cycle did
 #: not react in it (0.5 % of its sites: far above solver noise, far below any
@@ -221,6 +221,62 @@ def electrode_summary(ds: xr.Dataset, *, method: str = "crossing", threshold: fl
         f"in cell SOC; index = IQR(midpoints)/median(width) over reacted particles; asynchronous above {threshold:g}"
     )
     return out
+
+
+def asynchrony_of(ds: xr.Dataset, particles, *, threshold: float = ASYNCHRONY_THRESHOLD) -> pd.DataFrame:
+    """The asynchrony index of a chosen set of particles, per half-cycle.
+
+    An optical movie sees only some particles (the top layer, the field of
+    view, the particles an analyst circled); this is the index of those, from
+    the onsets, midpoints and widths :func:`electrode_summary` stored.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A :func:`~socscope.simulate.simulate_electrode` result with its
+        observables (``midpoint_soc``, ``width_soc``, ``reacted``).
+    particles : array_like of int or bool
+        Particle indices, or a mask over the particles.
+    threshold : float
+        Index above which a half-cycle is asynchronous.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`~socscope.observe.asynchrony.classify_half_cycles` of those
+        particles: one row per half-cycle (``half_cycle, direction,
+        asynchrony_index, classification, n_reacted, n_particles,
+        fraction_unreacted, midpoint_iqr_soc, median_width_soc``). With fewer
+        than two reacted particles the index is NaN and the classification
+        ``"undetermined"``.
+    """
+    missing = [v for v in ("midpoint_soc", "width_soc", "reacted") if v not in ds]
+    if missing:
+        raise ParameterError(f"the Dataset lacks {missing}; pass a simulate_electrode result with observables "
+                             "(or electrode_summary(ds))")
+    n = ds.sizes["particle"]
+    sel = np.asarray(particles)
+    if sel.dtype == bool:
+        if sel.shape != (n,):
+            raise ParameterError(f"a particle mask must have shape ({n},), got {sel.shape}")
+        sel = np.nonzero(sel)[0]
+    if sel.size and not np.issubdtype(sel.dtype, np.integer):
+        raise ParameterError(f"particles must be integer indices or a boolean mask, got dtype {sel.dtype}")
+    sel = sel.astype(int, copy=False).ravel()
+    if sel.size == 0 or sel.min() < 0 or sel.max() >= n:
+        raise ParameterError(f"particles must be indices in 0..{n - 1} (at least one), got {sel.tolist()[:10]}")
+    hcs = np.asarray(ds["half_cycle"].values)
+    directions = (np.asarray(ds["half_cycle_direction"].values, dtype=str) if "half_cycle_direction" in ds
+                  else np.full(hcs.size, ""))
+    table = pd.DataFrame({
+        "half_cycle": np.repeat(hcs, sel.size),
+        "direction": np.repeat(directions, sel.size),
+        "particle": np.tile(np.asarray(ds["particle"].values)[sel], hcs.size),
+        "midpoint_soc": np.asarray(ds["midpoint_soc"].values, dtype=float)[:, sel].ravel(),
+        "width_soc": np.asarray(ds["width_soc"].values, dtype=float)[:, sel].ravel(),
+        "reacted": np.asarray(ds["reacted"].values, dtype=bool)[:, sel].ravel(),
+    })
+    return classify_half_cycles(table, threshold=threshold)
 
 
 def voltage_dips(voltage, depth: float = DIP_DEPTH, *, direction: str = "charge") -> int:
