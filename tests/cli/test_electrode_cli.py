@@ -155,6 +155,10 @@ def test_point_contacts_switch_particles_on_in_turn(tmp_path, capsys):
     assert np.all(np.diff(ds.midpoint_soc.values[0][top]) > 0.03)  # left to right, well apart
     report = capsys.readouterr().out
     assert "voltage dips" in report
+    # the top layer's own index is reported beside the whole electrode's
+    assert "top layer" in report
+    row = next(line for line in report.splitlines() if line.strip().startswith("0 ") and "charge" in line)
+    assert f"{ss.observe.asynchrony_of(ds, top).asynchrony_index[0]:.3f}" in row.split()
 
 
 def test_default_contact_fraction_is_the_layouts():

@@ -28,6 +28,20 @@ def test_particle_traces_one_panel_per_half_cycle(run, tmp_path):
     assert (tmp_path / "traces.png").stat().st_size > 1000
 
 
+def test_particle_traces_titles_give_the_index_of_the_drawn_particles(run):
+    from socscope.observe import asynchrony_of
+    from socscope.plotting import plot_particle_traces
+
+    drawn = [0, 2, 4]
+    axes = plot_particle_traces(run, particles=drawn)
+    assert all(len(a.lines) == 3 for a in axes)
+    want = asynchrony_of(run, drawn).asynchrony_index.to_numpy()
+    for a, v in zip(axes, want):
+        assert f"index (drawn) {v:.2f}" in a.get_title()
+    # by default: the index of all particles, as stored
+    assert f"index {run.asynchrony_index.values[0]:.2f}" in plot_particle_traces(run)[0].get_title()
+
+
 def test_dol_histogram_counts_every_particle(run):
     from socscope.plotting import plot_dol_histogram
 

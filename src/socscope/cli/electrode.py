@@ -340,18 +340,24 @@ def _half_cycle_capacity(ds) -> dict[int, float]:
 
 
 def _report(ds, out: Path, movie, movie_path) -> None:
+    from ..observe.electrode import asynchrony_of
+
     a = ds.attrs
     print(f"wrote {out}  ({a['n_particles']} particles, {a['n_isolated']} isolated, {ds.sizes['time']} times, "
           f"{a['solver_steps']} solver steps); final voltage {float(ds.voltage[-1]):.4f} V")
     if "half_cycle" in ds.sizes:
         cap = _half_cycle_capacity(ds)
-        print(f"  {'half-cycle':>10}  {'direction':<9}  {'capacity':>13}  {'asynchrony':>10}  "
+        # the index of what the microscope (and --movie) sees: the top layer
+        top = np.asarray(ds.top.values, dtype=bool)
+        top_idx = (asynchrony_of(ds, top).asynchrony_index.to_numpy() if top.any()
+                   else np.full(ds.sizes["half_cycle"], np.nan))
+        print(f"  {'half-cycle':>10}  {'direction':<9}  {'capacity':>13}  {'asynchrony':>10}  {'top layer':>9}  "
               f"{'classification':<14}  {'unreacted':>9}  {'voltage dips':>12}")
         for k, h in enumerate(ds.half_cycle.values):
             idx = float(ds.asynchrony_index.values[k])
             print(f"  {int(h):>10}  {ds.half_cycle_direction.values[k]!s:<9}  "
                   f"{cap.get(int(h), float('nan')):>7.2f} mAh/g  "
-                  f"{idx:>10.3f}  {ds.classification.values[k]!s:<14}  "
+                  f"{idx:>10.3f}  {top_idx[k]:>9.3f}  {ds.classification.values[k]!s:<14}  "
                   f"{100 * float(ds.fraction_unreacted.values[k]):>8.1f}%  "
                   f"{int(ds.voltage_dips.values[k]):>12d}")
         lost = float(ds.capacity_not_recovered)

@@ -19,7 +19,10 @@ def plot_particle_traces(ds, *, particles=None, ax=None, signal: str = "theta_pa
     ds : xarray.Dataset
         A :func:`~socscope.simulate.simulate_electrode` result (with its observables).
     particles : array_like of int, optional
-        Particles to draw; default the top layer (what a microscope sees), at most 30.
+        Particles to draw; default the top layer (what a microscope sees), at
+        most 30. The panel titles give the asynchrony index of all particles
+        by default, of the drawn ones when ``particles`` is given
+        (:func:`~socscope.observe.asynchrony_of`).
     ax : sequence of Axes, optional
         One per half-cycle.
     signal : str
@@ -36,9 +39,16 @@ def plot_particle_traces(ds, *, particles=None, ax=None, signal: str = "theta_pa
     soc = cell_soc(ds)
     hc = split_half_cycles(soc, tolerance=1e-9)
     halves = np.unique(hc)
+    stats = ds
     if particles is None:
         top = np.nonzero(np.asarray(ds["top"].values, dtype=bool))[0]
         particles = (top if top.size else np.arange(ds.sizes["particle"]))[:30]
+    elif "asynchrony_index" in ds:
+        from ..observe.electrode import asynchrony_of
+
+        tab = asynchrony_of(ds, particles)
+        stats = {"half_cycle": tab.half_cycle.to_numpy(), "asynchrony_index": tab.asynchrony_index.to_numpy(),
+                 "classification": tab.classification.to_numpy(), "label": "index (drawn)"}
     particles = np.asarray(particles, dtype=int)
     if ax is None:
         _, ax = plt.subplots(1, len(halves), figsize=(3.2 * len(halves), 3.4), layout="constrained", squeeze=False)
@@ -52,9 +62,11 @@ def plot_particle_traces(ds, *, particles=None, ax=None, signal: str = "theta_pa
             a.plot(soc[sel], values[sel, j], color=c, lw=1)
         direction = "charge" if soc[sel][-1] > soc[sel][0] else "discharge"
         title = f"half-cycle {h}: {direction}"
-        if "asynchrony_index" in ds and h in ds["half_cycle"].values:
-            k = int(np.nonzero(ds["half_cycle"].values == h)[0][0])
-            title += f"\nindex {float(ds['asynchrony_index'].values[k]):.2f} ({ds['classification'].values[k]})"
+        if "asynchrony_index" in stats and h in np.asarray(stats["half_cycle"]):
+            k = int(np.nonzero(np.asarray(stats["half_cycle"]) == h)[0][0])
+            label = stats.get("label", "index")
+            title += (f"\n{label} {float(np.asarray(stats['asynchrony_index'])[k]):.2f} "
+                      f"({np.asarray(stats['classification'])[k]})")
         a.set_title(title, fontsize=9)
         a.set_xlabel("cell SOC (sites emptied)")
     ax[0].set_ylabel("particle mean θ")
