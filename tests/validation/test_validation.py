@@ -163,13 +163,13 @@ def test_sharma2022_quick(tmp_path):
 
     out = tmp_path / "sharma"
     table = run_validation("sharma2022", out, quick=True, verbose=False)
-    ids = ["A1", "A2", "A3", "L1", "L2", "C1", "C2", "M", "I", "S", "S2"]
+    ids = ["A1", "A2", "A3", "L1", "L2", "C1", "C2", "M", "I", "S", "S2", "S3"]
     rows = _check_folder(out, sharma2022, table, ids)
     holds = dict(zip(table.id, table.holds))
     # seen in every quick and full run: onsets ordered by electrical distance, later
     # half-cycles synchronous, a first-cycle loss in 5-20 % and none in the second
     # cycle, the heterogeneity kept only by the controls, isolated particles idle
-    for rid in ("A2", "A3", "L1", "L2", "M", "I", "S2"):
+    for rid in ("A2", "A3", "L1", "L2", "M", "I", "S2", "S3"):
         assert holds[rid], rid
     assert rows["A3"]["metrics"]["spearman_layered"] > 0.95  # 1.000 measured
     loss = rows["L1"]["metrics"]["capacity_not_recovered"]
@@ -192,6 +192,14 @@ def test_sharma2022_quick(tmp_path):
     assert contact["0.1"]["dips"] == 0 and contact["0.003"]["dips"] >= 2
     assert np.all(np.diff(contact["0.003"]["top_midpoints_soc"]) > 0.03)
     assert contact["0.001"]["capacity_mAh_g"] < 0.5 * contact["0.1"]["capacity_mAh_g"]
+    # the chain beside wired columns (quick = full to 0.05): 0.36, 0.74, 2.59 and 0.47 by contact radius;
+    # at 0.001 R the far particles step (widths 0.48 … 0.03) and later half-cycles are 0.10, 0.24, 0.10;
+    # at 0.0005 R two of the five never react
+    chain = rows["S3"]["metrics"]["by_contact_fraction"]
+    firsts = [chain[k]["index"][0] for k in ("0.003", "0.0015", "0.001")]
+    assert np.all(np.diff(firsts) > 0) and firsts[-1] > 2.0
+    assert max(chain["0.001"]["widths_first_charge"][2:]) < 0.1
+    assert chain["0.0005"]["n_reacted_first_charge"] < 5
 
 
 def test_sharma2022_refuses_to_overwrite(tmp_path):

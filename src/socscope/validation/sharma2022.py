@@ -38,7 +38,13 @@ cell SOC; index = IQR(midpoints)/median(width); asynchronous above 1).
 Outcome with these settings: the first-cycle loss, the synchronous later
 cycles and the onset order come out as in [002], but the first charge is
 synchronous by the index (row A1), so the controls (C1, C2) cannot show it
-persisting; ``docs/validation.md`` discusses why.
+persisting; ``docs/validation.md`` discusses why. Row S3 (a sensitivity)
+puts the same chain of top particles beside carbon-wired columns that carry
+the cell current, as the particles out of view do in [002]'s experiment:
+with 0.001 R NMC–NMC contacts the chain then steps one particle after
+another (index > 1) and the later half-cycles are synchronous, but only in
+a narrow band of contact sizes, and neither control keeps the second charge
+asynchronous.
 """
 
 from __future__ import annotations
@@ -68,6 +74,15 @@ SIGMA_SCALES = (0.1, 0.04, 0.03)
 #: columns can no longer take current below 4.3 V (a scan: 0.0015 charges
 #: 193 mAh/g, 0.001 stops after 40 mAh/g, the wired column alone)
 CONTACT_FRACTIONS = (0.003, 0.0015, 0.001)
+#: carbon-wired columns beside the [002] Fig. 4a chain in row S3 (the rest of
+#: the electrode, which carries the cell current); in a scan the chain's
+#: first-charge index at 0.001 R was 2.37, 2.55 and 2.61 with 4, 8 and 16
+#: columns, so 8 is within 3 % of the limit
+RESERVOIR_COLUMNS = 8
+#: contact radii of row S3: those of S2 and one below, where the far
+#: particles no longer react; the whole cycle is run at RESERVOIR_CYCLED
+RESERVOIR_CONTACT_FRACTIONS = CONTACT_FRACTIONS + (0.0005,)
+RESERVOIR_CYCLED = 0.001
 LOSS_BAND = (0.05, 0.20)  # what counts as "roughly 10 %"
 SETTINGS = {
     "material": "nmc532-sharma2022",
@@ -86,6 +101,9 @@ SETTINGS = {
     "rtol": {"full": 1e-4, "quick": 1e-3},
     "loss_band": LOSS_BAND,
     "contact_fractions": CONTACT_FRACTIONS,
+    "reservoir_layout": ("layered_layout(8 + 4, 3, radius=3.5e-6, coverage=0.5, carbon_columns=range(8), "
+                         "contact_fraction=cf); observed: the top particles of columns 7–11"),
+    "reservoir_contact_fractions": RESERVOIR_CONTACT_FRACTIONS,
     "dip_depth_V": DIP_DEPTH,  # socscope.observe.electrode.DIP_DEPTH
 }
 
@@ -105,6 +123,21 @@ def _scaled_sigma(mat, factor: float):
     return Material(name=f"{mat.name} sigma x{factor:g}", description=f"{mat.description}; sigma x {factor:g}",
                     source=mat.source, c_max=mat.c_max, density=mat.density, capacity=mat.capacity,
                     molar_mass=mat.molar_mass, U=mat.U, D=mat.D, i0=mat.i0, sigma=sigma)
+
+
+def _reservoir_layout(contact_fraction: float):
+    """[002] Fig. 4a's chain beside :data:`RESERVOIR_COLUMNS` carbon-wired columns; ``(layout, chain)``.
+
+    The chain is the top particles of the last five columns: the first has its
+    own carbon pillar, the others reach it through 1–4 NMC contacts, as the top
+    particles of Fig. 4a do.
+    """
+    from ..geometry.electrode import layered_layout
+
+    k = RESERVOIR_COLUMNS
+    lay = layered_layout(k + 4, 3, radius=RADIUS, coverage=0.5, carbon_columns=tuple(range(k)),
+                         contact_fraction=contact_fraction)
+    return lay, np.nonzero(lay.top)[0][k - 1:]
 
 
 def _half(ds, hc: int) -> dict:
@@ -193,6 +226,14 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
     for cf in CONTACT_FRACTIONS:
         runs[f"contacts {cf:g} R"] = sim(mat, layered_layout(5, 3, radius=RADIUS, coverage=0.5, carbon_columns=(0,),
                                                             contact_fraction=cf), cycle[:1])
+    chains = {}
+    for cf in RESERVOIR_CONTACT_FRACTIONS:
+        r_lay, chains[cf] = _reservoir_layout(cf)
+        runs[f"reservoir {cf:g} R"] = sim(mat, r_lay, cycle if cf == RESERVOIR_CYCLED else cycle[:1])
+    r_lay = _reservoir_layout(RESERVOIR_CYCLED)[0]
+    runs["reservoir constant σ"] = sim(mat, r_lay, cycle[:3], conductivity="constant")
+    runs["reservoir no low-D region"] = sim(mat.with_parameters(d_lithiated=SETTINGS["d_delithiated_m2_s"]),
+                                           r_lay, cycle[:3])
     meas = {k: _measure(ds, mat.sigma) for k, ds in runs.items()}
     main, c1, c2, rnd = (meas[k] for k in ("model", "constant σ", "no low-D region", "random 2D"))
     ds_main = runs["model"]
@@ -392,6 +433,68 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
         pc["dips"] >= 2 and pc["top_midpoint_spread"] > 0.2, COMMAND,
         {"by_contact_fraction": {f"{cf:g}": v for cf, v in contact.items()}}))
 
+    # -- S3: the observed chain when the rest of the electrode carries the current ----------------------
+    from ..observe.electrode import asynchrony_of
+
+    chain = {}
+    for cf in RESERVOIR_CONTACT_FRACTIONS:
+        ds = runs[f"reservoir {cf:g} R"]
+        tab = asynchrony_of(ds, chains[cf])
+        k0 = ds.half_cycle.values.tolist().index(0) if ds.sizes.get("half_cycle", 0) else None
+        chain[cf] = {
+            "index": tab.asynchrony_index.tolist(),
+            "n_reacted_first_charge": int(tab.n_reacted.iloc[0]) if len(tab) else 0,
+            "median_width_first_charge": float(tab.median_width_soc.iloc[0]) if len(tab) else math.nan,
+            "widths_first_charge": ds.width_soc.values[k0][chains[cf]].tolist() if k0 is not None else [],
+            "capacity_mAh_g": meas[f"reservoir {cf:g} R"]["step_capacity_mAh_g"],
+        }
+
+    def _chain_text(cf):
+        c = chain[cf]
+        first = c["index"][0] if c["index"] else math.nan
+        text = f"{cf:g} R: {first:.2f}"
+        if c["n_reacted_first_charge"] < len(chains[cf]):
+            text += (f" ({len(chains[cf]) - c['n_reacted_first_charge']} of {len(chains[cf])} never react; "
+                     f"{c['capacity_mAh_g'][0]:.0f} mAh/g to 4.3 V)")
+        elif cf == RESERVOIR_CYCLED:
+            text += (f" (widths near → far {', '.join(_f(w, '.2f') for w in c['widths_first_charge'])}), later "
+                     f"half-cycles {', '.join(f'{v:.2f}' for v in c['index'][1:])}")
+        return text
+
+    cyc = chain[RESERVOIR_CYCLED]["index"]
+    n_chain = len(chains[RESERVOIR_CYCLED])
+    controls = {}
+    for key in ("constant σ", "no low-D region"):
+        ds = runs[f"reservoir {key}"]
+        tab = asynchrony_of(ds, chains[RESERVOIR_CYCLED])
+        th = ds.theta_particle_mean.values[ds.step.values == 1][-1][chains[RESERVOIR_CYCLED]]
+        controls[key] = {"index": tab.asynchrony_index.tolist(), "n_reacted": tab.n_reacted.tolist(),
+                         "chain_theta_end_first_discharge": th.tolist(),
+                         "capacity_not_recovered": meas[f"reservoir {key}"]["capacity_not_recovered"]}
+
+    def _control_text(key):
+        c = controls[key]
+        text = f"{key}: chain index {', '.join(f'{v:.2f}' for v in c['index'])} by half-cycle"
+        if min(c["n_reacted"]) < n_chain:
+            text += f" ({n_chain - min(c['n_reacted'])} of {n_chain} never react)"
+        return text + (f", {100 * c['capacity_not_recovered']:.0f} % not recovered, chain θ after the discharge "
+                       f"{min(c['chain_theta_end_first_discharge']):.2f}–{max(c['chain_theta_end_first_discharge']):.2f}")
+    add(Row(
+        "S3", "[002] Figs. 1c, 2 text (sensitivity, not a number of [002])",
+        "many particles show no change after 13 h of the C/20 first charge, so the cell current runs through "
+        "particles out of view; the observed ones brighten abruptly one after another, and change together later",
+        f"the top particles of [002] Fig. 4a's chain (0–4 NMC contacts from carbon) beside {RESERVOIR_COLUMNS} "
+        "carbon-wired columns that carry the current; index of the chain in the first charge, by NMC–NMC contact "
+        "radius: " + "; ".join(_chain_text(cf) for cf in RESERVOIR_CONTACT_FRACTIONS)
+        + ". Steps appear only in a narrow band of contact sizes: larger contacts let the chain follow the "
+        "others, smaller ones keep the far particles from reacting at all. Controls at "
+        f"{RESERVOIR_CYCLED:g} R: " + "; ".join(_control_text(k) for k in controls)
+        + " (neither keeps the second charge asynchronous)",
+        f"at {RESERVOIR_CYCLED:g} R: first charge index > 1 and every later half-cycle ≤ 1",
+        len(cyc) >= 4 and cyc[0] > 1.0 and all(v <= 1.0 for v in cyc[1:]), COMMAND,
+        {"by_contact_fraction": {f"{cf:g}": v for cf, v in chain.items()}, "reservoir_columns": RESERVOIR_COLUMNS,
+         "controls": controls}))
+
     settings = dict(SETTINGS, n_shells_used=n_shells, output_interval_used_s=out_dt, rtol_used=rtol,
                     sigma_pristine_S_m=sigma0,
                     sigma_scales=list(SIGMA_SCALES), contact_fractions=list(CONTACT_FRACTIONS))
@@ -428,14 +531,18 @@ def make_figures(result: dict, out) -> None:
     out = Path(out)
     runs = result["runs"]
     plt = _plt()
-    shown = ("model", "constant σ", "no low-D region", f"contacts {CONTACT_FRACTIONS[0]:g} R")
+    reservoir = f"reservoir {RESERVOIR_CYCLED:g} R"
+    shown = ("model", "constant σ", "no low-D region", f"contacts {CONTACT_FRACTIONS[0]:g} R", reservoir)
     ncol = max(runs[k].sizes["half_cycle"] for k in shown)
     fig, axes = plt.subplots(len(shown), ncol, figsize=(3.1 * ncol, 3.0 * len(shown)), squeeze=False,
                              layout="constrained")
     for row, key in zip(axes, shown):
         ds = runs[key]
-        used = plot_particle_traces(ds, ax=list(row[: ds.sizes["half_cycle"]]))
-        used[0].set_ylabel(f"{key}\nparticle mean θ", fontsize=8)
+        # the reservoir run: only the observed chain (row S3), not the wired columns
+        particles = _reservoir_layout(RESERVOIR_CYCLED)[1] if key == reservoir else None
+        used = plot_particle_traces(ds, particles=particles, ax=list(row[: ds.sizes["half_cycle"]]))
+        label = f"{key} (chain)" if key == reservoir else key
+        used[0].set_ylabel(f"{label}\nparticle mean θ", fontsize=8)
         for a in row[ds.sizes["half_cycle"]:]:
             a.set_visible(False)
     fig.suptitle("top particles, mean θ against cell SOC per half-cycle (colour: electrical distance, "
