@@ -276,17 +276,15 @@ class NetworkKinetics(SurfaceKinetics):
             # leave the residual unchanged and must be taken). Updates below
             # 1e-8 V are left alone: there the residual is round-off (~1e-18 A)
             # and comparing it would only stall the last quadratic steps.
-            lam = 1.0
-            trial = self._kirchhoff(u, k, d, p - dphi, gcond)
+            full = trial = self._kirchhoff(u, k, d, p - dphi, gcond)
             if newton_size > 1e-8:
                 norm0 = float(np.linalg.norm(r[net.free]))
-                for lam in 0.5 ** np.arange(11):
-                    if lam < 1.0:
-                        trial = self._kirchhoff(u, k, d, p - lam * dphi, gcond)
-                    if float(np.linalg.norm(trial[3][net.free])) <= norm0:
-                        break
-                else:
-                    trial = self._kirchhoff(u, k, d, p - dphi, gcond)
+                lam = 1.0
+                while float(np.linalg.norm(trial[3][net.free])) > norm0 and lam > 2.0 ** -10:
+                    lam *= 0.5
+                    trial = self._kirchhoff(u, k, d, p - lam * dphi, gcond)
+                if float(np.linalg.norm(trial[3][net.free])) > norm0:
+                    trial = full
             p, i, di_dp, r = trial
             if newton_size <= 1e-10:  # the full Newton update, not the damped one
                 break
