@@ -13,7 +13,7 @@ Two implementations share one interface:
 * :class:`TridiagonalOperator` — radial (1D) grids, single or batched: the
   whole batch is one tridiagonal system with zero couplings between
   particles, solved by LAPACK's banded solver in O(n).
-* :class:`SparseOperator` — any grid: sparse LU (SuperLU), factorised on
+* :class:`SparseOperator` — any grid: sparse LDLᵀ (QDLDL), factorised on
   request so that an integrator can reuse one factorisation for several
   Newton iterations (simplified Newton).
 """
@@ -23,7 +23,21 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
+
+
+def ldl_factor(upper: sp.csc_matrix, previous=None):
+    """LDLᵀ factorisation (qdldl) of a symmetric matrix given by its upper triangle.
+
+    ``previous`` (a factorisation of a matrix with the same pattern) is
+    updated in place, which reuses its ordering and symbolic analysis.
+    The result has ``solve(rhs)``.
+    """
+    import qdldl
+
+    if previous is not None:
+        previous.update(upper, upper=True)
+        return previous
+    return qdldl.Solver(upper, upper=True)
 
 __all__ = ["TridiagonalOperator", "SparseOperator", "IC0Operator", "make_operator"]
 
@@ -91,7 +105,7 @@ class SparseOperator:
     bound), so the operator refactorises only when that ratio exceeds
     ``refactor_ratio`` and otherwise solves by a few preconditioned CG
     iterations; it also refactorises when CG starts to need many iterations. Factorisations use QDLDL (sparse LDLᵀ with AMD ordering,
-    symbolic analysis done once) when it is installed, else SuperLU.
+    symbolic analysis done once; :func:`ldl_factor`).
 
     Parameters
     ----------
@@ -149,19 +163,7 @@ class SparseOperator:
         return sp.csc_matrix((data, self.matrix.indices, self.matrix.indptr), shape=self.matrix.shape)
 
     def _factor(self, s: np.ndarray) -> None:
-        mat = self._assemble(s)
-        try:
-            import qdldl
-        except ImportError:  # pragma: no cover - qdldl is a dependency
-            qdldl = None
-        if qdldl is not None:
-            if self._fact is not None and hasattr(self._fact, "update"):
-                self._fact.update(sp.triu(mat, format="csc"), upper=True)
-            else:
-                self._fact = qdldl.Solver(sp.triu(mat, format="csc"), upper=True)
-        else:  # pragma: no cover
-            self._fact = spla.splu(mat, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
-                                   options={"SymmetricMode": True})
+        self._fact = ldl_factor(sp.triu(self._assemble(s), format="csc"), self._fact)
         self._s_fact = s.copy()
         self._last_cg = 0
         self.n_factor += 1

@@ -10,16 +10,17 @@ with node sources ``I_m`` (current leaving the network at ``m``) reads
 that are not held (a linearised source to a fixed potential — a reaction,
 say — is an edge to a held node), so that every new set of
 conductances only refills the numbers and refactorises them (sparse
-``LDLᵀ`` with an AMD ordering, symbolic analysis done once, via QDLDL; SuperLU
-when QDLDL is missing). Nothing here knows about batteries.
+``LDLᵀ`` with an AMD ordering, symbolic analysis done once, via QDLDL:
+:func:`~socscope.numerics.linear.ldl_factor`). Nothing here knows about batteries.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 from scipy.sparse import csgraph
+
+from .linear import ldl_factor
 
 __all__ = ["ConductanceNetwork", "edge_currents", "laplacian_apply", "reachable"]
 
@@ -134,23 +135,9 @@ class ConductanceNetwork:
 
     def factorise(self, conductance: np.ndarray) -> None:
         """Factorise ``L`` (free nodes) for the next solves."""
-        mat = self.matrix(conductance)
-        try:
-            import qdldl
-        except ImportError:  # pragma: no cover - qdldl is a dependency
-            qdldl = None
-        if qdldl is not None:
-            if self._solver is None:
-                self._solver = qdldl.Solver(mat, upper=True)
-            else:
-                self._solver.update(mat, upper=True)
-        else:  # pragma: no cover
-            full = mat + sp.triu(mat, k=1, format="csc").T
-            self._solver = spla.splu(full.tocsc(), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
-                                     options={"SymmetricMode": True}).solve
+        self._solver = ldl_factor(self.matrix(conductance), self._solver)
         self.n_factor += 1
 
     def solve(self, rhs: np.ndarray) -> np.ndarray:
         """Solve the factorised system; ``rhs`` and the result are over the free nodes."""
-        s = self._solver
-        return s.solve(rhs) if hasattr(s, "solve") else s(rhs)
+        return self._solver.solve(rhs)
