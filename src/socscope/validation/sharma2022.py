@@ -440,12 +440,12 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
     for cf in RESERVOIR_CONTACT_FRACTIONS:
         ds = runs[f"reservoir {cf:g} R"]
         tab = asynchrony_of(ds, chains[cf])
-        k0 = ds.half_cycle.values.tolist().index(0) if ds.sizes.get("half_cycle", 0) else None
+        first = ds.sizes.get("half_cycle", 0) > 0  # the first charge is half-cycle 0
         chain[cf] = {
             "index": tab.asynchrony_index.tolist(),
             "n_reacted_first_charge": int(tab.n_reacted.iloc[0]) if len(tab) else 0,
             "median_width_first_charge": float(tab.median_width_soc.iloc[0]) if len(tab) else math.nan,
-            "widths_first_charge": ds.width_soc.values[k0][chains[cf]].tolist() if k0 is not None else [],
+            "widths_first_charge": ds.width_soc.values[0][chains[cf]].tolist() if first else [],
             "capacity_mAh_g": meas[f"reservoir {cf:g} R"]["step_capacity_mAh_g"],
         }
 
