@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+from scipy.optimize import brentq
 import pytest
 from numpy.testing import assert_allclose
 
@@ -190,11 +191,22 @@ def test_chen2020_ocp_data_drops_added_end_points():
     assert full_theta.size == 238 and full_theta[-1] == 1.0
 
 
-def test_nmc532_ocp_is_mohtat2020():
-    u = m.get("nmc532").U(0.5)
-    # hand evaluation of the Mohtat2020 polynomial at 0.5 (the exp term is 1e-24 V)
+def test_nmc532_ocp_is_mohtat2020_on_the_mapped_stoichiometry():
+    mat = m.get("nmc532")
+    k = mat.c_max / 35380.0
+    # hand evaluation of the Mohtat2020 polynomial at s = 0.5 (the exp term is 1e-24 V)
     expected = 4.3452 - 0.8259 + 0.405625 - 0.2605375 + 0.2196625 - 0.06926875
-    assert_allclose(u, expected, rtol=0, atol=1e-12)
+    assert_allclose(mat.U(1.0 - 0.5 / k), expected, rtol=0, atol=1e-12)
+
+
+def test_nmc532_charges_a_practical_capacity_below_4p3_volts():
+    mat = m.get("nmc532")
+    theta = brentq(lambda t: float(mat.U(t)) - 4.3, 0.1, 0.9)
+    # the Mohtat2020 window's 4.30 V point (s = 0.028) lands at θ = 0.294, so a
+    # pristine particle gives F/M·(1 − θ) ≈ 196 mAh/g up to 4.3 V (NMC532
+    # charges 170–200 mAh/g to 4.3 V); read as s = θ it would be ~270 mAh/g
+    assert_allclose(theta, 0.294, atol=5e-4)
+    assert 185.0 < 277.6 * (1.0 - theta) < 205.0
 
 
 # ------------------------------------------------------------- derivatives

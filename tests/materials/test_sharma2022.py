@@ -33,15 +33,14 @@ def test_registered_with_its_parameters(mat):
         assert prop.source and prop.formula
 
 
-def test_shares_scalars_kinetics_and_conductivity_with_nmc532(mat):
+def test_shares_scalars_ocp_kinetics_and_conductivity_with_nmc532(mat):
     ref = m.get("nmc532")
     for attr in ("c_max", "density", "capacity", "molar_mass", "temperature"):
         assert getattr(mat, attr) == getattr(ref, attr), attr
     theta = np.linspace(0.0, 1.0, 1001)
     assert_allclose(mat.i0(theta), ref.i0(theta), rtol=0)  # the same functions
     assert_allclose(mat.sigma(theta), ref.sigma(theta), rtol=0)
-    # nmc532 itself keeps the Mohtat2020 polynomial with s read as θ
-    assert_allclose(ref.U(theta), _mohtat(theta), rtol=0, atol=1e-12)
+    assert_allclose(mat.U(theta), ref.U(theta), rtol=0)
 
 
 @pytest.mark.parametrize("kwargs", [{"d_lithiated": -1.0}, {"d_lithiated": 0.0}, {"d_delithiated": math.nan},

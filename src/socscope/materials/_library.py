@@ -433,40 +433,34 @@ def nmc532() -> Material:
     * Density 4700 kg/m³: a nominal crystallographic density for layered
       NMC (cf. 4.78 g/cm³ for the Ni0.88 material of [003]); no NMC532-specific
       measurement was available to cite.
-    * U(θ): Mohtat2020 polynomial (``NMC_ocp_PeymanMPM``), with the
-      stoichiometry read as θ. Strictly decreasing on [0, 1].
+    * U(θ): Mohtat2020 polynomial (``NMC_ocp_PeymanMPM``) at the
+      stoichiometry s = 1 − (c_max/c_max,M)(1 − θ), c_max,M = 35380 mol/m³
+      being the maximum concentration of that parameter set and
+      c_max = 48 680 mol/m³ that of the formula unit: the same Li removed per
+      unit volume moves s and θ, and full lithiation (s = 1) is θ = 1. The
+      Mohtat2020 cell window — s from 0.891 (the parameter set's initial,
+      discharged concentration 31513/35380) down by its 5 A h nominal
+      capacity to s = 0.028 (4.30 V) — is then θ = 0.921 to 0.294, 174 mAh/g;
+      U(0.294) = 4.30 V and U(1) = 2.82 V. For θ < 0.273 (s < 0) the
+      polynomial continues, rising to 5.39 V at θ = 0 (every term decreasing
+      there, so U stays strictly decreasing). Reading s as θ instead would put
+      4.3 V at θ ≈ 0.03, i.e. 260 mAh/g from a pristine particle, far above
+      what NMC532 gives below 4.3 V.
     * D = 8e-15 m²/s (Mohtat2020, ``NMC_diffusivity_PeymanMPM``, value at
       298.15 K), constant.
     * i0(θ) = m_ref·sqrt(c_e)·sqrt(c_s(c_max,M − c_s)) with c_s = θ·c_max,M,
       m_ref = 4.824e-6 (A/m²)(m³/mol)^1.5, c_e = 1000 mol/m³ and
       c_max,M = 35380 mol/m³, all from Mohtat2020, so that i0(θ) equals
-      PyBaMM's value at stoichiometry θ (2.70 A/m² at θ = 0.5).
+      PyBaMM's value at stoichiometry θ (2.70 A/m² at θ = 0.5). It is
+      evaluated at θ itself, not at the mapped s of U: it stays symmetric
+      about θ = 0.5 and vanishes only at θ = 0 and 1.
     * σ(θ): Amin & Chiang (2016), :func:`amin_chiang_sigma`.
     """
     name = "nmc532"
     mm = molar_mass({"Li": 1.0, "Ni": 0.5, "Mn": 0.3, "Co": 0.2, "O": 2.0})
     density = 4700.0
 
-    def u_func(th):
-        return _mohtat_ocp(_clip01(th))
-
-    def u_dfunc(th):
-        th = np.asarray(th, dtype=np.float64)
-        d = _mohtat_docp(np.clip(th, 0.0, 1.0))
-        return np.where((th < 0.0) | (th > 1.0), 0.0, d)
-
-    U = Property(
-        name="U",
-        units="V",
-        func=u_func,
-        source=f"{_MOHTAT_CITATION} (function NMC_ocp_PeymanMPM)",
-        valid_range=(0.0, 1.0),
-        formula=(
-            "U = 4.3452 - 1.6518θ + 1.6225θ^2 - 2.0843θ^3 + 3.5146θ^4 - 2.2166θ^5 "
-            "- 0.5623e-4 exp(109.451θ - 100.006) V; θ clipped to [0, 1]"
-        ),
-        dfunc=u_dfunc,
-    )
+    U = _mohtat_mapped_ocp(density / mm)
     D = _constant(
         "D",
         "m2/s",
@@ -528,11 +522,51 @@ def _mohtat_docp(s: np.ndarray) -> np.ndarray:
     )
 
 
+def _mohtat_mapped_ocp(c_max: float) -> Property:
+    """The Mohtat2020 NMC532 OCP as a function of θ for a material of ``c_max`` [mol/m³].
+
+    Mohtat2020's stoichiometry ``s`` is relative to the maximum concentration
+    of that parameter set (35380 mol/m³), not to the formula unit, so it is
+    mapped onto θ with equal Li removed per unit volume and full lithiation
+    in common: ``s = 1 − (c_max/35380)(1 − θ)``.
+    """
+    scale = c_max / _MOHTAT_C_MAX
+
+    def u_func(th):
+        return _mohtat_ocp(1.0 - scale * (1.0 - _clip01(th)))
+
+    def u_dfunc(th):
+        th = np.asarray(th, dtype=np.float64)
+        t = np.clip(th, 0.0, 1.0)
+        d = scale * _mohtat_docp(1.0 - scale * (1.0 - t))
+        return np.where((th < 0.0) | (th > 1.0), 0.0, d)
+
+    theta_s0 = 1.0 - 1.0 / scale
+    return Property(
+        name="U",
+        units="V",
+        func=u_func,
+        source=(
+            f"{_MOHTAT_CITATION} (function NMC_ocp_PeymanMPM), evaluated at s = 1 - (c_max/35380)(1 - θ): "
+            "equal Li removed per volume, full lithiation in common; maps the Mohtat2020 cell window "
+            "(s = 0.028-0.891) onto θ = 0.294-0.921 (174 mAh/g), inside a 4.3-2.5 V window"
+        ),
+        valid_range=(theta_s0, 1.0),
+        formula=(
+            f"U = P(s) - 0.5623e-4 exp(109.451 s - 100.006) V, s = 1 - {scale:.6g}(1 - θ), "
+            "P(s) = 4.3452 - 1.6518s + 1.6225s^2 - 2.0843s^3 + 3.5146s^4 - 2.2166s^5; θ clipped to [0, 1]; "
+            f"below θ = {theta_s0:.4f} (s < 0) the polynomial continues (strictly decreasing)"
+        ),
+        dfunc=u_dfunc,
+    )
+
+
 def nmc532_sharma2022(*, d_lithiated: float = 1e-17, d_delithiated: float = 1e-14) -> Material:
     """NMC532 as modelled by Sharma et al. [002]: D(θ) rising on charge, OCP over 4.3–2.5 V.
 
-    :func:`nmc532` with two functions replaced; c_max, density, capacity
-    basis (160 mAh/g), i0(θ) and σ(θ) (Amin & Chiang) are those of ``nmc532``.
+    :func:`nmc532` with D(θ) replaced; c_max, density, capacity basis
+    (160 mAh/g), U(θ), i0(θ) and σ(θ) (Amin & Chiang) are those of
+    ``nmc532``.
 
     Parameters
     ----------
@@ -559,20 +593,10 @@ def nmc532_sharma2022(*, d_lithiated: float = 1e-17, d_delithiated: float = 1e-1
       no number). Two orders (1e-16) instead of three cut the first-cycle
       loss at C/20 from 11.6 % to 5.0 % (the sharma2022 validation reports
       both).
-    * U(θ): the Mohtat2020 NMC532 polynomial at the stoichiometry
-      s = 1 − (c_max/c_max,M)(1 − θ), c_max,M = 35380 mol/m³ being the
-      maximum concentration of that parameter set and c_max = 48 680 mol/m³
-      that of the formula unit: the same Li removed per unit volume moves s
-      and θ, and full lithiation (s = 1) is θ = 1. The Mohtat2020 cell
-      window — s from 0.891 (the parameter set's initial, discharged
-      concentration 31513/35380) down by its 5 A h nominal capacity to
-      s = 0.028 (4.30 V) — is then θ = 0.921 to 0.294, 174 mAh/g, within
-      [002]'s 4.3–2.5 V window; U(0.294) = 4.30 V and U(1) = 2.82 V. For
-      θ < 0.273 (s < 0) the polynomial continues, rising to 5.39 V at θ = 0
-      (every term decreasing there, so U stays strictly decreasing).
-      ``nmc532`` reads s as θ instead, which puts 4.3 V at θ ≈ 0.03. U(1) is
-      above 2.5 V, so a 2.5 V discharge cut-off is met only through the
-      overpotential of a saturating surface.
+    * U(θ): that of ``nmc532`` (the Mohtat2020 polynomial on the mapped
+      stoichiometry, 4.30 V at θ = 0.294). U(1) = 2.82 V is above 2.5 V, so a
+      2.5 V discharge cut-off is met only through the overpotential of a
+      saturating surface.
     """
     name = "nmc532-sharma2022"
     d_lo = _require_positive(name, "d_lithiated", d_lithiated, "diffusivity at full lithiation in m2/s, e.g. 1e-17")
@@ -584,19 +608,9 @@ def nmc532_sharma2022(*, d_lithiated: float = 1e-17, d_delithiated: float = 1e-1
             "m2/s; [002] has D rise on charging, so d_lithiated must be <= d_delithiated (equal: constant D)"
         )
     ref = nmc532()
-    scale = ref.c_max / _MOHTAT_C_MAX
     log_lo, span = math.log10(d_lo), math.log10(d_hi / d_lo)
     ln10 = math.log(10.0)
     c, w = _SHARMA_D_CENTRE, _SHARMA_D_WIDTH
-
-    def u_func(th):
-        return _mohtat_ocp(1.0 - scale * (1.0 - _clip01(th)))
-
-    def u_dfunc(th):
-        th = np.asarray(th, dtype=np.float64)
-        t = np.clip(th, 0.0, 1.0)
-        d = scale * _mohtat_docp(1.0 - scale * (1.0 - t))
-        return np.where((th < 0.0) | (th > 1.0), 0.0, d)
 
     def d_func(th):
         t = np.asarray(th, dtype=np.float64)
@@ -607,24 +621,6 @@ def nmc532_sharma2022(*, d_lithiated: float = 1e-17, d_delithiated: float = 1e-1
         step = expit((c - t) / w)
         return d_func(t) * ln10 * span * (-step * (1.0 - step) / w)
 
-    theta_s0 = 1.0 - 1.0 / scale
-    U = Property(
-        name="U",
-        units="V",
-        func=u_func,
-        source=(
-            f"{_MOHTAT_CITATION} (function NMC_ocp_PeymanMPM), evaluated at s = 1 - (c_max/35380)(1 - θ): "
-            "equal Li removed per volume, full lithiation in common; maps the Mohtat2020 cell window "
-            "(s = 0.028-0.891) onto θ = 0.294-0.921 (174 mAh/g) inside the 4.3-2.5 V window of Sharma et al. [002]"
-        ),
-        valid_range=(theta_s0, 1.0),
-        formula=(
-            f"U = P(s) - 0.5623e-4 exp(109.451 s - 100.006) V, s = 1 - {scale:.6g}(1 - θ), "
-            "P(s) = 4.3452 - 1.6518s + 1.6225s^2 - 2.0843s^3 + 3.5146s^4 - 2.2166s^5; θ clipped to [0, 1]; "
-            f"below θ = {theta_s0:.4f} (s < 0) the polynomial continues (strictly decreasing)"
-        ),
-        dfunc=u_dfunc,
-    )
     D = Property(
         name="D",
         units="m2/s",
@@ -656,7 +652,7 @@ def nmc532_sharma2022(*, d_lithiated: float = 1e-17, d_delithiated: float = 1e-1
         density=ref.density,
         capacity=ref.capacity,
         molar_mass=ref.molar_mass,
-        U=U,
+        U=ref.U,
         D=D,
         i0=ref.i0,
         sigma=ref.sigma,
