@@ -9,7 +9,15 @@ from .asynchrony import (
     transition_table,
 )
 from .cycling import cycle_summary, step_summary
-from .electrode import asynchrony_of, cell_soc, electrode_summary, electrode_transitions, voltage_dips
+from .electrode import (
+    asynchrony_of,
+    cell_soc,
+    cycler_record,
+    electrode_summary,
+    electrode_transitions,
+    site_capacity_Ah,
+    voltage_dips,
+)
 from .electrode_movie import render_top_layer
 from .heterogeneity import (
     front_depth,
@@ -46,6 +54,7 @@ __all__ = [
     "classify_half_cycles",
     "core_shell_profile",
     "cycle_summary",
+    "cycler_record",
     "disc_labels",
     "electrode_summary",
     "electrode_transitions",
@@ -60,6 +69,7 @@ __all__ = [
     "random_particles",
     "rasterize_dataset",
     "rasterize_particle",
+    "site_capacity_Ah",
     "render_top_layer",
     "soc_traces",
     "split_half_cycles",

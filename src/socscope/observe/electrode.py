@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..constants import F as FARADAY
 from ..errors import ParameterError
 from .asynchrony import (
     ASYNCHRONY_THRESHOLD,
@@ -28,7 +29,8 @@ from .asynchrony import (
     transition_table,
 )
 
-__all__ = ["asynchrony_of", "cell_soc", "electrode_summary", "electrode_transitions", "voltage_dips"]
+__all__ = ["asynchrony_of", "cell_soc", "cycler_record", "electrode_summary", "electrode_transitions",
+           "site_capacity_Ah", "voltage_dips"]
 
 #: a particle whose mean θ changes by less than this within a half-cycle did
 #: not react in it (0.5 % of its sites: far above solver noise, far below any
@@ -51,6 +53,60 @@ def cell_soc(ds: xr.Dataset) -> np.ndarray:
     """
     th = np.asarray(ds["theta_mean"].values, dtype=float)
     return th[0] - th
+
+
+def site_capacity_Ah(ds: xr.Dataset) -> float:
+    """Charge [A h] that empties every lattice site of the electrode: the basis of :func:`cell_soc`.
+
+    With it as the capacity of the optical pipeline
+    (:func:`~socscope.analysis.optical.analyze_movie`, ``capacity_Ah=``) and
+    :func:`cycler_record` as its cycler, the SOC the pipeline puts on a
+    simulated movie's frames is :func:`cell_soc`.
+    """
+    for name in ("lithium", "theta_mean"):
+        if name not in ds:
+            raise ParameterError(f"the Dataset lacks {name!r}; pass a simulate_electrode result")
+    li0, th0 = float(ds["lithium"].values[0]), float(ds["theta_mean"].values[0])
+    if not (th0 > 0 and li0 > 0):
+        raise ParameterError(f"the run starts with no lithium (θ̄ = {th0:g}); the site capacity is undefined")
+    return FARADAY * li0 / th0 / 3600.0
+
+
+def cycler_record(ds: xr.Dataset) -> pd.DataFrame:
+    """The cell's voltage and current as a cycler logs them, in the schema of :func:`socscope.io.load_cycler`.
+
+    Columns ``time_s``, ``voltage_V``, ``current_A`` (positive on charge),
+    ``step`` (protocol step), ``cycle`` (two half-cycles a cycle, counted
+    from 0; a half-cycle starts where the current changes sign) and
+    ``capacity_Ah`` (net charge since the start, positive on charge). So a
+    synthetic movie (:func:`~socscope.observe.render_top_layer`) goes through
+    the optical pipeline exactly as a measured one does.
+
+    Examples
+    --------
+    >>> rec = cycler_record(ds)  # doctest: +SKIP
+    >>> res = analyze_movie(movie.frames, time_s=movie.time_s, cycler=rec,
+    ...                     capacity_Ah=site_capacity_Ah(ds))  # doctest: +SKIP
+    """
+    missing = [v for v in ("voltage", "current", "charge", "step") if v not in ds]
+    if missing:
+        raise ParameterError(f"the Dataset lacks {missing}; pass a simulate_electrode result")
+    t = np.asarray(ds["time"].values, dtype=float)
+    current = np.asarray(ds["current"].values, dtype=float)
+    sign = np.sign(current)
+    # carry the last non-zero sign through rests, so a rest does not start a half-cycle
+    idx = np.where(sign != 0, np.arange(sign.size), 0)
+    np.maximum.accumulate(idx, out=idx)
+    carried = sign[idx]
+    half = np.concatenate([[0], np.cumsum((carried[1:] != carried[:-1]) & (carried[:-1] != 0))])
+    return pd.DataFrame({
+        "time_s": t - t[0],
+        "voltage_V": np.asarray(ds["voltage"].values, dtype=float),
+        "current_A": current,
+        "step": np.asarray(ds["step"].values, dtype=np.int64),
+        "cycle": (half // 2).astype(np.int64),
+        "capacity_Ah": np.asarray(ds["charge"].values, dtype=float) / 3600.0,
+    })
 
 
 def _crossings(s: np.ndarray, progress: np.ndarray, level: float) -> np.ndarray:
