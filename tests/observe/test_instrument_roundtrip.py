@@ -75,13 +75,14 @@ def test_frames_get_the_cell_soc(cell, measured):
 
 
 def test_pipeline_recovers_each_particles_transition(cell, measured):
-    ds, top, _ = cell
+    ds, top, movie = cell
     sim = _simulated(ds, top)
-    got = measured.transitions
-    # label k + 1 is top particle k (render_top_layer), both sorted by position
+    got = measured.transitions.assign(  # label k + 1 shows particle meta["particle"][k]
+        particle=lambda t: movie.meta["particle"][t.particle.to_numpy() - 1])
     for hc in (0, 1):
         a = got[got.half_cycle == hc].sort_values("particle")
         b = sim[sim.half_cycle == hc].sort_values("particle")
+        assert a.particle.tolist() == b.particle.tolist() == top.tolist()
         assert len(a) == len(b) == top.size
         # shot noise at 2000 photo-electrons per unit intensity averages to ~0.1 % of
         # a particle's contrast over its ~1000 pixels, and the PSF mixes in a little
