@@ -200,6 +200,12 @@ def test_sharma2022_quick(tmp_path):
     assert np.all(np.diff(firsts) > 0) and firsts[-1] > 2.0
     assert max(chain["0.001"]["widths_first_charge"][2:]) < 0.1
     assert chain["0.0005"]["n_reacted_first_charge"] < 5
+    # the synthetic movie of the chain read by the optical pipeline gives what the simulation's own
+    # logistic fits of the surface θ give (quick: 4.09, 0.15, 0.21, 0.15 against 4.08, 0.15, 0.21, 0.15);
+    # the far particles are classified step-like (4 of 5: the carbon-wired one changes gradually)
+    seen = rows["S3"]["metrics"]["through_microscope"]
+    np.testing.assert_allclose(seen["index"], seen["simulated_fit_index"], rtol=0.05)
+    assert seen["classification_first_charge"][1:] == ["step-like"] * 4
 
 
 def test_sharma2022_refuses_to_overwrite(tmp_path):
