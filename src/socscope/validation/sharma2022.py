@@ -162,7 +162,7 @@ def _through_microscope(ds, particles) -> dict:
     first = res.transitions.query("half_cycle == 0").sort_values("particle")
     # what the simulation itself gives with the pipeline's method (logistic fits) on
     # the occupancy the movie shows
-    sim = electrode_transitions(ds, signal=f"theta_particle_{movie.meta['signal'].split('_')[-1]}", method="fit")
+    sim = electrode_transitions(ds, signal=movie.meta["signal"], method="fit")
     sim_index = classify_half_cycles(sim[sim.particle.isin(particles)]).asynchrony_index.tolist()
     return {"index": res.half_cycles.asynchrony_index.tolist(), "simulated_fit_index": sim_index,
             "classification_first_charge": first.classification.tolist(),
