@@ -77,7 +77,8 @@ def cycler_record(ds: xr.Dataset) -> pd.DataFrame:
 
     Columns ``time_s``, ``voltage_V``, ``current_A`` (positive on charge),
     ``step`` (protocol step), ``cycle`` (two half-cycles a cycle, counted
-    from 0; a half-cycle starts where the current changes sign) and
+    from 0; half-cycles as :func:`~socscope.observe.asynchrony.split_half_cycles`
+    splits the passed charge, so rests do not start one) and
     ``capacity_Ah`` (net charge since the start, positive on charge). So a
     synthetic movie (:func:`~socscope.observe.render_top_layer`) goes through
     the optical pipeline exactly as a measured one does.
@@ -92,20 +93,14 @@ def cycler_record(ds: xr.Dataset) -> pd.DataFrame:
     if missing:
         raise ParameterError(f"the Dataset lacks {missing}; pass a simulate_electrode result")
     t = np.asarray(ds["time"].values, dtype=float)
-    current = np.asarray(ds["current"].values, dtype=float)
-    sign = np.sign(current)
-    # carry the last non-zero sign through rests, so a rest does not start a half-cycle
-    idx = np.where(sign != 0, np.arange(sign.size), 0)
-    np.maximum.accumulate(idx, out=idx)
-    carried = sign[idx]
-    half = np.concatenate([[0], np.cumsum((carried[1:] != carried[:-1]) & (carried[:-1] != 0))])
+    charge = np.asarray(ds["charge"].values, dtype=float)
     return pd.DataFrame({
         "time_s": t - t[0],
         "voltage_V": np.asarray(ds["voltage"].values, dtype=float),
-        "current_A": current,
+        "current_A": np.asarray(ds["current"].values, dtype=float),
         "step": np.asarray(ds["step"].values, dtype=np.int64),
-        "cycle": (half // 2).astype(np.int64),
-        "capacity_Ah": np.asarray(ds["charge"].values, dtype=float) / 3600.0,
+        "cycle": (split_half_cycles(charge) // 2).astype(np.int64),
+        "capacity_Ah": charge / 3600.0,
     })
 
 
