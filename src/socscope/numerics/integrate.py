@@ -227,6 +227,18 @@ class Coupling:
     def start_step(self, z_pred: np.ndarray) -> None:
         """Called with the predicted state ``[u, p]`` before each step's Newton iteration (default: nothing)."""
 
+    def held_prediction(self, p_pred: np.ndarray, p0: np.ndarray) -> np.ndarray:
+        """The predicted algebraic unknowns of a step with the held ones put back to their given values.
+
+        ``p_pred`` is the extrapolation from earlier steps, ``p0`` the values
+        the segment started with. By default ``p`` is all held when
+        :attr:`solve_p` is False (extrapolating a held value would only
+        amplify round-off) and all extrapolated otherwise; a coupling that
+        holds some unknowns and solves the others (a network held at its
+        collector) returns the mix.
+        """
+        return p_pred if self.solve_p else p0
+
     def newton_update(self, op, V, a0, h, g, u, k, d, p):
         """Newton update ``(δu, δp)`` of one iteration (see :func:`_coupled_newton_update`).
 
@@ -508,10 +520,10 @@ def integrate_segment(
         else:
             u_pred = u + h * f0
             c_pred = None
-        if cpl is not None and not cpl.solve_p:
-            # a held p stays exactly as given (extrapolating it would only
-            # amplify round-off)
-            u_pred[n:] = u0[n:]
+        if cpl is not None:
+            # held unknowns stay exactly as given; the others start from
+            # their extrapolation
+            u_pred[n:] = cpl.held_prediction(u_pred[n:], u0[n:])
         # Newton
         y = u_pred.copy()
         if cpl is not None:

@@ -142,6 +142,16 @@ class NetworkKinetics(SurfaceKinetics):
         """
         self._g = self.model.conductance(z_pred[: self.n])
 
+    def held_prediction(self, p_pred, p0):
+        """Only the collector is held in a potentiostatic step; every other node potential is an unknown
+        and starts from its extrapolation (restarting it from the segment's first values each step leaves
+        Newton far from the solution once the currents have moved)."""
+        if self.voltage is None:
+            return p_pred
+        p = np.array(p_pred, dtype=float)
+        p[0] = p0[0]
+        return p
+
     def _conductance(self, u):
         g = getattr(self, "_g", None)
         return g if g is not None else self.model.conductance(u)
