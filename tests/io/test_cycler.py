@@ -225,3 +225,32 @@ def test_maccor_text_export(tmp_path):
     end_of_cycle = rec.groupby("cycle").capacity_Ah.last().to_numpy()
     step_ah_end = 1e-3 * (3600 - 30) / 3600 - 1e-3 * (3000 - 30) / 3600  # the last sample of each step is dt short
     assert_allclose(np.diff(np.concatenate([[0.0], end_of_cycle])), step_ah_end, rtol=1e-9)
+
+
+def test_csv_columns_found_by_their_headers(tmp_path):
+    """A table in load_cycler's own schema reads back as written; common unit headers are converted to SI."""
+    t = np.linspace(0.0, 7200.0, 121)
+    cur = np.where(t < 3600.0, 2e-3, -1e-3)
+    q = np.concatenate([[0.0], np.cumsum(0.5 * (cur[1:] + cur[:-1]) * np.diff(t))]) / 3600.0
+    table = pd.DataFrame({"time_s": t, "voltage_V": 3.6 + t / 1e5, "current_A": cur,
+                          "step": (t >= 3600.0).astype(int), "cycle": np.zeros(t.size, int), "capacity_Ah": q + 0.5})
+    path = tmp_path / "own.csv"
+    table.to_csv(path, index=False)
+    back = load_cycler(path)
+    # a written and re-read float is the same to the last digit pandas writes (17 significant)
+    assert_allclose(back[list(SCHEMA)].to_numpy(float), table[list(SCHEMA)].to_numpy(float), rtol=1e-15)
+    # other header spellings, in other units: hours and milliamps
+    other = tmp_path / "units.csv"
+    pd.DataFrame({"Time (h)": t / 3600.0, "Ewe/V": table.voltage_V, "I/mA": cur * 1e3}).to_csv(other, index=False)
+    df = load_cycler(other)
+    assert_allclose(df.time_s, t, rtol=1e-12)
+    assert_allclose(df.current_A, cur, rtol=1e-12)
+    assert_allclose(df.capacity_Ah, q, rtol=0, atol=1e-15)  # integrated from the current (trapezoid, as q)
+    assert (df.step == 0).all()  # no step column: one step
+
+
+def test_text_under_a_binary_name_is_refused(tmp_path):
+    path = tmp_path / "fake.mpr"
+    path.write_text("time_s,voltage_V,current_A\n0,3.6,0.001\n")
+    with pytest.raises(FileFormatError, match=r"fake.mpr: named like a Bio-Logic .mpr file but it is plain text"):
+        load_cycler(path)

@@ -24,7 +24,10 @@ The vendor is detected from the file's content, not only its extension:
   ``Cyc#``, ``Step``, ``Test (Sec)``, ``Amp-hr``, ``Amps``, ``Volts``,
   ``State``: unsigned current and capacity, the state C/D/R/O gives the
   sign; tab, comma or semicolon separated, with header lines above the table);
-* any delimited text file with a column mapping (``columns=``).
+* any delimited text file: with a column mapping (``columns=``), or with
+  headers it recognises (:data:`CSV_NAMES`: ``time_s``, ``time/h``,
+  ``Ewe/V``, ``current_mA``, ... case-insensitive, converted to SI; the
+  schema's own names, so a table this module returns reads back as written).
 
 Readers for binary formats need the optional extra ``socscope[cycler]``.
 """
@@ -39,10 +42,28 @@ import pandas as pd
 
 from ..errors import FileFormatError
 
-__all__ = ["load_cycler", "detect_vendor", "SCHEMA", "VENDORS"]
+__all__ = ["load_cycler", "detect_vendor", "SCHEMA", "VENDORS", "CSV_NAMES"]
 
 SCHEMA = ("time_s", "voltage_V", "current_A", "step", "cycle", "capacity_Ah")
 VENDORS = ("biologic-mpr", "biologic-mpt", "neware-ndax", "neware-nda", "arbin", "maccor", "csv")
+
+#: header names (lower case) a plain text table may use for each schema column,
+#: with the factor that converts the column to the schema's unit; ``step``,
+#: ``cycle`` and ``capacity_Ah`` only under the schema's own names (vendors'
+#: capacity columns are often unsigned or restart every step, so they are not
+#: guessed: pass ``columns=`` for those)
+CSV_NAMES = {
+    "time_s": {"time_s": 1.0, "time": 1.0, "time/s": 1.0, "time (s)": 1.0, "t_s": 1.0, "test_time_s": 1.0,
+               "time_h": 3600.0, "time/h": 3600.0, "time (h)": 3600.0, "time_min": 60.0, "time (min)": 60.0},
+    "voltage_V": {"voltage_v": 1.0, "voltage": 1.0, "ewe/v": 1.0, "ecell/v": 1.0, "voltage (v)": 1.0, "e/v": 1.0,
+                  "potential_v": 1.0, "potential": 1.0, "voltage/v": 1.0},
+    "current_A": {"current_a": 1.0, "current": 1.0, "i/a": 1.0, "current (a)": 1.0, "current/a": 1.0,
+                  "current_ma": 1e-3, "i/ma": 1e-3, "current (ma)": 1e-3, "current/ma": 1e-3,
+                  "current_ua": 1e-6, "current (ua)": 1e-6, "current (µa)": 1e-6},
+    "step": {"step": 1.0},
+    "cycle": {"cycle": 1.0},
+    "capacity_Ah": {"capacity_ah": 1.0},
+}
 
 _MPR_MAGIC = b"BIO-LOGIC MODULAR FILE"
 _MPT_MAGIC = b"EC-Lab ASCII FILE"
@@ -89,6 +110,13 @@ def detect_vendor(path) -> str:
             f"{path}: unknown binary format (first bytes {head[:16]!r}); expected a Bio-Logic .mpr, "
             "a Neware .ndax/.nda, or a text export (.mpt, .csv)"
         )
+    binary = {".mpr": "Bio-Logic .mpr", ".mpt": "EC-Lab .mpt", ".ndax": "Neware .ndax", ".nda": "Neware .nda"}
+    if path.suffix.lower() in binary:
+        raise FileFormatError(
+            f"{path}: named like a {binary[path.suffix.lower()]} file but it is plain text without that "
+            f"format's header (first bytes {head[:16]!r}); export the record again from the instrument, or, "
+            "if it is a delimited table, give it a .csv name"
+        )
     return "csv"
 
 
@@ -104,7 +132,8 @@ def load_cycler(path, *, vendor: str | None = None, columns: dict | None = None,
         For text files: schema name -> column name in the file, e.g.
         ``{"time_s": "Test Time (s)", "voltage_V": "Voltage (V)", "current_A": "Current (A)"}``;
         ``step``, ``cycle`` and ``capacity_Ah`` are optional (capacity is then
-        integrated from the current).
+        integrated from the current). Without it, the columns are found by
+        their headers (:data:`CSV_NAMES`, units converted to SI).
     **csv_options
         Passed to :func:`pandas.read_csv` for text files (``sep``, ``decimal``, ...).
 
@@ -285,32 +314,52 @@ def _read_neware(path: Path) -> pd.DataFrame:
 
 
 def _read_csv(path: Path, columns: dict | None, options: dict) -> pd.DataFrame:
-    if not columns:
-        raise FileFormatError(
-            f"{path}: a text file needs a column mapping, e.g. load_cycler(path, columns={{'time_s': 'Time (s)', "
-            "'voltage_V': 'Voltage (V)', 'current_A': 'Current (A)'}})"
-        )
-    unknown = set(columns) - set(SCHEMA)
-    if unknown:
-        raise FileFormatError(f"{path}: column mapping keys {sorted(unknown)} are not schema names {SCHEMA}")
-    missing_keys = [k for k in ("time_s", "voltage_V", "current_A") if k not in columns]
-    if missing_keys:
-        raise FileFormatError(f"{path}: the column mapping must name {missing_keys}")
+    if columns:
+        unknown = set(columns) - set(SCHEMA)
+        if unknown:
+            raise FileFormatError(f"{path}: column mapping keys {sorted(unknown)} are not schema names {SCHEMA}")
+        missing_keys = [k for k in ("time_s", "voltage_V", "current_A") if k not in columns]
+        if missing_keys:
+            raise FileFormatError(f"{path}: the column mapping must name {missing_keys}")
     try:
         # without a separator, sniff it (python engine); with one, the fast C engine
         raw = pd.read_csv(path, **(options if "sep" in options else {"sep": None, "engine": "python"} | options))
     except Exception as exc:
         raise FileFormatError(f"{path}: cannot parse as a delimited text table ({exc})") from None
-    absent = [v for v in columns.values() if v not in raw.columns]
-    if absent:
-        raise FileFormatError(f"{path}: columns {absent} are not in the file; it has {list(raw.columns)}")
-    time = raw[columns["time_s"]].to_numpy(float)
-    current = raw[columns["current_A"]].to_numpy(float)
+    if columns:
+        absent = [v for v in columns.values() if v not in raw.columns]
+        if absent:
+            raise FileFormatError(f"{path}: columns {absent} are not in the file; it has {list(raw.columns)}")
+        factors = dict.fromkeys(columns, 1.0)
+    else:
+        columns, factors = _columns_from_headers(path, raw.columns)
+
+    def col(key):
+        return raw[columns[key]].to_numpy(float) * factors[key]
+
+    time, current = col("time_s"), col("current_A")
     n = time.size
     step = raw[columns["step"]] if "step" in columns else np.zeros(n, dtype=np.int64)
     cycle = raw[columns["cycle"]] if "cycle" in columns else np.zeros(n, dtype=np.int64)
-    capacity = raw[columns["capacity_Ah"]].to_numpy(float) if "capacity_Ah" in columns else _integrate(time, current)
-    return _assemble(raw, time - time[0], raw[columns["voltage_V"]], current, step, cycle, capacity)
+    capacity = col("capacity_Ah") if "capacity_Ah" in columns else _integrate(time, current)
+    return _assemble(raw, time - time[0], col("voltage_V"), current, step, cycle, capacity)
+
+
+def _columns_from_headers(path: Path, headers) -> tuple[dict, dict]:
+    """Schema name -> (file column, factor to SI) for the headers :data:`CSV_NAMES` knows."""
+    lower = {str(c).strip().lower(): c for c in headers}
+    columns, factors = {}, {}
+    for key, names in CSV_NAMES.items():
+        hit = next((name for name in names if name in lower), None)
+        if hit is not None:
+            columns[key], factors[key] = lower[hit], names[hit]
+        elif key in ("time_s", "voltage_V", "current_A"):
+            raise FileFormatError(
+                f"{path}: no {key.split('_')[0]} column among {list(headers)}; name it one of "
+                f"{sorted(names)} (case-insensitive), or pass a column mapping, e.g. load_cycler(path, "
+                "columns={'time_s': 'Time (s)', 'voltage_V': 'Voltage (V)', 'current_A': 'Current (A)'})"
+            )
+    return columns, factors
 
 
 def _text_table(path: Path, marker: str) -> pd.DataFrame:

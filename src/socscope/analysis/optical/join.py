@@ -27,25 +27,12 @@ from __future__ import annotations
 
 import warnings
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
-from ...errors import FileFormatError, ParameterError
+from ...errors import ParameterError
 
 __all__ = ["capacity_basis_Ah", "derivative_vs_soc", "join_cycler", "read_cycler"]
-
-# column names a plain CSV may use for the three quantities, with their factor to SI
-_CSV_NAMES = {
-    "time_s": {"time_s": 1.0, "time": 1.0, "time/s": 1.0, "time (s)": 1.0, "t_s": 1.0, "test_time_s": 1.0,
-               "time_h": 3600.0, "time/h": 3600.0, "time (h)": 3600.0, "time_min": 60.0, "time (min)": 60.0},
-    "voltage_V": {"voltage_v": 1.0, "voltage": 1.0, "ewe/v": 1.0, "ecell/v": 1.0, "voltage (v)": 1.0, "e/v": 1.0,
-                  "potential_v": 1.0, "potential": 1.0, "voltage/v": 1.0},
-    "current_A": {"current_a": 1.0, "current": 1.0, "i/a": 1.0, "current (a)": 1.0, "current/a": 1.0,
-                  "current_ma": 1e-3, "i/ma": 1e-3, "current (ma)": 1e-3, "current/ma": 1e-3,
-                  "current_ua": 1e-6, "current (ua)": 1e-6, "current (µa)": 1e-6},
-}
 
 
 def read_cycler(cycler) -> pd.DataFrame:
@@ -56,9 +43,10 @@ def read_cycler(cycler) -> pd.DataFrame:
     cycler : pandas.DataFrame or str or Path
         A table in the schema of :func:`socscope.io.load_cycler`, or a file:
         any format ``load_cycler`` reads; a plain CSV needs columns for time,
-        voltage and current (``time_s``, ``voltage_V``, ``current_A``, or
-        ``time``/``voltage``/``current``, ``time/s``, ``Ewe/V``, ``I/mA``,
-        ``current_mA``, ...; current positive on charge).
+        voltage and current under headers ``load_cycler`` recognises
+        (:data:`socscope.io.cycler.CSV_NAMES`: ``time_s``, ``voltage_V``,
+        ``current_A``, or ``time``/``voltage``/``current``, ``time/s``,
+        ``Ewe/V``, ``I/mA``, ``current_mA``, ...; current positive on charge).
 
     Raises
     ------
@@ -73,33 +61,9 @@ def read_cycler(cycler) -> pd.DataFrame:
                 "(as socscope.io.load_cycler returns)"
             )
         return cycler
-    from ...io.cycler import detect_vendor, load_cycler
+    from ...io.cycler import load_cycler
 
-    path = Path(cycler)
-    if detect_vendor(path) != "csv":
-        return load_cycler(path)
-    try:
-        head = pd.read_csv(path, sep=None, engine="python", nrows=5)
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise FileFormatError(f"{path}: cannot parse as a delimited text table ({exc})") from None
-    columns, factors = {}, {}
-    lower = {str(c).strip().lower(): c for c in head.columns}
-    for key, names in _CSV_NAMES.items():
-        hit = next((n for n in names if n in lower), None)
-        if hit is None:
-            raise FileFormatError(
-                f"{path}: no {key.split('_')[0]} column; expected one of {sorted(names)} (case-insensitive); "
-                f"the file has {list(head.columns)}"
-            )
-        columns[key] = lower[hit]
-        factors[key] = names[hit]
-    if all(f == 1.0 for f in factors.values()):
-        return load_cycler(path, columns=columns)
-    raw = pd.read_csv(path, sep=None, engine="python")
-    df = pd.DataFrame({k: raw[columns[k]].to_numpy(float) * factors[k] for k in columns})
-    df["time_s"] -= df["time_s"].iloc[0]
-    df.attrs["source_file"] = str(path)
-    return df
+    return load_cycler(cycler)
 
 
 def capacity_basis_Ah(*, capacity_Ah=None, mass_g=None, capacity_mAh_g=None, allow_none: bool = False):
