@@ -561,3 +561,19 @@ def test_diffusivity_over_four_decades(geometry, mesh):
     ds2 = ss.simulate_particle(mat, geometry, protocol, output_interval=None, **fine)
     t1, t2 = float(ds.step_end_time[1]), float(ds2.step_end_time[1])
     assert abs(t1 - t2) / (t2 - 1800) < 0.01, (t1, t2)
+
+
+def test_an_output_interval_too_fine_for_the_step_is_refused_before_running(ni88):
+    """Samples are planned before the run; more than a million per step is refused with the interval that fits."""
+    with pytest.raises(ParameterError, match=r"output_interval = 1e-06 s would record 6e\+08 samples.*0\.0006 s or more"):
+        ss.simulate_particle(ni88, Sphere(1e-6), ["Charge at C/3 for 10 minutes"], n_cells=10, output_interval=1e-6)
+    with pytest.raises(ParameterError, match=r"'Rest for 100000 hours'.*360 s or more"):
+        ss.simulate_particle(ni88, Sphere(1e-6), ["Rest for 100000 hours"], n_cells=10, output_interval=60.0)
+
+
+def test_a_current_step_plans_no_samples_past_the_li_it_can_pass(ni88):
+    """'for 1e9 hours or until 4.3 V' is a charge to 4.3 V: no 6e10 samples planned for the stated duration."""
+    res = ss.simulate_particle(ni88, Sphere(1e-6), ["Charge at C/3 for 1e9 hours or until 4.3 V"], n_cells=10,
+                               output_interval=60.0)
+    assert str(res.step_end_reason.values[0]) == "voltage=4.3"
+    assert res.time.values[-1] < 4 * 3600.0  # a C/3 charge from 0.97 ends within 3 h

@@ -40,6 +40,24 @@ from .kinetics import SurfaceKinetics
 
 __all__ = ["simulate_particle", "simulate_particles", "ParticleModel", "ParticleBatch"]
 
+#: most samples one step may record: more is never a resolution anyone needs,
+#: and each sample costs memory and post-processing (electrodes solve their
+#: network once per sample, ~10 ms)
+MAX_SAMPLES_PER_STEP = 1_000_000
+#: most state values (samples × cells) one step may record: 2e8 float64 is 1.6 GB
+MAX_VALUES_PER_STEP = 200_000_000
+
+
+def _check_sample_count(step, n_samples: int, interval: float, n_cells: int) -> None:
+    """Refuse an output interval that would record more than the machine can hold for ``step``."""
+    limit = min(MAX_SAMPLES_PER_STEP, MAX_VALUES_PER_STEP // max(n_cells, 1))
+    if n_samples > limit:
+        span = n_samples * interval
+        raise ParameterError(
+            f"step {step.sentence!r}: output_interval = {interval:g} s would record {n_samples:.3g} samples of "
+            f"{n_cells} cells (at most {limit:.3g} per step); record every {span / limit:.3g} s or more "
+            "(--output-interval-s), or shorten the step"
+        )
 
 
 @dataclass(frozen=True)
@@ -622,8 +640,17 @@ class ParticleModel:
         if times is not None:
             outs = [x for x in times if t < x <= t_end]
         elif interval is not None:
+            # a galvanostatic step ends by the time it has passed all the Li
+            # there is (it stops at a cut-off or fails before), so no sample
+            # is planned beyond that, however long the step's stated duration
+            horizon = t_end
+            if plan.current != 0:
+                full = F * self.n_l * vol.sum() / abs(plan.current)
+                horizon = min(t_end, t + 1.01 * full)
             first = math.floor(t / interval + 1e-9) + 1
-            outs = list(np.arange(first, math.floor(t_end / interval - 1e-9) + 1) * interval)
+            last = math.floor(horizon / interval - 1e-9)
+            _check_sample_count(step, last - first + 1, interval, n)
+            outs = list(np.arange(first, last + 1) * interval)
         else:
             outs = []
         try:
