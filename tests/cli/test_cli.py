@@ -104,6 +104,27 @@ def test_bad_input_gives_one_clear_line(tmp_path, args, needle):
     assert not (tmp_path / "x.nc").exists()
 
 
+def test_argument_errors_are_one_line_without_the_usage_block(tmp_path):
+    for args in (["validate", "nature2099"], ["simulate", "particle", "--material", "ni88-xu2022", "--shape", "cube"]):
+        res = run_cli(*args)
+        assert res.returncode == 2, args
+        lines = res.stderr.strip().splitlines()
+        assert len(lines) == 1 and "error: argument" in lines[0] and "--help" in lines[0], res.stderr
+
+
+def test_an_output_folder_blocked_by_a_file_is_named(tmp_path):
+    """A file where a folder of --out should be: the path the user gave is named, nothing is written."""
+    (tmp_path / "taken").write_text("precious")
+    res = run_cli("simulate", "particle", "--material", "ni88-xu2022", "--shape", "sphere", "--radius-um", "1",
+                  "--n-cells", "5", "--protocol", "Rest for 1 minute", "--out", str(tmp_path / "taken" / "x.nc"),
+                  "--quiet")
+    assert res.returncode == 2
+    line = res.stderr.strip()
+    assert len(line.splitlines()) == 1 and str(tmp_path / "taken") in line and "Not a directory" in line
+    assert ".tmp" not in line  # the temporary file beside the result is not what the user named
+    assert (tmp_path / "taken").read_text() == "precious"
+
+
 def test_bad_protocol_names_the_position(tmp_path):
     res = run_cli("simulate", "particle", "--material", "ni88-xu2022", "--shape", "sphere", "--radius-um", "1",
                   "--protocol", "Charge at C/3 fr 1 hour", "--out", str(tmp_path / "x.nc"), "--quiet")

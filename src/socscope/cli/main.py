@@ -323,8 +323,26 @@ def _cmd_demo(args) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the project's error format: one line on stderr, exit code 2 (no usage block)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _os_error_line(exc: OSError) -> str:
+    """One line for a file-system error, naming the path the user gave (not a temporary file beside it)."""
+    where = Path(exc.filename) if exc.filename else None
+    if where is not None and where.name.startswith(".") and where.name.endswith(".tmp"):
+        where = where.parent  # results are written to a temporary file first, then renamed
+    what = exc.strerror or type(exc).__name__
+    fix = ("every folder on the path must exist and be a folder you can write to; "
+           "choose another --out or create the folder")
+    return f"{where}: {what}; {fix}" if where is not None else f"{what}; {fix}"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="socscope",
         description="Simulate, measure and connect state-of-charge heterogeneity in cathode particles.",
     )
@@ -465,6 +483,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("socscope: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a path that cannot be read or written: bad input
+        print(f"socscope: error: {_os_error_line(exc)}", file=sys.stderr)
+        return 2
     except Exception as exc:  # a failure, not bad input: one line, non-zero
         print(f"socscope: error: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
         return 1
