@@ -162,3 +162,22 @@ def test_gitt_to_material_and_cli(tmp_path):
     assert_allclose(loaded.D(theta), res.D_sphere.to_numpy(), rtol=1e-3)
     # missing mass: one clear error
     assert main(["gitt", str(mpt), "--material", "nmc532", "--radius-um", "2", "--out", str(out), "--overwrite"]) == 2
+
+
+def test_cli_refuses_before_writing_anything(tmp_path, capsys):
+    """Bad --alpha, a --to-material folder that does not exist, a record without GITT pulses: no output folder."""
+    from socscope.cli.main import main
+
+    t = np.arange(0.0, 7200.0, 10.0)
+    cycling = tmp_path / "gcpl.csv"  # one long constant-current charge: no pulse and rest
+    pd.DataFrame({"time_s": t, "voltage_V": 3.7 + t / 1e5, "current_A": np.full(t.size, 1e-3)}).to_csv(cycling,
+                                                                                                         index=False)
+    base = ["gitt", str(cycling), "--mass-mg", "8", "--material", "nmc532", "--radius-um", "2", "--quiet"]
+    cases = [(["--alpha", "-1", "--to-material", str(tmp_path / "m.toml")], "--alpha -1.0 must be a positive"),
+             (["--to-material", str(tmp_path / "nodir" / "m.toml")], "does not exist"),
+             ([], "no GITT pulse gives a diffusivity")]
+    for k, (extra, needle) in enumerate(cases):
+        out = tmp_path / f"out{k}"
+        assert main(base + ["--out", str(out)] + extra) == 2
+        assert needle in capsys.readouterr().err
+        assert not out.exists() and not (tmp_path / "m.toml").exists()

@@ -260,7 +260,11 @@ def _cmd_cycler_summary(args) -> int:
     ax.figure.savefig(out / "dqdv.png", dpi=150)
     plt.close(ax.figure)
     if not args.quiet:
-        print(cycles.to_string(float_format=lambda x: f"{x:.4g}"))
+        if cycles.empty:
+            print(f"no complete cycle (a {args.first} followed by its counterpart); "
+                  f"{len(half)} half-cycle(s) in half_cycles.csv")
+        else:
+            print(cycles.to_string(float_format=lambda x: f"{x:.4g}"))
         print(f"wrote {out}/")
     return 0
 
@@ -277,6 +281,11 @@ def _cmd_gitt(args) -> int:
         raise SocscopeError(f"{args.file}: GITT needs the active mass: --mass-mg (e.g. 8.1)")
     if args.bet_m2_g is None and args.radius_um is None:
         raise SocscopeError("give the active area: --bet-m2-g (e.g. 0.6) or --radius-um (particle radius)")
+    if not (math.isfinite(args.alpha) and args.alpha > 0):
+        raise SocscopeError(f"--alpha {args.alpha} must be a positive factor on D (default 1; [004] used 2.7)")
+    if args.to_material and not Path(args.to_material).resolve().parent.is_dir():
+        raise SocscopeError(f"--to-material {args.to_material}: folder {Path(args.to_material).parent} does not "
+                            "exist; create it or choose another path")
     mat = materials.get(args.material) if not Path(args.material).is_file() else materials.load(args.material)
     df = load_cycler(args.file)
     table = gitt_diffusivity(
@@ -284,6 +293,14 @@ def _cmd_gitt(args) -> int:
         bet_m2_g=args.bet_m2_g, radius_m=args.radius_um * 1e-6 if args.radius_um is not None else None,
         capacity_mAh_g=mat.capacity_mAh_g,
     )
+    if table.empty or not np.isfinite(table[["D_classic", "D_sqrt_t", "D_sphere"]].to_numpy(float)).any():
+        raise SocscopeError(
+            f"{args.file}: no GITT pulse gives a diffusivity ({len(table)} pulse(s) found, none a short constant "
+            "current followed by a rest long enough to relax); is this a GITT record? A galvanostatic cycling "
+            "record goes to 'socscope cycler summary'"
+        )
+    # everything that can fail is done before the first file is written
+    new = gitt_to_material(table, mat, alpha=args.alpha) if args.to_material else None
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out / "gitt.csv", table.to_csv(index_label="pulse"))
     summary = {"file": str(args.file), "material": mat.name, "pulses": len(table),
@@ -306,8 +323,7 @@ def _cmd_gitt(args) -> int:
     ax.legend(frameon=False)
     fig.savefig(out / "diffusivity.png", dpi=150)
     plt.close(fig)
-    if args.to_material:
-        new = gitt_to_material(table, mat, alpha=args.alpha)
+    if new is not None:
         materials.save(new, args.to_material, overwrite=args.overwrite)
     if not args.quiet:
         print(table[["tau_s", "dEs_V", "dEt_V", "D_classic", "D_sqrt_t", "D_sphere", "short_pulse", "relaxed"]]
