@@ -178,3 +178,16 @@ def test_demo_writes_its_files(tmp_path):
     res = run_cli("demo", "--out", str(out), "--quiet")
     assert res.returncode == 2 and "--overwrite" in res.stderr
     assert main(["demo", "--out", str(out), "--quiet", "--overwrite"]) == 0
+
+
+def test_a_mask_with_nan_pixels_is_refused(tmp_path):
+    img = np.zeros((20, 20))
+    img[5:15, 5:15] = 1.0
+    img[0, 3] = np.nan
+    np.save(tmp_path / "m.npy", img)
+    res = run_cli("simulate", "particle", "--material", "ni88-xu2022", "--shape", "mask", "--mask",
+                  str(tmp_path / "m.npy"), "--pixel-size-nm", "50", "--protocol", "Rest for 1 minute",
+                  "--out", str(tmp_path / "x.nc"), "--quiet")
+    assert res.returncode == 2
+    assert "1 NaN or infinite pixel(s), the first at (row, column) (0, 3)" in res.stderr
+    assert not (tmp_path / "x.nc").exists()

@@ -263,3 +263,16 @@ def test_real_h264_video(tmp_path):
     # H.264 is lossy: flat regions come back within a few grey levels (measured 0 here)
     assert np.abs(data - expected)[:, 25:35, 35:55].max() < 4 / 255
     assert np.abs(data - expected)[:, :10, :20].max() < 4 / 255
+
+
+def test_nan_frames_are_named(tmp_path):
+    import tifffile
+
+    frames = np.ones((4, 8, 8), dtype=np.float32)
+    frames[2, 3, 3:5] = np.nan
+    path = tmp_path / "nan.tif"
+    tifffile.imwrite(path, frames, imagej=True)
+    movie = open_movie(path, frame_interval_s=1.0)
+    assert_array_equal(movie.read(0, 2), 1.0)  # the frames before it read as stored
+    with pytest.raises(FileFormatError, match=r"nan.tif: frame 2 holds 2 NaN or infinite pixel"):
+        movie.read(1, 4)

@@ -129,6 +129,10 @@ def _read_mask(path: Path):
     img = np.asarray(img)
     if img.ndim != 2:
         raise FileFormatError(f"{path}: mask must be a 2D image, got shape {img.shape}")
+    if img.dtype.kind == "f" and not np.all(np.isfinite(img)):
+        bad = np.argwhere(~np.isfinite(img))
+        raise FileFormatError(f"{path}: the mask has {len(bad)} NaN or infinite pixel(s), the first at (row, column) "
+                              f"{tuple(int(v) for v in bad[0])}; a mask holds 0 (background) and non-zero (particle)")
     return img > (img.max() / 2 if img.dtype != bool else 0)
 
 

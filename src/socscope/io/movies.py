@@ -134,7 +134,17 @@ class Movie:
         raw = self._reader(start, stop)
         if self.is_rgb:
             return _rgb_to_intensity(raw)
-        return np.array(raw, dtype=np.float64)
+        out = np.array(raw, dtype=np.float64)
+        if np.asarray(raw).dtype.kind == "f":
+            bad = ~np.isfinite(out)
+            if bad.any():
+                k = int(np.nonzero(bad.any(axis=tuple(range(1, out.ndim))))[0][0])
+                raise FileFormatError(
+                    f"{self.path.name}: frame {start + k} holds {int(bad[k].sum())} NaN or infinite pixel(s); "
+                    "an intensity must be a finite number: replace or drop the frame (e.g. with "
+                    "numpy.nan_to_num, or by cutting it from the stack) and save the movie again"
+                )
+        return out
 
     def iter_chunks(self, chunk_frames: int) -> Iterator[tuple[int, np.ndarray]]:
         """Iterate over the movie in chunks of frames.
