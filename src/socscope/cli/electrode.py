@@ -363,6 +363,9 @@ def _report(ds, out: Path, movie, movie_path) -> None:
         lost = float(ds.capacity_not_recovered)
         if math.isfinite(lost):
             print(f"  capacity not recovered after the first discharge: {100 * lost:.1f}%")
+    elif np.ptp(ds.charge.values) > 0:
+        print(f"  the charge moved, but {ds.sizes['time']} samples are too few to measure transitions; "
+              "record more often (--output-interval-s)")
     else:
         print("  no half-cycle with a change of state of charge (rests only): no asynchrony to report")
     for k in range(ds.sizes.get("step_index", 0)):

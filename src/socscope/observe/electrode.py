@@ -44,6 +44,11 @@ MIN_AMPLITUDE = 0.005
 DIP_DEPTH = 0.02
 
 
+#: SOC changes up to this are round-off, not charge: rests do not move the SOC,
+#: and the tolerance keeps them from splitting into half-cycles of their own or
+#: counting as one (a rest-only run's SOC wanders by ~1e-16)
+SOC_ROUNDOFF = 1e-9
+
 def cell_soc(ds: xr.Dataset) -> np.ndarray:
     """Cell state of charge of every sample: the share of all lattice sites emptied since the start.
 
@@ -123,7 +128,7 @@ def _crossing_table(s: np.ndarray, traces: np.ndarray, half_cycle: np.ndarray, p
     rows = []
     for hc in np.unique(half_cycle):
         idx = np.nonzero(half_cycle == hc)[0]
-        if idx.size < 3 or np.ptp(s[idx]) == 0:
+        if idx.size < 3 or np.ptp(s[idx]) <= SOC_ROUNDOFF:
             continue
         ss, tr = s[idx], traces[idx]
         change = tr[-1] - tr[0]
@@ -184,9 +189,7 @@ def electrode_transitions(ds: xr.Dataset, *, signal: str = "theta_particle_mean"
         raise ParameterError(f"signal {signal!r} must be a (time, particle) variable of the electrode result")
     s = cell_soc(ds)
     tr = np.asarray(ds[signal].values, dtype=float)
-    # rests do not move the SOC; a small tolerance keeps round-off from
-    # splitting them into half-cycles of their own
-    hc = split_half_cycles(s, tolerance=1e-9)
+    hc = split_half_cycles(s, tolerance=SOC_ROUNDOFF)
     particle = np.asarray(ds["particle"].values)
     if method == "crossing":
         table = _crossing_table(s, tr, hc, particle)
