@@ -171,7 +171,8 @@ def test_default_contact_fraction_is_the_layouts():
 
 @pytest.mark.parametrize("case", ["unknown material", "material without sigma", "image without particles",
                                   "impossible protocol", "unreadable protocol", "output exists", "movie not tif",
-                                  "contact fraction", "contact fraction with image"])
+                                  "contact fraction", "contact fraction with image", "layers without layered",
+                                  "zero layers", "negative seed"])
 def test_errors_exit_non_zero_and_write_nothing(tmp_path, capsys, case, no_sigma_material):
     work = tmp_path / "work"
     work.mkdir()
@@ -201,6 +202,13 @@ def test_errors_exit_non_zero_and_write_nothing(tmp_path, capsys, case, no_sigma
         tifffile.imwrite(labels, _discs((52, 104), CENTRES, RADII))
         args = ["simulate", "electrode", "--material", "nmc532", "--from-image", str(labels), "--pixel-size-nm", "200",
                 "--contact-fraction", "0.01", *SHORT, "--out", str(out)]
+    elif case == "layers without layered":
+        args += ["--layers", "2"]
+    elif case == "zero layers":
+        args[args.index("random-2d")] = "layered"
+        args += ["--layers", "0"]
+    elif case == "negative seed":
+        args += ["--seed", "-1"]
     before = sorted(work.iterdir())
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
@@ -211,5 +219,7 @@ def test_errors_exit_non_zero_and_write_nothing(tmp_path, capsys, case, no_sigma
     expected = {"unknown material": "nmc999", "material without sigma": "sigma", "image without particles":
                 "no particles", "impossible protocol": "2 V", "unreadable protocol": "Charge until tomorrow",
                 "output exists": "--overwrite", "movie not tif": ".tif", "contact fraction": "(0, 1]",
-                "contact fraction with image": "measured from the image"}[case]
+                "contact fraction with image": "measured from the image",
+                "layers without layered": "the layout is random-2d", "zero layers": "--layers 0 must be",
+                "negative seed": "--seed -1 must be"}[case]
     assert expected in err

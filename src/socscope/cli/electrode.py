@@ -89,8 +89,13 @@ def _check_args(args) -> None:
         _positive(args.pixel_size_nm, "--pixel-size-nm", 50)
     if args.particles is not None and args.particles < 1:
         raise SocscopeError(f"--particles {args.particles} must be a whole number >= 1, e.g. 200")
-    if args.layers is not None and (args.layers < 1 or (args.layout or "random-2d") != "layered"):
-        raise SocscopeError("--layers (>= 1) applies to --layout layered, e.g. --layout layered --layers 3")
+    if args.layers is not None and (args.layout or "random-2d") != "layered":
+        raise SocscopeError(f"--layers applies to --layout layered only (the layout is {args.layout or 'random-2d'}); "
+                            "e.g. --layout layered --layers 3")
+    if args.layers is not None and args.layers < 1:
+        raise SocscopeError(f"--layers {args.layers} must be a whole number >= 1, e.g. 3")
+    if args.seed < 0:
+        raise SocscopeError(f"--seed {args.seed} must be a whole number >= 0, e.g. 0")
     if not (math.isfinite(args.isolated_fraction) and 0.0 <= args.isolated_fraction < 1.0):
         raise SocscopeError(f"--isolated-fraction {args.isolated_fraction:g} must lie in [0, 1), e.g. 0.1")
     if args.n_shells < 3:
