@@ -219,6 +219,7 @@ def test_repeat_with_trains_separated_by_semicolons():
         ("Repeat three: [Rest for 1 hour]", "three", "whole number ≥ 1"),
         ("Repeat 2: [Rest for 1 hour, Repeat 2: [Rest for 1 hour]]", "Repeat 2: [Rest for 1 hour]]",
          "do not nest"),
+        ("Repeat 2: [Rest for 1 hour]]", "]]", "closes the Repeat block before its end"),
         ("Repeat 2 [Rest for 1 hour]", " [Rest", "': ['"),  # just after the number
         ("Repeat 2: Rest for 1 hour", ": Rest", "': ['"),
         ("Repeat 2: [Rest for 1 hour, , Rest for 2 hours]", ", Rest for 2", "empty step"),

@@ -965,6 +965,10 @@ def _parse_repeat(s: str) -> list:
         raise _fail(s, len(s), "expected ']' at the end of the Repeat block", _REPEAT_EXAMPLE)
     inner_start, inner_end = b.end(), len(s) - 1
     nested = re.compile(r"\[|\]|\brepeat\b", re.I).search(s, inner_start, inner_end)
+    if nested and nested.group() == "]":
+        raise _fail(s, nested.start(), "a ']' closes the Repeat block before its end; remove the extra ']' "
+                                       "(one '[' opens the block, one ']' at the very end closes it)",
+                    _REPEAT_EXAMPLE)
     if nested:
         raise _fail(s, nested.start(), "Repeat blocks do not nest; write the inner block out or repeat the outer "
                                        "one", _REPEAT_EXAMPLE)
