@@ -80,6 +80,9 @@ def test_capacity_with_other_ends():
     assert s.until == (Condition("c_rate", 0.02), Condition("specific_capacity", 18_000.0))
     s = parse_step("Hold surface theta at 0.2 until 5 mAh/g")
     assert s.until == (Condition("specific_capacity", 18_000.0),)
+    # as an end reason the capacity reads in the sentence's unit, the others as stored
+    assert [c.label for c in parse_step("Hold at 4.3 V until C/50 or 5 mAh/g").until] == [
+        "c_rate=0.02", "specific_capacity=5 mAh/g"]
 
 
 @pytest.mark.parametrize("text", ["0 mAh/g", "-5 mAh/g", "1e999 mAh/g"])

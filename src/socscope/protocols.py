@@ -175,6 +175,14 @@ class Condition:
     quantity: str
     value: float
 
+    @property
+    def label(self) -> str:
+        """``quantity=value`` as a step's end reason, in the unit of the sentence where it is not SI-plain
+        (a capacity in mAh/g, not C/kg)."""
+        if self.quantity == "specific_capacity":
+            return f"specific_capacity={self.value / 3600.0:g} mAh/g"
+        return f"{self.quantity}={self.value}"
+
 
 @dataclass(frozen=True)
 class Step:

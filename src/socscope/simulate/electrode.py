@@ -481,13 +481,13 @@ class ElectrodeModel(ParticleBatch):
                 pick = np.min if down else np.max
                 g0 = float(pick(self.surface_theta(theta0, 0.0)) - target)
                 fn = lambda z, target=target, pick=pick, cpl=cpl: float(pick(cpl.state(z[:n], z[n:])[0]) - target)
-                events.append(self._check_start(plan.step, cond, Event(f"{q}={target}", fn, None, initial=g0),
+                events.append(self._check_start(plan.step, cond, Event(cond.label, fn, None, initial=g0),
                                                 g0, 1 if down else -1))
             elif q in own:
                 cut = abs(self._current_value(q, target))
                 fn = lambda z, cut=cut, cpl=cpl: float(abs(cpl.total_current(z[:n], z[n:])) - cut)
                 # a hold starts with its largest current, above any cut-off
-                events.append(Event(f"{q}={target}", fn, None, initial=1.0))
+                events.append(Event(cond.label, fn, None, initial=1.0))
         return events
 
     # -- running ---------------------------------------------------------------------------

@@ -458,7 +458,7 @@ class ParticleModel:
                     pick = np.min if down else np.max
                     g0 = float(pick(self.surface_theta(theta0, 0.0)) - target)
                     zfn = lambda z, target=target, pick=pick, cpl=cpl: float(pick(cpl.state(z[:n], z[n])[0]) - target)
-                    ev = Event(f"{q}={target}", zfn, None, initial=g0)
+                    ev = Event(cond.label, zfn, None, initial=g0)
                     events.append(self._check_start(step, cond, ev, g0, 1 if down else -1))
                     continue
                 else:
@@ -511,7 +511,7 @@ class ParticleModel:
         return events
 
     def _event(self, cond, fn, spec, g0, cpl) -> Event:
-        name = f"{cond.quantity}={cond.value}"
+        name = cond.label
         if cpl is None:
             return Event(name, fn, spec, initial=g0)
         n = self.grid.n_cells
