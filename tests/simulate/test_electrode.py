@@ -244,3 +244,17 @@ def test_a_rest_only_run_has_no_half_cycle(nmc532):
                             n_shells=6, output_interval=600)
     assert "half_cycle" not in ds.sizes and "asynchrony_index" not in ds
     assert float(np.ptp(ds.charge.values)) < 1e-15  # and the rest passed no charge
+
+
+def test_a_material_name_is_looked_up_and_wrong_types_are_named(nmc532):
+    lay = layered_layout(n_columns=2, n_layers=1, radius=R)
+    prot = ["Charge at C/5 for 10 minutes"]
+    by_name = simulate_electrode("nmc532", lay, prot, n_shells=4, observables=False)
+    by_object = simulate_electrode(nmc532, lay, prot, n_shells=4, observables=False)
+    assert_allclose(by_name.voltage.values, by_object.voltage.values, rtol=0, atol=0)
+    with pytest.raises(MaterialError, match="got NoneType"):
+        simulate_electrode(None, lay, prot)
+    with pytest.raises(MaterialError, match="Did you mean 'nmc532'"):
+        simulate_electrode("nmc999", lay, prot)
+    with pytest.raises(ParameterError, match="layout must be a socscope ElectrodeLayout, got list"):
+        simulate_electrode(nmc532, [lay], prot)

@@ -577,3 +577,12 @@ def test_a_current_step_plans_no_samples_past_the_li_it_can_pass(ni88):
                                output_interval=60.0)
     assert str(res.step_end_reason.values[0]) == "voltage=4.3"
     assert res.time.values[-1] < 4 * 3600.0  # a C/3 charge from 0.97 ends within 3 h
+
+
+def test_a_material_name_is_looked_up(ni88):
+    prot = ["Charge at C/5 for 10 minutes"]
+    by_name = ss.simulate_particle("ni88-xu2022", Sphere(1e-6), prot, n_cells=5)
+    by_object = ss.simulate_particle(ni88, Sphere(1e-6), prot, n_cells=5)
+    assert_allclose(by_name.voltage.values, by_object.voltage.values, rtol=0, atol=0)
+    with pytest.raises(MaterialError, match="got int 3"):
+        ss.simulate_particle(3, Sphere(1e-6), prot)

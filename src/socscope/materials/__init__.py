@@ -36,7 +36,7 @@ True
 from ._files import load, save
 from ._library import chen2020_ocp_data
 from ._material import Material, Property
-from ._registry import available, get
+from ._registry import as_material, available, get
 from ._tables import tabulated_property
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "Property",
     "get",
     "available",
+    "as_material",
     "load",
     "save",
     "tabulated_property",

@@ -10,7 +10,7 @@ from ..errors import MaterialError
 from ._library import ni88_xu2022, nmc532, nmc532_sharma2022, nmc811_chen2020
 from ._material import Material, accepted_parameters
 
-__all__ = ["get", "available", "REGISTRY"]
+__all__ = ["get", "available", "as_material", "REGISTRY"]
 
 #: Registry name -> factory (keyword-only parameters with defaults).
 REGISTRY: Mapping[str, Callable[..., Material]] = MappingProxyType(
@@ -81,3 +81,21 @@ def get(name: str, **params: float) -> Material:
             f"material {key!r} has no parameter(s) {', '.join(unknown)}; accepted parameters: {listing}"
         )
     return factory(**params)
+
+
+def as_material(material) -> Material:
+    """``material`` itself, or the built-in material of that name (a str, as :func:`get` takes it).
+
+    Raises
+    ------
+    MaterialError
+        For an unknown name, or anything that is neither a name nor a :class:`Material`.
+    """
+    if isinstance(material, Material):
+        return material
+    if isinstance(material, str):
+        return get(material)
+    raise MaterialError(
+        f"material must be a socscope Material or a built-in name ({', '.join(available())}), got "
+        f"{type(material).__name__} {material!r:.60}; e.g. socscope.materials.get('nmc532')"
+    )

@@ -39,7 +39,8 @@ import xarray as xr
 
 from ..constants import F
 from ..errors import GeometryError, MaterialError, ParameterError, ProtocolError
-from ..geometry import Sphere, electrolyte_links
+from ..geometry import ElectrodeLayout, Sphere, electrolyte_links
+from ..materials import as_material
 from ..numerics import (
     ConductanceNetwork,
     CouplingTerms,
@@ -312,7 +313,8 @@ class ElectrodeModel(ParticleBatch):
 
     Parameters
     ----------
-    material : socscope.materials.Material
+    material : socscope.materials.Material or str
+        A built-in name (see :func:`socscope.materials.available`) is looked up.
         Needs ``U``, ``i0`` and ``sigma`` (e.g. ``nmc532``).
     layout : socscope.geometry.ElectrodeLayout
         Particles (radii), junctions, collector and the edges between them.
@@ -339,6 +341,10 @@ class ElectrodeModel(ParticleBatch):
                  conductivity: str = "theta", electrolyte_conductivity: float | None = None, flux: str = "chemical",
                  c_rate_basis_mAh_g: float | None = None,
                  transfer_coefficients: tuple[float, float] | None = None):
+        material = as_material(material)
+        if not isinstance(layout, ElectrodeLayout):
+            raise ParameterError(f"layout must be a socscope ElectrodeLayout, got {type(layout).__name__}; build one "
+                                 "with socscope.geometry.random_layout, layered_layout or layout_from_labels")
         for slot in ("U", "i0", "sigma"):
             if getattr(material, slot) is None:
                 raise MaterialError(
@@ -671,7 +677,8 @@ def simulate_electrode(
 
     Parameters
     ----------
-    material : socscope.materials.Material
+    material : socscope.materials.Material or str
+        A built-in name (see :func:`socscope.materials.available`) is looked up.
         With ``U``, ``i0`` and ``sigma`` (e.g. ``nmc532``).
     layout : socscope.geometry.ElectrodeLayout
     protocol : str or sequence of str

@@ -23,6 +23,7 @@ from scipy.optimize import brentq
 from .. import __version__
 from ..errors import ParameterError, ProtocolError, SolverError
 from ..geometry import Disc, Sphere
+from ..materials import as_material
 from ..numerics import (
     stack_grids,
     Event,
@@ -106,7 +107,8 @@ class ParticleModel:
 
     Parameters
     ----------
-    material : socscope.materials.Material
+    material : socscope.materials.Material or str
+        A built-in name (see :func:`socscope.materials.available`) is looked up.
     geometry : Sphere, Disc, Ellipse, Polygon or Mask
     resolution : float, optional
         Cell size [m]. Default: R/100 for spheres, size/50 for analytic 2D
@@ -156,7 +158,7 @@ class ParticleModel:
             raise ParameterError(
                 f"geometry must be a socscope.geometry shape (Sphere, Disc, Ellipse, Polygon, Mask), got {geometry!r}"
             )
-        self.material = material
+        self.material = material = as_material(material)
         self.geometry = geometry
         self.flux = flux
         self.surface = surface if surface is not None else UniformFlux()
@@ -922,7 +924,8 @@ def simulate_particle(
 
     Parameters
     ----------
-    material : socscope.materials.Material
+    material : socscope.materials.Material or str
+        A built-in name (see :func:`socscope.materials.available`) is looked up.
         E.g. ``ss.materials.get("ni88-xu2022")``.
     geometry : Sphere, Disc, Ellipse, Polygon or Mask
     protocol : str or sequence of str
@@ -999,7 +1002,8 @@ class ParticleBatch(ParticleModel):
 
     Parameters
     ----------
-    material : socscope.materials.Material
+    material : socscope.materials.Material or str
+        A built-in name (see :func:`socscope.materials.available`) is looked up.
     geometries : sequence of Sphere
     n_cells : int
         Radial shells per particle.
@@ -1024,7 +1028,7 @@ class ParticleBatch(ParticleModel):
             raise ParameterError(f"ParticleBatch takes Sphere geometries; entries {bad[:5]} are not spheres")
         if flux not in FLUX_LAWS:
             raise ParameterError(f"flux = {flux!r} is not a flux law; use one of {FLUX_LAWS}")
-        self.material = material
+        self.material = material = as_material(material)
         self.geometry = geos
         self.flux = flux
         self.surface = UniformFlux()
@@ -1094,7 +1098,8 @@ def simulate_particles(
 
     Parameters
     ----------
-    material : socscope.materials.Material
+    material : socscope.materials.Material or str
+        A built-in name (see :func:`socscope.materials.available`) is looked up.
     geometries : sequence of Sphere
         E.g. ``[ss.geometry.Sphere(r) for r in radii]``.
     protocol : str or sequence of str
