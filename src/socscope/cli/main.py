@@ -356,8 +356,8 @@ def _os_error_line(exc: OSError) -> str:
     if where is not None and where.name.startswith(".") and where.name.endswith(".tmp"):
         where = where.parent  # results are written to a temporary file first, then renamed
     what = exc.strerror or type(exc).__name__
-    fix = ("every folder on the path must exist and be a folder you can write to; "
-           "choose another --out or create the folder")
+    fix = ("every folder on the path must exist and be a folder, readable for an input and writable for --out; "
+           "create the folder or choose another path")
     return f"{where}: {what}; {fix}" if where is not None else f"{what}; {fix}"
 
 
