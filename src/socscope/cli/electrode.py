@@ -332,9 +332,9 @@ def cmd_simulate_electrode(args) -> int:
 
 def _half_cycle_capacity(ds) -> dict[int, float]:
     """Charge passed in each half-cycle [mAh/g], on the half-cycles of the observables."""
-    from ..observe import cell_soc, split_half_cycles
+    from ..observe.electrode import cell_half_cycles
 
-    hc = split_half_cycles(cell_soc(ds), tolerance=1e-9)
+    hc = cell_half_cycles(ds)
     q = np.asarray(ds["specific_capacity"].values, dtype=float)
     out, start = {}, 0
     for h in np.unique(hc):

@@ -29,7 +29,7 @@ from .asynchrony import (
     transition_table,
 )
 
-__all__ = ["asynchrony_of", "cell_soc", "cycler_record", "electrode_summary", "electrode_transitions",
+__all__ = ["asynchrony_of", "cell_half_cycles", "cell_soc", "cycler_record", "electrode_summary", "electrode_transitions",
            "site_capacity_Ah", "voltage_dips"]
 
 #: a particle whose mean θ changes by less than this within a half-cycle did
@@ -43,11 +43,11 @@ MIN_AMPLITUDE = 0.005
 #: switches on (``socscope validate sharma2022``, row S2)
 DIP_DEPTH = 0.02
 
-
 #: SOC changes up to this are round-off, not charge: rests do not move the SOC,
 #: and the tolerance keeps them from splitting into half-cycles of their own or
 #: counting as one (a rest-only run's SOC wanders by ~1e-16)
 SOC_ROUNDOFF = 1e-9
+
 
 def cell_soc(ds: xr.Dataset) -> np.ndarray:
     """Cell state of charge of every sample: the share of all lattice sites emptied since the start.
@@ -58,6 +58,11 @@ def cell_soc(ds: xr.Dataset) -> np.ndarray:
     """
     th = np.asarray(ds["theta_mean"].values, dtype=float)
     return th[0] - th
+
+
+def cell_half_cycles(ds: xr.Dataset) -> np.ndarray:
+    """Half-cycle number of every sample, from the turns of :func:`cell_soc` (rests join the half-cycle before)."""
+    return split_half_cycles(cell_soc(ds), tolerance=SOC_ROUNDOFF)
 
 
 def site_capacity_Ah(ds: xr.Dataset) -> float:
@@ -189,7 +194,7 @@ def electrode_transitions(ds: xr.Dataset, *, signal: str = "theta_particle_mean"
         raise ParameterError(f"signal {signal!r} must be a (time, particle) variable of the electrode result")
     s = cell_soc(ds)
     tr = np.asarray(ds[signal].values, dtype=float)
-    hc = split_half_cycles(s, tolerance=SOC_ROUNDOFF)
+    hc = cell_half_cycles(ds)
     particle = np.asarray(ds["particle"].values)
     if method == "crossing":
         table = _crossing_table(s, tr, hc, particle)
@@ -385,7 +390,7 @@ def voltage_dips(voltage, depth: float = DIP_DEPTH, *, direction: str = "charge"
 
 def _half_cycle_dips(ds: xr.Dataset, hcs: np.ndarray, directions: np.ndarray) -> np.ndarray:
     """:func:`voltage_dips` of every half-cycle in ``hcs`` (labels as :func:`electrode_transitions`)."""
-    hc = split_half_cycles(cell_soc(ds), tolerance=1e-9)
+    hc = cell_half_cycles(ds)
     v = np.asarray(ds["voltage"].values, dtype=float)
     return np.array([voltage_dips(v[hc == h], direction=str(d)) for h, d in zip(hcs, directions)], dtype=int)
 

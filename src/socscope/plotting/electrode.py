@@ -32,23 +32,24 @@ def plot_particle_traces(ds, *, particles=None, ax=None, signal: str = "theta_pa
     -------
     list of matplotlib.axes.Axes
     """
-    from ..observe.asynchrony import split_half_cycles
-    from ..observe.electrode import cell_soc
+    from ..observe.electrode import asynchrony_of, cell_half_cycles, cell_soc
 
     plt = _plt()
     soc = cell_soc(ds)
-    hc = split_half_cycles(soc, tolerance=1e-9)
+    hc = cell_half_cycles(ds)
     halves = np.unique(hc)
-    stats = ds
+    # per half-cycle: the index of all particles, or of the drawn ones when chosen
+    index = {}
     if particles is None:
         top = np.nonzero(np.asarray(ds["top"].values, dtype=bool))[0]
         particles = (top if top.size else np.arange(ds.sizes["particle"]))[:30]
+        if "asynchrony_index" in ds:
+            index = {int(h): ("index", float(x), str(c)) for h, x, c in zip(
+                ds["half_cycle"].values, ds["asynchrony_index"].values, ds["classification"].values)}
     elif "asynchrony_index" in ds:
-        from ..observe.electrode import asynchrony_of
-
         tab = asynchrony_of(ds, particles)
-        stats = {"half_cycle": tab.half_cycle.to_numpy(), "asynchrony_index": tab.asynchrony_index.to_numpy(),
-                 "classification": tab.classification.to_numpy(), "label": "index (drawn)"}
+        index = {int(h): ("index (drawn)", float(x), str(c)) for h, x, c in zip(
+            tab.half_cycle, tab.asynchrony_index, tab.classification)}
     particles = np.asarray(particles, dtype=int)
     if ax is None:
         _, ax = plt.subplots(1, len(halves), figsize=(3.2 * len(halves), 3.4), layout="constrained", squeeze=False)
@@ -62,11 +63,9 @@ def plot_particle_traces(ds, *, particles=None, ax=None, signal: str = "theta_pa
             a.plot(soc[sel], values[sel, j], color=c, lw=1)
         direction = "charge" if soc[sel][-1] > soc[sel][0] else "discharge"
         title = f"half-cycle {h}: {direction}"
-        if "asynchrony_index" in stats and h in np.asarray(stats["half_cycle"]):
-            k = int(np.nonzero(np.asarray(stats["half_cycle"]) == h)[0][0])
-            label = stats.get("label", "index")
-            title += (f"\n{label} {float(np.asarray(stats['asynchrony_index'])[k]):.2f} "
-                      f"({np.asarray(stats['classification'])[k]})")
+        if int(h) in index:
+            label, x, classification = index[int(h)]
+            title += f"\n{label} {x:.2f} ({classification})"
         a.set_title(title, fontsize=9)
         a.set_xlabel("cell SOC (sites emptied)")
     ax[0].set_ylabel("particle mean θ")
