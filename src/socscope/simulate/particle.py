@@ -626,12 +626,13 @@ class ParticleModel:
             z0[n:] = cpl.solve_potential(theta)
         evs = self._events(plan, theta, cpl, st.p)
         vol = self.grid.volumes
+        # time for the step's current to pass the Li of every site
+        t_full = F * self.n_l * vol.sum() / abs(plan.current) if plan.current != 0 else math.inf
         duration = step.duration if step.duration is not None else math.inf
         if not math.isfinite(duration) and plan.current != 0:
             # a galvanostatic step cannot run past full (de)lithiation
-            rate = abs(plan.current) / (F * self.n_l * vol.sum())
             mean = weighted_mean(theta, vol)
-            duration = (mean if plan.current > 0 else 1 - mean) / rate
+            duration = (mean if plan.current > 0 else 1 - mean) * t_full
         elif not math.isfinite(duration):
             # a hold or rest ended only by a condition: by 20 diffusion
             # times of the slowest occupancy the particle has settled
@@ -645,10 +646,7 @@ class ParticleModel:
             # a galvanostatic step ends by the time it has passed all the Li
             # there is (it stops at a cut-off or fails before), so no sample
             # is planned beyond that, however long the step's stated duration
-            horizon = t_end
-            if plan.current != 0:
-                full = F * self.n_l * vol.sum() / abs(plan.current)
-                horizon = min(t_end, t + 1.01 * full)
+            horizon = min(t_end, t + 1.01 * t_full)
             first = math.floor(t / interval + 1e-9) + 1
             last = math.floor(horizon / interval - 1e-9)
             _check_sample_count(step, last - first + 1, interval, n)
