@@ -24,6 +24,8 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
 
+__all__ = ["TridiagonalOperator", "SparseOperator", "IC0Operator", "make_operator", "ldl_factor"]
+
 
 def ldl_factor(upper: sp.csc_matrix, previous=None):
     """LDLᵀ factorisation (qdldl) of a symmetric matrix given by its upper triangle.
@@ -38,8 +40,6 @@ def ldl_factor(upper: sp.csc_matrix, previous=None):
         previous.update(upper, upper=True)
         return previous
     return qdldl.Solver(upper, upper=True)
-
-__all__ = ["TridiagonalOperator", "SparseOperator", "IC0Operator", "make_operator"]
 
 
 class TridiagonalOperator:

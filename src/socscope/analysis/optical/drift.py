@@ -230,8 +230,7 @@ def pick_reference_spot(image, *, max_sigma_px: float = 3.0, half_width: int = 7
     response = -ndimage.gaussian_laplace(flat, 1.2, mode="nearest") * 1.2 ** 2
     noise = 1.4826 * np.median(np.abs(response - np.median(response)))
     threshold = np.median(response) + 5.0 * max(noise, 1e-12 * (np.abs(response).max() or 1.0))
-    peaks = feature.peak_local_max(response, min_distance=2, threshold_abs=threshold,
-                                           exclude_border=False)
+    peaks = feature.peak_local_max(response, min_distance=2, threshold_abs=threshold, exclude_border=False)
     if len(peaks) == 0:
         raise ParameterError(
             f"no bright spot found in the image (shape {image.shape}, range [{image.min():g}, {image.max():g}]); "
