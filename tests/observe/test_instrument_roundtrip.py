@@ -108,6 +108,8 @@ def test_segmenting_the_movie_finds_the_same_particles(cell, measured):
     res = analyze_movie(movie.frames, time_s=movie.time_s, reference_spot="auto",
                         cycler=cycler_record(ds), capacity_Ah=site_capacity_Ah(ds))
     assert len(res.particles) == top.size
+    # segmented masks differ from the rendered labels by edge pixels, which mix in a
+    # little background and neighbour: measured 0.1 % apart, 2 % leaves room for noise
     assert_allclose(res.half_cycles.asynchrony_index, measured.half_cycles.asynchrony_index, rtol=0.02)
 
 
