@@ -137,6 +137,16 @@ def test_bad_inputs_raise_clear_errors(nmc532):
     lay = layered_layout(n_columns=2, n_layers=1, radius=R)
     with pytest.raises(ParameterError, match="sigma_cb"):
         ElectrodeModel(nmc532, lay, sigma_cb=-1.0)
+    with pytest.raises(ParameterError, match="sigma_cb must be a number in S/m, got '1e4'"):
+        ElectrodeModel(nmc532, lay, sigma_cb="1e4")
+    with pytest.raises(ParameterError, match="n_shells = 8.5 must be an integer >= 3"):
+        ElectrodeModel(nmc532, lay, n_shells=8.5)
+    with pytest.raises(ParameterError, match="electrolyte_conductivity = -0.1 S/m must be finite and > 0"):
+        ElectrodeModel(nmc532, lay, electrolyte_conductivity=-0.1)
+    with pytest.raises(ParameterError, match="output_times must be a sequence"):
+        simulate_electrode(nmc532, lay, ["Rest for 1 minute"], n_shells=5, output_times=60.0)
+    with pytest.raises(ParameterError, match="solver must be a SolverOptions"):
+        simulate_electrode(nmc532, lay, ["Rest for 1 minute"], n_shells=5, solver={"rtol": 1e-3})
     with pytest.raises(ParameterError, match="conductivity"):
         ElectrodeModel(nmc532, lay, conductivity="sometimes")
     no_sigma = ss.materials.get("nmc532").__class__(**{**vars(nmc532), "sigma": None})

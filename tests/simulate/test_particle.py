@@ -461,6 +461,14 @@ def test_resolution_coarser_than_the_particle(ni88):
         (dict(output_interval=float("nan")), "nan"),
         (dict(c_rate_basis_mAh_g=-210.0), "-210.0"),
         (dict(c_rate_basis_mAh_g=float("nan")), "nan"),
+        # wrong types are named, not left to Python's own TypeError from inside the solver
+        (dict(output_interval="60"), "output_interval must be a number in s, got '60'"),
+        (dict(output_times=100.0), "output_times must be a sequence of times in seconds, got 100.0"),
+        (dict(output_times=[60.0, float("nan")]), "output_times[1] = nan"),
+        (dict(output_times=[-1.0]), "output_times[0] = -1.0"),
+        (dict(solver={"rtol": 1e-3}), "solver must be a SolverOptions or None, got dict"),
+        (dict(progress=3), "progress must be a function"),
+        (dict(transfer_coefficients=0.5), "transfer_coefficients must be a pair of numbers, got 0.5"),
     ],
 )
 def test_bad_model_options(ni88, kwargs, shown):
@@ -586,3 +594,23 @@ def test_a_material_name_is_looked_up(ni88):
     assert_allclose(by_name.voltage.values, by_object.voltage.values, rtol=0, atol=0)
     with pytest.raises(MaterialError, match="got int 3"):
         ss.simulate_particle(3, Sphere(1e-6), prot)
+
+
+def test_output_times_are_taken_in_order_whatever_order_they_are_given(ni88):
+    times = [600.0, 120.0, 300.0, 120.0]
+    ds = ss.simulate_particle(ni88, Sphere(1e-6), ["Charge at C/3 for 10 minutes"], n_cells=10, output_times=times)
+    assert ds.time.values.tolist() == [0.0, 120.0, 300.0, 600.0]
+
+
+def test_a_fractional_number_of_shells_is_refused(ni88):
+    with pytest.raises(GeometryError, match="n_cells = 20.5 must be an integer >= 2"):
+        ss.simulate_particle(ni88, Sphere(1e-6), ["Rest for 1 minute"], n_cells=20.5)
+
+
+def test_solver_options_refuse_wrong_values():
+    with pytest.raises(ParameterError, match=r"SolverOptions.rtol = -1.0 must be finite and > 0"):
+        SolverOptions(rtol=-1.0)
+    with pytest.raises(ParameterError, match=r"SolverOptions.atol must be a number, got '1e-3'"):
+        SolverOptions(atol="1e-3")
+    with pytest.raises(ParameterError, match=r"SolverOptions.max_newton = 2.5 must be an integer"):
+        SolverOptions(max_newton=2.5)

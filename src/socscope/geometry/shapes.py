@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import whole_number
 from ..errors import GeometryError
 from ..numerics.fv import FVGrid
 
@@ -167,9 +168,7 @@ class Sphere:
             else:
                 h = _check_resolution(resolution, R, "Sphere")
                 n_cells = int(np.ceil(R / h - 1e-9))
-        n = int(n_cells)
-        if n < 2:
-            raise GeometryError(f"Sphere: n_cells = {n_cells!r} must be >= 2")
+        n = whole_number("n_cells", n_cells, minimum=2, example=100, error=GeometryError)
         rf = np.linspace(0.0, R, n + 1)
         rc = 0.5 * (rf[:-1] + rf[1:])
         vol = 4.0 / 3.0 * np.pi * (rf[1:] ** 3 - rf[:-1] ** 3)

@@ -26,7 +26,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..errors import SolverError
+from .._checks import positive_float, whole_number
+from ..errors import ParameterError, SolverError
 from ._tridiag_kernel import HAVE_NUMBA, tridiagonal_segment
 from .kirchhoff import KirchhoffTable
 from .linear import TridiagonalOperator
@@ -86,20 +87,19 @@ class SolverOptions:
 
     def __post_init__(self):
         if self.engine not in ("auto", "python"):
-            raise ValueError(f"SolverOptions.engine must be 'auto' or 'python', got {self.engine!r}")
-        if not (isinstance(self.max_newton, (int, np.integer)) and self.max_newton >= 1):
-            raise ValueError(f"SolverOptions.max_newton must be an integer >= 1, got {self.max_newton!r}")
+            raise ParameterError(f"SolverOptions.engine must be 'auto' or 'python', got {self.engine!r}")
+        examples = {"rtol": "1e-5", "atol": "1e-7", "newton_tol": "0.1", "first_step": "1e-3", "max_step": "1e5",
+                    "min_step": "1e-9", "event_tol": "1e-7"}
+        for name, example in examples.items():
+            positive_float(f"SolverOptions.{name}", getattr(self, name), example=example)
+        whole_number("SolverOptions.max_newton", self.max_newton, minimum=1, example=8)
         if not (self.min_step <= self.first_step and self.min_step < self.max_step):
-            raise ValueError(
+            raise ParameterError(
                 f"SolverOptions needs min_step ({self.min_step!r}) <= first_step ({self.first_step!r}) "
                 f"and min_step < max_step ({self.max_step!r})"
             )
         if self.norm not in ("rms", "max"):
-            raise ValueError(f"SolverOptions.norm must be 'rms' or 'max', got {self.norm!r}")
-        for name in ("rtol", "atol", "newton_tol", "first_step", "max_step", "min_step", "event_tol"):
-            v = getattr(self, name)
-            if not (np.isfinite(v) and v > 0):
-                raise ValueError(f"SolverOptions.{name} must be finite and > 0, got {v!r}")
+            raise ParameterError(f"SolverOptions.norm must be 'rms' or 'max', got {self.norm!r}")
 
 
 @dataclass(frozen=True)

@@ -31,12 +31,12 @@ are evaluated at the current iterate but left out of the Jacobian
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import xarray as xr
 
+from .._checks import positive_float, whole_number
 from ..constants import F
 from ..errors import GeometryError, MaterialError, ParameterError, ProtocolError
 from ..geometry import ElectrodeLayout, Sphere, electrolyte_links
@@ -53,7 +53,7 @@ from ..numerics import (
 from ..observe.electrode import electrode_summary
 from ..protocols import parse_protocol
 from .kinetics import SurfaceKinetics
-from .particle import ParticleBatch, _check_theta, _RunState, _step_table
+from .particle import ParticleBatch, _run_arguments, _RunState, _step_table
 
 __all__ = ["ElectrodeModel", "NetworkKinetics", "simulate_electrode"]
 
@@ -351,17 +351,13 @@ class ElectrodeModel(ParticleBatch):
                     f"material {material.name!r} has no {slot}(θ); the network electrode needs U, i0 and sigma "
                     "(e.g. ss.materials.get('nmc532'))"
                 )
-        if not (math.isfinite(float(sigma_cb)) and sigma_cb > 0):
-            raise ParameterError(f"sigma_cb = {sigma_cb!r} S/m must be finite and > 0, e.g. 1e4")
+        sigma_cb = positive_float("sigma_cb", sigma_cb, unit=" S/m", example="1e4")
         if conductivity not in ("theta", "constant"):
             raise ParameterError(f"conductivity = {conductivity!r}; use 'theta' (σ(θ̄) per particle) or 'constant'")
-        if not (isinstance(n_shells, (int, np.integer)) and n_shells >= 3):
-            raise ParameterError(f"n_shells = {n_shells!r} must be an integer >= 3, e.g. 20")
-        if electrolyte_conductivity is not None and not (
-                math.isfinite(float(electrolyte_conductivity)) and electrolyte_conductivity > 0):
-            raise ParameterError(f"electrolyte_conductivity = {electrolyte_conductivity!r} S/m must be finite and > 0 "
-                                 "(an effective value, e.g. 0.1), or None for a uniform electrolyte")
-        self.electrolyte_conductivity = None if electrolyte_conductivity is None else float(electrolyte_conductivity)
+        n_shells = whole_number("n_shells", n_shells, minimum=3, example=20)
+        self.electrolyte_conductivity = None if electrolyte_conductivity is None else positive_float(
+            "electrolyte_conductivity", electrolyte_conductivity, unit=" S/m",
+            example="0.1 (an effective value; None for a uniform electrolyte)")
         self.layout = layout
         self.sigma_cb = float(sigma_cb)
         self.conductivity = conductivity
@@ -503,10 +499,8 @@ class ElectrodeModel(ParticleBatch):
             ) -> xr.Dataset:
         """Run a protocol; see :func:`simulate_electrode`."""
         items = parse_protocol(protocol)
-        th0 = _check_theta(initial_theta)
-        opts = solver if solver is not None else SolverOptions(rtol=1e-4, atol=1e-6)
-        if output_interval is not None and not (math.isfinite(output_interval) and output_interval > 0):
-            raise ParameterError(f"output_interval = {output_interval!r} must be > 0 seconds (or None)")
+        th0, opts, out = _run_arguments(initial_theta, output_interval, output_times, solver, progress,
+                                        SolverOptions(rtol=1e-4, atol=1e-6))
         self._profiles = (self.n_particles <= 1000) if radial_profiles is None else bool(radial_profiles)
         theta = np.full(self.grid.n_cells, th0)
         self._sigma_fixed = self.material.sigma(np.full(self.n_particles, th0))
@@ -517,7 +511,7 @@ class ElectrodeModel(ParticleBatch):
         st = _RunState(theta=theta, p=float(self._phi[0]))
         self._record(st, _RestPlan, 0, [0.0], [np.concatenate([theta, self._phi])], rest_cpl, 0.0, 0.0,
                      self.lithium(theta))
-        self._run_items(items, st, opts, (output_interval, output_times), progress)
+        self._run_items(items, st, opts, out, progress)
         return self._dataset(st, th0, opts)
 
     def _record(self, st, plan, k, ts, zs, cpl, t0, charge0, li0) -> None:

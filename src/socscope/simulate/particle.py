@@ -21,6 +21,7 @@ import xarray as xr
 from scipy.optimize import brentq
 
 from .. import __version__
+from .._checks import callable_or_none, instance_of, number_pair, positive_float, sorted_times
 from ..errors import ParameterError, ProtocolError, SolverError
 from ..geometry import Disc, Sphere
 from ..materials import as_material
@@ -266,7 +267,7 @@ class ParticleModel:
         self._ocp_bounds = None  # (min U, max U), filled on first use
         self._why_no_kinetics = why or "kinetics='none' was chosen"
         params = m.parameters or {}
-        a_a, a_c = transfer_coefficients if transfer_coefficients is not None else (
+        a_a, a_c = number_pair("transfer_coefficients", transfer_coefficients, example="(0.5, 0.5)") or (
             params.get("alpha_a", 0.5), params.get("alpha_c", 0.5))
         for name, v in (("alpha_a", a_a), ("alpha_c", a_c)):
             if not (math.isfinite(float(v)) and 0.0 < float(v) < 1.0):
@@ -563,14 +564,12 @@ class ParticleModel:
     ) -> xr.Dataset:
         """Run a protocol; see :func:`simulate_particle`."""
         items = parse_protocol(protocol)
-        th0 = _check_theta(initial_theta)
-        opts = solver if solver is not None else SolverOptions()
-        if output_interval is not None and not (math.isfinite(output_interval) and output_interval > 0):
-            raise ParameterError(f"output_interval = {output_interval!r} must be > 0 seconds (or None)")
+        th0, opts, out = _run_arguments(initial_theta, output_interval, output_times, solver, progress,
+                                        SolverOptions())
         theta = np.full(self.grid.n_cells, th0)
         st = _RunState(theta=theta, p=self._rest_voltage(theta))
         st.record(0.0, theta, self.surface_theta(theta, 0.0), 0.0, st.p, 0, 0.0)
-        self._run_items(items, st, opts, (output_interval, output_times), progress)
+        self._run_items(items, st, opts, out, progress)
         return self._dataset(st, th0, opts)
 
     def _run_items(self, items, st: _RunState, opts, out, progress) -> None:
@@ -885,6 +884,16 @@ def _step_table(plans, events, step_idx, charges, mass) -> dict:
         "step_end_reason": (("step_index",), np.array([e[3] for e in events], dtype=object),
                             {"units": "1", "long_name": "what ended the step: 'duration' or the condition met (text)"}),
     }
+
+
+def _run_arguments(initial_theta, output_interval, output_times, solver, progress, default_solver):
+    """The checked arguments of every ``run``: ``(θ0, solver options, (output interval, output times))``."""
+    th0 = _check_theta(initial_theta)
+    instance_of("solver", solver, SolverOptions, "socscope.numerics.SolverOptions(rtol=1e-4)")
+    callable_or_none("progress", progress, "progress(t, step_index, n_steps)")
+    interval = (None if output_interval is None
+                else positive_float("output_interval", output_interval, unit=" s", example="60"))
+    return th0, solver or default_solver, (interval, sorted_times("output_times", output_times))
 
 
 def _check_theta(value) -> float:

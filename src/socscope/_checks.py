@@ -1,0 +1,86 @@
+"""Checks of scalar and sequence arguments at the public entry points.
+
+Each returns the value in its plain Python/NumPy form or raises
+:class:`~socscope.errors.ParameterError` naming the argument, the value given,
+the allowed range and an example, so that a wrong type (``"1e4"``, a dict, a
+bare number where a list is meant) never surfaces as Python's own
+``TypeError`` from deep inside a solver.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+from .errors import ParameterError
+
+__all__ = ["positive_float", "whole_number", "sorted_times", "instance_of", "callable_or_none", "number_pair"]
+
+
+def _real(name: str, value: Any, unit: str, example: str, error=ParameterError) -> float:
+    """``value`` as a float; bool, str and containers are refused (they convert by accident)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        unit = f" in{unit}" if unit else ""
+        raise error(f"{name} must be a number{unit}, got {value!r} ({type(value).__name__}); e.g. {name}={example}")
+    return float(value)
+
+
+def positive_float(name: str, value: Any, *, unit: str = "", example: str = "1.0", error=ParameterError) -> float:
+    """A finite number > 0 (``unit`` with its leading space, e.g. ``" S/m"``)."""
+    v = _real(name, value, unit, example, error)
+    if not (math.isfinite(v) and v > 0):
+        raise error(f"{name} = {value!r}{unit} must be finite and > 0, e.g. {name}={example}")
+    return v
+
+
+def whole_number(name: str, value: Any, *, minimum: int, example: int, error=ParameterError) -> int:
+    """An integer ``>= minimum`` (integral floats such as 20.0 are accepted, 20.5 is not)."""
+    ok = not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(value) \
+        and float(value) == int(value) and int(value) >= minimum
+    if not ok:
+        raise error(f"{name} = {value!r} must be an integer >= {minimum}, e.g. {name}={example}")
+    return int(value)
+
+
+def sorted_times(name: str, values: Any, *, example: str = "[60, 120, 600]") -> np.ndarray | None:
+    """None, or a 1-D sequence of finite times >= 0 [s], returned sorted and without repeats."""
+    if values is None:
+        return None
+    if isinstance(values, (str, bytes)) or np.ndim(values) != 1:
+        raise ParameterError(f"{name} must be a sequence of times in seconds, got {values!r}; e.g. {name}={example}")
+    try:
+        t = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name} must hold numbers (seconds), got {values!r}; e.g. {name}={example}") from None
+    bad = np.flatnonzero(~np.isfinite(t) | (t < 0))
+    if bad.size:
+        raise ParameterError(f"{name}[{bad[0]}] = {float(t[bad[0]])!r} s; output times must be finite and >= 0 s")
+    return np.unique(t)
+
+
+def instance_of(name: str, value: Any, cls: type, example: str):
+    """``value`` if it is a ``cls`` (or None), else a ParameterError naming the type expected."""
+    if value is not None and not isinstance(value, cls):
+        raise ParameterError(f"{name} must be a {cls.__name__} or None, got "
+                             f"{type(value).__name__} {value!r}; e.g. {name}={example}")
+    return value
+
+
+def callable_or_none(name: str, value: Any, signature: str):
+    """``value`` if it can be called (or is None)."""
+    if value is not None and not callable(value):
+        raise ParameterError(f"{name} must be a function {signature} or None, got {type(value).__name__} {value!r}")
+    return value
+
+
+def number_pair(name: str, value: Any, *, example: str) -> tuple[float, float] | None:
+    """None, or two numbers."""
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes)) or np.ndim(value) != 1 or len(value) != 2:
+        raise ParameterError(f"{name} must be a pair of numbers, got {value!r}; e.g. {name}={example}")
+    a, b = (_real(name, v, "", example) for v in value)
+    return a, b
