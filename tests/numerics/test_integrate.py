@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 import scipy.linalg as sla
@@ -23,6 +21,8 @@ from socscope.numerics import (
     laplacian_matrix,
     make_operator,
 )
+from socscope.numerics._tridiag_kernel import HAVE_NUMBA
+from socscope.numerics.linear import TridiagonalOperator
 
 D = 1e-15  # m²/s
 U0 = 0.9
@@ -30,13 +30,12 @@ UB = 0.3
 T_END = 600.0  # s: D t / R² = 0.6 for R = 1 µm, most of the relaxation
 OUT = np.array([50.0, 150.0, 300.0, 600.0])
 
-ENGINES = ["python", "auto"] if "engine" in {f.name for f in dataclasses.fields(SolverOptions)} else [None]
+NO_KERNEL = pytest.mark.skipif(not HAVE_NUMBA, reason="numba is not installed: 'auto' runs the interpreted "
+                               "integrator, so there is no compiled engine to compare")
 
 
-def options(engine=None, **kw):
-    if engine is not None:
-        kw["engine"] = engine
-    return SolverOptions(**kw)
+def options(engine="auto", **kw):
+    return SolverOptions(engine=engine, **kw)
 
 
 def constant_table():
@@ -80,8 +79,10 @@ def problem(request):
     return PROBLEMS[request.param]()
 
 
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("engine", ["python", pytest.param("auto", marks=NO_KERNEL)])
 def test_error_decreases_with_tolerance(problem, engine):
+    if engine == "auto" and not isinstance(problem.segment().operator, TridiagonalOperator):
+        pytest.skip("only radial (tridiagonal) systems run in the compiled kernel; this is the 'python' case again")
     exact = [problem.exact(t) for t in OUT]
     errors = []
     for rtol in (1e-3, 1e-5, 1e-7):
@@ -90,14 +91,17 @@ def test_error_decreases_with_tolerance(problem, engine):
         assert res.t_end == T_END and res.event is None
         errors.append(max(np.abs(u - e).max() for u, e in zip(res.u, exact)))
     # BDF2 with error-per-step control: global error ∝ tol^(2/3), i.e. ×21 per
-    # factor 100 in tolerance (measured ×19–22); demand at least ×10
+    # factor 100 in tolerance (measured ×16–21); demand at least ×10
     assert errors[1] < errors[0] / 10
     assert errors[2] < errors[1] / 10
-    # and the error is of the size the tolerance asks for (measured 2–3 × rtol × 20)
+    # and the error is of the size the tolerance asks for: measured 2.5e-3 /
+    # 6.5e-6 (sphere) and 1.8e-3 / 5.7e-6 (disc) at rtol 1e-3 / 1e-7, i.e.
+    # 2–65 × rtol since the global error grows as tol^(2/3); the bounds leave
+    # a factor 4 and 15 for step-sequence differences between platforms
     assert errors[0] < 1e-2 and errors[2] < 1e-4
 
 
-@pytest.mark.skipif(ENGINES == [None], reason="single integrator engine")
+@NO_KERNEL
 def test_compiled_and_interpreted_engines_agree():
     p = Relaxation(Sphere(1e-6).mesh(n_cells=10))
     a = p.run(0.0, T_END, output_times=OUT, options=options("python", rtol=1e-5, atol=1e-7))
@@ -177,11 +181,6 @@ def test_leaving_the_physical_range_raises_solver_error():
 
 
 # ----------------------------------------------------------- via the particle model
-@pytest.fixture(scope="module")
-def ni88():
-    return ss.materials.get("ni88-xu2022")
-
-
 GEOMETRIES = {
     "sphere": (Sphere(1e-6), dict(n_cells=30)),
     "disc": (Disc(1e-6), dict(resolution=0.05e-6)),

@@ -154,7 +154,7 @@ def test_bad_inputs_raise_clear_errors(nmc532):
         ElectrodeModel(no_sigma, lay)
     with pytest.raises(GeometryError, match="path to the current collector"):
         lay.disconnect([0, 1])
-    with pytest.raises(GeometryError):
+    with pytest.raises(GeometryError, match="edge 0 .* has carbon_factor -1000000.*a negative resistance"):
         ElectrodeLayout(particle_radius=np.array([R]), particle_position=np.array([[0.0, R]]),
                         junction_position=np.zeros((0, 2)), edges=np.array([[0, 1]]),
                         carbon_factor=np.array([-1e6]), nmc_factor=np.zeros((1, 2)),
@@ -170,8 +170,10 @@ def test_voltage_hold_current_decays_and_ends_by_current(nmc532):
     hold = ds.step.values == 1
     cur = ds.current.values[hold]
     assert ds.step_end_reason.values[1].startswith("c_rate")
-    assert np.all(np.diff(cur) <= 1e-15)
-    assert_allclose(ds.voltage.values[hold], 3.9, atol=1e-9)  # the held collector potential
+    # strictly decaying (measured: each 300 s sample ≥ 3e-14 A below the last, of ~1e-12 A)
+    assert np.all(np.diff(cur) < 0)
+    # the held collector potential is imposed, not solved for (measured: exact)
+    assert_allclose(ds.voltage.values[hold], 3.9, rtol=0, atol=1e-12)
 
 
 def test_voltage_holds_and_pitt_on_a_resistive_network(nmc532):
@@ -187,11 +189,12 @@ def test_voltage_holds_and_pitt_on_a_resistive_network(nmc532):
                             n_shells=8, output_interval=300)
     assert [str(r) for r in ds.step_end_reason.values] == ["voltage=4.0", "c_rate=0.02"]
     hold = ds.step.values == 1
-    assert_allclose(ds.voltage.values[hold], 4.2, rtol=0, atol=1e-9)  # the held collector potential
+    # the held collector potential is imposed, not solved for (measured: exact)
+    assert_allclose(ds.voltage.values[hold], 4.2, rtol=0, atol=1e-12)
     cur = ds.current.values[hold]
-    # after the first sample the current decays (single-phase OCP); 1e-9 of the
-    # current allows for the Newton tolerance of each sample's network solve
-    assert np.all(np.diff(cur[1:]) <= 1e-9 * cur.max())
+    # after the first sample the current decays (single-phase OCP): measured,
+    # every 300 s sample is at least 2.4 % of the largest current below the last
+    assert np.all(np.diff(cur[1:]) < 0)
     # Kirchhoff at the collector and the Li inventory through the hold (see the tests above)
     assert_allclose(ds.particle_current.values[hold].sum(axis=1), cur, rtol=0, atol=1e-8 * cur.max())
     li = ds.lithium.values
@@ -202,7 +205,7 @@ def test_voltage_holds_and_pitt_on_a_resistive_network(nmc532):
     # 3.9 V → 4.0 V from the pristine OCP (~3.75 V) is a few steps, each ended by its current
     reasons = [str(r) for r in pitt.step_end_reason.values]
     assert len(reasons) >= 2 and all(r.startswith("c_rate") or r == "duration" for r in reasons)
-    assert pitt.voltage.values[-1] == pytest.approx(4.0, abs=1e-9)
+    assert pitt.voltage.values[-1] == pytest.approx(4.0, abs=1e-12)  # imposed (measured: exact)
 
 
 def test_ionic_network_reduces_to_the_uniform_electrolyte_and_polarises_with_depth(nmc532):

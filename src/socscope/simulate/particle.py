@@ -662,8 +662,7 @@ class ParticleModel:
                     raise ProtocolError(self._saturation_message(step, plan)) from None
             else:
                 last = getattr(exc, "state", None)
-                if (self.kinetics == "butler-volmer" and plan.control == "current" and plan.current != 0
-                        and last is not None):
+                if plan.control == "current" and plan.current != 0 and last is not None:
                     th_s = self.surface_theta(last[:n], plan.current)
                     if np.any(th_s <= 1e-3) or np.any(th_s >= 1.0 - 1e-3):
                         raise ProtocolError(self._saturation_message(step, plan)) from None
@@ -712,13 +711,16 @@ class ParticleModel:
 
     def _saturation_message(self, step, plan) -> str:
         full = "delithiated" if plan.current > 0 else "lithiated"
-        cut = "4.3" if plan.current > 0 else "3.0"
-        return (
-            f"step {step.sentence!r}: the particle surface became fully {full} and cannot pass this current "
-            f"(diffusion cannot bring Li {'out' if plan.current > 0 else 'in'} fast enough), so the voltage runs "
-            f"away; end the step with a voltage cut-off, e.g. '{step.sentence.split(' for ')[0].split(' until ')[0]} "
-            f"until {cut} V', or lower the current"
-        )
+        head = step.sentence.split(" for ")[0].split(" until ")[0]
+        why = (f"step {step.sentence!r}: the particle surface became fully {full} and cannot pass this current "
+               f"(diffusion cannot bring Li {'out' if plan.current > 0 else 'in'} fast enough)")
+        if self.kinetics == "butler-volmer":
+            cut = "4.3" if plan.current > 0 else "3.0"
+            return f"{why}, so the voltage runs away; end the step with a voltage cut-off, e.g. '{head} until {cut} V', " \
+                   "or lower the current"
+        cut = "0.01" if plan.current > 0 else "0.99"
+        return f"{why}; end the step with a surface condition, e.g. '{head} until surface theta {cut}', or lower " \
+               "the current"
 
     def _record(self, st, plan, k, ts, zs, cpl, t0, charge0, li0) -> None:
         """Append the samples of one step: states, surface θ, current, voltage, passed charge.
