@@ -15,6 +15,7 @@ __all__ = [
     "ProtocolError",
     "SolverError",
     "FileFormatError",
+    "StepWarning",
 ]
 
 
@@ -44,3 +45,7 @@ class SolverError(SocscopeError, RuntimeError):
 
 class FileFormatError(SocscopeError, ValueError):
     """A file is corrupt, empty or of an unexpected kind (the message names the file)."""
+
+
+class StepWarning(UserWarning):
+    """A protocol step ran, but not as its sentence suggests (e.g. it ended at once at its cut-off)."""

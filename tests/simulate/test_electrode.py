@@ -271,3 +271,12 @@ def test_a_material_name_is_looked_up_and_wrong_types_are_named(nmc532):
         simulate_electrode("nmc999", lay, prot)
     with pytest.raises(ParameterError, match="layout must be a socscope ElectrodeLayout, got list"):
         simulate_electrode(nmc532, [lay], prot)
+
+
+def test_a_current_the_network_cannot_pass_below_the_cut_off_ends_the_step_at_once(nmc532):
+    lay = layered_layout(n_columns=3, n_layers=2, radius=R)
+    with pytest.warns(ss.errors.StepWarning, match=r"ended at once: .*the drop through the electrode network"):
+        ds = simulate_electrode(nmc532, lay, ["Charge at 20C until 4.3 V", "Charge at C/5 for 30 minutes"],
+                                n_shells=8, output_interval=600)
+    assert [str(r) for r in ds.step_end_reason.values] == ["voltage=4.3", "duration"]
+    assert ds.step_capacity.values[0] == 0.0 and ds.step_capacity.values[1] > 0

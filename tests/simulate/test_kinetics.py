@@ -241,3 +241,32 @@ def test_pitt_train_steps_the_voltage_to_its_end(lin):
     assert len(holds) == 4
     # the last hold imposes 3.9 V exactly (measured: equal)
     assert float(ds.voltage[-1]) == pytest.approx(3.9, rel=0, abs=1e-12)
+
+
+@pytest.mark.parametrize("geometry", [Sphere(1e-6), Disc(1e-6)], ids=["sphere", "disc"])
+def test_a_cut_off_passed_by_the_overpotential_alone_ends_the_step_at_once(lin, geometry):
+    """As on a cycler: no charge passes, the run goes on, and a warning says why."""
+    kw = dict(n_cells=10) if isinstance(geometry, Sphere) else dict(resolution=0.2e-6)
+    # the open-circuit voltage at θ = 0.7 is 3.7 V; 2000C needs more than 0.3 V of overpotential
+    with pytest.warns(ss.errors.StepWarning, match=r"'Charge at 2000C until 4.0 V' ended at once: the voltage "
+                                                   r"needed to pass its current, \d\.\d+ V, is already beyond its "
+                                                   r"cut-off 4.0 V \(the open-circuit voltage was 3.700 V"):
+        ds = ss.simulate_particle(lin, geometry, ["Charge at 2000C until 4.0 V", "Charge at C/5 for 10 minutes"],
+                                  initial_theta=0.7, **kw)
+    assert [str(r) for r in ds.step_end_reason.values] == ["voltage=4.0", "duration"]
+    assert ds.step_capacity.values[0] == 0.0 and ds.step_end_time.values[0] == 0.0
+    assert ds.step_capacity.values[1] > 0  # the protocol went on
+    # a cut-off the open-circuit voltage has already passed stays a contradictory protocol
+    with pytest.raises(ProtocolError, match="already met at the start"):
+        ss.simulate_particle(lin, geometry, ["Charge at 1C until 3.6 V"], initial_theta=0.7, **kw)
+
+
+def test_a_gitt_pulse_that_starts_beyond_the_cut_off_ends_the_train_quietly(lin):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ss.errors.StepWarning)
+        ds = ss.simulate_particle(lin, Sphere(1e-6), ["GITT: 10 minutes at 500C, rest 30 minutes, until 3.8 V"],
+                                  n_cells=10, initial_theta=0.7)
+    assert [str(r) for r in ds.step_end_reason.values] == ["voltage=3.8"]
+    assert ds.step_capacity.values[0] == 0.0

@@ -367,6 +367,8 @@ class ElectrodeModel(ParticleBatch):
         self._setup_network()
 
     # -- setup -----------------------------------------------------------------------
+    LOAD_DROP = "the kinetic overpotential and the drop through the electrode network"
+
     def _setup_kinetics(self, kinetics, transfer_coefficients) -> None:
         super()._setup_kinetics("none", transfer_coefficients)
         self.kinetics = "butler-volmer"

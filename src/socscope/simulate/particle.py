@@ -12,6 +12,7 @@ the C-rate taken on the capacity of the discretised particle (so that
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Sequence
 
@@ -22,7 +23,7 @@ from scipy.optimize import brentq
 
 from .. import __version__
 from .._checks import callable_or_none, instance_of, number_pair, positive_float, sorted_times
-from ..errors import ParameterError, ProtocolError, SolverError
+from ..errors import ParameterError, ProtocolError, SolverError, StepWarning
 from ..geometry import Disc, Sphere
 from ..materials import as_material
 from ..numerics import (
@@ -30,6 +31,7 @@ from ..numerics import (
     Event,
     KirchhoffTable,
     Segment,
+    SegmentResult,
     SolverOptions,
     integrate_segment,
     laplacian_matrix,
@@ -483,13 +485,13 @@ class ParticleModel:
                     continue
                 # radial: the voltage is a function of the surface θ at this current
                 th_s0 = float(self.surface_theta(theta0, plan.current)[0])
-                v_now = float(self.voltage_at_surface(np.array([th_s0]), plan.current)[0])
                 if plan.current == 0:
                     raise ProtocolError(f"step {step.sentence!r}: a rest of a sphere has no voltage change to wait for")
-                if np.sign(target - v_now) != np.sign(plan.current):
+                if np.sign(target - p0) != np.sign(plan.current):
                     raise ProtocolError(
                         f"step {step.sentence!r}: the condition '{cond.value:g} V' is already met at the start of "
-                        f"the step (voltage = {v_now:.4g} V); a charge raises the voltage and a discharge lowers it"
+                        f"the step (open-circuit voltage = {p0:.4g} V); a charge raises the voltage and a discharge "
+                        "lowers it"
                     )
                 target_s = self._theta_for_voltage(step, target, plan.current, th_s0)
                 pick = np.min if plan.current > 0 else np.max
@@ -596,7 +598,8 @@ class ParticleModel:
             self._need_kinetics(f"{train.sentence!r}: a PITT")
             start = st.p
             for k in range(len(train.pitt_levels(start))):
-                reason = self._run_step(train.pulse_step(k, start_voltage=start, passed=passed()), st, opts, out, cb)
+                reason = self._run_step(train.pulse_step(k, start_voltage=start, passed=passed()), st, opts, out, cb,
+                                        in_train=True)
                 if reason is not None and not reason.startswith(("current", "specific_current", "c_rate")):
                     return  # a train-level condition (mean θ, capacity) was met
                 rest = train.rest_step(k)
@@ -604,15 +607,19 @@ class ParticleModel:
                     self._run_step(rest, st, opts, out, cb)
             return
         for k in range(train.max_pulses):
-            reason = self._run_step(train.pulse_step(k, passed=passed()), st, opts, out, cb)
+            reason = self._run_step(train.pulse_step(k, passed=passed()), st, opts, out, cb, in_train=True)
             if reason is not None:
                 return  # the train's condition (or the pulse's own) was met
             rest = train.rest_step(k)
             if rest is not None:
                 self._run_step(rest, st, opts, out, cb)
 
-    def _run_step(self, step: Step, st: _RunState, opts, out, cb) -> str | None:
-        """Integrate one step from the run state; returns the condition that ended it (None: duration)."""
+    def _run_step(self, step: Step, st: _RunState, opts, out, cb, *, in_train: bool = False) -> str | None:
+        """Integrate one step from the run state; returns the condition that ended it (None: duration).
+
+        ``in_train``: a pulse of a GITT/PITT train, where a cut-off met at once
+        is the train's normal end and goes without a warning.
+        """
         plan = self._plan(step)
         k = len(st.plans)
         st.plans.append(plan)
@@ -623,7 +630,66 @@ class ParticleModel:
         seg, z0, cpl = self._segment(plan, theta, st.p)
         if cpl is not None and cpl.solve_p:
             z0[n:] = cpl.solve_potential(theta)
-        evs = self._events(plan, theta, cpl, st.p)
+        met = self._cutoff_under_load(plan, theta, z0, cpl, st.p)
+        if met is not None:
+            label, v_load = met
+            if not in_train:
+                warnings.warn(
+                    f"step {step.sentence!r} ended at once: the voltage needed to pass its current, {v_load:.3f} V, "
+                    f"is already beyond its cut-off {label.split('=')[1]} V (the open-circuit voltage was "
+                    f"{st.p:.3f} V; the difference is {self.LOAD_DROP}); no charge passed. Lower the current or "
+                    "move the cut-off.", StepWarning, stacklevel=4)
+            res = SegmentResult(t=[], u=[], t_end=t, u_end=z0, event=label)
+        else:
+            res = self._integrate_step(step, plan, k, seg, z0, cpl, theta, t, st.p, opts, out, cb)
+        li0 = self.lithium(theta)
+        keep = [j for j, tt in enumerate(res.t) if tt < res.t_end - 1e-9 * max(1.0, tt)]
+        self._record(st, plan, k, [res.t[j] for j in keep] + [res.t_end], [res.u[j] for j in keep] + [res.u_end],
+                     cpl, t, charge0, li0)
+        st.t = res.t_end
+        st.theta = res.u_end[:n].copy()
+        st.charge = st.charges[-1]
+        st.p = st.voltages[-1]
+        st.events.append((k, step.sentence, res.t_end, res.event or "duration", res.n_steps, res.n_rejected, res.n_newton))
+        return res.event
+
+    #: what separates the voltage under load from the open-circuit voltage (for messages)
+    LOAD_DROP = "the kinetic overpotential"
+
+    def _cutoff_under_load(self, plan, theta, z0, cpl, p_rest) -> tuple[str, float] | None:
+        """The voltage cut-off a current step passes the moment its current flows: ``(label, voltage)``.
+
+        The current needs an overpotential (in an electrode also a drop through
+        the network). When that alone carries the voltage past a cut-off the
+        open-circuit voltage has not reached, the step ends at once with no
+        charge passed, as it does on a cycler. None otherwise (a cut-off
+        already passed at open circuit is a contradictory protocol, refused
+        with the step's other conditions).
+        """
+        if plan.control != "current" or plan.current == 0 or self.kinetics != "butler-volmer":
+            return None
+        cuts = [c for c in plan.step.until if c.quantity == "voltage"]
+        if not cuts:
+            return None
+        n = self.grid.n_cells
+        if cpl is not None:
+            v = float(z0[n])
+        else:
+            # the surface reconstruction under a current the surface cannot carry
+            # leaves [0, 1]; the voltage is then at least that of the emptied
+            # (filled) surface
+            th_s = np.clip(self.surface_theta(theta, plan.current)[:1], 1e-9, 1.0 - 1e-9)
+            v = float(self.voltage_at_surface(th_s, plan.current)[0])
+        s = np.sign(plan.current)
+        for c in cuts:
+            if (v - c.value) * s >= 0 and (p_rest - c.value) * s < 0:
+                return c.label, v
+        return None
+
+    def _integrate_step(self, step, plan, k, seg, z0, cpl, theta, t, p0, opts, out, cb) -> SegmentResult:
+        """Integrate one step's segment from time ``t`` to its duration or first condition."""
+        n = self.grid.n_cells
+        evs = self._events(plan, theta, cpl, p0)
         vol = self.grid.volumes
         # time for the step's current to pass the Li of every site
         t_full = F * self.n_l * vol.sum() / abs(plan.current) if plan.current != 0 else math.inf
@@ -678,16 +744,7 @@ class ParticleModel:
             else:
                 why = f"within {duration / 3600:.3g} h, by which time the particle has settled; add 'for <duration>'"
             raise ProtocolError(f"step {step.sentence!r}: its condition was never met {why}")
-        li0 = self.lithium(theta)
-        keep = [j for j, tt in enumerate(res.t) if tt < res.t_end - 1e-9 * max(1.0, tt)]
-        self._record(st, plan, k, [res.t[j] for j in keep] + [res.t_end], [res.u[j] for j in keep] + [res.u_end],
-                     cpl, t, charge0, li0)
-        st.t = res.t_end
-        st.theta = res.u_end[:n].copy()
-        st.charge = st.charges[-1]
-        st.p = st.voltages[-1]
-        st.events.append((k, step.sentence, res.t_end, res.event or "duration", res.n_steps, res.n_rejected, res.n_newton))
-        return res.event
+        return res
 
     @staticmethod
     def _runaway_to_cutoff(step, plan, exc, n):
@@ -743,8 +800,13 @@ class ParticleModel:
             # no imposed current: the passed charge is what left the particle
             charge = charge0 + F * (li0 - self.lithium(u))
         if cpl is None:
-            surf = np.broadcast_to(self.surface_theta(u, plan.current, plan.hold),
-                                   (ts.size, self.grid.boundary_cell.size))
+            surf = self.surface_theta(u, plan.current, plan.hold)
+            if self.kinetics == "butler-volmer":
+                # inside (0, 1) after every integrated step (one that would leave it
+                # is refused); only the sample of a step ended at once, under a current
+                # its surface cannot carry, needs the clip (see _cutoff_under_load)
+                surf = np.clip(surf, 1e-9, 1.0 - 1e-9)
+            surf = np.broadcast_to(surf, (ts.size, self.grid.boundary_cell.size))
         if self.kinetics != "butler-volmer":
             v = np.full(ts.size, math.nan)
         elif cpl is not None:
