@@ -7,21 +7,32 @@ import re
 import pytest
 
 from socscope.errors import ProtocolError
-from socscope.protocols import EXAMPLES, Condition, Step, parse_protocol, parse_step
+from socscope.protocols import EXAMPLES, Condition, Step, Train, parse_protocol, parse_step
 
 
 def test_every_example_parses():
-    items = parse_protocol(list(EXAMPLES))
     # five steps, one GITT train, then a Repeat of two steps three times
+    assert len(EXAMPLES) == 7
+    assert EXAMPLES[:4] == (
+        "Charge at C/3 for 1 hour",
+        "Discharge at 70 mA/g until mean theta 0.95",
+        "Charge at 1C for 20 minutes or until surface theta 0.2",
+        "Rest for 30 minutes",
+    )
+    assert EXAMPLES[5].startswith("GITT:") and EXAMPLES[6].startswith("Repeat ")
+    items = parse_protocol(list(EXAMPLES))
     assert [s.kind for s in items] == ["charge", "discharge", "charge", "rest", "hold_theta", "gitt"] + [
         "charge", "discharge"] * 3
+    assert [type(s) for s in items] == [Step] * 5 + [Train] + [Step] * 6
     assert [s.sentence for s in items[:6]] == list(EXAMPLES[:6])
     assert [s.cycle for s in items] == [None] * 6 + [0, 0, 1, 1, 2, 2]
 
 
 def test_the_examples_mean_what_they_say():
     a, b, c, d, e = (parse_step(s) for s in EXAMPLES[:5])
-    assert (a.kind, a.current_value, a.current_unit, a.duration, a.until) == ("charge", pytest.approx(1 / 3), "C", 3600.0, ())
+    # C/3 is 1 / 3 computed once (measured equal); 1e-15 allows one more rounding
+    assert (a.kind, a.current_value, a.current_unit, a.duration, a.until) == (
+        "charge", pytest.approx(1 / 3, rel=1e-15), "C", 3600.0, ())
     assert a.sign == 1
     assert (b.kind, b.current_unit, b.duration) == ("discharge", "A/g", None)
     assert b.current_value == pytest.approx(0.070, rel=1e-15)  # 70 mA/g in A/g
@@ -110,7 +121,7 @@ def test_voltage_hold():
     s = parse_step("Hold at 4.2 V for 2 hours")
     assert (s.kind, s.hold_value, s.duration) == ("hold_voltage", 4.2, 7200.0)
     s = parse_step("Hold at 3000 mV until C/50")
-    assert s.hold_value == pytest.approx(3.0)
+    assert s.hold_value == pytest.approx(3.0, rel=1e-15)  # 3000 × 1e-3: one rounding (measured 0)
     assert s.until == (Condition("c_rate", 0.02),)
 
 

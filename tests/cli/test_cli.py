@@ -69,7 +69,9 @@ def test_simulate_particle_full_cycle_with_voltage(tmp_path, capsys):
     ds = ss.open_results(out)
     assert list(ds.step_end_reason.values) == ["voltage=4.3", "voltage=3.0", "duration"]
     assert ds.voltage.attrs["units"] == "V"
-    assert abs(float(ds.voltage[-1]) - 3.0) < 1e-12
+    # a voltage hold records its potential state, which stays at the held value (measured
+    # exactly 3.0); 1e-14 V allows interpolation round-off
+    assert abs(float(ds.voltage[-1]) - 3.0) < 1e-14
     cap = ds.step_capacity.values
     assert cap[0] > 100 and cap[1] < -50 and cap[2] < 0  # the hold lithiates further
 
@@ -172,7 +174,9 @@ def test_demo_writes_its_files(tmp_path):
     # growing with time) while the centre keeps its initial occupancy
     pc = summary["periphery_minus_core"]
     assert all(b < a < 0 for a, b in zip(pc, pc[1:]))
-    assert abs(summary["theta_centre"][-1] - 0.97) < 1e-3
+    # the summary rounds to 4 decimals (±5e-5); the simulated centre moves by 3.5e-8, so the
+    # rounded value is 0.97 (measured 0) and 1e-4 is the rounding plus margin
+    assert abs(summary["theta_centre"][-1] - 0.97) < 1e-4
     assert summary["li_inventory_relative_error"] < 1e-9
     # a second run refuses to overwrite, and --overwrite replaces
     res = run_cli("demo", "--out", str(out), "--quiet")

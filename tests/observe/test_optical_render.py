@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from scipy.special import ndtr
 
 import socscope as ss
 from socscope.errors import ParameterError
@@ -126,8 +127,15 @@ def test_blur_conserves_intensity_and_has_the_psf_width():
     out = psf_blur(img, psf_fwhm_nm=265.0, pixel_size_nm=50.0)
     # reflecting boundaries: the sum is conserved to round-off (1e-6 is a loose bound)
     assert out.sum() == pytest.approx(img.sum(), rel=1e-6)
-    # and it did blur: at the block's edge the sharp step is spread (half-way for a straight edge)
-    assert out[40, 25] == pytest.approx(0.5 * (0.3 + 1.4), abs=0.1)
+    # and it did blur: the pixels either side of the block's left edge (x = 24.5), 0.5 px from it,
+    # lie Φ(∓0.5/σ) of the way up the 0.3 → 1.4 step, σ = 2.25 px: 0.753 and 0.947. Measured
+    # 8e-4 off: the sampled, truncated kernel against the continuous Gaussian; 2e-3 bounds it
+    # (a sharp image keeps 0.3 and 1.4 there, 0.45 away)
+    sigma_px = 265.0 * FWHM_TO_SIGMA / 50.0
+    assert_allclose(out[40, 24:26], 0.3 + 1.1 * ndtr(np.array([-0.5, 0.5]) / sigma_px), rtol=0, atol=2e-3)
+    # their mean is half-way, 0.85, by the kernel's symmetry: measured 6.3e-6 off (the block's
+    # top and bottom edges, 4.7σ away, and the truncation); 1e-4 bounds it
+    assert out[40, 24:26].mean() == pytest.approx(0.5 * (0.3 + 1.4), abs=1e-4)
     # impulse response: variance = sigma² = (FWHM/2.3548/pixel)²; the sampled, renormalised
     # Gaussian kernel of scipy has this variance to < 0.1 % for sigma > 1 px
     delta = np.zeros((81, 81))
@@ -295,7 +303,10 @@ def test_soc_traces_ends_and_truth_match_the_fit_definitions():
     tr = soc_traces(soc, onset_soc=[0.1, 0.4, 0.7], width_soc=[0.05, 0.1, 0.2], theta_start=0.97, theta_end=0.05)
     assert_allclose(tr.theta[0], 0.97, atol=1e-14)  # window normalisation: exact ends
     assert_allclose(tr.theta[-1], 0.05, atol=1e-14)
-    # for transitions well inside the window the truth is the logistic's own 10 % point and width
+    # for transitions well inside the window the truth is the logistic's own 10 % point and width,
+    # moved a little by the normalisation to exact ends, which stretches a logistic still short of
+    # its end (the 0.2-wide one by 1.2 % at SOC 1). Measured 6.2e-4 (onsets) and 4.7e-3 (widths,
+    # the 0.2-wide one); 0.01 SOC is twice the largest
     assert_allclose(tr.onset_soc, [0.1, 0.4, 0.7], atol=0.01)
     assert_allclose(tr.width_soc, [0.05, 0.1, 0.2], atol=0.01)
     # and it is exactly what fit_transition reports on the noiseless trace (least-squares tolerance)

@@ -88,6 +88,8 @@ def test_unreacted_com_distance_half_disc():
     vol = np.full(len(xy), h * h)
     theta = np.where(xy[:, 0] < 0, 0.95, 0.3)
     d = unreacted_com_distance(theta, xy, vol, 0.9)
+    # the 2 nm staircase of a 1 µm disc moves a centroid by up to about h/R = 2e-3 relative
+    # (measured 3.8e-5: the staircase errors largely cancel by symmetry)
     assert d == pytest.approx(4 * r / (3 * np.pi), rel=2e-3)
 
 
@@ -116,11 +118,14 @@ def test_unreacted_com_distance_on_a_simulated_disc():
     xy = np.c_[ds.cell_x.values, ds.cell_y.values]
     d = unreacted_com_distance(ds.theta_cell.values, xy, ds.cell_volume.values, 0.9)
     assert d.shape == (ds.sizes["time"],)
-    assert np.all(d[np.isfinite(d)] < 1e-12)
+    # the centroids coincide to round-off of coordinates ~1e-6 m (measured 1.2e-23 m);
+    # 1e-18 m = 1e-12 R leaves room for sums over the cells (1e-12 m was 1e-6 R)
+    assert np.all(d[np.isfinite(d)] < 1e-18)
 
 
-@pytest.mark.parametrize("name", ["xu2022", "lun2023"])
+@pytest.mark.parametrize("name", ["xu2022", "lun2023", "sharma2022"])
 def test_refuses_to_overwrite(tmp_path, name):
+    # refused before anything runs (no simulation): cheap for every paper
     out = tmp_path / "v"
     out.mkdir()
     (out / "table.md").write_text("earlier results\n")
@@ -130,21 +135,6 @@ def test_refuses_to_overwrite(tmp_path, name):
     assert sorted(p.name for p in out.iterdir()) == ["table.md"]
 
 
-def _cli_has_validate() -> bool:
-    import contextlib
-    import io
-
-    from socscope.cli.main import build_parser
-
-    try:
-        with contextlib.redirect_stderr(io.StringIO()):
-            build_parser().parse_args(["validate", "xu2022", "--quick"])
-    except SystemExit:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _cli_has_validate(), reason="the CLI has no 'validate' subcommand registered")
 def test_cli_refuses_to_overwrite(tmp_path, capsys):
     out = tmp_path / "v"
     out.mkdir()
@@ -206,15 +196,6 @@ def test_sharma2022_quick(tmp_path):
     seen = rows["S3"]["metrics"]["through_microscope"]
     np.testing.assert_allclose(seen["index"], seen["simulated_fit_index"], rtol=0.05)
     assert seen["classification_first_charge"][1:] == ["step-like"] * 4
-
-
-def test_sharma2022_refuses_to_overwrite(tmp_path):
-    out = tmp_path / "v"
-    out.mkdir()
-    (out / "table.md").write_text("earlier results\n")
-    with pytest.raises(ParameterError, match="--overwrite"):
-        run_validation("sharma2022", out, quick=True, verbose=False)
-    assert (out / "table.md").read_text() == "earlier results\n"
 
 
 def test_cli_offers_every_paper():

@@ -10,8 +10,9 @@ Definitions (documented here once, used everywhere):
   inradius of the boundary (default 0.2: the outer ring of width 0.2 R in a
   disc of radius R). The inradius is the largest distance of any cell centre
   from the active boundary.
-* **core** — cells farther than ``core_fraction`` × the inradius from the
-  boundary (default 0.6: the central disc of radius 0.4 R).
+* **core** — cells at least ``core_fraction`` × the inradius from the
+  boundary (default 0.6: the central disc of radius 0.4 R; a cell exactly at
+  that depth, as happens on pixel grids, counts as core).
 * **periphery minus core** — volume-weighted mean θ of the periphery minus
   that of the core (negative on charge, when the periphery is Li-poor).
 * **front depth** — where the field has a delithiation front, the depth from

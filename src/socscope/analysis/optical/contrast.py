@@ -18,9 +18,9 @@ Definitions (documented once, used by the pipeline, the command line and the fig
   core = depth > depth_px. With ``fraction`` (the default, 0.2): the
   definitions of :func:`socscope.observe.heterogeneity.periphery_core_masks`
   applied to the depths of each particle (periphery within ``fraction`` × the
-  particle's largest depth of the rim, core deeper than ``core_fraction`` ×
-  it, 0.6 by default), so measured and simulated particles are compared on
-  the same footing.
+  particle's largest depth of the rim, core at least ``core_fraction`` ×
+  it deep, 0.6 by default), so measured and simulated particles are compared
+  on the same footing.
 * **Unreacted region** — a particle's pixels whose differential contrast is
   below ``threshold`` (0.05 by default, [003] Fig. S4). Its centre of mass
   is compared with that of the whole particle by
