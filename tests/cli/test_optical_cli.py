@@ -121,11 +121,23 @@ def _mixed_shapes(folder):
     return path
 
 
+def _no_spot(folder):
+    """One uniform bright disc on a flat background: nothing for the automatic spot finder."""
+    yy, xx = np.mgrid[:64, :64]
+    frame = np.full((64, 64), 1000, np.uint16)
+    frame[(yy - 32) ** 2 + (xx - 32) ** 2 < 100] = 3000
+    path = folder / "no-spot.tif"
+    tifffile.imwrite(path, np.repeat(frame[None], 8, axis=0), imagej=True, metadata={"axes": "TYX", "finterval": DT})
+    return path
+
+
 @pytest.mark.parametrize("case, needle", [
     ("corrupt", "corrupt.tif"),
     ("mixed", "has shape"),
     ("spot", "outside"),
     ("offset", "does not overlap"),
+    # the finder's advice is given in the command line's own flags
+    ("no spot", "--reference-spot Y,X (row, column in pixels), or measure the drift with --drift xcorr"),
 ])
 def test_errors_leave_out_absent_or_unchanged(inputs, tmp_path, capsys, case, needle):
     args = _args(inputs, tmp_path / "results")
@@ -135,6 +147,9 @@ def test_errors_leave_out_absent_or_unchanged(inputs, tmp_path, capsys, case, ne
         args[2] = str(_mixed_shapes(tmp_path))
     elif case == "spot":
         args[args.index("--reference-spot") + 1] = "412,88"  # outside the 96x96 frames
+    elif case == "no spot":
+        args[2] = str(_no_spot(tmp_path))
+        args[args.index("--reference-spot") + 1] = "auto"
     else:
         args += ["--time-offset-s", "1e6"]
     before = {p.name for p in tmp_path.iterdir()}

@@ -110,6 +110,7 @@ def _move_into_place(tmp: Path, out: Path) -> None:
 
 def cmd_optical_analyze(args) -> int:
     """Run the pipeline on one movie and write every output (see :data:`OUTPUTS`)."""
+    from ..analysis.optical.drift import NoReferenceSpotError
     from ..analysis.optical.pipeline import analyze_movie
     from ..io.movies import open_movie
 
@@ -157,13 +158,20 @@ def cmd_optical_analyze(args) -> int:
             n_bins = movie.n_frames // args.bin
             big = n_bins * movie.shape[0] * movie.shape[1] * 4 > 2**32 - 2**25
             with tifffile.TiffWriter(tmp / "contrast.tif", bigtiff=big) as writer:
-                result = analyze_movie(
-                    movie, labels=labels, reference_spot=spot if spot is not None else "auto", drift=args.drift,
-                    bin_frames=args.bin, cycler=args.cycler, time_offset_s=args.time_offset_s,
-                    threshold=args.threshold, min_area_px=args.min_area_px,
-                    unreacted_threshold=args.unreacted_threshold, pixel_size_nm=args.pixel_size_nm,
-                    contrast_writer=writer, progress=bar, **capacity,
-                )
+                try:
+                    result = analyze_movie(
+                        movie, labels=labels, reference_spot=spot if spot is not None else "auto", drift=args.drift,
+                        bin_frames=args.bin, cycler=args.cycler, time_offset_s=args.time_offset_s,
+                        threshold=args.threshold, min_area_px=args.min_area_px,
+                        unreacted_threshold=args.unreacted_threshold, pixel_size_nm=args.pixel_size_nm,
+                        contrast_writer=writer, progress=bar, **capacity,
+                    )
+                except NoReferenceSpotError as exc:
+                    # the finder's advice names its Python options; say it in flags
+                    raise SocscopeError(
+                        f"{str(exc).split(';')[0]}; give a fixed bright spot of the first frame with "
+                        "--reference-spot Y,X (row, column in pixels), or measure the drift with --drift xcorr"
+                    ) from None
             bar.close()
             _write_outputs(tmp, result, args)
             _move_into_place(tmp, out)

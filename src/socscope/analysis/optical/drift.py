@@ -31,7 +31,12 @@ from scipy import ndimage, optimize
 from ..._optional import require
 from ...errors import ParameterError
 
-__all__ = ["drift_gaussian", "drift_xcorr", "fit_gaussian_spot", "pick_reference_spot", "shift_frames"]
+__all__ = ["NoReferenceSpotError", "drift_gaussian", "drift_xcorr", "fit_gaussian_spot", "pick_reference_spot",
+           "shift_frames"]
+
+
+class NoReferenceSpotError(ParameterError):
+    """No bright isolated spot to follow the drift by was found automatically."""
 
 
 def _as_image(image, name: str = "image") -> np.ndarray:
@@ -215,7 +220,7 @@ def pick_reference_spot(image, *, max_sigma_px: float = 3.0, half_width: int = 7
 
     Raises
     ------
-    ParameterError
+    NoReferenceSpotError
         If no spot satisfies the criteria (give ``center_yx`` by hand, or use
         :func:`drift_xcorr`).
     """
@@ -232,7 +237,7 @@ def pick_reference_spot(image, *, max_sigma_px: float = 3.0, half_width: int = 7
     threshold = np.median(response) + 5.0 * max(noise, 1e-12 * (np.abs(response).max() or 1.0))
     peaks = feature.peak_local_max(response, min_distance=2, threshold_abs=threshold, exclude_border=False)
     if len(peaks) == 0:
-        raise ParameterError(
+        raise NoReferenceSpotError(
             f"no bright spot found in the image (shape {image.shape}, range [{image.min():g}, {image.max():g}]); "
             "give the reference spot position by hand or measure the drift with drift_xcorr"
         )
@@ -267,7 +272,7 @@ def pick_reference_spot(image, *, max_sigma_px: float = 3.0, half_width: int = 7
         if a > best_amplitude:
             best, best_amplitude = (float(y0), float(x0)), float(a)
     if best is None:
-        raise ParameterError(
+        raise NoReferenceSpotError(
             f"no isolated spot with sigma <= max_sigma_px={max_sigma_px:g} px found among {len(peaks)} candidates; "
             "give the reference spot position by hand, raise max_sigma_px, or use drift_xcorr"
         )
