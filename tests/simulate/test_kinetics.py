@@ -11,6 +11,7 @@ from socscope.geometry import Disc, Sphere
 from socscope.materials import Material, Property
 from socscope.numerics.analytic import sphere_constant_flux
 from socscope.physics import butler_volmer, overpotential
+from socscope.numerics import SolverOptions
 from socscope.simulate import ParticleModel
 
 D_LIN = 1e-15
@@ -250,11 +251,13 @@ def test_a_cut_off_passed_by_the_overpotential_alone_ends_the_step_at_once(lin, 
     # the open-circuit voltage at θ = 0.7 is 3.7 V; 2000C needs more than 0.3 V of overpotential
     with pytest.warns(ss.errors.StepWarning, match=r"'Charge at 2000C until 4.0 V' ended at once: the voltage "
                                                    r"needed to pass its current, \d\.\d+ V, is already beyond its "
-                                                   r"cut-off 4.0 V \(the open-circuit voltage was 3.700 V"):
+                                                   r"cut-off 4.0 V \(the open-circuit voltage is 3.700 V"):
         ds = ss.simulate_particle(lin, geometry, ["Charge at 2000C until 4.0 V", "Charge at C/5 for 10 minutes"],
                                   initial_theta=0.7, **kw)
     assert [str(r) for r in ds.step_end_reason.values] == ["voltage=4.0", "duration"]
-    assert ds.step_capacity.values[0] == 0.0 and ds.step_end_time.values[0] == 0.0
+    # its one sample lies the solver's smallest step after the start, times increasing
+    assert ds.step_capacity.values[0] == 0.0 and ds.step_end_time.values[0] == SolverOptions().min_step
+    assert np.all(np.diff(ds.time.values) > 0)
     assert ds.step_capacity.values[1] > 0  # the protocol went on
     # a cut-off the open-circuit voltage has already passed stays a contradictory protocol
     with pytest.raises(ProtocolError, match="already met at the start"):
@@ -270,3 +273,45 @@ def test_a_gitt_pulse_that_starts_beyond_the_cut_off_ends_the_train_quietly(lin)
                                   n_cells=10, initial_theta=0.7)
     assert [str(r) for r in ds.step_end_reason.values] == ["voltage=3.8"]
     assert ds.step_capacity.values[0] == 0.0
+
+
+def test_step_down_charges_and_recovery_discharges_run_after_a_cut_off(lin):
+    """The start of a step is judged against the open-circuit voltage, not the last voltage under load."""
+    ds = ss.simulate_particle(lin, Sphere(1e-6), ["Charge at 2C until 4.0 V", "Charge at C/5 until 4.0 V",
+                                                  "Discharge at 2C until 3.7 V", "Discharge at C/5 until 3.7 V"],
+                              n_cells=20, initial_theta=0.7)
+    assert [str(r) for r in ds.step_end_reason.values] == ["voltage=4.0", "voltage=4.0", "voltage=3.7", "voltage=3.7"]
+    caps = ds.step_capacity.values
+    assert caps[1] > 0 and caps[3] < 0  # the slower steps each pass more charge
+
+
+@pytest.mark.parametrize("geometry", [Sphere(1e-6), Disc(1e-6)], ids=["sphere", "disc"])
+def test_a_rest_ends_when_the_relaxing_voltage_reaches_its_condition(lin, geometry):
+    kw = dict(initial_theta=0.8, output_interval=30)
+    kw.update(dict(n_cells=20) if isinstance(geometry, Sphere) else dict(resolution=0.1e-6))
+    free = ss.simulate_particle(lin, geometry, ["Charge at 5C for 5 minutes", "Rest for 2 hours"], **kw)
+    v_free = free.voltage.values[free.step.values == 1]
+    target = round(float(0.5 * (v_free[0] + v_free[-1])), 4)  # half-way through the relaxation
+    ds = ss.simulate_particle(lin, geometry, ["Charge at 5C for 5 minutes", f"Rest for 2 hours or until {target} V"],
+                              **kw)
+    rest = ds.step.values == 1
+    assert str(ds.step_end_reason.values[1]) == f"voltage={target}"
+    # the voltage falls through the rest and stops at the condition, located to
+    # the event tolerance (1e-7 of the surface θ; U' = −1 V, so ~1e-7 V)
+    assert np.all(np.diff(ds.voltage.values[rest]) < 0)
+    assert abs(ds.voltage.values[rest][-1] - target) < 1e-6
+    assert ds.step_end_time.values[1] < free.step_end_time.values[1]
+
+
+def test_a_rest_voltage_it_cannot_relax_to_is_refused(lin):
+    with pytest.raises(ProtocolError, match=r"at rest the voltage relaxes from .* and never reaches 3.5 V"):
+        ss.simulate_particle(lin, Sphere(1e-6), ["Charge at 5C for 5 minutes", "Rest for 2 hours or until 3.5 V"],
+                             n_cells=20, initial_theta=0.8)
+
+
+def test_an_open_ended_hold_plans_only_the_samples_it_may_record(ni88):
+    # the hold's bound is 20 relaxation times (thousands of hours) but it ends
+    # by its current within hours: it runs, at the default 60 s interval
+    ds = ss.simulate_particle(ni88, Sphere(2e-6), ["Charge at C/3 until 4.3 V", "Hold at 4.3 V until C/50"], n_cells=20)
+    assert str(ds.step_end_reason.values[1]) == "c_rate=0.02"
+    assert ds.step_end_time.values[1] - ds.step_end_time.values[0] < 5 * 3600

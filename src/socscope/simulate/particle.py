@@ -52,9 +52,14 @@ MAX_SAMPLES_PER_STEP = 1_000_000
 MAX_VALUES_PER_STEP = 200_000_000
 
 
+def _sample_limit(n_cells: int) -> int:
+    """Most samples one step of a grid of ``n_cells`` may record."""
+    return min(MAX_SAMPLES_PER_STEP, MAX_VALUES_PER_STEP // max(n_cells, 1))
+
+
 def _check_sample_count(step, n_samples: int, interval: float, n_cells: int) -> None:
     """Refuse an output interval that would record more than the machine can hold for ``step``."""
-    limit = min(MAX_SAMPLES_PER_STEP, MAX_VALUES_PER_STEP // max(n_cells, 1))
+    limit = _sample_limit(n_cells)
     if n_samples > limit:
         span = n_samples * interval
         raise ParameterError(
@@ -373,6 +378,29 @@ class ParticleModel:
     #: a typing error.
     CUTOFF_MARGIN_V = 0.5
 
+    def _rest_voltage_event(self, step: Step, target: float, theta0: np.ndarray, theta_s: float) -> Event:
+        """A radial particle at rest reaching ``target`` volts: its surface relaxes towards its mean θ.
+
+        At zero current the voltage is U(θ_s), and θ_s moves monotonically from
+        its present value towards the mean (up after a charge, down after a
+        discharge), so the target is a surface θ between the two.
+        """
+        mean = float(theta0 @ self.grid.volumes / self.grid.volumes.sum())
+        v_now, v_end = (float(v) for v in self.material.U(np.array([theta_s, mean])))
+        if not min(v_now, v_end) < target < max(v_now, v_end):
+            raise ProtocolError(
+                f"step {step.sentence!r}: at rest the voltage relaxes from {v_now:.4g} V towards {v_end:.4g} V "
+                f"(the open-circuit voltage of the mean θ) and never reaches {target:g} V; choose a voltage "
+                "between the two, or end the rest by time"
+            )
+        target_s = float(brentq(lambda x: float(self.material.U(np.array([x]))[0]) - target,
+                                min(theta_s, mean), max(theta_s, mean), xtol=1e-14))
+        rising = mean > theta_s
+        pick = np.max if rising else np.min
+        fn = lambda th, t_s=target_s, pick=pick: float(pick(self.surface_theta(th, 0.0)) - t_s)
+        spec = (2 if rising else 1, target_s, self.surface_cells, self.surface_weights, 0.0 * self.surface_depth)
+        return Event(f"voltage={target}", fn, spec, initial=theta_s - target_s)
+
     def _check_voltage(self, step: Step, value: float, what: str, margin: float = 0.0) -> None:
         lo, hi = self._ocp_range()
         if not (lo - margin < value < hi + margin):
@@ -486,7 +514,8 @@ class ParticleModel:
                 # radial: the voltage is a function of the surface θ at this current
                 th_s0 = float(self.surface_theta(theta0, plan.current)[0])
                 if plan.current == 0:
-                    raise ProtocolError(f"step {step.sentence!r}: a rest of a sphere has no voltage change to wait for")
+                    events.append(self._rest_voltage_event(step, target, theta0, th_s0))
+                    continue
                 if np.sign(target - p0) != np.sign(plan.current):
                     raise ProtocolError(
                         f"step {step.sentence!r}: the condition '{cond.value:g} V' is already met at the start of "
@@ -630,22 +659,31 @@ class ParticleModel:
         seg, z0, cpl = self._segment(plan, theta, st.p)
         if cpl is not None and cpl.solve_p:
             z0[n:] = cpl.solve_potential(theta)
-        met = self._cutoff_under_load(plan, theta, z0, cpl, st.p)
+        # conditions on the voltage are judged against the open-circuit voltage of
+        # the present state, not the last voltage under load (after "Charge ...
+        # until 4.3 V" that is 4.3 V, and a step-down "Charge at C/10 until 4.3 V"
+        # must still run)
+        p_oc = self._open_circuit_voltage(theta) if self.kinetics == "butler-volmer" else math.nan
+        met = self._cutoff_under_load(plan, theta, z0, cpl, p_oc)
+        t_charge = t
         if met is not None:
             label, v_load = met
             if not in_train:
                 warnings.warn(
                     f"step {step.sentence!r} ended at once: the voltage needed to pass its current, {v_load:.3f} V, "
-                    f"is already beyond its cut-off {label.split('=')[1]} V (the open-circuit voltage was "
-                    f"{st.p:.3f} V; the difference is {self.LOAD_DROP}); no charge passed. Lower the current or "
+                    f"is already beyond its cut-off {label.split('=')[1]} V (the open-circuit voltage is "
+                    f"{p_oc:.3f} V; the difference is {self.LOAD_DROP}); no charge passed. Lower the current or "
                     "move the cut-off.", StepWarning, stacklevel=4)
-            res = SegmentResult(t=[], u=[], t_end=t, u_end=z0, event=label)
+            # one sample, the solver's smallest step after the start (times stay
+            # increasing), with the voltage under load and no charge passed
+            res = SegmentResult(t=[], u=[], t_end=t + opts.min_step, u_end=z0, event=label)
+            t_charge = res.t_end
         else:
-            res = self._integrate_step(step, plan, k, seg, z0, cpl, theta, t, st.p, opts, out, cb)
+            res = self._integrate_step(step, plan, k, seg, z0, cpl, theta, t, p_oc, opts, out, cb)
         li0 = self.lithium(theta)
         keep = [j for j, tt in enumerate(res.t) if tt < res.t_end - 1e-9 * max(1.0, tt)]
         self._record(st, plan, k, [res.t[j] for j in keep] + [res.t_end], [res.u[j] for j in keep] + [res.u_end],
-                     cpl, t, charge0, li0)
+                     cpl, t_charge, charge0, li0)
         st.t = res.t_end
         st.theta = res.u_end[:n].copy()
         st.charge = st.charges[-1]
@@ -655,6 +693,10 @@ class ParticleModel:
 
     #: what separates the voltage under load from the open-circuit voltage (for messages)
     LOAD_DROP = "the kinetic overpotential"
+
+    def _open_circuit_voltage(self, theta: np.ndarray) -> float:
+        """Voltage of state ``theta`` at zero current [V]."""
+        return self._rest_voltage(theta)
 
     def _cutoff_under_load(self, plan, theta, z0, cpl, p_rest) -> tuple[str, float] | None:
         """The voltage cut-off a current step passes the moment its current flows: ``(label, voltage)``.
@@ -714,6 +756,11 @@ class ParticleModel:
             horizon = min(t_end, t + 1.01 * t_full)
             first = math.floor(t / interval + 1e-9) + 1
             last = math.floor(horizon / interval - 1e-9)
+            if step.duration is None and plan.current == 0:
+                # a hold or rest ended only by its condition: the horizon above is a
+                # bound (20 relaxation times), not when it ends, which is usually far
+                # sooner; plan at most the samples a step may hold rather than refuse
+                last = min(last, first - 1 + _sample_limit(n))
             _check_sample_count(step, last - first + 1, interval, n)
             outs = list(np.arange(first, last + 1) * interval)
         else:
