@@ -213,3 +213,16 @@ def test_empty_and_non_string_protocols():
         parse_protocol([])
     with pytest.raises(ProtocolError, match="42"):
         parse_step(42)
+
+
+@pytest.mark.parametrize("protocol, shown", [
+    (None, "got NoneType None"),
+    (5, "got int 5"),
+    ({"Rest for 1 hour"}, "got set"),  # no order
+    (b"Rest for 1 hour", "got bytes"),
+])
+def test_a_protocol_that_is_not_an_ordered_collection_of_sentences_is_refused(protocol, shown):
+    with pytest.raises(ProtocolError, match="a protocol is a sentence or a list of sentences in order, " + shown):
+        parse_protocol(protocol)
+    # an ordered sequence of any kind is read in its order
+    assert [s.kind for s in parse_protocol(("Rest for 1 hour", "Charge at C/3 for 1 hour"))] == ["rest", "charge"]

@@ -93,6 +93,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from .errors import ProtocolError
@@ -1022,6 +1023,12 @@ def parse_protocol(protocol) -> list:
     """
     if isinstance(protocol, (str, Step, Train)):
         protocol = [protocol]
+    if isinstance(protocol, (set, frozenset, dict, bytes, bytearray)) or not isinstance(protocol, Iterable):
+        # sets and dicts have no order; numbers, None and bytes are not sentences
+        raise ProtocolError(
+            f"a protocol is a sentence or a list of sentences in order, got {type(protocol).__name__} "
+            f"{protocol!r:.80}; e.g. [{EXAMPLES[0]!r}, 'Rest for 1 hour']"
+        )
     out: list = []
     for p in protocol:
         if isinstance(p, Train):

@@ -168,3 +168,13 @@ def test_saved_files_get_the_default_permissions(tmp_path):
 
     path = save_results(xr.Dataset({"a": ("x", [1.0, 2.0])}), tmp_path / "r.nc")
     assert stat.S_IMODE(os.stat(path).st_mode) == default_file_mode()
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_folder_given_as_the_results_file_is_refused_and_kept(tmp_path, overwrite):
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    (folder / "keep.txt").write_text("mine")
+    with pytest.raises(ParameterError, match=r"runs is a folder; the results are one file: give a file name"):
+        ss.io.results.atomic_target(folder, overwrite=overwrite)
+    assert (folder / "keep.txt").read_text() == "mine" and [p.name for p in tmp_path.iterdir()] == ["runs"]

@@ -26,9 +26,13 @@ def atomic_target(path, *, overwrite: bool = False) -> tuple[Path, Path]:
     Raises
     ------
     ParameterError
-        If ``path`` exists and ``overwrite`` is False, or its folder is missing.
+        If ``path`` is a folder, exists and ``overwrite`` is False, or its
+        folder is missing.
     """
     path = Path(path)
+    if path.is_dir():
+        # overwrite replaces a file, never a folder and what it holds
+        raise ParameterError(f"{path} is a folder; the results are one file: give a file name, e.g. {path / 'run.nc'}")
     if path.exists() and not overwrite:
         raise ParameterError(f"{path} already exists; pass overwrite=True (--overwrite) to replace it")
     if not path.parent.exists():
