@@ -315,3 +315,16 @@ def test_an_open_ended_hold_plans_only_the_samples_it_may_record(ni88):
     ds = ss.simulate_particle(ni88, Sphere(2e-6), ["Charge at C/3 until 4.3 V", "Hold at 4.3 V until C/50"], n_cells=20)
     assert str(ds.step_end_reason.values[1]) == "c_rate=0.02"
     assert ds.step_end_time.values[1] - ds.step_end_time.values[0] < 5 * 3600
+
+
+def test_cycles_are_counted_from_each_charge_also_around_repeat_blocks(lin):
+    """A formation charge, then a block that starts with its discharge: every charge opens a cycle."""
+    ds = ss.simulate_particle(lin, Sphere(1e-6), ["Charge at C/2 until 4.0 V",
+                                                  "Repeat 2: [Discharge at C/2 until 3.7 V, Charge at C/2 until 4.0 V]",
+                                                  "Discharge at C/2 until 3.7 V"], n_cells=20, initial_theta=0.7)
+    cyc = ss.observe.cycle_summary(ds)
+    caps = ds.step_capacity.values
+    assert list(cyc.index) == [0, 1, 2]
+    # each cycle pairs a charge with the discharge right after it (the same step capacities)
+    np.testing.assert_array_equal(cyc.charge_mAh_g.values, caps[[0, 2, 4]])
+    np.testing.assert_array_equal(cyc.discharge_mAh_g.values, -caps[[1, 3, 5]])

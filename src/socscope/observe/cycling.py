@@ -70,8 +70,12 @@ def step_summary(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def _cycle_ids(steps: pd.DataFrame) -> np.ndarray:
-    if (steps.cycle >= 0).any():
-        return steps.cycle.to_numpy()
+    """Cycle of each step as a cycler counts it: a new cycle starts at the first charge after a discharge.
+
+    ``Repeat`` blocks are not used: a formation charge before a block, or a
+    block that starts with its discharge, would otherwise pair a charge with
+    the discharge of another cycle.
+    """
     ids = np.zeros(len(steps), dtype=int)
     current, discharged = 0, False
     for k, (kind, cap) in enumerate(zip(steps.kind, steps.capacity_mAh_g)):
@@ -95,7 +99,9 @@ def cycle_summary(ds: xr.Dataset) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Indexed by ``cycle``: ``charge_mAh_g``, ``discharge_mAh_g`` (positive
+        Indexed by ``cycle`` (from 0; a cycle is a charge and what follows it up
+        to the next charge after a discharge, as cyclers count):
+        ``charge_mAh_g``, ``discharge_mAh_g`` (positive
         numbers), ``discharge_cc_mAh_g``, ``discharge_cv_mAh_g`` (recovered by
         holds), ``coulombic_efficiency`` and ``coulombic_efficiency_cc``
         (NaN where a cycle has no charge).
