@@ -38,10 +38,12 @@ def result(request, material, sphere_result):
         return sphere_result
     if request.param == "disc":
         return ss.simulate_particle(material, ss.geometry.Disc(1e-6), PROTOCOL, resolution=0.05e-6)
-    return ss.simulate_particle(
-        material, ss.geometry.Mask(_ring(), 1e-7), PROTOCOL, resolution=1e-7,
-        surface=ss.physics.BlockedArc(eta=0.2, fraction=0.3, mode="kinetic"),
-    )
+    # the blocked ring's small active surface cannot take C/2 above 3.0 V: its discharge ends at once
+    with pytest.warns(ss.errors.StepWarning, match="'Discharge at C/2 for 1 minute or until 3.0 V' ended at once"):
+        return ss.simulate_particle(
+            material, ss.geometry.Mask(_ring(), 1e-7), PROTOCOL, resolution=1e-7,
+            surface=ss.physics.BlockedArc(eta=0.2, fraction=0.3, mode="kinetic"),
+        )
 
 
 def test_data_variables_and_numeric_coordinates_have_units(result):
