@@ -43,7 +43,9 @@ def step_summary(ds: xr.Dataset) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``sentence``, ``kind``, ``cycle`` (−1 outside ``Repeat`` blocks),
+        ``sentence``, ``kind``, ``cycle`` (the repetition of the ``Repeat``
+        block the step belongs to, −1 outside; :func:`cycle_summary` counts
+        cycles from the charges instead),
         ``t_end_s``, ``end_reason``, ``capacity_mAh_g`` (signed), and
         ``voltage_end_V`` when the run has a voltage.
     """

@@ -369,7 +369,7 @@ class ElectrodeModel(ParticleBatch):
     # -- setup -----------------------------------------------------------------------
     LOAD_DROP = "the kinetic overpotential and the drop through the electrode network"
 
-    def _open_circuit_voltage(self, theta: np.ndarray) -> float:
+    def _rest_voltage(self, theta: np.ndarray) -> float:
         """Collector potential of state ``theta`` at zero cell current [V] (particles may still exchange Li)."""
         return float(NetworkKinetics(self, current=0.0).solve_potential(theta, self._phi)[0])
 

@@ -39,7 +39,7 @@ from ..numerics import (
 )
 from ..observe import front_depth, periphery_minus_core, weighted_mean, weighted_std
 from ..physics import FLUX_LAWS, F, UniformFlux, effective_diffusivity, overpotential
-from ..protocols import Step, Train, parse_protocol
+from ..protocols import Condition, Step, Train, parse_protocol
 from .kinetics import SurfaceKinetics
 
 __all__ = ["simulate_particle", "simulate_particles", "ParticleModel", "ParticleBatch"]
@@ -398,7 +398,7 @@ class ParticleModel:
         rising = mean > theta_s
         pick = np.max if rising else np.min
         fn = lambda th, t_s=target_s, pick=pick: float(pick(self.surface_theta(th, 0.0)) - t_s)
-        spec = (2 if rising else 1, target_s, self.surface_cells, self.surface_weights, 0.0 * self.surface_depth)
+        spec = (2 if rising else 1, target_s, self.surface_cells, self.surface_weights, np.zeros_like(self.surface_depth))
         return Event(f"voltage={target}", fn, spec, initial=theta_s - target_s)
 
     def _check_voltage(self, step: Step, value: float, what: str, margin: float = 0.0) -> None:
@@ -663,20 +663,20 @@ class ParticleModel:
         # the present state, not the last voltage under load (after "Charge ...
         # until 4.3 V" that is 4.3 V, and a step-down "Charge at C/10 until 4.3 V"
         # must still run)
-        p_oc = self._open_circuit_voltage(theta) if self.kinetics == "butler-volmer" else math.nan
+        p_oc = self._rest_voltage(theta)
         met = self._cutoff_under_load(plan, theta, z0, cpl, p_oc)
         t_charge = t
         if met is not None:
-            label, v_load = met
+            cut, v_load = met
             if not in_train:
                 warnings.warn(
                     f"step {step.sentence!r} ended at once: the voltage needed to pass its current, {v_load:.3f} V, "
-                    f"is already beyond its cut-off {label.split('=')[1]} V (the open-circuit voltage is "
+                    f"is already beyond its cut-off {cut.value} V (the open-circuit voltage is "
                     f"{p_oc:.3f} V; the difference is {self.LOAD_DROP}); no charge passed. Lower the current or "
                     "move the cut-off.", StepWarning, stacklevel=4)
             # one sample, the solver's smallest step after the start (times stay
             # increasing), with the voltage under load and no charge passed
-            res = SegmentResult(t=[], u=[], t_end=t + opts.min_step, u_end=z0, event=label)
+            res = SegmentResult(t=[], u=[], t_end=t + opts.min_step, u_end=z0, event=cut.label)
             t_charge = res.t_end
         else:
             res = self._integrate_step(step, plan, k, seg, z0, cpl, theta, t, p_oc, opts, out, cb)
@@ -694,12 +694,8 @@ class ParticleModel:
     #: what separates the voltage under load from the open-circuit voltage (for messages)
     LOAD_DROP = "the kinetic overpotential"
 
-    def _open_circuit_voltage(self, theta: np.ndarray) -> float:
-        """Voltage of state ``theta`` at zero current [V]."""
-        return self._rest_voltage(theta)
-
-    def _cutoff_under_load(self, plan, theta, z0, cpl, p_rest) -> tuple[str, float] | None:
-        """The voltage cut-off a current step passes the moment its current flows: ``(label, voltage)``.
+    def _cutoff_under_load(self, plan, theta, z0, cpl, p_rest) -> tuple[Condition, float] | None:
+        """The voltage cut-off a current step passes the moment its current flows: ``(condition, voltage)``.
 
         The current needs an overpotential (in an electrode also a drop through
         the network). When that alone carries the voltage past a cut-off the
@@ -725,7 +721,7 @@ class ParticleModel:
         s = np.sign(plan.current)
         for c in cuts:
             if (v - c.value) * s >= 0 and (p_rest - c.value) * s < 0:
-                return c.label, v
+                return c, v
         return None
 
     def _integrate_step(self, step, plan, k, seg, z0, cpl, theta, t, p0, opts, out, cb) -> SegmentResult:
