@@ -117,6 +117,60 @@ def test_case_and_whitespace_of_verbs():
     assert parse_step("REST for 1 h").kind == "rest"
 
 
+@pytest.mark.parametrize(
+    "sentence, attribute, value",
+    [
+        ("Charge at c/3 for 1 hour", "current_value", 1 / 3),
+        ("Discharge at 1c until 3.0 V", "current_value", 1.0),
+        ("Charge at 2 ma for 1 hour", "current_value", 2e-3),
+        ("Charge at 2 μA for 1 hour", "current_value", 2e-6),  # Greek mu as well as the micro sign
+        ("Hold at 4300 mv for 1 hour", "hold_value", 4.3),  # was read as 4300 V before
+        ("Charge at C/3 until 4.3 v", "until", (Condition("voltage", 4.3),)),
+        ("Hold at 4.3 V until c/50", "until", (Condition("c_rate", 0.02),)),
+        ("Hold at 4.3 V until 2 ma/g", "until", (Condition("specific_current", 2e-3),)),
+    ],
+)
+def test_base_letters_and_c_rates_take_either_case(sentence, attribute, value):
+    got = getattr(parse_step(sentence), attribute)
+    if isinstance(value, tuple):
+        assert got[0].quantity == value[0].quantity
+        assert got[0].value == pytest.approx(value[0].value, rel=1e-15)  # a unit factor: one rounding
+    else:
+        assert got == pytest.approx(value, rel=1e-15)
+
+
+@pytest.mark.parametrize(
+    "sentence, unit, meant",
+    [
+        ("Charge at 1 MA for 1 hour", "MA", "mA"),  # mega-ampere, not milli
+        ("Hold at 4.3 V until 1 MA", "MA", "mA"),
+        ("Hold at 4300 MV for 1 hour", "MV", "mV"),
+        ("Charge at C/3 until 100 MAh/g", "MAh/g", "mAh/g"),
+        ("Charge at 5 MA/g for 1 hour", "MA/g", "mA/g"),
+        ("Charge at 1 NA for 1 hour", "NA", "nA"),
+        ("Charge at 1 Pa for 1 hour", "Pa", "pA"),
+        ("PITT: steps of 10 MV, each until C/100, until 4.3 V", "MV", "mV"),
+    ],
+)
+def test_an_upper_case_prefix_is_refused_with_the_unit_meant(sentence, unit, meant):
+    with pytest.raises(ProtocolError, match=f"unit '{re.escape(unit)}'.*write '{re.escape(meant)}'") as info:
+        parse_protocol([sentence])
+    assert position_of(str(info.value)) == sentence.index(unit, sentence.index(" ", 5))
+
+
+@pytest.mark.parametrize(
+    "sentence, words",
+    [
+        ("Rest 1 hour", "a rest needs 'for <duration>'"),
+        ("Rest", "a rest needs 'for <duration>'"),
+        ("Hold at 4.3 V", "a hold reads 'Hold at <voltage>"),
+        ("Hold 4.3 V for 1 hour", "a hold reads 'Hold at <voltage>"),
+    ],
+)
+def test_a_rest_or_hold_without_its_words_says_what_is_missing(sentence, words):
+    assert words in error_of(sentence)
+
+
 def test_voltage_hold():
     s = parse_step("Hold at 4.2 V for 2 hours")
     assert (s.kind, s.hold_value, s.duration) == ("hold_voltage", 4.2, 7200.0)

@@ -55,7 +55,7 @@ def check_error(parse, sentence, pos, *phrases):
     [
         ("100 mAh/g", 360_000.0),
         ("100mAh/g", 360_000.0),
-        ("100 MAH/G", 360_000.0),
+        ("100 mah/g", 360_000.0),  # the base letters take either case, the prefix not (below)
         ("0.1 Ah/g", 360_000.0),
         ("1 ah/g", 3_600_000.0),
         ("2.5e1 mAh/g", 90_000.0),

@@ -10,7 +10,10 @@ The sentences follow the convention PyBaMM users know::
     "Hold at 4.3 V for 2 hours or until C/50"
 
 Currents are a C-rate (``C/3``, ``2C``, ``0.5 C``), a specific current
-(``70 mA/g``, ``0.07 A/g``) or a current (``2 nA``, ``1e-9 A``). A step ends
+(``70 mA/g``, ``0.07 A/g``) or a current (``2 nA``, ``1e-9 A``). The base
+letter of a unit and the C of a C-rate take either case (``4.3 v``, ``2 ma``,
+``c/3``); an SI prefix must be lower case, so ``1 MA`` (mega-ampere) is refused
+with the spelling meant rather than read as milli. A step ends
 after its duration or when one of its ``until`` conditions is met, whichever
 comes first. Conditions:
 
@@ -139,9 +142,13 @@ _TIME_UNITS = {
     "h": 3600.0, "hr": 3600.0, "hrs": 3600.0, "hour": 3600.0, "hours": 3600.0,
     "day": 86400.0, "days": 86400.0,
 }
+# unit tables, keyed in lower case (see _unit_factor for how case is read)
 _CURRENT_UNITS = {"a": 1.0, "ma": 1e-3, "ua": 1e-6, "µa": 1e-6, "na": 1e-9, "pa": 1e-12}
 _SPECIFIC_UNITS = {"a/g": 1.0, "ma/g": 1e-3}
 _CAPACITY_UNITS = {"ah/g": 1000.0 * MAH_PER_G, "mah/g": MAH_PER_G}
+_VOLTAGE_UNITS = {"v": 1.0, "mv": 1e-3}
+#: SI prefixes the tables use; no unit's base letter (A, V) is one of them.
+_PREFIXES = frozenset("mµun p".replace(" ", ""))
 
 _CURRENT_KINDS = frozenset({"current", "specific_current", "c_rate"})
 _HOLD_ENDS = frozenset({"current", "specific_current", "c_rate", "theta_mean", "specific_capacity"})
@@ -505,6 +512,23 @@ def _fail(sentence: str, pos: int, what: str, example: str = EXAMPLES[0]) -> Pro
     )
 
 
+def _unit_factor(sentence: str, pos: int, unit: str, table: dict, example: str = EXAMPLES[0]) -> float | None:
+    """Factor of ``unit`` in ``table``, or None when the unit is not one of the table's.
+
+    The base letter may take either case ('4.3 v', '2 ma' for 2 mA). An SI
+    prefix must be lower case: 'MA' or 'MV' (mega) is refused with the
+    spelling meant rather than silently read as milli.
+    """
+    key = unit.replace("μ", "µ").lower()  # Greek mu (U+03BC) and micro sign (U+00B5) alike
+    if key not in table:
+        return None
+    if key[0] in _PREFIXES and not unit[0].islower():
+        meant = key[0] + key[1].upper() + key[2:]  # 'mA', 'mV', 'mAh/g', 'pA'
+        raise _fail(sentence, pos, f"unit '{unit}': SI prefixes are lower case (upper-case M is mega, P peta), "
+                                   f"so write '{meant}'", example)
+    return table[key]
+
+
 def _parse_duration(sentence: str, text: str, pos: int, example: str = EXAMPLES[0]) -> float:
     m = re.fullmatch(rf"\s*({_NUM})\s*([a-zA-Z]+)\s*", text)
     if not m:
@@ -522,28 +546,27 @@ def _parse_duration(sentence: str, text: str, pos: int, example: str = EXAMPLES[
 def _parse_current(sentence: str, text: str, pos: int) -> tuple[float, str]:
     t = text.strip()
     lead = pos + (len(text) - len(text.lstrip()))
-    m = re.fullmatch(r"C\s*/\s*(" + _NUM + r")", t)
+    m = re.fullmatch(r"C\s*/\s*(" + _NUM + r")", t, re.I)
     if m:
         den = float(m.group(1))
         if not den > 0:
             raise _fail(sentence, lead, f"C-rate C/{m.group(1)} must have a positive divisor")
         return 1.0 / den, "C"
-    m = re.fullmatch(r"(" + _NUM + r")\s*C", t)
+    m = re.fullmatch(r"(" + _NUM + r")\s*C", t, re.I)
     if m:
         val = float(m.group(1))
         if not val > 0:
             raise _fail(sentence, lead, f"C-rate must be > 0, got {m.group(1)}C (use 'Rest' for zero current)")
         return val, "C"
-    m = re.fullmatch(r"(" + _NUM + r")\s*([a-zA-Zµ/]+)", t)
+    m = re.fullmatch(r"(" + _NUM + r")\s*([a-zA-Zµμ/]+)", t)
     if m:
         val = float(m.group(1))
-        unit = m.group(2).lower()
-        if unit in _SPECIFIC_UNITS or unit in _CURRENT_UNITS:
-            if not val > 0:
-                raise _fail(sentence, lead, f"current must be > 0, got {t} (the verb gives the sign)")
-            if unit in _SPECIFIC_UNITS:
-                return val * _SPECIFIC_UNITS[unit], "A/g"
-            return val * _CURRENT_UNITS[unit], "A"
+        for table, unit in ((_SPECIFIC_UNITS, "A/g"), (_CURRENT_UNITS, "A")):
+            factor = _unit_factor(sentence, lead + m.start(2), m.group(2), table)
+            if factor is not None:
+                if not val > 0:
+                    raise _fail(sentence, lead, f"current must be > 0, got {t} (the verb gives the sign)")
+                return val * factor, unit
         raise _fail(sentence, lead + m.start(2), f"unknown current unit '{m.group(2)}' (use C-rate, A, mA, µA, nA, A/g or mA/g)")
     raise _fail(sentence, lead, f"expected a current like 'C/3', '1C', '70 mA/g' or '2 nA', got '{t}'")
 
@@ -564,26 +587,24 @@ def _parse_condition(sentence: str, text: str, pos: int) -> Condition:
             raise _fail(sentence, lead + m.start(2), f"θ target {m.group(2)} must lie in (0, 1)")
         q = "theta_surface" if m.group(1).lower() == "surface" else "theta_mean"
         return Condition(q, value)
-    m = re.fullmatch(r"(" + _NUM + r")\s*(m?V)", t)
+    m = re.fullmatch(r"(" + _NUM + r")\s*([a-zA-Zµμ/]+)", t)
     if m:
-        value = float(m.group(1)) * (1e-3 if m.group(2) == "mV" else 1.0)
-        if not (math.isfinite(value) and 0.0 < value <= V_MAX):
-            raise _fail(sentence, lead, f"voltage {t} must lie in (0, {V_MAX:g}] V")
-        return Condition("voltage", value)
-    m = re.fullmatch(r"(" + _NUM + r")\s*(m?Ah/g)", t, re.I)
-    if m:
-        value = float(m.group(1)) * _CAPACITY_UNITS[m.group(2).lower()]
-        return Condition("specific_capacity", _positive(sentence, lead, value, t, "capacity"))
-    m = re.fullmatch(r"(" + _NUM + r")\s*([a-zA-Zµ/]+)", t)
-    if m and m.group(2).lower() in _CURRENT_UNITS:
-        value = float(m.group(1)) * _CURRENT_UNITS[m.group(2).lower()]
-        return Condition("current", _positive(sentence, lead, value, t, "current"))
-    if m and m.group(2).lower() in _SPECIFIC_UNITS:
-        value = float(m.group(1)) * _SPECIFIC_UNITS[m.group(2).lower()]
-        return Condition("specific_current", _positive(sentence, lead, value, t, "specific current"))
-    if m and m.group(2) == "C":
-        return Condition("c_rate", _positive(sentence, lead, float(m.group(1)), t, "C-rate"))
-    m = re.fullmatch(r"C\s*/\s*(" + _NUM + r")", t)
+        number, unit, at = float(m.group(1)), m.group(2), lead + m.start(2)
+        factor = _unit_factor(sentence, at, unit, _VOLTAGE_UNITS)
+        if factor is not None:
+            value = number * factor
+            if not (math.isfinite(value) and 0.0 < value <= V_MAX):
+                raise _fail(sentence, lead, f"voltage {t} must lie in (0, {V_MAX:g}] V")
+            return Condition("voltage", value)
+        for quantity, table, what in (("specific_capacity", _CAPACITY_UNITS, "capacity"),
+                                      ("current", _CURRENT_UNITS, "current"),
+                                      ("specific_current", _SPECIFIC_UNITS, "specific current")):
+            factor = _unit_factor(sentence, at, unit, table)
+            if factor is not None:
+                return Condition(quantity, _positive(sentence, lead, number * factor, t, what))
+        if unit.upper() == "C":
+            return Condition("c_rate", _positive(sentence, lead, number, t, "C-rate"))
+    m = re.fullmatch(r"C\s*/\s*(" + _NUM + r")", t, re.I)
     if m and float(m.group(1)) > 0:
         return Condition("c_rate", _positive(sentence, lead, 1.0 / float(m.group(1)), t, "C-rate"))
     raise _fail(
@@ -738,11 +759,20 @@ def parse_step(sentence) -> Step:
                     hold_value=value, sentence=s)
     m = re.match(r"hold\s+at\s+(" + _NUM + r")\s*(m?V)(\s+.*)$", s, re.I)
     if m:
-        value = float(m.group(1)) * (1e-3 if m.group(2) == "mV" else 1.0)
+        value = float(m.group(1)) * _unit_factor(s, m.start(2), m.group(2), _VOLTAGE_UNITS)
         _check_hold_voltage(s, value, m.start(1), f"{m.group(1)} {m.group(2)}")
         duration, conds = _split_ends(s, m.group(3), m.start(3))
         return Step("hold_voltage", duration=duration, until=_check_conditions(s, "hold_voltage", conds),
                     hold_value=value, sentence=s)
+    m = re.match(r"rest\b\s*", s, re.I)
+    if m:
+        raise _fail(s, m.end(), "a rest needs 'for <duration>', e.g. 'Rest for 30 minutes' or "
+                                "'Rest for 1 hour or until 3.9 V'", EXAMPLES[3])
+    m = re.match(r"hold\b\s*", s, re.I)
+    if m:
+        raise _fail(s, m.end(), "a hold reads 'Hold at <voltage> for <duration> | until <condition>' or "
+                                "'Hold surface theta at <θ> ...', e.g. 'Hold at 4.3 V for 2 hours or until C/50'",
+                    EXAMPLES[4])
     word = s.split()[0]
     raise _fail(s, 0, f"unknown step '{word}' (steps start with Charge, Discharge, Rest or Hold)")
 
@@ -790,7 +820,7 @@ def _parse_pitt_size(s: str, text: str, pos: int) -> float:
     if not m:
         raise _fail(s, pos, f"expected the step size as 'steps of 10 mV' (negative to discharge), got '{text}'",
                     _PITT_EXAMPLE)
-    size = float(m.group(1)) * (1e-3 if m.group(2).lower() == "mv" else 1.0)
+    size = float(m.group(1)) * _unit_factor(s, pos + m.start(2), m.group(2), _VOLTAGE_UNITS, _PITT_EXAMPLE)
     if not (math.isfinite(size) and 0.0 < abs(size) <= PITT_STEP_MAX):
         raise _fail(s, pos + m.start(1), f"the step size {m.group(1)} {m.group(2)} must be non-zero and at most "
                                          f"{PITT_STEP_MAX:g} V in magnitude", _PITT_EXAMPLE)
