@@ -626,22 +626,28 @@ class ParticleModel:
         if train.kind == "pitt":
             self._need_kinetics(f"{train.sentence!r}: a PITT")
             start = st.p
-            for k in range(len(train.pitt_levels(start))):
+            levels = train.pitt_levels(start)
+            for k in range(len(levels)):
                 reason = self._run_step(train.pulse_step(k, start_voltage=start, passed=passed()), st, opts, out, cb,
                                         in_train=True)
                 if reason is not None and not reason.startswith(("current", "specific_current", "c_rate")):
-                    return  # a train-level condition (mean θ, capacity) was met
+                    _train_capacity_reason(train, st)  # a train-level condition (mean θ, capacity) was met
+                    return
                 rest = train.rest_step(k)
                 if rest is not None:
                     self._run_step(rest, st, opts, out, cb)
+            if levels[-1] != train.end_voltage:  # the levels stopped short of the end voltage at the cap
+                _add_to_reason(st, f"train: max {train.max_pulses} steps reached at {levels[-1]:.6g} V")
             return
         for k in range(train.max_pulses):
             reason = self._run_step(train.pulse_step(k, passed=passed()), st, opts, out, cb, in_train=True)
             if reason is not None:
-                return  # the train's condition (or the pulse's own) was met
+                _train_capacity_reason(train, st)  # the train's condition (or the pulse's own) was met
+                return
             rest = train.rest_step(k)
             if rest is not None:
                 self._run_step(rest, st, opts, out, cb)
+        _add_to_reason(st, f"train: max {train.max_pulses} pulses reached")
 
     def _run_step(self, step: Step, st: _RunState, opts, out, cb, *, in_train: bool = False) -> str | None:
         """Integrate one step from the run state; returns the condition that ended it (None: duration).
@@ -972,6 +978,20 @@ class ParticleModel:
         attrs.update(self._run_attrs(plans, th0, opts, events))
         return attrs
 
+def _add_to_reason(st: _RunState, note: str) -> None:
+    """Append ``note`` to the end reason of the last step run."""
+    e = st.events[-1]
+    st.events[-1] = (*e[:3], f"{e[3]} ({note})", *e[4:])
+
+
+def _train_capacity_reason(train, st: _RunState) -> None:
+    """A pulse ended by a train's capacity shows the train's total, not the remainder the pulse carried."""
+    if st.events[-1][3].startswith("specific_capacity"):
+        total = next(c for c in train.until if c.quantity == "specific_capacity")
+        e = st.events[-1]
+        st.events[-1] = (*e[:3], f"{total.label} (train total)", *e[4:])
+
+
 def _step_table(plans, events, step_idx, charges, mass) -> dict:
     """Per-step variables: sentence, kind, cycle, end time, why it ended, capacity passed."""
     ends = np.array([np.nonzero(step_idx == k)[0][-1] for k in range(len(plans))])
@@ -989,7 +1009,9 @@ def _step_table(plans, events, step_idx, charges, mass) -> dict:
                           {"units": "1", "long_name": "protocol step (text)"}),
         "step_end_time": (("step_index",), np.array([e[2] for e in events]), {"units": "s", "long_name": "time the step ended"}),
         "step_end_reason": (("step_index",), np.array([e[3] for e in events], dtype=object),
-                            {"units": "1", "long_name": "what ended the step: 'duration' or the condition met (text)"}),
+                            {"units": "1", "long_name": "what ended the step: 'duration' or the condition met (text); "
+                                              "a train's capacity as its total, and a train stopped by its "
+                                              "'max N' cap says so in brackets"}),
     }
 
 
