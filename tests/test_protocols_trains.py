@@ -244,6 +244,7 @@ def test_repeat_with_trains_separated_by_semicolons():
         ("Repeat 2: [Rest for 1 hour, , Rest for 2 hours]", ", Rest for 2", "empty step"),
         ("Repeat 2: []", "]", "empty step"),
         ("Repeat: [Rest for 1 hour]", ": [", "number of repetitions"),
+        ("Repeat 10001: [Rest for 1 hour]", "10001", "more than the 10000 a protocol may hold"),
     ],
 )
 def test_repeat_errors(sentence, bad, phrase):

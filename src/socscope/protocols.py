@@ -46,7 +46,8 @@ Repeated blocks (:func:`parse_protocol` only)::
     "Repeat 3: [Charge at C/20 until 4.3 V, Discharge at C/20 until 2.5 V]"
 
 gives the bracketed steps 3 times over; every step carries the index of its
-repetition in :attr:`Step.cycle` (0, 1, 2). N is a whole number ≥ 1. The steps
+repetition in :attr:`Step.cycle` (0, 1, 2). N is a whole number from 1 to
+10 000. The steps
 inside the brackets are separated by ``,`` or ``;``. A GITT or PITT sentence
 (which has commas of its own) runs to the next ``;`` or to the closing
 bracket, so separate it from the steps after it with ``;``::
@@ -134,6 +135,8 @@ V_MAX = 10.0
 PITT_STEP_MAX = 1.0
 #: Default cap on the number of pulses of a train.
 MAX_PULSES = 1000
+#: Most repetitions of a ``Repeat`` block.
+MAX_REPEATS = 10_000
 
 _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _TIME_UNITS = {
@@ -997,6 +1000,10 @@ def _parse_repeat(s: str) -> list:
         raise _fail(s, m.start(1), f"the number of repetitions must be a whole number ≥ 1, got '{m.group(1)}'",
                     _REPEAT_EXAMPLE)
     n = int(m.group(1))
+    if n > MAX_REPEATS:
+        raise _fail(s, m.start(1), f"{n} repetitions is more than the {MAX_REPEATS} a protocol may hold (a long "
+                                   "ageing test is a few thousand cycles); split it into runs that start from the "
+                                   "last state", _REPEAT_EXAMPLE)
     b = re.compile(r"\s*:\s*\[").match(s, m.end())
     if not b:
         raise _fail(s, m.end(), "expected ': [' after the number of repetitions", _REPEAT_EXAMPLE)

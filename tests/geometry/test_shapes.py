@@ -60,6 +60,8 @@ def test_sphere_resolution_sets_the_number_of_shells():
     assert Sphere(1e-6).mesh(1e-7).n_cells == 10
     assert Sphere(1e-6).mesh(0.3e-6).n_cells == 4  # ceil(R / h)
     assert Sphere(1e-6).mesh().n_cells == 100
+    with pytest.raises(GeometryError, match=r"resolution= .* or n_cells= .*not both"):
+        Sphere(1e-6).mesh(1e-7, n_cells=20)  # which one was meant is not ours to guess
 
 
 def test_sphere_properties():

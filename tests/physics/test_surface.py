@@ -121,6 +121,26 @@ def test_arcs_covering_everything_are_refused_on_the_grid():
         arc.factors(g)
 
 
+def test_a_mask_layout_must_be_drawn_on_the_particles_image():
+    particle = Mask(square_mask(20), 1e-7)
+    g = particle.mesh()
+    small = np.zeros((10, 10), bool)
+    small[:, 0] = True  # 10 × 10 pixels: half the particle's surface lies outside it
+    with pytest.raises(ParameterError, match=r"does not cover the particle's surface \(\d+ of 80 .*image.shape"):
+        BlockedArc(eta=0.1, mask=small, pixel_size=1e-7).factors(g)
+    with pytest.raises(ParameterError, match="does not cover"):  # a pixel mask on a polar disc grid
+        BlockedArc(eta=0.1, mask=square_mask(20), pixel_size=1e-7).factors(Disc(1e-6).mesh(0.1e-6))
+    inner = np.zeros((20, 20), bool)
+    inner[5:15, 5:15] = True  # marks pixels, but none on the surface
+    with pytest.raises(ParameterError, match=r"blocks none of the grid's 80 surface elements \(γ = 0\).*UniformFlux"):
+        BlockedArc(eta=0.1, mask=inner, pixel_size=1e-7).rate_factors(g)
+    with pytest.raises(ParameterError, match="narrower than one surface element"):
+        BlockedArc(eta=0.1, angles=[(0.01, 0.02)]).factors(Disc(1e-6).mesh(0.25e-6))
+    ok = np.zeros((20, 20), np.uint8)
+    ok[:, 0] = 1  # 0/1 integers read as booleans
+    assert BlockedArc(eta=0.1, mask=ok, pixel_size=1e-7).blocked(g).sum() == 20 + 2
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
@@ -130,6 +150,9 @@ def test_arcs_covering_everything_are_refused_on_the_grid():
         (dict(eta=0.1, angles=[(0.0, np.nan)]), "hi > lo"),
         (dict(eta=0.1, mask=np.ones(5, bool), pixel_size=1e-7), "2D"),
         (dict(eta=0.1, mask=np.ones((5, 5), bool)), "pixel_size"),
+        (dict(eta=0.1, mask=np.ones((5, 5), bool), pixel_size=-1e-7), r"pixel_size = -1e-07 m must be finite"),
+        (dict(eta=0.1, mask=np.full((5, 5), 2), pixel_size=1e-7), r"boolean \(or 0/1\).*labels == k"),
+        (dict(eta=0.1, fraction=0.2, center=np.nan), "center = nan must be a finite angle"),
     ],
 )
 def test_bad_layout_arguments(kwargs, match):

@@ -68,6 +68,9 @@ def _geometry_from_args(args):
     um = 1e-6
     shape = args.shape
     thickness = args.thickness_um * um
+    if shape in ("sphere", "disc") and args.radius_um is not None and args.diameter_um is not None:
+        raise SocscopeError(f"--shape {shape}: give --radius-um or --diameter-um, not both "
+                            f"(got --radius-um {args.radius_um:g} and --diameter-um {args.diameter_um:g})")
     if shape == "sphere":
         if args.radius_um is None and args.diameter_um is None:
             raise SocscopeError("--shape sphere needs --radius-um or --diameter-um")

@@ -162,6 +162,9 @@ class Sphere:
             Number of shells (instead of ``resolution``).
         """
         R = self.radius
+        if n_cells is not None and resolution is not None:
+            raise GeometryError(f"Sphere: give resolution= (shell thickness in m) or n_cells= (number of shells), "
+                                f"not both (got resolution={resolution!r}, n_cells={n_cells!r})")
         if n_cells is None:
             if resolution is None:
                 n_cells = 100

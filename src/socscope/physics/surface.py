@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import positive_float
 from ..errors import ParameterError
 from ..numerics.fv import FVGrid
 
@@ -106,6 +107,11 @@ class BlockedArc:
                     f"BlockedArc: fraction γ = {self.fraction!r} must satisfy 0 < γ < 1 "
                     "(γ = 1 would block the whole surface, [003] eq. 14)"
                 )
+        c = float(self.center)
+        if not np.isfinite(c):
+            raise ParameterError(f"BlockedArc: center = {self.center!r} must be a finite angle in radians "
+                                 "(anticlockwise from +x), e.g. center=0.0")
+        object.__setattr__(self, "center", c)
         if self.angles is not None:
             arcs = np.asarray(self.angles, dtype=float).reshape(-1, 2)
             if not np.all(np.isfinite(arcs)) or np.any(arcs[:, 1] <= arcs[:, 0]):
@@ -117,8 +123,15 @@ class BlockedArc:
             m = np.asarray(self.mask)
             if m.ndim != 2:
                 raise ParameterError(f"BlockedArc: mask must be a 2D boolean image, got shape {m.shape}")
-            if self.pixel_size is None or not float(self.pixel_size) > 0:
-                raise ParameterError("BlockedArc: a mask needs pixel_size= (metres per pixel)")
+            if m.dtype != bool and not np.all((m == 0) | (m == 1)):
+                raise ParameterError(
+                    f"BlockedArc: mask must be boolean (or 0/1), got values {np.unique(m)[:5]} of dtype {m.dtype}; "
+                    "for a label image pass (labels == k)"
+                )
+            if self.pixel_size is None:
+                raise ParameterError("BlockedArc: a mask needs pixel_size= (metres per pixel), e.g. pixel_size=34.7e-9")
+            object.__setattr__(self, "pixel_size", positive_float("BlockedArc: pixel_size", self.pixel_size,
+                                                                  unit=" m", example="34.7e-9"))
 
     def blocked(self, grid: FVGrid) -> np.ndarray:
         """Boolean array over boundary elements: True where rock-salt blocks."""
@@ -129,8 +142,17 @@ class BlockedArc:
             # positions lie on pixel edges: step half a cell back into the
             # particle so each element falls into the pixel it belongs to
             xy = grid.cell_xy[grid.boundary_cell]
-            col = np.clip(np.floor(xy[:, 0] / p).astype(int), 0, m.shape[1] - 1)
-            row = np.clip(np.floor(xy[:, 1] / p).astype(int), 0, m.shape[0] - 1)
+            col = np.floor(xy[:, 0] / p).astype(int)
+            row = np.floor(xy[:, 1] / p).astype(int)
+            outside = (col < 0) | (col >= m.shape[1]) | (row < 0) | (row >= m.shape[0])
+            if outside.any() or grid.kind != "cartesian":
+                raise ParameterError(
+                    f"BlockedArc: the mask ({m.shape[0]} × {m.shape[1]} pixels of {p:g} m) does not cover the "
+                    f"particle's surface ({int(outside.sum())} of {outside.size} surface elements fall outside "
+                    "it); a mask layout is for Mask particles, drawn on the particle's own image and pixel size "
+                    "(BlockedArc(eta, mask=blocked, pixel_size=particle.pixel_size), blocked.shape == "
+                    "particle.image.shape); use angles= or fraction= for other shapes"
+                )
             return m[row, col]
         if self.fraction is not None:
             half = np.pi * float(self.fraction)
@@ -143,9 +165,22 @@ class BlockedArc:
             out |= d < (hi - lo)
         return out
 
+    def _blocked_some(self, grid: FVGrid) -> np.ndarray:
+        """:meth:`blocked`, refusing a layout that blocks no element of this grid (γ = 0)."""
+        blk = self.blocked(grid)
+        if not blk.any():
+            raise ParameterError(
+                f"BlockedArc: {self.describe()} blocks none of the grid's {blk.size} surface elements (γ = 0): "
+                + ("the mask marks no surface pixel of the particle; mark the surface pixels the rock-salt covers"
+                   if self.mask is not None else
+                   "the arc is narrower than one surface element; widen it or mesh finer")
+                + " (for an unblocked surface use UniformFlux())"
+            )
+        return blk
+
     def factors(self, grid: FVGrid) -> np.ndarray:
         """Flux factors ``f_e`` with ``Σ f_e A_e = Σ A_e`` ([003] eq. 14)."""
-        blk = self.blocked(grid)
+        blk = self._blocked_some(grid)
         area = grid.boundary_area
         gamma = float(area[blk].sum() / area.sum())
         if gamma >= 1.0:
@@ -155,7 +190,7 @@ class BlockedArc:
 
     def rate_factors(self, grid: FVGrid) -> np.ndarray:
         """Exchange-current multipliers under kinetics: η on the blocked part, 1 elsewhere."""
-        return np.where(self.blocked(grid), self.eta, 1.0)
+        return np.where(self._blocked_some(grid), self.eta, 1.0)
 
     def describe(self) -> str:
         if self.fraction is not None:
