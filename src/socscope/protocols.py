@@ -83,7 +83,8 @@ words are case-insensitive and ``for`` before a duration is optional:
   train (``until <voltage> [or <conditions>]``: the end voltage, optionally
   mean θ or capacity; exactly one voltage) are required; ``rest [for]
   <duration>`` between the holds is optional. The levels start one step from
-  the voltage at the start of the train and the last one is the end voltage
+  the open-circuit voltage at the start of the train (after a current step,
+  not the voltage under load) and the last one is the end voltage
   (see :meth:`Train.pitt_levels`).
 
 Both accept ``max N pulses`` (or ``max N steps``), a safety cap on the number

@@ -244,6 +244,22 @@ def test_pitt_train_steps_the_voltage_to_its_end(lin):
     assert float(ds.voltage[-1]) == pytest.approx(3.9, rel=0, abs=1e-12)
 
 
+def test_a_pitt_after_a_current_step_steps_from_the_open_circuit_voltage(lin):
+    ds = ss.simulate_particle(lin, Sphere(1e-6), ["Charge at 2C for 3 minutes",
+                                                  "PITT: steps of 50 mV, each for 10 minutes, until 3.9 V"],
+                              n_cells=20, initial_theta=0.7)
+    end = ds.step.values == 0
+    under_load = float(ds.voltage.values[end][-1])
+    # at zero current the surface θ is the parabola through the two outer shells with zero slope at R,
+    # (9 θ_N − θ_{N−1}) / 8 for constant D (ParticleModel.surface_theta), and U = 4.4 − θ on the linear
+    # material: the open-circuit voltage of the state the charge left
+    th = ds.theta.values[end][-1]
+    ocv = 4.4 - (9 * th[-1] - th[-2]) / 8
+    first = float(ds.voltage.values[ds.step.values == 1][-1])  # the first level, held
+    assert first == pytest.approx(ocv + 0.05, abs=1e-9)  # one evaluation of U: round-off (measured 3e-16 V)
+    assert under_load - ocv > 0.01  # the 2C overpotential the old start carried (measured 0.02 V)
+
+
 @pytest.mark.parametrize("geometry", [Sphere(1e-6), Disc(1e-6)], ids=["sphere", "disc"])
 def test_a_cut_off_passed_by_the_overpotential_alone_ends_the_step_at_once(lin, geometry):
     """As on a cycler: no charge passes, the run goes on, and a warning says why."""

@@ -625,7 +625,10 @@ class ParticleModel:
         passed = lambda: abs(st.charge - q0) / self.mass  # C/kg passed by the train so far
         if train.kind == "pitt":
             self._need_kinetics(f"{train.sentence!r}: a PITT")
-            start = st.p
+            # the levels step from the open-circuit voltage of the present state, as
+            # after a rest; after a current step the voltage under load is not an
+            # equilibrium to step from
+            start = self._rest_voltage(st.theta)
             levels = train.pitt_levels(start)
             for k in range(len(levels)):
                 reason = self._run_step(train.pulse_step(k, start_voltage=start, passed=passed()), st, opts, out, cb,
