@@ -244,6 +244,20 @@ def test_pitt_train_steps_the_voltage_to_its_end(lin):
     assert float(ds.voltage[-1]) == pytest.approx(3.9, rel=0, abs=1e-12)
 
 
+@pytest.mark.parametrize("geometry", [Sphere(1e-6), Disc(2e-6)], ids=["sphere", "disc"])
+def test_a_cut_off_beyond_the_saturated_surface_is_met_by_the_runaway(geometry):
+    """ni88 reaches 4.84 V at C/3 on an emptied sphere surface; 5.1 V (within 0.5 V of the OCP's
+    4.70 V top) is then met where the surface saturates and the voltage runs away, as on a cycler —
+    in spheres as in 2D particles (spheres used to refuse it)."""
+    kw = dict(n_cells=20) if isinstance(geometry, Sphere) else dict(resolution=0.1e-6)
+    ds = ss.simulate_particle("ni88-xu2022", geometry, ["Charge at C/3 until 5.1 V"], initial_theta=0.5, **kw)
+    assert [str(r) for r in ds.step_end_reason.values] == ["voltage=5.1"]
+    assert float(ds.theta_surface.min()) < 1e-5  # the surface emptied (measured: sphere 1.0e-6, disc 1e-9)
+    assert 4.7 < float(ds.voltage[-1]) < 5.1  # the last resolved voltage, above the OCP's top
+    with pytest.raises(ProtocolError, match="outside the open-circuit potential range"):  # beyond the margin
+        ss.simulate_particle("ni88-xu2022", geometry, ["Charge at C/3 until 5.3 V"], initial_theta=0.5, **kw)
+
+
 def test_a_pitt_after_a_current_step_steps_from_the_open_circuit_voltage(lin):
     ds = ss.simulate_particle(lin, Sphere(1e-6), ["Charge at 2C for 3 minutes",
                                                   "PITT: steps of 50 mV, each for 10 minutes, until 3.9 V"],

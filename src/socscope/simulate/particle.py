@@ -416,17 +416,17 @@ class ParticleModel:
 
         Scans from the present surface θ in the direction the step moves it
         (down on charge, up on discharge) for the first crossing and refines
-        it with Brent's method.
+        it with Brent's method. A target beyond the voltage of the emptied
+        (filled) surface (one within :attr:`CUTOFF_MARGIN_V` of the OCP range)
+        is met where the surface saturates: the current can no longer pass and
+        the voltage runs away through the cut-off, as on a cycler and as in 2D
+        particles and electrodes.
         """
         grid_th = (np.linspace(theta_s, 1e-6, 4001) if current > 0 else np.linspace(theta_s, 1 - 1e-6, 4001))
         v = self.voltage_at_surface(grid_th, current) - target
         cross = np.nonzero(np.sign(v[1:]) != np.sign(v[:-1]))[0]
         if cross.size == 0:
-            raise ProtocolError(
-                f"step {step.sentence!r}: the voltage never reaches {target:g} V at this current before the "
-                f"surface is fully {'delithiated' if current > 0 else 'lithiated'}; choose a cut-off inside "
-                f"{self.voltage_at_surface(grid_th[[0, -1]], current).round(3).tolist()} V"
-            )
+            return float(grid_th[-1])
         j = int(cross[0])
         return float(brentq(lambda x: float(self.voltage_at_surface(np.array([x]), current)[0]) - target,
                             grid_th[j], grid_th[j + 1], xtol=1e-14))
