@@ -96,15 +96,42 @@ def test_end_to_end_writes_every_output(inputs, tmp_path, capsys):
 
 
 def test_existing_output_is_refused_then_replaced_with_overwrite(inputs, tmp_path, capsys):
+    """Only socscope's own outputs are ever replaced; the user's other files in --out stay."""
     out = tmp_path / "results"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
+    (out / "particles.csv").write_text("an older result")
     assert main(_args(inputs, out)) == 2
-    assert "--overwrite" in capsys.readouterr().err
-    assert _snapshot(out) == {"notes.txt": b"mine"}
+    err = capsys.readouterr().err
+    assert "--overwrite" in err and "particles.csv" in err
+    assert _snapshot(out) == {"notes.txt": b"mine", "particles.csv": b"an older result"}
     assert main(_args(inputs, out, "--overwrite")) == 0
-    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUTS)
+    assert sorted(p.name for p in out.iterdir()) == sorted([*OUTPUTS, "notes.txt"])
+    assert (out / "notes.txt").read_text() == "mine" and "label" in (out / "particles.csv").read_text()
     assert [p.name for p in tmp_path.iterdir()] == ["results"]
+
+
+def test_the_movies_own_folder_can_take_the_outputs(inputs, tmp_path):
+    """--out may be the folder of the movie: the movie is kept, and no temporary folder is left."""
+    movie = tmp_path / "movie.tif"
+    movie.write_bytes(inputs["movie"].read_bytes())
+    (tmp_path / "notes.txt").write_text("mine")
+    args = _args(inputs, tmp_path)
+    args[2] = str(movie)
+    assert main(args) == 0
+    assert movie.read_bytes() == inputs["movie"].read_bytes() and (tmp_path / "notes.txt").read_text() == "mine"
+    assert {p.name for p in tmp_path.iterdir()} == {*OUTPUTS, "movie.tif", "notes.txt"}  # no temporary folder
+
+
+def test_an_input_that_an_output_would_replace_is_refused(inputs, tmp_path, capsys):
+    renamed = tmp_path / "contrast.tif"  # the name of an output
+    renamed.write_bytes(inputs["movie"].read_bytes())
+    args = _args(inputs, tmp_path, "--overwrite")
+    args[2] = str(renamed)
+    assert main(args) == 2
+    assert "is an input and would be replaced by the output contrast.tif" in capsys.readouterr().err
+    assert renamed.read_bytes() == inputs["movie"].read_bytes()
+    assert [p.name for p in tmp_path.iterdir()] == ["contrast.tif"]
 
 
 def _corrupt(folder):

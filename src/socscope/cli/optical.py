@@ -2,8 +2,10 @@
 
 No science here: arguments are parsed and checked, the library's
 :func:`socscope.analysis.optical.analyze_movie` does the work, and the
-outputs are written into a temporary folder beside ``--out`` that replaces
-``--out`` only when everything is written — an error leaves ``--out`` as it was.
+outputs are written into a temporary folder and moved into ``--out`` only
+when everything is written — an error leaves ``--out`` as it was. Only the
+files of :data:`OUTPUTS` are ever replaced (with ``--overwrite``); anything
+else in ``--out``, such as the movie itself, stays.
 """
 
 from __future__ import annotations
@@ -68,12 +70,19 @@ def _positive(value, flag, example):
         raise SocscopeError(f"{flag} {value} must be a positive number, e.g. {example}")
 
 
-def _check_out(out: Path, overwrite: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise SocscopeError(f"{out} exists and is not a folder; choose another --out")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise SocscopeError(f"{out}/ already exists and is not empty; pass --overwrite to replace it, or choose "
-                            "another --out")
+def _check_out(out: Path, overwrite: bool, inputs) -> None:
+    """``--out`` may take the outputs: not a file, no outputs of ours there unless ``--overwrite``, no input among them.
+
+    Other files in ``--out`` are never touched (``--overwrite`` replaces only :data:`OUTPUTS`).
+    """
+    from ..io.results import check_output_folder
+
+    check_output_folder(out, OUTPUTS, overwrite=overwrite)
+    targets = {(out / name).resolve(): name for name in OUTPUTS}
+    for given in inputs:
+        if given and Path(given).resolve() in targets:
+            raise SocscopeError(f"{given} is an input and would be replaced by the output "
+                                f"{targets[Path(given).resolve()]}; choose another --out")
 
 
 def _capacity(args):
@@ -94,18 +103,14 @@ def _capacity(args):
 
 
 def _move_into_place(tmp: Path, out: Path) -> None:
-    """Replace ``out`` by the finished folder ``tmp`` (old contents removed only after the swap)."""
+    """Move the finished outputs from ``tmp`` to ``out``: the whole folder when ``out`` is new, else file by file
+    (replacing only :data:`OUTPUTS`; the user's other files stay)."""
     if not out.exists():
         os.replace(tmp, out)
         return
-    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-    os.replace(out, old / out.name)
-    try:
-        os.replace(tmp, out)
-    except OSError:
-        os.replace(old / out.name, out)  # put the previous results back
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+    for name in OUTPUTS:
+        os.replace(tmp / name, out / name)
+    tmp.rmdir()
 
 
 def cmd_optical_analyze(args) -> int:
@@ -115,7 +120,7 @@ def cmd_optical_analyze(args) -> int:
     from ..io.movies import open_movie
 
     out = Path(args.out)
-    _check_out(out, args.overwrite)
+    _check_out(out, args.overwrite, (args.movie, args.labels, args.rois, args.cycler))
     _positive(args.pixel_size_nm, "--pixel-size-nm", 34.7)
     _positive(args.frame_interval_s, "--frame-interval-s", 0.5)
     if args.bin < 1:
@@ -149,8 +154,13 @@ def cmd_optical_analyze(args) -> int:
                     f"--reference-spot {args.reference_spot}: (y, x) = ({spot[0]:g}, {spot[1]:g}) is outside the "
                     f"{ny}x{nx} frames; give Y,X with 0 <= Y <= {ny - 1} and 0 <= X <= {nx - 1} (row, column)"
                 )
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial.", dir=parent))
-        tmp.chmod(default_dir_mode())  # it becomes --out: an ordinary folder, not a private one
+        # written beside --out (it becomes --out) or, when --out exists, inside it (its
+        # files move in one by one); an error removes it and leaves --out as it was
+        if out.exists():
+            tmp = Path(tempfile.mkdtemp(prefix=".optical.partial.", dir=out))
+        else:
+            tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial.", dir=parent))
+            tmp.chmod(default_dir_mode())  # it becomes --out: an ordinary folder, not a private one
         bar = _FrameBar(args.quiet)
         try:
             import tifffile
@@ -301,7 +311,7 @@ def add_optical_parser(sub) -> None:
     a.add_argument("--min-area-px", type=int, default=20, help="smallest particle kept [px] (default 20)")
     a.add_argument("--unreacted-threshold", type=float, default=0.05,
                    help="contrast below which a pixel counts as unreacted (default 0.05)")
-    a.add_argument("--overwrite", action="store_true", help="replace an existing, non-empty output folder")
+    a.add_argument("--overwrite", action="store_true", help="replace socscope's outputs already in --out (other files there are kept)")
     a.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     a.set_defaults(func=cmd_optical_analyze)
 
