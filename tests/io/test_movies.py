@@ -122,7 +122,11 @@ def test_corrupt_and_truncated_files(tmp_path, stack):
     junk.write_bytes(np.random.default_rng(0).bytes(4000))
     with pytest.raises(FileFormatError, match=r"junk\.tif.*expected a TIFF image stack"):
         open_movie(junk, frame_interval_s=1.0)
-    for name, kwargs in [("cut.tif", {}), ("cut_zlib.tif", {"compression": "zlib"})]:
+    for name, kwargs in [("cut.tif", {}), ("cut_zlib.tif", {"compression": "zlib"}),
+                         # ImageJ and OME stacks whose metadata (frame count, page chain) outlive the cut:
+                         # these used to open as one frame
+                         ("cut_imagej.tif", {"imagej": True, "metadata": {"axes": "TYX", "finterval": 1.0}}),
+                         ("cut_ome.ome.tif", {"ome": True, "metadata": {"axes": "TYX"}})]:
         good = tmp_path / ("good_" + name)
         tifffile.imwrite(good, stack, **kwargs)
         data = good.read_bytes()

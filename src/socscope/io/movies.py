@@ -31,6 +31,7 @@ Examples
 
 from __future__ import annotations
 
+import logging
 import math
 import warnings
 import xml.etree.ElementTree as ET
@@ -295,17 +296,44 @@ def open_movie(path, *, frame_interval_s: float | None = None) -> Movie:
 
 
 # --- TIFF -----------------------------------------------------------------------------------
+class _TiffComplaints(logging.Handler):
+    """Collects what tifffile logs while a file is opened (it logs a broken page chain and goes on)."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+#: tifffile's words for a page chain or metadata block that runs past the end of the file
+_BROKEN = ("invalid page offset", "invalid value offset", "corrupted file", "truncated")
+
+
 def _open_tiff(path: Path, interval: float | None) -> Movie:
     tifffile = require("tifffile", "reading image stacks")
+    log = logging.getLogger("tifffile")
+    complaints, propagate = _TiffComplaints(), log.propagate
+    log.addHandler(complaints)
+    log.propagate = False  # its messages become our error, not lines on stderr
     try:
-        tf = tifffile.TiffFile(path)
-    except Exception as exc:  # tifffile raises TiffFileError, ValueError, struct.error, ...
-        raise FileFormatError(f"{path}: cannot be read as TIFF ({exc}); {_EXPECTED}") from exc
-    try:
-        movie = _tiff_movie(tifffile, tf, path, interval)
-    except BaseException:
-        tf.close()
-        raise
+        try:
+            tf = tifffile.TiffFile(path)
+        except Exception as exc:  # tifffile raises TiffFileError, ValueError, struct.error, ...
+            raise FileFormatError(f"{path}: cannot be read as TIFF ({exc}); {_EXPECTED}") from exc
+        try:
+            movie = _tiff_movie(tifffile, tf, path, interval)
+            broken = [m for m in complaints.messages if any(word in m for word in _BROKEN)]
+            if broken:
+                raise FileFormatError(f"{path}: the file is truncated or corrupt ({broken[0].strip()}): only part of "
+                                      f"its frames can be read; {_EXPECTED}")
+        except BaseException:
+            tf.close()
+            raise
+    finally:
+        log.removeHandler(complaints)
+        log.propagate = propagate
     return movie
 
 
@@ -380,6 +408,10 @@ def _tiff_movie(tifffile, tf, path: Path, interval: float | None) -> Movie:
     if tf.is_imagej:
         ij = dict(tf.imagej_metadata or {})
         metadata["imagej"] = ij
+        announced = ij.get("images")
+        if isinstance(announced, int) and announced > n_frames * max(1, int(ij.get("channels", 1) or 1)):
+            raise FileFormatError(f"{path}: the file is truncated (its ImageJ metadata announce {announced} frames "
+                                  f"but {n_frames} can be read); {_EXPECTED}")
         finterval = ij.get("finterval")
         unit = _TIME_UNITS.get(str(ij.get("tunit", "sec")).strip().lower())
         if time_s is None and finterval and unit and float(finterval) > 0:
