@@ -322,6 +322,19 @@ def test_chunks_do_not_change_the_answer(experiment):
     assert np.isnan(one.traces.soc).all() and one.half_cycles.empty  # no cycler: no SOC, no fits
 
 
+def test_segmentation_settings_reach_the_segmentation():
+    """Two discs that touch: split by the default watershed, one object with split_touching=False."""
+    from socscope.analysis.optical.pipeline import analyze_movie
+
+    frame = 100.0 + 900.0 * (_discs((64, 64), [(32, 22), (32, 41)], [10, 10]) > 0)  # centres 19 px apart, overlapping
+    frames = np.repeat(frame[None], 4, axis=0)
+    kw = dict(time_s=np.arange(4.0), drift="none")
+    assert analyze_movie(frames, **kw).labels.max() == 2
+    assert analyze_movie(frames, segmentation={"split_touching": False}, **kw).labels.max() == 1
+    with pytest.raises(ParameterError, match=r"unknown setting\(s\) \['smoothing'\]; allowed: .*smooth_px"):
+        analyze_movie(frames, segmentation={"smoothing": 3}, **kw)
+
+
 def test_pipeline_errors(experiment):
     from socscope.analysis.optical.pipeline import analyze_movie
 

@@ -192,3 +192,14 @@ def test_errors_leave_out_absent_or_unchanged(inputs, tmp_path, capsys, case, ne
     assert main([*args, "--overwrite"]) == 2
     assert _snapshot(out) == {"particles.csv": b"label\n1\n"}
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_segmentation_flags(inputs, tmp_path, capsys):
+    out = tmp_path / "seg"
+    assert main(_args(inputs, out, "--smooth-px", "2", "--min-distance-px", "6", "--no-split")) == 0
+    assert json.loads((out / "summary.json").read_text())["particles"] == inputs["particles"]
+    for flag, value, needle in (("--smooth-px", "-1", "--smooth-px -1.0 must be >= 0 pixels"),
+                                ("--min-distance-px", "0", "--min-distance-px 0.0 must be a positive number")):
+        assert main(_args(inputs, tmp_path / "bad", flag, value)) == 2
+        assert needle in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()

@@ -102,6 +102,18 @@ def _capacity(args):
     }
 
 
+def _segmentation(args) -> dict:
+    """The segmentation settings given on the command line (the library's defaults otherwise)."""
+    if args.smooth_px is not None and not (math.isfinite(args.smooth_px) and args.smooth_px >= 0):
+        raise SocscopeError(f"--smooth-px {args.smooth_px} must be >= 0 pixels (0: no smoothing), e.g. 3")
+    _positive(args.min_distance_px, "--min-distance-px", 8)
+    out = {"smooth_px": args.smooth_px, "min_distance_px": args.min_distance_px}
+    out = {k: v for k, v in out.items() if v is not None}
+    if args.no_split:
+        out["split_touching"] = False
+    return out
+
+
 def _move_into_place(tmp: Path, out: Path) -> None:
     """Move the finished outputs from ``tmp`` to ``out``: the whole folder when ``out`` is new, else file by file
     (replacing only :data:`OUTPUTS`; the user's other files stay)."""
@@ -172,7 +184,7 @@ def cmd_optical_analyze(args) -> int:
                     result = analyze_movie(
                         movie, labels=labels, reference_spot=spot if spot is not None else "auto", drift=args.drift,
                         bin_frames=args.bin, cycler=args.cycler, time_offset_s=args.time_offset_s,
-                        threshold=args.threshold, min_area_px=args.min_area_px,
+                        threshold=args.threshold, min_area_px=args.min_area_px, segmentation=_segmentation(args),
                         unreacted_threshold=args.unreacted_threshold, pixel_size_nm=args.pixel_size_nm,
                         contrast_writer=writer, progress=bar, **capacity,
                     )
@@ -309,6 +321,14 @@ def add_optical_parser(sub) -> None:
     a.add_argument("--rois", help="ImageJ ROI file (.roi or RoiSet .zip) instead of segmenting")
     a.add_argument("--threshold", type=float, help="background threshold on the first frame (default: Otsu)")
     a.add_argument("--min-area-px", type=int, default=20, help="smallest particle kept [px] (default 20)")
+    a.add_argument("--smooth-px", type=float, default=None,
+                   help="Gaussian smoothing before segmenting [px] (default 1; raise it, e.g. 3, when cracked or "
+                        "textured particles are cut into pieces)")
+    a.add_argument("--min-distance-px", type=float, default=None,
+                   help="smallest distance between the centres of two touching particles [px] (default 0.6 x the "
+                        "typical inscribed radius; raise it if single particles are cut)")
+    a.add_argument("--no-split", action="store_true",
+                   help="one particle per connected bright object (no watershed split of touching particles)")
     a.add_argument("--unreacted-threshold", type=float, default=0.05,
                    help="contrast below which a pixel counts as unreacted (default 0.05)")
     a.add_argument("--overwrite", action="store_true", help="replace socscope's outputs already in --out (other files there are kept)")

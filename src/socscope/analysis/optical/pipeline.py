@@ -189,6 +189,7 @@ def analyze_movie(
     initial_soc: float = 0.0,
     threshold: float | None = None,
     min_area_px: int = 20,
+    segmentation: dict | None = None,
     unreacted_threshold: float = 0.05,
     pixel_size_nm: float | None = None,
     periphery_fraction: float = 0.2,
@@ -228,6 +229,10 @@ def analyze_movie(
         contrast.
     min_area_px : int
         Smallest particle kept by the segmentation [px].
+    segmentation : dict, optional
+        Further settings of :func:`~socscope.analysis.optical.segment.segment_particles`:
+        ``smooth_px``, ``min_distance_px``, ``split_touching``, ``max_hole_area_px``
+        (e.g. ``{"smooth_px": 3}`` when cracked or textured particles are cut into pieces).
     unreacted_threshold : float
         Contrast below which a pixel is unreacted (0.05, [003]).
     pixel_size_nm : float, optional
@@ -285,12 +290,17 @@ def analyze_movie(
         from .join import capacity_basis_Ah
 
         capacity_basis_Ah(capacity_Ah=capacity_Ah, mass_g=mass_g, capacity_mAh_g=capacity_mAh_g, allow_none=True)
+    segmentation = dict(segmentation or {})
+    unknown = sorted(set(segmentation) - _SEGMENTATION_KEYS)
+    if unknown:
+        raise ParameterError(f"segmentation: unknown setting(s) {unknown}; allowed: {sorted(_SEGMENTATION_KEYS)} "
+                             "(threshold and min_area_px are arguments of their own)")
     mv, opened = _as_movie(movie, time_s, frame_interval_s)
     try:
         return _run(mv, labels=labels, reference_spot=reference_spot, drift=drift, bin_n=bin_n, cycler=cycler,
                     capacity_Ah=capacity_Ah, mass_g=mass_g, capacity_mAh_g=capacity_mAh_g,
                     time_offset_s=time_offset_s, initial_soc=initial_soc, threshold=threshold,
-                    min_area_px=min_area_px, unreacted_threshold=unreacted_threshold,
+                    min_area_px=min_area_px, segmentation=segmentation, unreacted_threshold=unreacted_threshold,
                     pixel_size_nm=pixel_size_nm, periphery_fraction=periphery_fraction,
                     periphery_depth_px=periphery_depth_px, half_width=half_width, chunk_frames=chunk_frames,
                     contrast_writer=contrast_writer, image_frames=image_frames, progress=progress,
@@ -313,8 +323,12 @@ def _write(writer, start, frames):
         writer(start, data)
 
 
+#: the settings of segment_particles that ``analyze_movie(segmentation=...)`` passes on
+_SEGMENTATION_KEYS = frozenset({"smooth_px", "min_distance_px", "split_touching", "max_hole_area_px"})
+
+
 def _run(mv, *, labels, reference_spot, drift, bin_n, cycler, capacity_Ah, mass_g, capacity_mAh_g, time_offset_s,
-         initial_soc, threshold, min_area_px, unreacted_threshold, pixel_size_nm, periphery_fraction,
+         initial_soc, threshold, min_area_px, segmentation, unreacted_threshold, pixel_size_nm, periphery_fraction,
          periphery_depth_px, half_width, chunk_frames, contrast_writer, image_frames, progress, tools):
     _bin, drift_gaussian, drift_xcorr, fit_gaussian_spot, pick_reference_spot, shift_frames = tools
     from .segment import background_threshold, particle_table, segment_particles
@@ -398,7 +412,8 @@ def _run(mv, *, labels, reference_spot, drift, bin_n, cycler, capacity_Ah, mass_
                 thr = float(background_threshold(first))
             state["threshold"] = thr
             if labels is None:
-                labels = np.asarray(segment_particles(first, threshold=thr, min_area_px=min_area_px), dtype=np.int32)
+                labels = np.asarray(segment_particles(first, threshold=thr, min_area_px=min_area_px, **segmentation),
+                                    dtype=np.int32)
             if not np.any(labels > 0):
                 raise ParameterError(
                     f"no particle found on the first frame (threshold {thr!r}, min_area_px={min_area_px}); "
