@@ -157,6 +157,39 @@ def test_bad_files_name_the_file(tmp_path, content, match):
     assert str(path) in str(info.value)
 
 
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("time_s,voltage_V,current_A\n", "header but no data rows"),
+        ("time_s,voltage_V,current_A\n0,3.6,0.001\n10,3.7,0.001\n5,3.8,0.001\n",
+         r"time runs backwards at record 2 \(10 s, then 5 s; 1 place\(s\)\).*sort the table by time"),
+        ("time_s,voltage_V,current_A\n0,3.6,0.001\n,3.7,0.001\n20,3.8,0.001\n", "time of record 1 is nan"),
+        ("time_s,voltage_V,current_A\n0,3.6,0.001\n10,,0.001\n20,3.8,0.001\n",
+         r"voltage_V of record 1 \(t = 10 s\) is not a finite number"),
+        ("time_s,voltage_V,current_A\n0,3.6,0.001\n10,abc,0.001\n", "not numbers .*'abc'"),
+        ("time;voltage;current\n0;3,6;0,001\n10;3,7;0,001\n", r"not numbers .*decimal=','"),
+        ("time_s,voltage_V,current_A,step\n0,3.6,0.001,1\n10,3.7,0.001,x\n", "not numbers"),
+    ],
+    ids=["header only", "backwards", "nan time", "nan voltage", "text value", "decimal comma", "text step"],
+)
+def test_records_that_are_not_a_time_series_of_numbers_are_refused(tmp_path, text, match):
+    path = tmp_path / "cell.csv"
+    path.write_text(text)
+    with pytest.raises(FileFormatError, match=match) as info:
+        load_cycler(path)
+    assert str(path) in str(info.value)
+
+
+def test_decimal_commas_read_with_the_options_the_message_names(tmp_path):
+    path = tmp_path / "cell.csv"
+    path.write_text("time;voltage;current\n0;3,6;0,001\n10;3,7;0,001\n")
+    df = load_cycler(path, sep=";", decimal=",")
+    assert df.voltage_V.tolist() == [3.6, 3.7]
+    # equal time stamps (logged at step changes by several cyclers) are kept
+    path.write_text("time_s,voltage_V,current_A\n0,3.6,0.001\n10,3.7,0.001\n10,3.7,0\n20,3.7,0\n")
+    assert len(load_cycler(path)) == 4
+
+
 def test_missing_file_and_missing_mapping(tmp_path):
     with pytest.raises(FileFormatError, match="no such file"):
         load_cycler(tmp_path / "nope.mpr")
@@ -250,8 +283,12 @@ def test_csv_columns_found_by_their_headers(tmp_path):
     path = tmp_path / "own.csv"
     table.to_csv(path, index=False)
     back = load_cycler(path)
-    # a written and re-read float is the same to the last digit pandas writes (17 significant)
-    assert_allclose(back[list(SCHEMA)].to_numpy(float), table[list(SCHEMA)].to_numpy(float), rtol=1e-15)
+    # capacity counts from the first record, as in every reader (the file's 0.5 A h offset is removed)
+    expected = table.assign(capacity_Ah=table.capacity_Ah - 0.5)
+    # a written and re-read float is the same to the last digit pandas writes (17 significant); the
+    # offset's subtraction rounds once (measured 5.6e-17 A h)
+    assert_allclose(back[list(SCHEMA)].to_numpy(float), expected[list(SCHEMA)].to_numpy(float), rtol=1e-15,
+                    atol=1e-16)
     # other header spellings, in other units: hours and milliamps
     other = tmp_path / "units.csv"
     pd.DataFrame({"Time (h)": t / 3600.0, "Ewe/V": table.voltage_V, "I/mA": cur * 1e3}).to_csv(other, index=False)

@@ -155,17 +155,22 @@ def load_cycler(path, *, vendor: str | None = None, columns: dict | None = None,
         "biologic-mpt": _read_mpt,
         "neware-ndax": _read_neware,
         "neware-nda": _read_neware,
+        "csv": lambda p: _read_csv(p, columns, csv_options),
+        "arbin": _read_arbin,
+        "maccor": _read_maccor,
     }
-    if kind == "csv":
-        df = _read_csv(path, columns, csv_options)
-    elif kind == "arbin":
-        df = _read_arbin(path)
-    elif kind == "maccor":
-        df = _read_maccor(path)
-    else:
+    try:
         df = readers[kind](path)
+    except FileFormatError:
+        raise
+    except (ValueError, TypeError) as exc:  # a column that does not convert to numbers
+        raise FileFormatError(
+            f"{path}: a column of the {kind} table holds values that are not numbers ({exc}); for decimal commas "
+            "pass decimal=',' (with sep=';'), and give times as elapsed seconds, not clock times"
+        ) from None
     if df.empty:
         raise FileFormatError(f"{path}: the {kind} file holds no data points")
+    _check_record(path, df)
     df.attrs["source_file"] = str(path)
     df.attrs["vendor"] = kind
     df.attrs["sign_convention"] = "current_A and capacity_Ah positive on charge (delithiation)"
@@ -173,6 +178,27 @@ def load_cycler(path, *, vendor: str | None = None, columns: dict | None = None,
 
 
 # -- helpers -------------------------------------------------------------------
+def _check_record(path, df: pd.DataFrame) -> None:
+    """Times finite and never decreasing (equal stamps at step changes are common); values finite."""
+    t = df["time_s"].to_numpy(float)
+    bad = np.flatnonzero(~np.isfinite(t))
+    if bad.size:
+        raise FileFormatError(f"{path}: time of record {bad[0]} is {float(t[bad[0]])!r}; every record needs a finite time "
+                              f"({bad.size} record(s) affected; remove them or fill the gap)")
+    back = np.flatnonzero(np.diff(t) < 0)
+    if back.size:
+        k = int(back[0]) + 1
+        raise FileFormatError(
+            f"{path}: time runs backwards at record {k} ({t[k - 1]:.6g} s, then {t[k]:.6g} s; {back.size} place(s)); "
+            "records must be in time order: sort the table by time, or split a file that joins several tests"
+        )
+    for name in ("voltage_V", "current_A", "capacity_Ah"):
+        bad = np.flatnonzero(~np.isfinite(df[name].to_numpy(float)))
+        if bad.size:
+            raise FileFormatError(f"{path}: {name} of record {bad[0]} (t = {t[bad[0]]:.6g} s) is not a finite number "
+                                  f"({bad.size} record(s) affected); remove or repair those records")
+
+
 def _assemble(raw: pd.DataFrame, time_s, voltage_V, current_A, step, cycle, capacity_Ah) -> pd.DataFrame:
     out = pd.DataFrame({
         "time_s": np.asarray(time_s, dtype=float),
@@ -217,6 +243,8 @@ def _need(path, module: str, extra: str = "cycler"):
 
 
 def _biologic_frame(path, raw: pd.DataFrame) -> pd.DataFrame:
+    if raw.empty:
+        raise FileFormatError(f"{path}: the EC-Lab table has a header but no data rows")
     cols = set(raw.columns)
     time = raw["time/s"].to_numpy(float)
     volt_col = next((c for c in ("Ewe/V", "Ecell/V", "<Ewe>/V", "<Ewe/V>") if c in cols), None)
@@ -326,6 +354,8 @@ def _read_csv(path: Path, columns: dict | None, options: dict) -> pd.DataFrame:
         raw = pd.read_csv(path, **(options if "sep" in options else {"sep": None, "engine": "python"} | options))
     except Exception as exc:
         raise FileFormatError(f"{path}: cannot parse as a delimited text table ({exc})") from None
+    if raw.empty:
+        raise FileFormatError(f"{path}: the table has a header but no data rows")
     if columns:
         absent = [v for v in columns.values() if v not in raw.columns]
         if absent:
@@ -342,7 +372,7 @@ def _read_csv(path: Path, columns: dict | None, options: dict) -> pd.DataFrame:
     step = raw[columns["step"]] if "step" in columns else np.zeros(n, dtype=np.int64)
     cycle = raw[columns["cycle"]] if "cycle" in columns else np.zeros(n, dtype=np.int64)
     capacity = col("capacity_Ah") if "capacity_Ah" in columns else _integrate(time, current)
-    return _assemble(raw, time - time[0], col("voltage_V"), current, step, cycle, capacity)
+    return _assemble(raw, time - time[0], col("voltage_V"), current, step, cycle, capacity - capacity[0])
 
 
 def _columns_from_headers(path: Path, headers) -> tuple[dict, dict]:
@@ -376,6 +406,8 @@ def _text_table(path: Path, marker: str) -> pd.DataFrame:
     except Exception as exc:
         raise FileFormatError(f"{path}: cannot parse the table below line {row + 1} ({exc})") from None
     raw.columns = [str(c).strip() for c in raw.columns]
+    if raw.empty:
+        raise FileFormatError(f"{path}: the table below line {row + 1} has no data rows")
     return raw.loc[:, [c for c in raw.columns if not c.startswith("Unnamed")]]
 
 
