@@ -102,7 +102,8 @@ def cycle_summary(df: pd.DataFrame, *, mass_g: float | None = None, first: str =
     mass_g : float, optional
         Active mass [g]; adds mAh/g columns.
     first : {"charge", "discharge"}
-        Which half cycle opens a cycle.
+        Which half cycle opens a cycle: "charge" for a cathode against Li, "discharge"
+        for an anode against Li (lithiated first).
     **kwargs
         Passed to :func:`half_cycles`.
 
@@ -110,8 +111,10 @@ def cycle_summary(df: pd.DataFrame, *, mass_g: float | None = None, first: str =
     -------
     pandas.DataFrame
         Per cycle: ``charge_mAh``, ``discharge_mAh``, their CC and CV parts,
-        ``coulombic_efficiency`` and ``coulombic_efficiency_cc``
-        (discharge CC part over charge), and ``*_mAh_g`` with a mass.
+        ``coulombic_efficiency`` (the second half cycle's capacity over the first's:
+        discharge/charge with ``first="charge"``, charge/discharge with
+        ``first="discharge"``) and ``coulombic_efficiency_cc`` (the second half's CC
+        part over the first half), and ``*_mAh_g`` with a mass.
     """
     if first not in ("charge", "discharge"):
         raise ParameterError(f"first = {first!r} must be 'charge' or 'discharge'")
@@ -133,8 +136,10 @@ def cycle_summary(df: pd.DataFrame, *, mass_g: float | None = None, first: str =
             row[f"{name}_mAh"] = h.capacity_Ah * 1e3 if h is not None else np.nan
             row[f"{name}_cc_mAh"] = h.cc_capacity_Ah * 1e3 if h is not None else np.nan
             row[f"{name}_cv_mAh"] = h.cv_capacity_Ah * 1e3 if h is not None else np.nan
-        row["coulombic_efficiency"] = row["discharge_mAh"] / row["charge_mAh"] if row["charge_mAh"] else np.nan
-        row["coulombic_efficiency_cc"] = row["discharge_cc_mAh"] / row["charge_mAh"] if row["charge_mAh"] else np.nan
+        # what the cycle gives back over what it took: the second half over the first
+        given, taken = row[f"{second}_mAh"], row[f"{first}_mAh"]
+        row["coulombic_efficiency"] = given / taken if taken else np.nan
+        row["coulombic_efficiency_cc"] = row[f"{second}_cc_mAh"] / taken if taken else np.nan
         rows.append(row)
         k += 2 if b is not None else 1
     out = pd.DataFrame(rows)
