@@ -17,7 +17,8 @@ import numpy as np
 
 from .errors import ParameterError
 
-__all__ = ["positive_float", "whole_number", "sorted_times", "instance_of", "callable_or_none", "number_pair"]
+__all__ = ["positive_float", "whole_number", "sorted_times", "instance_of", "callable_or_none", "number_pair",
+           "flag"]
 
 
 def _real(name: str, value: Any, unit: str, example: str, error=ParameterError) -> float:
@@ -84,3 +85,12 @@ def number_pair(name: str, value: Any, *, example: str) -> tuple[float, float] |
         raise ParameterError(f"{name} must be a pair of numbers, got {value!r}; e.g. {name}={example}")
     a, b = (_real(name, v, "", example) for v in value)
     return a, b
+
+
+def flag(name: str, value: Any, *, allow_none: bool = False) -> bool | None:
+    """A true/false switch: ``bool`` (or NumPy's), not a string such as ``"no"`` that would read as True."""
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, (bool, np.bool_)):
+        raise ParameterError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
+    return bool(value)

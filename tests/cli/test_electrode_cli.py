@@ -172,7 +172,7 @@ def test_default_contact_fraction_is_the_layouts():
 @pytest.mark.parametrize("case", ["unknown material", "material without sigma", "image without particles",
                                   "impossible protocol", "unreadable protocol", "output exists", "movie not tif",
                                   "contact fraction", "contact fraction with image", "layers without layered",
-                                  "zero layers", "negative seed"])
+                                  "zero layers", "negative seed", "output is the input image"])
 def test_errors_exit_non_zero_and_write_nothing(tmp_path, capsys, case, no_sigma_material):
     work = tmp_path / "work"
     work.mkdir()
@@ -209,11 +209,18 @@ def test_errors_exit_non_zero_and_write_nothing(tmp_path, capsys, case, no_sigma
         args += ["--layers", "0"]
     elif case == "negative seed":
         args += ["--seed", "-1"]
+    elif case == "output is the input image":
+        labels = work / "labels.tif"
+        tifffile.imwrite(labels, _discs((52, 104), CENTRES, RADII))
+        args = ["simulate", "electrode", "--material", "nmc532", "--from-image", str(labels), "--pixel-size-nm", "200",
+                *SHORT, "--out", str(labels), "--overwrite"]
     before = sorted(work.iterdir())
+    kept = {p: p.read_bytes() for p in before if p.is_file()}
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("socscope: error: ") and "\n" not in err, err
     assert sorted(work.iterdir()) == before
+    assert {p: p.read_bytes() for p in before if p.is_file()} == kept
     if case == "output exists":
         assert out.read_bytes() == b"earlier results"
     expected = {"unknown material": "nmc999", "material without sigma": "sigma", "image without particles":
@@ -221,5 +228,5 @@ def test_errors_exit_non_zero_and_write_nothing(tmp_path, capsys, case, no_sigma
                 "output exists": "--overwrite", "movie not tif": ".tif", "contact fraction": "(0, 1]",
                 "contact fraction with image": "measured from the image",
                 "layers without layered": "the layout is random-2d", "zero layers": "--layers 0 must be",
-                "negative seed": "--seed -1 must be"}[case]
+                "negative seed": "--seed -1 must be", "output is the input image": "is the --from-image input"}[case]
     assert expected in err

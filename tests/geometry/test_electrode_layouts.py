@@ -518,6 +518,13 @@ def test_from_labels_errors_and_random_thinning():
         layout_from_labels(synthetic_labels(), pixel_size_nm=50, collector="side")
     with pytest.raises(GeometryError, match="rng"):
         layout_from_labels(synthetic_labels(), pixel_size_nm=50, carbon_density=0.5)
+    grey = np.random.default_rng(0).integers(1, 250, size=(40, 40)).astype(np.uint8)  # a textured micrograph
+    with pytest.raises(GeometryError, match=r"looks like a grey micrograph.*segment_particles"):
+        layout_from_labels(grey, pixel_size_nm=50)
+    with pytest.raises(GeometryError, match="contact_dilation_px = nan must be an integer >= 0"):
+        layout_from_labels(synthetic_labels(), pixel_size_nm=50, contact_dilation_px=float("nan"))
+    with pytest.raises(GeometryError, match="collector_reach_px = inf must be an integer >= 1"):
+        layout_from_labels(synthetic_labels(), pixel_size_nm=50, collector_reach_px=float("inf"))
     full = layout_from_labels(synthetic_labels(), pixel_size_nm=50, carbon_spacing_px=5)
     thin = layout_from_labels(synthetic_labels(), pixel_size_nm=50, carbon_spacing_px=5,
                               carbon_coverage=0.5, rng=np.random.default_rng(0))

@@ -161,6 +161,15 @@ def test_bad_inputs_raise_clear_errors(nmc532):
                         coverage=np.ones(1), top=np.ones(1, bool))
     with pytest.raises(ss.errors.ProtocolError, match="surface-θ holds"):
         simulate_electrode(nmc532, lay, ["Hold surface theta at 0.5 for 1 hour"])
+    with pytest.raises(ParameterError, match=r"sigma_cb = 1e\+14 S/m is above 1e\+08 S/m"):  # it used to hang
+        ElectrodeModel(nmc532, lay, sigma_cb=1e14)
+    for name, value in (("radial_profiles", "no"), ("observables", "false")):  # bool("no") is True
+        with pytest.raises(ParameterError, match=f"{name} must be True or False, got '{value}'"):
+            simulate_electrode(nmc532, lay, ["Rest for 1 minute"], n_shells=5, **{name: value})
+    # a conductance far below the others: a clear solver error, not qdldl's RuntimeError
+    with pytest.raises(ss.errors.SolverError, match="cannot be factorised .* pivot vanished in round-off"):
+        simulate_electrode(nmc532, identical_wired_layout(3, 2.5e-6, conductance_factor=1e-10),
+                           ["Charge at C/5 for 20 minutes"], n_shells=6)
 
 
 def test_voltage_hold_current_decays_and_ends_by_current(nmc532):

@@ -117,6 +117,7 @@ def _check_targets(args) -> list[Path]:
     from ..io.results import atomic_target
 
     targets = [Path(args.out)]
+    source = Path(args.from_image).resolve() if args.from_image else None
     if args.movie:
         movie = Path(args.movie)
         if movie.absolute() == targets[0].absolute():
@@ -124,6 +125,10 @@ def _check_targets(args) -> list[Path]:
         if movie.suffix.lower() not in (".tif", ".tiff"):
             raise SocscopeError(f"--movie {movie}: the movie is written as a TIFF stack; name it .tif or .tiff")
         targets.append(movie)
+    for path, flag_ in zip(targets, ("--out", "--movie")):
+        if source is not None and path.resolve() == source:
+            raise SocscopeError(f"{flag_} {path} is the --from-image input; choose another name (the input is "
+                                "never overwritten)")
     for path in targets:
         atomic_target(path, overwrite=args.overwrite)[1].unlink()
     return targets
@@ -158,6 +163,8 @@ def _read_image(path: Path) -> np.ndarray:
     except Exception as exc:  # noqa: BLE001 - tifffile/numpy/imageio raise many types for unreadable files
         raise FileFormatError(f"{path}: cannot be read ({type(exc).__name__}: {exc}); {expected}") from None
     img = np.squeeze(np.asarray(img))
+    if img.size == 0:
+        raise FileFormatError(f"{path}: holds an empty array of shape {img.shape}; {expected}")
     if img.ndim == 3 and img.shape[-1] in (3, 4) and img.shape[0] > 4:
         img = img[..., :3].astype(float).mean(axis=-1)
     if img.ndim != 2:

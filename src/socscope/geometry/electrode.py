@@ -58,6 +58,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import Delaunay, QhullError, cKDTree
 
+from .._checks import whole_number
 from ..errors import GeometryError
 
 __all__ = [
@@ -1446,17 +1447,24 @@ def layout_from_labels(
             f"{owner}: the label image has no particles (every pixel is 0); "
             "check the threshold or segmentation that made it"
         )
+    a, b = lab[:, :-1], lab[:, 1:]
+    both = (a > 0) & (b > 0)
+    if both.sum() >= 100 and np.mean(a[both] == b[both]) < 0.5:
+        # in a label image neighbouring particle pixels mostly share their label; in a
+        # grey micrograph they mostly differ
+        raise GeometryError(
+            f"{owner}: the image looks like a grey micrograph, not a label image ({np.unique(lab).size} values; "
+            f"only {np.mean(a[both] == b[both]):.0%} of neighbouring non-zero pixels are equal); segment it "
+            "first, e.g. labels = socscope.analysis.optical.segment_particles(image)"
+        )
     px = _positive_float(pixel_size_nm, "pixel_size_nm", owner) * 1e-9
     if collector not in ("bottom", "top", "left", "right"):
         raise GeometryError(
             f"{owner}: collector = {collector!r}; use 'bottom', 'top', 'left' or 'right'"
         )
-    dil = int(contact_dilation_px)
-    if dil < 0 or dil != contact_dilation_px:
-        raise GeometryError(f"{owner}: contact_dilation_px must be an integer >= 0")
-    reach_px = int(collector_reach_px)
-    if reach_px < 1 or reach_px != collector_reach_px:
-        raise GeometryError(f"{owner}: collector_reach_px must be an integer >= 1")
+    dil = whole_number(f"{owner}: contact_dilation_px", contact_dilation_px, minimum=0, example=1, error=GeometryError)
+    reach_px = whole_number(f"{owner}: collector_reach_px", collector_reach_px, minimum=1, example=3,
+                            error=GeometryError)
     density = _fraction(carbon_density, "carbon_density", owner)
     cw = _positive_float(carbon_width, "carbon_width", owner)
     if rng is not None:

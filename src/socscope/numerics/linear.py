@@ -24,6 +24,8 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
 
+from ..errors import SolverError
+
 __all__ = ["TridiagonalOperator", "SparseOperator", "IC0Operator", "make_operator", "ldl_factor"]
 
 
@@ -36,10 +38,17 @@ def ldl_factor(upper: sp.csc_matrix, previous=None):
     """
     import qdldl
 
-    if previous is not None:
-        previous.update(upper, upper=True)
-        return previous
-    return qdldl.Solver(upper, upper=True)
+    try:
+        if previous is not None:
+            previous.update(upper, upper=True)
+            return previous
+        return qdldl.Solver(upper, upper=True)
+    except RuntimeError as exc:  # qdldl: "... not quasi-definite" when a pivot vanishes in round-off
+        raise SolverError(
+            f"the sparse network matrix cannot be factorised ({exc}): a pivot vanished in round-off, which "
+            "happens when some conductances dwarf others by more than double precision holds; bring them "
+            "closer together (e.g. sigma_cb near 1e4 S/m, contact or conductance factors not far below 1)"
+        ) from None
 
 
 class TridiagonalOperator:

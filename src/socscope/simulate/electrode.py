@@ -36,7 +36,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import xarray as xr
 
-from .._checks import positive_float, whole_number
+from .._checks import flag, positive_float, whole_number
 from ..constants import F
 from ..errors import GeometryError, MaterialError, ParameterError, ProtocolError
 from ..geometry import ElectrodeLayout, Sphere, electrolyte_links
@@ -59,6 +59,8 @@ __all__ = ["ElectrodeModel", "NetworkKinetics", "simulate_electrode"]
 
 #: carbon-binder conductivity of [002] [S/m]
 SIGMA_CB = 1e4
+#: Largest carbon-binder conductivity accepted [S/m] (above copper's 6e7).
+SIGMA_CB_MAX = 1e8
 
 
 class NetworkKinetics(SurfaceKinetics):
@@ -352,6 +354,11 @@ class ElectrodeModel(ParticleBatch):
                     "(e.g. ss.materials.get('nmc532'))"
                 )
         sigma_cb = positive_float("sigma_cb", sigma_cb, unit=" S/m", example="1e4")
+        if sigma_cb > SIGMA_CB_MAX:
+            # beyond any carbon (copper is 6e7 S/m) the network matrix spans so many orders of
+            # magnitude that its factorisation loses every digit of the particles' conductances
+            raise ParameterError(f"sigma_cb = {sigma_cb:g} S/m is above {SIGMA_CB_MAX:g} S/m (copper: 6e7 S/m); "
+                                 "carbon-binder is about 1e4 S/m, e.g. sigma_cb=1e4")
         if conductivity not in ("theta", "constant"):
             raise ParameterError(f"conductivity = {conductivity!r}; use 'theta' (σ(θ̄) per particle) or 'constant'")
         n_shells = whole_number("n_shells", n_shells, minimum=3, example=20)
@@ -507,7 +514,8 @@ class ElectrodeModel(ParticleBatch):
         items = parse_protocol(protocol)
         th0, opts, out = _run_arguments(initial_theta, output_interval, output_times, solver, progress,
                                         SolverOptions(rtol=1e-4, atol=1e-6))
-        self._profiles = (self.n_particles <= 1000) if radial_profiles is None else bool(radial_profiles)
+        radial_profiles = flag("radial_profiles", radial_profiles, allow_none=True)
+        self._profiles = (self.n_particles <= 1000) if radial_profiles is None else radial_profiles
         theta = np.full(self.grid.n_cells, th0)
         self._sigma_fixed = self.material.sigma(np.full(self.n_particles, th0))
         rest_cpl = NetworkKinetics(self, current=0.0)
@@ -721,6 +729,7 @@ def simulate_electrode(
         ``asynchrony_index``, ``classification``, ``fraction_unreacted``,
         ``voltage_dips`` (:func:`socscope.observe.voltage_dips`).
     """
+    observables = flag("observables", observables)
     model = ElectrodeModel(material, layout, n_shells=n_shells, sigma_cb=sigma_cb, conductivity=conductivity,
                            electrolyte_conductivity=electrolyte_conductivity, flux=flux, c_rate_basis_mAh_g=c_rate_basis_mAh_g,
                            transfer_coefficients=transfer_coefficients)
