@@ -146,35 +146,27 @@ def test_generic_csv_with_a_mapping(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "content, match",
-    [(b"", "empty"), (b"\x00\x01\x02binary junk\x00" * 10, "unknown binary format")],
-)
-def test_bad_files_name_the_file(tmp_path, content, match):
-    path = tmp_path / "bad.mpr"
-    path.write_bytes(content)
-    with pytest.raises(FileFormatError, match=match) as info:
-        load_cycler(path)
-    assert str(path) in str(info.value)
-
-
-@pytest.mark.parametrize(
-    "text, match",
+    "name, content, match",
     [
-        ("time_s,voltage_V,current_A\n", "header but no data rows"),
-        ("time_s,voltage_V,current_A\n0,3.6,0.001\n10,3.7,0.001\n5,3.8,0.001\n",
+        ("bad.mpr", b"", "empty"),
+        ("bad.mpr", b"\x00\x01\x02binary junk\x00" * 10, "unknown binary format"),
+        # records that are not a time series of numbers
+        ("cell.csv", b"time_s,voltage_V,current_A\n", "header but no data rows"),
+        ("cell.csv", b"time_s,voltage_V,current_A\n0,3.6,0.001\n10,3.7,0.001\n5,3.8,0.001\n",
          r"time runs backwards at record 2 \(10 s, then 5 s; 1 place\(s\)\).*sort the table by time"),
-        ("time_s,voltage_V,current_A\n0,3.6,0.001\n,3.7,0.001\n20,3.8,0.001\n", "time of record 1 is nan"),
-        ("time_s,voltage_V,current_A\n0,3.6,0.001\n10,,0.001\n20,3.8,0.001\n",
+        ("cell.csv", b"time_s,voltage_V,current_A\n0,3.6,0.001\n,3.7,0.001\n20,3.8,0.001\n", "time of record 1 is nan"),
+        ("cell.csv", b"time_s,voltage_V,current_A\n0,3.6,0.001\n10,,0.001\n20,3.8,0.001\n",
          r"voltage_V of record 1 \(t = 10 s\) is not a finite number"),
-        ("time_s,voltage_V,current_A\n0,3.6,0.001\n10,abc,0.001\n", "not numbers .*'abc'"),
-        ("time;voltage;current\n0;3,6;0,001\n10;3,7;0,001\n", r"not numbers .*decimal=','"),
-        ("time_s,voltage_V,current_A,step\n0,3.6,0.001,1\n10,3.7,0.001,x\n", "not numbers"),
+        ("cell.csv", b"time_s,voltage_V,current_A\n0,3.6,0.001\n10,abc,0.001\n", "not numbers .*'abc'"),
+        ("cell.csv", b"time;voltage;current\n0;3,6;0,001\n10;3,7;0,001\n", r"not numbers .*decimal=','"),
+        ("cell.csv", b"time_s,voltage_V,current_A,step\n0,3.6,0.001,1\n10,3.7,0.001,x\n", "not numbers"),
     ],
-    ids=["header only", "backwards", "nan time", "nan voltage", "text value", "decimal comma", "text step"],
+    ids=["empty", "binary junk", "header only", "backwards", "nan time", "nan voltage", "text value",
+         "decimal comma", "text step"],
 )
-def test_records_that_are_not_a_time_series_of_numbers_are_refused(tmp_path, text, match):
-    path = tmp_path / "cell.csv"
-    path.write_text(text)
+def test_bad_files_name_the_file(tmp_path, name, content, match):
+    path = tmp_path / name
+    path.write_bytes(content)
     with pytest.raises(FileFormatError, match=match) as info:
         load_cycler(path)
     assert str(path) in str(info.value)
