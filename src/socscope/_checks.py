@@ -92,5 +92,6 @@ def flag(name: str, value: Any, *, allow_none: bool = False) -> bool | None:
     if value is None and allow_none:
         return None
     if not isinstance(value, (bool, np.bool_)):
-        raise ParameterError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
+        raise ParameterError(f"{name} must be True or False, got {value!r} ({type(value).__name__}); "
+                             f"e.g. {name}=True")
     return bool(value)

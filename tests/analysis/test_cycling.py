@@ -72,7 +72,7 @@ def test_an_anode_record_opens_its_cycles_with_a_discharge():
     df = synthetic_record(n_cycles=3, q_chg=2e-3, q_dchg=1.8e-3, q_cv=0.2e-3)
     anode = df.assign(current_A=-df.current_A, capacity_Ah=-df.capacity_Ah)  # the same cell, signs swapped
     cyc = cycle_summary(anode, first="discharge")
-    # the first of the three cycles pairs the first lithiation with the first delithiation: 1.8 back of 2.2 in
+    # every cycle pairs a lithiation with the delithiation after it: 1.8 back of 2.2 in
     # (each capacity within three 10 s samples, 0.4 %: 1 % bounds the ratio, as above)
     assert_allclose(cyc.coulombic_efficiency, 1.8 / 2.2, rtol=1e-2)
     assert_allclose(cyc.coulombic_efficiency_cc, 1.8 / 2.2, rtol=1e-2)  # the delithiation has no CV part

@@ -333,6 +333,12 @@ def test_segmentation_settings_reach_the_segmentation():
     assert analyze_movie(frames, segmentation={"split_touching": False}, **kw).labels.max() == 1
     with pytest.raises(ParameterError, match=r"unknown setting\(s\) \['smoothing'\]; allowed: .*smooth_px"):
         analyze_movie(frames, segmentation={"smoothing": 3}, **kw)
+    with pytest.raises(ParameterError, match="segmentation must be a dict"):
+        analyze_movie(frames, segmentation="abc", **kw)
+    with pytest.raises(ParameterError, match="would be ignored"):
+        analyze_movie(frames, segmentation={"smooth_px": 3}, labels=(frame > 500).astype(int), **kw)
+    with pytest.raises(ParameterError, match=r"split_touching'\] must be True or False"):
+        analyze_movie(frames, segmentation={"split_touching": "no"}, **kw)
 
 
 def test_pipeline_errors(experiment):

@@ -195,11 +195,19 @@ def test_errors_leave_out_absent_or_unchanged(inputs, tmp_path, capsys, case, ne
 
 
 def test_segmentation_flags(inputs, tmp_path, capsys):
+    import argparse
+
+    from socscope.cli.optical import _segmentation
+
+    given = argparse.Namespace(smooth_px=2.0, min_distance_px=6.0, no_split=True, labels=None, rois=None)
+    assert _segmentation(given) == {"smooth_px": 2.0, "min_distance_px": 6.0, "split_touching": False}
+    assert _segmentation(argparse.Namespace(smooth_px=None, min_distance_px=None, no_split=False, labels=None,
+                                            rois=None)) == {}  # the library's defaults
     out = tmp_path / "seg"
     assert main(_args(inputs, out, "--smooth-px", "2", "--min-distance-px", "6", "--no-split")) == 0
     assert json.loads((out / "summary.json").read_text())["particles"] == inputs["particles"]
     for flag, value, needle in (("--smooth-px", "-1", "--smooth-px -1.0 must be >= 0 pixels"),
-                                ("--min-distance-px", "0", "--min-distance-px 0.0 must be a positive number")):
+                                ("--min-distance-px", "0.5", "--min-distance-px 0.5 must be >= 1 pixel")):
         assert main(_args(inputs, tmp_path / "bad", flag, value)) == 2
         assert needle in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()

@@ -153,10 +153,10 @@ def test_generic_csv_with_a_mapping(tmp_path):
         # records that are not a time series of numbers
         ("cell.csv", b"time_s,voltage_V,current_A\n", "header but no data rows"),
         ("cell.csv", b"time_s,voltage_V,current_A\n0,3.6,0.001\n10,3.7,0.001\n5,3.8,0.001\n",
-         r"time runs backwards at record 2 \(10 s, then 5 s; 1 place\(s\)\).*sort the table by time"),
-        ("cell.csv", b"time_s,voltage_V,current_A\n0,3.6,0.001\n,3.7,0.001\n20,3.8,0.001\n", "time of record 1 is nan"),
+         r"time runs backwards at data row 3 \(10 s, then 5 s; 1 place\(s\)\).*sort the table by time"),
+        ("cell.csv", b"time_s,voltage_V,current_A\n0,3.6,0.001\n,3.7,0.001\n20,3.8,0.001\n", "time of data row 2 is nan"),
         ("cell.csv", b"time_s,voltage_V,current_A\n0,3.6,0.001\n10,,0.001\n20,3.8,0.001\n",
-         r"voltage_V of record 1 \(t = 10 s\) is not a finite number"),
+         r"voltage_V of data row 2 \(t = 10 s\) is not a finite number"),
         ("cell.csv", b"time_s,voltage_V,current_A\n0,3.6,0.001\n10,abc,0.001\n", "not numbers .*'abc'"),
         ("cell.csv", b"time;voltage;current\n0;3,6;0,001\n10;3,7;0,001\n", r"not numbers .*decimal=','"),
         ("cell.csv", b"time_s,voltage_V,current_A,step\n0,3.6,0.001,1\n10,3.7,0.001,x\n", "not numbers"),

@@ -77,12 +77,16 @@ def _check_out(out: Path, overwrite: bool, inputs) -> None:
     """
     from ..io.results import check_output_folder
 
-    check_output_folder(out, OUTPUTS, overwrite=overwrite)
     targets = {(out / name).resolve(): name for name in OUTPUTS}
     for given in inputs:
         if given and Path(given).resolve() in targets:
             raise SocscopeError(f"{given} is an input and would be replaced by the output "
                                 f"{targets[Path(given).resolve()]}; choose another --out")
+    folders = [name for name in OUTPUTS if (out / name).is_dir()]
+    if folders:
+        raise SocscopeError(f"{out}/{folders[0]} is a folder where an output file goes; move it or choose another "
+                            "--out")
+    check_output_folder(out, OUTPUTS, overwrite=overwrite)
 
 
 def _capacity(args):
@@ -106,11 +110,15 @@ def _segmentation(args) -> dict:
     """The segmentation settings given on the command line (the library's defaults otherwise)."""
     if args.smooth_px is not None and not (math.isfinite(args.smooth_px) and args.smooth_px >= 0):
         raise SocscopeError(f"--smooth-px {args.smooth_px} must be >= 0 pixels (0: no smoothing), e.g. 3")
-    _positive(args.min_distance_px, "--min-distance-px", 8)
+    if args.min_distance_px is not None and not (math.isfinite(args.min_distance_px) and args.min_distance_px >= 1):
+        raise SocscopeError(f"--min-distance-px {args.min_distance_px} must be >= 1 pixel, e.g. 8")
     out = {"smooth_px": args.smooth_px, "min_distance_px": args.min_distance_px}
     out = {k: v for k, v in out.items() if v is not None}
     if args.no_split:
         out["split_touching"] = False
+    if out and (args.labels or args.rois):
+        raise SocscopeError("--smooth-px, --min-distance-px and --no-split apply only when the particles are "
+                            "segmented; drop them, or drop --labels/--rois")
     return out
 
 
@@ -331,7 +339,8 @@ def add_optical_parser(sub) -> None:
                    help="one particle per connected bright object (no watershed split of touching particles)")
     a.add_argument("--unreacted-threshold", type=float, default=0.05,
                    help="contrast below which a pixel counts as unreacted (default 0.05)")
-    a.add_argument("--overwrite", action="store_true", help="replace socscope's outputs already in --out (other files there are kept)")
+    a.add_argument("--overwrite", action="store_true",
+                   help="replace socscope's outputs already in --out (other files there are kept)")
     a.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     a.set_defaults(func=cmd_optical_analyze)
 

@@ -164,10 +164,10 @@ def load_cycler(path, *, vendor: str | None = None, columns: dict | None = None,
     except FileFormatError:
         raise
     except (ValueError, TypeError) as exc:  # a column that does not convert to numbers
-        raise FileFormatError(
-            f"{path}: a column of the {kind} table holds values that are not numbers ({exc}); for decimal commas "
-            "pass decimal=',' (with sep=';'), and give times as elapsed seconds, not clock times"
-        ) from None
+        advice = ("; for decimal commas pass decimal=',' (with sep=';'), and give times as elapsed seconds, not "
+                  "clock times") if kind == "csv" else "; re-export the record from the cycler's software"
+        raise FileFormatError(f"{path}: a column of the {kind} table holds values that are not numbers "
+                              f"({exc}){advice}") from None
     if df.empty:
         raise FileFormatError(f"{path}: the {kind} file holds no data points")
     _check_record(path, df)
@@ -183,23 +183,27 @@ def _check_record(path, df: pd.DataFrame) -> None:
     t = df["time_s"].to_numpy(float)
     bad = np.flatnonzero(~np.isfinite(t))
     if bad.size:
-        raise FileFormatError(f"{path}: time of record {bad[0]} is {float(t[bad[0]])!r}; every record needs a finite time "
-                              f"({bad.size} record(s) affected; remove them or fill the gap)")
+        raise FileFormatError(f"{path}: the time of data row {bad[0] + 1} is {float(t[bad[0]])!r}; every record "
+                              f"needs a finite time ({bad.size} row(s) affected; remove them or fill the gap)")
     back = np.flatnonzero(np.diff(t) < 0)
     if back.size:
         k = int(back[0]) + 1
         raise FileFormatError(
-            f"{path}: time runs backwards at record {k} ({t[k - 1]:.6g} s, then {t[k]:.6g} s; {back.size} place(s)); "
+            f"{path}: time runs backwards at data row {k + 1} ({t[k - 1]:.6g} s, then {t[k]:.6g} s; "
+            f"{back.size} place(s)); "
             "records must be in time order: sort the table by time, or split a file that joins several tests"
         )
     for name in ("voltage_V", "current_A", "capacity_Ah"):
         bad = np.flatnonzero(~np.isfinite(df[name].to_numpy(float)))
         if bad.size:
-            raise FileFormatError(f"{path}: {name} of record {bad[0]} (t = {t[bad[0]]:.6g} s) is not a finite number "
-                                  f"({bad.size} record(s) affected); remove or repair those records")
+            raise FileFormatError(f"{path}: {name} of data row {bad[0] + 1} (t = {t[bad[0]]:.6g} s) is not a finite "
+                                  f"number ({bad.size} row(s) affected); remove or repair those rows")
 
 
 def _assemble(raw: pd.DataFrame, time_s, voltage_V, current_A, step, cycle, capacity_Ah) -> pd.DataFrame:
+    for name, counter in (("step", step), ("cycle", cycle)):
+        if not np.all(np.isfinite(np.asarray(counter, dtype=float))):
+            raise ValueError(f"the {name} column has empty cells")
     out = pd.DataFrame({
         "time_s": np.asarray(time_s, dtype=float),
         "voltage_V": np.asarray(voltage_V, dtype=float),

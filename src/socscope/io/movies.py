@@ -307,8 +307,9 @@ class _TiffComplaints(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-#: tifffile's words for a page chain or metadata block that runs past the end of the file
-_BROKEN = ("invalid page offset", "invalid value offset", "corrupted file", "truncated")
+#: tifffile's words for a page chain that runs past the end of the file (frames lost; a damaged
+#: metadata tag alone loses no frame and is not refused)
+_BROKEN = ("invalid page offset", "invalid offset to page")
 
 
 def _open_tiff(path: Path, interval: float | None) -> Movie:
@@ -409,7 +410,11 @@ def _tiff_movie(tifffile, tf, path: Path, interval: float | None) -> Movie:
         ij = dict(tf.imagej_metadata or {})
         metadata["imagej"] = ij
         announced = ij.get("images")
-        if isinstance(announced, int) and announced > n_frames * max(1, int(ij.get("channels", 1) or 1)):
+        # ImageJ's 'images' can be stale; it is trusted only where frames × slices × channels agree with it
+        planes = [int(ij[k]) for k in ("frames", "slices", "channels") if isinstance(ij.get(k), int)]
+        channels = int(ij.get("channels", 1) or 1) if isinstance(ij.get("channels", 1), int) else 1
+        if isinstance(announced, int) and (not planes or math.prod(planes) == announced) \
+                and announced > n_frames * channels:
             raise FileFormatError(f"{path}: the file is truncated (its ImageJ metadata announce {announced} frames "
                                   f"but {n_frames} can be read); {_EXPECTED}")
         finterval = ij.get("finterval")

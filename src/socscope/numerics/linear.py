@@ -45,9 +45,10 @@ def ldl_factor(upper: sp.csc_matrix, previous=None):
         return qdldl.Solver(upper, upper=True)
     except RuntimeError as exc:  # qdldl: "... not quasi-definite" when a pivot vanishes in round-off
         raise SolverError(
-            f"the sparse network matrix cannot be factorised ({exc}): a pivot vanished in round-off, which "
-            "happens when some conductances dwarf others by more than double precision holds; bring them "
-            "closer together (e.g. sigma_cb near 1e4 S/m, contact or conductance factors not far below 1)"
+            f"a sparse matrix cannot be factorised ({exc}): a pivot vanished in round-off, which happens when "
+            "some coefficients (conductances, transport coefficients) dwarf others by more than double precision "
+            "holds; bring them closer together (in an electrode: sigma_cb near 1e4 S/m, contact or conductance "
+            "factors not far below 1)"
         ) from None
 
 

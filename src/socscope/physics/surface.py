@@ -22,6 +22,7 @@ form.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,11 +108,11 @@ class BlockedArc:
                     f"BlockedArc: fraction γ = {self.fraction!r} must satisfy 0 < γ < 1 "
                     "(γ = 1 would block the whole surface, [003] eq. 14)"
                 )
-        c = float(self.center)
-        if not np.isfinite(c):
+        c = self.center
+        if isinstance(c, bool) or not isinstance(c, numbers.Real) or not np.isfinite(c):
             raise ParameterError(f"BlockedArc: center = {self.center!r} must be a finite angle in radians "
                                  "(anticlockwise from +x), e.g. center=0.0")
-        object.__setattr__(self, "center", c)
+        object.__setattr__(self, "center", float(c))
         if self.angles is not None:
             arcs = np.asarray(self.angles, dtype=float).reshape(-1, 2)
             if not np.all(np.isfinite(arcs)) or np.any(arcs[:, 1] <= arcs[:, 0]):

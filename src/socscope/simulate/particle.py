@@ -633,8 +633,9 @@ class ParticleModel:
             for k in range(len(levels)):
                 reason = self._run_step(train.pulse_step(k, start_voltage=start, passed=passed()), st, opts, out, cb,
                                         in_train=True)
-                if reason is not None and not reason.startswith(("current", "specific_current", "c_rate")):
-                    _train_capacity_reason(train, st)  # a train-level condition (mean θ, capacity) was met
+                # a hold ends on its own conditions (the template's); any other is the train's (mean θ, capacity)
+                if reason is not None and reason not in {c.label for c in train.pulse.until}:
+                    _train_capacity_reason(train, st)
                     return
                 rest = train.rest_step(k)
                 if rest is not None:
@@ -981,6 +982,7 @@ class ParticleModel:
         attrs.update(self._run_attrs(plans, th0, opts, events))
         return attrs
 
+
 def _add_to_reason(st: _RunState, note: str) -> None:
     """Append ``note`` to the end reason of the last step run."""
     e = st.events[-1]
@@ -989,8 +991,9 @@ def _add_to_reason(st: _RunState, note: str) -> None:
 
 def _train_capacity_reason(train, st: _RunState) -> None:
     """A pulse ended by a train's capacity shows the train's total, not the remainder the pulse carried."""
-    if st.events[-1][3].startswith("specific_capacity"):
-        total = next(c for c in train.until if c.quantity == "specific_capacity")
+    total = next((c for c in train.until if c.quantity == "specific_capacity"), None)
+    own = any(c.quantity == "specific_capacity" for c in train.pulse.until)  # the pulse's own capacity end
+    if total is not None and not own and st.events[-1][3].startswith("specific_capacity"):
         e = st.events[-1]
         st.events[-1] = (*e[:3], f"{total.label} (train total)", *e[4:])
 

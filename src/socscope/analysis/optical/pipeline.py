@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..._checks import flag
 from ...errors import ParameterError
 from .contrast import (
     PeripheryCore,
@@ -290,7 +291,15 @@ def analyze_movie(
         from .join import capacity_basis_Ah
 
         capacity_basis_Ah(capacity_Ah=capacity_Ah, mass_g=mass_g, capacity_mAh_g=capacity_mAh_g, allow_none=True)
+    if segmentation is not None and not isinstance(segmentation, dict):
+        raise ParameterError(f"segmentation must be a dict of segment_particles settings, got {segmentation!r}; "
+                             "e.g. segmentation={'smooth_px': 3}")
     segmentation = dict(segmentation or {})
+    if segmentation and labels is not None:
+        raise ParameterError("segmentation settings apply only when the particles are segmented; with labels= "
+                             "given they would be ignored: drop one of the two")
+    if "split_touching" in segmentation:
+        segmentation["split_touching"] = flag("segmentation['split_touching']", segmentation["split_touching"])
     unknown = sorted(set(segmentation) - _SEGMENTATION_KEYS)
     if unknown:
         raise ParameterError(f"segmentation: unknown setting(s) {unknown}; allowed: {sorted(_SEGMENTATION_KEYS)} "
