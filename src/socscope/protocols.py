@@ -152,7 +152,7 @@ _SPECIFIC_UNITS = {"a/g": 1.0, "ma/g": 1e-3}
 _CAPACITY_UNITS = {"ah/g": 1000.0 * MAH_PER_G, "mah/g": MAH_PER_G}
 _VOLTAGE_UNITS = {"v": 1.0, "mv": 1e-3}
 #: SI prefixes the tables use; no unit's base letter (A, V) is one of them.
-_PREFIXES = frozenset("mµun p".replace(" ", ""))
+_PREFIXES = frozenset("mµunp")
 
 _CURRENT_KINDS = frozenset({"current", "specific_current", "c_rate"})
 _HOLD_ENDS = frozenset({"current", "specific_current", "c_rate", "theta_mean", "specific_capacity"})

@@ -197,11 +197,14 @@ def test_errors_exit_non_zero_and_write_nothing(tmp_path, capsys, case, no_sigma
         args += ["--movie", str(work / "top.png")]
     elif case == "contact fraction":
         args += ["--contact-fraction", "0"]
-    elif case == "contact fraction with image":
-        labels = tmp_path / "labels.tif"
+    elif case in ("contact fraction with image", "output is the input image"):
+        # the label image lies beside the output when it is the output, so that it is checked as kept
+        labels = (work if case == "output is the input image" else tmp_path) / "labels.tif"
         tifffile.imwrite(labels, _discs((52, 104), CENTRES, RADII))
         args = ["simulate", "electrode", "--material", "nmc532", "--from-image", str(labels), "--pixel-size-nm", "200",
-                "--contact-fraction", "0.01", *SHORT, "--out", str(out)]
+                *SHORT]
+        args += (["--contact-fraction", "0.01", "--out", str(out)] if case == "contact fraction with image"
+                 else ["--out", str(labels), "--overwrite"])
     elif case == "layers without layered":
         args += ["--layers", "2"]
     elif case == "zero layers":
@@ -209,11 +212,6 @@ def test_errors_exit_non_zero_and_write_nothing(tmp_path, capsys, case, no_sigma
         args += ["--layers", "0"]
     elif case == "negative seed":
         args += ["--seed", "-1"]
-    elif case == "output is the input image":
-        labels = work / "labels.tif"
-        tifffile.imwrite(labels, _discs((52, 104), CENTRES, RADII))
-        args = ["simulate", "electrode", "--material", "nmc532", "--from-image", str(labels), "--pixel-size-nm", "200",
-                *SHORT, "--out", str(labels), "--overwrite"]
     before = sorted(work.iterdir())
     kept = {p: p.read_bytes() for p in before if p.is_file()}
     assert main(args) == 2

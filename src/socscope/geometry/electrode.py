@@ -1449,12 +1449,13 @@ def layout_from_labels(
         )
     a, b = lab[:, :-1], lab[:, 1:]
     both = (a > 0) & (b > 0)
-    if both.sum() >= 100 and np.mean(a[both] == b[both]) < 0.5:
-        # in a label image neighbouring particle pixels mostly share their label; in a
-        # grey micrograph they mostly differ
+    # in a label image neighbouring particle pixels mostly share their label; in a
+    # grey micrograph they mostly differ
+    same = float(np.mean(a[both] == b[both])) if both.sum() >= 100 else 1.0
+    if same < 0.5:
         raise GeometryError(
             f"{owner}: the image looks like a grey micrograph, not a label image ({np.unique(lab).size} values; "
-            f"only {np.mean(a[both] == b[both]):.0%} of neighbouring non-zero pixels are equal); segment it "
+            f"only {same:.0%} of neighbouring non-zero pixels are equal); segment it "
             "first, e.g. labels = socscope.analysis.optical.segment_particles(image)"
         )
     px = _positive_float(pixel_size_nm, "pixel_size_nm", owner) * 1e-9

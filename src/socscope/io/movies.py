@@ -412,7 +412,7 @@ def _tiff_movie(tifffile, tf, path: Path, interval: float | None) -> Movie:
         announced = ij.get("images")
         # ImageJ's 'images' can be stale; it is trusted only where frames × slices × channels agree with it
         planes = [int(ij[k]) for k in ("frames", "slices", "channels") if isinstance(ij.get(k), int)]
-        channels = int(ij.get("channels", 1) or 1) if isinstance(ij.get("channels", 1), int) else 1
+        channels = ij["channels"] if isinstance(ij.get("channels"), int) and ij["channels"] > 0 else 1
         if isinstance(announced, int) and (not planes or math.prod(planes) == announced) \
                 and announced > n_frames * channels:
             raise FileFormatError(f"{path}: the file is truncated (its ImageJ metadata announce {announced} frames "

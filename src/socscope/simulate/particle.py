@@ -411,7 +411,7 @@ class ParticleModel:
                 f"reach it; choose a voltage inside that range, e.g. 'Charge at C/3 until {min(4.3, hi - 0.05):.2f} V'"
             )
 
-    def _theta_for_voltage(self, step: Step, target: float, current: float, theta_s: float) -> float:
+    def _theta_for_voltage(self, target: float, current: float, theta_s: float) -> float:
         """Surface θ at which a uniform-current step reaches ``target`` volts (radial grids).
 
         Scans from the present surface θ in the direction the step moves it
@@ -522,7 +522,7 @@ class ParticleModel:
                         f"the step (open-circuit voltage = {p0:.4g} V); a charge raises the voltage and a discharge "
                         "lowers it"
                     )
-                target_s = self._theta_for_voltage(step, target, plan.current, th_s0)
+                target_s = self._theta_for_voltage(target, plan.current, th_s0)
                 pick = np.min if plan.current > 0 else np.max
                 fn = lambda th, t_s=target_s, pick=pick: float(pick(self.surface_theta(th, plan.current)) - t_s)
                 qd = plan.current * self.flux_per_amp * self.surface_depth
@@ -630,11 +630,11 @@ class ParticleModel:
             # equilibrium to step from
             start = self._rest_voltage(st.theta)
             levels = train.pitt_levels(start)
+            own = {c.label for c in train.pulse.until}  # a hold's own ends; any other ends the train
             for k in range(len(levels)):
                 reason = self._run_step(train.pulse_step(k, start_voltage=start, passed=passed()), st, opts, out, cb,
                                         in_train=True)
-                # a hold ends on its own conditions (the template's); any other is the train's (mean θ, capacity)
-                if reason is not None and reason not in {c.label for c in train.pulse.until}:
+                if reason is not None and reason not in own:
                     _train_capacity_reason(train, st)
                     return
                 rest = train.rest_step(k)
@@ -983,10 +983,15 @@ class ParticleModel:
         return attrs
 
 
+def _set_reason(st: _RunState, reason: str) -> None:
+    """Replace the end reason of the last step run."""
+    e = st.events[-1]
+    st.events[-1] = (*e[:3], reason, *e[4:])
+
+
 def _add_to_reason(st: _RunState, note: str) -> None:
     """Append ``note`` to the end reason of the last step run."""
-    e = st.events[-1]
-    st.events[-1] = (*e[:3], f"{e[3]} ({note})", *e[4:])
+    _set_reason(st, f"{st.events[-1][3]} ({note})")
 
 
 def _train_capacity_reason(train, st: _RunState) -> None:
@@ -994,8 +999,7 @@ def _train_capacity_reason(train, st: _RunState) -> None:
     total = next((c for c in train.until if c.quantity == "specific_capacity"), None)
     own = any(c.quantity == "specific_capacity" for c in train.pulse.until)  # the pulse's own capacity end
     if total is not None and not own and st.events[-1][3].startswith("specific_capacity"):
-        e = st.events[-1]
-        st.events[-1] = (*e[:3], f"{total.label} (train total)", *e[4:])
+        _set_reason(st, f"{total.label} (train total)")
 
 
 def _step_table(plans, events, step_idx, charges, mass) -> dict:
