@@ -18,7 +18,7 @@ import numpy as np
 from .errors import ParameterError
 
 __all__ = ["positive_float", "whole_number", "sorted_times", "instance_of", "callable_or_none", "number_pair",
-           "flag"]
+           "flag", "fraction"]
 
 
 def _real(name: str, value: Any, unit: str, example: str, error=ParameterError) -> float:
@@ -34,6 +34,14 @@ def positive_float(name: str, value: Any, *, unit: str = "", example: str = "1.0
     v = _real(name, value, unit, example, error)
     if not (math.isfinite(v) and v > 0):
         raise error(f"{name} = {value!r}{unit} must be finite and > 0, e.g. {name}={example}")
+    return v
+
+
+def fraction(name: str, value: Any, *, example: str = "0.5", error=ParameterError) -> float:
+    """A number strictly between 0 and 1."""
+    v = _real(name, value, "", example, error)
+    if not 0 < v < 1:
+        raise error(f"{name} = {value!r} must lie strictly between 0 and 1, e.g. {name}={example}")
     return v
 
 

@@ -9,7 +9,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from socscope.errors import FileFormatError
-from socscope.io.cycler import SCHEMA, _integrate, detect_vendor, load_cycler
+from socscope.io.cycler import INTEGRATED, SCHEMA, _integrate, detect_vendor, load_cycler
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "cycler"
 GCPL = DATA / "jdb11-1_c3_gcpl_5cycles_2V-3p8V_C-24_data_C09.mpr"
@@ -36,7 +36,8 @@ def test_biologic_gcpl_mpr():
     assert_allclose(df.time_s.iloc[-1], 456309.586, rtol=1e-8)
     # original columns are kept under their own names
     assert {"Ewe/V", "(Q-Qo)/mA.h", "half cycle"} <= set(df.columns)
-    # capacity: the file's (Q-Qo) column, in A h
+    # capacity: the file's (Q-Qo) column, in A h, the instrument's count
+    assert df.attrs["capacity_source"] == "counted by the instrument"
     assert_allclose(df.capacity_Ah, (df["(Q-Qo)/mA.h"] - df["(Q-Qo)/mA.h"].iloc[0]) * 1e-3, rtol=1e-12)
     # the current (from the instrument's charge increments) integrates back
     # to the file's Q column: 0.1 % of the largest |Q| promised, 4e-6 measured
@@ -289,6 +290,9 @@ def test_csv_columns_found_by_their_headers(tmp_path):
     assert_allclose(df.current_A, cur, rtol=1e-12)
     assert_allclose(df.capacity_Ah, q, rtol=0, atol=1e-15)  # integrated from the current (trapezoid, as q)
     assert (df.step == 0).all()  # no step column: one step
+    # the record says which capacity is a count and which an integral of the logged current
+    assert back.attrs["capacity_source"] == "counted by the instrument"
+    assert df.attrs["capacity_source"] == INTEGRATED
 
 
 def test_text_under_a_binary_name_is_refused(tmp_path):

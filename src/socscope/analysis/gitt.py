@@ -36,50 +36,68 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from .._checks import fraction, positive_float, whole_number
 from ..errors import ParameterError
+from ._steps import charge_times, check_record, clock_times, current_runs, measured_charge
 
 __all__ = ["detect_pulses", "gitt_diffusivity", "gitt_to_material", "sphere_g"]
 
 
-def detect_pulses(df: pd.DataFrame, *, rest_fraction: float = 1e-3, min_points: int = 3) -> pd.DataFrame:
+def detect_pulses(df: pd.DataFrame, *, rest_fraction: float = 1e-3, min_points: int = 3,
+                  current_tol: float = 0.02) -> pd.DataFrame:
     """Pulse / relaxation pairs of a GITT record.
+
+    A pulse is a current run (one sign, one instrument step; see
+    :mod:`socscope.analysis._steps`) of at least ``min_points`` records; its
+    relaxation is the rest up to the next run. A pulse is
+    ``constant_current`` when its records (the first and last aside, which
+    may catch the switch) stay within ``current_tol`` (2 %) of their median:
+    only those are GITT pulses (a CC-CV charge or a cycling record is not).
+
+    Its start and duration come from the instrument's charge count where the
+    record has one (exact for a constant current), else from the time stamps
+    (the rule in :mod:`socscope.analysis._steps`; ``timing_uncertainty_s``
+    bounds the error of ``tau_s``).
 
     Returns
     -------
     pandas.DataFrame
         One row per pulse: ``start``, ``stop`` (row positions of the pulse,
         stop exclusive), ``relax_stop`` (end of the following relaxation),
-        ``current_A``, ``tau_s``, ``relax_s``, ``complete``.
+        ``current_A``, ``t_start_s``, ``tau_s``, ``relax_s``, ``timing``
+        ("charge" or "clock"), ``timing_uncertainty_s``,
+        ``constant_current``, ``complete``.
     """
-    for c in ("time_s", "voltage_V", "current_A"):
-        if c not in df.columns:
-            raise ParameterError(f"the record lacks column {c!r}; load it with socscope.io.load_cycler")
-    i = df["current_A"].to_numpy(float)
-    t = df["time_s"].to_numpy(float)
-    if len(i) == 0 or not np.any(i != 0):
+    t, _, i = check_record(df)
+    whole_number("min_points", min_points, minimum=2, example=3)
+    fraction("current_tol", current_tol, example=0.02)
+    runs = current_runs(df, i, rest_fraction)
+    if not runs:
         raise ParameterError("the record has no current: no GITT pulses to analyse")
-    on = np.abs(i) > rest_fraction * np.nanmax(np.abs(i))
-    edges = np.diff(on.astype(int))
-    starts = list(np.nonzero(edges == 1)[0] + 1)
-    stops = list(np.nonzero(edges == -1)[0] + 1)
-    if on[0]:
-        starts = [0] + starts
-    if on[-1]:
-        stops = stops + [len(i)]
+    q = measured_charge(df)
     rows = []
-    for k, (a, b) in enumerate(zip(starts, stops)):
+    for k, (a, b) in enumerate(runs):
         if b - a < min_points:
             continue
-        nxt = starts[k + 1] if k + 1 < len(starts) else len(i)
+        nxt = runs[k + 1][0] if k + 1 < len(runs) else len(i)
+        current = float(np.median(i[a:b]))
+        inner = i[a + 1:b - 1] if b - a >= 5 else i[a:b]
+        constant = bool(np.max(np.abs(inner - current)) <= current_tol * abs(current))
+        times = charge_times(t, q, current, a, b) if (constant and q is not None) else None
+        if times is not None:
+            (start, end), timing, err = times, "charge", 0.0
+        else:
+            (start, end, err), timing = clock_times(t, a, b), "clock"
         rows.append({
-            "start": int(a), "stop": int(b), "relax_stop": int(nxt),
-            "current_A": float(np.median(i[a:b])),
-            "tau_s": float(t[b - 1] - t[a - 1] if a > 0 else t[b - 1] - t[a]),
-            "relax_s": float(t[nxt - 1] - t[b - 1]) if nxt > b else 0.0,
-            "complete": bool(nxt - b >= min_points),
+            "start": a, "stop": b, "relax_stop": int(nxt), "current_A": current,
+            "t_start_s": start, "tau_s": end - start,
+            "relax_s": float(t[nxt - 1] - end) if nxt > b else 0.0,
+            "timing": timing, "timing_uncertainty_s": err,
+            "constant_current": constant, "complete": bool(nxt - b >= min_points),
         })
     if not rows:
-        raise ParameterError("no current pulses found in the record (a GITT train alternates pulses and rests)")
+        raise ParameterError(f"no current pulses of at least {min_points} records found in the record (a GITT "
+                             "train alternates pulses and rests)")
     return pd.DataFrame(rows)
 
 
@@ -137,36 +155,46 @@ def gitt_diffusivity(
         Per pulse: ``tau_s``, ``current_A``, ``E0_V``, ``E_relaxed_V``,
         ``dEs_V``, ``dEt_V``, ``soc`` (if a capacity is given), ``D_classic``,
         ``D_sqrt_t``, ``D_sphere`` [m²/s], ``short_pulse``, ``relaxed``,
-        ``complete``.
+        ``complete``, ``constant_current`` (the D columns are NaN for
+        pulses that are incomplete or not at constant current) and
+        ``timing`` (how τ was found, see :func:`detect_pulses`).
     """
     from scipy.optimize import least_squares
 
-    if not (mass_g and mass_g > 0):
-        raise ParameterError(f"mass_g = {mass_g!r}: GITT needs the active mass in grams (e.g. 8.1e-3 for 8.1 mg)")
-    if not (molar_mass_g_mol and molar_mass_g_mol > 0):
-        raise ParameterError(f"molar_mass_g_mol = {molar_mass_g_mol!r} must be > 0 (e.g. 96.5 for NMC532)")
+    mass_g = positive_float("mass_g", mass_g, unit=" g", example="8.1e-3 (8.1 mg of active material)")
+    molar_mass_g_mol = positive_float("molar_mass_g_mol", molar_mass_g_mol, unit=" g/mol", example="96.5 (NMC532)")
     if molar_volume_cm3_mol is None:
-        if not (density_g_cm3 and density_g_cm3 > 0):
+        if density_g_cm3 is None:
             raise ParameterError("give density_g_cm3 (e.g. 4.7) or molar_volume_cm3_mol")
+        density_g_cm3 = positive_float("density_g_cm3", density_g_cm3, unit=" g/cm³", example="4.7")
         molar_volume_cm3_mol = molar_mass_g_mol / density_g_cm3
+    molar_volume_cm3_mol = positive_float("molar_volume_cm3_mol", molar_volume_cm3_mol, unit=" cm³/mol",
+                                          example="20.5")
+    drift_V = positive_float("drift_V", drift_V, unit=" V", example="1e-3")
+    if capacity_mAh_g is not None:
+        capacity_mAh_g = positive_float("capacity_mAh_g", capacity_mAh_g, unit=" mAh/g", example="160")
     vm = molar_volume_cm3_mol * 1e-6  # m³/mol
     n_mol = mass_g / molar_mass_g_mol
     volume = n_mol * vm  # m³ of active material
     if radius_m is not None:
-        if not radius_m > 0:
-            raise ParameterError(f"radius_m = {radius_m!r} must be > 0 (metres)")
+        radius_m = positive_float("radius_m", radius_m, unit=" m", example="2e-6 (a 2 µm radius)")
+        if radius_m > 1e-3:
+            raise ParameterError(f"radius_m = {radius_m!r} m is larger than a millimetre; the radius is in metres "
+                                 "(a 5 µm particle is radius_m=5e-6)")
         area = 3 * volume / radius_m
     elif bet_m2_g is not None:
-        if not bet_m2_g > 0:
-            raise ParameterError(f"bet_m2_g = {bet_m2_g!r} must be > 0 (m²/g, e.g. 0.6)")
+        bet_m2_g = positive_float("bet_m2_g", bet_m2_g, unit=" m²/g", example="0.6")
         area = bet_m2_g * mass_g
         radius_m = 3 * volume / area
     else:
         raise ParameterError("give the active area: bet_m2_g (m²/g) or radius_m (particle radius in m)")
     length = volume / area  # m V_m / (M S)
+    t, v, _ = check_record(df)
     pulses = detect_pulses(df) if pulses is None else pulses
-    t = df["time_s"].to_numpy(float)
-    v = df["voltage_V"].to_numpy(float)
+    missing = [c for c in ("start", "stop", "relax_stop", "current_A", "t_start_s", "tau_s", "constant_current",
+                           "complete") if c not in getattr(pulses, "columns", ())]
+    if missing:
+        raise ParameterError(f"pulses lacks columns {missing}; pass the table of detect_pulses (or leave it out)")
     q = df["capacity_Ah"].to_numpy(float) if "capacity_Ah" in df.columns else None
     rows = []
     prev_stop = 0
@@ -176,8 +204,7 @@ def gitt_diffusivity(
         # averages the instrument noise of a single reading
         e0 = float(np.mean(v[max(prev_stop, a - 5):a])) if a > prev_stop else v[a]
         prev_stop = b
-        t0 = t[a - 1] if a > 0 else t[a]
-        tau = t[b - 1] - t0
+        t0, tau = float(p.t_start_s), float(p.tau_s)
         tp = t[a:b] - t0
         ep = v[a:b]
         early = tp <= 0.4 * tau
@@ -194,11 +221,13 @@ def gitt_diffusivity(
         else:
             e_rel, relaxed = np.nan, False
         d_es = e_rel - e0
+        # D needs a complete constant-current pulse whose voltage moved (a flat transient divides by 0)
+        usable = bool(p.complete and p.constant_current and d_et != 0 and slope != 0)
         pref = 4.0 / np.pi * length**2
-        d_classic = pref / tau * (d_es / d_et) ** 2 if p.complete else np.nan
-        d_sqrt = pref / tau * (d_es / (slope * np.sqrt(tau))) ** 2 if p.complete else np.nan
+        d_classic = pref / tau * (d_es / d_et) ** 2 if usable else np.nan
+        d_sqrt = pref / tau * (d_es / (slope * np.sqrt(tau))) ** 2 if usable else np.nan
         d_sphere = np.nan
-        if p.complete and np.isfinite(d_classic) and d_es != 0:
+        if usable and np.isfinite(d_classic) and d_es != 0:
             R = radius_m
 
             def resid(x):
@@ -215,7 +244,8 @@ def gitt_diffusivity(
             "tau_s": tau, "current_A": p.current_A, "E0_V": e0, "E_relaxed_V": e_rel,
             "dEs_V": d_es, "dEt_V": d_et, "D_classic": d_classic, "D_sqrt_t": d_sqrt, "D_sphere": d_sphere,
             "short_pulse": bool(np.isfinite(d_sphere) and tau <= 0.1 * length**2 / d_sphere),
-            "relaxed": relaxed, "complete": bool(p.complete),
+            "relaxed": relaxed, "complete": bool(p.complete), "constant_current": bool(p.constant_current),
+            "timing": p.get("timing", "given"),
         }
         if q is not None and capacity_mAh_g:
             row["soc"] = float((q[b - 1] - q[0]) * 1e3 / (capacity_mAh_g * mass_g))

@@ -12,6 +12,11 @@
 ``capacity_Ah`` net charge passed since the first record [A h], positive on charge
 =============  ======================================================
 
+``df.attrs["capacity_source"]`` says whether ``capacity_Ah`` is the
+instrument's own count or was integrated from the logged current (files
+without a capacity column): only a count times a constant-current step
+exactly (see :mod:`socscope.analysis.gitt`).
+
 followed by every column the file holds, under its original name.
 
 The vendor is detected from the file's content, not only its extension:
@@ -64,6 +69,11 @@ CSV_NAMES = {
     "cycle": {"cycle": 1.0},
     "capacity_Ah": {"capacity_ah": 1.0},
 }
+
+#: ``df.attrs["capacity_source"]`` of a record whose capacity_Ah the reader
+#: integrated from the logged current (the file had no charge count); the
+#: titration analyses then time steps by the clock alone
+INTEGRATED = "integrated from the logged current"
 
 _MPR_MAGIC = b"BIO-LOGIC MODULAR FILE"
 _MPT_MAGIC = b"EC-Lab ASCII FILE"
@@ -200,7 +210,9 @@ def _check_record(path, df: pd.DataFrame) -> None:
                                   f"number ({bad.size} row(s) affected); remove or repair those rows")
 
 
-def _assemble(raw: pd.DataFrame, time_s, voltage_V, current_A, step, cycle, capacity_Ah) -> pd.DataFrame:
+def _assemble(raw: pd.DataFrame, time_s, voltage_V, current_A, step, cycle, capacity_Ah, *,
+              counted: bool = True) -> pd.DataFrame:
+    """The schema's table; ``counted`` False where capacity_Ah was integrated from the logged current."""
     for name, counter in (("step", step), ("cycle", cycle)):
         if not np.all(np.isfinite(np.asarray(counter, dtype=float))):
             raise ValueError(f"the {name} column has empty cells")
@@ -214,7 +226,9 @@ def _assemble(raw: pd.DataFrame, time_s, voltage_V, current_A, step, cycle, capa
     })
     extra = raw.reset_index(drop=True)
     extra = extra[[c for c in extra.columns if c not in out.columns]]
-    return pd.concat([out, extra], axis=1)
+    out = pd.concat([out, extra], axis=1)
+    out.attrs["capacity_source"] = "counted by the instrument" if counted else INTEGRATED
+    return out
 
 
 def _integrate(time_s: np.ndarray, current_A: np.ndarray) -> np.ndarray:
@@ -271,10 +285,9 @@ def _biologic_frame(path, raw: pd.DataFrame) -> pd.DataFrame:
         current[0] = current[1] if time.size > 1 else 0.0
     else:
         raise FileFormatError(f"{path}: no current column (I/mA) and no charge increments (dq/mA.h)")
-    if "(Q-Qo)/mA.h" in cols:
-        capacity = raw["(Q-Qo)/mA.h"].to_numpy(float) * 1e-3
-    else:
-        capacity = _integrate(time, current)
+    # a counted charge: (Q-Qo), or the dq/mA.h increments the current was made from
+    counted = "(Q-Qo)/mA.h" in cols or ("I/mA" not in cols and "<I>/mA" not in cols)
+    capacity = raw["(Q-Qo)/mA.h"].to_numpy(float) * 1e-3 if "(Q-Qo)/mA.h" in cols else _integrate(time, current)
     step = raw["Ns"].to_numpy() if "Ns" in cols else np.zeros(time.size, dtype=np.int64)
     if "cycle number" in cols:
         cycle = raw["cycle number"].to_numpy()
@@ -282,7 +295,8 @@ def _biologic_frame(path, raw: pd.DataFrame) -> pd.DataFrame:
         cycle = raw["half cycle"].to_numpy() // 2  # two half cycles a cycle, counted from 0
     else:
         cycle = np.zeros(time.size, dtype=np.int64)
-    return _assemble(raw, time - time[0], raw[volt_col], current, step, cycle, capacity - capacity[0])
+    return _assemble(raw, time - time[0], raw[volt_col], current, step, cycle, capacity - capacity[0],
+                     counted=counted)
 
 
 def _read_mpr(path: Path) -> pd.DataFrame:
@@ -336,13 +350,15 @@ def _read_neware(path: Path) -> pd.DataFrame:
     run = _runs(raw["Step"].to_numpy())
     time = _chain(raw["Time"].to_numpy(float), run)
     current = raw["Current(mA)"].to_numpy(float) * 1e-3
-    if "Charge_Capacity(mAh)" in raw.columns and "Discharge_Capacity(mAh)" in raw.columns:
+    counted = "Charge_Capacity(mAh)" in raw.columns and "Discharge_Capacity(mAh)" in raw.columns
+    if counted:
         # step capacities restart at every step too: net = charge − discharge
         net = (raw["Charge_Capacity(mAh)"].to_numpy(float) - raw["Discharge_Capacity(mAh)"].to_numpy(float)) * 1e-3
         capacity = _chain(net, run)
     else:
         capacity = _integrate(time, current)
-    return _assemble(raw, time - time[0], raw["Voltage"], current, raw["Step"], raw["Cycle"], capacity)
+    return _assemble(raw, time - time[0], raw["Voltage"], current, raw["Step"], raw["Cycle"], capacity,
+                     counted=counted)
 
 
 def _read_csv(path: Path, columns: dict | None, options: dict) -> pd.DataFrame:
@@ -376,7 +392,8 @@ def _read_csv(path: Path, columns: dict | None, options: dict) -> pd.DataFrame:
     step = raw[columns["step"]] if "step" in columns else np.zeros(n, dtype=np.int64)
     cycle = raw[columns["cycle"]] if "cycle" in columns else np.zeros(n, dtype=np.int64)
     capacity = col("capacity_Ah") if "capacity_Ah" in columns else _integrate(time, current)
-    return _assemble(raw, time - time[0], col("voltage_V"), current, step, cycle, capacity - capacity[0])
+    return _assemble(raw, time - time[0], col("voltage_V"), current, step, cycle, capacity - capacity[0],
+                     counted="capacity_Ah" in columns)
 
 
 def _columns_from_headers(path: Path, headers) -> tuple[dict, dict]:
