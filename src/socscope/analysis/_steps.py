@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._checks import fraction
+from .._checks import fraction, positive_float
 from ..errors import ParameterError
 from ..io.cycler import INTEGRATED
 
@@ -53,6 +53,15 @@ def check_record(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         raise ParameterError("time_s runs backwards; sort the record by time (socscope.io.load_cycler refuses such "
                              "files)")
     return t, v, i
+
+
+def radius_metres(radius_m) -> float:
+    """A particle radius in metres: finite, > 0 and below a millimetre (a radius given in µm is named)."""
+    radius_m = positive_float("radius_m", radius_m, unit=" m", example="2e-6 (a 2 µm radius)")
+    if radius_m > 1e-3:
+        raise ParameterError(f"radius_m = {radius_m!r} m is larger than a millimetre; the radius is in metres "
+                             "(a 5 µm particle is radius_m=5e-6)")
+    return radius_m
 
 
 def current_runs(df: pd.DataFrame, i: np.ndarray, rest_fraction: float) -> list[tuple[int, int]]:

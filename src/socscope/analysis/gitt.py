@@ -38,7 +38,7 @@ import pandas as pd
 
 from .._checks import fraction, positive_float, whole_number
 from ..errors import ParameterError
-from ._steps import charge_times, check_record, clock_times, current_runs, measured_charge
+from ._steps import charge_times, check_record, clock_times, current_runs, measured_charge, radius_metres
 
 __all__ = ["detect_pulses", "gitt_diffusivity", "gitt_to_material", "sphere_g"]
 
@@ -177,10 +177,7 @@ def gitt_diffusivity(
     n_mol = mass_g / molar_mass_g_mol
     volume = n_mol * vm  # m³ of active material
     if radius_m is not None:
-        radius_m = positive_float("radius_m", radius_m, unit=" m", example="2e-6 (a 2 µm radius)")
-        if radius_m > 1e-3:
-            raise ParameterError(f"radius_m = {radius_m!r} m is larger than a millimetre; the radius is in metres "
-                                 "(a 5 µm particle is radius_m=5e-6)")
+        radius_m = radius_metres(radius_m)
         area = 3 * volume / radius_m
     elif bet_m2_g is not None:
         bet_m2_g = positive_float("bet_m2_g", bet_m2_g, unit=" m²/g", example="0.6")

@@ -8,12 +8,17 @@ current decays. For spheres of radius ``R`` (Crank eq. 6.20)
 ``Q`` being the charge the step passes in total. Two estimates per step:
 
 * **exponential** (long times): the slope of ``ln |I|`` against ``t`` over the
-  tail of the step (from 40 % of its duration on, while ``|I|`` stays above
+  tail of the step (from 40 % of its duration on, or from ``D t/R² = 0.3``
+  where that is later and leaves three points, while ``|I|`` stays above
   1e-3 of its start) is ``−π² D / R²``.
 * **cottrell** (short times, ``D t / R² ≪ 1``): ``I/Q = 3√(D/π)/(R√t) − 3D/R²``
   (the sphere's two-term expansion), fitted against ``1/√t`` over
   ``t ≤ 0.05 R²/D_exponential`` (at least the first three points), so
-  ``D = π (a R / 3)²`` from the slope ``a``. Needs samples within the first
+  ``D = π (a R / 3)²`` from the slope ``a``; ``Q`` is the step's whole
+  charge (the tail's remainder added to a step cut short), and with five
+  points or more the switch time is fitted too, within the range the time
+  stamps allow (an origin half a logging interval off moves D by tens of
+  percent). Needs samples within the first
   few percent of ``R²/D``, and an ideal step (a charge-transfer-limited start
   is not √t-like).
 
@@ -31,9 +36,12 @@ current decays. For spheres of radius ``R`` (Crank eq. 6.20)
   estimate when the step is ideal.
 
 A step is a run of records with the voltage within ``v_tol_V`` of its first
-value and a current above the rest threshold (``rest_fraction`` of the
-record's largest current), so a step ends where its current has decayed
-below that threshold.
+value, a current above the rest threshold (``rest_fraction`` of the
+record's largest current) of one sign, one instrument step, and a current
+that decays (:func:`detect_holds`); it ends where its current has decayed
+below the threshold. Its time origin is the switch, placed by the rule of
+:mod:`socscope.analysis._steps` (the record before the step where the
+record was logged at the end of the previous step).
 """
 
 from __future__ import annotations
@@ -41,36 +49,44 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._checks import fraction, positive_float, whole_number
 from ..errors import ParameterError
+from ._steps import check_record, clock_times, current_runs, radius_metres
 
 __all__ = ["detect_holds", "pitt_diffusivity"]
 
 
 def detect_holds(df: pd.DataFrame, *, v_tol_V: float = 1e-3, rest_fraction: float = 1e-3,
-                 min_points: int = 8) -> pd.DataFrame:
-    """Constant-voltage steps: ``start``, ``stop`` (row positions), ``voltage_V``, ``duration_s``."""
-    for c in ("time_s", "voltage_V", "current_A"):
-        if c not in df.columns:
-            raise ParameterError(f"the record lacks column {c!r}; load it with socscope.io.load_cycler")
-    v = df["voltage_V"].to_numpy(float)
-    i = df["current_A"].to_numpy(float)
-    t = df["time_s"].to_numpy(float)
-    on = np.abs(i) > rest_fraction * np.nanmax(np.abs(i)) if np.any(i) else np.zeros(i.size, bool)
-    rows, k = [], 0
-    while k < len(v):
-        if not on[k]:
-            k += 1
-            continue
-        j = k
-        while j + 1 < len(v) and on[j + 1] and abs(v[j + 1] - v[k]) <= v_tol_V:
-            j += 1
-        if j + 1 - k >= min_points:
-            rows.append({"start": k, "stop": j + 1, "voltage_V": float(np.median(v[k:j + 1])),
-                         "duration_s": float(t[j] - t[k])})
-        k = j + 1
+                 min_points: int = 8, min_decay: float = 0.5) -> pd.DataFrame:
+    """Constant-voltage steps: ``start``, ``stop`` (row positions), ``voltage_V``, ``duration_s``.
+
+    A hold is a part of a current run (one sign, one instrument step; see
+    :mod:`socscope.analysis._steps`) of at least ``min_points`` records
+    whose voltage stays within ``v_tol_V`` of its first value and whose
+    current decays: the median of its last three currents is at most
+    ``1 − min_decay`` of the largest of its first three. A constant-current
+    step on a flat stretch of the OCV keeps its voltage too, but not its
+    decay, so it is not a hold.
+    """
+    t, v, i = check_record(df)
+    v_tol_V = positive_float("v_tol_V", v_tol_V, unit=" V", example="1e-3")
+    whole_number("min_points", min_points, minimum=4, example=8)
+    fraction("min_decay", min_decay, example=0.5)
+    rows = []
+    for a, b in current_runs(df, i, rest_fraction):
+        k = a
+        while k < b:
+            j = k
+            while j + 1 < b and abs(v[j + 1] - v[k]) <= v_tol_V:
+                j += 1
+            cur = np.abs(i[k:j + 1])
+            if j + 1 - k >= min_points and np.median(cur[-3:]) <= (1.0 - min_decay) * cur[:3].max():
+                rows.append({"start": k, "stop": j + 1, "voltage_V": float(np.median(v[k:j + 1])),
+                             "duration_s": float(t[j] - t[k])})
+            k = j + 1
     if not rows:
-        raise ParameterError("no constant-voltage steps with current found (a PITT record holds the voltage "
-                             "while the current decays)")
+        raise ParameterError("no constant-voltage steps with a decaying current found (a PITT record holds the "
+                             "voltage while the current decays)")
     return pd.DataFrame(rows)
 
 
@@ -93,19 +109,24 @@ def pitt_diffusivity(df: pd.DataFrame, *, radius_m: float, holds: pd.DataFrame |
         ``surface_L`` (``R h / D``; inf for an ideal step, NaN where the
         tail does not determine it) and ``kinetics_limited`` (``L < 0.1``:
         the transient is set by charge transfer, not diffusion, and D is not
-        determined — NaN).
+        determined — NaN), ``tail_clean`` (False where the step is too short
+        for the exponential window to start after ``D t/R² = 0.3``: the
+        next term of the series then biases ``D_exponential`` high, by
+        about 3 % for a step of 0.25 R²/D).
     """
-    if not (radius_m and radius_m > 0):
-        raise ParameterError(f"radius_m = {radius_m!r} must be a particle radius > 0 in metres")
+    radius_m = radius_metres(radius_m)
+    t_all, _, i_all = check_record(df)
     holds = detect_holds(df) if holds is None else holds
-    t_all = df["time_s"].to_numpy(float)
-    i_all = df["current_A"].to_numpy(float)
     cap_all = df["capacity_Ah"].to_numpy(float) if "capacity_Ah" in df.columns else None
     rows = []
     for _, h in holds.iterrows():
         a, b = int(h.start), int(h.stop)
-        t0 = t_all[a - 1] if a > 0 else t_all[a]
+        t0 = clock_times(t_all, a, b)[0]  # the switch (the rule in socscope.analysis._steps)
         t = t_all[a:b] - t0
+        # the switch may lie anywhere from the record before the step (or one logging interval
+        # before its first record, if later) to its first record: that range, relative to t0
+        dt = float(np.median(np.diff(t))) if t.size >= 2 else 0.0
+        switch_range = ((max(t_all[a - 1], t_all[a] - dt) - t0) if a > 0 else t[0], t[0])
         cur = np.abs(i_all[a:b])
         if cap_all is not None and a > 0:
             # the instrument integrates the current far faster than it logs
@@ -113,33 +134,92 @@ def pitt_diffusivity(df: pd.DataFrame, *, radius_m: float, holds: pd.DataFrame |
             charge = float(abs(cap_all[b - 1] - cap_all[a - 1])) * 3600.0
         else:
             charge = float(np.sum(0.5 * (cur[1:] + cur[:-1]) * np.diff(t)) + cur[0] * t[0] / 2)
-        tail = (t >= 0.4 * t[-1]) & (cur > 1e-3 * cur[0])
         d_exp = d_kin = big_l = np.nan
-        if tail.sum() >= 3:
-            slope, intercept = np.polyfit(t[tail], np.log(cur[tail]), 1)
-            if slope < 0:
-                k1, a1 = -slope, float(np.exp(intercept))
-                d_exp = k1 * radius_m**2 / np.pi**2
-                # the charge still to come after the record's end, from the tail
-                q_total = charge + a1 / k1 * np.exp(-k1 * t[-1])
-                big_l = _surface_l(a1 / (q_total * k1))
-                if big_l >= 0.1:  # (inf: an ideal step, β1 = π)
-                    d_kin = k1 * radius_m**2 / _beta1(big_l) ** 2
+        q_total = charge
+        k1, a1, clean = _tail(t, cur)
+        if np.isfinite(k1):
+            d_exp = k1 * radius_m**2 / np.pi**2
+            # the charge still to come after the record's end, from the tail
+            q_total = charge + a1 / k1 * np.exp(-k1 * t[-1])
+            big_l = _surface_l(a1 / (q_total * k1))
+            if big_l >= 0.1:  # (inf: an ideal step, β1 = π)
+                d_kin = k1 * radius_m**2 / _beta1(big_l) ** 2
         # short times (D t/R² ≤ 0.05, judged with the tail's D): the two-term
-        # expansion I/Q = 3√(D/π)/(R√t) − 3D/R², fitted in 1/√t
+        # expansion I/Q = 3√(D/π)/(R√t) − 3D/R², fitted in 1/√t; Q is the
+        # step's whole charge, the part after a step cut short included
         horizon = 0.05 * radius_m**2 / d_exp if np.isfinite(d_exp) else 0.05 * t[-1]
         early = (t > 0) & (t <= horizon)
         if early.sum() < 3:  # at least the first three samples after the step
             early = np.zeros_like(early)
             early[np.nonzero(t > 0)[0][:3]] = True
-        d_cot = np.nan
-        if early.sum() >= 3 and charge > 0:
-            a_coef = np.polyfit(1.0 / np.sqrt(t[early]), cur[early] / charge, 1)[0]
-            d_cot = np.pi * (a_coef * radius_m / 3.0) ** 2 if a_coef > 0 else np.nan
+        d_cot = _cottrell(t[early], cur[early] / q_total, switch_range, radius_m) if q_total > 0 else np.nan
         rows.append({"voltage_V": h.voltage_V, "duration_s": h.duration_s, "charge_C": charge,
                      "D_exponential": d_exp, "D_exponential_kinetic": d_kin, "D_cottrell": d_cot,
-                     "surface_L": big_l, "kinetics_limited": bool(np.isfinite(big_l) and big_l < 0.1)})
+                     "surface_L": big_l, "kinetics_limited": bool(np.isfinite(big_l) and big_l < 0.1),
+                     "tail_clean": clean})
     return pd.DataFrame(rows)
+
+
+def _cottrell(t: np.ndarray, y: np.ndarray, switch_range: tuple[float, float], radius_m: float) -> float:
+    """D from ``y = I/Q = a/√(t − s) − b`` (``D = π (a R/3)²``), the switch ``s`` fitted within its range.
+
+    The fit is steep in ``1/√t`` at its first points, so an origin off by
+    half a logging interval moves D by tens of percent; with five points or
+    more the switch is the one of its range whose straight line in
+    ``1/√(t − s)`` fits best (it is exact for an ideal step), with fewer
+    the clock's origin ``t = 0`` is used.
+    """
+    from scipy.optimize import minimize_scalar
+
+    if t.size < 3:
+        return np.nan
+
+    def fit(s):
+        x = 1.0 / np.sqrt(t - s)
+        coef, res, *_ = np.polyfit(x, y, 1, full=True)
+        return coef[0], float(res[0]) if res.size else 0.0
+
+    lo, hi = switch_range
+    s = 0.0  # the clock's origin, inside the range
+    if t.size >= 5 and hi - lo > 0:
+        # stop a hair before the first record (where 1/√(t − s) diverges); the ends are candidates
+        # too, as the bounded search need not land on a minimum at the boundary
+        best = minimize_scalar(lambda s: fit(s)[1], bounds=(lo, hi - 1e-3 * (hi - lo)), method="bounded",
+                               options={"xatol": 1e-6 * (hi - lo)})
+        s = min((best.x, lo, s), key=lambda c: fit(c)[1])
+    slope = fit(s)[0]
+    return float(np.pi * (slope * radius_m / 3.0) ** 2) if slope > 0 else np.nan
+
+
+def _tail(t: np.ndarray, cur: np.ndarray) -> tuple[float, float, bool]:
+    """Rate ``k1`` and amplitude ``A1`` of the slowest exponential of a decaying current, and whether it is clean.
+
+    Fitted to ``ln |I|`` from 40 % of the step on (while ``|I|`` stays above
+    1e-3 of its start). The next term of the series decays faster by
+    ``3π² D/R²`` for an ideal step (by more than ``20 D/R²`` with kinetics),
+    so from ``D t/R² = 0.3`` (of this estimate) on it is below 1.4e-4 of the
+    first (2.5e-3 with kinetics) and the slope's bias below 5e-4 (1e-2).
+    Where the 40 % window starts earlier, the fit moves to that time when
+    three points are left there; ``clean`` says whether it could.
+    """
+    above = cur > 1e-3 * cur[0]
+    window = (t >= 0.4 * t[-1]) & above
+    k1 = a1 = np.nan
+    for _ in range(5):  # the window moves with the estimate; two passes settle it in practice
+        if window.sum() < 3:
+            break
+        slope, intercept = np.polyfit(t[window], np.log(cur[window]), 1)
+        if not slope < 0:
+            return np.nan, np.nan, False
+        k1, a1 = -slope, float(np.exp(intercept))
+        t_clean = 0.3 * np.pi**2 / k1  # D t/R² = 0.3 with D = k1 R²/π²
+        if t[window][0] >= t_clean:
+            return k1, a1, True
+        later = (t >= t_clean) & above
+        if later.sum() < 3:
+            break
+        window = later
+    return k1, a1, False
 
 
 def _beta1(big_l: float) -> float:
