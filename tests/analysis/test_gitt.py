@@ -1,5 +1,7 @@
 """GITT analysis on synthetic pulse trains built from the exact sphere solution (known D)."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -165,6 +167,9 @@ def test_gitt_to_material_and_cli(tmp_path):
                  str(RADIUS * 1e6), "--out", str(out), "--to-material", str(tmp_path / "mine.toml"), "--quiet"])
     assert code == 0
     table = pd.read_csv(out / "gitt.csv")
+    summary = json.loads((out / "summary.json").read_text())
+    # the export carries the instrument's charge count, so every pulse is timed by it
+    assert summary["timed_by"] == {"charge": 5} and summary["not_constant_current"] == 0
     # the text export keeps every digit, so the command line's fit is the in-memory one
     # (measured 2.1e-3 from D_TRUE, 0 from res): the in-memory bound of 1 % applies
     assert_allclose(table.D_sphere, D_TRUE, rtol=1e-2)
@@ -187,12 +192,20 @@ def test_cli_refuses_before_writing_anything(tmp_path, capsys):
     base = ["gitt", str(cycling), "--mass-mg", "8", "--material", "nmc532", "--radius-um", "2", "--quiet"]
     cases = [(["--alpha", "-1", "--to-material", str(tmp_path / "m.toml")], "--alpha -1.0 must be a positive"),
              (["--to-material", str(tmp_path / "nodir" / "m.toml")], "does not exist"),
+             # a name save() refuses was found only after the outputs were written
+             (["--to-material", str(tmp_path / "m.txt")], "use a .toml path"),
+             # the TOML's table goes beside it as m.csv: an existing one is refused up front too
+             (["--to-material", str(tmp_path / "taken.toml")], "refusing to overwrite existing file"),
+             # --alpha scales only the material file: alone it would be silently ignored
+             (["--alpha", "2.7"], "needs --to-material"),
              ([], "no GITT pulse gives a diffusivity")]
+    (tmp_path / "taken.csv").write_text("mine\n")
     for k, (extra, needle) in enumerate(cases):
         out = tmp_path / f"out{k}"
         assert main(base + ["--out", str(out)] + extra) == 2
         assert needle in capsys.readouterr().err
-        assert not out.exists() and not (tmp_path / "m.toml").exists()
+        assert not out.exists() and not (tmp_path / "m.toml").exists() and not (tmp_path / "m.txt").exists()
+    assert (tmp_path / "taken.csv").read_text() == "mine\n"
 
 
 def logged_train(*, d=1e-15, tau=300.0, current=2e-5, n=3, pulse_log=10.0, rest_log=60.0):

@@ -282,17 +282,19 @@ def _cmd_gitt(args) -> int:
     from ..io.cycler import load_cycler
 
     out = check_output_folder(args.out, ("gitt.csv", "summary.json", "diffusivity.png"), overwrite=args.overwrite)
-    if args.to_material and Path(args.to_material).exists() and not args.overwrite:
-        raise SocscopeError(f"{args.to_material} already exists; pass --overwrite to replace it")
     if args.mass_mg is None or not args.mass_mg > 0:
         raise SocscopeError(f"{args.file}: GITT needs the active mass: --mass-mg (e.g. 8.1)")
     if args.bet_m2_g is None and args.radius_um is None:
         raise SocscopeError("give the active area: --bet-m2-g (e.g. 0.6) or --radius-um (particle radius)")
-    if not (math.isfinite(args.alpha) and args.alpha > 0):
-        raise SocscopeError(f"--alpha {args.alpha} must be a positive factor on D (default 1; [004] used 2.7)")
-    if args.to_material and not Path(args.to_material).resolve().parent.is_dir():
-        raise SocscopeError(f"--to-material {args.to_material}: folder {Path(args.to_material).parent} does not "
-                            "exist; create it or choose another path")
+    if args.alpha is not None and not args.to_material:
+        raise SocscopeError(f"--alpha {args.alpha} scales D in the material file, so it needs --to-material "
+                            "(e.g. --to-material mine.toml); the table gitt.csv is never scaled")
+    alpha = 1.0 if args.alpha is None else args.alpha
+    if not (math.isfinite(alpha) and alpha > 0):
+        raise SocscopeError(f"--alpha {alpha} must be a positive factor on D (default 1; [004] used 2.7)")
+    if args.to_material:
+        # the material file's name, folder and (without --overwrite) absence, before anything is written
+        materials.save_targets(args.to_material, overwrite=args.overwrite)
     mat = materials.get(args.material) if not Path(args.material).is_file() else materials.load(args.material)
     df = load_cycler(args.file)
     table = gitt_diffusivity(
@@ -307,12 +309,14 @@ def _cmd_gitt(args) -> int:
             "record goes to 'socscope cycler summary'"
         )
     # everything that can fail is done before the first file is written
-    new = gitt_to_material(table, mat, alpha=args.alpha) if args.to_material else None
+    new = gitt_to_material(table, mat, alpha=alpha) if args.to_material else None
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out / "gitt.csv", table.to_csv(index_label="pulse"))
     summary = {"file": str(args.file), "material": mat.name, "pulses": len(table),
                "flagged_long": int((~table.short_pulse).sum()), "flagged_unrelaxed": int((~table.relaxed).sum()),
-               "incomplete": int((~table.complete).sum())}
+               "incomplete": int((~table.complete).sum()),
+               "not_constant_current": int((~table.constant_current).sum()),
+               "timed_by": {k: int(v) for k, v in table.timing.value_counts().items()}}
     write_text_atomic(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     import matplotlib
 
@@ -464,7 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--material", required=True, help="material for molar mass, density and capacity")
     g.add_argument("--bet-m2-g", type=float, help="BET area [m²/g]")
     g.add_argument("--radius-um", type=float, help="particle radius [µm] (also used by the sphere fit)")
-    g.add_argument("--alpha", type=float, default=1.0, help="scale D by this factor in --to-material (default 1)")
+    g.add_argument("--alpha", type=float, help="scale D by this factor in --to-material (default 1)")
     g.add_argument("--to-material", help="write a material file (TOML) with D(θ) and OCV from the titration")
     g.add_argument("--out", required=True, help="output folder")
     g.add_argument("--overwrite", action="store_true", help="replace existing outputs")

@@ -33,7 +33,7 @@ Examples
 True
 """
 
-from ._files import load, save
+from ._files import load, save, save_targets
 from ._library import chen2020_ocp_data
 from ._material import Material, Property
 from ._registry import as_material, available, get
@@ -47,6 +47,7 @@ __all__ = [
     "as_material",
     "load",
     "save",
+    "save_targets",
     "tabulated_property",
     "chen2020_ocp_data",
 ]

@@ -699,6 +699,36 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
+def save_targets(path: str | os.PathLike, *, overwrite: bool = False, fmt: str | None = None) -> str:
+    """Check that :func:`save` can write ``path``; return the format ("toml" or "csv").
+
+    Raises the error :func:`save` would raise (unknown suffix, missing
+    folder, existing files without ``overwrite``) before anything is written,
+    so a caller that writes other files first can check here.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower().lstrip(".")
+    if fmt is None:
+        fmt = suffix
+    if fmt not in ("toml", "csv"):
+        raise MaterialError(
+            f"cannot save to {path}: the format is {fmt!r}; use a .toml path (TOML + CSV beside it) "
+            "or a .csv path (bare CSV), or fmt='toml'/'csv'"
+        )
+    if suffix != fmt:
+        raise MaterialError(f"cannot save to {path}: fmt={fmt!r} but the file name ends in {path.suffix!r}")
+    if not path.parent.is_dir():
+        raise MaterialError(f"cannot save to {path}: directory {path.parent} does not exist")
+    targets = [path] if fmt == "csv" else [path.with_suffix(".csv"), path]
+    existing = [str(t) for t in targets if t.exists()]
+    if existing and not overwrite:
+        raise MaterialError(
+            f"refusing to overwrite existing file(s) {', '.join(existing)}; pass overwrite=True "
+            "or choose another name"
+        )
+    return fmt
+
+
 def save(
     material: Material,
     path: str | os.PathLike,
@@ -738,25 +768,7 @@ def save(
     if not isinstance(material, Material):
         raise MaterialError(f"save() needs a socscope.materials.Material, got {type(material).__name__}")
     path = Path(path)
-    suffix = path.suffix.lower().lstrip(".")
-    if fmt is None:
-        fmt = suffix
-    if fmt not in ("toml", "csv"):
-        raise MaterialError(
-            f"cannot save to {path}: the format is {fmt!r}; use a .toml path (TOML + CSV beside it) "
-            "or a .csv path (bare CSV), or fmt='toml'/'csv'"
-        )
-    if suffix != fmt:
-        raise MaterialError(f"cannot save to {path}: fmt={fmt!r} but the file name ends in {path.suffix!r}")
-    if not path.parent.is_dir():
-        raise MaterialError(f"cannot save to {path}: directory {path.parent} does not exist")
-    targets = [path] if fmt == "csv" else [path.with_suffix(".csv"), path]
-    existing = [str(t) for t in targets if t.exists()]
-    if existing and not overwrite:
-        raise MaterialError(
-            f"refusing to overwrite existing file(s) {', '.join(existing)}; pass overwrite=True "
-            "or choose another name"
-        )
+    fmt = save_targets(path, overwrite=overwrite, fmt=fmt)
     grid = _tabulation_grid(material)
     meta = _metadata(material)
     table = _table_lines(material, grid)
