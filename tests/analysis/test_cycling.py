@@ -96,6 +96,13 @@ def test_bad_inputs():
         cycle_summary(synthetic_record(1), mass_g=-1)
     with pytest.raises(ParameterError, match="first"):
         cycle_summary(synthetic_record(1), first="sideways")
+    # settings that ran to a result: window=0 meant no smoothing, rest_fraction=2 no half cycles
+    with pytest.raises(ParameterError, match="window = 0 must be an integer >= 3"):
+        dqdv(synthetic_record(1), window=0)
+    with pytest.raises(ParameterError, match="rest_fraction = 2"):
+        half_cycles(synthetic_record(1), rest_fraction=2)
+    with pytest.raises(ParameterError, match="cv_window_V = -0.005 V must be finite and > 0"):
+        cycle_summary(synthetic_record(1), cv_window_V=-5e-3)
 
 
 @pytest.mark.skipif(not GCPL.is_file(), reason=f"shared instrument data not found at {GCPL}")

@@ -141,6 +141,8 @@ def test_time_offset_and_non_overlapping_record():
     assert "1e+06" in msg  # the movie's range is stated too
     with pytest.raises(ParameterError, match="capacity basis"):
         join_cycler([0.0], rec, mass_g=8e-3)  # half a basis
+    with pytest.raises(ParameterError, match="initial_soc = nan must lie between 0 and 1"):
+        join_cycler([0.0], rec, capacity_Ah=2e-3, initial_soc=float("nan"))
     # no basis: SOC runs over the record's charge swing (here one charge, so it ends at exactly 1)
     with pytest.warns(UserWarning, match="largest charge swing"):
         j = join_cycler(rec.time_s.to_numpy(), rec)
@@ -354,3 +356,23 @@ def test_pipeline_errors(experiment):
         analyze_movie(frames, time_s=t, drift="none", cycler=rec, mass_g=8e-3)
     with pytest.raises(ParameterError, match="labels have shape"):
         analyze_movie(frames, time_s=t, drift="none", labels=np.ones((5, 5), int))
+
+
+@pytest.mark.parametrize("kwargs, needle", [
+    # out-of-range numbers that ran to a result (time_offset_s=inf was written as Infinity in the summary)
+    ({"frame_interval_s": 0.0, "time_s": None}, "frame_interval_s=0.0 must be a positive number of seconds"),
+    ({"time_s": [0.0, 1.0, np.nan, 3.0]}, r"time_s\[2\] = nan"),
+    ({"time_s": [3.0, 2.0, 1.0, 0.0]}, "time_s must increase from frame to frame"),
+    ({"periphery_depth_px": -2}, "periphery_depth_px = -2 px must be finite and > 0"),
+    ({"half_width": 0}, "half_width = 0 must be an integer >= 2"),
+    ({"pixel_size_nm": "34"}, "pixel_size_nm must be a number in nm"),
+    # the cycler join's settings without a cycler record were ignored
+    ({"capacity_Ah": 1e-3}, r"capacity_Ah=0.001: settings of the join with the cycler record, but no cycler="),
+    ({"time_offset_s": float("inf")}, "time_offset_s=inf: settings of the join"),
+])
+def test_out_of_range_settings_are_named(kwargs, needle):
+    from socscope.analysis.optical.pipeline import analyze_movie
+
+    frame = 100.0 + 900.0 * (_discs((32, 32), [(16, 16)], [6]) > 0)
+    with pytest.raises(ParameterError, match=needle):
+        analyze_movie(np.repeat(frame[None], 4, axis=0), **{"time_s": np.arange(4.0), "drift": "none", **kwargs})

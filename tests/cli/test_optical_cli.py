@@ -165,6 +165,8 @@ def _no_spot(folder):
     ("offset", "does not overlap"),
     # the finder's advice is given in the command line's own flags
     ("no spot", "--reference-spot Y,X (row, column in pixels), or measure the drift with --drift xcorr"),
+    # the SOC settings without a record were ignored (an infinite offset reached the summary as Infinity)
+    ("no cycler", "--capacity-mAh, --time-offset-s set(s) the SOC from the cycler record, but no --cycler"),
 ])
 def test_errors_leave_out_absent_or_unchanged(inputs, tmp_path, capsys, case, needle):
     args = _args(inputs, tmp_path / "results")
@@ -177,6 +179,9 @@ def test_errors_leave_out_absent_or_unchanged(inputs, tmp_path, capsys, case, ne
     elif case == "no spot":
         args[2] = str(_no_spot(tmp_path))
         args[args.index("--reference-spot") + 1] = "auto"
+    elif case == "no cycler":
+        k = args.index("--cycler")
+        args = args[:k] + args[k + 2:] + ["--time-offset-s", "inf"]
     else:
         args += ["--time-offset-s", "1e6"]
     before = {p.name for p in tmp_path.iterdir()}

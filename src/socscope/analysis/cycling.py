@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._checks import fraction, positive_float, whole_number
 from ..errors import ParameterError
 
 __all__ = ["half_cycles", "cycle_summary", "dqdv"]
@@ -60,6 +61,8 @@ def half_cycles(df: pd.DataFrame, *, rest_fraction: float = 1e-3, cv_window_V: f
     q = df["capacity_Ah"].to_numpy(float)
     v = df["voltage_V"].to_numpy(float)
     t = df["time_s"].to_numpy(float)
+    fraction("rest_fraction", rest_fraction, example="1e-3")
+    positive_float("cv_window_V", cv_window_V, unit=" V", example="5e-3")
     threshold = rest_fraction * np.nanmax(np.abs(i))
     sign = np.where(i > threshold, 1, np.where(i < -threshold, -1, 0))
     active = np.nonzero(sign != 0)[0]
@@ -161,8 +164,9 @@ def dqdv(df: pd.DataFrame, *, dv_V: float = 5e-3, window: int = 11, **kwargs) ->
     """
     from scipy.signal import savgol_filter
 
-    if not (dv_V > 0):
-        raise ParameterError(f"dv_V = {dv_V!r} must be > 0 volts (e.g. 0.005)")
+    positive_float("dv_V", dv_V, unit=" V", example="0.005")
+    # 3 points at least: a smaller window (0 read as 1) silently meant no smoothing at all
+    whole_number("window", window, minimum=3, example=11)
     hc = half_cycles(df, **kwargs)
     v_all = df["voltage_V"].to_numpy(float)
     q_all = df["capacity_Ah"].to_numpy(float)

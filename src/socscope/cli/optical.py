@@ -99,6 +99,13 @@ def _capacity(args):
     if (args.mass_mg is None) != (args.capacity_mAh_g is None):
         raise SocscopeError("--mass-mg and --capacity-mAh-g go together (e.g. --mass-mg 8.1 --capacity-mAh-g 210); "
                             "or give --capacity-mAh, or neither (SOC then spans the record's largest charge swing)")
+    if not args.cycler:
+        given = [flag for flag, value in (("--capacity-mAh", args.capacity_mAh), ("--mass-mg", args.mass_mg),
+                                          ("--capacity-mAh-g", args.capacity_mAh_g),
+                                          ("--time-offset-s", args.time_offset_s or None)) if value is not None]
+        if given:
+            raise SocscopeError(f"{', '.join(given)} set(s) the SOC from the cycler record, but no --cycler is given; "
+                                "pass the record (--cycler cell.mpr) or leave them out")
     return {
         "capacity_Ah": args.capacity_mAh * 1e-3 if args.capacity_mAh is not None else None,
         "mass_g": args.mass_mg * 1e-3 if args.mass_mg is not None else None,

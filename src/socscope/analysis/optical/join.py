@@ -160,6 +160,9 @@ def join_cycler(frame_time_s, cycler, *, capacity_Ah: float | None = None, mass_
         raise ParameterError("frame_time_s must hold at least one finite time")
     if not np.isfinite(time_offset_s):
         raise ParameterError(f"time_offset_s = {time_offset_s!r} must be finite")
+    if not (np.isfinite(initial_soc) and 0.0 <= initial_soc <= 1.0):
+        raise ParameterError(f"initial_soc = {initial_soc!r} must lie between 0 and 1 (the SOC of the first frame; "
+                             "0 for a pristine cathode)")
     t_rec = df["time_s"].to_numpy(float)
     order = np.argsort(t_rec, kind="stable")
     if not np.all(order == np.arange(t_rec.size)):

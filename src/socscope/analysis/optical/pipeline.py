@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..._checks import flag
+from ..._checks import flag, positive_float, whole_number
 from ...errors import ParameterError
 from .contrast import (
     PeripheryCore,
@@ -127,6 +127,9 @@ class _ArrayMovie:
 
 
 def _as_movie(movie, time_s, frame_interval_s):
+    from ...io.movies import _check_interval
+
+    frame_interval_s = _check_interval(frame_interval_s)
     if isinstance(movie, (str, Path)):
         from ...io.movies import open_movie
 
@@ -142,9 +145,20 @@ def _as_movie(movie, time_s, frame_interval_s):
         if frame_interval_s is None:
             raise ParameterError("an array movie needs its frame times: time_s= or frame_interval_s=")
         time_s = np.arange(arr.shape[0]) * float(frame_interval_s)
-    time_s = np.asarray(time_s, dtype=float)
+    try:
+        time_s = np.asarray(time_s, dtype=float)
+    except (TypeError, ValueError):
+        raise ParameterError(f"time_s must hold one number per frame (seconds), got {time_s!r}") from None
     if time_s.shape != (arr.shape[0],):
         raise ParameterError(f"time_s has shape {time_s.shape}; it needs one time per frame ({arr.shape[0]},)")
+    bad = np.flatnonzero(~np.isfinite(time_s))
+    if bad.size:
+        raise ParameterError(f"time_s[{bad[0]}] = {float(time_s[bad[0]])!r}; frame times must be finite seconds")
+    back = np.flatnonzero(np.diff(time_s) <= 0)
+    if back.size:
+        k = int(back[0])
+        raise ParameterError(f"time_s must increase from frame to frame: time_s[{k}] = {time_s[k]:g} s, "
+                             f"time_s[{k + 1}] = {time_s[k + 1]:g} s (frames in recording order)")
     return _ArrayMovie(arr, time_s), False
 
 
@@ -291,6 +305,19 @@ def analyze_movie(
         from .join import capacity_basis_Ah
 
         capacity_basis_Ah(capacity_Ah=capacity_Ah, mass_g=mass_g, capacity_mAh_g=capacity_mAh_g, allow_none=True)
+    else:
+        given = {k: v for k, v in (("capacity_Ah", capacity_Ah), ("mass_g", mass_g), ("capacity_mAh_g", capacity_mAh_g),
+                                   ("time_offset_s", time_offset_s or None), ("initial_soc", initial_soc or None))
+                 if v is not None}
+        if given:
+            raise ParameterError(f"{', '.join(f'{k}={v!r}' for k, v in given.items())}: settings of the join with "
+                                 "the cycler record, but no cycler= (--cycler) is given; pass the record, or leave "
+                                 "them out")
+    whole_number("half_width", half_width, minimum=2, example=7)
+    if periphery_depth_px is not None:
+        positive_float("periphery_depth_px", periphery_depth_px, unit=" px", example="3")
+    if pixel_size_nm is not None:
+        positive_float("pixel_size_nm", pixel_size_nm, unit=" nm", example="34.7")
     if segmentation is not None and not isinstance(segmentation, dict):
         raise ParameterError(f"segmentation must be a dict of segment_particles settings, got {segmentation!r}; "
                              "e.g. segmentation={'smooth_px': 3}")
