@@ -1,8 +1,10 @@
 """``socscope optical analyze``: outputs, and errors that leave ``--out`` untouched."""
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -109,6 +111,31 @@ def test_existing_output_is_refused_then_replaced_with_overwrite(inputs, tmp_pat
     assert sorted(p.name for p in out.iterdir()) == sorted([*OUTPUTS, "notes.txt"])
     assert (out / "notes.txt").read_text() == "mine" and "label" in (out / "particles.csv").read_text()
     assert [p.name for p in tmp_path.iterdir()] == ["results"]
+
+
+def test_an_interrupted_move_puts_the_previous_outputs_back(inputs, tmp_path, monkeypatch):
+    """Outputs move into an existing --out one by one; a failure (or Ctrl-C) part-way leaves the old set."""
+    import socscope.cli.optical as optical
+
+    out = tmp_path / "results"
+    assert main(_args(inputs, out)) == 0
+    (out / "notes.txt").write_text("mine")
+    for name in OUTPUTS:
+        (out / name).write_bytes(b"old " + name.encode())
+    before = _snapshot(out)
+    real = os.replace
+
+    def interrupted(src, dst):
+        if Path(dst) == out / OUTPUTS[4] and Path(src).parent.name != ".replaced":
+            raise KeyboardInterrupt  # the fifth output's new file, after four were placed
+        return real(src, dst)
+
+    monkeypatch.setattr(optical.os, "replace", interrupted)
+    assert main(_args(inputs, out, "--overwrite")) == 130  # "socscope: interrupted"
+    monkeypatch.setattr(optical.os, "replace", real)
+    # four new files had replaced old ones (the old were lost); now every file is as it was
+    assert _snapshot(out) == before
+    assert sorted(p.name for p in out.iterdir()) == sorted([*OUTPUTS, "notes.txt"])  # no temporary folder
 
 
 def test_the_movies_own_folder_can_take_the_outputs(inputs, tmp_path):

@@ -131,13 +131,33 @@ def _segmentation(args) -> dict:
 
 def _move_into_place(tmp: Path, out: Path) -> None:
     """Move the finished outputs from ``tmp`` to ``out``: the whole folder when ``out`` is new, else file by file
-    (replacing only :data:`OUTPUTS`; the user's other files stay)."""
+    (replacing only :data:`OUTPUTS`; the user's other files stay).
+
+    File by file, each output it replaces is first moved aside into ``tmp``; an error or an interrupt
+    (Ctrl-C) part-way puts every file back as it was. Only a crash of the machine itself could
+    leave a mixture, and the replaced files would then still be in the hidden ``.optical.partial.*``
+    folder inside ``--out``.
+    """
     if not out.exists():
         os.replace(tmp, out)
         return
-    for name in OUTPUTS:
-        os.replace(tmp / name, out / name)
-    tmp.rmdir()
+    aside = tmp / ".replaced"
+    aside.mkdir()
+    placed = []
+    try:
+        for name in OUTPUTS:
+            placed.append(name)
+            if (out / name).exists():
+                os.replace(out / name, aside / name)
+            os.replace(tmp / name, out / name)
+    except BaseException:
+        for name in reversed(placed):
+            if not (tmp / name).exists() and (out / name).exists():
+                os.replace(out / name, tmp / name)  # the new file back where it came from
+            if (aside / name).exists():
+                os.replace(aside / name, out / name)
+        raise
+    shutil.rmtree(tmp)
 
 
 def cmd_optical_analyze(args) -> int:
