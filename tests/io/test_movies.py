@@ -142,6 +142,28 @@ def test_corrupt_and_truncated_files(tmp_path, stack):
         open_movie(tmp_path / "absent.tif", frame_interval_s=1.0)
 
 
+def test_tifffile_complaints_stay_with_the_thread_that_opens_the_file():
+    """Two movies opened at once in two threads: neither takes the other's complaints, and tifffile's
+    logger gets its own propagate setting back when both are done."""
+    import logging
+    import threading
+
+    from socscope.io.movies import _tifffile_complaints
+
+    log = logging.getLogger("tifffile")
+    assert log.propagate
+    with _tifffile_complaints() as mine:
+        elsewhere = threading.Thread(target=lambda: log.warning("invalid page offset 123 (another file)"))
+        with _tifffile_complaints() as other:  # an overlapping opener
+            elsewhere.start()
+            elsewhere.join()
+            log.warning("invalid page offset 456 (this file)")
+        assert not log.propagate  # the first opener is still at work
+    assert mine.messages == ["invalid page offset 456 (this file)"]
+    assert other.messages == ["invalid page offset 456 (this file)"]  # same thread, nested: both hear it
+    assert log.propagate and not any(type(h).__name__ == "_TiffComplaints" for h in log.handlers)
+
+
 def test_pages_of_different_shapes(tmp_path):
     path = tmp_path / "mixed.tif"
     with tifffile.TiffWriter(path) as tw:

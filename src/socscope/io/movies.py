@@ -33,9 +33,11 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -297,14 +299,49 @@ def open_movie(path, *, frame_interval_s: float | None = None) -> Movie:
 
 # --- TIFF -----------------------------------------------------------------------------------
 class _TiffComplaints(logging.Handler):
-    """Collects what tifffile logs while a file is opened (it logs a broken page chain and goes on)."""
+    """Collects what tifffile logs while a file is opened (it logs a broken page chain and goes on).
+
+    Only records of the thread that opens the file: a movie opened at the same time in another
+    thread keeps its complaints to itself.
+    """
 
     def __init__(self):
         super().__init__(logging.WARNING)
+        self.thread = threading.get_ident()
         self.messages: list[str] = []
 
     def emit(self, record):
-        self.messages.append(record.getMessage())
+        if record.thread == self.thread:
+            self.messages.append(record.getMessage())
+
+
+_LOG_LOCK = threading.Lock()
+_LOG_STATE = {"openers": 0, "propagate": True}  # files being opened; tifffile's own propagate setting
+
+
+@contextmanager
+def _tifffile_complaints():
+    """A :class:`_TiffComplaints` on tifffile's logger, which meanwhile stays off stderr.
+
+    Its messages become our errors instead of lines on stderr; the logger's ``propagate`` is
+    restored when the last file being opened (in any thread) is open.
+    """
+    log = logging.getLogger("tifffile")
+    complaints = _TiffComplaints()
+    with _LOG_LOCK:
+        if _LOG_STATE["openers"] == 0:
+            _LOG_STATE["propagate"] = log.propagate
+            log.propagate = False
+        _LOG_STATE["openers"] += 1
+        log.addHandler(complaints)
+    try:
+        yield complaints
+    finally:
+        with _LOG_LOCK:
+            log.removeHandler(complaints)
+            _LOG_STATE["openers"] -= 1
+            if _LOG_STATE["openers"] == 0:
+                log.propagate = _LOG_STATE["propagate"]
 
 
 #: tifffile's words for a page chain that runs past the end of the file (frames lost; a damaged
@@ -314,11 +351,7 @@ _BROKEN = ("invalid page offset", "invalid offset to page")
 
 def _open_tiff(path: Path, interval: float | None) -> Movie:
     tifffile = require("tifffile", "reading image stacks")
-    log = logging.getLogger("tifffile")
-    complaints, propagate = _TiffComplaints(), log.propagate
-    log.addHandler(complaints)
-    log.propagate = False  # its messages become our error, not lines on stderr
-    try:
+    with _tifffile_complaints() as complaints:
         try:
             tf = tifffile.TiffFile(path)
         except Exception as exc:  # tifffile raises TiffFileError, ValueError, struct.error, ...
@@ -332,9 +365,6 @@ def _open_tiff(path: Path, interval: float | None) -> Movie:
         except BaseException:
             tf.close()
             raise
-    finally:
-        log.removeHandler(complaints)
-        log.propagate = propagate
     return movie
 
 
