@@ -21,36 +21,47 @@ __all__ = ["positive_float", "whole_number", "sorted_times", "instance_of", "cal
            "flag", "fraction"]
 
 
-def _real(name: str, value: Any, unit: str, example: str, error=ParameterError) -> float:
+def _real(name: str, value: Any, unit: str, example: str, error=ParameterError, owner: str = "") -> float:
     """``value`` as a float; bool, str and containers are refused (they convert by accident)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         unit = f" in{unit}" if unit else ""
-        raise error(f"{name} must be a number{unit}, got {value!r} ({type(value).__name__}); e.g. {name}={example}")
+        raise error(f"{_of(owner)}{name} must be a number{unit}, got {value!r} ({type(value).__name__}); "
+                    f"e.g. {name}={example}")
     return float(value)
 
 
-def positive_float(name: str, value: Any, *, unit: str = "", example: str = "1.0", error=ParameterError) -> float:
+def _of(owner: str) -> str:
+    """The prefix naming the function or class a value was given to (``"random_layout: "``)."""
+    return f"{owner}: " if owner else ""
+
+
+def positive_float(name: str, value: Any, *, unit: str = "", example: str = "1.0", error=ParameterError,
+                   owner: str = "") -> float:
     """A finite number > 0 (``unit`` with its leading space, e.g. ``" S/m"``)."""
-    v = _real(name, value, unit, example, error)
+    v = _real(name, value, unit, example, error, owner)
     if not (math.isfinite(v) and v > 0):
-        raise error(f"{name} = {value!r}{unit} must be finite and > 0, e.g. {name}={example}")
+        raise error(f"{_of(owner)}{name} = {value!r}{unit} must be finite and > 0, e.g. {name}={example}")
     return v
 
 
-def fraction(name: str, value: Any, *, example: str = "0.5", error=ParameterError) -> float:
-    """A number strictly between 0 and 1."""
-    v = _real(name, value, "", example, error)
-    if not 0 < v < 1:
-        raise error(f"{name} = {value!r} must lie strictly between 0 and 1, e.g. {name}={example}")
+def fraction(name: str, value: Any, *, example: str = "0.5", error=ParameterError, closed: str = "",
+             owner: str = "") -> float:
+    """A number between 0 and 1: strictly inside, or with the ends named in ``closed`` ("0", "1", "01")."""
+    v = _real(name, value, "", example, error, owner)
+    lo_ok = v >= 0 if "0" in closed else v > 0
+    hi_ok = v <= 1 if "1" in closed else v < 1
+    if not (lo_ok and hi_ok):
+        span = f"{'[' if '0' in closed else '('}0, 1{']' if '1' in closed else ')'}"
+        raise error(f"{_of(owner)}{name} = {value!r} must lie in {span}, e.g. {name}={example}")
     return v
 
 
-def whole_number(name: str, value: Any, *, minimum: int, example: int, error=ParameterError) -> int:
+def whole_number(name: str, value: Any, *, minimum: int, example: int, error=ParameterError, owner: str = "") -> int:
     """An integer ``>= minimum`` (integral floats such as 20.0 are accepted, 20.5 is not)."""
     ok = not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(value) \
         and float(value) == int(value) and int(value) >= minimum
     if not ok:
-        raise error(f"{name} = {value!r} must be an integer >= {minimum}, e.g. {name}={example}")
+        raise error(f"{_of(owner)}{name} = {value!r} must be an integer >= {minimum}, e.g. {name}={example}")
     return int(value)
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import FileFormatError, SocscopeError
+from ._flags import positive
 
 __all__ = ["add_electrode_parser", "cmd_simulate_electrode"]
 
@@ -40,11 +41,6 @@ _MOVIE_CHUNK_VALUES = 2**25
 # ---------------------------------------------------------------------------------------------
 # argument checks
 # ---------------------------------------------------------------------------------------------
-
-def _positive(value, flag: str, example) -> None:
-    if value is not None and not (math.isfinite(value) and value > 0):
-        raise SocscopeError(f"{flag} {value:g} must be a positive number, e.g. {example}")
-
 
 def _coverage(text: str | None, *, pair_allowed: bool):
     """``--coverage`` as a fraction or a ``MEAN,SPREAD`` pair (None when not given)."""
@@ -86,7 +82,7 @@ def _check_args(args) -> None:
         if args.pixel_size_nm is None:
             raise SocscopeError(f"--from-image {args.from_image} needs --pixel-size-nm (the image's pixel size "
                                 "in nm, e.g. 50)")
-        _positive(args.pixel_size_nm, "--pixel-size-nm", 50)
+        positive(args.pixel_size_nm, "--pixel-size-nm", 50)
     if args.particles is not None and args.particles < 1:
         raise SocscopeError(f"--particles {args.particles} must be a whole number >= 1, e.g. 200")
     if args.layers is not None and (args.layout or "random-2d") != "layered":
@@ -102,12 +98,12 @@ def _check_args(args) -> None:
         raise SocscopeError(f"--n-shells {args.n_shells} must be >= 3, e.g. 20")
     if not (math.isfinite(args.initial_theta) and 0.0 < args.initial_theta < 1.0):
         raise SocscopeError(f"--initial-theta {args.initial_theta:g} must lie in (0, 1), e.g. 0.97")
-    _positive(args.sigma_cb, "--sigma-cb", "1e4 (S/m)")
+    positive(args.sigma_cb, "--sigma-cb", "1e4 (S/m)")
     if args.electrolyte_conductivity is not None:
-        _positive(args.electrolyte_conductivity, "--electrolyte-conductivity", "0.1 (S/m)")
-    _positive(args.output_interval_s, "--output-interval-s", 600)
-    _positive(args.movie_pixel_size_nm, "--movie-pixel-size-nm", 100)
-    _positive(args.movie_photons, "--movie-photons", 1000)
+        positive(args.electrolyte_conductivity, "--electrolyte-conductivity", "0.1 (S/m)")
+    positive(args.output_interval_s, "--output-interval-s", 600)
+    positive(args.movie_pixel_size_nm, "--movie-pixel-size-nm", 100)
+    positive(args.movie_photons, "--movie-photons", 1000)
     if args.min_area_px < 1:
         raise SocscopeError(f"--min-area-px {args.min_area_px} must be >= 1, e.g. 20")
 

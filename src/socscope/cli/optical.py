@@ -22,6 +22,7 @@ import numpy as np
 
 from .._filemode import default_dir_mode
 from ..errors import SocscopeError
+from ._flags import positive
 
 __all__ = ["OUTPUTS", "add_optical_parser", "cmd_optical_analyze"]
 
@@ -65,11 +66,6 @@ def _spot(text: str | None):
     return (y, x)
 
 
-def _positive(value, flag, example):
-    if value is not None and not (math.isfinite(value) and value > 0):
-        raise SocscopeError(f"{flag} {value} must be a positive number, e.g. {example}")
-
-
 def _check_out(out: Path, overwrite: bool, inputs) -> None:
     """``--out`` may take the outputs: not a file, no outputs of ours there unless ``--overwrite``, no input among them.
 
@@ -91,9 +87,9 @@ def _check_out(out: Path, overwrite: bool, inputs) -> None:
 
 def _capacity(args):
     """Capacity basis keywords for the library (None values when not given)."""
-    _positive(args.capacity_mAh, "--capacity-mAh", 1.7)
-    _positive(args.mass_mg, "--mass-mg", 8.1)
-    _positive(args.capacity_mAh_g, "--capacity-mAh-g", 210)
+    positive(args.capacity_mAh, "--capacity-mAh", 1.7)
+    positive(args.mass_mg, "--mass-mg", 8.1)
+    positive(args.capacity_mAh_g, "--capacity-mAh-g", 210)
     if args.capacity_mAh is not None and (args.mass_mg is not None or args.capacity_mAh_g is not None):
         raise SocscopeError("give the capacity once: --capacity-mAh, or --mass-mg with --capacity-mAh-g")
     if (args.mass_mg is None) != (args.capacity_mAh_g is None):
@@ -168,8 +164,8 @@ def cmd_optical_analyze(args) -> int:
 
     out = Path(args.out)
     _check_out(out, args.overwrite, (args.movie, args.labels, args.rois, args.cycler))
-    _positive(args.pixel_size_nm, "--pixel-size-nm", 34.7)
-    _positive(args.frame_interval_s, "--frame-interval-s", 0.5)
+    positive(args.pixel_size_nm, "--pixel-size-nm", 34.7)
+    positive(args.frame_interval_s, "--frame-interval-s", 0.5)
     if args.bin < 1:
         raise SocscopeError(f"--bin {args.bin} must be a whole number of frames >= 1 (20-80 is usual)")
     if args.labels and args.rois:

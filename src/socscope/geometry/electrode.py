@@ -58,7 +58,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import Delaunay, QhullError, cKDTree
 
-from .._checks import whole_number
+from .._checks import fraction, positive_float, whole_number
 from ..errors import GeometryError
 
 __all__ = [
@@ -637,25 +637,11 @@ def _as_float(value, name: str) -> np.ndarray:
 
 
 def _positive_float(value, name: str, owner: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise GeometryError(f"{owner}: {name} must be a number, got {value!r}") from None
-    if not (np.isfinite(v) and v > 0):
-        raise GeometryError(f"{owner}: {name} = {value!r} must be finite and > 0")
-    return v
+    return positive_float(name, value, error=GeometryError, owner=owner)
 
 
 def _fraction(value, name: str, owner: str, *, upper_open: bool = False) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise GeometryError(f"{owner}: {name} must be a number in [0, 1], got {value!r}") from None
-    ok = 0 <= v < 1 if upper_open else 0 <= v <= 1
-    if not ok:
-        rng_txt = "[0, 1)" if upper_open else "[0, 1]"
-        raise GeometryError(f"{owner}: {name} = {value!r} is outside {rng_txt}")
-    return v
+    return fraction(name, value, closed="0" if upper_open else "01", error=GeometryError, owner=owner)
 
 
 def _check_rng(rng, owner: str) -> np.random.Generator:
@@ -1341,13 +1327,7 @@ def layered_layout(
 
 
 def _count(value, name: str, owner: str) -> int:
-    try:
-        v = int(value)
-    except (TypeError, ValueError):
-        raise GeometryError(f"{owner}: {name} must be an integer >= 1, got {value!r}") from None
-    if v < 1 or v != value:
-        raise GeometryError(f"{owner}: {name} must be an integer >= 1, got {value!r}")
-    return v
+    return whole_number(name, value, minimum=1, example=10, error=GeometryError, owner=owner)
 
 
 # ---------------------------------------------------------------------------
