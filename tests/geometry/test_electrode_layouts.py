@@ -556,3 +556,29 @@ def test_from_labels_on_the_real_slice():
     assert 0 < lay.top.sum() < lay.n_particles
     # 2048 px x 50 nm = 102 µm across
     assert lay.particle_position[:, 0].max() < 2048 * 50e-9
+
+
+@pytest.mark.parametrize("call, needle", [
+    # raw Python errors before, or silently rounded
+    (lambda: random_layout(float("inf"), rng=np.random.default_rng(0)), "n_particles = inf must be an integer"),
+    (lambda: random_layout(10, dim=2.0 / 3.0, rng=np.random.default_rng(0)), "dim must be 2"),
+    (lambda: layered_layout(3, 1, carbon_columns=0), "carbon_columns must be a sequence of indices in 0..2"),
+    (lambda: layered_layout(3, 1, carbon_columns=(0.5,)), "carbon_columns must hold whole numbers"),  # was column 0
+    (lambda: layered_layout(3, 1, carbon_columns="0"), "carbon_columns must be a sequence"),
+    (lambda: layered_layout(3, 1).disconnect(["a"]), "particles must hold whole numbers in 0..2"),
+    (lambda: layered_layout(3, 1).disconnect([1.5]), "particles must hold whole numbers"),  # was particle 1
+    (lambda: layered_layout(3, 1).disconnect([np.nan]), r"got \[nan\]"),
+    (lambda: layered_layout(3, 1).disconnect([3]), "must lie in 0..2, got 3..3"),
+    # the advice named an argument only random_layout has
+    (lambda: layered_layout(3, 1, coverage=0), "give a carbon coverage > 0"),
+])
+def test_wrong_indices_and_types_are_named(call, needle):
+    with pytest.raises(GeometryError, match=needle):
+        call()
+
+
+def test_disconnect_takes_indices_or_a_mask():
+    lay = layered_layout(3, 1)  # one layer, carbon pillar under column 0: 0 - 1 - 2 in a chain
+    assert lay.disconnect([1]).isolated.tolist() == [False, True, True]
+    assert lay.disconnect(np.arange(3) == 2).isolated.tolist() == [False, False, True]
+    assert lay.disconnect(np.array([2.0])).isolated.tolist() == [False, False, True]

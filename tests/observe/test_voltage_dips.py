@@ -49,3 +49,15 @@ def test_electrode_summary_counts_dips_per_half_cycle():
     assert runs[0.1].voltage_dips.dims == ("half_cycle",)
     assert runs[0.1].voltage_dips.values.tolist() == [0, 0]
     assert runs[0.003].voltage_dips.values[0] >= 2
+
+
+@pytest.mark.parametrize("args, needle", [
+    (("abc",), "voltage must be a 1-D sequence"),
+    ((None,), "voltage must be a 1-D sequence"),  # counted 0 dips
+    ((3.7,), "voltage must be a 1-D sequence"),
+    (([3.7, 3.8], "0.05"), "depth must be a number in V"),
+    (([3.7, 3.8], True), "depth must be a number in V"),  # read as 1 V
+])
+def test_wrong_inputs_are_named(args, needle):
+    with pytest.raises(ParameterError, match=needle):
+        voltage_dips(*args)

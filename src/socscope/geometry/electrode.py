@@ -421,8 +421,9 @@ class ElectrodeLayout:
         if isolated.all():
             raise GeometryError(
                 f"{owner}: no particle has a path to the current collector (node 0); link "
-                "at least one particle or carbon junction to node 0 (an edge [0, k]) or "
-                "lower isolated_fraction"
+                "at least one particle or carbon junction to node 0 (an edge [0, k]): give a "
+                "carbon coverage > 0 where the particles meet the carbon, keep some particles "
+                "connected, or (random_layout) lower isolated_fraction"
             )
         object.__setattr__(self, "_isolated", _frozen(isolated))
 
@@ -537,19 +538,7 @@ class ElectrodeLayout:
         particles : sequence of int or (N,) bool
             Particle indices ``0..N-1`` (or a mask).
         """
-        idx = np.asarray(particles)
-        if idx.dtype == bool:
-            if idx.shape != (self.n_particles,):
-                raise GeometryError(
-                    f"disconnect: a mask must have shape ({self.n_particles},), got {idx.shape}"
-                )
-            idx = np.flatnonzero(idx)
-        idx = idx.astype(np.int64).ravel()
-        if idx.size and (idx.min() < 0 or idx.max() >= self.n_particles):
-            raise GeometryError(
-                f"disconnect: particle indices run from 0 to {self.n_particles - 1}, "
-                f"got {idx.min()}..{idx.max()}"
-            )
+        idx = _indices(particles, "particles", "disconnect", self.n_particles)
         drop = np.isin(self._ends, idx).any(axis=1)
         return replace(
             self,
@@ -642,6 +631,28 @@ def _positive_float(value, name: str, owner: str) -> float:
 
 def _fraction(value, name: str, owner: str, *, upper_open: bool = False) -> float:
     return fraction(name, value, closed="0" if upper_open else "01", error=GeometryError, owner=owner)
+
+
+def _indices(value, name: str, owner: str, n: int) -> np.ndarray:
+    """Whole numbers in ``0..n-1`` (a sequence, or a boolean mask of length ``n``), as int64."""
+    if isinstance(value, (str, bytes)) or value is None:
+        raise GeometryError(f"{owner}: {name} must be a sequence of indices in 0..{n - 1}, got {value!r}")
+    try:
+        a = np.asarray(list(value) if not isinstance(value, np.ndarray) else value)
+    except TypeError:
+        raise GeometryError(f"{owner}: {name} must be a sequence of indices in 0..{n - 1}, got {value!r}") from None
+    if a.dtype == bool:
+        if a.shape != (n,):
+            raise GeometryError(f"{owner}: a mask {name} must have shape ({n},), got {a.shape}")
+        return np.flatnonzero(a)
+    a = a.ravel()
+    numeric = a.dtype.kind in "iuf" and np.all(np.isfinite(a)) and np.all(a == np.round(a)) if a.size else True
+    if not numeric:
+        raise GeometryError(f"{owner}: {name} must hold whole numbers in 0..{n - 1}, got {value!r}")
+    a = a.astype(np.int64)
+    if a.size and (a.min() < 0 or a.max() >= n):
+        raise GeometryError(f"{owner}: {name} must lie in 0..{n - 1}, got {a.min()}..{a.max()}")
+    return a
 
 
 def _check_rng(rng, owner: str) -> np.random.Generator:
@@ -1069,13 +1080,8 @@ def random_layout(
     """
     owner = "random_layout"
     rng = _check_rng(rng, owner)
-    try:
-        n = int(n_particles)
-    except (TypeError, ValueError):
-        raise GeometryError(f"{owner}: n_particles must be an integer >= 1, got {n_particles!r}") from None
-    if n < 1 or n != n_particles:
-        raise GeometryError(f"{owner}: n_particles must be an integer >= 1, got {n_particles!r}")
-    if dim not in (2, 3):
+    n = _count(n_particles, "n_particles", owner)
+    if isinstance(dim, bool) or dim not in (2, 3):
         raise GeometryError(f"{owner}: dim must be 2 (cross-section) or 3 (box), got {dim!r}")
     mean_r = _positive_float(mean_radius, "mean_radius", owner)
     if mean_r > 1e-3:
@@ -1272,8 +1278,8 @@ def layered_layout(
     if cfrac == 0:
         raise GeometryError(f"{owner}: contact_fraction must be > 0")
     cw = _positive_float(carbon_width, "carbon_width", owner)
-    cols = np.unique(np.asarray(list(carbon_columns), dtype=np.int64))
-    if cols.size == 0 or cols.min() < 0 or cols.max() >= nc:
+    cols = np.unique(_indices(carbon_columns, "carbon_columns", owner, nc))
+    if cols.size == 0:
         raise GeometryError(
             f"{owner}: carbon_columns = {list(carbon_columns)} must name at least one column "
             f"in 0..{nc - 1}; without a carbon pillar no particle reaches the collector"

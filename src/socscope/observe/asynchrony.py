@@ -65,6 +65,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
+from .._checks import positive_float
 from ..errors import ParameterError
 
 __all__ = [
@@ -501,9 +502,7 @@ def classify_half_cycles(table: pd.DataFrame, *, threshold: float = ASYNCHRONY_T
     """
     if not isinstance(table, pd.DataFrame) or not {"half_cycle", "midpoint_soc", "width_soc", "reacted"} <= set(table):
         raise ParameterError("classify_half_cycles needs a transition_table result (a DataFrame)")
-    thr = float(threshold)
-    if not np.isfinite(thr) or thr <= 0:
-        raise ParameterError(f"threshold = {threshold!r} must be a positive number (default 1)")
+    thr = positive_float("threshold", threshold, example="1 (the default)")
     rows = []
     for hc, t in table.groupby("half_cycle", sort=False):
         r = t[t["reacted"].to_numpy(bool)]

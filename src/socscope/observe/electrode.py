@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .._checks import positive_float
 from ..constants import F as FARADAY
 from ..errors import ParameterError
 from .asynchrony import (
@@ -242,6 +243,7 @@ def electrode_summary(ds: xr.Dataset, *, method: str = "crossing", threshold: fl
     xarray.Dataset
         A new Dataset (the input is not modified).
     """
+    threshold = positive_float("threshold", threshold, example="1 (the default)", owner="electrode_summary")
     table = electrode_transitions(ds, method=method)
     halves = classify_half_cycles(table, threshold=threshold)
     hcs = halves["half_cycle"].to_numpy()
@@ -368,11 +370,16 @@ def voltage_dips(voltage, depth: float = DIP_DEPTH, *, direction: str = "charge"
     >>> voltage_dips([4.0, 3.8, 3.9, 3.6], depth=0.05, direction="discharge")
     1
     """
-    if not (np.isfinite(depth) and depth > 0):
-        raise ParameterError(f"voltage_dips: depth = {depth!r} V must be finite and > 0, e.g. {DIP_DEPTH}")
+    positive_float("depth", depth, unit=" V", example=str(DIP_DEPTH), owner="voltage_dips")
     if direction not in ("charge", "discharge"):
         raise ParameterError(f"voltage_dips: direction = {direction!r} must be 'charge' or 'discharge'")
-    v = np.asarray(voltage, dtype=float).ravel()
+    try:
+        v = np.asarray(voltage, dtype=float)
+    except (TypeError, ValueError):
+        v = np.empty(0)
+    if isinstance(voltage, (str, bytes)) or v.ndim != 1:
+        raise ParameterError(f"voltage_dips: voltage must be a 1-D sequence of voltages in time order, got "
+                             f"{voltage!r}")
     if direction == "discharge":
         v = -v
     n, peak, trough, falling = 0, -np.inf, np.inf, False
