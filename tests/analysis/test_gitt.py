@@ -10,6 +10,7 @@ from numpy.testing import assert_allclose
 from socscope.analysis.gitt import detect_pulses, gitt_diffusivity, sphere_g
 from socscope.constants import F
 from socscope.errors import ParameterError
+from socscope.io.cycler import INTEGRATED
 
 MASS_G = 5e-3
 MOLAR_MASS = 96.5  # g/mol
@@ -251,7 +252,7 @@ def test_sparse_logging_times_pulses_by_their_charge_or_within_the_stated_uncert
     # the time stamps bound each end within one pulse interval: τ is off by at most the stated
     # uncertainty (at most an interval at each end, 20 s; here 15 s: the start half an
     # interval, the end one), never by the 60 s of the rest's spacing
-    df.attrs["capacity_source"] = "integrated from the logged current"
+    df.attrs["capacity_source"] = INTEGRATED
     p = detect_pulses(df)
     assert list(p.timing) == ["clock"] * 3
     assert np.all(np.abs(p.tau_s - 300.0) <= p.timing_uncertainty_s + 1e-9)
