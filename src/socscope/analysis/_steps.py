@@ -34,7 +34,6 @@ from ..errors import ParameterError
 from ..io.cycler import INTEGRATED
 
 
-
 def check_record(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Time, voltage and current of a record in the cycler schema (clear errors otherwise)."""
     if not isinstance(df, pd.DataFrame):
@@ -82,13 +81,22 @@ def _interval(t: np.ndarray, a: int, b: int) -> float:
     return float(np.median(np.diff(t[a:b]))) if b - a >= 2 else 0.0
 
 
+def switch_range(t: np.ndarray, a: int, b: int) -> tuple[float, float]:
+    """Earliest and latest time [s] the switch into run ``[a, b)`` can have happened.
+
+    From the record before the run, or one logging interval before the run's first record where
+    that is later, to the run's first record (both ``t[a]`` for a record that opens with the run).
+    """
+    return (max(t[a - 1], t[a] - _interval(t, a, b)) if a > 0 else t[a]), t[a]
+
+
 def clock_times(t: np.ndarray, a: int, b: int) -> tuple[float, float, float]:
     """Start, end and the duration's uncertainty [s] of run ``[a, b)`` from the time stamps alone."""
     dt = _interval(t, a, b)
-    start, err = t[a], 0.0
-    if a > 0:
-        gap = t[a] - t[a - 1]
-        start, err = (t[a - 1], gap) if gap <= dt else (t[a] - dt / 2, dt / 2)
+    lo, hi = switch_range(t, a, b)
+    # a gap no longer than dt: the record before is the previous step's end (lo = t[a-1]);
+    # a longer one: the middle of [t[a] − dt, t[a]]
+    start, err = (lo, hi - lo) if a == 0 or t[a] - t[a - 1] <= dt else ((lo + hi) / 2, (hi - lo) / 2)
     end = t[b - 1]
     if b < t.size:
         gap = t[b] - t[b - 1]

@@ -51,7 +51,7 @@ import pandas as pd
 
 from .._checks import fraction, positive_float, whole_number
 from ..errors import ParameterError
-from ._steps import check_record, clock_times, current_runs, radius_metres
+from ._steps import check_record, clock_times, current_runs, radius_metres, switch_range
 
 __all__ = ["detect_holds", "pitt_diffusivity"]
 
@@ -123,10 +123,8 @@ def pitt_diffusivity(df: pd.DataFrame, *, radius_m: float, holds: pd.DataFrame |
         a, b = int(h.start), int(h.stop)
         t0 = clock_times(t_all, a, b)[0]  # the switch (the rule in socscope.analysis._steps)
         t = t_all[a:b] - t0
-        # the switch may lie anywhere from the record before the step (or one logging interval
-        # before its first record, if later) to its first record: that range, relative to t0
-        dt = float(np.median(np.diff(t))) if t.size >= 2 else 0.0
-        switch_range = ((max(t_all[a - 1], t_all[a] - dt) - t0) if a > 0 else t[0], t[0])
+        # where else the switch may lie, relative to t0 (for the short-time fit)
+        switch = tuple(x - t0 for x in switch_range(t_all, a, b))
         cur = np.abs(i_all[a:b])
         if cap_all is not None and a > 0:
             # the instrument integrates the current far faster than it logs
@@ -152,7 +150,7 @@ def pitt_diffusivity(df: pd.DataFrame, *, radius_m: float, holds: pd.DataFrame |
         if early.sum() < 3:  # at least the first three samples after the step
             early = np.zeros_like(early)
             early[np.nonzero(t > 0)[0][:3]] = True
-        d_cot = _cottrell(t[early], cur[early] / q_total, switch_range, radius_m) if q_total > 0 else np.nan
+        d_cot = _cottrell(t[early], cur[early] / q_total, switch, radius_m) if q_total > 0 else np.nan
         rows.append({"voltage_V": h.voltage_V, "duration_s": h.duration_s, "charge_C": charge,
                      "D_exponential": d_exp, "D_exponential_kinetic": d_kin, "D_cottrell": d_cot,
                      "surface_L": big_l, "kinetics_limited": bool(np.isfinite(big_l) and big_l < 0.1),
@@ -160,7 +158,7 @@ def pitt_diffusivity(df: pd.DataFrame, *, radius_m: float, holds: pd.DataFrame |
     return pd.DataFrame(rows)
 
 
-def _cottrell(t: np.ndarray, y: np.ndarray, switch_range: tuple[float, float], radius_m: float) -> float:
+def _cottrell(t: np.ndarray, y: np.ndarray, switch: tuple[float, float], radius_m: float) -> float:
     """D from ``y = I/Q = a/√(t − s) − b`` (``D = π (a R/3)²``), the switch ``s`` fitted within its range.
 
     The fit is steep in ``1/√t`` at its first points, so an origin off by
@@ -179,7 +177,7 @@ def _cottrell(t: np.ndarray, y: np.ndarray, switch_range: tuple[float, float], r
         coef, res, *_ = np.polyfit(x, y, 1, full=True)
         return coef[0], float(res[0]) if res.size else 0.0
 
-    lo, hi = switch_range
+    lo, hi = switch
     s = 0.0  # the clock's origin, inside the range
     if t.size >= 5 and hi - lo > 0:
         # stop a hair before the first record (where 1/√(t − s) diverges); the ends are candidates

@@ -316,8 +316,6 @@ def analyze_movie(
     whole_number("half_width", half_width, minimum=2, example=7)
     if periphery_depth_px is not None:
         positive_float("periphery_depth_px", periphery_depth_px, unit=" px", example="3")
-    if pixel_size_nm is not None:
-        positive_float("pixel_size_nm", pixel_size_nm, unit=" nm", example="34.7")
     if segmentation is not None and not isinstance(segmentation, dict):
         raise ParameterError(f"segmentation must be a dict of segment_particles settings, got {segmentation!r}; "
                              "e.g. segmentation={'smooth_px': 3}")
@@ -380,8 +378,8 @@ def _run(mv, *, labels, reference_spot, drift, bin_n, cycler, capacity_Ah, mass_
                       f"{n_frames - used_frames} frame(s) are left out", UserWarning, stacklevel=3)
     if pixel_size_nm is None:
         pixel_size_nm = (getattr(mv, "metadata", None) or {}).get("pixel_size_nm")
-    if pixel_size_nm is not None and not (math.isfinite(pixel_size_nm) and pixel_size_nm > 0):
-        raise ParameterError(f"pixel_size_nm={pixel_size_nm!r} must be a positive pixel size in nm, e.g. 34.7")
+    if pixel_size_nm is not None:  # given, or from the file's metadata
+        pixel_size_nm = positive_float("pixel_size_nm", pixel_size_nm, unit=" nm", example="34.7")
     spot = _parse_spot(reference_spot if drift == "gaussian" else None, shape)
     if drift == "gaussian" and spot is None:
         raise ParameterError("drift='gaussian' needs reference_spot=(y, x) or 'auto' (or use drift='xcorr')")
