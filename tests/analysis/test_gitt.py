@@ -244,6 +244,8 @@ def test_sparse_logging_times_pulses_by_their_charge_or_within_the_stated_uncert
     assert list(p.timing) == ["charge"] * 3
     # τ = Δq/I: a quotient of numbers near 1e-6 A h and 2e-5 A (measured 0 up to 6e-14 of τ)
     assert_allclose(p.tau_s, 300.0, rtol=1e-10)
+    # starts near 1e5 s from a median of record times minus Δq/I: round-off of a few 1e-11 s
+    # (measured 0); 1e-12 relative is 1e-7 s there
     assert_allclose(p.t_start_s, starts, rtol=1e-12)
     res = gitt_diffusivity(df, **KW)
     # the exact model with the exact origin: within 1 % like the densely logged train (measured 2.6e-3)
@@ -255,10 +257,12 @@ def test_sparse_logging_times_pulses_by_their_charge_or_within_the_stated_uncert
     df.attrs["capacity_source"] = INTEGRATED
     p = detect_pulses(df)
     assert list(p.timing) == ["clock"] * 3
+    # (1e-9 s: the round-off of differences of time stamps up to 2.4e5 s)
     assert np.all(np.abs(p.tau_s - 300.0) <= p.timing_uncertainty_s + 1e-9)
     assert np.all(p.timing_uncertainty_s <= 20.0 + 1e-9)
     # starts: half an interval early after a sparse rest, one interval for the first pulse (its
     # rest record lies one interval before it, and is taken as the end of that rest)
+    # (1e-6 s: differences of time stamps up to 2.4e5 s, each exact to 3e-11 s; measured 0)
     assert_allclose(p.t_start_s - starts, [-10.0, -5.0, -5.0], atol=1e-6)
     # D from origins 5–10 s early and τ up to 10 s off on 300 s: within 20 % (measured 8 % low, 18 %
     # for the first pulse, whose start is taken at the rest record 10 s before it); the record
