@@ -250,13 +250,7 @@ def test_arbin_csv_export(tmp_path):
 def test_maccor_text_export(tmp_path):
     f = _cccv_frame()
     state = np.where(f.i > 0, "C", np.where(f.i < 0, "D", "R"))
-    table = pd.DataFrame({"Rec#": np.arange(len(f)) + 1, "Cyc#": f.cycle, "Step": f.step, "Test (Sec)": f.t,
-                          "Step (Sec)": 0.0, "Amp-hr": f.step_ah, "Watt-hr": 0.0, "Amps": np.abs(f.i),
-                          "Volts": f.v, "State": state})
-    path = tmp_path / "cell.txt"
-    path.write_text("Today's Date\t11/22/2026\nDate of Test:\t11/20/2026\nFilename:\tcell\n"
-                    + table.to_csv(sep="\t", index=False))
-    rec = load_cycler(path)
+    rec = load_cycler(_maccor_file(tmp_path / "cell.txt", f, state))
     assert rec.attrs["vendor"] == "maccor"
     # unsigned Amps get their sign from the state: charge positive (a sign flip is exact: measured 0)
     assert_allclose(rec.current_A, f.i, rtol=1e-15)
@@ -264,6 +258,39 @@ def test_maccor_text_export(tmp_path):
     end_of_cycle = rec.groupby("cycle").capacity_Ah.last().to_numpy()
     step_ah_end = 1e-3 * (3600 - 30) / 3600 - 1e-3 * (3000 - 30) / 3600  # the last sample of each step is dt short
     assert_allclose(np.diff(np.concatenate([[0.0], end_of_cycle])), step_ah_end, rtol=1e-9)
+
+
+def _maccor_file(path, f, state):
+    table = pd.DataFrame({"Rec#": np.arange(len(f)) + 1, "Cyc#": f.cycle, "Step": f.step, "Test (Sec)": f.t,
+                          "Step (Sec)": 0.0, "Amp-hr": f.step_ah, "Watt-hr": 0.0, "Amps": np.abs(f.i),
+                          "Volts": f.v, "State": state})
+    path.write_text("Today's Date\t11/22/2026\nDate of Test:\t11/20/2026\nFilename:\tcell\n"
+                    + table.to_csv(sep="\t", index=False))
+    return path
+
+
+def test_maccor_state_without_a_direction_is_refused(tmp_path):
+    """A current under a state other than C/D/R has no known sign: refused, not read as zero."""
+    f = _cccv_frame(n_cycles=1)
+    state = np.where(f.i > 0, "C", np.where(f.i < 0, "D", "R")).astype(object)
+    state[5] = "O"  # an 'other' step, with the charge's 1 mA flowing
+    path = _maccor_file(tmp_path / "other.txt", f, state)
+    with pytest.raises(FileFormatError, match=r"data row 6 has State 'O' with 0.001 A \(1 row"):
+        load_cycler(path)
+    # the same state with no current is a rest by another name: read as zero
+    state[5], f.loc[5, "i"] = "O", 0.0
+    rec = load_cycler(_maccor_file(tmp_path / "other0.txt", f, state))
+    assert rec.current_A[5] == 0.0
+
+
+def test_fractional_step_numbers_are_refused(tmp_path):
+    """Step 1.5 was cast to 1, joining two steps into one; whole numbers only."""
+    f = _cccv_frame(n_cycles=1)
+    f["step"] = np.where(f.step == 2, 1.5, f.step)
+    state = np.where(f.i > 0, "C", np.where(f.i < 0, "D", "R"))
+    path = _maccor_file(tmp_path / "half.txt", f, state)
+    with pytest.raises(FileFormatError, match=r"half.txt: the step column holds 1.5 in data row 121 \(20 row"):
+        load_cycler(path)
 
 
 def test_csv_columns_found_by_their_headers(tmp_path):

@@ -173,6 +173,8 @@ def load_cycler(path, *, vendor: str | None = None, columns: dict | None = None,
         df = readers[kind](path)
     except FileFormatError:
         raise
+    except _ColumnError as exc:  # a column of numbers that the schema cannot hold
+        raise FileFormatError(f"{path}: {exc}") from None
     except (ValueError, TypeError) as exc:  # a column that does not convert to numbers
         advice = ("; for decimal commas pass decimal=',' (with sep=';'), and give times as elapsed seconds, not "
                   "clock times") if kind == "csv" else "; re-export the record from the cycler's software"
@@ -188,6 +190,10 @@ def load_cycler(path, *, vendor: str | None = None, columns: dict | None = None,
 
 
 # -- helpers -------------------------------------------------------------------
+class _ColumnError(ValueError):
+    """A column that reads as numbers but not as the schema's: its message is complete and names the row."""
+
+
 def _check_record(path, df: pd.DataFrame) -> None:
     """Times finite and never decreasing (equal stamps at step changes are common); values finite."""
     t = df["time_s"].to_numpy(float)
@@ -214,8 +220,15 @@ def _assemble(raw: pd.DataFrame, time_s, voltage_V, current_A, step, cycle, capa
               counted: bool = True) -> pd.DataFrame:
     """The schema's table; ``counted`` False where capacity_Ah was integrated from the logged current."""
     for name, counter in (("step", step), ("cycle", cycle)):
-        if not np.all(np.isfinite(np.asarray(counter, dtype=float))):
+        values = np.asarray(counter, dtype=float)
+        if not np.all(np.isfinite(values)):
             raise ValueError(f"the {name} column has empty cells")
+        odd = np.flatnonzero(values != np.round(values))
+        if odd.size:
+            # a cast to int64 would truncate 1.5 to 1 and join two steps into one
+            raise _ColumnError(f"the {name} column holds {values[odd[0]]:g} in data row {odd[0] + 1} "
+                               f"({odd.size} row(s)); {name} numbers are whole numbers: re-export the record, or "
+                               f"renumber the {name}s")
     out = pd.DataFrame({
         "time_s": np.asarray(time_s, dtype=float),
         "voltage_V": np.asarray(voltage_V, dtype=float),
@@ -465,6 +478,16 @@ def _read_maccor(path: Path) -> pd.DataFrame:
     volts = raw[_column(path, raw, "Volts", "Voltage(V)")].to_numpy(float)
     state = raw[_column(path, raw, "State", "MD")].astype(str).str.strip().str.upper().str[0].to_numpy()
     sign = np.where(state == "C", 1.0, np.where(state == "D", -1.0, 0.0))
+    # Amps is unsigned: only C and D say which way a current runs; R (rest)
+    # carries the instrument's offset, read as zero. Any other state with a
+    # current would otherwise become a silent zero and lose its charge.
+    unknown = np.flatnonzero(~np.isin(state, ("C", "D", "R")) & (np.abs(amps) > 0))
+    if unknown.size:
+        k = unknown[0]
+        raise FileFormatError(
+            f"{path}: data row {k + 1} has State {state[k]!r} with {amps[k]:g} A ({unknown.size} row(s)); the "
+            "direction of an unsigned Maccor current is known only for C (charge), D (discharge) and R (rest): "
+            "export the states as C/D/R, or give the record as a CSV with a signed current (vendor='csv')")
     current = sign * np.abs(amps)
     step = raw[_column(path, raw, "Step")].to_numpy()
     cycle = raw[_column(path, raw, "Cyc#", "Cycle")].to_numpy()
