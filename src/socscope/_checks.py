@@ -18,7 +18,7 @@ import numpy as np
 from .errors import ParameterError
 
 __all__ = ["positive_float", "whole_number", "sorted_times", "instance_of", "callable_or_none", "number_pair",
-           "flag", "fraction"]
+           "flag", "fraction", "in_range"]
 
 
 def _real(name: str, value: Any, unit: str, example: str, error=ParameterError, owner: str = "") -> float:
@@ -44,16 +44,23 @@ def positive_float(name: str, value: Any, *, unit: str = "", example: str = "1.0
     return v
 
 
+def in_range(name: str, value: Any, low: float, high: float, *, closed: str = "lh", unit: str = "",
+             example: str, error=ParameterError, owner: str = "") -> float:
+    """A number between ``low`` and ``high``, with the ends named in ``closed`` ("l", "h", "lh") included."""
+    v = _real(name, value, unit, example, error, owner)
+    lo_ok = v >= low if "l" in closed else v > low
+    hi_ok = v <= high if "h" in closed else v < high
+    if not (lo_ok and hi_ok):
+        span = f"{'[' if 'l' in closed else '('}{low:g}, {high:g}{']' if 'h' in closed else ')'}"
+        raise error(f"{_of(owner)}{name} = {value!r}{unit} must lie in {span}, e.g. {name}={example}")
+    return v
+
+
 def fraction(name: str, value: Any, *, example: str = "0.5", error=ParameterError, closed: str = "",
              owner: str = "") -> float:
     """A number between 0 and 1: strictly inside, or with the ends named in ``closed`` ("0", "1", "01")."""
-    v = _real(name, value, "", example, error, owner)
-    lo_ok = v >= 0 if "0" in closed else v > 0
-    hi_ok = v <= 1 if "1" in closed else v < 1
-    if not (lo_ok and hi_ok):
-        span = f"{'[' if '0' in closed else '('}0, 1{']' if '1' in closed else ')'}"
-        raise error(f"{_of(owner)}{name} = {value!r} must lie in {span}, e.g. {name}={example}")
-    return v
+    ends = ("l" if "0" in closed else "") + ("h" if "1" in closed else "")
+    return in_range(name, value, 0.0, 1.0, closed=ends, example=example, error=error, owner=owner)
 
 
 def whole_number(name: str, value: Any, *, minimum: int, example: int, error=ParameterError, owner: str = "") -> int:

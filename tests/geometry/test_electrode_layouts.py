@@ -166,6 +166,10 @@ def test_layout_is_immutable_and_copies_inputs():
         ({"junction_position": [[R, R, R]], "edges": [[0, 2], [2, 3]]},
          r"junction_position must have shape \(J, 2\)"),
         ({"edges": [[0.0, 1.0], [1.0, 2.0]]}, r"integer node ids"),
+        ({"particle_position": [[R, R], [3 * R, -R]]},
+         r"particle_position\[1\] lies at height -2.5e-06 m, below the current collector"),
+        ({"labels": np.array([[1, -3, 2]]), "pixel_size": 1e-7}, r"the label image holds -3"),
+        ({"particle_radius": "abc"}, r"particle_radius must be numeric"),
     ],
 )
 def test_validate_errors(change, match):
@@ -571,10 +575,44 @@ def test_from_labels_on_the_real_slice():
     (lambda: layered_layout(3, 1).disconnect([3]), "must lie in 0..2, got 3..3"),
     # the advice named an argument only random_layout has
     (lambda: layered_layout(3, 1, coverage=0), "give a carbon coverage > 0"),
+    # raw TypeError/ValueError from float() or NumPy before
+    (lambda: random_layout(10, radius_cv="abc", rng=np.random.default_rng(0)), "radius_cv must be a number"),
+    (lambda: random_layout(10, radius_cv=[0.2], rng=np.random.default_rng(0)), "radius_cv must be a number"),
+    (lambda: random_layout(10, contact_tolerance=None, rng=np.random.default_rng(0)),
+     "contact_tolerance must be a number"),
+    (lambda: random_layout(10, settle_distance="x", rng=np.random.default_rng(0)), "settle_distance must be a number"),
+    (lambda: random_layout(10, coverage=(0.5, "x"), rng=np.random.default_rng(0)), "coverage must be numeric"),
+    (lambda: layered_layout(3, 1, coverage=[["a", "b", "c"]]), "layered_layout: coverage must be numeric"),
+    (lambda: ladder_layout(3, carbon_factor=1e6, rung_nmc_factor=None), "rung_nmc_factor must be a number"),
+    (lambda: ladder_layout(3, carbon_factor=1e6, rung_carbon_factor=0.0), "both 0: a rung needs a resistance"),
+    (lambda: layered_layout(3, 1).electrical_distance("x"), "edge_conductance: sigma_particle must be numeric"),
+    (lambda: layered_layout(3, 1).electrical_distance(1.0, sigma_cb=None), "sigma_cb must be a number in S/m"),
+    (lambda: edge_conductance(None, 1.0), "layout must be an ElectrodeLayout"),
+    (lambda: nmc_path_factor("x", 1e-7), "nmc_path_factor: particle_radius must be numeric"),
+    (lambda: carbon_link_factor("x"), "carbon_link_factor: length must be numeric"),
+    (lambda: layout_from_labels(np.array([[0, 1], [1, 1]]), pixel_size_nm=100, carbon_spacing_px=float("nan")),
+     "carbon_spacing_px = nan must be an integer >= 1"),
+    (lambda: layout_from_labels(np.array([[0, 1], [1, 1]]), pixel_size_nm=100, carbon_spacing_px=True),
+     "carbon_spacing_px = True must be an integer"),  # was read as 1
+    # accepted, or a MemoryError after allocating gigabytes
+    (lambda: random_layout(10, mean_radius=1e-300, rng=np.random.default_rng(0)),
+     r"mean_radius = 1e-300 m must lie in \[1e-09, 0.001\]"),
+    (lambda: random_layout(10, thickness=1e-12, rng=np.random.default_rng(0)),
+     "the strip would be .* wide.*Give a larger thickness"),
+    (lambda: random_layout(10, width=1.0, dim=3, rng=np.random.default_rng(0)), "the box would be 1 m wide"),
+    (lambda: random_layout(10, settle_distance=1e-2, dim=3, rng=np.random.default_rng(0)),
+     r"settle_distance = 0.01 m must lie in \[0, 2.5e-05\]"),
+    (lambda: layout_from_labels(np.array([[0, 1], [1, 1]]), pixel_size_nm=100, carbon_spacing_px=10**6),
+     r"carbon_spacing_px = 1000000 is larger than the image \(2 x 2 px\); use at most 2"),
 ])
 def test_wrong_indices_and_types_are_named(call, needle):
     with pytest.raises(GeometryError, match=needle):
         call()
+
+
+def test_a_whole_float_dim_is_a_dim():
+    """dim=2.0 passed the check and then failed in NumPy (a float as a shape)."""
+    assert random_layout(10, dim=2.0, rng=np.random.default_rng(0)).dim == 2
 
 
 def test_disconnect_takes_indices_or_a_mask():

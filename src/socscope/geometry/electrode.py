@@ -58,7 +58,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import Delaunay, QhullError, cKDTree
 
-from .._checks import fraction, positive_float, whole_number
+from .._checks import fraction, in_range, positive_float, whole_number
 from ..errors import GeometryError
 
 __all__ = [
@@ -110,8 +110,8 @@ def nmc_path_factor(particle_radius, contact_radius) -> np.ndarray:
     >>> float(nmc_path_factor(2.5e-6, 2.5e-7))  # doctest: +ELLIPSIS
     1127323.9...
     """
-    r = np.asarray(particle_radius, dtype=float)
-    a = np.asarray(contact_radius, dtype=float)
+    r = _as_float(particle_radius, "particle_radius", "nmc_path_factor")
+    a = _as_float(contact_radius, "contact_radius", "nmc_path_factor")
     if np.any(~(r > 0)) or np.any(~(a > 0)):
         raise GeometryError(
             "nmc_path_factor: particle and contact radii must be > 0 (metres), got "
@@ -132,7 +132,7 @@ def carbon_link_factor(length, carbon_width: float = _DEFAULT_CARBON_WIDTH) -> n
         Strand diameter [m]; ``A_cb = π carbon_width² / 4``.
     """
     w = _positive_float(carbon_width, "carbon_width", "carbon_link_factor")
-    length = np.maximum(np.asarray(length, dtype=float), 0.5 * w)
+    length = np.maximum(_as_float(length, "length", "carbon_link_factor"), 0.5 * w)
     return length / (0.25 * np.pi * w * w)
 
 
@@ -339,6 +339,13 @@ class ElectrodeLayout:
         for name, arr in (("particle_position", pos), ("junction_position", jpos)):
             if not np.all(np.isfinite(arr)):
                 raise GeometryError(f"{owner}: {name} has non-finite values")
+            below = np.flatnonzero(arr[:, -1] < 0) if arr.size else []
+            if len(below):
+                k = int(below[0])
+                raise GeometryError(
+                    f"{owner}: {name}[{k}] lies at height {arr[k, -1]:g} m, below the current collector; the "
+                    "last coordinate is the height above the collector (z = 0), >= 0"
+                )
         edges = self.edges
         if edges.ndim != 2 or edges.shape[1] != 2:
             raise GeometryError(f"{owner}: edges must have shape (E, 2), got {edges.shape}")
@@ -407,6 +414,11 @@ class ElectrodeLayout:
             raise GeometryError(
                 f"{owner}: edge {k} (nodes {int(edges[k, 0])}-{int(edges[k, 1])}) has zero "
                 "resistance; give it a carbon or NMC factor"
+            )
+        if self.labels is not None and int(self.labels.min(initial=0)) < 0:
+            raise GeometryError(
+                f"{owner}: the label image holds {int(self.labels.min())}; labels are 0 (background) and "
+                f"1..{n} (particle k-1)"
             )
         if self.labels is not None and int(self.labels.max(initial=0)) != n:
             raise GeometryError(
@@ -589,8 +601,8 @@ def edge_conductance(layout: ElectrodeLayout, sigma_particle, sigma_cb: float = 
     >>> edge_conductance(lay, np.ones(3), sigma_cb=1e4).shape
     (6,)
     """
-    n = layout.n_particles
-    sigma = np.asarray(sigma_particle, dtype=float)
+    n = _check_layout(layout, "edge_conductance").n_particles
+    sigma = _as_float(sigma_particle, "sigma_particle", "edge_conductance")
     if sigma.ndim == 0:
         sigma = np.broadcast_to(sigma, (n,))
     if sigma.shape[-1] != n:
@@ -603,9 +615,8 @@ def edge_conductance(layout: ElectrodeLayout, sigma_particle, sigma_cb: float = 
             "edge_conductance: particle conductivities must be finite and > 0 (S/m), got "
             f"min {np.nanmin(sigma) if sigma.size else 'n/a'}"
         )
-    scb = float(sigma_cb)
-    if not (np.isfinite(scb) and scb > 0):
-        raise GeometryError(f"edge_conductance: sigma_cb = {sigma_cb!r} must be finite and > 0 (S/m)")
+    scb = positive_float("sigma_cb", sigma_cb, unit=" S/m", example="1e4", error=GeometryError,
+                         owner="edge_conductance")
     ends = layout._ends
     safe = np.where(ends >= 0, ends, 0)
     nf = layout.nmc_factor
@@ -618,15 +629,29 @@ def edge_conductance(layout: ElectrodeLayout, sigma_particle, sigma_cb: float = 
 # ---------------------------------------------------------------------------
 
 
-def _as_float(value, name: str) -> np.ndarray:
+def _as_float(value, name: str, owner: str = "ElectrodeLayout") -> np.ndarray:
+    """``value`` as a float array (a copy); text, None and ragged nests are refused."""
+    if isinstance(value, (str, bytes)) or value is None:
+        raise GeometryError(f"{owner}: {name} must be numeric, got {value!r}")
     try:
         return np.array(value, dtype=float)
     except (TypeError, ValueError):
-        raise GeometryError(f"ElectrodeLayout: {name} must be numeric, got {value!r}") from None
+        raise GeometryError(f"{owner}: {name} must be numeric, got {value!r}") from None
+
+
+def _check_layout(layout, owner: str) -> ElectrodeLayout:
+    if not isinstance(layout, ElectrodeLayout):
+        raise GeometryError(f"{owner}: layout must be an ElectrodeLayout (e.g. layered_layout()), "
+                            f"got {type(layout).__name__}")
+    return layout
 
 
 def _positive_float(value, name: str, owner: str) -> float:
     return positive_float(name, value, error=GeometryError, owner=owner)
+
+
+def _nonnegative(value, name: str, owner: str) -> float:
+    return in_range(name, value, 0.0, math.inf, closed="l", example="1e6", error=GeometryError, owner=owner)
 
 
 def _fraction(value, name: str, owner: str, *, upper_open: bool = False) -> float:
@@ -718,7 +743,7 @@ def _coverage_values(coverage, n: int, rng, owner: str) -> np.ndarray:
     """Per-particle coverage from a float, a (mean, spread) pair or an (N,) array."""
     if np.ndim(coverage) == 0:
         return np.full(n, _fraction(coverage, "coverage", owner))
-    arr = np.asarray(coverage, dtype=float)
+    arr = _as_float(coverage, "coverage", owner)
     if arr.shape == (2,) and n != 2:
         if rng is None:
             raise GeometryError(
@@ -751,6 +776,25 @@ def _coverage_values(coverage, n: int, rng, owner: str) -> np.ndarray:
 #: of the particle tops): area fraction of discs in 2D, volume fraction of
 #: spheres in 3D. Used only to choose the width for a requested thickness.
 _PHI_DEPOSIT = {2: 0.72, 3: 0.52}
+
+
+#: the deposition's height map has one sample every mean radius / 8 (2D) or / 4
+#: (3D) across the strip (box); 5e7 samples take 0.8 GB with their owners. A
+#: pile of 10^6 particles at the default thickness needs 1.5e6 (2D) or 5.4e6 (3D)
+_MAX_HEIGHT_SAMPLES = 5e7
+
+
+def _check_pile_size(width: float, mean_r: float, dim: int, owner: str) -> None:
+    """Refuse a strip (box) so wide against the particles that its height map would not fit in memory."""
+    per_side = width / (mean_r / (8.0 if dim == 2 else 4.0)) + 1.0
+    if per_side ** (dim - 1) > _MAX_HEIGHT_SAMPLES:
+        widest = (_MAX_HEIGHT_SAMPLES ** (1.0 / (dim - 1)) - 1.0) * mean_r / (8.0 if dim == 2 else 4.0)
+        raise GeometryError(
+            f"{owner}: the {'strip' if dim == 2 else 'box'} would be {width:.3g} m wide, "
+            f"{width / mean_r:.3g} mean radii; at most {widest:.3g} m can be deposited. Give a larger "
+            "thickness (the particles spread over a wider strip the thinner the pile), a smaller width, or "
+            "lengths in metres"
+        )
 
 
 def _unique_rows(a: np.ndarray) -> np.ndarray:
@@ -1083,30 +1127,27 @@ def random_layout(
     n = _count(n_particles, "n_particles", owner)
     if isinstance(dim, bool) or dim not in (2, 3):
         raise GeometryError(f"{owner}: dim must be 2 (cross-section) or 3 (box), got {dim!r}")
-    mean_r = _positive_float(mean_radius, "mean_radius", owner)
-    if mean_r > 1e-3:
-        raise GeometryError(f"{owner}: mean_radius = {mean_r:g} m is over 1 mm; lengths are in metres")
-    cv = float(radius_cv)
-    if not (np.isfinite(cv) and 0 <= cv <= 2):
-        raise GeometryError(f"{owner}: radius_cv = {radius_cv!r} must lie in [0, 2]")
+    dim = int(dim)
+    # particles are grains of a powder: from 1 nm (a few unit cells) to 1 mm
+    mean_r = in_range("mean_radius", mean_radius, 1e-9, 1e-3, unit=" m", example="2.5e-6 (metres)",
+                      error=GeometryError, owner=owner)
+    cv = in_range("radius_cv", radius_cv, 0.0, 2.0, example="0.2", error=GeometryError, owner=owner)
     iso = _fraction(isolated_fraction, "isolated_fraction", owner, upper_open=True)
     density = _fraction(carbon_density, "carbon_density", owner)
     reach = 1.5 * mean_r if carbon_reach is None else _positive_float(carbon_reach, "carbon_reach", owner)
     cw = _positive_float(carbon_width, "carbon_width", owner)
-    tol = float(contact_tolerance)
-    if not (np.isfinite(tol) and 0 <= tol < 1):
-        raise GeometryError(f"{owner}: contact_tolerance = {contact_tolerance!r} must lie in [0, 1)")
+    tol = _fraction(contact_tolerance, "contact_tolerance", owner, upper_open=True)
     cfrac = _fraction(contact_fraction, "contact_fraction", owner)
     if cfrac == 0:
         raise GeometryError(f"{owner}: contact_fraction must be > 0 (a contact needs an area)")
     if settle_distance is None:
         settle = (2.0 if dim == 2 else 1.0) * mean_r
     else:
-        settle = float(settle_distance)
-        if not (np.isfinite(settle) and settle >= 0):
-            raise GeometryError(
-                f"{owner}: settle_distance = {settle_distance!r} must be >= 0 (metres)"
-            )
+        # a particle rolls into a nearby valley, not across the pile: beyond ten
+        # radii the search (and its memory, ~ settle^(dim-1) per particle) only grows
+        settle = in_range("settle_distance", settle_distance, 0.0, 10.0 * mean_r, unit=" m",
+                          example=f"{2.0 * mean_r:.3g} (metres, up to ten mean radii)", error=GeometryError,
+                          owner=owner)
 
     # radii
     if cv > 0:
@@ -1141,6 +1182,7 @@ def random_layout(
             solid = np.sum(4.0 / 3.0 * np.pi * radius**3)
             w = math.sqrt(solid / (t * _PHI_DEPOSIT[3]))
         w = max(w, 2.0 * radius.max() * 1.05)
+    _check_pile_size(w, mean_r, dim, owner)
 
     pos, own, height, h = _deposit(radius, w, dim, rng, settle)
     tree = cKDTree(pos)
@@ -1290,7 +1332,7 @@ def layered_layout(
     if np.ndim(coverage) == 0:
         cov = np.where(in_carbon, _fraction(coverage, "coverage", owner), 0.0)
     else:
-        cov = np.asarray(coverage, dtype=float)
+        cov = _as_float(coverage, "coverage", owner)
         if cov.shape != (nl, nc):
             raise GeometryError(
                 f"{owner}: coverage must be a fraction or an array of shape ({nl}, {nc}) "
@@ -1449,9 +1491,10 @@ def layout_from_labels(
         raise GeometryError(
             f"{owner}: collector = {collector!r}; use 'bottom', 'top', 'left' or 'right'"
         )
-    dil = whole_number(f"{owner}: contact_dilation_px", contact_dilation_px, minimum=0, example=1, error=GeometryError)
-    reach_px = whole_number(f"{owner}: collector_reach_px", collector_reach_px, minimum=1, example=3,
-                            error=GeometryError)
+    dil = whole_number("contact_dilation_px", contact_dilation_px, minimum=0, example=1, error=GeometryError,
+                       owner=owner)
+    reach_px = whole_number("collector_reach_px", collector_reach_px, minimum=1, example=3, error=GeometryError,
+                            owner=owner)
     density = _fraction(carbon_density, "carbon_density", owner)
     cw = _positive_float(carbon_width, "carbon_width", owner)
     if rng is not None:
@@ -1500,9 +1543,12 @@ def layout_from_labels(
     if carbon_spacing_px is None:
         s = max(4, round(0.5 * np.median(radius) / px))
     else:
-        s = int(carbon_spacing_px)
-        if s < 1 or s != carbon_spacing_px:
-            raise GeometryError(f"{owner}: carbon_spacing_px must be an integer >= 1")
+        s = whole_number("carbon_spacing_px", carbon_spacing_px, minimum=1, example=8, error=GeometryError,
+                         owner=owner)
+        if s > max(ny, nx):
+            # one block then covers the whole image; larger blocks only add padding
+            raise GeometryError(f"{owner}: carbon_spacing_px = {s} is larger than the image ({ny} x {nx} px); "
+                                f"use at most {max(ny, nx)}")
     nby, nbx = -(-ny // s), -(-nx // s)
     padded = np.full((nby * s, nbx * s), -1, dtype=np.int64)
     padded[nby * s - ny:, :nx] = canon  # pad on the side away from the collector and on the right
@@ -1651,8 +1697,11 @@ def ladder_layout(
     owner = "ladder_layout"
     n = _count(n, "n", owner)
     cf = _positive_float(carbon_factor, "carbon_factor", owner)
-    rc = cf if rung_carbon_factor is None else float(rung_carbon_factor)
-    rn = float(rung_nmc_factor)
+    rc = cf if rung_carbon_factor is None else _nonnegative(rung_carbon_factor, "rung_carbon_factor", owner)
+    rn = _nonnegative(rung_nmc_factor, "rung_nmc_factor", owner)
+    if rc == 0 and rn == 0:
+        raise GeometryError(f"{owner}: rung_carbon_factor and rung_nmc_factor are both 0: a rung needs a "
+                            "resistance (e.g. rung_carbon_factor=1e6)")
     r = _positive_float(radius, "radius", owner)
     k = np.arange(n)
     z = 2.2 * (k + 1) * r
@@ -1704,7 +1753,7 @@ def electrolyte_links(layout: ElectrodeLayout, kappa: float) -> tuple[np.ndarray
         [S].
     """
     kappa = _positive_float(kappa, "kappa", "electrolyte_links")
-    pos = np.asarray(layout.particle_position, dtype=float)
+    pos = np.asarray(_check_layout(layout, "electrolyte_links").particle_position, dtype=float)
     r = np.asarray(layout.particle_radius, dtype=float)
     n, dim = pos.shape
     pairs = None
