@@ -61,6 +61,7 @@ def test_all_particles_give_the_stored_index():
 @pytest.mark.parametrize("particles, match", [
     ([], "at least one"), ([0, 9], "0..4"), ([-1], "0..4"), ([0.5, 1.0], "integer"),
     (np.ones(3, bool), r"shape \(5,\)"),
+    ([0, 0, 0], "repeats index 0"),  # counted three times in the quartiles before
 ])
 def test_bad_particle_selections(particles, match):
     ds = _ds(np.zeros((1, 5)), np.ones((1, 5)), np.ones((1, 5), bool))

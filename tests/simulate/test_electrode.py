@@ -289,3 +289,39 @@ def test_a_current_the_network_cannot_pass_below_the_cut_off_ends_the_step_at_on
                                 n_shells=8, output_interval=600)
     assert [str(r) for r in ds.step_end_reason.values] == ["voltage=4.3", "duration"]
     assert ds.step_capacity.values[0] == 0.0 and ds.step_capacity.values[1] > 0
+
+
+def test_the_observables_name_a_dataset_they_cannot_read(layered_run):
+    """None, a Dataset without a variable, no samples, text values: named, not KeyError/IndexError."""
+    from socscope.observe import (cell_soc, cycler_record, electrode_summary, electrode_transitions,
+                                  site_capacity_Ah)
+
+    _, ds = layered_run
+    cases = [
+        (lambda: electrode_summary(None), "electrode_summary: ds must be an xarray.Dataset .* got NoneType"),
+        (lambda: electrode_summary(ds.drop_vars("theta_mean")), r"lacks \['theta_mean'\]"),
+        (lambda: electrode_summary(ds.drop_vars("step_kind")), r"lacks \['step_kind'\]"),
+        (lambda: electrode_transitions(ds.isel(time=slice(0, 0))), "has no time samples"),
+        (lambda: electrode_transitions(ds, signal=["theta_particle_mean"]), "must name a .time, particle. variable"),
+        (lambda: cell_soc(ds.drop_vars("theta_mean")), r"cell_soc: the Dataset lacks \['theta_mean'\]"),
+        (lambda: site_capacity_Ah(ds.isel(time=slice(0, 0))), "site_capacity_Ah: the Dataset has no time samples"),
+        (lambda: cycler_record(ds.assign(voltage=ds.voltage.astype(str))), r"\['voltage'\] hold <U.* not numbers"),
+    ]
+    for call, match in cases:
+        with pytest.raises(ParameterError, match=match):
+            call()
+
+
+def test_model_size_and_theta_are_checked(nmc532):
+    lay = layered_layout(n_columns=2, n_layers=1, radius=R)
+    # 10^7 shells ran out of memory after 12 s
+    with pytest.raises(ParameterError, match="n_shells = 10000000 is above 1000"):
+        ElectrodeModel(nmc532, lay, n_shells=10**7)
+    model = ElectrodeModel(nmc532, lay, n_shells=5)
+    for theta in (-1.0, 1.5, "x"):  # -1 gave resistances, 'x' a raw ValueError
+        with pytest.raises(ParameterError, match="ElectrodeModel.electrical_distance: theta"):
+            model.electrical_distance(theta)
+    with pytest.raises(ParameterError, match="c_rate_basis_mAh_g must be a number in mAh/g, got '210'"):
+        ElectrodeModel(nmc532, lay, n_shells=5, c_rate_basis_mAh_g="210")  # was read as 210
+    with pytest.raises(ParameterError, match="initial_theta must be a number, got '0.5'"):
+        simulate_electrode(nmc532, lay, ["Rest for 1 minute"], n_shells=5, initial_theta="0.5")

@@ -50,6 +50,23 @@ DIP_DEPTH = 0.02
 SOC_ROUNDOFF = 1e-9
 
 
+def _result(ds, owner: str, names) -> xr.Dataset:
+    """``ds`` if it is a Dataset with at least one sample and numeric variables ``names``."""
+    if not isinstance(ds, xr.Dataset):
+        raise ParameterError(f"{owner}: ds must be an xarray.Dataset from simulate_electrode, got "
+                             f"{type(ds).__name__}")
+    missing = [v for v in names if v not in ds]
+    if missing:
+        raise ParameterError(f"{owner}: the Dataset lacks {missing}; pass a simulate_electrode result")
+    if ds.sizes.get("time", 0) == 0:
+        raise ParameterError(f"{owner}: the Dataset has no time samples; pass a simulate_electrode result")
+    text = [v for v in names if ds[v].dtype.kind not in "biuf"]
+    if text:
+        raise ParameterError(f"{owner}: {text} hold {ds[text[0]].dtype} values, not numbers; pass a "
+                             "simulate_electrode result")
+    return ds
+
+
 def cell_soc(ds: xr.Dataset) -> np.ndarray:
     """Cell state of charge of every sample: the share of all lattice sites emptied since the start.
 
@@ -57,7 +74,7 @@ def cell_soc(ds: xr.Dataset) -> np.ndarray:
     electrode (so 0 at the start and 1 for a fully delithiated electrode
     that started full).
     """
-    th = np.asarray(ds["theta_mean"].values, dtype=float)
+    th = np.asarray(_result(ds, "cell_soc", ("theta_mean",))["theta_mean"].values, dtype=float)
     return th[0] - th
 
 
@@ -74,9 +91,7 @@ def site_capacity_Ah(ds: xr.Dataset) -> float:
     :func:`cycler_record` as its cycler, the SOC the pipeline puts on a
     simulated movie's frames is :func:`cell_soc`.
     """
-    for name in ("lithium", "theta_mean"):
-        if name not in ds:
-            raise ParameterError(f"the Dataset lacks {name!r}; pass a simulate_electrode result")
+    _result(ds, "site_capacity_Ah", ("lithium", "theta_mean"))
     li0, th0 = float(ds["lithium"].values[0]), float(ds["theta_mean"].values[0])
     if not (th0 > 0 and li0 > 0):
         raise ParameterError(f"the run starts with no lithium (θ̄ = {th0:g}); the site capacity is undefined")
@@ -100,9 +115,7 @@ def cycler_record(ds: xr.Dataset) -> pd.DataFrame:
     >>> res = analyze_movie(movie.frames, time_s=movie.time_s, cycler=rec,
     ...                     capacity_Ah=site_capacity_Ah(ds))  # doctest: +SKIP
     """
-    missing = [v for v in ("voltage", "current", "charge", "step") if v not in ds]
-    if missing:
-        raise ParameterError(f"the Dataset lacks {missing}; pass a simulate_electrode result")
+    _result(ds, "cycler_record", ("voltage", "current", "charge", "step"))
     t = np.asarray(ds["time"].values, dtype=float)
     charge = np.asarray(ds["charge"].values, dtype=float)
     return pd.DataFrame({
@@ -191,8 +204,10 @@ def electrode_transitions(ds: xr.Dataset, *, signal: str = "theta_particle_mean"
         width_soc, amplitude, step_likeness, step_like, reacted, ...``), plus
         ``onset_time_s``.
     """
-    if signal not in ds or ds[signal].dims != ("time", "particle"):
-        raise ParameterError(f"signal {signal!r} must be a (time, particle) variable of the electrode result")
+    _result(ds, "electrode_transitions", ("theta_mean",))
+    if not isinstance(signal, str) or signal not in ds or ds[signal].dims != ("time", "particle"):
+        raise ParameterError(f"signal {signal!r} must name a (time, particle) variable of the electrode result, "
+                             "e.g. signal='theta_particle_mean'")
     s = cell_soc(ds)
     tr = np.asarray(ds[signal].values, dtype=float)
     hc = cell_half_cycles(ds)
@@ -244,6 +259,9 @@ def electrode_summary(ds: xr.Dataset, *, method: str = "crossing", threshold: fl
         A new Dataset (the input is not modified).
     """
     threshold = positive_float("threshold", threshold, example="1 (the default)", owner="electrode_summary")
+    _result(ds, "electrode_summary", ("theta_mean", "voltage", "step_capacity"))
+    if "step_kind" not in ds:
+        raise ParameterError("electrode_summary: the Dataset lacks ['step_kind']; pass a simulate_electrode result")
     table = electrode_transitions(ds, method=method)
     halves = classify_half_cycles(table, threshold=threshold)
     hcs = halves["half_cycle"].to_numpy()
@@ -311,10 +329,9 @@ def asynchrony_of(ds: xr.Dataset, particles, *, threshold: float = ASYNCHRONY_TH
         than two reacted particles the index is NaN and the classification
         ``"undetermined"``.
     """
-    missing = [v for v in ("midpoint_soc", "width_soc", "reacted") if v not in ds]
-    if missing:
-        raise ParameterError(f"the Dataset lacks {missing}; pass a simulate_electrode result with observables "
-                             "(or electrode_summary(ds))")
+    if not isinstance(ds, xr.Dataset) or any(v not in ds for v in ("midpoint_soc", "width_soc", "reacted")):
+        raise ParameterError("asynchrony_of: ds must be a simulate_electrode result with its observables "
+                             "(midpoint_soc, width_soc, reacted): pass electrode_summary(ds)")
     n = ds.sizes["particle"]
     sel = np.asarray(particles)
     if sel.dtype == bool:
@@ -326,6 +343,10 @@ def asynchrony_of(ds: xr.Dataset, particles, *, threshold: float = ASYNCHRONY_TH
     sel = sel.astype(int, copy=False).ravel()
     if sel.size == 0 or sel.min() < 0 or sel.max() >= n:
         raise ParameterError(f"particles must be indices in 0..{n - 1} (at least one), got {sel.tolist()[:10]}")
+    values, counts = np.unique(sel, return_counts=True)
+    if np.any(counts > 1):
+        raise ParameterError(f"particles repeats index {int(values[counts > 1][0])}: each particle counts once in "
+                             "the index; pass distinct indices")
     hcs = np.asarray(ds["half_cycle"].values)
     directions = (np.asarray(ds["half_cycle_direction"].values, dtype=str) if "half_cycle_direction" in ds
                   else np.full(hcs.size, ""))

@@ -22,7 +22,7 @@ import xarray as xr
 from scipy.optimize import brentq
 
 from .. import __version__
-from .._checks import callable_or_none, instance_of, number_pair, positive_float, sorted_times
+from .._checks import callable_or_none, fraction, instance_of, number_pair, positive_float, sorted_times
 from ..errors import ParameterError, ProtocolError, SolverError, StepWarning
 from ..geometry import Disc, Sphere
 from ..materials import as_material
@@ -198,12 +198,7 @@ class ParticleModel:
         if c_rate_basis_mAh_g is None:
             self.basis = float(material.capacity)  # C/kg
         else:
-            b = float(c_rate_basis_mAh_g)
-            if not (math.isfinite(b) and b > 0):
-                raise ParameterError(
-                    f"c_rate_basis_mAh_g = {c_rate_basis_mAh_g!r} must be finite and > 0 (mAh/g), e.g. 210"
-                )
-            self.basis = b * 3600.0
+            self.basis = positive_float("c_rate_basis_mAh_g", c_rate_basis_mAh_g, unit=" mAh/g", example="210") * 3600.0
         self.grid = g = grid
         self.offsets = offsets
         self.n_particles = offsets.size - 1
@@ -1036,15 +1031,7 @@ def _run_arguments(initial_theta, output_interval, output_times, solver, progres
 
 
 def _check_theta(value) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ParameterError(f"initial_theta must be a number in (0, 1), got {value!r}") from None
-    if not (0.0 < v < 1.0):
-        raise ParameterError(
-            f"initial_theta = {value!r} is outside (0, 1); θ is the Li occupancy (e.g. 0.97 for a pristine cathode)"
-        )
-    return v
+    return fraction("initial_theta", value, example="0.97 (θ is the Li occupancy; 0.97 for a pristine cathode)")
 
 
 def simulate_particle(
