@@ -284,7 +284,9 @@ def test_a_material_name_is_looked_up_and_wrong_types_are_named(nmc532):
 
 def test_a_current_the_network_cannot_pass_below_the_cut_off_ends_the_step_at_once(nmc532):
     lay = layered_layout(n_columns=3, n_layers=2, radius=R)
-    with pytest.warns(ss.errors.StepWarning, match=r"ended at once: .*the drop through the electrode network"):
+    # the warning says what 1C is in amps, and names the conductivities besides the current
+    with pytest.warns(ss.errors.StepWarning, match=r"ended at once: .*\(20C; 1C = .* A at 160 mAh/g\).*the drop "
+                                                   r"through the electrode network.*sigma_cb = 10000 S/m"):
         ds = simulate_electrode(nmc532, lay, ["Charge at 20C until 4.3 V", "Charge at C/5 for 30 minutes"],
                                 n_shells=8, output_interval=600)
     assert [str(r) for r in ds.step_end_reason.values] == ["voltage=4.3", "duration"]

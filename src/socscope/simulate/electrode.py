@@ -384,6 +384,12 @@ class ElectrodeModel(ParticleBatch):
     # -- setup -----------------------------------------------------------------------
     LOAD_DROP = "the kinetic overpotential and the drop through the electrode network"
 
+    def _remedy(self) -> str:
+        ionic = ("" if self.electrolyte_conductivity is None
+                 else f", electrolyte_conductivity = {self.electrolyte_conductivity:g} S/m")
+        return ("Lower the current, move the cut-off, or check the conductivities the current passes through "
+                f"(sigma_cb = {self.sigma_cb:g} S/m{ionic}, the material's σ(θ)).")
+
     def _rest_voltage(self, theta: np.ndarray) -> float:
         """Collector potential of state ``theta`` at zero cell current [V] (particles may still exchange Li)."""
         return float(NetworkKinetics(self, current=0.0).solve_potential(theta, self._phi)[0])

@@ -674,11 +674,13 @@ class ParticleModel:
         if met is not None:
             cut, v_load = met
             if not in_train:
+                one_c = self.basis * self.mass / 3600.0
                 warnings.warn(
-                    f"step {step.sentence!r} ended at once: the voltage needed to pass its current, {v_load:.3f} V, "
-                    f"is already beyond its cut-off {cut.value} V (the open-circuit voltage is "
-                    f"{p_oc:.3f} V; the difference is {self.LOAD_DROP}); no charge passed. Lower the current or "
-                    "move the cut-off.", StepWarning, stacklevel=4)
+                    f"step {step.sentence!r} ended at once: the voltage needed to pass its current, "
+                    f"{abs(plan.current):.3g} A ({abs(plan.current) / one_c:.3g}C; 1C = {one_c:.3g} A at "
+                    f"{self.basis / 3600.0:g} mAh/g), {v_load:.3f} V, is already beyond its cut-off {cut.value} V "
+                    f"(the open-circuit voltage is {p_oc:.3f} V; the difference is {self.LOAD_DROP}); no charge "
+                    f"passed. {self._remedy()}", StepWarning, stacklevel=4)
             # one sample, the solver's smallest step after the start (times stay
             # increasing), with the voltage under load and no charge passed
             res = SegmentResult(t=[], u=[], t_end=t + opts.min_step, u_end=z0, event=cut.label)
@@ -698,6 +700,10 @@ class ParticleModel:
 
     #: what separates the voltage under load from the open-circuit voltage (for messages)
     LOAD_DROP = "the kinetic overpotential"
+
+    def _remedy(self) -> str:
+        """What to change when a current cannot pass within the cut-off."""
+        return "Lower the current or move the cut-off."
 
     def _cutoff_under_load(self, plan, theta, z0, cpl, p_rest) -> tuple[Condition, float] | None:
         """The voltage cut-off a current step passes the moment its current flows: ``(condition, voltage)``.
