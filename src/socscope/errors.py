@@ -16,6 +16,7 @@ __all__ = [
     "SolverError",
     "FileFormatError",
     "StepWarning",
+    "RangeWarning",
 ]
 
 
@@ -49,3 +50,7 @@ class FileFormatError(SocscopeError, ValueError):
 
 class StepWarning(UserWarning):
     """A protocol step ran, but not as its sentence suggests (e.g. it ended at once at its cut-off)."""
+
+
+class RangeWarning(UserWarning):
+    """A run took θ outside the range a material property's source covers (the value there is extrapolated)."""

@@ -4,6 +4,7 @@ surfaces, heterogeneity measures and the errors users meet."""
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -611,3 +612,19 @@ def test_solver_options_refuse_wrong_values():
         SolverOptions(atol="1e-3")
     with pytest.raises(ParameterError, match=r"SolverOptions.max_newton = 2.5 must be an integer"):
         SolverOptions(max_newton=2.5)
+
+
+def test_a_run_outside_the_sources_theta_range_says_so(ni88):
+    """θ beyond the range a property's source covers: attributes and one RangeWarning naming the properties."""
+    lo_u, hi_u = ni88.properties["U"].valid_range
+    with pytest.warns(ss.errors.RangeWarning, match=r"'ni88-xu2022': .*U 0.266145..0.905926"):
+        ds = ss.simulate_particle(ni88, Sphere(1e-6), ["Rest for 1 minute"], n_cells=5, initial_theta=0.97)
+    lo, hi = (float(v) for v in ds.attrs["theta_range"].strip("[]").split(","))
+    assert lo == pytest.approx(0.97, abs=1e-12) and hi == pytest.approx(0.97, abs=1e-12)  # a rest: θ stays
+    assert ds.attrs["extrapolated_properties"].startswith("U (sources cover 0.266145..0.905926)")
+    # inside every range: no warning, and the attributes say so
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ss.errors.RangeWarning)
+        ds = ss.simulate_particle(ni88, Sphere(1e-6), ["Rest for 1 minute"], n_cells=5, initial_theta=0.8)
+    assert ds.attrs["extrapolated_properties"] == "none"
+    assert lo_u < 0.8 < hi_u

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import contextlib
 import math
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from .. import __version__
-from ..errors import SocscopeError, SolverError
+from ..errors import RangeWarning, SocscopeError, SolverError, StepWarning
 from ..io.results import check_output_folder, write_text_atomic
 
 __all__ = ["main", "build_parser"]
@@ -491,6 +493,28 @@ def _usage(parser) -> int:
     return 2
 
 
+@contextlib.contextmanager
+def _plain_warnings():
+    """socscope's own warnings as one ``socscope: warning: ...`` line each, every text once per command.
+
+    Python's default would print the source line that raised it, and show a
+    warning again after any ``catch_warnings`` block reset its registry.
+    """
+    shown, default = set(), warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if not issubclass(category, (StepWarning, RangeWarning)):
+            return default(message, category, filename, lineno, file, line)
+        text = str(message)
+        if text not in shown:
+            shown.add(text)
+            print(f"socscope: warning: {text}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
+
+
 def main(argv=None) -> int:
     """Entry point of the ``socscope`` console script."""
     parser = build_parser()
@@ -499,7 +523,8 @@ def main(argv=None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        return int(args.func(args) or 0)
+        with _plain_warnings():
+            return int(args.func(args) or 0)
     except SolverError as exc:  # a run that failed, not bad input
         print(f"socscope: error: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
         return 1

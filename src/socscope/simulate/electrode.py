@@ -384,6 +384,10 @@ class ElectrodeModel(ParticleBatch):
     # -- setup -----------------------------------------------------------------------
     LOAD_DROP = "the kinetic overpotential and the drop through the electrode network"
 
+    def _used_properties(self) -> tuple[str, ...]:
+        # a constant σ is σ(θ0), taken where the run starts
+        return (*super()._used_properties(), *(("sigma",) if self.conductivity == "theta" else ()))
+
     def _remedy(self) -> str:
         ionic = ("" if self.electrolyte_conductivity is None
                  else f", electrolyte_conductivity = {self.electrolyte_conductivity:g} S/m")
@@ -646,7 +650,7 @@ class ElectrodeModel(ParticleBatch):
             "conductivity": self.conductivity,
             "electrode_mass_kg": self.mass,
         }
-        attrs.update(self._run_attrs(st.plans, th0, opts, st.events))
+        attrs.update(self._run_attrs(st, th0, opts))
         ds.attrs.update(attrs)
         return ds
 

@@ -23,7 +23,7 @@ from scipy.optimize import brentq
 
 from .. import __version__
 from .._checks import callable_or_none, fraction, instance_of, number_pair, positive_float, sorted_times
-from ..errors import ParameterError, ProtocolError, SolverError, StepWarning
+from ..errors import ParameterError, ProtocolError, RangeWarning, SolverError, StepWarning
 from ..geometry import Disc, Sphere
 from ..materials import as_material
 from ..numerics import (
@@ -94,9 +94,18 @@ class _RunState:
     charges: list = field(default_factory=list)
     plans: list = field(default_factory=list)
     events: list = field(default_factory=list)
+    theta_range: list = field(default_factory=lambda: [math.inf, -math.inf])  # lowest, highest θ visited
+
+    def visit(self, theta) -> None:
+        """Widen :attr:`theta_range` to the finite values of ``theta`` (cells or surfaces, any shape)."""
+        a = np.asarray(theta, dtype=float)
+        a = a[np.isfinite(a)]
+        if a.size:
+            self.theta_range = [min(self.theta_range[0], float(a.min())), max(self.theta_range[1], float(a.max()))]
 
     def extend(self, t, theta, theta_s, current, voltage, step, charge) -> None:
         """Append several samples (arrays over the first axis) of one step."""
+        self.visit(np.asarray(theta_s, dtype=float))
         self.times.extend(t)
         self.states.extend(theta)
         self.surfaces.extend(theta_s)
@@ -688,6 +697,8 @@ class ParticleModel:
         else:
             res = self._integrate_step(step, plan, k, seg, z0, cpl, theta, t, p_oc, opts, out, cb)
         li0 = self.lithium(theta)
+        for u in (*res.u, res.u_end):
+            st.visit(np.asarray(u)[:n])
         keep = [j for j, tt in enumerate(res.t) if tt < res.t_end - 1e-9 * max(1.0, tt)]
         self._record(st, plan, k, [res.t[j] for j in keep] + [res.t_end], [res.u[j] for j in keep] + [res.u_end],
                      cpl, t_charge, charge0, li0)
@@ -933,11 +944,12 @@ class ParticleModel:
         variables.update(_step_table(plans, events, step_idx, charges, self.mass))
         # one constructor call: adding variables one by one costs ~4 ms each
         ds = xr.Dataset(variables, coords=coords)
-        ds.attrs.update(self._attrs(plans, th0, opts, events))
+        ds.attrs.update(self._attrs(st, th0, opts))
         return ds
 
-    def _run_attrs(self, plans, th0, opts, events) -> dict:
-        """Attributes every result carries: version, model, protocol, solver, material."""
+    def _run_attrs(self, st: _RunState, th0, opts) -> dict:
+        """Attributes every result carries: version, model, protocol, solver, material, θ range visited."""
+        plans, events = st.plans, st.events
         attrs = {
             "socscope_version": __version__,
             "flux_law": self.flux,
@@ -953,9 +965,14 @@ class ParticleModel:
         if self.kinetics == "butler-volmer":
             attrs["transfer_coefficients"] = f"alpha_a={self.alpha_a}, alpha_c={self.alpha_c}"
         attrs.update(self.material.to_attrs())
+        attrs.update(_range_attrs(self.material, self._used_properties(), st.theta_range))
         return attrs
 
-    def _attrs(self, plans, th0, opts, events) -> dict:
+    def _used_properties(self) -> tuple[str, ...]:
+        """The material's property slots this model evaluates at θ."""
+        return ("D", "U", "i0") if self.kinetics == "butler-volmer" else ("D",)
+
+    def _attrs(self, st: _RunState, th0, opts) -> dict:
         g = self.grid
         geo = self.geometry
         if hasattr(geo, "image"):
@@ -980,8 +997,31 @@ class ParticleModel:
             attrs["thickness_m"] = g.meta["thickness_m"]
         else:
             attrs["radius_m"] = g.meta["radius_m"]
-        attrs.update(self._run_attrs(plans, th0, opts, events))
+        attrs.update(self._run_attrs(st, th0, opts))
         return attrs
+
+
+def _range_attrs(material, slots, theta_range) -> dict:
+    """``theta_range`` and ``extrapolated_properties`` attributes; a :class:`RangeWarning` where θ left a source's range.
+
+    The warning names the material and its properties but not the run's
+    numbers, so Python shows it once per material and session; each result
+    carries its own range in its attributes.
+    """
+    lo, hi = theta_range
+    left = {slot: prop.valid_range for slot, prop in material.properties.items()
+            if slot in slots and (lo < prop.valid_range[0] or hi > prop.valid_range[1])}
+    if left:
+        ranges = ", ".join(f"{slot} {a:g}..{b:g}" for slot, (a, b) in left.items())
+        warnings.warn(
+            f"material {material.name!r}: the run took θ outside the range its sources cover ({ranges}); "
+            "the properties there are the material's extension, not data. Each result's attrs "
+            "'theta_range' and 'extrapolated_properties' say how far.", RangeWarning, stacklevel=1)
+    return {
+        "theta_range": f"[{lo!r}, {hi!r}]",
+        "extrapolated_properties": ", ".join(f"{slot} (sources cover {a:g}..{b:g})" for slot, (a, b) in left.items())
+                                   or "none",
+    }
 
 
 def _set_reason(st: _RunState, reason: str) -> None:
@@ -1214,7 +1254,7 @@ class ParticleBatch(ParticleModel):
             "n_shells": N,
             "batch_mass_kg": self.mass,
         }
-        attrs.update(self._run_attrs(plans, th0, opts, events))
+        attrs.update(self._run_attrs(st, th0, opts))
         ds.attrs.update(attrs)
         return ds
 
