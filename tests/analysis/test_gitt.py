@@ -305,7 +305,7 @@ def test_out_of_range_numbers_are_named(kwargs, needle):
 
 def test_bad_records_and_settings_are_named():
     df = train(D_TRUE[:1])
-    with pytest.raises(ParameterError, match="voltage_V of data row 3 is nan"):
+    with pytest.raises(ParameterError, match=r"voltage_V of data row 3 \(t = \S+ s\) is not a finite number"):
         detect_pulses(df.assign(voltage_V=np.where(np.arange(len(df)) == 2, np.nan, df.voltage_V)))
     with pytest.raises(ParameterError, match="rest_fraction = 2"):
         detect_pulses(df, rest_fraction=2)

@@ -31,7 +31,7 @@ import pandas as pd
 
 from .._checks import fraction, positive_float
 from ..errors import ParameterError
-from ..io.cycler import INTEGRATED
+from ..io.cycler import INTEGRATED, record_problem
 
 
 def check_record(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -42,16 +42,10 @@ def check_record(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     for c in ("time_s", "voltage_V", "current_A"):
         if c not in df.columns:
             raise ParameterError(f"the record lacks column {c!r}; load it with socscope.io.load_cycler")
-    t, v, i = (df[c].to_numpy(float) for c in ("time_s", "voltage_V", "current_A"))
-    for name, x in (("time_s", t), ("voltage_V", v), ("current_A", i)):
-        bad = np.flatnonzero(~np.isfinite(x))
-        if bad.size:
-            raise ParameterError(f"{name} of data row {bad[0] + 1} is {float(x[bad[0]])!r}; the analysis needs finite "
-                                 "values (remove or repair those rows)")
-    if np.any(np.diff(t) < 0):
-        raise ParameterError("time_s runs backwards; sort the record by time (socscope.io.load_cycler refuses such "
-                             "files)")
-    return t, v, i
+    problem = record_problem(df, ("voltage_V", "current_A"))
+    if problem:
+        raise ParameterError(f"the record: {problem}")
+    return tuple(df[c].to_numpy(float) for c in ("time_s", "voltage_V", "current_A"))
 
 
 def radius_metres(radius_m) -> float:

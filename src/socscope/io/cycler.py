@@ -182,7 +182,9 @@ def load_cycler(path, *, vendor: str | None = None, columns: dict | None = None,
                               f"({exc}){advice}") from None
     if df.empty:
         raise FileFormatError(f"{path}: the {kind} file holds no data points")
-    _check_record(path, df)
+    problem = record_problem(df)
+    if problem:
+        raise FileFormatError(f"{path}: {problem}")
     df.attrs["source_file"] = str(path)
     df.attrs["vendor"] = kind
     df.attrs["sign_convention"] = "current_A and capacity_Ah positive on charge (delithiation)"
@@ -194,26 +196,30 @@ class _ColumnError(ValueError):
     """A column that reads as numbers but not as the schema's: its message is complete and names the row."""
 
 
-def _check_record(path, df: pd.DataFrame) -> None:
-    """Times finite and never decreasing (equal stamps at step changes are common); values finite."""
+def record_problem(df: pd.DataFrame, values=("voltage_V", "current_A", "capacity_Ah")) -> str | None:
+    """What is wrong with a record's times and values, or None.
+
+    Times must be finite and never decrease (equal stamps at step changes are
+    common); the columns ``values`` must be finite. Used by :func:`load_cycler`
+    on every file and by the analyses on the tables they are given.
+    """
     t = df["time_s"].to_numpy(float)
     bad = np.flatnonzero(~np.isfinite(t))
     if bad.size:
-        raise FileFormatError(f"{path}: the time of data row {bad[0] + 1} is {float(t[bad[0]])!r}; every record "
-                              f"needs a finite time ({bad.size} row(s) affected; remove them or fill the gap)")
+        return (f"the time of data row {bad[0] + 1} is {float(t[bad[0]])!r}; every record needs a finite time "
+                f"({bad.size} row(s) affected; remove them or fill the gap)")
     back = np.flatnonzero(np.diff(t) < 0)
     if back.size:
         k = int(back[0]) + 1
-        raise FileFormatError(
-            f"{path}: time runs backwards at data row {k + 1} ({t[k - 1]:.6g} s, then {t[k]:.6g} s; "
-            f"{back.size} place(s)); "
-            "records must be in time order: sort the table by time, or split a file that joins several tests"
-        )
-    for name in ("voltage_V", "current_A", "capacity_Ah"):
+        return (f"time runs backwards at data row {k + 1} ({t[k - 1]:.6g} s, then {t[k]:.6g} s; {back.size} "
+                "place(s)); records must be in time order: sort the table by time, or split a file that joins "
+                "several tests")
+    for name in values:
         bad = np.flatnonzero(~np.isfinite(df[name].to_numpy(float)))
         if bad.size:
-            raise FileFormatError(f"{path}: {name} of data row {bad[0] + 1} (t = {t[bad[0]]:.6g} s) is not a finite "
-                                  f"number ({bad.size} row(s) affected); remove or repair those rows")
+            return (f"{name} of data row {bad[0] + 1} (t = {t[bad[0]]:.6g} s) is not a finite number "
+                    f"({bad.size} row(s) affected); remove or repair those rows")
+    return None
 
 
 def _assemble(raw: pd.DataFrame, time_s, voltage_V, current_A, step, cycle, capacity_Ah, *,
