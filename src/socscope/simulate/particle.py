@@ -1005,8 +1005,9 @@ def _range_attrs(material, slots, theta_range) -> dict:
     """``theta_range`` and ``extrapolated_properties`` attributes; a :class:`RangeWarning` where θ left a source's range.
 
     The warning names the material and its properties but not the run's
-    numbers, so Python shows it once per material and session; each result
-    carries its own range in its attributes.
+    numbers, so repeated runs repeat one text, which Python's default filter
+    (until a ``catch_warnings`` block resets it) and the command line show
+    once; each result carries its own range in its attributes.
     """
     lo, hi = theta_range
     left = {slot: prop.valid_range for slot, prop in material.properties.items()
