@@ -368,7 +368,7 @@ class ElectrodeModel(ParticleBatch):
         n_shells = whole_number("n_shells", n_shells, minimum=3, example=20)
         if n_shells > MAX_SHELLS:
             raise ParameterError(f"n_shells = {n_shells} is above {MAX_SHELLS}: the radial profile converges at "
-                                 "second order in the shell width (tests/simulate/test_convergence.py), so more "
+                                 "second order in the shell width (docs/numerics.md), so more "
                                  "shells only cost memory (N particles x n_shells unknowns); e.g. n_shells=20")
         self.electrolyte_conductivity = None if electrolyte_conductivity is None else positive_float(
             "electrolyte_conductivity", electrolyte_conductivity, unit=" S/m",
