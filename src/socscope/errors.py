@@ -15,6 +15,7 @@ __all__ = [
     "ProtocolError",
     "SolverError",
     "FileFormatError",
+    "SocscopeWarning",
     "StepWarning",
     "RangeWarning",
 ]
@@ -48,9 +49,13 @@ class FileFormatError(SocscopeError, ValueError):
     """A file is corrupt, empty or of an unexpected kind (the message names the file)."""
 
 
-class StepWarning(UserWarning):
+class SocscopeWarning(UserWarning):
+    """Base class of every warning socscope gives on purpose (the command line prints them as one line)."""
+
+
+class StepWarning(SocscopeWarning):
     """A protocol step ran, but not as its sentence suggests (e.g. it ended at once at its cut-off)."""
 
 
-class RangeWarning(UserWarning):
+class RangeWarning(SocscopeWarning):
     """A run took θ outside the range a material property's source covers (the value there is extrapolated)."""

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..errors import RangeWarning, SocscopeError, SolverError, StepWarning
+from ..errors import SocscopeError, SocscopeWarning, SolverError
 from ..io.results import check_output_folder, write_text_atomic
 
 __all__ = ["main", "build_parser"]
@@ -503,7 +503,7 @@ def _plain_warnings():
     shown, default = set(), warnings.showwarning
 
     def show(message, category, filename, lineno, file=None, line=None):
-        if not issubclass(category, (StepWarning, RangeWarning)):
+        if not issubclass(category, SocscopeWarning):
             return default(message, category, filename, lineno, file, line)
         text = str(message)
         if text not in shown:

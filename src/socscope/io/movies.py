@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from .._optional import require
-from ..errors import FileFormatError, ParameterError
+from ..errors import FileFormatError, ParameterError, SocscopeWarning
 
 __all__ = ["VIDEO_SUFFIXES", "Movie", "bin_frames", "open_movie"]
 
@@ -704,7 +704,7 @@ def bin_frames(frames, n: int, *, time_s=None) -> tuple[np.ndarray, np.ndarray |
     if dropped:
         warnings.warn(
             f"bin_frames: {total} frames are not a multiple of n={n}; the last {dropped} frame(s) were dropped",
-            UserWarning, stacklevel=2,
+            SocscopeWarning, stacklevel=2,
         )
     used = frames[: sets * n]
     binned = np.mean(used.reshape(sets, n, *frames.shape[1:]), axis=1, dtype=np.float64)

@@ -74,7 +74,7 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import erfc, exp1, j0, jn_zeros
 
-from socscope.errors import ParameterError
+from socscope.errors import ParameterError, SocscopeWarning
 
 __all__ = [
     "SeriesTruncationWarning",
@@ -99,7 +99,7 @@ _J0_AT_J1_ZEROS_MIN = 0.788
 _EXP_UNDERFLOW = 746.0
 
 
-class SeriesTruncationWarning(UserWarning):
+class SeriesTruncationWarning(SocscopeWarning):
     """The truncated series may be less accurate than the requested tolerance."""
 
 

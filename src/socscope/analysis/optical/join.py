@@ -30,7 +30,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ...errors import ParameterError
+from ...errors import ParameterError, SocscopeWarning
 
 __all__ = ["capacity_basis_Ah", "derivative_vs_soc", "join_cycler", "read_cycler"]
 
@@ -189,7 +189,7 @@ def join_cycler(frame_time_s, cycler, *, capacity_Ah: float | None = None, mass_
         warnings.warn(
             f"no capacity basis given: SOC is the passed charge over the record's largest charge swing "
             f"({cap * 1e3:.4g} mAh); give --capacity-mAh or --mass-mg with --capacity-mAh-g for an absolute SOC",
-            UserWarning, stacklevel=2,
+            SocscopeWarning, stacklevel=2,
         )
 
     def at(values):

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from ..._checks import flag, positive_float, whole_number
-from ...errors import ParameterError
+from ...errors import ParameterError, SocscopeWarning
 from .contrast import (
     PeripheryCore,
     UnreactedCOM,
@@ -375,7 +375,7 @@ def _run(mv, *, labels, reference_spot, drift, bin_n, cycler, capacity_Ah, mass_
     used_frames = n_bins * bin_n
     if used_frames < n_frames:
         warnings.warn(f"{n_frames} frames are not a multiple of bin_frames={bin_n}; the last "
-                      f"{n_frames - used_frames} frame(s) are left out", UserWarning, stacklevel=3)
+                      f"{n_frames - used_frames} frame(s) are left out", SocscopeWarning, stacklevel=3)
     if pixel_size_nm is None:
         pixel_size_nm = (getattr(mv, "metadata", None) or {}).get("pixel_size_nm")
     if pixel_size_nm is not None:  # given, or from the file's metadata

@@ -26,7 +26,7 @@ import pandas as pd
 from scipy import ndimage
 
 from ..._optional import require
-from ...errors import FileFormatError, ParameterError
+from ...errors import FileFormatError, ParameterError, SocscopeWarning
 from ...observe.optical import _check_shape
 
 __all__ = ["THRESHOLD_METHODS", "background_threshold", "labels_from_rois", "load_labels", "particle_table",
@@ -310,7 +310,7 @@ def labels_from_rois(path_or_rois, shape) -> np.ndarray:
         is_composite = roi.multi_coordinates is not None
         if kind not in area_types and not is_composite:
             warnings.warn(f"{source}: ROI {index} ({roi.name or 'unnamed'}) is a {kind.name.lower()} without area; "
-                          "skipped", UserWarning, stacklevel=2)
+                          "skipped", SocscopeWarning, stacklevel=2)
             continue
         label += 1
         if kind == roifile.ROI_TYPE.RECT and not is_composite:
