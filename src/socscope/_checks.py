@@ -22,7 +22,14 @@ __all__ = ["positive_float", "whole_number", "sorted_times", "instance_of", "cal
 
 
 def _real(name: str, value: Any, unit: str, example: str, error=ParameterError, owner: str = "") -> float:
-    """``value`` as a float; bool, str and containers are refused (they convert by accident)."""
+    """``value`` as a float; bool, str and containers are refused (they convert by accident).
+
+    A 0-d numeric array (``ds.theta_mean[-1]``, ``np.array(0.5)``) is a number.
+    """
+    if not isinstance(value, numbers.Real) and not isinstance(value, (str, bytes)) and np.ndim(value) == 0:
+        a = np.asarray(value)
+        if a.dtype.kind in "iuf":
+            value = a.item()
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         unit = f" in{unit}" if unit else ""
         raise error(f"{_of(owner)}{name} must be a number{unit}, got {value!r} ({type(value).__name__}); "

@@ -277,10 +277,12 @@ def test_maccor_state_without_a_direction_is_refused(tmp_path):
     path = _maccor_file(tmp_path / "other.txt", f, state)
     with pytest.raises(FileFormatError, match=r"data row 6 has State 'O' with 0.001 A \(1 row"):
         load_cycler(path)
-    # the same state with no current is a rest by another name: read as zero
-    state[5], f.loc[5, "i"] = "O", 0.0
-    rec = load_cycler(_maccor_file(tmp_path / "other0.txt", f, state))
-    assert rec.current_A[5] == 0.0
+    # the same state with no current, or with an instrument offset below 1e-3 of the largest
+    # current, is a rest by another name: read as zero
+    for offset in (0.0, 1e-7):
+        state[5], f.loc[5, "i"] = "O", offset
+        rec = load_cycler(_maccor_file(tmp_path / "other0.txt", f, state))
+        assert rec.current_A[5] == 0.0
 
 
 def test_fractional_step_numbers_are_refused(tmp_path):

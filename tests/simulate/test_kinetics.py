@@ -280,7 +280,7 @@ def test_a_cut_off_passed_by_the_overpotential_alone_ends_the_step_at_once(lin, 
     kw = dict(n_cells=10) if isinstance(geometry, Sphere) else dict(resolution=0.2e-6)
     # the open-circuit voltage at θ = 0.7 is 3.7 V; 2000C needs more than 0.3 V of overpotential
     with pytest.warns(ss.errors.StepWarning, match=r"'Charge at 2000C until 4.0 V' ended at once: the voltage "
-                                                   r"needed to pass its current, \S+ A \(2e\+03C; 1C = \S+ A at "
+                                                   r"needed to pass its current, \S+ A \(2000C; 1C = \S+ A at "
                                                    r"\d+ mAh/g\), \d\.\d+ V, is already beyond its "
                                                    r"cut-off 4.0 V \(the open-circuit voltage is 3.700 V"):
         ds = ss.simulate_particle(lin, geometry, ["Charge at 2000C until 4.0 V", "Charge at C/5 for 10 minutes"],

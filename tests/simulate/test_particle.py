@@ -628,3 +628,18 @@ def test_a_run_outside_the_sources_theta_range_says_so(ni88):
         ds = ss.simulate_particle(ni88, Sphere(1e-6), ["Rest for 1 minute"], n_cells=5, initial_theta=0.8)
     assert ds.attrs["extrapolated_properties"] == "none"
     assert lo_u < 0.8 < hi_u
+
+
+def test_numbers_held_in_0d_arrays_are_numbers(ni88):
+    """θ taken from an earlier result (an xarray or NumPy scalar) starts the next run; text still does not."""
+    first = ss.simulate_particle(ni88, Sphere(1e-6), ["Charge at 1C for 1 minute"], n_cells=5, initial_theta=0.8)
+    for theta in (first.theta_mean[-1], np.array(0.79), np.float32(0.79)):
+        ds = ss.simulate_particle(ni88, Sphere(1e-6), ["Rest for 1 minute"], n_cells=5, initial_theta=theta)
+        assert ds.attrs["initial_theta"] == pytest.approx(float(theta), abs=1e-7)  # float32: 7 digits
+    with pytest.raises(ParameterError, match="initial_theta must be a number"):
+        ss.simulate_particle(ni88, Sphere(1e-6), ["Rest for 1 minute"], n_cells=5, initial_theta=np.array("0.8"))
+
+
+def test_a_batch_with_more_shells_than_any_use_is_refused(ni88):
+    with pytest.raises(ParameterError, match="n_cells = 10000000 is above 1000"):
+        ss.simulate_particles(ni88, [Sphere(1e-6)] * 3, ["Rest for 1 minute"], n_cells=10**7)

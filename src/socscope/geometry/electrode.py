@@ -339,8 +339,8 @@ class ElectrodeLayout:
         for name, arr in (("particle_position", pos), ("junction_position", jpos)):
             if not np.all(np.isfinite(arr)):
                 raise GeometryError(f"{owner}: {name} has non-finite values")
-            below = np.flatnonzero(arr[:, -1] < 0) if arr.size else []
-            if len(below):
+            below = np.flatnonzero(arr[:, -1] < 0)
+            if below.size:
                 k = int(below[0])
                 raise GeometryError(
                     f"{owner}: {name}[{k}] lies at height {arr[k, -1]:g} m, below the current collector; the "
@@ -415,10 +415,10 @@ class ElectrodeLayout:
                 f"{owner}: edge {k} (nodes {int(edges[k, 0])}-{int(edges[k, 1])}) has zero "
                 "resistance; give it a carbon or NMC factor"
             )
-        if self.labels is not None and int(self.labels.min(initial=0)) < 0:
+        lowest = None if self.labels is None else int(self.labels.min(initial=0))
+        if lowest is not None and lowest < 0:
             raise GeometryError(
-                f"{owner}: the label image holds {int(self.labels.min())}; labels are 0 (background) and "
-                f"1..{n} (particle k-1)"
+                f"{owner}: the label image holds {lowest}; labels are 0 (background) and 1..{n} (particle k-1)"
             )
         if self.labels is not None and int(self.labels.max(initial=0)) != n:
             raise GeometryError(
@@ -778,20 +778,26 @@ def _coverage_values(coverage, n: int, rng, owner: str) -> np.ndarray:
 _PHI_DEPOSIT = {2: 0.72, 3: 0.52}
 
 
-#: the deposition's height map has one sample every mean radius / 8 (2D) or / 4
-#: (3D) across the strip (box); 5e7 samples take 0.8 GB with their owners. A
-#: pile of 10^6 particles at the default thickness needs 1.5e6 (2D) or 5.4e6 (3D)
+#: the deposition's height map has one sample every :func:`_height_spacing`
+#: across the strip (box); 5e7 samples take 0.8 GB with their owners (the
+#: lateral bins add about a quarter of that in 3D). A pile of 10^6 particles
+#: (radius_cv 0.2) at the default thickness needs 1.5e6 (2D) or 6.0e6 (3D)
 _MAX_HEIGHT_SAMPLES = 5e7
 
 
-def _check_pile_size(width: float, mean_r: float, dim: int, owner: str) -> None:
+def _height_spacing(radius: np.ndarray, dim: int) -> float:
+    """Sample spacing [m] of the deposition's height map."""
+    return float(np.mean(radius)) / (8.0 if dim == 2 else 4.0)
+
+
+def _check_pile_size(width: float, radius: np.ndarray, dim: int, owner: str) -> None:
     """Refuse a strip (box) so wide against the particles that its height map would not fit in memory."""
-    per_side = width / (mean_r / (8.0 if dim == 2 else 4.0)) + 1.0
-    if per_side ** (dim - 1) > _MAX_HEIGHT_SAMPLES:
-        widest = (_MAX_HEIGHT_SAMPLES ** (1.0 / (dim - 1)) - 1.0) * mean_r / (8.0 if dim == 2 else 4.0)
+    h = _height_spacing(radius, dim)
+    if (width / h + 1.0) ** (dim - 1) > _MAX_HEIGHT_SAMPLES:
+        widest = (_MAX_HEIGHT_SAMPLES ** (1.0 / (dim - 1)) - 1.0) * h
         raise GeometryError(
             f"{owner}: the {'strip' if dim == 2 else 'box'} would be {width:.3g} m wide, "
-            f"{width / mean_r:.3g} mean radii; at most {widest:.3g} m can be deposited. Give a larger "
+            f"{width / float(np.mean(radius)):.3g} mean radii; at most {widest:.3g} m can be deposited. Give a larger "
             "thickness (the particles spread over a wider strip the thinner the pile), a smaller width, or "
             "lengths in metres"
         )
@@ -853,7 +859,7 @@ def _deposit(radius: np.ndarray, width: float, dim: int, rng: np.random.Generato
     """
     n = radius.size
     nd = dim - 1
-    h = float(np.mean(radius)) / (8.0 if dim == 2 else 4.0)
+    h = _height_spacing(radius, dim)
     m = math.ceil(width / h) + 1
     shape = (m,) * nd
     height = np.zeros(shape)
@@ -1107,7 +1113,7 @@ def random_layout(
         How far [m] a particle may move sideways from its drop point to settle;
         default ``2 · mean_radius`` in 2D, ``mean_radius`` in 3D (larger is
         denser, with more contacts, and slower in 3D); 0 = plain ballistic
-        deposition (sticks where it first touches).
+        deposition (sticks where it first touches); at most ``10 · mean_radius``.
     rng : numpy.random.Generator
         Source of randomness (required).
 
@@ -1182,7 +1188,7 @@ def random_layout(
             solid = np.sum(4.0 / 3.0 * np.pi * radius**3)
             w = math.sqrt(solid / (t * _PHI_DEPOSIT[3]))
         w = max(w, 2.0 * radius.max() * 1.05)
-    _check_pile_size(w, mean_r, dim, owner)
+    _check_pile_size(w, radius, dim, owner)
 
     pos, own, height, h = _deposit(radius, w, dim, rng, settle)
     tree = cKDTree(pos)

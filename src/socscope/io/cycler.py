@@ -47,7 +47,7 @@ import pandas as pd
 
 from ..errors import FileFormatError
 
-__all__ = ["load_cycler", "detect_vendor", "SCHEMA", "VENDORS", "CSV_NAMES"]
+__all__ = ["load_cycler", "detect_vendor", "record_problem", "SCHEMA", "VENDORS", "CSV_NAMES"]
 
 SCHEMA = ("time_s", "voltage_V", "current_A", "step", "cycle", "capacity_Ah")
 VENDORS = ("biologic-mpr", "biologic-mpt", "neware-ndax", "neware-nda", "arbin", "maccor", "csv")
@@ -486,8 +486,11 @@ def _read_maccor(path: Path) -> pd.DataFrame:
     sign = np.where(state == "C", 1.0, np.where(state == "D", -1.0, 0.0))
     # Amps is unsigned: only C and D say which way a current runs; R (rest)
     # carries the instrument's offset, read as zero. Any other state with a
-    # current would otherwise become a silent zero and lose its charge.
-    unknown = np.flatnonzero(~np.isin(state, ("C", "D", "R")) & (np.abs(amps) > 0))
+    # current would otherwise become a silent zero and lose its charge; below
+    # 1e-3 of the record's largest current (the analyses' rest_fraction) it is
+    # an offset too
+    unknown = np.flatnonzero(~np.isin(state, ("C", "D", "R")) & (np.abs(amps) > 1e-3 * np.nanmax(np.abs(amps),
+                                                                                                 initial=0.0)))
     if unknown.size:
         k = unknown[0]
         raise FileFormatError(

@@ -50,12 +50,12 @@ DIP_DEPTH = 0.02
 SOC_ROUNDOFF = 1e-9
 
 
-def _result(ds, owner: str, names) -> xr.Dataset:
-    """``ds`` if it is a Dataset with at least one sample and numeric variables ``names``."""
+def _result(ds, owner: str, names, *, text=()) -> xr.Dataset:
+    """``ds`` if it is a Dataset with at least one sample, numeric variables ``names`` and variables ``text``."""
     if not isinstance(ds, xr.Dataset):
         raise ParameterError(f"{owner}: ds must be an xarray.Dataset from simulate_electrode, got "
                              f"{type(ds).__name__}")
-    missing = [v for v in names if v not in ds]
+    missing = [v for v in (*names, *text) if v not in ds]
     if missing:
         raise ParameterError(f"{owner}: the Dataset lacks {missing}; pass a simulate_electrode result")
     if ds.sizes.get("time", 0) == 0:
@@ -259,9 +259,7 @@ def electrode_summary(ds: xr.Dataset, *, method: str = "crossing", threshold: fl
         A new Dataset (the input is not modified).
     """
     threshold = positive_float("threshold", threshold, example="1 (the default)", owner="electrode_summary")
-    _result(ds, "electrode_summary", ("theta_mean", "voltage", "step_capacity"))
-    if "step_kind" not in ds:
-        raise ParameterError("electrode_summary: the Dataset lacks ['step_kind']; pass a simulate_electrode result")
+    _result(ds, "electrode_summary", ("theta_mean", "voltage", "step_capacity"), text=("step_kind",))
     table = electrode_transitions(ds, method=method)
     halves = classify_half_cycles(table, threshold=threshold)
     hcs = halves["half_cycle"].to_numpy()
@@ -329,9 +327,13 @@ def asynchrony_of(ds: xr.Dataset, particles, *, threshold: float = ASYNCHRONY_TH
         than two reacted particles the index is NaN and the classification
         ``"undetermined"``.
     """
-    if not isinstance(ds, xr.Dataset) or any(v not in ds for v in ("midpoint_soc", "width_soc", "reacted")):
-        raise ParameterError("asynchrony_of: ds must be a simulate_electrode result with its observables "
-                             "(midpoint_soc, width_soc, reacted): pass electrode_summary(ds)")
+    if not isinstance(ds, xr.Dataset):
+        raise ParameterError(f"asynchrony_of: ds must be an xarray.Dataset, got {type(ds).__name__}; pass "
+                             "electrode_summary(ds)")
+    missing = [v for v in ("midpoint_soc", "width_soc", "reacted") if v not in ds]
+    if missing:
+        raise ParameterError(f"asynchrony_of: the Dataset lacks {missing}; pass a simulate_electrode result with "
+                             "its observables (or electrode_summary(ds))")
     n = ds.sizes["particle"]
     sel = np.asarray(particles)
     if sel.dtype == bool:

@@ -36,7 +36,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import xarray as xr
 
-from .._checks import flag, fraction, positive_float, whole_number
+from .._checks import flag, fraction, positive_float
 from ..constants import F
 from ..errors import GeometryError, MaterialError, ParameterError, ProtocolError
 from ..geometry import ElectrodeLayout, Sphere, electrolyte_links
@@ -53,7 +53,7 @@ from ..numerics import (
 from ..observe.electrode import electrode_summary
 from ..protocols import parse_protocol
 from .kinetics import SurfaceKinetics
-from .particle import ParticleBatch, _run_arguments, _RunState, _step_table
+from .particle import ParticleBatch, _run_arguments, _RunState, _step_table, shell_count
 
 __all__ = ["ElectrodeModel", "NetworkKinetics", "simulate_electrode"]
 
@@ -61,10 +61,6 @@ __all__ = ["ElectrodeModel", "NetworkKinetics", "simulate_electrode"]
 SIGMA_CB = 1e4
 #: Largest carbon-binder conductivity accepted [S/m] (above copper's 6e7).
 SIGMA_CB_MAX = 1e8
-#: Most radial shells per particle: 50 times the default of 20, which at second
-#: order cuts the default's spatial error 2500-fold; 10^7 shells for three
-#: particles ran out of memory after 12 s instead of being refused.
-MAX_SHELLS = 1000
 
 
 class NetworkKinetics(SurfaceKinetics):
@@ -365,11 +361,7 @@ class ElectrodeModel(ParticleBatch):
                                  "carbon-binder is about 1e4 S/m, e.g. sigma_cb=1e4")
         if conductivity not in ("theta", "constant"):
             raise ParameterError(f"conductivity = {conductivity!r}; use 'theta' (σ(θ̄) per particle) or 'constant'")
-        n_shells = whole_number("n_shells", n_shells, minimum=3, example=20)
-        if n_shells > MAX_SHELLS:
-            raise ParameterError(f"n_shells = {n_shells} is above {MAX_SHELLS}: the radial profile converges at "
-                                 "second order in the shell width (docs/numerics.md), so more "
-                                 "shells only cost memory (N particles x n_shells unknowns); e.g. n_shells=20")
+        n_shells = shell_count(n_shells, "n_shells")
         self.electrolyte_conductivity = None if electrolyte_conductivity is None else positive_float(
             "electrolyte_conductivity", electrolyte_conductivity, unit=" S/m",
             example="0.1 (an effective value; None for a uniform electrolyte)")
@@ -377,16 +369,16 @@ class ElectrodeModel(ParticleBatch):
         self.sigma_cb = float(sigma_cb)
         self.conductivity = conductivity
         self._kinetics_request = ("none", transfer_coefficients)  # set up below, as a network
-        super().__init__(material, [Sphere(float(r)) for r in layout.particle_radius], n_cells=int(n_shells),
+        super().__init__(material, [Sphere(float(r)) for r in layout.particle_radius], n_cells=n_shells,
                          flux=flux, c_rate_basis_mAh_g=c_rate_basis_mAh_g)
         self._setup_network()
 
     # -- setup -----------------------------------------------------------------------
     LOAD_DROP = "the kinetic overpotential and the drop through the electrode network"
 
-    def _used_properties(self) -> tuple[str, ...]:
+    def _used_properties(self, visited, th0) -> dict:
         # a constant σ is σ(θ0), taken where the run starts
-        return (*super()._used_properties(), *(("sigma",) if self.conductivity == "theta" else ()))
+        return {**super()._used_properties(visited, th0), "sigma": visited if self.conductivity == "theta" else (th0, th0)}
 
     def _remedy(self) -> str:
         ionic = ("" if self.electrolyte_conductivity is None
@@ -552,6 +544,7 @@ class ElectrodeModel(ParticleBatch):
         ts = np.asarray(ts, dtype=float)
         zs = np.atleast_2d(np.asarray(zs, dtype=float))
         u = zs[:, :n]
+        st.visit(u)
         # samples between steps are interpolated; the potentials, which the
         # step-size control does not watch, are solved again for each
         # sample's θ so that every record satisfies Kirchhoff's law
