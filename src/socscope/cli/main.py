@@ -507,8 +507,10 @@ def _plain_warnings():
             return default(message, category, filename, lineno, file, line)
         text = str(message)
         if text not in shown:
+            from tqdm import tqdm
+
             shown.add(text)
-            print(f"socscope: warning: {text}", file=sys.stderr)
+            tqdm.write(f"socscope: warning: {text}", file=sys.stderr)  # above a running progress bar, not inside it
 
     with warnings.catch_warnings():
         warnings.showwarning = show
