@@ -7,7 +7,7 @@ from numpy.testing import assert_allclose
 import socscope as ss
 from socscope.constants import F
 from socscope.errors import GeometryError, MaterialError, ParameterError
-from socscope.geometry.electrode import ElectrodeLayout, identical_wired_layout, layered_layout
+from socscope.geometry.electrode import ElectrodeLayout, identical_wired_layout, layered_layout, random_layout
 from socscope.numerics import ConductanceNetwork, SolverOptions, laplacian_apply
 from socscope.simulate.electrode import ElectrodeModel, NetworkKinetics, simulate_electrode
 
@@ -319,6 +319,11 @@ def test_model_size_and_theta_are_checked(nmc532):
     # 10^7 shells ran out of memory after 12 s
     with pytest.raises(ParameterError, match="n_shells = 10000000 is above 1000"):
         ElectrodeModel(nmc532, lay, n_shells=10**7)
+    # and particles x shells, before anything is allocated
+    big = random_layout(5000, dim=2, rng=np.random.default_rng(0))
+    with pytest.raises(ParameterError, match=r"5,000 particles x n_shells = 1000 is 5,000,000 unknowns.*about 6 GB; "
+                                             r"use fewer shells \(n_shells=800 fits\)"):
+        ElectrodeModel(nmc532, big, n_shells=1000)
     model = ElectrodeModel(nmc532, lay, n_shells=5)
     for theta in (-1.0, 1.5, "x"):  # -1 gave resistances, 'x' a raw ValueError
         with pytest.raises(ParameterError, match="ElectrodeModel.electrical_distance: theta"):

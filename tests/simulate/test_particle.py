@@ -643,3 +643,7 @@ def test_numbers_held_in_0d_arrays_are_numbers(ni88):
 def test_a_batch_with_more_shells_than_any_use_is_refused(ni88):
     with pytest.raises(ParameterError, match="n_cells = 10000000 is above 1000"):
         ss.simulate_particles(ni88, [Sphere(1e-6)] * 3, ["Rest for 1 minute"], n_cells=10**7)
+    # particles x shells is bounded too: 4001 x 1000 is 4.0e6 unknowns, about 5 GB while running
+    with pytest.raises(ParameterError, match=r"4,001 particles x n_cells = 1000 is 4,001,000 unknowns, above "
+                                             r"4,000,000.*n_cells=999 fits"):
+        ss.simulate_particles(ni88, [Sphere(1e-6)] * 4001, ["Rest for 1 minute"], n_cells=1000)

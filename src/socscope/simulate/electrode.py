@@ -361,7 +361,7 @@ class ElectrodeModel(ParticleBatch):
                                  "carbon-binder is about 1e4 S/m, e.g. sigma_cb=1e4")
         if conductivity not in ("theta", "constant"):
             raise ParameterError(f"conductivity = {conductivity!r}; use 'theta' (σ(θ̄) per particle) or 'constant'")
-        n_shells = shell_count(n_shells, "n_shells")
+        n_shells = shell_count(n_shells, "n_shells", layout.n_particles)
         self.electrolyte_conductivity = None if electrolyte_conductivity is None else positive_float(
             "electrolyte_conductivity", electrolyte_conductivity, unit=" S/m",
             example="0.1 (an effective value; None for a uniform electrolyte)")

@@ -55,6 +55,14 @@ MAX_VALUES_PER_STEP = 200_000_000
 #: 2500-fold; 10^7 shells for three particles ran out of memory after 12 s
 #: instead of being refused.
 MAX_SHELLS = 1000
+#: Most particles x shells a batch or an electrode may hold (the same bound as a
+#: 2D grid's ``max_cells``).
+MAX_UNKNOWNS = 4_000_000
+# Memory a running network electrode holds per unknown [bytes]: 20 000
+# particles x 20 shells peaked 0.48 GB above the layout, 2 000 x 200 0.47 GB
+# (one hour of C/20 sampled every 10 min; more samples per step add 8 bytes per
+# unknown each, kept until the step's record is reduced).
+_BYTES_PER_UNKNOWN = 1.2e3
 
 
 def _sample_limit(n_cells: int) -> int:
@@ -1005,13 +1013,26 @@ class ParticleModel:
         return attrs
 
 
-def shell_count(value, name: str) -> int:
-    """Radial shells per particle of a batch or an electrode: a whole number in 3..:data:`MAX_SHELLS`."""
+def shell_count(value, name: str, n_particles: int = 1) -> int:
+    """Radial shells per particle of a batch or an electrode: a whole number in 3..:data:`MAX_SHELLS`.
+
+    With ``n_particles`` the total, particles x shells, must also stay within
+    :data:`MAX_UNKNOWNS`.
+    """
     n = whole_number(name, value, minimum=3, example=20)
     if n > MAX_SHELLS:
         raise ParameterError(f"{name} = {n} is above {MAX_SHELLS}: the radial profile converges at second order in "
                              f"the shell width (docs/numerics.md), so more shells only cost memory (particles x "
                              f"shells unknowns); e.g. {name}=20")
+    total = int(n_particles) * n
+    if total > MAX_UNKNOWNS:
+        fewer = MAX_UNKNOWNS // int(n_particles)
+        fix = (f"use fewer shells ({name}={fewer} fits) or fewer particles" if fewer >= 3
+               else f"use at most {MAX_UNKNOWNS // 3:,} particles (with {name}=3)")
+        raise ParameterError(
+            f"{n_particles:,} particles x {name} = {n} is {total:,} unknowns, above {MAX_UNKNOWNS:,}: a run holds "
+            f"about {_BYTES_PER_UNKNOWN / 1e3:.1f} kB per unknown, so this would need about "
+            f"{total * _BYTES_PER_UNKNOWN / 1e9:.0f} GB; {fix}")
     return n
 
 
@@ -1227,7 +1248,7 @@ class ParticleBatch(ParticleModel):
         self.geometry = geos
         self.flux = flux
         self.surface = UniformFlux()
-        n_cells = shell_count(n_cells, "n_cells")
+        n_cells = shell_count(n_cells, "n_cells", len(geos))
         grid, offsets = stack_grids([g.mesh(n_cells=n_cells) for g in geos])
         self.n_shells = n_cells
         self._setup(grid, offsets, c_rate_basis_mAh_g)
