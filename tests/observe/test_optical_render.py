@@ -344,3 +344,29 @@ def test_soc_traces_presets_and_errors():
         soc_traces([0, 0.5, 0.3, 1.0], onset_soc=0.2, width_soc=0.1)
     with pytest.raises(ParameterError, match="outside the half-cycle"):
         soc_traces(np.linspace(0, 1, 10), onset_soc=3.0, width_soc=0.001)
+
+
+def test_rasterize_dataset_at_its_own_resolution_is_the_result_itself():
+    # an ellipse of 100 nm squares drawn on 100 nm pixels lost 10 % of its cells (28 lost,
+    # 11 drawn twice): pixel centres fell on cell edges and rint rounded ties both ways
+    ds = ss.simulate_particle("ni88-xu2022", ss.geometry.Ellipse(2e-6, 1e-6), ["Charge at C/3 for 10 minutes"],
+                              resolution=100e-9, output_interval=300)
+    cells = ds.theta.values
+    for px, per_cell in ((100.0, 1), (50.0, 4), (25.0, 16)):
+        img = rasterize_dataset(ds, px)
+        # every cell drawn, once per pixel that fits in it; the same values, so the same mean
+        assert np.isfinite(img[-1]).sum() == per_cell * np.isfinite(cells[-1]).sum()
+        assert_allclose(np.nanmean(img, axis=(1, 2)), np.nanmean(cells, axis=(1, 2)), rtol=1e-14)  # round-off
+    img = rasterize_dataset(ds, 100.0)
+    rows = np.flatnonzero(np.isfinite(img[0]).any(axis=1))
+    cols = np.flatnonzero(np.isfinite(img[0]).any(axis=0))
+    crop = img[:, rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    r0 = np.flatnonzero(np.isfinite(cells[0]).any(axis=1))
+    c0 = np.flatnonzero(np.isfinite(cells[0]).any(axis=0))
+    assert_array_equal(crop, cells[:, r0[0]:r0[-1] + 1, c0[0]:c0[-1] + 1])  # pixel for cell
+    with pytest.raises(ParameterError, match=r"time = \[999\]: the result has 3 samples"):
+        rasterize_dataset(ds, 100.0, time=[999])  # was an IndexError
+    with pytest.raises(ParameterError, match="sample indices"):
+        rasterize_dataset(ds, 100.0, time=[0.5])  # was read as sample 0
+    with pytest.raises(ParameterError, match="above 2e.08"):
+        rasterize_dataset(ds, 0.001)  # asked for 32 TiB

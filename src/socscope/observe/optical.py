@@ -247,6 +247,10 @@ def theta_from_intensity(intensity, *, calibration: str = "linear", contrast_ful
 # particles as pixel images
 # --------------------------------------------------------------------------------------------
 
+#: Most values (frames x pixels) one rendering may hold: 2e8 float64 is 1.6 GB.
+MAX_IMAGE_VALUES = 200_000_000
+
+
 def _pixel_grid(shape, centre_px):
     ny, nx = _check_shape(shape)
     if centre_px is None:
@@ -321,6 +325,14 @@ def rasterize_particle(theta_cells, cell_xy, pixel_size_nm: float, *, shape=None
         half = (hi - lo) / 2 + h
         shape = (2 * int(np.ceil(half[1] / p)) + 3, 2 * int(np.ceil(half[0] / p)) + 3)
     ny, nx, cy, cx = _pixel_grid(shape, centre_px)
+    frames = int(np.prod(th.shape[:-1], dtype=float))
+    n_values = frames * ny * nx
+    if n_values > MAX_IMAGE_VALUES:
+        raise ParameterError(
+            f"{frames} frame(s) of {ny} x {nx} pixels at pixel_size_nm = {pixel_size_nm!r} is "
+            f"{n_values:.3g} values, above {MAX_IMAGE_VALUES:.0e} ({MAX_IMAGE_VALUES * 8 / 1e9:.1f} GB); the cells are "
+            f"{h * 1e9:.3g} nm apart, so pixels much finer show nothing new: use a pixel size near that, fewer "
+            "frames (time=...) or a smaller shape")
     X = (np.arange(nx) - cx) * p + mid[0]
     Y = (np.arange(ny) - cy) * p + mid[1]
     XX, YY = np.meshgrid(X, Y)
@@ -334,6 +346,20 @@ def rasterize_particle(theta_cells, cell_xy, pixel_size_nm: float, *, shape=None
     out = np.full(th.shape[:-1] + (ny * nx,), np.nan)
     out[..., mask] = th[..., idx[mask]]
     return out.reshape(th.shape[:-1] + (ny, nx))
+
+
+def _time_indices(time, n_time: int) -> np.ndarray:
+    """``time`` of :func:`rasterize_dataset` as sample indices, checked."""
+    t = np.atleast_1d(np.asarray(time))
+    if t.ndim != 1 or t.size == 0 or t.dtype.kind not in "iuf" or not np.all(np.isfinite(t)) \
+            or np.any(t != np.round(t)):
+        raise ParameterError(f"time = {time!r} must be a list of sample indices (whole numbers), not times; "
+                             f"e.g. time=[0, -1] for the first and last of the {n_time} samples")
+    t = t.astype(np.intp)
+    if np.any(t >= n_time) or np.any(t < -n_time):
+        raise ParameterError(f"time = {time!r}: the result has {n_time} samples, so indices run from "
+                             f"{-n_time} to {n_time - 1}; e.g. time=[0, -1]")
+    return t
 
 
 def rasterize_dataset(ds, pixel_size_nm: float, *, shape=None, centre_px=None, time=None) -> np.ndarray:
@@ -365,7 +391,7 @@ def rasterize_dataset(ds, pixel_size_nm: float, *, shape=None, centre_px=None, t
             "rasterize_dataset needs a 2D particle result with theta(time, y, x) (Disc, Ellipse, Polygon, "
             "Mask); a sphere has only radial shells — draw it with radial_particle instead"
         )
-    sel = slice(None) if time is None else np.asarray(time, dtype=int)
+    sel = slice(None) if time is None else _time_indices(time, ds.sizes["time"])
     img = np.asarray(ds["theta"].values)[sel]
     x = np.asarray(ds["x"].values, dtype=float)
     y = np.asarray(ds["y"].values, dtype=float)
@@ -373,8 +399,10 @@ def rasterize_dataset(ds, pixel_size_nm: float, *, shape=None, centre_px=None, t
     support = np.isfinite(img[0])
 
     def inside(xm, ym):
-        j = np.rint((xm - x[0]) / h).astype(np.intp)
-        i = np.rint((ym - y[0]) / h).astype(np.intp)
+        # the cell whose square holds the pixel centre; one on an edge goes to
+        # the upper cell (np.rint would send ties alternately up and down)
+        j = np.floor((xm - x[0]) / h + 0.5).astype(np.intp)
+        i = np.floor((ym - y[0]) / h + 0.5).astype(np.intp)
         ok = (i >= 0) & (i < y.size) & (j >= 0) & (j < x.size)
         res = np.zeros(xm.shape, bool)
         res[ok] = support[i[ok], j[ok]]
@@ -387,10 +415,23 @@ def rasterize_dataset(ds, pixel_size_nm: float, *, shape=None, centre_px=None, t
         XX, YY = np.meshgrid(x, y)
         xy = np.column_stack([XX[support], YY[support]])
         cells = img[:, support]
+    p = _finite_scalar("pixel_size_nm", pixel_size_nm, low=0.0, low_open=True) * 1e-9
     if shape is None:
         half = np.array([x.max() - x.min(), y.max() - y.min()]) / 2 + h
-        p = float(pixel_size_nm) * 1e-9
         shape = (2 * int(np.ceil(half[1] / p)) + 3, 2 * int(np.ceil(half[0] / p)) + 3)
+    if centre_px is None:
+        # align the pixels with the cells: rasterize_particle centres the
+        # image on the middle of the cells, wherever that falls, and pixel
+        # centres on cell edges made the nearest-cell choice lose or repeat
+        # cells (10 % of an ellipse at its own 100 nm). Pixels as large as a
+        # cell or larger get a centre on a cell centre (at the simulation's
+        # own resolution every pixel is one cell); finer pixels an edge on a
+        # cell edge, so that they split cells
+        ny, nx, cy, cx = _pixel_grid(shape, None)
+        mid = 0.5 * (xy.min(axis=0) + xy.max(axis=0))
+        anchor = np.array([x[0], y[0]]) - (0.5 * (h - p) if p < h else 0.0)
+        snap = anchor + np.round((mid - anchor) / h) * h
+        centre_px = (np.floor(cy) + (mid[1] - snap[1]) / p, np.floor(cx) + (mid[0] - snap[0]) / p)
     return rasterize_particle(cells, xy, pixel_size_nm, shape=shape, centre_px=centre_px, inside=inside)
 
 
