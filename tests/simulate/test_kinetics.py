@@ -386,3 +386,17 @@ def test_cycles_are_counted_from_each_charge_also_around_repeat_blocks(lin):
     # each cycle pairs a charge with the discharge right after it (the same step capacities)
     np.testing.assert_array_equal(cyc.charge_mAh_g.values, caps[[0, 2, 4]])
     np.testing.assert_array_equal(cyc.discharge_mAh_g.values, -caps[[1, 3, 5]])
+
+
+def test_a_hold_that_charges_after_a_discharge_opens_a_cycle(lin):
+    """The module's definition: a cycle opens at every step that charges after a discharge, holds too."""
+    ds = ss.simulate_particle(lin, Sphere(1e-6), ["Charge at C/2 for 30 minutes", "Discharge at C/2 for 20 minutes",
+                                                  "Hold at 4.0 V for 20 minutes", "Discharge at C/2 for 20 minutes"],
+                              n_cells=20, initial_theta=0.7)
+    caps = ds.step_capacity.values
+    assert caps[2] > 0  # the hold at 4.0 V charges (U(θ) = 4.4 − θ, θ ≈ 0.62 before it)
+    cyc = ss.observe.cycle_summary(ds)
+    # it had been counted in the first cycle: one cycle with CE 0.2 instead of two
+    assert list(cyc.index) == [0, 1]
+    np.testing.assert_array_equal(cyc.charge_mAh_g.values, caps[[0, 2]])
+    np.testing.assert_array_equal(cyc.discharge_mAh_g.values, -caps[[1, 3]])

@@ -8,10 +8,12 @@ Definitions (used everywhere):
 
 * **step capacity** — charge passed in the step per gram of active
   material [mAh/g], positive on charge (Li removed).
-* **cycle** — the steps of one repetition of a ``Repeat`` block; without
-  one, a cycle opens at every step that charges after the run has
-  discharged (and at the first step). Rests and holds belong to the cycle
-  they are in.
+* **cycle** — as a cycler counts them: a cycle opens at the first step and
+  at every step that charges (a constant-current charge or a hold that
+  passes charge) after the run has discharged. ``Repeat`` blocks are not
+  used (a formation charge before a block would pair a charge with the
+  discharge of another cycle). Rests, and holds that discharge, belong to
+  the cycle they are in.
 * **charge / discharge capacity** of a cycle — the sum of the positive /
   negative step capacities, from constant-current steps and holds alike.
 * **CC part** of the discharge — from ``discharge`` steps only; the **CV
@@ -72,7 +74,7 @@ def step_summary(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def _cycle_ids(steps: pd.DataFrame) -> np.ndarray:
-    """Cycle of each step as a cycler counts it: a new cycle starts at the first charge after a discharge.
+    """Cycle of each step as a cycler counts it: a new cycle starts at the first step that charges after a discharge.
 
     ``Repeat`` blocks are not used: a formation charge before a block, or a
     block that starts with its discharge, would otherwise pair a charge with
@@ -81,7 +83,9 @@ def _cycle_ids(steps: pd.DataFrame) -> np.ndarray:
     ids = np.zeros(len(steps), dtype=int)
     current, discharged = 0, False
     for k, (kind, cap) in enumerate(zip(steps.kind, steps.capacity_mAh_g)):
-        if kind == "charge" and discharged:
+        # a hold that charges opens a cycle as a charge does (a hold at 4.1 V
+        # after a discharge had been counted in the discharge's cycle)
+        if (kind == "charge" or (cap > 0 and kind != "rest")) and discharged:
             current += 1
             discharged = False
         if cap < 0 and kind != "rest":
