@@ -339,6 +339,28 @@ def test_front_depth_of_a_sharp_step_in_a_sphere(r_step_frac):
     series = np.stack([theta, np.full_like(theta, 0.5)])
     out = ss.observe.front_depth(series, g.volumes, g.boundary_distance_cells)
     assert out.shape == (2,) and out[0] == fd and np.isnan(out[1])
+    # a lithiation front (discharge: Li-rich rim, Li-poor core) stands at the same depth; the rule
+    # for a Li-rich core put it at one shell whatever the step's position
+    rim = np.where(r < r_step, 0.3, 0.95)
+    assert abs(ss.observe.front_depth(rim, g.volumes, g.boundary_distance_cells) - (R - r_step)) <= R / 50
+    # a field with NaN has no front to place (it gave the deepest shell)
+    assert np.isnan(ss.observe.front_depth(np.where(r < 0.5 * R, np.nan, theta), g.volumes, g.boundary_distance_cells))
+
+
+def test_heterogeneity_measures_check_their_cells():
+    g = Sphere(1e-6).mesh(n_cells=10)
+    th, vol, bd = np.linspace(0.3, 0.9, 10), g.volumes, g.boundary_distance_cells
+    cases = [
+        (lambda: ss.observe.weighted_mean(th, vol[:5]), r"volumes must have shape \(10,\)"),
+        (lambda: ss.observe.weighted_std(th, -vol), "volumes must be finite and > 0"),
+        (lambda: ss.observe.periphery_minus_core(np.float64(0.5), vol, bd), "cells on its last axis"),
+        (lambda: ss.observe.front_depth(th, vol, bd[:-1]), r"boundary_distance must have shape \(10,\)"),
+        (lambda: ss.observe.unreacted_com_distance(th, np.zeros((10, 3)), vol, 0.8), r"shape \(10, 2\)"),
+        (lambda: ss.observe.unreacted_com_distance(th, np.zeros((10, 2)), vol, float("nan")), "threshold = nan"),
+    ]
+    for call, match in cases:  # raw IndexError/ValueError from NumPy before
+        with pytest.raises(ParameterError, match=match):
+            call()
 
 
 def test_periphery_minus_core_of_a_two_level_field():

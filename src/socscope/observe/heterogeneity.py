@@ -15,12 +15,16 @@ Definitions (documented here once, used everywhere):
   that depth, as happens on pixel grids, counts as core).
 * **periphery minus core** — volume-weighted mean θ of the periphery minus
   that of the core (negative on charge, when the periphery is Li-poor).
-* **front depth** — where the field has a delithiation front, the depth from
-  the surface at which it stands: the boundary distance ``d*`` such that the
-  cells deeper than ``d*`` hold the same volume as the cells with θ above the
-  mid level ``(max θ + min θ)/2``. For a sharp front in a sphere this is
-  exactly ``R − r_front``. A uniform field (max − min < 1e-6) has no front:
-  NaN.
+* **front depth** — the depth from the surface at which the front between
+  the Li-rich and the Li-poor region stands: the boundary distance ``d*``
+  such that the cells deeper than ``d*`` hold the same volume as the cells on
+  the inner side of the mid level ``(max θ + min θ)/2``. The inner side is the
+  one whose cells lie deeper on average: above the mid level for a
+  delithiation front (charge: a Li-rich core), below it for a lithiation
+  front (discharge: a Li-rich rim around a Li-poor core). For a sharp front in
+  a sphere this is exactly ``R − r_front`` either way. A uniform field
+  (max − min < 1e-6) has no front, and a field with NaN has none that can be
+  placed: NaN.
 * **unreacted-region offset** — the distance between the centre of mass of
   the whole particle and that of its "unreacted" cells (θ above a
   threshold), the measure of asymmetric delithiation of Lun et al. [003]
@@ -30,6 +34,8 @@ Definitions (documented here once, used everywhere):
 from __future__ import annotations
 
 import numpy as np
+
+from ..errors import ParameterError
 
 __all__ = [
     "weighted_mean",
@@ -41,13 +47,38 @@ __all__ = [
 ]
 
 
+def _cell_arrays(theta, volumes, boundary_distance=None):
+    """``theta`` (..., n), ``volumes`` (n,) and ``boundary_distance`` (n,) as float arrays, checked."""
+    th = np.asarray(theta, dtype=float)
+    vol = np.asarray(volumes, dtype=float)
+    if th.ndim < 1 or th.shape[-1] < 1:
+        raise ParameterError(f"theta must have the cells on its last axis, got shape {th.shape}")
+    n = th.shape[-1]
+    if vol.shape != (n,):
+        raise ParameterError(f"volumes must have shape ({n},) to match theta {th.shape}, got {vol.shape}")
+    if not np.all(np.isfinite(vol)) or np.any(vol <= 0):
+        raise ParameterError("volumes must be finite and > 0 (cell volumes or areas; only ratios matter), "
+                             f"got min {np.nanmin(vol) if np.any(np.isfinite(vol)) else vol.min()!r}")
+    if boundary_distance is None:
+        return th, vol, None
+    bd = np.asarray(boundary_distance, dtype=float)
+    if bd.shape != (n,):
+        raise ParameterError(f"boundary_distance must have shape ({n},) to match theta {th.shape}, got {bd.shape}")
+    if not np.all(np.isfinite(bd)) or np.any(bd < 0):
+        raise ParameterError("boundary_distance must be finite and >= 0 (each cell centre's distance from the "
+                             "active surface [m])")
+    return th, vol, bd
+
+
 def weighted_mean(theta: np.ndarray, volumes: np.ndarray) -> np.ndarray:
     """Volume-weighted mean over the last axis."""
+    theta, volumes, _ = _cell_arrays(theta, volumes)
     return theta @ volumes / volumes.sum()
 
 
 def weighted_std(theta: np.ndarray, volumes: np.ndarray) -> np.ndarray:
     """Volume-weighted standard deviation over the last axis."""
+    theta, volumes, _ = _cell_arrays(theta, volumes)
     m = weighted_mean(theta, volumes)
     return np.sqrt(np.maximum(((theta - m[..., None]) ** 2) @ volumes / volumes.sum(), 0.0))
 
@@ -57,9 +88,13 @@ def periphery_core_masks(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Boolean masks of periphery and core cells (see module docstring)."""
     if not 0 < periphery_fraction <= core_fraction < 1:
-        raise ValueError(
+        raise ParameterError(
             f"need 0 < periphery_fraction ({periphery_fraction}) <= core_fraction ({core_fraction}) < 1"
         )
+    boundary_distance = np.asarray(boundary_distance, dtype=float)
+    if boundary_distance.ndim != 1 or boundary_distance.size == 0 or not np.all(np.isfinite(boundary_distance)):
+        raise ParameterError("boundary_distance must be a non-empty 1-D array of finite distances [m], got shape "
+                             f"{boundary_distance.shape}")
     inradius = float(boundary_distance.max())
     per = boundary_distance <= periphery_fraction * inradius
     core = boundary_distance >= core_fraction * inradius
@@ -74,12 +109,13 @@ def periphery_minus_core(
     theta: np.ndarray, volumes: np.ndarray, boundary_distance: np.ndarray, **fractions
 ) -> np.ndarray:
     """Mean θ of the periphery minus mean θ of the core, over the last axis."""
+    theta, volumes, boundary_distance = _cell_arrays(theta, volumes, boundary_distance)
     per, core = periphery_core_masks(boundary_distance, **fractions)
     return weighted_mean(theta[..., per], volumes[per]) - weighted_mean(theta[..., core], volumes[core])
 
 
 def front_depth(theta: np.ndarray, volumes: np.ndarray, boundary_distance: np.ndarray) -> np.ndarray:
-    """Depth of the delithiation front below the surface [m] (see module docstring).
+    """Depth of the (de)lithiation front below the surface [m] (see module docstring).
 
     Parameters
     ----------
@@ -89,9 +125,9 @@ def front_depth(theta: np.ndarray, volumes: np.ndarray, boundary_distance: np.nd
     Returns
     -------
     ndarray, shape (...)
-        NaN where the field is uniform (max − min < 1e-6).
+        NaN where the field is uniform (max − min < 1e-6) or has NaN.
     """
-    theta = np.asarray(theta, dtype=float)
+    theta, volumes, boundary_distance = _cell_arrays(theta, volumes, boundary_distance)
     lead = theta.shape[:-1]
     flat = theta.reshape(-1, theta.shape[-1])
     order = np.argsort(-boundary_distance)  # deepest first
@@ -100,10 +136,17 @@ def front_depth(theta: np.ndarray, volumes: np.ndarray, boundary_distance: np.nd
     out = np.full(flat.shape[0], np.nan)
     for k, th in enumerate(flat):
         hi, lo = th.max(), th.min()
-        if hi - lo < 1e-6:
+        if not hi - lo >= 1e-6:  # uniform, or NaN somewhere
             continue
-        vol_above = volumes[th > 0.5 * (hi + lo)].sum()
-        j = np.searchsorted(cum, vol_above)
+        rich = th > 0.5 * (hi + lo)
+        if rich.all() or not rich.any():
+            continue
+        # the inner side of the front: the Li-rich cells on charge (a core),
+        # the Li-poor ones on discharge (the core inside a Li-rich rim)
+        depth_rich = boundary_distance[rich] @ volumes[rich] / volumes[rich].sum()
+        depth_poor = boundary_distance[~rich] @ volumes[~rich] / volumes[~rich].sum()
+        inner = rich if depth_rich >= depth_poor else ~rich
+        j = np.searchsorted(cum, volumes[inner].sum())
         j = min(j, len(d_sorted) - 1)
         out[k] = d_sorted[j]
     return out.reshape(lead)
@@ -138,15 +181,14 @@ def unreacted_com_distance(
     >>> float(unreacted_com_distance(np.array([0.9, 0.5]), xy, np.ones(2), 0.8))
     1.0
     """
-    theta = np.asarray(theta_cells, dtype=float)
+    theta, vol, _ = _cell_arrays(theta_cells, volumes)
     xy = np.asarray(cell_xy, dtype=float)
-    vol = np.asarray(volumes, dtype=float)
     n = theta.shape[-1]
-    if xy.shape != (n, 2) or vol.shape != (n,):
-        raise ValueError(
-            f"cell_xy must have shape ({n}, 2) and volumes ({n},) to match theta_cells {theta.shape}; "
-            f"got {xy.shape} and {vol.shape}"
-        )
+    if xy.shape != (n, 2) or not np.all(np.isfinite(xy)):
+        raise ParameterError(f"cell_xy must hold finite centroids with shape ({n}, 2) to match theta_cells "
+                             f"{theta.shape}; got {xy.shape}")
+    if not np.isfinite(threshold):
+        raise ParameterError(f"threshold = {threshold!r} must be a finite occupancy, e.g. 0.9")
     com = (vol @ xy) / vol.sum()
     w = np.where(theta > threshold, vol, 0.0)  # (..., n)
     mass = w.sum(axis=-1)
