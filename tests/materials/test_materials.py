@@ -732,3 +732,66 @@ def test_saved_file_is_plain_text_with_units_in_keys(tmp_path):
     header = [ln for ln in path.with_suffix(".csv").read_text().splitlines() if not ln.startswith("#")][0]
     assert header == "theta,U_V,D_m2_s,i0_A_m2,sigma_S_m"
     assert os.path.getsize(path.with_suffix(".csv")) < 1_000_000
+
+
+# ------------------------------------------- plausibility (hand-built and from files)
+@pytest.mark.parametrize(("field", "value", "unit_hint"), [
+    ("density", 4.78, "kg/m3"),            # g/cm3 for kg/m3: a 1000-fold capacity, a 1000-fold small current
+    ("molar_mass", 0.09746e-3, "kg/mol"),  # g/mol read as kg/mol twice
+    ("temperature", 25.0, "K"),            # °C for K
+    ("capacity", 0.21 * 3600.0, "C/kg"),   # Ah/g read as mAh/g
+    ("c_max", 49.0, "mol/m3"),             # mol/L for mol/m3
+])
+def test_a_scalar_in_the_wrong_unit_is_refused(field, value, unit_hint):
+    kw = _ni88_kwargs(**{field: value})
+    if field == "density":  # keep the capacity below the (then huge) theoretical one
+        kw["capacity"] = m.get("ni88-xu2022").capacity
+    with pytest.raises(MaterialError, match=rf"{field} = .* {unit_hint} is outside the range of any intercalation"):
+        m.Material(**kw)
+
+
+def test_hand_built_functions_are_checked_like_file_tables():
+    base = m.get("ni88-xu2022")
+    rising = m.Property("U", "V", lambda th: 3.0 + np.asarray(th), source="x")
+    with pytest.raises(MaterialError, match=r"U\(θ\) must strictly decrease with θ on \(0, 1\).*U\(1e-06\) = 3 V"):
+        m.Material(**_ni88_kwargs(U=rising))  # a charge at falling voltage had run without a word
+    nan_u = m.Property("U", "V", lambda th: np.where(np.asarray(th) > 0.5, np.nan, 4.0 - np.asarray(th)), source="x")
+    with pytest.raises(MaterialError, match=r"U\(θ = 0.505\) = nan V; U must be finite"):
+        m.Material(**_ni88_kwargs(U=nan_u))  # gave NaN voltages at every sample
+    mv = m.Property("U", "V", lambda th: 1000 * base.U(th), source="x")
+    with pytest.raises(MaterialError, match=r"within -1..10 V.*Check its units"):
+        m.Material(**_ni88_kwargs(U=mv))
+    neg_d = m.Property("D", "m2/s", lambda th: np.full(np.shape(th), -1e-15), source="x")
+    with pytest.raises(MaterialError, match=r"material .x.: D\(θ = 1e-06\) = -1e-15 m2/s"):
+        m.Material(**_ni88_kwargs(D=neg_d))
+    huge_d = m.Property("D", "m2/s", lambda th: np.ones(np.shape(th)), source="x")
+    with pytest.raises(MaterialError, match=r"D\(θ = 1e-06\) = 1 m2/s"):
+        m.Material(**_ni88_kwargs(D=huge_d))
+    scalar_out = m.Property("D", "m2/s", lambda th: np.array([1e-15, 2e-15]), source="x")
+    with pytest.raises(MaterialError, match=r"returned shape \(2,\) for θ of shape \(201,\).*vectorised"):
+        m.Material(**_ni88_kwargs(D=scalar_out))  # a NumPy broadcast error before
+    with pytest.raises(MaterialError, match=r"parameter a = 'x' must be a finite number"):
+        m.Material(**_ni88_kwargs(parameters={"a": "x"}))
+    with pytest.raises(MaterialError, match="parameters must be a mapping"):
+        m.Material(**_ni88_kwargs(parameters=[1, 2]))
+
+
+def test_file_scalars_in_the_wrong_unit_and_misplaced_key_lines(tmp_path):
+    table = "theta,U_V,D_m2_s\n0.2,4.3,1e-15\n1.0,3.5,1e-18\n"
+    _write(tmp_path / "t.csv", table)
+    toml = _write(tmp_path / "g.toml", SCALARS.replace("4780.0", "4.78") + 'functions_csv = "t.csv"\n')
+    with pytest.raises(MaterialError, match=r"density = 4.78 kg/m3 is outside"):
+        m.load(toml)  # loaded with a theoretical capacity of 274 743 mAh/g
+    # a key line below the header was skipped as a comment: the material got 298.15 K
+    bare = _write(tmp_path / "b.csv", "".join(f"# {line}\n" for line in SCALARS.splitlines())
+                  + "theta,U_V,D_m2_s\n# temperature_K = 350.0\n0.2,4.3,1e-15\n1.0,3.5,1e-18\n")
+    with pytest.raises(MaterialError, match=r"line 9 .*below the header.*move it above"):
+        m.load(bare)
+    # a CSV read through a TOML: its key lines were ignored, even where they disagreed
+    _write(tmp_path / "k.csv", "# density_kg_m3 = 4700.0\n" + table)
+    toml = _write(tmp_path / "k.toml", SCALARS + 'functions_csv = "k.csv"\n')
+    with pytest.raises(MaterialError, match=r"'# density_kg_m3 = 4700.0' line would be ignored.*k.toml has 4780.0"):
+        m.load(toml)
+    _write(tmp_path / "k.csv", "# density_kg_m3 = 4780.0\n# sources.U_V = \"mine\"\n" + table)
+    _write(tmp_path / "k.toml", SCALARS + 'functions_csv = "k.csv"\n[sources]\nU_V = "mine"\nD_m2_s = "x"\n')
+    assert m.load(tmp_path / "k.toml").density == 4780.0  # repeating the TOML's values is fine

@@ -203,7 +203,12 @@ def _read_csv(path: Path) -> tuple[_Table, list[tuple[int, str]]]:
         if not stripped:
             continue
         if stripped.startswith("#"):
-            if header is None and _KEY_LINE.match(stripped):
+            if _KEY_LINE.match(stripped):
+                if header is not None:
+                    raise MaterialError(
+                        f"{path}: line {lineno} ({stripped!r}) is a '# key = value' line below the header, "
+                        "where it would not be read (the material's scalars were taken without it); move "
+                        "it above the header line")
                 key_lines.append((lineno, stripped[1:].strip()))
             continue
         cells = [c.strip() for c in next(csv.reader([stripped]))]
@@ -268,7 +273,7 @@ def _check_table(table: _Table) -> None:
     if outside.size:
         i = int(outside[0])
         raise MaterialError(
-            f"{file}: column 'theta', {table.row(i)}: θ = {theta[i]!r} is outside [0, 1]; θ is the Li "
+            f"{file}: column 'theta', {table.row(i)}: θ = {float(theta[i])!r} is outside [0, 1]; θ is the Li "
             f"occupancy c/c_max ({outside.size} row(s) outside in all)"
         )
     step = np.flatnonzero(np.diff(theta) <= 0.0)
@@ -276,7 +281,7 @@ def _check_table(table: _Table) -> None:
         i = int(step[0])
         raise MaterialError(
             f"{file}: column 'theta' must strictly increase, but {table.row(i + 1)} has θ = "
-            f"{theta[i + 1]!r} after θ = {theta[i]!r} in {table.row(i)}; sort the rows by θ and "
+            f"{float(theta[i + 1])!r} after θ = {float(theta[i])!r} in {table.row(i)}; sort the rows by θ and "
             "remove duplicates"
         )
     if "U_V" in table.columns:
@@ -284,7 +289,7 @@ def _check_table(table: _Table) -> None:
         rising = np.flatnonzero(np.diff(u) >= 0.0)
         if rising.size:
             pairs = "; ".join(
-                f"{table.row(int(i))} -> {table.row(int(i) + 1)}: U_V {u[i]!r} -> {u[i + 1]!r}"
+                f"{table.row(int(i))} -> {table.row(int(i) + 1)}: U_V {float(u[i])!r} -> {float(u[i + 1])!r}"
                 for i in rising[:5]
             )
             more = f" (and {rising.size - 5} more)" if rising.size > 5 else ""
@@ -300,7 +305,7 @@ def _check_table(table: _Table) -> None:
         if bad.size:
             i = int(bad[0])
             raise MaterialError(
-                f"{file}: column {col!r}, {table.row(i)}: value {v[i]!r} is not > 0; {col} must be "
+                f"{file}: column {col!r}, {table.row(i)}: value {float(v[i])!r} is not > 0; {col} must be "
                 f"positive (it is interpolated in log10) ({bad.size} row(s) affected)"
             )
 
@@ -514,7 +519,8 @@ def load(path: str | os.PathLike, *, theta_range: tuple[float, float] | None = N
                     f"{path}: functions_csv = {ref!r} points to {csv_path}, which does not exist "
                     "(the path is relative to the TOML file)"
                 )
-            table, _ = _read_csv(csv_path)
+            table, key_lines = _read_csv(csv_path)
+            _agree_with_toml(_read_key_lines(key_lines, csv_path), doc, csv_path, path)
         else:
             table = _inline_table(doc["functions"], path)
         _check_scalars(doc, path, bare_csv=False)
@@ -527,6 +533,21 @@ def load(path: str | os.PathLike, *, theta_range: tuple[float, float] | None = N
     _check_subtables(doc, path, table)
     _coverage(table, needed)
     return _build(doc, table, path)
+
+
+def _agree_with_toml(csv_doc: dict, doc: dict, csv_path: Path, toml_path: Path) -> None:
+    """A table read through ``functions_csv`` may repeat the TOML's scalars, not change or add to them."""
+    for key, value in csv_doc.items():
+        if isinstance(value, dict) and isinstance(doc.get(key), dict):
+            _agree_with_toml({f"{key}.{k}": v for k, v in value.items()},
+                             {f"{key}.{k}": v for k, v in doc[key].items()}, csv_path, toml_path)
+            continue
+        if doc.get(key, object()) != value:
+            said = f"{toml_path.name} has {doc[key]!r}" if key in doc else f"{toml_path.name} does not set it"
+            raise MaterialError(
+                f"{csv_path}: its '# {key} = {value!r}' line would be ignored: the table is read through "
+                f"{toml_path}'s functions_csv, whose values are used ({said}). Put the value in the TOML file "
+                "and remove the line from the CSV")
 
 
 def _build(doc: dict, table: _Table, path: Path) -> Material:
@@ -610,18 +631,18 @@ def _check_savable(material: Material, slot: str, grid: np.ndarray, values: np.n
     if not np.all(np.isfinite(values)):
         i = int(np.flatnonzero(~np.isfinite(values))[0])
         raise MaterialError(
-            f"cannot save material {material.name!r}: {slot}({grid[i]!r}) = {values[i]!r} is not finite"
+            f"cannot save material {material.name!r}: {slot}({float(grid[i])!r}) = {float(values[i])!r} is not finite"
         )
     if slot in LOG_INTERPOLATED and np.any(values <= 0.0):
         i = int(np.flatnonzero(values <= 0.0)[0])
         raise MaterialError(
-            f"cannot save material {material.name!r}: {slot}({grid[i]!r}) = {values[i]!r} is not > 0"
+            f"cannot save material {material.name!r}: {slot}({float(grid[i])!r}) = {float(values[i])!r} is not > 0"
         )
     if slot == "U" and np.any(np.diff(values) >= 0.0):
         i = int(np.flatnonzero(np.diff(values) >= 0.0)[0])
         raise MaterialError(
             f"cannot save material {material.name!r}: U is not strictly decreasing between "
-            f"θ = {grid[i]!r} and {grid[i + 1]!r} ({values[i]!r} -> {values[i + 1]!r} V), which a "
+            f"θ = {float(grid[i])!r} and {float(grid[i + 1])!r} ({float(values[i])!r} -> {float(values[i + 1])!r} V), which a "
             "material file requires"
         )
 

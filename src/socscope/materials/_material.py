@@ -62,11 +62,20 @@ def _as_theta(name: str, theta: Any) -> np.ndarray:
     return x
 
 
-def _shape_like(x: np.ndarray, y: Any) -> float | np.ndarray:
+def _shape_like(x: np.ndarray, y: Any, name: str = "the property") -> float | np.ndarray:
     """Return ``y`` as float (0-d input) or as a float64 array of ``x``'s shape."""
-    y = np.asarray(y, dtype=np.float64)
+    try:
+        y = np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise MaterialError(f"{name}(θ) returned {y!r}, not numbers; its function must map a float64 array "
+                            "of θ to an array of values of the same shape") from None
     if y.shape != x.shape:
-        y = np.broadcast_to(y, x.shape).copy()
+        try:
+            y = np.broadcast_to(y, x.shape).copy()
+        except ValueError:
+            raise MaterialError(
+                f"{name}(θ) returned shape {y.shape} for θ of shape {x.shape}; its function must be "
+                "vectorised: an array of θ in, one value per θ out (e.g. lambda th: 1e-15 * (1 + th))") from None
     if x.ndim == 0:
         return float(y)
     return y
@@ -159,7 +168,7 @@ class Property:
             If ``theta`` contains NaN or is not numeric.
         """
         x = _as_theta(self.name, theta)
-        return _shape_like(x, self.func(x))
+        return _shape_like(x, self.func(x), self.name)
 
     def derivative(self, theta: Any) -> float | np.ndarray:
         """d/dθ of the property, in :attr:`units` per unit occupancy.
@@ -170,7 +179,7 @@ class Property:
         """
         x = _as_theta(self.name, theta)
         if self.dfunc is not None:
-            return _shape_like(x, self.dfunc(x))
+            return _shape_like(x, self.dfunc(x), f"d{self.name}/dθ")
         hi = np.minimum(x + _FD_STEP, np.maximum(x, 1.0))
         lo = np.maximum(x - _FD_STEP, np.minimum(x, 0.0))
         f_hi = np.asarray(self.func(hi), dtype=np.float64)
@@ -218,6 +227,32 @@ def _positive_finite(field_name: str, value: Any, unit: str, fix: str, owner: st
     return value_f
 
 
+#: Plausible ranges of a material's scalars (SI), wide enough for any
+#: intercalation electrode, narrow enough to catch a unit taken for another:
+#: g/cm3 for kg/m3 (4.78), g/mol for kg/mol (97.46), Ah/g for mAh/g (0.21),
+#: °C for K (25).
+_SCALAR_RANGES = {
+    "c_max": (1e3, 2e5),
+    "density": (500.0, 2e4),
+    "capacity": (3600.0, math.inf),  # at least 1 mAh/g; the top is the theoretical capacity
+    "molar_mass": (5e-3, 2.0),
+    "temperature": (150.0, 600.0),
+}
+
+#: Plausible values of the functions on [0, 1] (units of PROPERTY_UNITS):
+#: an OCP in V (not mV) vs Li/Li+, a solid diffusivity below a liquid's, and so on.
+_FUNCTION_RANGES = {
+    "U": (-1.0, 10.0),
+    "D": (1e-30, 1e-6),
+    "i0": (1e-12, 1e5),
+    "sigma": (1e-15, 1e9),
+}
+
+#: θ at which a material's functions are checked when it is built: every
+#: 0.005, with 1e-6 in place of the ends, where a Nernst term ln(θ/(1 − θ))
+#: is infinite and the solver does not go.
+_CHECK_THETA = np.concatenate([[1e-6], np.linspace(0.0, 1.0, 201)[1:-1], [1.0 - 1e-6]])
+
 _FIELD_FIXES = {
     "c_max": (
         "mol/m3",
@@ -234,6 +269,33 @@ _FIELD_FIXES = {
     "molar_mass": ("kg/mol", "Give the molar mass in kg/mol, e.g. 0.09746 for LiNi0.88Mn0.05Co0.07O2."),
     "temperature": ("K", "Give the absolute temperature in kelvin, e.g. 298.15."),
 }
+
+
+def _check_function(owner: str, prop: Property) -> None:
+    """Refuse a function that is not finite, not plausible, or (U) not falling on [0, 1]."""
+    try:
+        v = np.asarray(prop(_CHECK_THETA), dtype=float)
+    except MaterialError as exc:
+        raise MaterialError(f"material {owner!r}: {exc}") from None
+    lo, hi = _FUNCTION_RANGES[prop.name]
+    unit = PROPERTY_UNITS[prop.name]
+    bad = np.flatnonzero(~np.isfinite(v) | (v < lo) | (v > hi))
+    if bad.size:
+        k = int(bad[0])
+        raise MaterialError(
+            f"material {owner!r}: {prop.name}(θ = {_CHECK_THETA[k]:.3g}) = {v[k]:.6g} {unit}; {prop.name} must be "
+            f"finite and within {lo:g}..{hi:g} {unit} on the whole of (0, 1) (the solver may take θ anywhere "
+            f"there; {bad.size} of {v.size} checked points fail). Check its units, or extend the function "
+            "beyond the data by a documented rule")
+    if prop.name == "U":
+        rising = np.flatnonzero(np.diff(v) >= 0.0)
+        if rising.size:
+            k = int(rising[0])
+            raise MaterialError(
+                f"material {owner!r}: U(θ) must strictly decrease with θ on (0, 1) (the OCP falls as Li is "
+                f"inserted), but U({_CHECK_THETA[k]:.3g}) = {v[k]:.6g} V and U({_CHECK_THETA[k + 1]:.3g}) = "
+                f"{v[k + 1]:.6g} V ({rising.size} rising or flat intervals of 0.005); is θ the Li occupancy "
+                "(1 at full lithiation)?")
 
 
 @dataclass(frozen=True, eq=False)
@@ -297,6 +359,11 @@ class Material:
         object.__setattr__(self, "source", str(self.source))
         for fname, (unit, fix) in _FIELD_FIXES.items():
             value = _positive_finite(fname, getattr(self, fname), unit, fix, owner)
+            lo, hi = _SCALAR_RANGES[fname]
+            if not lo <= value <= hi:
+                raise MaterialError(
+                    f"material {owner!r}: {fname} = {value:g} {unit} is outside the range of any intercalation "
+                    f"material ({lo:g}..{hi:g} {unit}); is it in another unit? {fix}")
             object.__setattr__(self, fname, value)
         theoretical = self.theoretical_capacity
         if self.capacity > theoretical * (1.0 + 1e-12):
@@ -326,13 +393,24 @@ class Material:
                     f"material {owner!r}: the {slot} slot holds a property named {prop.name!r} in "
                     f"{prop.units!r}; it needs name {slot!r} in {PROPERTY_UNITS[slot]!r}"
                 )
+        for slot in PROPERTY_NAMES:
+            if getattr(self, slot) is not None:
+                _check_function(owner, getattr(self, slot))
+        try:
+            given = dict(self.parameters)
+        except (TypeError, ValueError):
+            raise MaterialError(f"material {owner!r}: parameters must be a mapping of names to numbers, "
+                                f"e.g. {{'alpha': 2.7}}; got {self.parameters!r}") from None
         params = {}
-        for key, value in dict(self.parameters).items():
+        for key, value in given.items():
             if not isinstance(key, str) or not key.isidentifier():
                 raise MaterialError(
                     f"material {owner!r}: parameter names must be identifiers, got {key!r}"
                 )
-            fval = float(value)
+            try:
+                fval = math.nan if isinstance(value, bool) else float(value)
+            except (TypeError, ValueError):
+                fval = math.nan
             if not math.isfinite(fval):
                 raise MaterialError(
                     f"material {owner!r}: parameter {key} = {value!r} must be a finite number"
