@@ -121,10 +121,37 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, sphere_re
     before = path.read_bytes()
     bad = result.copy()
     bad.attrs["not_storable"] = {"a": 1}  # netCDF attributes cannot be dicts
-    with pytest.raises(TypeError, match="not_storable"):
-        ss.save_results(bad, path, overwrite=True)
+    with pytest.raises(ParameterError, match="not_storable.*must be text, numbers or lists of numbers"):
+        ss.save_results(bad, path, overwrite=True)  # was h5netcdf's raw TypeError
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.nc"]
+
+
+def test_what_is_not_a_result_or_a_path_is_refused(tmp_path, sphere_result):
+    with pytest.raises(ParameterError, match=r"needs an xarray.Dataset, got DataArray \(a DataArray: save da.to_dataset"):
+        ss.save_results(sphere_result.theta_mean, tmp_path / "a.nc")  # was written as a file
+    with pytest.raises(ParameterError, match="needs an xarray.Dataset, got NoneType"):
+        ss.save_results(None, tmp_path / "a.nc")  # AttributeError
+    with pytest.raises(ParameterError, match="a file path is needed"):
+        ss.open_results(None)  # TypeError
+    # a dangling link is something the user made: without overwrite it stays
+    link = tmp_path / "link.nc"
+    link.symlink_to(tmp_path / "elsewhere.nc")
+    with pytest.raises(ParameterError, match="already exists"):
+        ss.save_results(sphere_result, link)
+    assert link.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.nc"]
+
+
+def test_text_outputs_are_written_whole_and_never_onto_a_folder(tmp_path):
+    from socscope.io.results import write_text_atomic
+
+    out = write_text_atomic(tmp_path / "table.md", "θ −0.25 µm\n")
+    assert out.read_text(encoding="utf-8") == "θ −0.25 µm\n"
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(ParameterError, match="is a folder"):
+        write_text_atomic(tmp_path / "folder", "x")  # IsADirectoryError, and a stray .folder.tmp
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "table.md"]
 
 
 def test_missing_folder(tmp_path, sphere_result):

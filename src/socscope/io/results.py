@@ -29,11 +29,11 @@ def atomic_target(path, *, overwrite: bool = False) -> tuple[Path, Path]:
         If ``path`` is a folder, exists and ``overwrite`` is False, or its
         folder is missing.
     """
-    path = Path(path)
+    path = _as_path(path)
     if path.is_dir():
         # overwrite replaces a file, never a folder and what it holds
         raise ParameterError(f"{path} is a folder; the results are one file: give a file name, e.g. {path / 'run.nc'}")
-    if path.exists() and not overwrite:
+    if (path.exists() or path.is_symlink()) and not overwrite:  # a dangling link too: the rename would replace it
         raise ParameterError(f"{path} already exists; pass overwrite=True (--overwrite) to replace it")
     if not path.parent.exists():
         raise ParameterError(f"cannot write {path}: folder {path.parent} does not exist")
@@ -43,6 +43,12 @@ def atomic_target(path, *, overwrite: bool = False) -> tuple[Path, Path]:
     # permissions any new file of the user gets
     os.chmod(tmp, default_file_mode())
     return path, Path(tmp)
+
+
+def _as_path(path) -> Path:
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise ParameterError(f"a file path is needed (str or pathlib.Path), got {path!r}; e.g. 'run.nc'")
+    return Path(path)
 
 
 def check_output_folder(folder, names, *, overwrite: bool = False) -> Path:
@@ -78,9 +84,19 @@ def save_results(ds: xr.Dataset, path, *, overwrite: bool = False) -> Path:
     -------
     Path
     """
+    if not isinstance(ds, xr.Dataset):
+        fix = " (a DataArray: save da.to_dataset())" if isinstance(ds, xr.DataArray) else ""
+        raise ParameterError(f"save_results needs an xarray.Dataset, got {type(ds).__name__}{fix}")
     path, tmp = atomic_target(path, overwrite=overwrite)
     try:
-        ds.to_netcdf(tmp, engine="h5netcdf", invalid_netcdf=False)
+        try:
+            ds.to_netcdf(tmp, engine="h5netcdf", invalid_netcdf=False)
+        except (TypeError, ValueError) as exc:
+            # netCDF attributes hold text, numbers and arrays of numbers only
+            raise ParameterError(
+                f"cannot write {path}: {exc}. Attributes (ds.attrs and each variable's) must be text, "
+                "numbers or lists of numbers; turn others into text first (e.g. json.dumps(value) or "
+                "str(value))") from None
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -96,7 +112,7 @@ def open_results(path) -> xr.Dataset:
     FileFormatError
         If the file is missing, not netCDF, or not a socscope result.
     """
-    path = Path(path)
+    path = _as_path(path)
     if not path.is_file():
         raise FileFormatError(f"{path}: no such file (expected a socscope results .nc file)")
     try:
@@ -115,8 +131,11 @@ def write_text_atomic(path, text: str) -> Path:
     A reader never sees a half-written file, and an interrupted write leaves
     the previous file as it was.
     """
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+    path, tmp = atomic_target(path, overwrite=True)  # a unique temporary name: two writers do not collide
+    try:
+        tmp.write_text(text, encoding="utf-8")  # not the locale's: tables hold θ, µm and −
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
     return path
