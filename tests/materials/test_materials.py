@@ -795,3 +795,19 @@ def test_file_scalars_in_the_wrong_unit_and_misplaced_key_lines(tmp_path):
     _write(tmp_path / "k.csv", "# density_kg_m3 = 4780.0\n# sources.U_V = \"mine\"\n" + table)
     _write(tmp_path / "k.toml", SCALARS + 'functions_csv = "k.csv"\n[sources]\nU_V = "mine"\nD_m2_s = "x"\n')
     assert m.load(tmp_path / "k.toml").density == 4780.0  # repeating the TOML's values is fine
+
+
+@pytest.mark.parametrize(("args", "match"), [
+    (("X", [0.2, 1.0], [1.0, 2.0]), "name = 'X' is not a property slot"),                 # KeyError: 'X'
+    (("D", [0.5, 0.2, 1.0], [1e-15, 1e-16, 1e-17]), r"θ\[1\] = 0.2 after θ\[0\] = 0.5"),  # SciPy ValueError
+    (("D", [0.2, 0.2, 1.0], [1e-15, 1e-16, 1e-17]), "strictly increase"),
+    (("D", [0.2], [1e-15]), "at least 2"),
+    (("D", [[0.2, 1.0]], [[1e-15, 1e-17]]), "1-D"),                                       # IndexError
+    (("D", [0.2, 1.0], [1e-15, -1e-17]), r"values must be > 0.*-1e-17 at θ = 1"),
+    (("i0", [0.2, 1.0], [1.0, np.nan]), "finite"),
+    (("U", [0.2, 0.5, 1.0], [3.5, 3.9, 4.3]), r"U must strictly decrease.*3.5 V at θ = 0.2"),  # accepted, U' = +1.33
+    (("sigma", [0.2, 1.0], ["a", 1.0]), "must be numbers"),
+])
+def test_tabulated_property_checks_its_table(args, match):
+    with pytest.raises(MaterialError, match=match):
+        m.tabulated_property(*args, source="x")

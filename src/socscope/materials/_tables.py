@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.interpolate import CubicHermiteSpline, PchipInterpolator
 
+from ..errors import MaterialError
 from ._material import PROPERTY_UNITS, Property
 
 __all__ = ["tabulated_property", "LOG_INTERPOLATED"]
@@ -91,6 +92,42 @@ def _make_log(theta: np.ndarray, values: np.ndarray):
     return func, dfunc
 
 
+def _checked_table(name, theta, values) -> tuple[np.ndarray, np.ndarray]:
+    """``theta`` and ``values`` of :func:`tabulated_property` as float arrays, checked.
+
+    Material files are checked row by row before they get here (with file,
+    line and column in the message); this covers tables given directly.
+    """
+    if name not in PROPERTY_UNITS:
+        raise MaterialError(f"tabulated_property: name = {name!r} is not a property slot; use one of "
+                            f"{', '.join(PROPERTY_UNITS)}")
+    try:
+        th = np.asarray(theta, dtype=np.float64)
+        v = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise MaterialError(f"tabulated_property({name!r}): theta and values must be numbers") from None
+    if th.ndim != 1 or v.shape != th.shape or th.size < 2:
+        raise MaterialError(f"tabulated_property({name!r}): theta and values must be 1-D of one length, at least 2 "
+                            f"(got shapes {th.shape} and {v.shape})")
+    if not (np.all(np.isfinite(th)) and np.all(np.isfinite(v))):
+        raise MaterialError(f"tabulated_property({name!r}): theta and values must be finite (NaN or inf at index "
+                            f"{int(np.flatnonzero(~np.isfinite(th) | ~np.isfinite(v))[0])})")
+    if th[0] < 0.0 or th[-1] > 1.0 or np.any(np.diff(th) <= 0.0):
+        k = int(np.flatnonzero(np.diff(th) <= 0.0)[0]) + 1 if np.any(np.diff(th) <= 0.0) else None
+        where = f" (θ[{k}] = {th[k]:g} after θ[{k - 1}] = {th[k - 1]:g})" if k is not None else ""
+        raise MaterialError(f"tabulated_property({name!r}): theta must strictly increase within [0, 1]{where}; "
+                            "sort the rows by θ and remove duplicates")
+    if name == "U" and np.any(np.diff(v) >= 0.0):
+        k = int(np.flatnonzero(np.diff(v) >= 0.0)[0])
+        raise MaterialError(f"tabulated_property('U'): U must strictly decrease with θ (the OCP falls as Li is "
+                            f"inserted), but U = {v[k]:g} V at θ = {th[k]:g} and {v[k + 1]:g} V at θ = {th[k + 1]:g}")
+    if name != "U" and np.any(v <= 0.0):
+        k = int(np.flatnonzero(v <= 0.0)[0])
+        raise MaterialError(f"tabulated_property({name!r}): values must be > 0 (they are interpolated in log10); "
+                            f"got {v[k]:g} at θ = {th[k]:g}")
+    return th, v
+
+
 def tabulated_property(
     name: str,
     theta,
@@ -102,9 +139,9 @@ def tabulated_property(
 ) -> Property:
     """Build a :class:`Property` that interpolates a table.
 
-    The table must already be valid (θ strictly increasing in [0, 1], at least
-    two rows, U strictly decreasing, D/i0/sigma > 0); file readers check this
-    and report the offending rows.
+    The table must be valid (θ strictly increasing in [0, 1], at least two
+    rows, finite values, U strictly decreasing, D/i0/sigma > 0); a
+    :class:`~socscope.errors.MaterialError` names what is not.
 
     Parameters
     ----------
@@ -131,8 +168,7 @@ def tabulated_property(
     >>> float(p(0.2)), float(p(1.0)), float(p(0.0))
     (1e-15, 1e-18, 1e-15)
     """
-    th = np.asarray(theta, dtype=np.float64)
-    v = np.asarray(values, dtype=np.float64)
+    th, v = _checked_table(name, theta, values)
     if name == "U":
         func, dfunc = _make_u(th, v)
         how = "PCHIP in θ through {n} points (θ {a:g}..{b:g}); linear extension with the end slopes outside"
