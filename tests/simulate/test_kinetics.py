@@ -400,3 +400,15 @@ def test_a_hold_that_charges_after_a_discharge_opens_a_cycle(lin):
     assert list(cyc.index) == [0, 1]
     np.testing.assert_array_equal(cyc.charge_mAh_g.values, caps[[0, 2]])
     np.testing.assert_array_equal(cyc.discharge_mAh_g.values, -caps[[1, 3]])
+
+
+def test_summaries_of_a_selection_or_of_no_run(lin):
+    ds = ss.simulate_particle(lin, Sphere(1e-6), ["Charge at C/2 for 10 minutes", "Discharge at C/2 for 10 minutes"],
+                              n_cells=10, initial_theta=0.7)
+    first = ss.observe.step_summary(ds.isel(time=[0]))  # IndexError: the steps have no sample there
+    # the first sample (the start, counted in step 0) is all that is left: the discharge has no end voltage
+    assert np.isnan(first.voltage_end_V[1]) and list(first.kind) == ["charge", "discharge"]
+    with pytest.raises(ParameterError, match="the run has no steps"):
+        ss.observe.cycle_summary(ds.isel(step_index=slice(0, 0)))  # KeyError: 'cycle'
+    with pytest.raises(ParameterError, match="needs a simulated run .* got NoneType"):
+        ss.observe.step_summary(None)

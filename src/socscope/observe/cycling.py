@@ -51,6 +51,8 @@ def step_summary(ds: xr.Dataset) -> pd.DataFrame:
         ``t_end_s``, ``end_reason``, ``capacity_mAh_g`` (signed), and
         ``voltage_end_V`` when the run has a voltage.
     """
+    if not isinstance(ds, xr.Dataset):
+        raise ParameterError(f"step_summary needs a simulated run (an xarray.Dataset), got {type(ds).__name__}")
     needed = ("step_sentence", "step_kind", "step_capacity", "step_end_time", "step_end_reason", "step_cycle")
     missing = [v for v in needed if v not in ds]
     if missing:
@@ -68,7 +70,9 @@ def step_summary(ds: xr.Dataset) -> pd.DataFrame:
     if "voltage" in ds and "step" in ds:
         step = ds.step.values
         v = ds.voltage.values
-        out["voltage_end_V"] = [v[np.nonzero(step == k)[0][-1]] for k in range(len(out))]
+        # a step with no sample (a selection of the run's times) has no end voltage
+        last = [np.flatnonzero(step == k) for k in range(len(out))]
+        out["voltage_end_V"] = [v[i[-1]] if i.size else np.nan for i in last]
     out.index.name = "step"
     return out
 
@@ -121,6 +125,8 @@ def cycle_summary(ds: xr.Dataset) -> pd.DataFrame:
     >>> ss.observe.cycle_summary(ds).coulombic_efficiency  # doctest: +SKIP
     """
     steps = step_summary(ds)
+    if steps.empty:
+        raise ParameterError("the run has no steps: cycle_summary needs a result with at least one protocol step")
     steps["cycle_id"] = _cycle_ids(steps)
     rows = []
     for cid, part in steps.groupby("cycle_id", sort=True):
