@@ -811,3 +811,17 @@ def test_file_scalars_in_the_wrong_unit_and_misplaced_key_lines(tmp_path):
 def test_tabulated_property_checks_its_table(args, match):
     with pytest.raises(MaterialError, match=match):
         m.tabulated_property(*args, source="x")
+
+
+def test_material_paths_that_are_not_files(tmp_path):
+    with pytest.raises(MaterialError, match="a material file path is needed"):
+        m.load(None)  # TypeError
+    with pytest.raises(MaterialError, match="a material file path is needed"):
+        m.save(m.get("nmc532"), 5)
+    (tmp_path / "dir.csv").mkdir()
+    with pytest.raises(MaterialError, match="dir.csv is a folder"):
+        m.save(m.get("nmc532"), tmp_path / "dir.csv", overwrite=True)  # IsADirectoryError
+    big = _write(tmp_path / "big.toml", SCALARS.replace("49000.0", "4" * 400) + "[functions]\ntheta = [0.2, 1.0]\n"
+                 "D_m2_s = [1e-16, 1e-18]\n")
+    with pytest.raises(MaterialError, match="c_max_mol_m3 = 4444.* must be a finite number > 0"):
+        m.load(big)  # OverflowError

@@ -370,3 +370,14 @@ def test_rasterize_dataset_at_its_own_resolution_is_the_result_itself():
         rasterize_dataset(ds, 100.0, time=[0.5])  # was read as sample 0
     with pytest.raises(ParameterError, match="above 2e.08"):
         rasterize_dataset(ds, 0.001)  # asked for 32 TiB
+
+
+def test_text_and_none_where_numbers_or_results_belong():
+    from socscope.observe import render_top_layer
+
+    with pytest.raises(ParameterError, match="theta must be numbers"):
+        ss.observe.intensity_from_theta("abc")  # a raw float() ValueError
+    with pytest.raises(ParameterError, match="intensity must be numbers"):
+        ss.observe.theta_from_intensity(["a", 1.0])
+    with pytest.raises(ParameterError, match="render_top_layer: ds must be an xarray.Dataset"):
+        render_top_layer(None, pixel_size_nm=100)  # TypeError

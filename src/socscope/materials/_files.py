@@ -117,7 +117,20 @@ def _suggest(word: str, options) -> str:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        float(value)
+    except OverflowError:  # a TOML integer of hundreds of digits
+        return False
+    return True
+
+
+def _material_path(path: Any) -> Path:
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise MaterialError(f"a material file path is needed (str or pathlib.Path), got {path!r}; "
+                            "e.g. 'my-material.toml'")
+    return Path(path)
 
 
 class _Table:
@@ -485,7 +498,7 @@ def load(path: str | os.PathLike, *, theta_range: tuple[float, float] | None = N
     >>> load(d / "x.toml").D(1.0)
     1e-18
     """
-    path = Path(path)
+    path = _material_path(path)
     needed = _check_theta_range(theta_range)
     suffix = path.suffix.lower()
     if suffix not in (".toml", ".csv"):
@@ -727,7 +740,7 @@ def save_targets(path: str | os.PathLike, *, overwrite: bool = False, fmt: str |
     folder, existing files without ``overwrite``) before anything is written,
     so a caller that writes other files first can check here.
     """
-    path = Path(path)
+    path = _material_path(path)
     suffix = path.suffix.lower().lstrip(".")
     if fmt is None:
         fmt = suffix
@@ -741,6 +754,10 @@ def save_targets(path: str | os.PathLike, *, overwrite: bool = False, fmt: str |
     if not path.parent.is_dir():
         raise MaterialError(f"cannot save to {path}: directory {path.parent} does not exist")
     targets = [path] if fmt == "csv" else [path.with_suffix(".csv"), path]
+    folders = [str(t) for t in targets if t.is_dir()]
+    if folders:
+        raise MaterialError(f"cannot save to {path}: {', '.join(folders)} is a folder; give a file name, "
+                            f"e.g. {path / 'my-material.toml'}")
     existing = [str(t) for t in targets if t.exists()]
     if existing and not overwrite:
         raise MaterialError(
@@ -788,7 +805,7 @@ def save(
     """
     if not isinstance(material, Material):
         raise MaterialError(f"save() needs a socscope.materials.Material, got {type(material).__name__}")
-    path = Path(path)
+    path = _material_path(path)
     fmt = save_targets(path, overwrite=overwrite, fmt=fmt)
     grid = _tabulation_grid(material)
     meta = _metadata(material)

@@ -33,7 +33,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import ParameterError
-from .electrode import cell_soc
+from .electrode import _result, cell_soc
 from .optical import (
     FWHM_TO_SIGMA,
     SyntheticMovie,
@@ -204,6 +204,7 @@ def render_top_layer(
     if signal not in _SIGNALS:
         raise ParameterError(f"signal = {signal!r} must be 'surface' (surface θ) or 'mean' (volume-mean θ)")
     var = _SIGNALS[signal]
+    _result(ds, "render_top_layer", ())
     if var not in ds or ds[var].dims != ("time", "particle"):
         raise ParameterError(f"the dataset has no (time, particle) variable {var!r} to render (signal={signal!r})")
     px = _finite_scalar("pixel_size_nm", pixel_size_nm, low=0.0, low_open=True)

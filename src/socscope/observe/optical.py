@@ -112,8 +112,15 @@ def _finite_scalar(name: str, value, *, low=None, high=None, low_open=False, fix
     return v
 
 
+def _numbers(name: str, values) -> np.ndarray:
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name} must be numbers (an array of floats), got {values!r}") from None
+
+
 def _check_theta(theta, name: str = "theta") -> np.ndarray:
-    th = np.asarray(theta, dtype=float)
+    th = _numbers(name, theta)
     nan = ~np.isfinite(th)
     if nan.any():
         where = np.argwhere(nan)[0].tolist() if th.ndim else []
@@ -231,7 +238,7 @@ def theta_from_intensity(intensity, *, calibration: str = "linear", contrast_ful
     Measured intensities carry noise, so the result is not clipped to [0, 1]
     for the linear calibration; the table calibration clips to the table's θ range.
     """
-    i = np.asarray(intensity, dtype=float)
+    i = _numbers("intensity", intensity)
     if calibration == "linear":
         c, tl, td = _check_linear(contrast_full, theta_lithiated, theta_delithiated)
         return tl - (i - 1.0) / c * (tl - td)
