@@ -40,6 +40,14 @@ def test_materials_list_and_show(capsys):
     assert "material_c_max_mol_m3" in capsys.readouterr().out
 
 
+def test_materials_shows_a_material_file(tmp_path, capsys):
+    # it took only built-in names, and told the user to call a Python function
+    path = ss.materials.save(ss.materials.get("nmc532"), tmp_path / "mine.toml")
+    assert main(["materials", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "nmc532" in out and "material_density_kg_m3 = 4700" in out
+
+
 def test_simulate_particle_writes_a_result(tmp_path):
     out = tmp_path / "run.nc"
     code = main([

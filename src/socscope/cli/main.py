@@ -142,8 +142,6 @@ def _read_mask(path: Path):
 
 
 def _material_from_args(args):
-    from .. import materials
-
     params = {}
     for item in args.param or []:
         key, sep, value = item.partition("=")
@@ -153,12 +151,18 @@ def _material_from_args(args):
             params[key.strip()] = float(value)
         except ValueError:
             raise SocscopeError(f"--param {item!r}: value {value!r} is not a number") from None
-    name = args.material
+    return _material_named(args.material, params)
+
+
+def _material_named(name: str, params: dict | None = None):
+    """A built-in material by name, or a user's .toml/.csv material file."""
+    from .. import materials
+
     if Path(name).suffix.lower() in (".toml", ".csv") or Path(name).is_file():
         if params:
             raise SocscopeError("--param applies to built-in materials; edit the material file instead")
         return materials.load(name)
-    return materials.get(name, **params)
+    return materials.get(name, **(params or {}))
 
 
 def _surface_from_args(args):
@@ -222,7 +226,7 @@ def _cmd_materials(args) -> int:
             m = materials.get(name)
             print(f"{name:18s} {m.capacity_mAh_g:6.1f} mAh/g  {m.description}")
         return 0
-    m = materials.get(args.name)
+    m = _material_named(args.name)
     print(repr(m))
     for key, value in m.to_attrs().items():
         print(f"  {key} = {value}")
@@ -297,7 +301,7 @@ def _cmd_gitt(args) -> int:
     if args.to_material:
         # the material file's name, folder and (without --overwrite) absence, before anything is written
         materials.save_targets(args.to_material, overwrite=args.overwrite)
-    mat = materials.get(args.material) if not Path(args.material).is_file() else materials.load(args.material)
+    mat = _material_named(args.material)
     df = load_cycler(args.file)
     table = gitt_diffusivity(
         df, mass_g=args.mass_mg * 1e-3, molar_mass_g_mol=mat.molar_mass * 1e3, density_g_cm3=mat.density * 1e-3,
@@ -482,8 +486,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_optical_parser(sub)
 
     m = sub.add_parser("materials", help="list built-in materials or show one",
-                       description="List the built-in materials, or show every parameter of one.")
-    m.add_argument("name", nargs="?", help="material to show")
+                       description="List the built-in materials, or show every parameter of one (built-in, or "
+                                   "read from a .toml/.csv material file).")
+    m.add_argument("name", nargs="?", help="material to show: a built-in name or a material file")
     m.set_defaults(func=_cmd_materials)
     return p
 
