@@ -207,3 +207,20 @@ def test_a_folder_given_as_the_results_file_is_refused_and_kept(tmp_path, overwr
     with pytest.raises(ParameterError, match=r"runs is a folder; the results are one file: give a file name"):
         ss.io.results.atomic_target(folder, overwrite=overwrite)
     assert (folder / "keep.txt").read_text() == "mine" and [p.name for p in tmp_path.iterdir()] == ["runs"]
+
+
+def test_overwrite_replaces_files_only(tmp_path, sphere_result):
+    import os
+
+    from socscope.io.results import check_output_folder
+
+    os.mkfifo(tmp_path / "pipe.nc")
+    os.mkfifo(tmp_path / "pipe.csv")
+    # the rename had put a plain file in place of the pipe (and, run as root, of /dev/null)
+    with pytest.raises(ParameterError, match="not a regular file"):
+        ss.save_results(sphere_result, tmp_path / "pipe.nc", overwrite=True)
+    with pytest.raises(ParameterError, match="holds pipe.nc as a folder, device or pipe"):
+        check_output_folder(tmp_path, ["pipe.nc"], overwrite=True)
+    with pytest.raises(ss.errors.MaterialError, match=r"is a folder \(or a device or pipe\)"):
+        ss.materials.save(ss.materials.get("nmc532"), tmp_path / "pipe.csv", overwrite=True)
+    assert (tmp_path / "pipe.nc").is_fifo() and (tmp_path / "pipe.csv").is_fifo()

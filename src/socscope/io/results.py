@@ -35,6 +35,11 @@ def atomic_target(path, *, overwrite: bool = False) -> tuple[Path, Path]:
         raise ParameterError(f"{path} is a folder; the results are one file: give a file name, e.g. {path / 'run.nc'}")
     if (path.exists() or path.is_symlink()) and not overwrite:  # a dangling link too: the rename would replace it
         raise ParameterError(f"{path} already exists; pass overwrite=True (--overwrite) to replace it")
+    if path.exists() and not path.is_file():
+        # the rename would put a plain file in place of a device, a pipe or a socket
+        # (--out /dev/null --overwrite, run as root, replaced /dev/null)
+        raise ParameterError(f"{path} is not a regular file (a device, pipe or socket); overwrite replaces files "
+                             "only: give a file name, e.g. run.nc")
     if not path.parent.exists():
         raise ParameterError(f"cannot write {path}: folder {path.parent} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -63,6 +68,10 @@ def check_output_folder(folder, names, *, overwrite: bool = False) -> Path:
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise ParameterError(f"{folder} exists and is not a folder; choose another --out")
+    odd = [n for n in names if (folder / n).exists() and not (folder / n).is_file()]
+    if odd:
+        raise ParameterError(f"{folder}/ holds {', '.join(odd)} as a folder, device or pipe where an output file "
+                             "goes; move it or choose another --out")
     clash = [n for n in names if (folder / n).exists()]
     if clash and not overwrite:
         raise ParameterError(f"{folder}/ already holds {', '.join(clash)}; pass --overwrite or choose --out DIR")

@@ -754,10 +754,10 @@ def save_targets(path: str | os.PathLike, *, overwrite: bool = False, fmt: str |
     if not path.parent.is_dir():
         raise MaterialError(f"cannot save to {path}: directory {path.parent} does not exist")
     targets = [path] if fmt == "csv" else [path.with_suffix(".csv"), path]
-    folders = [str(t) for t in targets if t.is_dir()]
+    folders = [str(t) for t in targets if t.exists() and not t.is_file()]
     if folders:
-        raise MaterialError(f"cannot save to {path}: {', '.join(folders)} is a folder; give a file name, "
-                            f"e.g. {path / 'my-material.toml'}")
+        raise MaterialError(f"cannot save to {path}: {', '.join(folders)} is a folder (or a device or pipe), not "
+                            f"a file; give a file name, e.g. {path.parent / 'my-material.toml'}")
     existing = [str(t) for t in targets if t.exists()]
     if existing and not overwrite:
         raise MaterialError(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+from .._filemode import default_file_mode
 
 
 def _plt():
@@ -16,9 +19,14 @@ def _plt():
 
 def save_figure(fig, path, *, dpi: int = 110) -> Path:
     """Write a figure as PNG atomically (temporary file, then rename) and close it."""
+    import tempfile
+
     plt = _plt()
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp.png")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp.png", dir=path.parent)  # unique: no collisions
+    os.close(fd)
+    tmp = Path(tmp)
+    os.chmod(tmp, default_file_mode())
     try:
         fig.savefig(tmp, dpi=dpi)
         tmp.replace(path)
