@@ -160,6 +160,16 @@ def test_mask_from_npy(tmp_path):
     ds = ss.open_results(out)
     # one cell per pixel by default: NaN exactly outside the mask and in the hole
     assert np.array_equal(np.isfinite(ds.theta.isel(time=0).values)[1:-1, 1:-1], img)
+    # every non-zero pixel is the particle, as the help says: a marker pixel of 3 in a mask of 1s
+    # had turned the particle into that one pixel (a threshold at half the maximum)
+    marked = img.astype(np.uint8)
+    marked[5, 5] = 3
+    np.save(tmp_path / "marked.npy", marked)
+    out = tmp_path / "marked.nc"
+    assert main(["simulate", "particle", "--material", "ni88-xu2022", "--shape", "mask",
+                 "--mask", str(tmp_path / "marked.npy"), "--pixel-size-nm", "50",
+                 "--protocol", "Charge at 1C for 5 minutes", "--out", str(out), "--quiet"]) == 0
+    assert np.array_equal(np.isfinite(ss.open_results(out).theta.isel(time=0).values)[1:-1, 1:-1], img)
 
 
 @pytest.mark.filterwarnings("default::socscope.errors.RangeWarning")  # as outside pytest

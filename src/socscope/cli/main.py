@@ -138,7 +138,10 @@ def _read_mask(path: Path):
         bad = np.argwhere(~np.isfinite(img))
         raise FileFormatError(f"{path}: the mask has {len(bad)} NaN or infinite pixel(s), the first at (row, column) "
                               f"{tuple(int(v) for v in bad[0])}; a mask holds 0 (background) and non-zero (particle)")
-    return img > (img.max() / 2 if img.dtype != bool else 0)
+    # as the help says: every non-zero pixel (a label image's labels alike).
+    # Thresholding at half the maximum had made a 400-pixel particle with one
+    # marker pixel of 3 a single pixel, and kept only label 2 of labels 1 and 2
+    return img != 0
 
 
 def _material_from_args(args):
