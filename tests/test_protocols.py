@@ -280,3 +280,36 @@ def test_a_protocol_that_is_not_an_ordered_collection_of_sentences_is_refused(pr
         parse_protocol(protocol)
     # an ordered sequence of any kind is read in its order
     assert [s.kind for s in parse_protocol(("Rest for 1 hour", "Charge at C/3 for 1 hour"))] == ["rest", "charge"]
+
+
+def test_steps_built_directly_are_checked_like_sentences():
+    from socscope.protocols import Condition, Step
+
+    cases = [
+        (dict(kind="hold_theta", hold_value=1.5, duration=60.0), r"held surface θ, hold_value = 1.5, must lie in \(0, 1\)"),
+        (dict(kind="charge", current_value=1.0, current_unit="C", duration=-600.0), "duration = -600.0 s must lie in"),
+        (dict(kind="charge", current_value=float("nan"), current_unit="C", duration=60.0), "current_value = nan"),
+        (dict(kind="charge", current_value=1.0, current_unit="mA", duration=60.0), "current_unit = 'mA'"),
+        (dict(kind="charge", current_value=1.0, current_unit="C"), "needs a duration or an until condition"),
+        (dict(kind="discharge", current_value=1.0, current_unit="C", until=(Condition("theta_mean", -0.5),)),
+         r"theta_mean = -0.5 must be finite and in \(0, 1\)"),
+        (dict(kind="rest", duration=60.0, until=(Condition("c_rate", 0.1),)), "cannot end on c_rate"),
+        (dict(kind="boost", duration=60.0), "kind must be one of"),
+    ]
+    for kwargs, match in cases:
+        # each had run: θ held at 1.5, a zero-length step with repeated time stamps, misleading errors
+        with pytest.raises(ProtocolError, match=match):
+            Step(sentence="x", **kwargs)
+    for text in ("Charge at 1C for 1e-10 s", "Rest for 1e300 hours"):
+        # the first failed with advice to lower the current, the second never ended
+        with pytest.raises(ProtocolError, match=r"outside 0.001 s .. 1e\+09 s"):
+            parse_protocol(text)
+
+
+def test_a_pitt_with_tiny_steps_builds_only_the_levels_it_holds():
+    from socscope.protocols import Condition, Step, Train
+
+    pulse = Step("hold_voltage", duration=300.0, hold_value=1e-9, sentence="tiny")  # as a Train allows directly
+    train = Train("pitt", pulse, None, (Condition("voltage", 3.9),), max_pulses=3, sentence="t")
+    # 1e9 levels were built before the first three were kept (6 GB, then MemoryError)
+    assert train.pitt_levels(3.8) == pytest.approx([3.8 + 1e-9, 3.8 + 2e-9, 3.8 + 3e-9], abs=1e-15)

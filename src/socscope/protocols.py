@@ -132,8 +132,15 @@ MAH_PER_G = 3600.0
 
 #: Allowed range of a voltage (held or as a condition) [V]: (0, V_MAX].
 V_MAX = 10.0
+#: Shortest and longest step or pulse [s]: below a millisecond a step is
+#: shorter than anything an instrument logs (and than the solver's smallest
+#: steps allow to resolve); above 1e9 s (32 years) it is a typo.
+MIN_DURATION = 1e-3
+MAX_DURATION = 1e9
 #: Largest PITT step [V].
 PITT_STEP_MAX = 1.0
+#: Smallest PITT step [V]: a potentiostat's resolution (tens of µV).
+PITT_STEP_MIN = 1e-5
 #: Default cap on the number of pulses of a train.
 MAX_PULSES = 1000
 #: Most repetitions of a ``Repeat`` block.
@@ -227,10 +234,60 @@ class Step:
     sentence: str = ""
     cycle: int | None = None
 
+    def __post_init__(self):
+        # sentences are checked as they are parsed; a Step built directly is checked here
+        problem = _step_problem(self)
+        if problem:
+            raise ProtocolError(f"Step(kind={self.kind!r}, sentence={self.sentence!r}): {problem}; build steps from "
+                                f"sentences where you can, e.g. parse_step({EXAMPLES[0]!r})")
+
     @property
     def sign(self) -> int:
         """+1 for charge, −1 for discharge, 0 otherwise."""
         return {"charge": 1, "discharge": -1}.get(self.kind, 0)
+
+
+def _number(value) -> float:
+    """``value`` as a float, NaN for anything that is not a real number."""
+    if isinstance(value, bool):
+        return math.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _step_problem(step: "Step") -> str:
+    """What makes a directly built :class:`Step` impossible, or ''."""
+    if step.kind not in ALLOWED_CONDITIONS:
+        return f"kind must be one of {', '.join(ALLOWED_CONDITIONS)}"
+    if step.kind in ("charge", "discharge"):
+        value = _number(step.current_value)
+        if not (math.isfinite(value) and value > 0):
+            return f"current_value = {step.current_value!r} must be finite and > 0 (the sign is in the kind)"
+        if step.current_unit not in ("C", "A/g", "A"):
+            return f"current_unit = {step.current_unit!r} must be 'C', 'A/g' or 'A'"
+    if step.duration is not None:
+        d = _number(step.duration)
+        if not MIN_DURATION <= d <= MAX_DURATION:
+            return f"duration = {step.duration!r} s must lie in {MIN_DURATION:g}..{MAX_DURATION:g} s (or be None)"
+    elif not step.until:
+        return "a step needs a duration or an until condition"
+    hold = _number(step.hold_value)
+    if step.kind == "hold_theta" and not 0.0 < hold < 1.0:
+        return f"the held surface θ, hold_value = {step.hold_value!r}, must lie in (0, 1)"
+    if step.kind == "hold_voltage" and not (math.isfinite(hold) and abs(hold) <= V_MAX):
+        # a PITT template holds its signed step, so only the size is bounded here
+        return f"the held voltage, hold_value = {step.hold_value!r}, must be a finite number of volts"
+    if not isinstance(step.until, tuple) or not all(isinstance(c, Condition) for c in step.until):
+        return f"until must be a tuple of Condition, got {step.until!r}"
+    for c in step.until:
+        value = _number(c.value)
+        if c.quantity not in ALLOWED_CONDITIONS[step.kind]:
+            return f"a {step.kind} step cannot end on {c.quantity} (allowed: {', '.join(sorted(ALLOWED_CONDITIONS[step.kind]))})"
+        if not math.isfinite(value) or (c.quantity.startswith("theta") and not 0.0 < value < 1.0):
+            return f"condition {c.quantity} = {c.value!r} must be finite{' and in (0, 1)' if 'theta' in c.quantity else ''}"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -340,8 +397,9 @@ class Train:
                 "another end voltage"
             )
         n = math.ceil(steps - 1e-6)  # a step within a millionth of the end is the end
-        levels = [v0 + (k + 1) * dv for k in range(n - 1)] + [v_end]
-        return levels[: self.max_pulses]
+        if n > self.max_pulses:  # only what is held (a 1e-6 mV step had built 1e9 levels first)
+            return [v0 + (k + 1) * dv for k in range(self.max_pulses)]
+        return [v0 + (k + 1) * dv for k in range(n - 1)] + [v_end]
 
     def pulse_step(self, k: int, start_voltage: float | None = None, *, passed: float = 0.0) -> Step:
         """The k-th pulse (0-based) as an ordinary :class:`Step`.
@@ -544,6 +602,9 @@ def _parse_duration(sentence: str, text: str, pos: int, example: str = EXAMPLES[
     seconds = value * _TIME_UNITS[unit]
     if not (math.isfinite(seconds) and seconds > 0):
         raise _fail(sentence, pos + m.start(1), f"duration must be > 0, got {m.group(1)} {m.group(2)}", example)
+    if not MIN_DURATION <= seconds <= MAX_DURATION:
+        raise _fail(sentence, pos + m.start(1), f"duration {m.group(1)} {m.group(2)} is {seconds:g} s, outside "
+                    f"{MIN_DURATION:g} s .. {MAX_DURATION:g} s (32 years)", example)
     return seconds
 
 
@@ -825,9 +886,10 @@ def _parse_pitt_size(s: str, text: str, pos: int) -> float:
         raise _fail(s, pos, f"expected the step size as 'steps of 10 mV' (negative to discharge), got '{text}'",
                     _PITT_EXAMPLE)
     size = float(m.group(1)) * _unit_factor(s, pos + m.start(2), m.group(2), _VOLTAGE_UNITS, _PITT_EXAMPLE)
-    if not (math.isfinite(size) and 0.0 < abs(size) <= PITT_STEP_MAX):
-        raise _fail(s, pos + m.start(1), f"the step size {m.group(1)} {m.group(2)} must be non-zero and at most "
-                                         f"{PITT_STEP_MAX:g} V in magnitude", _PITT_EXAMPLE)
+    if not (math.isfinite(size) and PITT_STEP_MIN <= abs(size) <= PITT_STEP_MAX):
+        raise _fail(s, pos + m.start(1), f"the step size {m.group(1)} {m.group(2)} must be between "
+                                         f"{PITT_STEP_MIN * 1e3:g} mV and {PITT_STEP_MAX:g} V in magnitude",
+                    _PITT_EXAMPLE)
     return size
 
 
