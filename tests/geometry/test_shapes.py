@@ -325,11 +325,24 @@ def test_mask_must_be_2d():
         ([[0, 0], [1e-6, 0], [np.nan, 1e-6]], "NaN"),
         ([[0, 0], [1e-6, 0], [2e-6, 0]], "no area"),
         ([[0, 0], [1.0, 0], [0, 1.0]], "1 cm"),
+        # a bow tie: its shoelace area (1 µm²) is not the meshed particle's (5/3 µm²)
+        ([[0, 0], [2e-6, 2e-6], [2e-6, 0], [0, 1e-6]], r"crosses or touches itself \(edge 0.*meets edge 2"),
+        # an outline that runs back along itself (a vertex on another edge)
+        ([[0, 0], [3e-6, 0], [3e-6, 1e-6], [2e-6, 1e-6], [2e-6, 0], [1e-6, 0], [1e-6, 1e-6], [0, 1e-6]],
+         "crosses or touches itself"),
+        ([["a", 0], [1e-6, 0], [0, 1e-6]], "must be numbers in metres"),  # a float() ValueError
+        ([[0, 0, 0], [1e-6, 0], [0, 1e-6]], "must be numbers in metres"),  # ragged: a NumPy ValueError
     ],
 )
 def test_bad_polygons(vertices, match):
     with pytest.raises(GeometryError, match=match):
         Polygon(vertices)
+
+
+def test_polygon_closed_by_repeating_its_first_vertex():
+    tri = [[0, 0], [2e-6, 0], [1e-6, 1.7e-6]]
+    assert Polygon(tri + [tri[0]]).vertices.shape == (3, 2)
+    assert Polygon(tri + [tri[0]]).area == pytest.approx(Polygon(tri).area, rel=1e-15)
 
 
 @pytest.mark.parametrize(

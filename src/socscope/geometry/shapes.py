@@ -342,6 +342,37 @@ class Ellipse(_Shape2D):
         return pts, ds * (self.perimeter / ds.sum())
 
 
+def _first_crossing(v: np.ndarray) -> tuple[int, int] | None:
+    """The first pair of non-adjacent edges of the closed outline ``v`` that meet, or None.
+
+    Edges ``i`` (``v[i] -> v[i+1]``) and ``j`` meet when their bounding boxes
+    overlap (which settles collinear edges) and each one's end points do not
+    lie strictly on one side of the other. The boxes are compared for rows of
+    256 edges at a time, and the sides only for the pairs whose boxes overlap.
+    """
+    k = len(v)
+    a, b = v, np.roll(v, -1, axis=0)
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+
+    def side(p, q, r):
+        return np.sign((q[:, 0] - p[:, 0]) * (r[:, 1] - p[:, 1]) - (q[:, 1] - p[:, 1]) * (r[:, 0] - p[:, 0]))
+
+    idx = np.arange(k)
+    for start in range(0, k, 256):
+        rows = idx[start:start + 256, None]
+        gap = (idx[None] - rows) % k
+        boxes = (np.all(lo[rows] <= hi[None], axis=-1) & np.all(lo[None] <= hi[rows], axis=-1)
+                 & (gap > 1) & (gap < k - 1))  # an edge meets its neighbours at their shared vertex
+        r, c = np.nonzero(boxes)
+        i = r + start
+        meet = ((side(a[i], b[i], a[c]) * side(a[i], b[i], b[c]) <= 0)
+                & (side(a[c], b[c], a[i]) * side(a[c], b[c], b[i]) <= 0))
+        if meet.any():
+            first = int(np.argmax(meet))
+            return int(i[first]), int(c[first])
+    return None
+
+
 @dataclass(frozen=True)
 class Polygon(_Shape2D):
     """Polygonal ab-plane cross-section (e.g. a hexagonal platelet).
@@ -358,13 +389,26 @@ class Polygon(_Shape2D):
     thickness: float = DEFAULT_THICKNESS
 
     def __post_init__(self):
-        v = np.array(self.vertices, dtype=float)  # a copy: never freeze the caller's array
+        try:
+            v = np.array(self.vertices, dtype=float)  # a copy: never freeze the caller's array
+        except (TypeError, ValueError):
+            raise GeometryError("Polygon: vertices must be numbers in metres, one (x, y) pair per vertex, e.g. "
+                                "[[0, 0], [2e-6, 0], [1e-6, 1.7e-6]]") from None
+        if v.ndim == 2 and v.shape[0] > 3 and v.shape[1] == 2 and np.array_equal(v[0], v[-1]):
+            v = v[:-1]  # the first vertex repeated to close the outline
         if v.ndim != 2 or v.shape[1] != 2 or v.shape[0] < 3:
             raise GeometryError(
                 f"Polygon: vertices must have shape (k, 2) with k >= 3, got shape {v.shape}"
             )
         if not np.all(np.isfinite(v)):
             raise GeometryError("Polygon: vertices contain NaN or inf")
+        crossing = _first_crossing(v)
+        if crossing is not None:
+            i, j = crossing
+            raise GeometryError(
+                f"Polygon: the outline crosses or touches itself (edge {i}, vertices {i}->{(i + 1) % len(v)}, meets "
+                f"edge {j}, vertices {j}->{(j + 1) % len(v)}); its area would be ambiguous and the mesh would join "
+                "the lobes. Give the vertices in order around the particle")
         area = 0.5 * np.sum(v[:, 0] * np.roll(v[:, 1], -1) - np.roll(v[:, 0], -1) * v[:, 1])
         if abs(area) <= 0:
             raise GeometryError("Polygon: the vertices enclose no area")
