@@ -139,6 +139,18 @@ def test_a_mask_layout_must_be_drawn_on_the_particles_image():
     ok = np.zeros((20, 20), np.uint8)
     ok[:, 0] = 1  # 0/1 integers read as booleans
     assert BlockedArc(eta=0.1, mask=ok, pixel_size=1e-7).blocked(g).sum() == 20 + 2
+    # the same image meshed finer (4 x 4 cells a pixel) blocks the same edge, 4 elements a pixel
+    assert BlockedArc(eta=0.1, mask=ok, pixel_size=1e-7).blocked(particle.mesh(2.5e-8)).sum() == 4 * (20 + 2)
+    img = np.zeros((20, 20), bool)
+    img[5:15, 5:15] = True
+    left = np.zeros_like(img)
+    left[5:15, 5] = True
+    # a mask read at twice the particle's pixel size had blocked 2 elements on the opposite side
+    with pytest.raises(ParameterError, match=r"mask is 20 × 20 pixels of 2e-07 m, but the particle's image is "
+                                             r"20 × 20 pixels of 1e-07 m"):
+        BlockedArc(eta=0.1, mask=left, pixel_size=2e-7).blocked(Mask(img, 1e-7).mesh())
+    with pytest.raises(ParameterError, match=r"mask is 20 × 19 pixels"):
+        BlockedArc(eta=0.1, mask=left[:, :19], pixel_size=1e-7).blocked(Mask(img, 1e-7).mesh())
 
 
 @pytest.mark.parametrize(

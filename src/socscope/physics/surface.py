@@ -146,6 +146,19 @@ class BlockedArc:
             col = np.floor(xy[:, 0] / p).astype(int)
             row = np.floor(xy[:, 1] / p).astype(int)
             outside = (col < 0) | (col >= m.shape[1]) | (row < 0) | (row >= m.shape[0])
+            if not outside.any() and grid.kind == "cartesian" and grid.x is not None:
+                # a Mask grid is its image padded by one pixel, split into
+                # f x f cells of side h: x[0] = −pixel + h/2
+                h = float(grid.x[1] - grid.x[0]) if grid.x.size > 1 else p
+                pixel = 0.5 * h - float(grid.x[0])
+                shape = (int(round(grid.y.size * h / pixel)) - 2, int(round(grid.x.size * h / pixel)) - 2)
+                if abs(pixel - p) > 1e-6 * p or shape != m.shape:
+                    # a mask of another pixel size or image blocked other pixels than it showed, silently
+                    raise ParameterError(
+                        f"BlockedArc: the mask is {m.shape[0]} × {m.shape[1]} pixels of {p:g} m, but the particle's "
+                        f"image is {shape[0]} × {shape[1]} pixels of {pixel:g} m; draw the blocked pixels on the "
+                        "particle's own image (BlockedArc(eta, mask=blocked, pixel_size=particle.pixel_size), "
+                        "blocked.shape == particle.image.shape)")
             if outside.any() or grid.kind != "cartesian":
                 raise ParameterError(
                     f"BlockedArc: the mask ({m.shape[0]} × {m.shape[1]} pixels of {p:g} m) does not cover the "
