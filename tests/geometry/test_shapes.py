@@ -381,3 +381,20 @@ def test_grid_too_large_is_refused():
 def test_geometry_errors_are_parameter_errors():
     assert issubclass(GeometryError, ParameterError)
     assert issubclass(GeometryError, ValueError)
+
+
+def test_every_mesh_is_bounded_before_it_is_built():
+    # a single sphere had no cap (NumPy MemoryError at 1e9 shells), nor had a mask
+    # (a 20 x 20 mask split 2000-fold asked for 1.8 GiB in SciPy)
+    with pytest.raises(GeometryError, match="Sphere: 1000000000 shells is more than max_cells=4000000"):
+        Sphere(1e-6).mesh(n_cells=10**9)
+    with pytest.raises(GeometryError, match="Sphere: 1000000000 shells"):
+        Sphere(1e-6).mesh(1e-15)
+    img = np.ones((20, 20), bool)
+    with pytest.raises(GeometryError, match=r"Mask: 400 particle pixels split into 2000 x 2000 cells"):
+        Mask(img, 1e-7).mesh(1e-7 / 2000)
+    assert Mask(img, 1e-7).mesh(1e-7 / 4, max_cells=6400).volumes.size == 6400
+    # the box guard let about 12.5 million cells of a disc through (4 x max_cells of box)
+    with pytest.raises(GeometryError, match=r"about 5.0\de\+06 cells"):
+        Disc(2e-6).mesh(0.79e-9, method="cartesian")
+    assert Sphere(1e-6).mesh(n_cells=8000).volumes.size == 8000  # the P1 reference's 8000 shells

@@ -102,11 +102,13 @@ class _Shape2D:
         h = _check_resolution(resolution, min(x1 - x0, y1 - y0), type(self).__name__)
         nx = int(np.ceil((x1 - x0) / h)) + 2
         ny = int(np.ceil((y1 - y0) / h)) + 2
-        if nx * ny > 4 * max_cells:
+        # the cells inside (area / h²), and the box's pixels, which are only
+        # classified (a thin tilted shape has a box much larger than itself)
+        if self.area / h**2 > max_cells or nx * ny > 16 * max_cells:
             raise GeometryError(
-                f"{type(self).__name__}: resolution {h:g} m gives about {nx * ny} cells, more than "
-                f"max_cells={max_cells}; use a coarser resolution"
-            )
+                f"{type(self).__name__}: resolution {h:g} m gives about {self.area / h**2:.3g} cells "
+                f"({nx} x {ny} in its bounding box), more than max_cells={max_cells}; use a coarser resolution, "
+                f"e.g. {h * np.sqrt(max(self.area / h**2, nx * ny / 16) / max_cells) * 1.01:.3g} m")
         cx = 0.5 * (x0 + x1)
         cy = 0.5 * (y0 + y1)
         x = cx + (np.arange(nx) - (nx - 1) / 2) * h
@@ -151,7 +153,8 @@ class Sphere:
         """Diameter [m]."""
         return 2 * self.radius
 
-    def mesh(self, resolution: float | None = None, *, n_cells: int | None = None) -> FVGrid:
+    def mesh(self, resolution: float | None = None, *, n_cells: int | None = None,
+             max_cells: int = 4_000_000) -> FVGrid:
         """Uniform radial shells.
 
         Parameters
@@ -160,6 +163,8 @@ class Sphere:
             Shell thickness [m]; the number of shells is ``ceil(R / resolution)``.
         n_cells : int, optional
             Number of shells (instead of ``resolution``).
+        max_cells : int
+            Refuse more shells than this (memory guard).
         """
         R = self.radius
         if n_cells is not None and resolution is not None:
@@ -172,6 +177,10 @@ class Sphere:
                 h = _check_resolution(resolution, R, "Sphere")
                 n_cells = int(np.ceil(R / h - 1e-9))
         n = whole_number("n_cells", n_cells, minimum=2, example=100, error=GeometryError)
+        if n > max_cells:
+            raise GeometryError(f"Sphere: {n} shells is more than max_cells={max_cells} (the radial profile "
+                                "converges at second order: 1000 shells are within 1e-6 of the limit); use fewer "
+                                "shells or a coarser resolution")
         rf = np.linspace(0.0, R, n + 1)
         rc = 0.5 * (rf[:-1] + rf[1:])
         vol = 4.0 / 3.0 * np.pi * (rf[1:] ** 3 - rf[:-1] ** 3)
@@ -541,7 +550,7 @@ class Mask:
         ys, xs = np.nonzero(self.image)
         return float(min(np.ptp(xs) + 1, np.ptp(ys) + 1)) * self.pixel_size
 
-    def mesh(self, resolution: float | None = None) -> FVGrid:
+    def mesh(self, resolution: float | None = None, *, max_cells: int = 4_000_000) -> FVGrid:
         """Grid with one cell per pixel, or per sub-pixel.
 
         Parameters
@@ -549,6 +558,8 @@ class Mask:
         resolution : float, optional
             Cell side [m]; must be the pixel size divided by a whole number
             (each pixel is split into f × f cells). Default: the pixel size.
+        max_cells : int
+            Refuse grids with more cells than this (memory guard).
         """
         p = self.pixel_size
         f = 1
@@ -560,6 +571,12 @@ class Mask:
                     f"Mask: resolution {h:g} m must be the pixel size {p:g} m divided by a whole "
                     f"number (e.g. {p:g}, {p / 2:g}, {p / 4:g})"
                 )
+        n_cells = int(np.count_nonzero(self.image)) * f * f
+        if n_cells > max_cells:
+            raise GeometryError(
+                f"Mask: {np.count_nonzero(self.image)} particle pixels split into {f} x {f} cells each is "
+                f"{n_cells} cells, more than max_cells={max_cells}; use a coarser resolution (a larger divisor of "
+                f"the pixel size {p:g} m), or bin the image")
         img = np.pad(self.image, 1)
         if f > 1:
             img = np.kron(img, np.ones((f, f), dtype=bool)).astype(bool)
@@ -744,7 +761,9 @@ def _cartesian_grid(
     if b_cell.size == 0:
         raise GeometryError("the particle has no active boundary (every edge is an inactive hole)")
     tree_b = cKDTree(b_xy)
-    d_cells, _ = tree_b.query(cell_xy)
+    # both cores: from deep inside a round particle a query visits nearly every
+    # boundary sample (all lie at about the same distance)
+    d_cells, _ = tree_b.query(cell_xy, workers=-1)
     return FVGrid(
         volumes=np.full(n, h * h * thickness),
         face_cells=face_cells,
