@@ -669,3 +669,20 @@ def test_a_batch_with_more_shells_than_any_use_is_refused(ni88):
     with pytest.raises(ParameterError, match=r"4,001 particles x n_cells = 1000 is 4,001,000 unknowns, above "
                                              r"4,000,000.*n_cells=999 fits"):
         ss.simulate_particles(ni88, [Sphere(1e-6)] * 4001, ["Rest for 1 minute"], n_cells=1000)
+
+
+def test_layouts_shapes_and_parameters_given_as_the_wrong_thing(ni88):
+    from socscope.physics import UniformFlux
+
+    # a class or a name where an instance belongs: TypeError / AttributeError deep inside before
+    for surface in (UniformFlux, "uniform"):
+        with pytest.raises(ParameterError, match="surface must be a surface layout"):
+            ss.simulate.ParticleModel(ni88, ss.geometry.Disc(1e-6), surface=surface)
+    with pytest.raises(GeometryError, match="must hold booleans or numbers 0/1, got object"):
+        ss.geometry.Mask(np.array([[True, None], [False, True]], object), 1e-7)  # TypeError '<'
+    with pytest.raises(GeometryError, match="holes_active must be True or False, got 'no'"):
+        ss.geometry.Mask(np.ones((3, 3), bool), 1e-7, holes_active="no")  # read as True
+    with pytest.raises(GeometryError, match="radius must be a number in metres, got '1e-6'"):
+        Sphere("1e-6")  # text read as a number
+    with pytest.raises(MaterialError, match="parameter alpha = '2' is not allowed"):
+        ss.materials.get("ni88-xu2022", alpha="2")

@@ -39,6 +39,8 @@ DEFAULT_THICKNESS = 1e-6
 
 def _positive(name: str, value, owner: str, fix: str = "") -> float:
     try:
+        if isinstance(value, (str, bytes, bool)):
+            raise TypeError  # "1e-6" is text: lengths are numbers
         v = float(value)
     except (TypeError, ValueError):
         raise GeometryError(f"{owner}: {name} must be a number in metres, got {value!r}") from None
@@ -514,6 +516,11 @@ class Mask:
         img = np.asarray(self.image)
         if img.ndim != 2:
             raise GeometryError(f"Mask: image must be 2D (ny, nx), got shape {img.shape}")
+        if img.dtype.kind not in "biuf":
+            raise GeometryError(f"Mask: image must hold booleans or numbers 0/1, got {img.dtype} values; e.g. "
+                                "Mask(labels == k, pixel_size)")
+        if not isinstance(self.holes_active, (bool, np.bool_)):
+            raise GeometryError(f"Mask: holes_active must be True or False, got {self.holes_active!r}")
         if img.dtype != bool:
             vals = np.unique(img)
             if not np.all(np.isin(vals, [0, 1])):

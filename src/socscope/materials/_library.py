@@ -93,7 +93,7 @@ def _require_positive(material: str, name: str, value, meaning: str) -> float:
         v = float(value)
     except (TypeError, ValueError):
         v = math.nan
-    if isinstance(value, bool) or not (math.isfinite(v) and v > 0.0):
+    if isinstance(value, (bool, str, bytes)) or not (math.isfinite(v) and v > 0.0):  # "2" is text
         raise MaterialError(
             f"material {material!r}: parameter {name} = {value!r} is not allowed; it must be a "
             f"finite number > 0 ({meaning})"

@@ -38,7 +38,7 @@ from ..numerics import (
     make_operator,
 )
 from ..observe import front_depth, periphery_minus_core, weighted_mean, weighted_std
-from ..physics import FLUX_LAWS, F, UniformFlux, effective_diffusivity, overpotential
+from ..physics import FLUX_LAWS, BlockedArc, F, UniformFlux, effective_diffusivity, overpotential
 from ..protocols import Condition, Step, Train, parse_protocol
 from .kinetics import SurfaceKinetics
 
@@ -192,6 +192,10 @@ class ParticleModel:
         self.geometry = geometry
         self.flux = flux
         self.surface = surface if surface is not None else UniformFlux()
+        if not isinstance(self.surface, (UniformFlux, BlockedArc)):
+            raise ParameterError(
+                f"surface must be a surface layout, UniformFlux() or BlockedArc(eta, ...) (instances, from "
+                f"socscope.physics), got {surface!r}")
         if isinstance(geometry, Sphere):
             if n_cells is None and resolution is None:
                 n_cells = 100
