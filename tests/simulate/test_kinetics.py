@@ -412,3 +412,14 @@ def test_summaries_of_a_selection_or_of_no_run(lin):
         ss.observe.cycle_summary(ds.isel(step_index=slice(0, 0)))  # KeyError: 'cycle'
     with pytest.raises(ParameterError, match="needs a simulated run .* got NoneType"):
         ss.observe.step_summary(None)
+
+
+def test_refusals_name_the_real_reason_and_a_fitting_fix(ni88):
+    # a one-sphere batch blamed "kinetics='none' was chosen", which the user had not chosen
+    with pytest.raises(ProtocolError, match=r"a batch \(simulate_particles\) runs without kinetics"):
+        ss.simulate_particles(ni88, [Sphere(1e-6)], ["Charge at C/3 until 4.0 V"], n_cells=10)
+    # a hold beyond the OCP suggested a charge to 4.30 V; a low cut-off a charge too
+    with pytest.raises(ProtocolError, match=r"e.g. 'Hold at 4.30 V for 1 hour'"):
+        ss.simulate_particle(ni88, Sphere(1e-6), ["Hold at 5 V for 1 hour"], n_cells=10)
+    with pytest.raises(ProtocolError, match=r"e.g. 'Discharge at C/3 until 3.00 V'"):
+        ss.simulate_particle(ni88, Sphere(1e-6), ["Discharge at C/3 until 1.0 V"], n_cells=10)

@@ -293,7 +293,7 @@ class ParticleModel:
         use = kinetics == "butler-volmer" or (kinetics == "auto" and why is None)
         self.kinetics = "butler-volmer" if use else "none"
         self._ocp_bounds = None  # (min U, max U), filled on first use
-        self._why_no_kinetics = why or "kinetics='none' was chosen"
+        self._why_no_kinetics = why or getattr(self, "_batch_reason", None) or "kinetics='none' was chosen"
         params = m.parameters or {}
         a_a, a_c = number_pair("transfer_coefficients", transfer_coefficients, example="(0.5, 0.5)") or (
             params.get("alpha_a", 0.5), params.get("alpha_c", 0.5))
@@ -424,12 +424,15 @@ class ParticleModel:
 
     def _check_voltage(self, step: Step, value: float, what: str, margin: float = 0.0) -> None:
         lo, hi = self._ocp_range()
+        inside = min(4.3, hi - 0.05) if value > hi else max(3.0, lo + 0.05)
+        example = (f"Hold at {inside:.2f} V for 1 hour" if step.kind == "hold_voltage" else
+                   f"{'Charge' if value > hi else 'Discharge'} at C/3 until {inside:.2f} V")
         if not (lo - margin < value < hi + margin):
             beyond = f" (or at most {margin:g} V beyond it, for a cut-off under current)" if margin else ""
             raise ProtocolError(
                 f"step {step.sentence!r}: {what} {value:g} V is outside the open-circuit potential range of "
                 f"{self.material.name} ({lo:.3f}–{hi:.3f} V over 0 < θ < 1){beyond}, so the particle can never "
-                f"reach it; choose a voltage inside that range, e.g. 'Charge at C/3 until {min(4.3, hi - 0.05):.2f} V'"
+                f"reach it; choose a voltage inside that range, e.g. {example!r}"
             )
 
     def _theta_for_voltage(self, target: float, current: float, theta_s: float) -> float:
@@ -1253,6 +1256,9 @@ class ParticleBatch(ParticleModel):
         self.flux = flux
         self.surface = UniformFlux()
         n_cells = shell_count(n_cells, "n_cells", len(geos))
+        self._batch_reason = ("a batch (simulate_particles) runs without kinetics: its particles share no "
+                              "potential; simulate_particle gives one particle's voltage, simulate_electrode a "
+                              "network's")
         grid, offsets = stack_grids([g.mesh(n_cells=n_cells) for g in geos])
         self.n_shells = n_cells
         self._setup(grid, offsets, c_rate_basis_mAh_g)
