@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
+import socscope as ss
+
 from socscope.errors import GeometryError, ParameterError
 from socscope.geometry import DEFAULT_THICKNESS, Disc, Ellipse, Mask, Polygon, Sphere
 from socscope.numerics import laplacian_matrix
@@ -398,3 +400,10 @@ def test_every_mesh_is_bounded_before_it_is_built():
     with pytest.raises(GeometryError, match=r"about 5.0\de\+06 cells"):
         Disc(2e-6).mesh(0.79e-9, method="cartesian")
     assert Sphere(1e-6).mesh(n_cells=8000).volumes.size == 8000  # the P1 reference's 8000 shells
+
+
+def test_the_default_cell_fits_a_thin_ellipse():
+    thin = Ellipse(1e-6, 1e-8)
+    assert thin.size == 1e-8  # the smallest extent, as for Polygon and Mask
+    model = ss.simulate.ParticleModel("ni88-xu2022", thin)  # refused: "resolution 2e-08 m is coarser ..."
+    assert model.grid.meta["resolution_m"] == pytest.approx(1e-8 / 50)

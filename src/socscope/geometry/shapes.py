@@ -314,7 +314,12 @@ class Ellipse(_Shape2D):
 
     @property
     def size(self) -> float:
-        return max(self.width, self.height)
+        """Smallest extent [m] (as for Polygon and Mask): the default cell is size / 50.
+
+        The largest had given a 100:1 ellipse a default cell twice its
+        thickness, refused with a message about a resolution nobody gave.
+        """
+        return min(self.width, self.height)
 
     def _curve(self, n):
         s = (np.arange(n) + 0.5) * 2 * np.pi / n
