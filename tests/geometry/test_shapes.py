@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
 import socscope as ss
-
 from socscope.errors import GeometryError, ParameterError
 from socscope.geometry import DEFAULT_THICKNESS, Disc, Ellipse, Mask, Polygon, Sphere
 from socscope.numerics import laplacian_matrix
