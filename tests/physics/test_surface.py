@@ -176,3 +176,13 @@ def test_describe_names_the_parameters():
     assert UniformFlux().describe() == "uniform"
     text = BlockedArc(eta=0.25, fraction=0.3, center=1.0).describe()
     assert "0.25" in text and "0.3" in text and "1.0" in text
+
+
+def test_blocked_arc_messages_say_what_to_change():
+    # "γ = 1; nothing can pass" offered no way out; NumPy reprs showed in the angles
+    with pytest.raises(ParameterError, match=r"covers every one of the grid's 32 surface elements.*block less"):
+        BlockedArc(0.1, fraction=0.999999).factors(Disc(1e-6).mesh(1e-7))
+    with pytest.raises(ParameterError, match=r"angles \[\(0.5, 0.2\)\] must be .* e.g. angles=\[\(-0.4, 0.4\)\]"):
+        BlockedArc(0.1, angles=[(np.float64(0.5), np.float64(0.2))])
+    with pytest.raises(ParameterError, match="must be \\(lo, hi\\) pairs"):
+        BlockedArc(0.1, angles=[("a", 1)])  # a float() ValueError

@@ -686,3 +686,8 @@ def test_layouts_shapes_and_parameters_given_as_the_wrong_thing(ni88):
         Sphere("1e-6")  # text read as a number
     with pytest.raises(MaterialError, match="parameter alpha = '2' is not allowed"):
         ss.materials.get("ni88-xu2022", alpha="2")
+
+
+def test_mesh_method_on_a_sphere_is_refused(ni88):
+    with pytest.raises(ParameterError, match="mesh_method = 'cartesian' applies to discs"):
+        ss.simulate.ParticleModel(ni88, Sphere(1e-6), mesh_method="cartesian")  # was ignored

@@ -114,10 +114,15 @@ class BlockedArc:
                                  "(anticlockwise from +x), e.g. center=0.0")
         object.__setattr__(self, "center", float(c))
         if self.angles is not None:
-            arcs = np.asarray(self.angles, dtype=float).reshape(-1, 2)
+            try:
+                arcs = np.asarray(self.angles, dtype=float).reshape(-1, 2)
+            except (TypeError, ValueError):
+                arcs = np.full((1, 2), np.nan)
             if not np.all(np.isfinite(arcs)) or np.any(arcs[:, 1] <= arcs[:, 0]):
+                shown = [tuple(pair) for pair in arcs.tolist()] if np.all(np.isfinite(arcs)) else self.angles
                 raise ParameterError(
-                    f"BlockedArc: angles {self.angles!r} must be (lo, hi) pairs in radians with hi > lo"
+                    f"BlockedArc: angles {shown!r} must be (lo, hi) pairs in radians with hi > lo, e.g. "
+                    "angles=[(-0.4, 0.4)]"
                 )
             object.__setattr__(self, "angles", tuple(map(tuple, arcs)))
         if self.mask is not None:
@@ -198,7 +203,10 @@ class BlockedArc:
         area = grid.boundary_area
         gamma = float(area[blk].sum() / area.sum())
         if gamma >= 1.0:
-            raise ParameterError("BlockedArc: the blocked part covers the whole surface (γ = 1); nothing can pass")
+            raise ParameterError(
+                f"BlockedArc: {self.describe()} covers every one of the grid's {blk.size} surface elements (γ = 1), "
+                "so nothing can pass; block less of the surface (a smaller fraction or narrower arcs), or mesh finer "
+                "so that the open part holds at least one surface element")
         j_nmc = 1.0 / (1.0 - gamma + self.eta * gamma)
         return np.where(blk, self.eta * j_nmc, j_nmc)
 

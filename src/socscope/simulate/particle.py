@@ -197,6 +197,9 @@ class ParticleModel:
                 f"surface must be a surface layout, UniformFlux() or BlockedArc(eta, ...) (instances, from "
                 f"socscope.physics), got {surface!r}")
         if isinstance(geometry, Sphere):
+            if mesh_method is not None:
+                raise ParameterError(f"mesh_method = {mesh_method!r} applies to discs; a sphere is meshed in radial "
+                                     "shells (n_cells= or resolution=)")
             if n_cells is None and resolution is None:
                 n_cells = 100
             grid = geometry.mesh(resolution, n_cells=n_cells)
