@@ -334,6 +334,14 @@ class Material:
     -----
     Equality is identity: two materials built by the same factory hold
     different function objects, so field-wise comparison would be meaningless.
+
+    A material is checked when it is built, whether by hand, by a factory or
+    from a file, so that a unit taken for another is caught before a run:
+    c_max 1e3–2e5 mol/m³, density 500–2e4 kg/m³, capacity from 1 mAh/g to the
+    theoretical c_max·F/density, molar mass 5 g/mol–2 kg/mol, temperature
+    150–600 K; and, at θ = 1e-6, 0.005, …, 0.995, 1 − 1e-6, every function finite and
+    within U −1–10 V (strictly decreasing), D 1e-30–1e-6 m²/s, i0 1e-12–1e5
+    A/m², σ 1e-15–1e9 S/m.
     """
 
     name: str
