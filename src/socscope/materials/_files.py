@@ -67,7 +67,7 @@ import tomli_w
 
 from ..errors import MaterialError
 from ._constants import C_KG_PER_MAH_G, T_REF
-from ._material import PROPERTY_NAMES, Material, Property
+from ._material import _SCALAR_RANGES, PROPERTY_NAMES, Material, Property
 from ._tables import LOG_INTERPOLATED, tabulated_property
 
 __all__ = ["load", "save", "COLUMNS", "SCALAR_KEYS", "REQUIRED_SCALARS"]
@@ -89,6 +89,15 @@ SCALAR_KEYS: Mapping[str, str] = {
     "molar_mass_g_mol": "molar mass [g/mol]",
     "temperature_K": "temperature [K] (optional, default 298.15)",
 }
+#: The plausible ranges of Material (socscope.materials._material), in the file's units.
+_FILE_RANGES = {
+    "c_max_mol_m3": _SCALAR_RANGES["c_max"],
+    "density_kg_m3": _SCALAR_RANGES["density"],
+    "capacity_mAh_g": tuple(v / C_KG_PER_MAH_G for v in _SCALAR_RANGES["capacity"]),
+    "molar_mass_g_mol": tuple(v * 1000.0 for v in _SCALAR_RANGES["molar_mass"]),
+    "temperature_K": _SCALAR_RANGES["temperature"],
+}
+
 REQUIRED_SCALARS = ("name", "c_max_mol_m3", "density_kg_m3", "capacity_mAh_g", "molar_mass_g_mol")
 _NUMERIC_SCALARS = ("c_max_mol_m3", "density_kg_m3", "capacity_mAh_g", "molar_mass_g_mol", "temperature_K")
 _SUBTABLES = ("sources", "valid_ranges", "formulas", "parameters")
@@ -216,7 +225,8 @@ def _read_csv(path: Path) -> tuple[_Table, list[tuple[int, str]]]:
         if not stripped:
             continue
         if stripped.startswith("#"):
-            if _KEY_LINE.match(stripped):
+            key = _KEY_LINE.match(stripped)
+            if key and key.group(1).split(".")[0] in (*SCALAR_KEYS, *_SUBTABLES):
                 if header is not None:
                     raise MaterialError(
                         f"{path}: line {lineno} ({stripped!r}) is a '# key = value' line below the header, "
@@ -382,6 +392,12 @@ def _check_scalars(doc: dict, file: Path, bare_csv: bool) -> None:
                 f"{file}: {key} = {value!r} is not allowed; it must be a finite number > 0 "
                 f"({SCALAR_KEYS[key]})"
             )
+        lo, hi = _FILE_RANGES[key]
+        if not lo <= float(value) <= hi:
+            top = f"{hi:g}" if math.isfinite(hi) else "(the theoretical capacity)"
+            raise MaterialError(
+                f"{file}: {key} = {value!r} is outside {lo:g}..{top}, the range of any intercalation material "
+                f"({SCALAR_KEYS[key]}); is it in another unit?")
 
 
 def _check_subtables(doc: dict, file: Path, table: _Table) -> None:
@@ -556,11 +572,13 @@ def _agree_with_toml(csv_doc: dict, doc: dict, csv_path: Path, toml_path: Path) 
                              {f"{key}.{k}": v for k, v in doc[key].items()}, csv_path, toml_path)
             continue
         if doc.get(key, object()) != value:
-            said = f"{toml_path.name} has {doc[key]!r}" if key in doc else f"{toml_path.name} does not set it"
+            if key in doc:
+                said, fix = f"{doc[key]!r} there", "remove the line from the CSV or make it agree"
+            else:
+                said, fix = "not set there", "move the line into the TOML file"
             raise MaterialError(
-                f"{csv_path}: its '# {key} = {value!r}' line would be ignored: the table is read through "
-                f"{toml_path}'s functions_csv, whose values are used ({said}). Put the value in the TOML file "
-                "and remove the line from the CSV")
+                f"{csv_path}: its line for {key} ({value!r}) would be ignored: the table is read through "
+                f"{toml_path}'s functions_csv, and the TOML's scalars are the ones used ({key} is {said}); {fix}")
 
 
 def _build(doc: dict, table: _Table, path: Path) -> Material:

@@ -19,7 +19,7 @@ import numpy as np
 from scipy.interpolate import CubicHermiteSpline, PchipInterpolator
 
 from ..errors import MaterialError
-from ._material import PROPERTY_UNITS, Property
+from ._material import PROPERTY_UNITS, U_RISE_TOL, Property
 
 __all__ = ["tabulated_property", "LOG_INTERPOLATED"]
 
@@ -117,10 +117,11 @@ def _checked_table(name, theta, values) -> tuple[np.ndarray, np.ndarray]:
         where = f" (θ[{k}] = {th[k]:g} after θ[{k - 1}] = {th[k - 1]:g})" if k is not None else ""
         raise MaterialError(f"tabulated_property({name!r}): theta must strictly increase within [0, 1]{where}; "
                             "sort the rows by θ and remove duplicates")
-    if name == "U" and np.any(np.diff(v) >= 0.0):
-        k = int(np.flatnonzero(np.diff(v) >= 0.0)[0])
-        raise MaterialError(f"tabulated_property('U'): U must strictly decrease with θ (the OCP falls as Li is "
-                            f"inserted), but U = {v[k]:g} V at θ = {th[k]:g} and {v[k + 1]:g} V at θ = {th[k + 1]:g}")
+    if name == "U" and (v[-1] >= v[0] or np.any(np.diff(v) > U_RISE_TOL)):
+        # as a Material allows: flat stretches and wiggles below U_RISE_TOL
+        k = int(np.argmax(np.diff(v)))
+        raise MaterialError(f"tabulated_property('U'): U must fall with θ (the OCP falls as Li is inserted), but "
+                            f"U = {v[k]:g} V at θ = {th[k]:g} and {v[k + 1]:g} V at θ = {th[k + 1]:g}")
     if name != "U" and np.any(v <= 0.0):
         k = int(np.flatnonzero(v <= 0.0)[0])
         raise MaterialError(f"tabulated_property({name!r}): values must be > 0 (they are interpolated in log10); "
@@ -140,7 +141,8 @@ def tabulated_property(
     """Build a :class:`Property` that interpolates a table.
 
     The table must be valid (θ strictly increasing in [0, 1], at least two
-    rows, finite values, U strictly decreasing, D/i0/sigma > 0); a
+    rows, finite values, U falling (flat stretches and rises below 1 mV
+    allowed), D/i0/sigma > 0); a
     :class:`~socscope.errors.MaterialError` names what is not.
 
     Parameters
