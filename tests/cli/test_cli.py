@@ -170,6 +170,14 @@ def test_mask_from_npy(tmp_path):
                  "--mask", str(tmp_path / "marked.npy"), "--pixel-size-nm", "50",
                  "--protocol", "Charge at 1C for 5 minutes", "--out", str(out), "--quiet"]) == 0
     assert np.array_equal(np.isfinite(ss.open_results(out).theta.isel(time=0).values)[1:-1, 1:-1], img)
+    # a mask saved through a colour map has no 0 pixel: refused, not simulated as one square particle
+    import matplotlib.pyplot as plt
+
+    plt.imsave(tmp_path / "viridis.png", img)
+    assert main(["simulate", "particle", "--material", "ni88-xu2022", "--shape", "mask",
+                 "--mask", str(tmp_path / "viridis.png"), "--pixel-size-nm", "50",
+                 "--protocol", "Charge at 1C for 5 minutes", "--out", str(tmp_path / "v.nc"), "--quiet"]) != 0
+    assert not (tmp_path / "v.nc").exists()
 
 
 @pytest.mark.filterwarnings("default::socscope.errors.RangeWarning")  # as outside pytest

@@ -141,6 +141,11 @@ def _read_mask(path: Path):
     # as the help says: every non-zero pixel (a label image's labels alike).
     # Thresholding at half the maximum had made a 400-pixel particle with one
     # marker pixel of 3 a single pixel, and kept only label 2 of labels 1 and 2
+    if not np.any(img == 0):
+        # e.g. a mask saved through a colour map (plt.imsave): every pixel non-zero
+        raise FileFormatError(f"{path}: the mask has no background pixel (0); a mask holds 0 for the background and "
+                              f"non-zero for the particle (its values run {img.min():g}..{img.max():g}; a colour-mapped "
+                              "image is not a mask: save the boolean array, e.g. np.save('mask.npy', mask))")
     return img != 0
 
 
