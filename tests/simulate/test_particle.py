@@ -342,9 +342,34 @@ def test_front_depth_of_a_sharp_step_in_a_sphere(r_step_frac):
     # a lithiation front (discharge: Li-rich rim, Li-poor core) stands at the same depth; the rule
     # for a Li-rich core put it at one shell whatever the step's position
     rim = np.where(r < r_step, 0.3, 0.95)
-    assert abs(ss.observe.front_depth(rim, g.volumes, g.boundary_distance_cells) - (R - r_step)) <= R / 50
+    depth = ss.observe.front_depth(rim, g.volumes, g.boundary_distance_cells, lithiation=True)
+    assert abs(depth - (R - r_step)) <= R / 50
     # a field with NaN has no front to place (it gave the deepest shell)
     assert np.isnan(ss.observe.front_depth(np.where(r < 0.5 * R, np.nan, theta), g.volumes, g.boundary_distance_cells))
+
+
+def test_a_one_sided_front_deepens_steadily():
+    """A charge through a blocked arc ([003]): the front enters from one side and only deepens.
+
+    Choosing the front's inner side from the field (where the Li-rich cells lie deeper) flipped as a
+    one-sided front crossed the particle: 233 nm, then 100 nm at mean θ 0.65.
+    """
+    g = Disc(2e-6).mesh(2e-6 / 60)
+    x = g.cell_xy[:, 0] - g.cell_xy[:, 0].mean()
+    # a straight front sweeping across the disc from +x: Li-poor where x > x_front
+    sweep = np.stack([np.where(x > xf * 1e-6, 0.2, 0.9) for xf in np.linspace(0.9, -0.9, 10)])
+    fd = ss.observe.front_depth(sweep, g.volumes, g.boundary_distance_cells)
+    # it only deepens as the Li-rich core shrinks (it had risen to 250 nm and fallen back to 17 nm)
+    assert np.all(np.isfinite(fd)) and np.all(np.diff(fd) > 0), np.round(fd * 1e9)
+    # and a discharge after it is a lithiation front, from its first sample on
+    back = ss.simulate_particle("nmc532", Sphere(1e-6), ["Discharge at 1C for 20 minutes"], n_cells=50,
+                                initial_theta=0.5, kinetics="none", output_interval=120)
+    # the front is where θ(r) crosses its mid level, R − r_mid (read as a delithiation front it was
+    # the depth holding the rim's volume: 130 nm for a 310 nm rim)
+    th, r = back.theta.values[-1], back.r.values
+    mid = 0.5 * (th.max() + th.min())
+    r_mid = np.interp(mid, th, r)  # θ rises outwards on discharge
+    assert abs(back.front_depth.values[-1] - (1e-6 - r_mid)) <= 1e-6 / 50  # one shell
 
 
 def test_heterogeneity_measures_check_their_cells():

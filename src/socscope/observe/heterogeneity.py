@@ -18,13 +18,13 @@ Definitions (documented here once, used everywhere):
 * **front depth** — the depth from the surface at which the front between
   the Li-rich and the Li-poor region stands: the boundary distance ``d*``
   such that the cells deeper than ``d*`` hold the same volume as the cells on
-  the inner side of the mid level ``(max θ + min θ)/2``. The inner side is the
-  one whose cells lie deeper on average: above the mid level for a
-  delithiation front (charge: a Li-rich core), below it for a lithiation
-  front (discharge: a Li-rich rim around a Li-poor core). For a sharp front in
-  a sphere this is exactly ``R − r_front`` either way. A uniform field
-  (max − min < 1e-6) has no front, and a field with NaN has none that can be
-  placed: NaN.
+  the inner side of the mid level ``(max θ + min θ)/2``. On charge (a
+  delithiation front) the inner side is the Li-rich one (the core); on
+  discharge (a lithiation front) the Li-poor one (the core inside a Li-rich
+  rim); the caller says which (``lithiation``), as a simulation knows from its
+  current. For a sharp front in a sphere this is exactly ``R − r_front``
+  either way. A uniform field (max − min < 1e-6) has no front, and a field
+  with NaN has none that can be placed: NaN.
 * **unreacted-region offset** — the distance between the centre of mass of
   the whole particle and that of its "unreacted" cells (θ above a
   threshold), the measure of asymmetric delithiation of Lun et al. [003]
@@ -114,13 +114,17 @@ def periphery_minus_core(
     return weighted_mean(theta[..., per], volumes[per]) - weighted_mean(theta[..., core], volumes[core])
 
 
-def front_depth(theta: np.ndarray, volumes: np.ndarray, boundary_distance: np.ndarray) -> np.ndarray:
+def front_depth(theta: np.ndarray, volumes: np.ndarray, boundary_distance: np.ndarray, *,
+                lithiation=False) -> np.ndarray:
     """Depth of the (de)lithiation front below the surface [m] (see module docstring).
 
     Parameters
     ----------
     theta : ndarray, shape (..., n)
     volumes, boundary_distance : ndarray, shape (n,)
+    lithiation : bool or array_like of bool, shape (...)
+        True where the front is a lithiation front (discharge: Li enters from
+        the surface), False (default) for a delithiation front (charge).
 
     Returns
     -------
@@ -129,6 +133,11 @@ def front_depth(theta: np.ndarray, volumes: np.ndarray, boundary_distance: np.nd
     """
     theta, volumes, boundary_distance = _cell_arrays(theta, volumes, boundary_distance)
     lead = theta.shape[:-1]
+    try:
+        inward = np.broadcast_to(np.asarray(lithiation, dtype=bool), lead).ravel()
+    except ValueError:
+        raise ParameterError(f"lithiation must be one flag or one per snapshot {lead}, got shape "
+                             f"{np.shape(lithiation)}") from None
     flat = theta.reshape(-1, theta.shape[-1])
     order = np.argsort(-boundary_distance)  # deepest first
     cum = np.cumsum(volumes[order])
@@ -139,13 +148,8 @@ def front_depth(theta: np.ndarray, volumes: np.ndarray, boundary_distance: np.nd
         if not hi - lo >= 1e-6:  # uniform, or NaN somewhere
             continue
         rich = th > 0.5 * (hi + lo)
-        if rich.all() or not rich.any():
-            continue
-        # the inner side of the front: the Li-rich cells on charge (a core),
-        # the Li-poor ones on discharge (the core inside a Li-rich rim)
-        depth_rich = boundary_distance[rich] @ volumes[rich] / volumes[rich].sum()
-        depth_poor = boundary_distance[~rich] @ volumes[~rich] / volumes[~rich].sum()
-        inner = rich if depth_rich >= depth_poor else ~rich
+        # the inner side: the Li-rich core on charge, the Li-poor core inside a Li-rich rim on discharge
+        inner = ~rich if inward[k] else rich
         j = np.searchsorted(cum, volumes[inner].sum())
         j = min(j, len(d_sorted) - 1)
         out[k] = d_sorted[j]

@@ -925,7 +925,8 @@ class ParticleModel:
                 ("time",), periphery_minus_core(states, vol, g.boundary_distance_cells), "1",
                 "mean occupancy within 0.2 inradius of the surface minus mean beyond 0.6 inradius",
             ),
-            "front_depth": (("time",), front_depth(states, vol, g.boundary_distance_cells), "m",
+            "front_depth": (("time",), front_depth(states, vol, g.boundary_distance_cells,
+                                                   lithiation=_lithiating(currents)), "m",
                             "depth below the surface of the mid-level occupancy front (NaN when uniform)"),
             "current": (("time",), currents, "A", "particle current, positive on charge (delithiation)"),
             "voltage": (("time",), np.array(st.voltages), "V",
@@ -1044,6 +1045,14 @@ def shell_count(value, name: str, n_particles: int = 1) -> int:
             f"about {_BYTES_PER_UNKNOWN / 1e3:.1f} kB per unknown, so this would need about "
             f"{total * _BYTES_PER_UNKNOWN / 1e9:.0f} GB; {fix}")
     return n
+
+
+def _lithiating(currents: np.ndarray) -> np.ndarray:
+    """Per sample: is Li going in (discharge)? A rest keeps the direction of the last current, and so its front."""
+    sign = np.sign(np.asarray(currents, dtype=float))
+    last = np.where(sign != 0, np.arange(sign.size), 0)
+    np.maximum.accumulate(last, out=last)
+    return sign[last] < 0
 
 
 def _range_attrs(material, used: dict, visited) -> dict:
