@@ -343,6 +343,22 @@ def test_polygon_closed_by_repeating_its_first_vertex():
     tri = [[0, 0], [2e-6, 0], [1e-6, 1.7e-6]]
     assert Polygon(tri + [tri[0]]).vertices.shape == (3, 2)
     assert Polygon(tri + [tri[0]]).area == pytest.approx(Polygon(tri).area, rel=1e-15)
+    # a vertex given twice in a row adds no edge (it was refused as the outline touching itself)
+    square = [[0, 0], [1e-6, 0], [1e-6, 0], [1e-6, 1e-6], [0, 1e-6], [0, 0], [0, 0]]
+    assert Polygon(square).vertices.shape == (4, 2)
+
+
+def test_polygon_outlines_traced_from_images():
+    # tens of thousands of short edges, as a contour tracer gives them: a circle and a star are fine
+    phi = np.linspace(0, 2 * np.pi, 20000, endpoint=False)
+    assert Polygon(np.c_[np.cos(phi), np.sin(phi)] * 1e-6).area == pytest.approx(np.pi * 1e-12, rel=1e-6)
+    r = 1e-6 * (1 + 0.3 * np.sin(12 * phi))
+    assert Polygon(np.c_[r * np.cos(phi), r * np.sin(phi)]).vertices.shape == (20000, 2)
+    # the same star with one vertex pulled across the outline crosses itself
+    bad = np.c_[r * np.cos(phi), r * np.sin(phi)]
+    bad[5000] = [0.0, -2e-6]  # from the top, through the particle, out past its bottom
+    with pytest.raises(GeometryError, match="crosses or touches itself"):
+        Polygon(bad)
 
 
 @pytest.mark.parametrize(

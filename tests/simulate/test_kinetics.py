@@ -423,3 +423,22 @@ def test_refusals_name_the_real_reason_and_a_fitting_fix(ni88):
         ss.simulate_particle(ni88, Sphere(1e-6), ["Hold at 5 V for 1 hour"], n_cells=10)
     with pytest.raises(ProtocolError, match=r"e.g. 'Discharge at C/3 until 3.00 V'"):
         ss.simulate_particle(ni88, Sphere(1e-6), ["Discharge at C/3 until 1.0 V"], n_cells=10)
+    # for a material below 3 V (an anode) the suggestion stays inside its range (it said 3.00 V)
+    import dataclasses
+
+    low = dataclasses.replace(linear_material(), name="low", U=Property(
+        "U", "V", lambda th: 1.0 - 0.9 * np.asarray(th), source="x", dfunc=lambda th: np.full(np.shape(th), -0.9)))
+    with pytest.raises(ProtocolError, match=r"e.g. 'Hold at 0.15 V for 1 hour'"):
+        ss.simulate_particle(low, Sphere(1e-6), ["Hold at 0.05 V for 1 hour"], n_cells=10)
+
+
+def test_a_hold_that_passes_almost_nothing_opens_no_cycle(lin):
+    # a hold near the relaxed OCV passes a trace of charge; it is not a charge that opens a cycle
+    first = ["Charge at C/2 for 30 minutes", "Discharge at C/2 for 20 minutes", "Rest for 2 hours"]
+    rested = ss.simulate_particle(lin, Sphere(1e-6), first, n_cells=20, initial_theta=0.7)
+    ocv = 4.4 - float(rested.theta_mean[-1])  # U(θ) = 4.4 − θ, relaxed
+    ds = ss.simulate_particle(lin, Sphere(1e-6), [*first, f"Hold at {ocv + 1e-4:.6f} V for 10 minutes",
+                                                  "Discharge at C/2 for 10 minutes"], n_cells=20, initial_theta=0.7)
+    caps = ds.step_capacity.values
+    assert 0 < caps[3] < 1e-3 * np.abs(caps).max()  # the hold charges, by a trace
+    assert list(ss.observe.cycle_summary(ds).index) == [0]

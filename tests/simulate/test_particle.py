@@ -427,9 +427,8 @@ def test_zero_or_nan_current(ni88, sentence, shown):
 
 
 def test_nan_current_in_a_hand_made_step(ni88):
-    with pytest.raises(ProtocolError, match="current_value = nan"):  # refused as the step is built
-        step = Step("charge", current_value=float("nan"), current_unit="C", duration=60.0, sentence="hand-made")
-        ss.simulate_particle(ni88, Sphere(1e-6), [step], n_cells=5)
+    with pytest.raises(ProtocolError, match="current_value = nan"):  # refused as the step is built, before a run
+        Step("charge", current_value=float("nan"), current_unit="C", duration=60.0, sentence="hand-made")
 
 
 def test_unknown_sentence_in_a_simulation(ni88):
@@ -703,6 +702,14 @@ def test_layouts_shapes_and_parameters_given_as_the_wrong_thing(ni88):
     for surface in (UniformFlux, "uniform"):
         with pytest.raises(ParameterError, match="surface must be a surface layout"):
             ss.simulate.ParticleModel(ni88, ss.geometry.Disc(1e-6), surface=surface)
+    class Even:  # a layout of one's own, as UniformFlux is: still welcome
+        def factors(self, grid):
+            return np.ones(grid.boundary_cell.size)
+
+        def describe(self):
+            return "even"
+
+    assert ss.simulate.ParticleModel(ni88, ss.geometry.Disc(1e-6), surface=Even()).surface.describe() == "even"
     with pytest.raises(GeometryError, match="must hold booleans or numbers 0/1, got object"):
         ss.geometry.Mask(np.array([[True, None], [False, True]], object), 1e-7)  # TypeError '<'
     with pytest.raises(GeometryError, match="holes_active must be True or False, got 'no'"):

@@ -32,7 +32,8 @@ def atomic_target(path, *, overwrite: bool = False) -> tuple[Path, Path]:
     path = _as_path(path)
     if path.is_dir():
         # overwrite replaces a file, never a folder and what it holds
-        raise ParameterError(f"{path} is a folder; the results are one file: give a file name, e.g. {path / 'run.nc'}")
+        raise ParameterError(f"{path} is a folder; the output is one file: give a file name inside it, e.g. "
+                             f"{path / ('run' + (path.suffix or '.nc'))}")
     if (path.exists() or path.is_symlink()) and not overwrite:  # a dangling link too: the rename would replace it
         raise ParameterError(f"{path} already exists; pass overwrite=True (--overwrite) to replace it")
     if path.exists() and not path.is_file():

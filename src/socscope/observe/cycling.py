@@ -86,10 +86,13 @@ def _cycle_ids(steps: pd.DataFrame) -> np.ndarray:
     """
     ids = np.zeros(len(steps), dtype=int)
     current, discharged = 0, False
+    # a hold charges when it passes more than a thousandth of the largest step
+    # (a hold at the relaxed OCV passes ~1e-6 mAh/g either way)
+    tiny = 1e-3 * float(np.abs(steps.capacity_mAh_g.to_numpy(dtype=float)).max(initial=0.0))
     for k, (kind, cap) in enumerate(zip(steps.kind, steps.capacity_mAh_g)):
         # a hold that charges opens a cycle as a charge does (a hold at 4.1 V
         # after a discharge had been counted in the discharge's cycle)
-        if (kind == "charge" or (cap > 0 and kind != "rest")) and discharged:
+        if (kind == "charge" or (cap > tiny and kind != "rest")) and discharged:
             current += 1
             discharged = False
         if cap < 0 and kind != "rest":

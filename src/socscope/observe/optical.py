@@ -384,7 +384,10 @@ def rasterize_dataset(ds, pixel_size_nm: float, *, shape=None, centre_px=None, t
     pixel_size_nm : float
         Camera pixel size in the sample plane [nm].
     shape, centre_px
-        As in :func:`rasterize_particle`.
+        As in :func:`rasterize_particle`, except that by default the pixels
+        are aligned with the cells (see the code's comment): the particle's
+        middle then sits within half a pixel of the image centre (a cell
+        centre on the centre pixel's, for the default odd shapes).
     time : array_like of int, optional
         Indices of the time samples to render (default all).
 

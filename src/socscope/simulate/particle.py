@@ -38,7 +38,7 @@ from ..numerics import (
     make_operator,
 )
 from ..observe import front_depth, periphery_minus_core, weighted_mean, weighted_std
-from ..physics import FLUX_LAWS, BlockedArc, F, UniformFlux, effective_diffusivity, overpotential
+from ..physics import FLUX_LAWS, F, UniformFlux, effective_diffusivity, overpotential
 from ..protocols import Condition, Step, Train, parse_protocol
 from .kinetics import SurfaceKinetics
 
@@ -192,7 +192,8 @@ class ParticleModel:
         self.geometry = geometry
         self.flux = flux
         self.surface = surface if surface is not None else UniformFlux()
-        if not isinstance(self.surface, (UniformFlux, BlockedArc)):
+        if isinstance(self.surface, type) or not all(hasattr(self.surface, a) for a in ("factors", "describe")):
+            # a layout of one's own needs factors(grid) and describe(), as UniformFlux and BlockedArc have
             raise ParameterError(
                 f"surface must be a surface layout, UniformFlux() or BlockedArc(eta, ...) (instances, from "
                 f"socscope.physics), got {surface!r}")
@@ -427,7 +428,9 @@ class ParticleModel:
 
     def _check_voltage(self, step: Step, value: float, what: str, margin: float = 0.0) -> None:
         lo, hi = self._ocp_range()
-        inside = min(4.3, hi - 0.05) if value > hi else max(3.0, lo + 0.05)
+        # the usual 4.3 / 3.0 V where the material reaches them, else just inside the bound passed
+        usual, near = (4.3, hi - 0.05) if value > hi else (3.0, lo + 0.05)
+        inside = usual if lo + 0.05 <= usual <= hi - 0.05 else near
         example = (f"Hold at {inside:.2f} V for 1 hour" if step.kind == "hold_voltage" else
                    f"{'Charge' if value > hi else 'Discharge'} at C/3 until {inside:.2f} V")
         if not (lo - margin < value < hi + margin):
