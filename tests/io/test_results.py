@@ -204,7 +204,7 @@ def test_a_folder_given_as_the_results_file_is_refused_and_kept(tmp_path, overwr
     folder = tmp_path / "runs"
     folder.mkdir()
     (folder / "keep.txt").write_text("mine")
-    with pytest.raises(ParameterError, match=r"runs is a folder; the results are one file: give a file name"):
+    with pytest.raises(ParameterError, match=r"runs is a folder; the output is one file: give a file name inside it"):
         ss.io.results.atomic_target(folder, overwrite=overwrite)
     assert (folder / "keep.txt").read_text() == "mine" and [p.name for p in tmp_path.iterdir()] == ["runs"]
 
