@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -128,3 +130,10 @@ def flag(name: str, value: Any, *, allow_none: bool = False) -> bool | None:
         raise ParameterError(f"{name} must be True or False, got {value!r} ({type(value).__name__}); "
                              f"e.g. {name}=True")
     return bool(value)
+
+
+def path_argument(value: Any, *, what: str = "a file path", example: str = "run.nc", error=ParameterError) -> Path:
+    """``value`` as a Path; None, numbers and empty text are refused."""
+    if not isinstance(value, (str, os.PathLike)) or not str(value):
+        raise error(f"{what} is needed (str or pathlib.Path), got {value!r}; e.g. {example!r}")
+    return Path(value)

@@ -15,6 +15,7 @@ from pathlib import Path
 import xarray as xr
 
 from .._filemode import default_file_mode
+from .._checks import path_argument
 from ..errors import FileFormatError, ParameterError
 
 __all__ = ["save_results", "open_results", "atomic_target", "check_output_folder", "write_text_atomic"]
@@ -29,7 +30,7 @@ def atomic_target(path, *, overwrite: bool = False) -> tuple[Path, Path]:
         If ``path`` is a folder, exists and ``overwrite`` is False, or its
         folder is missing.
     """
-    path = _as_path(path)
+    path = path_argument(path)
     if path.is_dir():
         # overwrite replaces a file, never a folder and what it holds
         raise ParameterError(f"{path} is a folder; the output is one file: give a file name inside it, e.g. "
@@ -49,12 +50,6 @@ def atomic_target(path, *, overwrite: bool = False) -> tuple[Path, Path]:
     # permissions any new file of the user gets
     os.chmod(tmp, default_file_mode())
     return path, Path(tmp)
-
-
-def _as_path(path) -> Path:
-    if not isinstance(path, (str, os.PathLike)) or not str(path):
-        raise ParameterError(f"a file path is needed (str or pathlib.Path), got {path!r}; e.g. 'run.nc'")
-    return Path(path)
 
 
 def check_output_folder(folder, names, *, overwrite: bool = False) -> Path:
@@ -122,7 +117,7 @@ def open_results(path) -> xr.Dataset:
     FileFormatError
         If the file is missing, not netCDF, or not a socscope result.
     """
-    path = _as_path(path)
+    path = path_argument(path)
     if not path.is_file():
         raise FileFormatError(f"{path}: no such file (expected a socscope results .nc file)")
     try:

@@ -65,6 +65,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import tomli_w
 
+from .._checks import path_argument
 from ..errors import MaterialError
 from ._constants import C_KG_PER_MAH_G, T_REF
 from ._material import _SCALAR_RANGES, PROPERTY_NAMES, Material, Property
@@ -136,10 +137,7 @@ def _is_number(value: Any) -> bool:
 
 
 def _material_path(path: Any) -> Path:
-    if not isinstance(path, (str, os.PathLike)) or not str(path):
-        raise MaterialError(f"a material file path is needed (str or pathlib.Path), got {path!r}; "
-                            "e.g. 'my-material.toml'")
-    return Path(path)
+    return path_argument(path, what="a material file path", example="my-material.toml", error=MaterialError)
 
 
 class _Table:
