@@ -103,6 +103,18 @@ def _run_from_image(image, out):
     return out
 
 
+def test_negative_capacity_loss_is_explained(tmp_path, capsys):
+    # from θ = 0.97 a discharge to 2.5 V puts back more Li than a short charge took out:
+    # the loss is negative, and the report says why instead of leaving a bare "-23 %"
+    out = tmp_path / "neg.nc"
+    assert main([*SMALL, "--protocol", "Charge at C/5 for 1 hour", "Discharge at C/5 until 2.5 V",
+                 "--no-radial-profiles", "--out", str(out)]) == 0
+    report = capsys.readouterr().out
+    ds = ss.open_results(out)
+    assert float(ds.capacity_not_recovered) < 0
+    assert "negative: the discharge put back more Li" in report and "θ = 0.97" in report
+
+
 def test_from_label_image(tmp_path, capsys):
     labels = _discs((52, 104), CENTRES, RADII)
     image = tmp_path / "labels.tif"

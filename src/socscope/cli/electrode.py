@@ -371,6 +371,9 @@ def _report(ds, out: Path, movie, movie_path) -> None:
         lost = float(ds.capacity_not_recovered)
         if math.isfinite(lost):
             print(f"  capacity not recovered after the first discharge: {100 * lost:.1f}%")
+            if lost < 0:
+                print(f"    (negative: the discharge put back more Li than the charge took out; the run started at "
+                      f"θ = {float(a['initial_theta']):g}, below full lithiation: --initial-theta 0.99 starts nearer it)")
     elif np.ptp(ds.charge.values) > 0:
         print(f"  the charge moved, but {ds.sizes['time']} samples are too few to measure transitions; "
               "record more often (--output-interval-s)")
