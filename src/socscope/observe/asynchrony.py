@@ -325,28 +325,55 @@ def fit_transition(soc, signal, *, direction: str = "auto", noise: float | None 
     )
 
 
-def split_half_cycles(soc, *, tolerance: float = 0.0) -> np.ndarray:
-    """Half-cycle number (0, 1, ...) of every sample, from the sign of dSOC.
+def split_half_cycles(soc, *, tolerance: float = 0.0, min_reversal: float = 0.0) -> np.ndarray:
+    """Half-cycle number (0, 1, ...) of every sample, from the turns of the SOC.
 
-    A new half-cycle starts where the SOC turns round. Samples where the SOC
-    does not move by more than ``tolerance`` (rests) belong to the half-cycle
-    before them (rests at the very start, to the first one).
+    A new half-cycle starts where the SOC turns round: once it has gone back
+    by more than ``max(tolerance, min_reversal)`` from the furthest point the
+    half-cycle reached. That point (the turning point) ends one half-cycle and
+    starts the next; it stays with the first. Samples where the SOC does not
+    move by more than ``tolerance`` (rests) belong to the half-cycle before
+    them (rests at the very start, to the first one).
+
+    Parameters
+    ----------
+    soc : array_like, shape (n_samples,)
+        SOC of each sample, in time order.
+    tolerance : float
+        Moves up to this between two samples are round-off, not charge.
+    min_reversal : float
+        Smallest way back that counts as a turn: to-and-fro moves below it
+        (noise of a voltage hold near equilibrium) stay in one half-cycle.
+
+    Examples
+    --------
+    >>> split_half_cycles([0.0, 0.5, 1.0, 1.0, 0.5, 0.0]).tolist()
+    [0, 0, 0, 0, 1, 1]
+    >>> split_half_cycles([0.0, 0.5, 0.5 - 1e-8, 0.5, 1.0], min_reversal=1e-6).tolist()
+    [0, 0, 0, 0, 0]
     """
     s = np.asarray(soc, dtype=float).ravel()
     if s.size == 0:
         return np.zeros(0, dtype=int)
     if not np.isfinite(s).all():
         raise ParameterError("soc has non-finite values; fill or drop them before splitting into half-cycles")
-    d = np.diff(s)
-    sign = np.where(d > tolerance, 1, np.where(d < -tolerance, -1, 0))
+    back = max(float(tolerance), float(min_reversal))
     labels = np.zeros(s.size, dtype=int)
-    current, last = 0, 0
-    for i, sg in enumerate(sign, start=1):
-        if sg != 0 and last != 0 and sg != last:
+    current, direction, ext = 0, 0, 0  # ext: the furthest sample in the current direction
+    for i in range(1, s.size):
+        if direction == 0:
+            if abs(s[i] - s[i - 1]) > tolerance:
+                direction = 1 if s[i] > s[i - 1] else -1
+                ext = i
+        elif direction * (s[i] - s[ext]) > 0:
+            ext = i
+        elif ext == i - 1 and abs(s[i] - s[ext]) <= tolerance:
+            ext = i  # a rest at the furthest point: the turn comes after it
+        elif direction * (s[ext] - s[i]) > back:
             current += 1
-            # the turning-point sample ends one half-cycle and starts the next: it stays with the first
-        if sg != 0:
-            last = sg
+            labels[ext + 1:i] = current  # the way back so far belongs to the new half-cycle
+            direction = -direction
+            ext = ext + 1 + int(np.argmax(direction * s[ext + 1:i + 1]))
         labels[i] = current
     return labels
 

@@ -49,6 +49,11 @@ DIP_DEPTH = 0.02
 #: counting as one (a rest-only run's SOC wanders by ~1e-16)
 SOC_ROUNDOFF = 1e-9
 
+#: a way back of the cell SOC smaller than this is not a turn: the solver
+#: resolves θ to atol 1e-6 (the default :class:`~socscope.numerics.SolverOptions`),
+#: so smaller to-and-fro moves (a voltage hold near equilibrium) are noise
+SOC_REVERSAL = 1e-6
+
 
 def _result(ds, owner: str, names, *, text=()) -> xr.Dataset:
     """``ds`` if it is a Dataset with at least one sample, numeric variables ``names`` and variables ``text``."""
@@ -80,7 +85,26 @@ def cell_soc(ds: xr.Dataset) -> np.ndarray:
 
 def cell_half_cycles(ds: xr.Dataset) -> np.ndarray:
     """Half-cycle number of every sample, from the turns of :func:`cell_soc` (rests join the half-cycle before)."""
-    return split_half_cycles(cell_soc(ds), tolerance=SOC_ROUNDOFF)
+    return split_half_cycles(cell_soc(ds), tolerance=SOC_ROUNDOFF, min_reversal=SOC_REVERSAL)
+
+
+def _windows(s: np.ndarray, hc: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """``(label, samples)`` of every half-cycle whose SOC moves: from the sample it starts at to the last that moves.
+
+    A half-cycle starts at the turning point (or the last sample of the rest
+    before it), which :func:`split_half_cycles` leaves with the half-cycle
+    before; rests at its end are left out, so they neither delay its onsets
+    nor add voltage dips.
+    """
+    moving = np.abs(np.diff(s)) > SOC_ROUNDOFF  # step k: sample k -> k + 1
+    out = []
+    for h in np.unique(hc):
+        idx = np.flatnonzero(hc == h)
+        lo = max(int(idx[0]) - 1, 0)
+        steps = np.flatnonzero(moving[lo:int(idx[-1])]) + lo
+        if steps.size:
+            out.append((int(h), np.arange(steps[0], steps[-1] + 2)))
+    return out
 
 
 def site_capacity_Ah(ds: xr.Dataset) -> float:
@@ -123,7 +147,7 @@ def cycler_record(ds: xr.Dataset) -> pd.DataFrame:
         "voltage_V": np.asarray(ds["voltage"].values, dtype=float),
         "current_A": np.asarray(ds["current"].values, dtype=float),
         "step": np.asarray(ds["step"].values, dtype=np.int64),
-        "cycle": (split_half_cycles(charge) // 2).astype(np.int64),
+        "cycle": ((cell_half_cycles(ds) if "theta_mean" in ds else split_half_cycles(charge)) // 2).astype(np.int64),
         "capacity_Ah": charge / 3600.0,
     })
 
@@ -143,10 +167,9 @@ def _crossings(s: np.ndarray, progress: np.ndarray, level: float) -> np.ndarray:
     return np.where(ok, out, np.nan)
 
 
-def _crossing_table(s: np.ndarray, traces: np.ndarray, half_cycle: np.ndarray, particle: np.ndarray) -> pd.DataFrame:
+def _crossing_table(s: np.ndarray, traces: np.ndarray, windows, particle: np.ndarray) -> pd.DataFrame:
     rows = []
-    for hc in np.unique(half_cycle):
-        idx = np.nonzero(half_cycle == hc)[0]
+    for hc, idx in windows:
         if idx.size < 3 or np.ptp(s[idx]) <= SOC_ROUNDOFF:
             continue
         ss, tr = s[idx], traces[idx]
@@ -210,22 +233,27 @@ def electrode_transitions(ds: xr.Dataset, *, signal: str = "theta_particle_mean"
                              "e.g. signal='theta_particle_mean'")
     s = cell_soc(ds)
     tr = np.asarray(ds[signal].values, dtype=float)
-    hc = cell_half_cycles(ds)
+    windows = _windows(s, cell_half_cycles(ds))
     particle = np.asarray(ds["particle"].values)
     if method == "crossing":
-        table = _crossing_table(s, tr, hc, particle)
+        table = _crossing_table(s, tr, windows, particle)
     elif method == "fit":
         # simulated traces carry no noise; 1e-6 in θ (solver tolerance level) keeps the
         # noise-based reaction test from dividing by zero, MIN_AMPLITUDE decides
-        table = transition_table(s, tr, half_cycle=hc, particle=particle, noise=1e-6,
-                                 min_amplitude=MIN_AMPLITUDE)
+        parts = [transition_table(s[idx], tr[idx], half_cycle=np.full(idx.size, h), particle=particle, noise=1e-6,
+                                  min_amplitude=MIN_AMPLITUDE) for h, idx in windows]
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            raise ParameterError("the run has no half-cycle with enough samples to fit; record more often")
+        table = pd.concat(parts, ignore_index=True)
     else:
         raise ParameterError(f"method = {method!r}; use 'crossing' or 'fit'")
     # time of the onset, from the SOC within its half-cycle
     t = np.asarray(ds["time"].values, dtype=float)
     onset_t = np.full(len(table), np.nan)
+    where = dict(windows)
     for h, grp in table.groupby("half_cycle"):
-        idx = np.nonzero(hc == h)[0]
+        idx = where[int(h)]
         ss, tt = s[idx], t[idx]
         order = np.argsort(ss)
         onset_t[grp.index] = np.interp(grp["onset_soc"].to_numpy(), ss[order], tt[order], left=np.nan, right=np.nan)
@@ -420,23 +448,33 @@ def voltage_dips(voltage, depth: float = DIP_DEPTH, *, direction: str = "charge"
 
 def _half_cycle_dips(ds: xr.Dataset, hcs: np.ndarray, directions: np.ndarray) -> np.ndarray:
     """:func:`voltage_dips` of every half-cycle in ``hcs`` (labels as :func:`electrode_transitions`)."""
-    hc = cell_half_cycles(ds)
+    where = dict(_windows(cell_soc(ds), cell_half_cycles(ds)))
     v = np.asarray(ds["voltage"].values, dtype=float)
-    return np.array([voltage_dips(v[hc == h], direction=str(d)) for h, d in zip(hcs, directions)], dtype=int)
+    return np.array([voltage_dips(v[where[int(h)]], direction=str(d)) for h, d in zip(hcs, directions)], dtype=int)
 
 
 def _lost_share(ds: xr.Dataset) -> float:
-    """``1 − Q_discharge,1 / Q_charge,1`` from the step table (NaN without both)."""
-    kinds = list(ds["step_kind"].values)
+    """``1 − Q_discharge,1 / Q_charge,1`` from the step table (NaN without both).
+
+    Steps are told apart by the sign of the charge they pass, whatever their
+    kind (a constant-current step, a voltage hold or a PITT ladder): the first
+    charge runs from the first step that takes Li out to the first that puts
+    it back, and the first discharge from there to the next charge. Steps
+    passing less than 1e-3 of the largest (the relaxation current of a hold,
+    a rest) join whichever is under way.
+    """
     cap = np.asarray(ds["step_capacity"].values, dtype=float)
-    if "charge" not in kinds or "discharge" not in kinds:
+    if cap.size == 0 or not np.isfinite(cap).all() or np.max(np.abs(cap)) == 0:
         return float("nan")
-    first_c = kinds.index("charge")
-    later = [k for k in range(first_c + 1, len(kinds)) if kinds[k] == "discharge"]
-    if not later:
+    sign = np.where(np.abs(cap) > 1e-3 * np.max(np.abs(cap)), np.sign(cap), 0)
+    charges = np.flatnonzero(sign > 0)
+    if not charges.size:
         return float("nan")
-    q_c = sum(cap[k] for k in range(first_c, later[0]) if kinds[k] in ("charge", "hold_voltage") and cap[k] > 0)
-    nxt = [k for k in range(later[0], len(kinds)) if kinds[k] == "charge"]
-    end = nxt[0] if nxt else len(kinds)
-    q_d = -sum(cap[k] for k in range(later[0], end) if cap[k] < 0)
+    after = np.flatnonzero(sign[charges[0]:] < 0) + charges[0]
+    if not after.size:
+        return float("nan")
+    nxt = np.flatnonzero(sign[after[0]:] > 0) + after[0]
+    end = int(nxt[0]) if nxt.size else cap.size
+    q_c = float(np.sum(np.clip(cap[charges[0]:after[0]], 0, None)))
+    q_d = -float(np.sum(np.clip(cap[after[0]:end], None, 0)))
     return float(1.0 - q_d / q_c) if q_c > 0 else float("nan")

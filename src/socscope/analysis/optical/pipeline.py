@@ -581,8 +581,18 @@ def _asynchrony(soc, contrast, half, frames_df, ids):
     """Transition fits per particle and half cycle, and the per-half-cycle classification."""
     from ...observe.asynchrony import classify_half_cycles, transition_table
 
-    ok = (half >= 0) & np.isfinite(soc)
-    trans = transition_table(soc[ok], contrast[ok], half_cycle=half[ok], particle=ids)
+    ok = np.isfinite(soc)
+    parts = []
+    for h in np.unique(half[(half >= 0) & ok]):
+        idx = np.flatnonzero((half == h) & ok)
+        # a half cycle starts at the frame before its first: the turning point (or the
+        # last rest frame), which the cycler's record gives to what came before
+        if idx[0] > 0 and ok[idx[0] - 1]:
+            idx = np.concatenate([[idx[0] - 1], idx])
+        parts.append(transition_table(soc[idx], contrast[idx], half_cycle=np.full(idx.size, h), particle=ids))
+    parts = [t for t in parts if len(t)]
+    trans = (pd.concat(parts, ignore_index=True) if parts
+             else transition_table(soc[:0], contrast[:0], half_cycle=half[:0], particle=ids))
     if trans.empty:
         return trans, pd.DataFrame(columns=["half_cycle", "direction", "asynchrony_index", "classification",
                                             "n_reacted", "n_particles", "fraction_unreacted"])
