@@ -332,3 +332,24 @@ def test_model_size_and_theta_are_checked(nmc532):
         ElectrodeModel(nmc532, lay, n_shells=5, c_rate_basis_mAh_g="210")  # was read as 210
     with pytest.raises(ParameterError, match="initial_theta must be a number, got '0.5'"):
         simulate_electrode(nmc532, lay, ["Rest for 1 minute"], n_shells=5, initial_theta="0.5")
+
+
+def test_electrical_distance_takes_the_least_resistive_parallel_link():
+    # two carbon links in parallel from the collector to one particle (100 Ω and 200 Ω):
+    # the least-resistance path is 100 Ω whichever way round the edges are written
+    from socscope.geometry.electrode import ElectrodeLayout
+    from socscope.simulate.electrode import SIGMA_CB
+
+    def lay(edges):
+        return ElectrodeLayout(particle_radius=[2.5e-6], particle_position=[[2.5e-6, 2.5e-6]],
+                               junction_position=np.zeros((0, 2)), edges=edges, carbon_factor=[1e6, 2e6],
+                               nmc_factor=np.zeros((2, 2)), coverage=[0.5], top=[True])
+
+    for edges in ([[0, 1], [0, 1]], [[1, 0], [0, 1]]):
+        model = ElectrodeModel("nmc532", lay(edges), n_shells=4)
+        assert_allclose(model.electrical_distance(0.97), [1e6 / SIGMA_CB], rtol=1e-12)
+        assert_allclose(lay(edges).electrical_distance(1.0, SIGMA_CB), [1e6 / SIGMA_CB], rtol=1e-12)
+    # a constant-σ model has the material's σ(θ) before any run
+    const = ElectrodeModel("nmc532", layered_layout(3, 2), n_shells=4, conductivity="constant")
+    assert_allclose(const.electrical_distance(0.9),
+                    ElectrodeModel("nmc532", layered_layout(3, 2), n_shells=4).electrical_distance(0.9), rtol=1e-12)

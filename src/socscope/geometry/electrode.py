@@ -443,13 +443,7 @@ class ElectrodeLayout:
 
     def _unique_edges(self, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Unique node pairs (lo, hi) with the smallest weight among parallel edges."""
-        lo = np.minimum(self.edges[:, 0], self.edges[:, 1])
-        hi = np.maximum(self.edges[:, 0], self.edges[:, 1])
-        code = lo * self.n_nodes + hi
-        uniq, inv = np.unique(code, return_inverse=True)
-        w = np.full(uniq.shape, np.inf)
-        np.minimum.at(w, inv, weight)
-        return uniq // self.n_nodes, uniq % self.n_nodes, w
+        return unique_edges(self.edges, self.n_nodes, weight)
 
     def graph_distance_to_collector(self) -> np.ndarray:
         """(N,) number of other NMC particles on each particle's best path.
@@ -573,6 +567,19 @@ def edge_particle_ends(layout: ElectrodeLayout) -> np.ndarray:
     Computed once when the layout is created; the returned array is read-only.
     """
     return layout._ends
+
+
+def unique_edges(edges: np.ndarray, n_nodes: int, weight: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unique node pairs ``(lo, hi)`` of ``edges`` (E, 2), each with the smallest ``weight`` among parallel edges."""
+    edges = np.asarray(edges, dtype=np.int64)
+    lo = np.minimum(edges[:, 0], edges[:, 1])
+    hi = np.maximum(edges[:, 0], edges[:, 1])
+    code = lo * n_nodes + hi
+    uniq, inv = np.unique(code, return_inverse=True)
+    w = np.full(uniq.shape, np.inf)
+    np.minimum.at(w, inv, np.asarray(weight, dtype=float))
+    return uniq // n_nodes, uniq % n_nodes, w
 
 
 def edge_conductance(layout: ElectrodeLayout, sigma_particle, sigma_cb: float = SIGMA_CB) -> np.ndarray:

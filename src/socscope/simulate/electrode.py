@@ -40,6 +40,7 @@ from .._checks import flag, fraction, positive_float
 from ..constants import F
 from ..errors import GeometryError, MaterialError, ParameterError, ProtocolError
 from ..geometry import ElectrodeLayout, Sphere, electrolyte_links
+from ..geometry.electrode import unique_edges
 from ..materials import as_material
 from ..numerics import (
     ConductanceNetwork,
@@ -468,14 +469,18 @@ class ElectrodeModel(ParticleBatch):
 
     def conductance(self, u) -> np.ndarray:
         """Conductance of every electronic, then every ionic, edge [S] at cell state ``u``."""
-        sig = self.particle_sigma(u)
+        res = self._resistance(self.particle_sigma(u))
+        ion = np.broadcast_to(self.ion_conductance, res.shape[:-1] + (self.ion_conductance.size,))
+        return np.concatenate([1.0 / res, ion], axis=-1)
+
+    def _resistance(self, sig) -> np.ndarray:
+        """Resistance of every electronic edge [Ω] for particle conductivities ``sig`` (..., n_particles)."""
         res = self.carbon_factor / self.sigma_cb
         for end in (0, 1):
             p = self.edge_particle[:, end]
             has = p >= 0
             res = res + np.where(has, self.nmc_factor[:, end] / sig[..., np.where(has, p, 0)], 0.0)
-        ion = np.broadcast_to(self.ion_conductance, res.shape[:-1] + (self.ion_conductance.size,))
-        return np.concatenate([1.0 / res, ion], axis=-1)
+        return res
 
     # -- segments and events -------------------------------------------------------------
     def _segment(self, plan, theta, p_guess):
@@ -654,12 +659,13 @@ class ElectrodeModel(ParticleBatch):
 
         theta = fraction("theta", theta, closed="01", example="0.97 (the Li occupancy)",
                          owner="ElectrodeModel.electrical_distance")
-        u = np.full(self.grid.n_cells, theta)
+        # σ(θ) of the material at that occupancy, whatever the run's conductivity mode
+        sig = np.full(self.n_particles, float(self.material.sigma(theta)))
         ne = self.n_electronic_edges
-        res = 1.0 / self.conductance(u)[:ne]
-        e = self.edges[:ne]
         n = self.n_electronic_nodes
-        adj = sp.coo_matrix((res, (e[:, 0], e[:, 1])), shape=(n, n)).tocsr()
+        # parallel links: the least resistive one, as ElectrodeLayout.electrical_distance
+        lo, hi, res = unique_edges(self.edges[:ne], n, self._resistance(sig)[:ne])
+        adj = sp.csr_matrix((res, (lo, hi)), shape=(n, n))
         dist = dijkstra(adj, directed=False, indices=0)
         return dist[self.particle_node]
 
