@@ -184,7 +184,8 @@ def test_default_contact_fraction_is_the_layouts():
 @pytest.mark.parametrize("case", ["unknown material", "material without sigma", "image without particles",
                                   "impossible protocol", "unreadable protocol", "output exists", "movie not tif",
                                   "contact fraction", "contact fraction with image", "layers without layered",
-                                  "zero layers", "negative seed", "output is the input image"])
+                                  "zero layers", "negative seed", "output is the input image",
+                                  "movie is the output by another path"])
 def test_errors_exit_non_zero_and_write_nothing(tmp_path, capsys, case, no_sigma_material):
     work = tmp_path / "work"
     work.mkdir()
@@ -224,6 +225,10 @@ def test_errors_exit_non_zero_and_write_nothing(tmp_path, capsys, case, no_sigma
         args += ["--layers", "0"]
     elif case == "negative seed":
         args += ["--seed", "-1"]
+    elif case == "movie is the output by another path":
+        (work / "sub").mkdir()
+        out = work / "cell.tif"
+        args = [*SMALL, *SHORT, "--out", str(out), "--movie", str(work / "sub" / ".." / "cell.tif")]
     before = sorted(work.iterdir())
     kept = {p: p.read_bytes() for p in before if p.is_file()}
     assert main(args) == 2
@@ -238,5 +243,6 @@ def test_errors_exit_non_zero_and_write_nothing(tmp_path, capsys, case, no_sigma
                 "output exists": "--overwrite", "movie not tif": ".tif", "contact fraction": "(0, 1]",
                 "contact fraction with image": "measured from the image",
                 "layers without layered": "the layout is random-2d", "zero layers": "--layers 0 must be",
-                "negative seed": "--seed -1 must be", "output is the input image": "is the --from-image input"}[case]
+                "negative seed": "--seed -1 must be", "output is the input image": "is the --from-image input",
+                "movie is the output by another path": "are the same file"}[case]
     assert expected in err

@@ -89,3 +89,10 @@ def test_errors_name_what_is_missing():
         render_top_layer(ds, signal="centre")
     with pytest.raises(ParameterError, match="pixel_size_nm"):
         render_top_layer(ds, pixel_size_nm=0)
+    n = ds.sizes["time"]
+    for frames in ([n], 1.5, "a", np.ones(n + 1, bool)):
+        with pytest.raises(ParameterError, match="frames"):
+            render_top_layer(ds, frames=frames)
+    # what is allowed: an index from the end, a slice, a mask
+    assert render_top_layer(ds, frames=-1).frames.shape[0] == 1
+    assert render_top_layer(ds, frames=np.arange(n) < 2).frames.shape[0] == min(n, 2)

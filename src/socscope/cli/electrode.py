@@ -116,7 +116,7 @@ def _check_targets(args) -> list[Path]:
     source = Path(args.from_image).resolve() if args.from_image else None
     if args.movie:
         movie = Path(args.movie)
-        if movie.absolute() == targets[0].absolute():
+        if movie.resolve() == targets[0].resolve():  # resolve: 'a/../x.tif' and links name the same file
             raise SocscopeError(f"--movie {movie} and --out {args.out} are the same file; choose two names")
         if movie.suffix.lower() not in (".tif", ".tiff"):
             raise SocscopeError(f"--movie {movie}: the movie is written as a TIFF stack; name it .tif or .tiff")

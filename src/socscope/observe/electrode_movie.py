@@ -119,6 +119,27 @@ def _top_scene(ds: xr.Dataset, pixel_size_nm: float, psf_fwhm_nm: float | None):
             np.array([y0, x0]))
 
 
+def _frame_selection(frames, n_time: int) -> np.ndarray:
+    """Sample indices that ``frames`` (None, an index, a slice, indices or a boolean mask) picks of ``n_time``."""
+    if frames is None:
+        return np.arange(n_time)
+    if isinstance(frames, slice):
+        return np.arange(n_time)[frames]
+    f = np.asarray(frames)
+    if f.dtype == bool:
+        if f.shape != (n_time,):
+            raise ParameterError(f"frames: a boolean mask needs one entry per time sample ({n_time}), "
+                                 f"got shape {f.shape}")
+        return np.flatnonzero(f)
+    if f.dtype.kind not in "iu" or f.ndim > 1:
+        raise ParameterError(f"frames = {frames!r} must be sample indices (integers 0..{n_time - 1}), a slice or "
+                             "a boolean mask over the times, e.g. frames=slice(0, None, 10)")
+    if f.size and (f.min() < -n_time or f.max() >= n_time):
+        raise ParameterError(f"frames = {frames!r}: the run has {n_time} time samples; indices must lie in "
+                             f"0..{n_time - 1} (or -{n_time}..-1 from the end)")
+    return np.arange(n_time)[f]
+
+
 def render_top_layer(
     ds: xr.Dataset,
     *,
@@ -212,8 +233,7 @@ def render_top_layer(
         _finite_scalar("psf_fwhm_nm", psf_fwhm_nm, low=0.0, fix=" (use None or 0 for no blur)")
     labels, particle, centres, radii, origin = _top_scene(ds, px, psf_fwhm_nm)
     n_time = ds.sizes["time"]
-    sel = np.arange(n_time)[frames if frames is not None else slice(None)]
-    sel = np.atleast_1d(sel)
+    sel = np.atleast_1d(_frame_selection(frames, n_time))
     if sel.size == 0:
         raise ParameterError(f"frames = {frames!r} selects no sample of the {n_time} times")
     theta = np.asarray(ds[var].values, dtype=float)[np.ix_(sel, particle)]
