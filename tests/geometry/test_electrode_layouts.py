@@ -620,3 +620,28 @@ def test_disconnect_takes_indices_or_a_mask():
     assert lay.disconnect([1]).isolated.tolist() == [False, True, True]
     assert lay.disconnect(np.arange(3) == 2).isolated.tolist() == [False, False, True]
     assert lay.disconnect(np.array([2.0])).isolated.tolist() == [False, False, True]
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_zero_contact_tolerance_still_finds_touching_particles(dim):
+    # deposited particles touch to round-off; with no tolerance they must still be in contact
+    lay = random_layout(30, dim=dim, contact_tolerance=0, rng=np.random.default_rng(1))
+    assert not lay.isolated.any()
+
+
+def test_factor_helpers_refuse_bad_lengths():
+    with pytest.raises(GeometryError, match="one value each per contact"):
+        nmc_path_factor([1e-6, 2e-6], [1e-7, 2e-7, 3e-7])
+    for bad in (-1.0, np.nan, np.inf):
+        with pytest.raises(GeometryError, match="finite and >= 0"):
+            carbon_link_factor(bad)
+    assert_allclose(carbon_link_factor(0.0), carbon_link_factor(0.5e-6))  # raised to half the strand width
+
+
+@pytest.mark.parametrize("radius", [np.inf, 1.0, 1e-16])
+def test_layout_radii_outside_the_plausible_range_are_refused(radius):
+    with pytest.raises(GeometryError, match=r"within \[1e-09, 0.001\] m"):
+        ElectrodeLayout(particle_radius=[radius], particle_position=[[0.0, 1e-6]], junction_position=np.zeros((0, 2)),
+                        edges=[[0, 1]], carbon_factor=[1e6], nmc_factor=[[0.0, 0.0]], coverage=[0.5], top=[True])
+    with pytest.raises(GeometryError, match="radius"):
+        identical_wired_layout(2, radius)

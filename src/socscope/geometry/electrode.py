@@ -61,6 +61,10 @@ from scipy.spatial import Delaunay, QhullError, cKDTree
 from .._checks import fraction, in_range, positive_float, whole_number
 from ..errors import GeometryError
 
+#: plausible particle radii [m]: the range random_layout accepts; outside it a
+#: length was almost surely given in another unit
+MIN_RADIUS, MAX_RADIUS = 1e-9, 1e-3
+
 __all__ = [
     "SIGMA_CB",
     "ElectrodeLayout",
@@ -74,6 +78,7 @@ __all__ = [
     "layout_from_labels",
     "nmc_path_factor",
     "random_layout",
+    "unique_edges",
 ]
 
 #: Electronic conductivity of the carbon-binder domain [S/m] (SPEC §3, [002]).
@@ -112,6 +117,11 @@ def nmc_path_factor(particle_radius, contact_radius) -> np.ndarray:
     """
     r = _as_float(particle_radius, "particle_radius", "nmc_path_factor")
     a = _as_float(contact_radius, "contact_radius", "nmc_path_factor")
+    try:
+        np.broadcast_shapes(r.shape, a.shape)
+    except ValueError:
+        raise GeometryError(f"nmc_path_factor: particle_radius (shape {r.shape}) and contact_radius (shape "
+                            f"{a.shape}) must have one value each per contact, or one of them a single value") from None
     if np.any(~(r > 0)) or np.any(~(a > 0)):
         raise GeometryError(
             "nmc_path_factor: particle and contact radii must be > 0 (metres), got "
@@ -132,7 +142,11 @@ def carbon_link_factor(length, carbon_width: float = _DEFAULT_CARBON_WIDTH) -> n
         Strand diameter [m]; ``A_cb = π carbon_width² / 4``.
     """
     w = _positive_float(carbon_width, "carbon_width", "carbon_link_factor")
-    length = np.maximum(_as_float(length, "length", "carbon_link_factor"), 0.5 * w)
+    length = _as_float(length, "length", "carbon_link_factor")
+    if np.any(~(np.isfinite(length) & (length >= 0))):
+        bad = length[~(np.isfinite(length) & (length >= 0))].ravel()[0]
+        raise GeometryError(f"carbon_link_factor: strand lengths must be finite and >= 0 (metres), got {bad:g}")
+    length = np.maximum(length, 0.5 * w)
     return length / (0.25 * np.pi * w * w)
 
 
@@ -317,11 +331,13 @@ class ElectrodeLayout:
         n = self.particle_radius.shape[0]
         if n == 0:
             raise GeometryError(f"{owner}: the layout has no particles")
-        if np.any(~(self.particle_radius > 0)):
-            k = int(np.flatnonzero(~(self.particle_radius > 0))[0])
+        r = self.particle_radius
+        bad = ~(np.isfinite(r) & (r >= MIN_RADIUS) & (r <= MAX_RADIUS))
+        if np.any(bad):
+            k = int(np.flatnonzero(bad)[0])
             raise GeometryError(
-                f"{owner}: particle {k} has radius {float(self.particle_radius[k])!r}; "
-                "radii must be finite and > 0 (metres)"
+                f"{owner}: particle {k} has radius {float(r[k])!r} m; radii must be finite and within "
+                f"[{MIN_RADIUS:g}, {MAX_RADIUS:g}] m (metres, e.g. 2.5e-6; check the pixel size's unit)"
             )
         pos = self.particle_position
         if pos.ndim != 2 or pos.shape[0] != n or pos.shape[1] not in (2, 3):
@@ -661,6 +677,11 @@ def _nonnegative(value, name: str, owner: str) -> float:
     return in_range(name, value, 0.0, math.inf, closed="l", example="1e6", error=GeometryError, owner=owner)
 
 
+#: relative gap still counted as touching: far above round-off of positions
+#: (1e-16), far below any contact tolerance a user means (1e-2)
+_TOUCH = 1e-9
+
+
 def _fraction(value, name: str, owner: str, *, upper_open: bool = False) -> float:
     return fraction(name, value, closed="0" if upper_open else "01", error=GeometryError, owner=owner)
 
@@ -728,17 +749,23 @@ def _assemble(
     n_c = np.bincount(jp[:, 1], minlength=radius.size)
     r_jp = radius[jp[:, 1]]
     a_c = 2.0 * r_jp * np.sqrt(coverage[jp[:, 1]] / np.maximum(n_c[jp[:, 1]], 1))
+
+    def strand(length):
+        # a junction inside a particle's outline (a label image's) is at distance < 0
+        # from its surface: its strand is the shortest, carbon_link_factor's minimum
+        return carbon_link_factor(np.maximum(length, 0.0), carbon_width)
+
     parts = [
         (np.column_stack([pp[:, 0] + p0, pp[:, 1] + p0]), np.zeros(len(pp)),
          np.column_stack([nmc_path_factor(radius[pp[:, 0]], pp_a),
                           nmc_path_factor(radius[pp[:, 1]], pp_a)]).reshape(-1, 2)),
         (np.column_stack([np.zeros(len(pc), np.int64), pc + p0]), np.zeros(len(pc)),
          np.column_stack([np.zeros(len(pc)), nmc_path_factor(radius[pc], pc_a)]).reshape(-1, 2)),
-        (jj + 1, carbon_link_factor(jj_len, carbon_width), np.zeros((len(jj), 2))),
-        (np.column_stack([jp[:, 0] + 1, jp[:, 1] + p0]), carbon_link_factor(jp_len, carbon_width),
+        (jj + 1, strand(jj_len), np.zeros((len(jj), 2))),
+        (np.column_stack([jp[:, 0] + 1, jp[:, 1] + p0]), strand(jp_len),
          np.column_stack([np.zeros(len(jp)), nmc_path_factor(r_jp, a_c)]).reshape(-1, 2)),
         (np.column_stack([np.zeros(len(jc), np.int64), jc + 1]),
-         carbon_link_factor(jc_len, carbon_width), np.zeros((len(jc), 2))),
+         strand(jc_len), np.zeros((len(jc), 2))),
     ]
     edges = np.concatenate([p[0].reshape(-1, 2) for p in parts]).astype(np.int64)
     cf = np.concatenate([np.asarray(p[1], float).ravel() for p in parts])
@@ -1142,7 +1169,7 @@ def random_layout(
         raise GeometryError(f"{owner}: dim must be 2 (cross-section) or 3 (box), got {dim!r}")
     dim = int(dim)
     # particles are grains of a powder: from 1 nm (a few unit cells) to 1 mm
-    mean_r = in_range("mean_radius", mean_radius, 1e-9, 1e-3, unit=" m", example="2.5e-6 (metres)",
+    mean_r = in_range("mean_radius", mean_radius, MIN_RADIUS, MAX_RADIUS, unit=" m", example="2.5e-6 (metres)",
                       error=GeometryError, owner=owner)
     cv = in_range("radius_cv", radius_cv, 0.0, 2.0, example="0.2", error=GeometryError, owner=owner)
     iso = _fraction(isolated_fraction, "isolated_fraction", owner, upper_open=True)
@@ -1201,6 +1228,9 @@ def random_layout(
     tree = cKDTree(pos)
 
     # particle-particle contacts
+    # deposited particles touch to round-off (~1e-16 relative): TOUCH keeps a
+    # contact_tolerance of 0 from missing them
+    tol = tol + _TOUCH
     pairs = tree.query_pairs(2.0 * radius.max() * (1.0 + tol), output_type="ndarray")
     if pairs.size:
         d = np.linalg.norm(pos[pairs[:, 0]] - pos[pairs[:, 1]], axis=1)
