@@ -87,10 +87,10 @@ def sorted_times(name: str, values: Any, *, example: str = "[60, 120, 600]") -> 
         return None
     if isinstance(values, (str, bytes)) or np.ndim(values) != 1:
         raise ParameterError(f"{name} must be a sequence of times in seconds, got {values!r}; e.g. {name}={example}")
-    try:
-        t = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ParameterError(f"{name} must hold numbers (seconds), got {values!r}; e.g. {name}={example}") from None
+    raw = np.asarray(values)
+    if raw.dtype.kind not in "iuf":  # bools, text and objects are not times
+        raise ParameterError(f"{name} must hold numbers (seconds), got {values!r}; e.g. {name}={example}")
+    t = raw.astype(np.float64)
     bad = np.flatnonzero(~np.isfinite(t) | (t < 0))
     if bad.size:
         raise ParameterError(f"{name}[{bad[0]}] = {float(t[bad[0]])!r} s; output times must be finite and >= 0 s")

@@ -645,3 +645,11 @@ def test_layout_radii_outside_the_plausible_range_are_refused(radius):
                         edges=[[0, 1]], carbon_factor=[1e6], nmc_factor=[[0.0, 0.0]], coverage=[0.5], top=[True])
     with pytest.raises(GeometryError, match="radius"):
         identical_wired_layout(2, radius)
+
+
+def test_two_coverage_values_for_three_particles_are_named_as_a_pair():
+    lab = np.zeros((20, 60), dtype=np.int32)
+    for k in range(3):
+        lab[5:15, 5 + 20 * k:15 + 20 * k] = k + 1
+    with pytest.raises(GeometryError, match=r"\[0.2, 0.9\] has two values.*one value per particle \(3 values\)"):
+        layout_from_labels(lab, pixel_size_nm=200, carbon_coverage=[0.2, 0.9])

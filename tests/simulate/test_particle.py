@@ -506,6 +506,8 @@ def test_resolution_coarser_than_the_particle(ni88):
         (dict(output_times=100.0), "output_times must be a sequence of times in seconds, got 100.0"),
         (dict(output_times=[60.0, float("nan")]), "output_times[1] = nan"),
         (dict(output_times=[-1.0]), "output_times[0] = -1.0"),
+        (dict(output_times=[True, False]), "output_times must hold numbers"),
+        (dict(output_times=["900"]), "output_times must hold numbers"),
         (dict(solver={"rtol": 1e-3}), "solver must be a SolverOptions or None, got dict"),
         (dict(progress=3), "progress must be a function"),
         (dict(transfer_coefficients=0.5), "transfer_coefficients must be a pair of numbers, got 0.5"),

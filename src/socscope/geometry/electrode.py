@@ -781,8 +781,8 @@ def _coverage_values(coverage, n: int, rng, owner: str) -> np.ndarray:
     if arr.shape == (2,) and n != 2:
         if rng is None:
             raise GeometryError(
-                f"{owner}: a (mean, spread) coverage is drawn at random; pass rng or give "
-                "one value per particle"
+                f"{owner}: coverage {arr.tolist()} has two values, which is read as (mean, spread) and drawn "
+                f"at random: pass rng, or give one value per particle ({n} values)"
             )
         mean = _fraction(arr[0], "coverage mean", owner)
         spread = float(arr[1])
@@ -1478,9 +1478,10 @@ def layout_from_labels(
         Pixel size [nm].
     collector : {"bottom", "top", "left", "right"}
         Image edge that touches the current collector.
-    carbon_coverage : float or (N,) array
+    carbon_coverage : float, (mean, spread) or (N,) array
         Carbon coverage per particle in [0, 1]; particles with 0 get no
-        carbon links.
+        carbon links. A pair (with ``rng``) draws each particle's coverage
+        uniformly from ``mean ± spread``, as :func:`random_layout` does.
     contact_dilation_px : int
         Growth of the labels before looking for contacts [px], >= 0.
     collector_reach_px : int
