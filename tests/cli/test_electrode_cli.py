@@ -246,3 +246,13 @@ def test_errors_exit_non_zero_and_write_nothing(tmp_path, capsys, case, no_sigma
                 "negative seed": "--seed -1 must be", "output is the input image": "is the --from-image input",
                 "movie is the output by another path": "are the same file"}[case]
     assert expected in err
+
+
+def test_a_movie_that_cannot_be_rendered_keeps_the_results(tmp_path, capsys):
+    out, movie = tmp_path / "cell.nc", tmp_path / "top.tif"
+    assert main([*SMALL, *SHORT, "--out", str(out), "--movie", str(movie), "--movie-pixel-size-nm", "1e6",
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--movie" in err and f"results were written to {out}" in err
+    assert ss.open_results(out).sizes["particle"] == 6
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cell.nc"]

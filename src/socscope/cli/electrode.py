@@ -315,17 +315,23 @@ def cmd_simulate_electrode(args) -> int:
     finally:
         if bar is not None:
             bar.close()
-    movie_tmp = None
+    movie_tmp = movie_error = None
     try:
         if args.movie:
             movie_path, movie_tmp = atomic_target(targets[1], overwrite=args.overwrite)
-            movie = _write_movie(ds, movie_tmp, args)
+            try:
+                movie = _write_movie(ds, movie_tmp, args)
+            except SocscopeError as exc:  # the run is done: keep its results, report the movie
+                movie_error = exc
         save_results(ds, targets[0], overwrite=args.overwrite)
-        if movie_tmp is not None:
+        if movie_tmp is not None and movie_error is None:
             os.replace(movie_tmp, movie_path)
     finally:
         if movie_tmp is not None and movie_tmp.exists():
             movie_tmp.unlink()
+    if movie_error is not None:
+        raise SocscopeError(f"--movie {targets[1]}: {movie_error}. The results were written to {targets[0]}; render "
+                            "the movie from them with socscope.observe.render_top_layer")
     if not args.quiet:
         print(f"layout: {layout.n_particles} particles ({source}), {layout.n_junctions} carbon-binder junctions, "
               f"{int(np.sum(layout.isolated))} isolated, {int(np.sum(layout.top))} on top")
