@@ -185,7 +185,7 @@ def test_default_contact_fraction_is_the_layouts():
                                   "impossible protocol", "unreadable protocol", "output exists", "movie not tif",
                                   "contact fraction", "contact fraction with image", "layers without layered",
                                   "zero layers", "negative seed", "output is the input image",
-                                  "movie is the output by another path"])
+                                  "movie is the output by another path", "too many particles"])
 def test_errors_exit_non_zero_and_write_nothing(tmp_path, capsys, case, no_sigma_material):
     work = tmp_path / "work"
     work.mkdir()
@@ -225,6 +225,8 @@ def test_errors_exit_non_zero_and_write_nothing(tmp_path, capsys, case, no_sigma
         args += ["--layers", "0"]
     elif case == "negative seed":
         args += ["--seed", "-1"]
+    elif case == "too many particles":
+        args[args.index("6")] = "100000000"
     elif case == "movie is the output by another path":
         (work / "sub").mkdir()
         out = work / "cell.tif"
@@ -244,7 +246,8 @@ def test_errors_exit_non_zero_and_write_nothing(tmp_path, capsys, case, no_sigma
                 "contact fraction with image": "measured from the image",
                 "layers without layered": "the layout is random-2d", "zero layers": "--layers 0 must be",
                 "negative seed": "--seed -1 must be", "output is the input image": "is the --from-image input",
-                "movie is the output by another path": "are the same file"}[case]
+                "movie is the output by another path": "are the same file",
+                "too many particles": "--particles 100000000 must be a whole number in 1..100000"}[case]
     assert expected in err
 
 

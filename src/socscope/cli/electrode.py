@@ -42,6 +42,12 @@ _MOVIE_CHUNK_VALUES = 2**25
 # argument checks
 # ---------------------------------------------------------------------------------------------
 
+#: the most particles a command-line layout holds: ten times the 10 000 of the
+#: speed benchmark (39 s a C/20 cycle there; extrapolated ~7 min and ~1 GB of
+#: per-particle results at 10-min samples)
+MAX_CLI_PARTICLES = 100_000
+
+
 def _coverage(text: str | None, *, pair_allowed: bool):
     """``--coverage`` as a fraction or a ``MEAN,SPREAD`` pair (None when not given)."""
     if text is None:
@@ -83,8 +89,9 @@ def _check_args(args) -> None:
             raise SocscopeError(f"--from-image {args.from_image} needs --pixel-size-nm (the image's pixel size "
                                 "in nm, e.g. 50)")
         positive(args.pixel_size_nm, "--pixel-size-nm", 50)
-    if args.particles is not None and args.particles < 1:
-        raise SocscopeError(f"--particles {args.particles} must be a whole number >= 1, e.g. 200")
+    if args.particles is not None and not 1 <= args.particles <= MAX_CLI_PARTICLES:
+        raise SocscopeError(f"--particles {args.particles} must be a whole number in 1..{MAX_CLI_PARTICLES}, e.g. 200 "
+                            "(for more, build a layout in Python with socscope.geometry.random_layout)")
     if args.layers is not None and (args.layout or "random-2d") != "layered":
         raise SocscopeError(f"--layers applies to --layout layered only (the layout is {args.layout or 'random-2d'}); "
                             "e.g. --layout layered --layers 3")

@@ -633,10 +633,11 @@ def edge_conductance(layout: ElectrodeLayout, sigma_particle, sigma_cb: float = 
             f"edge_conductance: sigma_particle needs one value per particle (last axis {n}), "
             f"got shape {sigma.shape}"
         )
-    if not np.all(sigma > 0) or not np.all(np.isfinite(sigma)):
+    bad = ~(np.isfinite(sigma) & (sigma > 0))
+    if np.any(bad):
         raise GeometryError(
             "edge_conductance: particle conductivities must be finite and > 0 (S/m), got "
-            f"min {np.nanmin(sigma) if sigma.size else 'n/a'}"
+            f"{float(sigma[bad].ravel()[0])!r}"
         )
     scb = positive_float("sigma_cb", sigma_cb, unit=" S/m", example="1e4", error=GeometryError,
                          owner="edge_conductance")
@@ -669,8 +670,14 @@ def _check_layout(layout, owner: str) -> ElectrodeLayout:
     return layout
 
 
+#: examples in the units each length is given in (a bare "1.0" would suggest one metre)
+_EXAMPLES = {"carbon_width": "1e-6 (metres)", "pixel_size": "5e-8 (metres)", "carbon_reach": "4e-6 (metres)",
+             "width": "5e-5 (metres)", "thickness": "2e-5 (metres)", "radius": "2.5e-6 (metres)",
+             "pixel_size_nm": "50 (nanometres)", "carbon_factor": "1e6 (per metre)", "kappa": "1.0 (S/m)"}
+
+
 def _positive_float(value, name: str, owner: str) -> float:
-    return positive_float(name, value, error=GeometryError, owner=owner)
+    return positive_float(name, value, error=GeometryError, owner=owner, example=_EXAMPLES.get(name, "1.0"))
 
 
 def _nonnegative(value, name: str, owner: str) -> float:
