@@ -353,3 +353,14 @@ def test_electrical_distance_takes_the_least_resistive_parallel_link():
     const = ElectrodeModel("nmc532", layered_layout(3, 2), n_shells=4, conductivity="constant")
     assert_allclose(const.electrical_distance(0.9),
                     ElectrodeModel("nmc532", layered_layout(3, 2), n_shells=4).electrical_distance(0.9), rtol=1e-12)
+
+
+def test_messages_speak_of_the_electrode_and_its_isolated_particles():
+    from socscope.errors import ProtocolError
+
+    lay = layered_layout(3, 2, radius=R).disconnect([3, 4, 5])
+    with pytest.raises(ProtocolError, match="so the electrode can never reach it"):
+        simulate_electrode("nmc532", lay, ["Hold at 10 V for 1 hour"], n_shells=4)
+    # half the particles keep their Li: a mean θ of 0.4 cannot be reached, and the message says why
+    with pytest.raises(ProtocolError, match=r"a particle surface.*3 of 6 particles are isolated"):
+        simulate_electrode("nmc532", lay, ["Charge at C/5 until mean theta 0.4"], n_shells=4)

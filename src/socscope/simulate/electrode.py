@@ -340,6 +340,8 @@ class ElectrodeModel(ParticleBatch):
         mass of all particles, isolated ones included.
     """
 
+    _SUBJECT = "the electrode"
+
     def __init__(self, material, layout, *, n_shells: int = 20, sigma_cb: float = SIGMA_CB,
                  conductivity: str = "theta", electrolyte_conductivity: float | None = None, flux: str = "chemical",
                  c_rate_basis_mAh_g: float | None = None,
@@ -472,6 +474,14 @@ class ElectrodeModel(ParticleBatch):
         res = self._resistance(self.particle_sigma(u))
         ion = np.broadcast_to(self.ion_conductance, res.shape[:-1] + (self.ion_conductance.size,))
         return np.concatenate([1.0 / res, ion], axis=-1)
+
+    def _saturation_message(self, step, plan) -> str:
+        msg = super()._saturation_message(step, plan).replace("the particle surface", "a particle surface", 1)
+        n_iso = int((~self.connected).sum())
+        if n_iso:
+            msg += (f" ({n_iso} of {self.n_particles} particles are isolated and keep their Li, so the connected "
+                    "ones carry the whole current and the electrode's mean θ cannot reach every value)")
+        return msg
 
     def _resistance(self, sig) -> np.ndarray:
         """Resistance of every electronic edge [Ω] for particle conductivities ``sig`` (..., n_particles)."""

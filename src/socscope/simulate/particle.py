@@ -167,6 +167,9 @@ class ParticleModel:
         ``alpha_a``/``alpha_c`` if it has them, else (0.5, 0.5).
     """
 
+    #: what the messages call the model ("the electrode" for a network)
+    _SUBJECT = "the particle"
+
     def __init__(
         self,
         material,
@@ -437,7 +440,7 @@ class ParticleModel:
             beyond = f" (or at most {margin:g} V beyond it, for a cut-off under current)" if margin else ""
             raise ProtocolError(
                 f"step {step.sentence!r}: {what} {value:g} V is outside the open-circuit potential range of "
-                f"{self.material.name} ({lo:.3f}–{hi:.3f} V over 0 < θ < 1){beyond}, so the particle can never "
+                f"{self.material.name} ({lo:.3f}–{hi:.3f} V over 0 < θ < 1){beyond}, so {self._SUBJECT} can never "
                 f"reach it; choose a voltage inside that range, e.g. {example!r}"
             )
 
