@@ -648,6 +648,18 @@ def test_output_times_are_taken_in_order_whatever_order_they_are_given(ni88):
     assert ds.time.values.tolist() == [0.0, 120.0, 300.0, 600.0]
 
 
+def test_output_times_after_the_end_are_named(ni88):
+    from socscope.errors import RangeWarning
+
+    with pytest.warns(RangeWarning, match=r"2 of the output_times lie after the run's end at 600 s .*\(900, 1200 s\)"):
+        ds = ss.simulate_particle(ni88, Sphere(1e-6), ["Charge at C/3 for 10 minutes"], n_cells=10,
+                                  output_times=[300, 600, 900, 1200])
+    assert ds.time.values.tolist() == [0.0, 300.0, 600.0]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*output_times", category=RangeWarning)  # all within the run
+        ss.simulate_particle(ni88, Sphere(1e-6), ["Charge at C/3 for 10 minutes"], n_cells=10, output_times=[600])
+
+
 def test_a_fractional_number_of_shells_is_refused(ni88):
     with pytest.raises(GeometryError, match="n_cells = 20.5 must be an integer >= 2"):
         ss.simulate_particle(ni88, Sphere(1e-6), ["Rest for 1 minute"], n_cells=20.5)

@@ -54,7 +54,7 @@ from ..numerics import (
 from ..observe.electrode import electrode_summary
 from ..protocols import parse_protocol
 from .kinetics import SurfaceKinetics
-from .particle import ParticleBatch, _run_arguments, _RunState, _step_table, shell_count
+from .particle import ParticleBatch, _run_arguments, _RunState, _step_table, _warn_unrecorded, shell_count
 
 __all__ = ["ElectrodeModel", "NetworkKinetics", "simulate_electrode"]
 
@@ -551,6 +551,7 @@ class ElectrodeModel(ParticleBatch):
         self._record(st, _RestPlan, 0, [0.0], [np.concatenate([theta, self._phi])], rest_cpl, 0.0, 0.0,
                      self.lithium(theta))
         self._run_items(items, st, opts, out, progress)
+        _warn_unrecorded(out, st.t)
         return self._dataset(st, th0, opts)
 
     def _record(self, st, plan, k, ts, zs, cpl, t0, charge0, li0) -> None:

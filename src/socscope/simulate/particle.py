@@ -634,6 +634,7 @@ class ParticleModel:
         st = _RunState(theta=theta, p=self._rest_voltage(theta))
         st.record(0.0, theta, self.surface_theta(theta, 0.0), 0.0, st.p, 0, 0.0)
         self._run_items(items, st, opts, out, progress)
+        _warn_unrecorded(out, st.t)
         return self._dataset(st, th0, opts)
 
     def _run_items(self, items, st: _RunState, opts, out, progress) -> None:
@@ -1126,6 +1127,18 @@ def _step_table(plans, events, step_idx, charges, mass) -> dict:
                                               "a train's capacity as its total, and a train stopped by its "
                                               "'max N' cap says so in brackets"}),
     }
+
+
+def _warn_unrecorded(out, t_end: float) -> None:
+    """Warn of requested output times that lie after the run's end (they get no sample)."""
+    times = out[1]
+    if times is None:
+        return
+    late = times[times > t_end * (1 + 1e-12)]
+    if late.size:
+        shown = ", ".join(f"{t:g}" for t in late[:5]) + (", ..." if late.size > 5 else "")
+        warnings.warn(f"{late.size} of the output_times lie after the run's end at {t_end:g} s and were not "
+                      f"recorded ({shown} s)", RangeWarning, stacklevel=4)
 
 
 def _run_arguments(initial_theta, output_interval, output_times, solver, progress, default_solver):
