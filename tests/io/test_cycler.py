@@ -260,6 +260,25 @@ def test_maccor_text_export(tmp_path):
     assert_allclose(np.diff(np.concatenate([[0.0], end_of_cycle])), step_ah_end, rtol=1e-9)
 
 
+def test_exports_without_capacity_columns_say_the_capacity_was_integrated(tmp_path):
+    # without the counters the capacity is the integral of the logged current; the
+    # record must say so (pulse timing by counted charge would otherwise be trusted)
+    f = _cccv_frame(n_cycles=1)
+    arbin = pd.DataFrame({"Data_Point": np.arange(len(f)) + 1, "Test_Time(s)": f.t, "Step_Index": f.step,
+                          "Cycle_Index": f.cycle, "Current(A)": f.i, "Voltage(V)": f.v})
+    arbin.to_csv(tmp_path / "bare_CH1.csv", index=False)
+    rec = load_cycler(tmp_path / "bare_CH1.csv")
+    assert rec.attrs["vendor"] == "arbin" and rec.attrs["capacity_source"] == INTEGRATED
+    state = np.where(f.i > 0, "C", np.where(f.i < 0, "D", "R"))
+    path = _maccor_file(tmp_path / "bare.txt", f, state)
+    path.write_text(path.read_text().replace("Amp-hr", "Other"))
+    rec = load_cycler(path)
+    assert rec.attrs["vendor"] == "maccor" and rec.attrs["capacity_source"] == INTEGRATED
+    # with the counters, the count
+    assert load_cycler(_maccor_file(tmp_path / "full.txt", f, state)).attrs["capacity_source"] == \
+        "counted by the instrument"
+
+
 def _maccor_file(path, f, state):
     table = pd.DataFrame({"Rec#": np.arange(len(f)) + 1, "Cyc#": f.cycle, "Step": f.step, "Test (Sec)": f.t,
                           "Step (Sec)": 0.0, "Amp-hr": f.step_ah, "Watt-hr": 0.0, "Amps": np.abs(f.i),

@@ -472,9 +472,10 @@ def _read_arbin(path: Path) -> pd.DataFrame:
         dchg = raw[_column(path, raw, "Discharge_Capacity(Ah)")].to_numpy(float)
         # Arbin's counters restart with every cycle: chain them
         capacity = _chain(chg - dchg, _runs(cycle))
+        counted = True
     except FileFormatError:
-        capacity = _integrate(t, i)
-    return _assemble(raw, t - t[0], v, i, step, cycle, capacity - capacity[0])
+        capacity, counted = _integrate(t, i), False
+    return _assemble(raw, t - t[0], v, i, step, cycle, capacity - capacity[0], counted=counted)
 
 
 def _read_maccor(path: Path) -> pd.DataFrame:
@@ -505,6 +506,7 @@ def _read_maccor(path: Path) -> pd.DataFrame:
         # Maccor's Amp-hr restarts with every step and is unsigned: chain the
         # steps with the sign of their state
         capacity = _chain(sign * ah, _runs(step, state))
+        counted = True
     except FileFormatError:
-        capacity = _integrate(t, current)
-    return _assemble(raw, t - t[0], volts, current, step, cycle, capacity)
+        capacity, counted = _integrate(t, current), False
+    return _assemble(raw, t - t[0], volts, current, step, cycle, capacity, counted=counted)
