@@ -107,6 +107,20 @@ def test_classic_formula_reads_low_for_spheres_within_its_expected_bias():
     assert not short[-1]
 
 
+def test_a_pulse_without_a_rest_before_it_gets_no_d():
+    # the record starts with the first pulse: no relaxed E0 exists, so that pulse's
+    # ΔE_s would be read from a voltage under current (66x low D): NaN and flagged
+    df = train(D_TRUE[:3]).iloc[2:].reset_index(drop=True)
+    df["time_s"] -= df.time_s.iloc[0]
+    res = gitt_diffusivity(df, **KW)
+    assert res.rest_before.tolist() == [False, True, True]
+    assert np.isnan(res.E0_V[0]) and np.isnan(res.D_classic[0]) and np.isnan(res.D_sphere[0])
+    assert np.isfinite(res.D_classic[1:]).all()
+    full = gitt_diffusivity(train(D_TRUE[:3]), **KW)
+    assert full.rest_before.all()
+    assert_allclose(res.D_classic[1:], full.D_classic[1:], rtol=1e-9)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_noise_tolerance(seed):
     # C/8 pulses (ΔE_s = 2.4 mV) read with 50 µV of noise: the relaxed

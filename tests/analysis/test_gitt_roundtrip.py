@@ -32,16 +32,21 @@ def _material():
     )
 
 
+START = 600.0  # the rest before the train [s]
+
+
 @pytest.fixture(scope="module")
 def titration():
     mat = _material()
     period = TAU + REST
     # samples: 30 over each pulse, 40 log-spaced over each relaxation (what a cycler would log)
-    times = np.unique(np.concatenate([
-        k * period + np.concatenate([np.linspace(2.0, TAU, 30), TAU + np.geomspace(1.0, REST, 40)])
+    # a rest first, as a cycler logs the open-circuit voltage before the first pulse (its E0)
+    times = np.unique(np.concatenate([[0.0, 300.0]] + [
+        START + k * period + np.concatenate([np.linspace(2.0, TAU, 30), TAU + np.geomspace(1.0, REST, 40)])
         for k in range(230)  # the train needs about 210 pulses
     ]))
-    ds = ss.simulate_particle(mat, ss.geometry.Sphere(R), ["GITT: 2 minutes at C/20, rest 6 hours, until mean theta 0.75"],
+    ds = ss.simulate_particle(mat, ss.geometry.Sphere(R), ["Rest for 10 minutes",
+                                                           "GITT: 2 minutes at C/20, rest 6 hours, until mean theta 0.75"],
                               n_cells=100, initial_theta=0.95, output_times=times)
     rec = pd.DataFrame({"time_s": ds.time.values, "voltage_V": ds.voltage.values, "current_A": ds.current.values})
     mass_g = mat.density * 4 / 3 * np.pi * R**3 * 1e3

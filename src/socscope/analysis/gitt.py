@@ -155,8 +155,9 @@ def gitt_diffusivity(
         Per pulse: ``tau_s``, ``current_A``, ``E0_V``, ``E_relaxed_V``,
         ``dEs_V``, ``dEt_V``, ``soc`` (if a capacity is given), ``D_classic``,
         ``D_sqrt_t``, ``D_sphere`` [m²/s], ``short_pulse``, ``relaxed``,
-        ``complete``, ``constant_current`` (the D columns are NaN for
-        pulses that are incomplete or not at constant current) and
+        ``rest_before``, ``complete``, ``constant_current`` (the D columns
+        are NaN for pulses that are incomplete, not at constant current, or
+        without a rest before them to give E0) and
         ``timing`` (how τ was found, see :func:`detect_pulses`).
     """
     from scipy.optimize import least_squares
@@ -199,7 +200,10 @@ def gitt_diffusivity(
         a, b, c = int(p.start), int(p.stop), int(p.relax_stop)
         # relaxed voltages: mean of the last (up to) 5 rest points, which
         # averages the instrument noise of a single reading
-        e0 = float(np.mean(v[max(prev_stop, a - 5):a])) if a > prev_stop else v[a]
+        # no rest sample before the pulse (it starts the record, or follows another
+        # pulse at once): there is no relaxed E0, only a voltage under current
+        rested = a > prev_stop
+        e0 = float(np.mean(v[max(prev_stop, a - 5):a])) if rested else np.nan
         prev_stop = b
         t0, tau = float(p.t_start_s), float(p.tau_s)
         tp = t[a:b] - t0
@@ -219,7 +223,7 @@ def gitt_diffusivity(
             e_rel, relaxed = np.nan, False
         d_es = e_rel - e0
         # D needs a complete constant-current pulse whose voltage moved (a flat transient divides by 0)
-        usable = bool(p.complete and p.constant_current and d_et != 0 and slope != 0)
+        usable = bool(rested and p.complete and p.constant_current and d_et != 0 and slope != 0)
         pref = 4.0 / np.pi * length**2
         d_classic = pref / tau * (d_es / d_et) ** 2 if usable else np.nan
         d_sqrt = pref / tau * (d_es / (slope * np.sqrt(tau))) ** 2 if usable else np.nan
@@ -241,7 +245,8 @@ def gitt_diffusivity(
             "tau_s": tau, "current_A": p.current_A, "E0_V": e0, "E_relaxed_V": e_rel,
             "dEs_V": d_es, "dEt_V": d_et, "D_classic": d_classic, "D_sqrt_t": d_sqrt, "D_sphere": d_sphere,
             "short_pulse": bool(np.isfinite(d_sphere) and tau <= 0.1 * length**2 / d_sphere),
-            "relaxed": relaxed, "complete": bool(p.complete), "constant_current": bool(p.constant_current),
+            "relaxed": relaxed, "rest_before": rested, "complete": bool(p.complete),
+            "constant_current": bool(p.constant_current),
             "timing": p.get("timing", "given"),
         }
         if q is not None and capacity_mAh_g:
