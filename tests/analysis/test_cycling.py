@@ -137,3 +137,17 @@ def test_cli_cycler_summary(tmp_path):
     assert_allclose(cyc.charge_mAh_g, cyc.charge_mAh / 3.2e-3, rtol=1e-14)
     # refuses to overwrite without --overwrite
     assert main(["cycler", "summary", str(GCPL), "--out", str(out), "--quiet"]) == 2
+
+
+def test_cli_cycler_summary_never_replaces_its_input(tmp_path, capsys):
+    # a record in --out under the name of an output (cycles.csv) stays, even with --overwrite
+    t = np.arange(0.0, 7200.0, 10.0)
+    out = tmp_path / "out"
+    out.mkdir()
+    record = out / "cycles.csv"
+    pd.DataFrame({"time_s": t, "voltage_V": 3.7 + t / 1e5,
+                  "current_A": np.where(t < 3600, 1e-3, -1e-3)}).to_csv(record, index=False)
+    before = record.read_bytes()
+    assert main(["cycler", "summary", str(record), "--out", str(out), "--overwrite", "--quiet"]) == 2
+    assert "is an input and would be replaced by the output cycles.csv" in capsys.readouterr().err
+    assert record.read_bytes() == before and sorted(p.name for p in out.iterdir()) == ["cycles.csv"]

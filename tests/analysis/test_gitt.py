@@ -213,14 +213,27 @@ def test_cli_refuses_before_writing_anything(tmp_path, capsys):
              (["--to-material", str(tmp_path / "taken.toml")], "refusing to overwrite existing file"),
              # --alpha scales only the material file: alone it would be silently ignored
              (["--alpha", "2.7"], "needs --to-material"),
-             ([], "no GITT pulse gives a diffusivity")]
+             ([], "no GITT pulse gives a diffusivity"),
+             # the material's table (gcpl.csv beside gcpl.toml) would replace the input record, even with
+             # --overwrite; so would an output folder holding the record under an output's name
+             (["--to-material", str(tmp_path / "gcpl.toml"), "--overwrite"], "gcpl.csv is an input"),
+             ]
     (tmp_path / "taken.csv").write_text("mine\n")
+    before = cycling.read_bytes()
     for k, (extra, needle) in enumerate(cases):
         out = tmp_path / f"out{k}"
         assert main(base + ["--out", str(out)] + extra) == 2
         assert needle in capsys.readouterr().err
         assert not out.exists() and not (tmp_path / "m.toml").exists() and not (tmp_path / "m.txt").exists()
     assert (tmp_path / "taken.csv").read_text() == "mine\n"
+    assert cycling.read_bytes() == before
+    # the record inside --out under the name of an output
+    inside = tmp_path / "outx"
+    inside.mkdir()
+    (inside / "gitt.csv").write_bytes(before)
+    assert main(["gitt", str(inside / "gitt.csv"), *base[2:], "--out", str(inside), "--overwrite"]) == 2
+    assert "is an input and would be replaced by the output gitt.csv" in capsys.readouterr().err
+    assert (inside / "gitt.csv").read_bytes() == before
 
 
 def logged_train(*, d=1e-15, tau=300.0, current=2e-5, n=3, pulse_log=10.0, rest_log=60.0):

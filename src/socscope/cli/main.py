@@ -20,6 +20,7 @@ import numpy as np
 from .. import __version__
 from ..errors import SocscopeError, SocscopeWarning, SolverError
 from ..io.results import check_output_folder, write_text_atomic
+from ._flags import not_an_input
 
 __all__ = ["main", "build_parser"]
 
@@ -245,8 +246,9 @@ def _cmd_cycler_summary(args) -> int:
     from ..analysis.cycling import cycle_summary, dqdv, half_cycles
     from ..io.cycler import load_cycler
 
-    out = check_output_folder(args.out, ("cycles.csv", "half_cycles.csv", "dqdv.csv", "summary.json",
-                                         "voltage_capacity.png", "dqdv.png"), overwrite=args.overwrite)
+    names = ("cycles.csv", "half_cycles.csv", "dqdv.csv", "summary.json", "voltage_capacity.png", "dqdv.png")
+    not_an_input([Path(args.out) / n for n in names], [args.file])
+    out = check_output_folder(args.out, names, overwrite=args.overwrite)
     if args.mass_mg is not None and not (args.mass_mg > 0):
         raise SocscopeError(f"--mass-mg {args.mass_mg} must be a positive active mass in mg, e.g. 8.1")
     mass_g = args.mass_mg * 1e-3 if args.mass_mg is not None else None
@@ -295,7 +297,12 @@ def _cmd_gitt(args) -> int:
     from ..analysis.gitt import gitt_diffusivity, gitt_to_material
     from ..io.cycler import load_cycler
 
-    out = check_output_folder(args.out, ("gitt.csv", "summary.json", "diffusivity.png"), overwrite=args.overwrite)
+    names = ("gitt.csv", "summary.json", "diffusivity.png")
+    material_files = ([Path(args.to_material), Path(args.to_material).with_suffix(".csv")] if args.to_material
+                      else [])
+    not_an_input([Path(args.out) / n for n in names], [args.file])
+    not_an_input(material_files, [args.file], fix="choose another --to-material name")
+    out = check_output_folder(args.out, names, overwrite=args.overwrite)
     if args.mass_mg is None or not args.mass_mg > 0:
         raise SocscopeError(f"{args.file}: GITT needs the active mass: --mass-mg (e.g. 8.1)")
     if args.bet_m2_g is None and args.radius_um is None:

@@ -22,7 +22,7 @@ import numpy as np
 
 from .._filemode import default_dir_mode
 from ..errors import SocscopeError
-from ._flags import positive
+from ._flags import not_an_input, positive
 
 __all__ = ["OUTPUTS", "add_optical_parser", "cmd_optical_analyze"]
 
@@ -73,11 +73,7 @@ def _check_out(out: Path, overwrite: bool, inputs) -> None:
     """
     from ..io.results import check_output_folder
 
-    targets = {(out / name).resolve(): name for name in OUTPUTS}
-    for given in inputs:
-        if given and Path(given).resolve() in targets:
-            raise SocscopeError(f"{given} is an input and would be replaced by the output "
-                                f"{targets[Path(given).resolve()]}; choose another --out")
+    not_an_input([out / name for name in OUTPUTS], inputs)
     folders = [name for name in OUTPUTS if (out / name).is_dir()]
     if folders:
         raise SocscopeError(f"{out}/{folders[0]} is a folder where an output file goes; move it or choose another "
