@@ -168,9 +168,15 @@ def test_cycler_csv_with_units_in_the_header(tmp_path):
 
 def test_derivative_vs_soc_of_a_quadratic():
     soc = np.linspace(0, 1, 41)
-    d = derivative_vs_soc(soc, soc**2)
-    # Savitzky–Golay (quadratic) then central differences: exact inside, first order at the ends
-    assert_allclose(d[1:-1], 2 * soc[1:-1], atol=1e-12)
+    # Savitzky–Golay (quadratic) then second-order differences: exact for a quadratic, ends included
+    # (round-off of the filter and the differences: 1e-12)
+    for window in (7, 6, 1):  # an even window is taken as the next odd one (6 read a shifted slope)
+        assert_allclose(derivative_vs_soc(soc, soc**2, window=window), 2 * soc, atol=1e-12)
+    for bad in (0, -3, "7", 2.5):
+        with pytest.raises(ParameterError, match="window"):
+            derivative_vs_soc(soc, soc**2, window=bad)
+    with pytest.raises(ParameterError, match=r"values must have shape \(41,\)"):
+        derivative_vs_soc(soc, np.ones(5))
 
 
 # --- the whole pipeline on synthetic movies -------------------------------------------------------

@@ -30,6 +30,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from ..._checks import whole_number
 from ...errors import ParameterError, SocscopeWarning
 
 __all__ = ["capacity_basis_Ah", "derivative_vs_soc", "join_cycler", "read_cycler"]
@@ -228,8 +229,8 @@ def derivative_vs_soc(soc, values, *, window: int = 7) -> np.ndarray:
     values : array_like, shape (n,) or (n, m)
         One or several traces.
     window : int
-        Savitzky–Golay window [points] (odd; shortened for short traces;
-        1 = no smoothing).
+        Savitzky–Golay window [points], >= 1 (an even one is taken as the
+        next odd one; shortened for short traces; 1 = no smoothing).
 
     Returns
     -------
@@ -239,18 +240,25 @@ def derivative_vs_soc(soc, values, *, window: int = 7) -> np.ndarray:
     """
     from scipy.signal import savgol_filter
 
-    s = np.asarray(soc, dtype=float)
+    window = whole_number("window", window, minimum=1, example=7)
+    window += 1 - window % 2  # an even window would shift the slope by half a point: the next odd one
+    s = np.asarray(soc, dtype=float).ravel()
     y = np.asarray(values, dtype=float)
     one = y.ndim == 1
     y2 = y[:, None] if one else y
+    if y2.ndim != 2 or y2.shape[0] != s.size:
+        raise ParameterError(f"values must have shape ({s.size},) or ({s.size}, m), one row per SOC point; got "
+                             f"shape {y.shape}")
     n = s.size
     out = np.full(y2.shape, np.nan)
     if n >= 2:
-        w = min(int(window), n if n % 2 else n - 1)
+        w = min(window, n if n % 2 else n - 1)
         smooth = savgol_filter(y2, w, min(2, w - 1), axis=0) if w >= 3 and np.all(np.isfinite(y2)) else y2
         with np.errstate(invalid="ignore", divide="ignore"):
-            ds = np.gradient(s)
-            out = np.gradient(smooth, axis=0) / ds[:, None]
+            # second-order differences at the ends too (first order read 0.1 for d(s²)/ds = 0 at s = 0)
+            edge = 2 if n >= 3 else 1
+            ds = np.gradient(s, edge_order=edge)
+            out = np.gradient(smooth, axis=0, edge_order=edge) / ds[:, None]
         out[~np.isfinite(out)] = np.nan
         out[np.abs(ds) < 1e-12 * max(1.0, np.nanmax(np.abs(s)))] = np.nan
     return out[:, 0] if one else out
