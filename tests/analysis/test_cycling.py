@@ -103,6 +103,23 @@ def test_bad_inputs():
         half_cycles(synthetic_record(1), rest_fraction=2)
     with pytest.raises(ParameterError, match="cv_window_V = -0.005 V must be finite and > 0"):
         cycle_summary(synthetic_record(1), cv_window_V=-5e-3)
+    with pytest.raises(ParameterError, match="mass_g"):
+        cycle_summary(synthetic_record(1), mass_g="8")
+    with pytest.raises(ParameterError, match="expected a cycler record"):
+        half_cycles(synthetic_record(1).to_numpy())
+    # records that ran to wrong summaries: a NaN capacity (NaN half cycle), an infinite current
+    # (no half cycle at all), a table in reverse (half cycles in reverse)
+    rec = synthetic_record(1)
+    for column, row, value, needle in (("capacity_Ah", 50, np.nan, "capacity_Ah of data row 51"),
+                                       ("current_A", 10, np.inf, "current_A of data row 11")):
+        bad = rec.copy()
+        bad.loc[row, column] = value
+        with pytest.raises(ParameterError, match=needle):
+            cycle_summary(bad)
+    with pytest.raises(ParameterError, match="time runs backwards"):
+        half_cycles(rec.iloc[::-1].reset_index(drop=True))
+    with pytest.raises(ParameterError, match="time runs backwards"):
+        dqdv(rec.iloc[::-1].reset_index(drop=True))
 
 
 @pytest.mark.skipif(not GCPL.is_file(), reason=f"shared instrument data not found at {GCPL}")

@@ -164,6 +164,14 @@ def test_cycler_csv_with_units_in_the_header(tmp_path):
     bad.write_text("a,b\n1,2\n")
     with pytest.raises(FileFormatError, match="no time column"):
         read_cycler(bad)
+    # a table gets the checks a file gets: two tests joined (time restarts) or a NaN time
+    joined = pd.concat([rec, rec], ignore_index=True)
+    with pytest.raises(ParameterError, match="the cycler table: time runs backwards"):
+        join_cycler([600.0, 1800.0], joined, capacity_Ah=1e-3)
+    gap = rec.copy()
+    gap.loc[3, "time_s"] = np.nan
+    with pytest.raises(ParameterError, match="the time of data row 4 is nan"):
+        read_cycler(gap)
 
 
 def test_derivative_vs_soc_of_a_quadratic():

@@ -30,11 +30,15 @@ import pandas as pd
 
 from .._checks import fraction, positive_float, whole_number
 from ..errors import ParameterError
+from ..io.cycler import record_problem
 
 __all__ = ["half_cycles", "cycle_summary", "dqdv"]
 
 
 def _check(df: pd.DataFrame) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise ParameterError(f"expected a cycler record (pandas.DataFrame from socscope.io.load_cycler), got "
+                             f"{type(df).__name__}")
     missing = [c for c in ("time_s", "voltage_V", "current_A", "capacity_Ah") if c not in df.columns]
     if missing:
         raise ParameterError(
@@ -43,6 +47,11 @@ def _check(df: pd.DataFrame) -> None:
         )
     if len(df) < 2:
         raise ParameterError(f"the record has {len(df)} point(s); a summary needs at least 2")
+    # times in order and finite numbers (a NaN capacity or an infinite current gave NaN or
+    # empty summaries, a reversed table reversed half cycles)
+    problem = record_problem(df)
+    if problem:
+        raise ParameterError(f"the record: {problem}")
 
 
 def half_cycles(df: pd.DataFrame, *, rest_fraction: float = 1e-3, cv_window_V: float = 5e-3) -> pd.DataFrame:
@@ -121,8 +130,8 @@ def cycle_summary(df: pd.DataFrame, *, mass_g: float | None = None, first: str =
     """
     if first not in ("charge", "discharge"):
         raise ParameterError(f"first = {first!r} must be 'charge' or 'discharge'")
-    if mass_g is not None and not (np.isfinite(mass_g) and mass_g > 0):
-        raise ParameterError(f"mass_g = {mass_g!r} must be a positive active mass in grams (e.g. 8.1e-3 for 8.1 mg)")
+    if mass_g is not None:
+        mass_g = positive_float("mass_g", mass_g, unit=" g", example="8.1e-3 (8.1 mg of active material)")
     hc = half_cycles(df, **kwargs)
     second = "discharge" if first == "charge" else "charge"
     rows = []

@@ -61,6 +61,13 @@ def read_cycler(cycler) -> pd.DataFrame:
                 f"the cycler table lacks columns {missing}; it needs time_s, voltage_V and current_A "
                 "(as socscope.io.load_cycler returns)"
             )
+        from ...io.cycler import record_problem
+
+        # the checks load_cycler makes on files: finite times in order, finite values
+        # (a table joining two tests silently sorted into nonsense SOCs)
+        problem = record_problem(cycler, [c for c in ("voltage_V", "current_A", "capacity_Ah") if c in cycler])
+        if problem:
+            raise ParameterError(f"the cycler table: {problem}")
         return cycler
     from ...io.cycler import load_cycler
 
