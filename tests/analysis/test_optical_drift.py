@@ -182,6 +182,21 @@ def test_sign_convention():
     assert np.abs(back[1] - frames[0]).max() < 10.0
 
 
+def test_a_spot_that_jumps_out_of_the_window_is_reported_lost():
+    yy, xx = np.mgrid[:64, :64].astype(float)
+
+    def frame(y0, x0):
+        return 100 + 1000 * np.exp(-((yy - y0) ** 2 + (xx - x0) ** 2) / (2 * 1.5 ** 2))
+
+    # a jump of 8 px with a 7 px window was read as 7.0 (the fit's bound); 5 px is tracked
+    assert_allclose(drift_gaussian(np.stack([frame(30, 30), frame(30, 35)]), (30, 30))[1], [0, 5], atol=1e-6)
+    with pytest.raises(ParameterError, match="frame 1: the reference spot left the fitting window"):
+        drift_gaussian(np.stack([frame(30, 30), frame(30, 38)]), (30, 30))
+    # a wider window follows it
+    assert_allclose(drift_gaussian(np.stack([frame(30, 30), frame(30, 38)]), (30, 30), half_width=12)[1], [0, 8],
+                    atol=1e-6)
+
+
 def test_errors_name_position_and_shape(movie):
     frame = movie["noisy"][0]
     with pytest.raises(ParameterError, match=r"\(200, 50\).*\(128, 128\)"):

@@ -327,6 +327,13 @@ def drift_gaussian(frames, center_yx, *, half_width: int = 7, reference_yx=None,
         except ParameterError as exc:
             raise ParameterError(f"frame {i}: the reference spot was lost while tracking it; {exc}") from None
         result, _ = _fit_patch(image, iy, ix, hw, guess_yx=position)
+        # a centre on the window's edge is the bound of the fit, not the spot: it jumped
+        # further than the window reaches (an 8 px jump read as 7.0 with half_width 7)
+        if max(abs(result.x[0] - iy), abs(result.x[1] - ix)) >= hw - 1e-3:
+            raise ParameterError(
+                f"frame {i}: the reference spot left the fitting window (it moved about {hw} px or more from "
+                f"({position[0]:.1f}, {position[1]:.1f}) since the frame before); pass a larger half_width "
+                f"(now {half_width}) or use cross-correlation (drift='xcorr')")
         position = (float(result.x[0]), float(result.x[1]))
         if reference is None:
             reference = position
