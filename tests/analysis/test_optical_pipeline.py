@@ -390,3 +390,21 @@ def test_out_of_range_settings_are_named(kwargs, needle):
     frame = 100.0 + 900.0 * (_discs((32, 32), [(16, 16)], [6]) > 0)
     with pytest.raises(ParameterError, match=needle):
         analyze_movie(np.repeat(frame[None], 4, axis=0), **{"time_s": np.arange(4.0), "drift": "none", **kwargs})
+
+
+def test_a_label_on_the_background_is_named():
+    # one label over a bright disc, one over background below the threshold: the second has no
+    # reference intensity, so no contrast (it crashed with a pandas length error)
+    from socscope.analysis.optical.pipeline import analyze_movie
+
+    yy, xx = np.mgrid[:40, :80]
+    frame = np.where(np.hypot(yy - 20, xx - 20) < 10, 200.0, 10.0)
+    frames = np.stack([frame * (1 + 0.01 * k) for k in range(6)])
+    labels = np.zeros((40, 80), np.int32)
+    labels[np.hypot(yy - 20, xx - 20) < 8] = 1
+    labels[np.hypot(yy - 20, xx - 60) < 8] = 2
+    with pytest.raises(ParameterError, match="particle label 2 .* has no pixel brighter than the background"):
+        analyze_movie(frames, frame_interval_s=60.0, labels=labels, threshold=50.0, drift="none")
+    labels[labels == 2] = 0
+    res = analyze_movie(frames, frame_interval_s=60.0, labels=labels, threshold=50.0, drift="none")
+    assert len(res.particles) == 1

@@ -454,12 +454,19 @@ def _run(mv, *, labels, reference_spot, drift, bin_n, cycler, capacity_Ah, mass_
                     "lower the threshold, or give labels / an ImageJ ROI file"
                 )
             ref = first if thr is None else np.where(first >= thr, first, 0.0)  # [003]: background set to 0
+            usable = np.isfinite(ref) & (ref > 0)
+            empty = np.setdiff1d(np.unique(labels[labels > 0]), np.unique(labels[(labels > 0) & usable]))
+            if empty.size:
+                raise ParameterError(
+                    f"particle label {int(empty[0])} ({empty.size} label(s)) has no pixel brighter than the "
+                    f"background on the first frame (threshold {thr!r}, or intensities <= 0): its contrast "
+                    "(I - I_ref)/I_ref is undefined; drop that label, or lower the threshold")
             state["ref"] = ref
             state["pixels"] = _Pixels(labels)
             state["pc"] = PeripheryCore(labels, depth_px=periphery_depth_px,
                                         fraction=None if periphery_depth_px is not None else periphery_fraction)
             state["com"] = UnreactedCOM(labels, threshold=unreacted_threshold, pixel_size_nm=None,
-                                        valid=np.isfinite(ref) & (ref > 0))
+                                        valid=usable)
         px = state["pixels"]
         flat = corrected.reshape(k, -1)
         intensity.append(px.means(flat))
