@@ -291,6 +291,13 @@ def gitt_to_material(table: pd.DataFrame, base, *, estimate: str = "D_sphere", a
     if len(ok) < 2:
         raise ParameterError(f"the GITT table has {len(ok)} usable pulse(s); a material table needs at least 2")
     theta = initial_theta - ok["soc"].to_numpy() * base.capacity / base.theoretical_capacity
+    outside = theta[(theta < 0) | (theta > 1)]
+    if outside.size:
+        kind = "a discharge (lithiating) titration" if np.nanmean(ok["soc"]) < 0 else "the titration"
+        raise ParameterError(
+            f"{kind} from initial_theta={initial_theta:g} reaches θ = {float(outside[0]):.3g}, outside [0, 1]; pass "
+            "initial_theta, the occupancy where the titration started (e.g. 0.3 for a discharge after a full "
+            "charge)")
     order = np.argsort(theta)
     theta, d, u = theta[order], ok[estimate].to_numpy()[order] * alpha, ok["E_relaxed_V"].to_numpy()[order]
     keep = np.concatenate([[True], np.diff(theta) > 1e-9])
