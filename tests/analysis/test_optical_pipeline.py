@@ -408,3 +408,22 @@ def test_a_label_on_the_background_is_named():
     labels[labels == 2] = 0
     res = analyze_movie(frames, frame_interval_s=60.0, labels=labels, threshold=50.0, drift="none")
     assert len(res.particles) == 1
+
+
+def test_frames_off_the_record_turn_straight_into_the_next_half_cycle():
+    # a charge that turns at once into a discharge, filmed every 60 s from t = 20 s: the last
+    # charge frame lies short of the turn, so it must not start the discharge (the SOC would
+    # run backwards and the fit raised); both half cycles are measured
+    from socscope.analysis.optical.pipeline import _asynchrony
+
+    t = np.arange(0, 7201, 10.0)
+    rec = pd.DataFrame({"time_s": t, "voltage_V": np.full(t.size, 3.7), "current_A": np.where(t <= 3600, 1e-3, -1e-3)})
+    frames = join_cycler(np.arange(20, 7200, 60.0), rec, capacity_Ah=1e-3)
+    soc, half = frames.soc.to_numpy(), frames.half_cycle.to_numpy()
+    k = np.flatnonzero(half == 1)[0]
+    assert soc[k - 1] < soc[k]  # the frame before the discharge's first is short of the turn
+    contrast = np.column_stack([np.tanh((soc - 0.5) * 10), np.tanh((soc - 0.3) * 10)])
+    trans, halves = _asynchrony(soc, contrast, half, frames, np.array([1, 2]))
+    assert halves.direction.tolist() == ["charge", "discharge"]
+    # the second particle's step at SOC 0.3 is found in both directions (tanh: 10-90 % over 0.22)
+    assert_allclose(trans.query("particle == 2").midpoint_soc, 0.3, atol=0.01)

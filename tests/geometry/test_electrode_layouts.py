@@ -640,11 +640,17 @@ def test_factor_helpers_refuse_bad_lengths():
 
 @pytest.mark.parametrize("radius", [np.inf, 1.0, 1e-16])
 def test_layout_radii_outside_the_plausible_range_are_refused(radius):
-    with pytest.raises(GeometryError, match=r"within \[1e-09, 0.001\] m"):
+    with pytest.raises(GeometryError, match=r"within \[1e-10, 0.01\] m"):
         ElectrodeLayout(particle_radius=[radius], particle_position=[[0.0, 1e-6]], junction_position=np.zeros((0, 2)),
                         edges=[[0, 1]], carbon_factor=[1e6], nmc_factor=[[0.0, 0.0]], coverage=[0.5], top=[True])
     with pytest.raises(GeometryError, match="radius"):
         identical_wired_layout(2, radius)
+
+
+def test_wide_radius_distributions_at_the_ends_of_the_mean_range_are_built():
+    # random_layout draws 0.3-4 x its mean radius (1e-9 to 1e-3 m): its own layouts pass the layout's check
+    for mean in (2e-9, 6e-4):
+        assert random_layout(20, mean_radius=mean, radius_cv=1.0, rng=np.random.default_rng(0)).n_particles == 20
 
 
 def test_two_coverage_values_for_three_particles_are_named_as_a_pair():

@@ -61,9 +61,11 @@ from scipy.spatial import Delaunay, QhullError, cKDTree
 from .._checks import fraction, in_range, positive_float, whole_number
 from ..errors import GeometryError
 
-#: plausible particle radii [m]: the range random_layout accepts; outside it a
-#: length was almost surely given in another unit
-MIN_RADIUS, MAX_RADIUS = 1e-9, 1e-3
+#: plausible particle radii [m]: a tenth of random_layout's smallest mean radius
+#: (1e-9 m; it draws down to 0.3 of the mean, a one-pixel label at 1 nm is 5.6e-10 m)
+#: to ten times its largest (1e-3 m; it draws up to 4 times the mean). Outside,
+#: a length was almost surely given in another unit (1 m, or nanometres as metres)
+MIN_RADIUS, MAX_RADIUS = 1e-10, 1e-2
 
 __all__ = [
     "SIGMA_CB",
@@ -1176,7 +1178,7 @@ def random_layout(
         raise GeometryError(f"{owner}: dim must be 2 (cross-section) or 3 (box), got {dim!r}")
     dim = int(dim)
     # particles are grains of a powder: from 1 nm (a few unit cells) to 1 mm
-    mean_r = in_range("mean_radius", mean_radius, MIN_RADIUS, MAX_RADIUS, unit=" m", example="2.5e-6 (metres)",
+    mean_r = in_range("mean_radius", mean_radius, 1e-9, 1e-3, unit=" m", example="2.5e-6 (metres)",
                       error=GeometryError, owner=owner)
     cv = in_range("radius_cv", radius_cv, 0.0, 2.0, example="0.2", error=GeometryError, owner=owner)
     iso = _fraction(isolated_fraction, "isolated_fraction", owner, upper_open=True)

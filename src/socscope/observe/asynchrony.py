@@ -332,8 +332,9 @@ def split_half_cycles(soc, *, tolerance: float = 0.0, min_reversal: float = 0.0)
     by more than ``max(tolerance, min_reversal)`` from the furthest point the
     half-cycle reached. That point (the turning point) ends one half-cycle and
     starts the next; it stays with the first. Samples where the SOC does not
-    move by more than ``tolerance`` (rests) belong to the half-cycle before
-    them (rests at the very start, to the first one).
+    move by more than ``tolerance`` from the one before (rests) belong to the
+    half-cycle before them (rests at the very start, to the first one); a rest
+    at the furthest point moves the turning point to its last sample.
 
     Parameters
     ----------

@@ -127,8 +127,8 @@ def cycler_record(ds: xr.Dataset) -> pd.DataFrame:
 
     Columns ``time_s``, ``voltage_V``, ``current_A`` (positive on charge),
     ``step`` (protocol step), ``cycle`` (two half-cycles a cycle, counted
-    from 0; half-cycles as :func:`~socscope.observe.asynchrony.split_half_cycles`
-    splits the passed charge, so rests do not start one) and
+    from 0; the half-cycles of :func:`cell_half_cycles`, so rests and a
+    hold's solver noise do not start one) and
     ``capacity_Ah`` (net charge since the start, positive on charge). So a
     synthetic movie (:func:`~socscope.observe.render_top_layer`) goes through
     the optical pipeline exactly as a measured one does.
@@ -150,6 +150,11 @@ def cycler_record(ds: xr.Dataset) -> pd.DataFrame:
         "cycle": ((cell_half_cycles(ds) if "theta_mean" in ds else split_half_cycles(charge)) // 2).astype(np.int64),
         "capacity_Ah": charge / 3600.0,
     })
+
+
+def _monotone(s: np.ndarray) -> np.ndarray:
+    """``s`` as a running maximum (rising overall) or minimum (falling)."""
+    return np.maximum.accumulate(s) if s[-1] >= s[0] else np.minimum.accumulate(s)
 
 
 def _crossings(s: np.ndarray, progress: np.ndarray, level: float) -> np.ndarray:
@@ -240,8 +245,10 @@ def electrode_transitions(ds: xr.Dataset, *, signal: str = "theta_particle_mean"
     elif method == "fit":
         # simulated traces carry no noise; 1e-6 in θ (solver tolerance level) keeps the
         # noise-based reaction test from dividing by zero, MIN_AMPLITUDE decides
-        parts = [transition_table(s[idx], tr[idx], half_cycle=np.full(idx.size, h), particle=particle, noise=1e-6,
-                                  min_amplitude=MIN_AMPLITUDE) for h, idx in windows]
+        # the fits need the SOC monotone: a hold's to-and-fro below SOC_REVERSAL (solver
+        # noise) is flattened onto the furthest point reached
+        parts = [transition_table(_monotone(s[idx]), tr[idx], half_cycle=np.full(idx.size, h), particle=particle,
+                                  noise=1e-6, min_amplitude=MIN_AMPLITUDE) for h, idx in windows]
         parts = [p for p in parts if len(p)]
         if not parts:
             raise ParameterError("the run has no half-cycle with enough samples to fit; record more often")
@@ -461,7 +468,9 @@ def _lost_share(ds: xr.Dataset) -> float:
     charge runs from the first step that takes Li out to the first that puts
     it back, and the first discharge from there to the next charge. Steps
     passing less than 1e-3 of the largest (the relaxation current of a hold,
-    a rest) join whichever is under way.
+    a rest) join whichever is under way; a larger one the other way (a hold
+    below the voltage a charge reached) is Li going back, and ends the
+    charge.
     """
     cap = np.asarray(ds["step_capacity"].values, dtype=float)
     if cap.size == 0 or not np.isfinite(cap).all() or np.max(np.abs(cap)) == 0:

@@ -592,10 +592,13 @@ def _asynchrony(soc, contrast, half, frames_df, ids):
     parts = []
     for h in np.unique(half[(half >= 0) & ok]):
         idx = np.flatnonzero((half == h) & ok)
-        # a half cycle starts at the frame before its first: the turning point (or the
-        # last rest frame), which the cycler's record gives to what came before
-        if idx[0] > 0 and ok[idx[0] - 1]:
-            idx = np.concatenate([[idx[0] - 1], idx])
+        # the frame before the first is where the half cycle starts from when it lies on
+        # the way (the last rest frame, or a frame at the turn); a frame of the half cycle
+        # before, taken short of the turn, would run the SOC backwards: left out
+        prev = idx[0] - 1
+        rising = soc[idx[-1]] >= soc[idx[0]]
+        if prev >= 0 and ok[prev] and (soc[prev] <= soc[idx[0]] if rising else soc[prev] >= soc[idx[0]]):
+            idx = np.concatenate([[prev], idx])
         parts.append(transition_table(soc[idx], contrast[idx], half_cycle=np.full(idx.size, h), particle=ids))
     parts = [t for t in parts if len(t)]
     trans = (pd.concat(parts, ignore_index=True) if parts
