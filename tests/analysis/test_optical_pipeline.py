@@ -427,3 +427,20 @@ def test_frames_off_the_record_turn_straight_into_the_next_half_cycle():
     assert halves.direction.tolist() == ["charge", "discharge"]
     # the second particle's step at SOC 0.3 is found in both directions (tanh: 10-90 % over 0.22)
     assert_allclose(trans.query("particle == 2").midpoint_soc, 0.3, atol=0.01)
+
+
+def test_a_movie_object_keeps_its_frame_times(tmp_path):
+    # frame_interval_s given to the analysis applies to the analysis, not to the caller's Movie
+    tifffile = pytest.importorskip("tifffile")
+    from socscope.analysis.optical.pipeline import analyze_movie
+    from socscope.io.movies import open_movie
+
+    yy, xx = np.mgrid[:40, :40]
+    frame = np.where(np.hypot(yy - 20, xx - 20) < 10, 200.0, 10.0)
+    path = tmp_path / "m.tif"
+    tifffile.imwrite(path, np.stack([frame * (1 + 0.01 * k) for k in range(6)]).astype(np.float32))
+    labels = (np.hypot(yy - 20, xx - 20) < 8).astype(np.int32)
+    with open_movie(path, frame_interval_s=60.0) as movie:
+        res = analyze_movie(movie, frame_interval_s=1.0, labels=labels, threshold=50.0, drift="none")
+        assert_allclose(movie.time_s, np.arange(6) * 60.0)
+    assert_allclose(res.traces.time_s.unique(), np.arange(6) * 1.0)

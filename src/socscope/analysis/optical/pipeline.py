@@ -32,6 +32,7 @@ The definitions of the per-particle measures are those of
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -136,6 +137,8 @@ def _as_movie(movie, time_s, frame_interval_s):
         return open_movie(movie, frame_interval_s=frame_interval_s), True
     if hasattr(movie, "iter_chunks"):
         if frame_interval_s is not None:
+            # a copy: the caller's Movie keeps its own frame times
+            movie = copy.copy(movie)
             movie.time_s = np.arange(movie.n_frames) * float(frame_interval_s)
         return movie, False
     arr = np.asarray(movie)
