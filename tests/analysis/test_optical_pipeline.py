@@ -425,8 +425,9 @@ def test_frames_off_the_record_turn_straight_into_the_next_half_cycle():
     contrast = np.column_stack([np.tanh((soc - 0.5) * 10), np.tanh((soc - 0.3) * 10)])
     trans, halves = _asynchrony(soc, contrast, half, frames, np.array([1, 2]))
     assert halves.direction.tolist() == ["charge", "discharge"]
-    # the second particle's step at SOC 0.3 is found in both directions (tanh: 10-90 % over 0.22)
-    assert_allclose(trans.query("particle == 2").midpoint_soc, 0.3, atol=0.01)
+    # the second particle's step at SOC 0.3 is found in both directions: a logistic fitted to a tanh
+    # sampled every 0.017 of SOC, measured 3.3e-4 off
+    assert_allclose(trans.query("particle == 2").midpoint_soc, 0.3, atol=2e-3)
 
 
 def test_a_movie_object_keeps_its_frame_times(tmp_path):
