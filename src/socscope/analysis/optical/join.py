@@ -171,11 +171,7 @@ def join_cycler(frame_time_s, cycler, *, capacity_Ah: float | None = None, mass_
     if not (np.isfinite(initial_soc) and 0.0 <= initial_soc <= 1.0):
         raise ParameterError(f"initial_soc = {initial_soc!r} must lie between 0 and 1 (the SOC of the first frame; "
                              "0 for a pristine cathode)")
-    t_rec = df["time_s"].to_numpy(float)
-    order = np.argsort(t_rec, kind="stable")
-    if not np.all(order == np.arange(t_rec.size)):
-        df = df.iloc[order].reset_index(drop=True)
-        t_rec = t_rec[order]
+    t_rec = df["time_s"].to_numpy(float)  # in time order: read_cycler refuses a record that runs backwards
     if t_rec.size < 2:
         raise ParameterError(f"the cycler record has {t_rec.size} point(s); it needs at least 2")
     t = t_frame + time_offset_s
