@@ -202,12 +202,11 @@ def _tiff_pixel_size_m(tif) -> float | None:
 
 def _read_tiff(path: Path, pixel_size_m: float | None) -> xr.Dataset:
     tifffile = require("tifffile", "reading TIFF maps")
-    with reading(path, "a TIFF image"):
-        with tifffile.TiffFile(str(path)) as tif:
-            data = np.asarray(tif.asarray())
-            if pixel_size_m is None:
-                pixel_size_m = _tiff_pixel_size_m(tif)
-            description = tif.pages[0].description or ""
+    with reading(path, "a TIFF image"), tifffile.TiffFile(str(path)) as tif:
+        data = np.asarray(tif.asarray())
+        if pixel_size_m is None:
+            pixel_size_m = _tiff_pixel_size_m(tif)
+        description = tif.pages[0].description or ""
     if pixel_size_m is None:
         raise FileFormatError(f"{path}: a TIFF without a pixel size (no ImageJ calibration); give it, e.g. "
                               "pixel_size_nm=7.8 (--pixel-size-nm 7.8)")

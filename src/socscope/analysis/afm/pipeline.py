@@ -1,0 +1,190 @@
+"""A folder of AFM maps in, per-particle tables and per-SOC summaries out.
+
+:func:`analyze_maps` reads each map (:func:`socscope.io.afm.open_afm`), levels the mask channel
+(:func:`~socscope.analysis.afm.level.flatten`), labels the particles on it
+(:func:`~socscope.analysis.afm.particles.particle_mask`), measures the analysed channel per
+particle with its rim and bulk (:func:`~socscope.analysis.afm.particles.particle_summary`) and its
+rim-to-centre profile, correlates it with the map's other channels over the particle pixels, and
+groups the maps by SOC (:mod:`socscope.analysis.afm.soc`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..._checks import callable_or_none, positive_float, whole_number
+from ...errors import ParameterError
+from ...io.afm import afm_channel, open_afm
+from .level import LEVEL_STEPS, flatten
+from .particles import (
+    MASK_METHODS,
+    channel_correlation,
+    particle_mask,
+    particle_summary,
+    rim_profile,
+)
+from .soc import soc_from_name, soc_histograms, soc_summary
+
+__all__ = ["AFMMap", "AFMResult", "analyze_maps"]
+
+
+@dataclass
+class AFMMap:
+    """One analysed map: the levelled mask channel, the analysed channel and the particle labels."""
+
+    name: str
+    soc_percent: float
+    mask_channel: np.ndarray
+    channel: np.ndarray
+    labels: np.ndarray
+    pixel_size_nm: float
+
+
+@dataclass
+class AFMResult:
+    """What :func:`analyze_maps` returns.
+
+    Attributes
+    ----------
+    particles : pandas.DataFrame
+        One row per particle and map: ``map``, ``soc_percent``, then the columns of
+        :func:`~socscope.analysis.afm.particles.particle_summary` (the analysed channel's unit
+        in ``unit``).
+    summary : pandas.DataFrame
+        Per SOC (:func:`~socscope.analysis.afm.soc.soc_summary`).
+    histograms : pandas.DataFrame
+        Per SOC (:func:`~socscope.analysis.afm.soc.soc_histograms`).
+    profiles : pandas.DataFrame
+        Rim-to-centre profiles (:func:`~socscope.analysis.afm.particles.rim_profile`), per map.
+    correlations : pandas.DataFrame
+        The analysed channel against every other channel of each map over the particle pixels.
+    maps : list of AFMMap
+    settings : dict
+    """
+
+    particles: pd.DataFrame
+    summary: pd.DataFrame
+    histograms: pd.DataFrame
+    profiles: pd.DataFrame
+    correlations: pd.DataFrame
+    maps: list = field(default_factory=list)
+    settings: dict = field(default_factory=dict)
+
+
+def analyze_maps(paths, *, channel: str, mask_from: str | None = None, soc_pattern: str | None = None,
+                 soc: dict | None = None, rim_nm: float = 300.0, level_steps=("plane", "median"),
+                 level_channel: bool = False, mask_method: str = "watershed", threshold: float | None = None,
+                 invert_mask: bool = False, min_area_px: int = 20, smooth_px: float = 1.0,
+                 pixel_size_nm: float | None = None, bins: int = 50, keep_maps: bool = True,
+                 progress=None) -> AFMResult:
+    """Analyse AFM maps per particle and per SOC.
+
+    Parameters
+    ----------
+    paths : sequence of path-like
+        Maps readable by :func:`~socscope.io.afm.open_afm`.
+    channel : str
+        The channel measured (e.g. ``"Amplitude"`` for ESM, ``"Current"`` for C-AFM).
+    mask_from : str, optional
+        The channel the particles are found on (e.g. ``"Height"``); default ``channel``.
+    soc_pattern : str, optional
+        Regular expression whose first group is the SOC [%] in each file name.
+    soc : dict, optional
+        File name → SOC [%] (see :func:`~socscope.analysis.afm.soc.read_soc_table`). Without
+        ``soc_pattern`` or ``soc`` every map gets SOC NaN and is summarised together.
+    rim_nm : float
+        Rim width [nm].
+    level_steps : sequence of str
+        Levelling of the mask channel (:func:`~socscope.analysis.afm.level.flatten`); empty for none.
+    level_channel : bool
+        Level the analysed channel too (for a topography-like signal; an amplitude or current keeps
+        its absolute values by default).
+    mask_method, threshold, invert_mask, min_area_px, smooth_px
+        See :func:`~socscope.analysis.afm.particles.particle_mask`.
+    pixel_size_nm : float, optional
+        For TIFF/NumPy maps without their own calibration.
+    bins : int
+        Histogram bins.
+    keep_maps : bool
+        Keep the images (for figures and files) in ``result.maps``.
+    progress : callable, optional
+        ``progress(done, total)`` after each map.
+
+    Returns
+    -------
+    AFMResult
+    """
+    paths = [Path(p) for p in (paths if not isinstance(paths, (str, Path)) else [paths])]
+    if not paths:
+        raise ParameterError("no maps given; pass one or more AFM files, e.g. maps/*.ibw")
+    rim_nm = positive_float("rim_nm", rim_nm, unit=" nm", example="300")
+    if mask_method not in MASK_METHODS:
+        raise ParameterError(f"mask_method = {mask_method!r}; choose one of {MASK_METHODS}")
+    bad = [s for s in level_steps if s not in LEVEL_STEPS]
+    if bad:
+        raise ParameterError(f"levelling step {bad[0]!r} is unknown; choose from {LEVEL_STEPS}")
+    min_area_px = whole_number("min_area_px", min_area_px, minimum=1, example=20)
+    callable_or_none("progress", progress, "(done, total)")
+    if soc is not None and not isinstance(soc, dict):
+        raise ParameterError(f"soc must be a dict of file name -> SOC [%], got {type(soc).__name__}")
+    mask_from = mask_from or channel
+    rows, profiles, correlations, maps = [], [], [], []
+    pixels_by_soc: dict[float, list] = {}
+    unit = ""
+    for done, path in enumerate(paths, start=1):
+        ds = open_afm(path, pixel_size_nm=pixel_size_nm)
+        target = afm_channel(ds, channel)
+        source = afm_channel(ds, mask_from)
+        unit = target.attrs.get("units", "")
+        px_nm = float(ds.attrs["pixel_size_m"]) * 1e9
+        if soc_pattern is not None:
+            soc_value = soc_from_name(path, soc_pattern)
+        elif soc is not None:
+            if path.name not in soc:
+                raise ParameterError(f"{path}: not in the SOC table; add a row '{path.name},<soc_percent>'")
+            soc_value = float(soc[path.name])
+        else:
+            soc_value = float("nan")
+        base = source.values
+        if level_steps:
+            base, _ = flatten(base, steps=level_steps)
+        values = target.values
+        if level_channel and level_steps:
+            values = flatten(values, steps=level_steps)[0] if target.name != source.name else base
+        labels = particle_mask(base, method=mask_method, threshold=threshold, invert=invert_mask,
+                               min_area_px=min_area_px, smooth_px=smooth_px)
+        table = particle_summary(values, labels, pixel_size_nm=px_nm, rim_nm=rim_nm)
+        table.insert(0, "soc_percent", soc_value)
+        table.insert(0, "map", path.name)
+        rows.append(table)
+        prof = rim_profile(values, labels, pixel_size_nm=px_nm)
+        prof.insert(0, "soc_percent", soc_value)
+        prof.insert(0, "map", path.name)
+        profiles.append(prof)
+        inside = labels > 0
+        for other in ds.data_vars:
+            if other == target.name:
+                continue
+            other_values = base if other == source.name else ds[other].values
+            corr = channel_correlation(values, other_values, mask=inside)
+            correlations.append({"map": path.name, "soc_percent": soc_value, "channel": target.name,
+                                 "other": other, **corr})
+        pixels_by_soc.setdefault(soc_value, []).append(values[inside])
+        if keep_maps:
+            maps.append(AFMMap(path.name, soc_value, base, values, labels, px_nm))
+        if progress is not None:
+            progress(done, len(paths))
+    particles = pd.concat(rows, ignore_index=True)
+    particles["unit"] = unit
+    summary = soc_summary(particles) if len(particles) else soc_summary(particles.assign())
+    histograms = soc_histograms({k: np.concatenate(v) for k, v in pixels_by_soc.items()}, bins=bins)
+    settings = {"channel": channel, "mask_from": mask_from, "soc_pattern": soc_pattern, "rim_nm": rim_nm,
+                "level_steps": list(level_steps), "level_channel": bool(level_channel), "mask_method": mask_method,
+                "threshold": threshold, "invert_mask": bool(invert_mask), "min_area_px": min_area_px,
+                "smooth_px": smooth_px, "unit": unit}
+    return AFMResult(particles, summary, histograms, pd.concat(profiles, ignore_index=True),
+                     pd.DataFrame(correlations), maps, settings)
