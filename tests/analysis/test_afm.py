@@ -56,7 +56,7 @@ def test_tilt_removed_with_features_masked():
 
 def test_plane_level_without_mask_is_biased_by_particles():
     """The reason for masking: fitted through the particles, the plane leaves a tilt behind."""
-    height, tilt, truth, _ = synthetic()
+    height, _, truth, _ = synthetic()
     naive = plane_level(height)
     assert np.ptp(naive[truth == 0]) > 1.0
 

@@ -44,7 +44,7 @@ def test_channel_by_short_name_and_summary():
     assert amp.attrs["scan_size_m"] == 2e-6
     summary = info(ds)
     assert summary["shape_px"] == [256, 256] and summary["scan_size_um"] == pytest.approx(2.0)
-    assert [c["name"] for c in summary["channels"]][0] == "HeightRetrace"
+    assert summary["channels"][0]["name"] == "HeightRetrace"
 
 
 @needs_ibw
