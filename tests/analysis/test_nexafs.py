@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from socscope.analysis.nexafs import analyze_spectra, fit_components, l3_ratio, normalize
+from socscope.analysis.nexafs import (
+    analyze_spectra,
+    fit_components,
+    l3_ratio,
+    normalize,
+)
 from socscope.errors import ParameterError
 
 E = np.round(np.arange(835.0, 890.0001, 0.05), 2)  # eV, peaks on grid points

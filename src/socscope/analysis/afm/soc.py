@@ -87,7 +87,7 @@ def soc_summary(particles: pd.DataFrame, *, value: str = "mean") -> pd.DataFrame
     if not need <= set(particles.columns):
         raise ParameterError(f"particles lacks column(s) {sorted(need - set(particles.columns))}")
     rows = []
-    for soc, group in particles.dropna(subset=[value]).groupby("soc_percent"):
+    for soc, group in particles.dropna(subset=[value]).groupby("soc_percent", dropna=False):  # NaN: SOC unknown
         w = group["n_px"].to_numpy(float)
         m = group[value].to_numpy(float)
         s = group["std"].to_numpy(float)
@@ -102,8 +102,11 @@ def soc_summary(particles: pd.DataFrame, *, value: str = "mean") -> pd.DataFrame
                      "std_between_maps": float(per_map.std(ddof=1)) if len(per_map) > 1 else np.nan,
                      "rim_minus_bulk_mean": float(group["rim_minus_bulk"].mean())
                      if "rim_minus_bulk" in group else np.nan})
-    return pd.DataFrame(rows, columns=["soc_percent", "n_maps", "n_particles", "mean", "std", "std_between_maps",
-                                       "rim_minus_bulk_mean"])
+    columns = ["soc_percent", "n_maps", "n_particles", "mean", "std", "std_between_maps", "rim_minus_bulk_mean"]
+    out = pd.DataFrame(rows, columns=columns)
+    floats = [c for c in columns if c not in ("n_maps", "n_particles")]
+    out[floats] = out[floats].astype(np.float64)
+    return out
 
 
 def soc_histograms(values_by_soc: dict, *, bins: int = 50, value_range=None) -> pd.DataFrame:
