@@ -12,8 +12,8 @@ pytest.importorskip("skimage")
 pytest.importorskip("matplotlib")
 gwyfile = pytest.importorskip("gwyfile")
 
-from socscope.cli.afm import AFM_OUTPUTS, NEXAFS_OUTPUTS  # noqa: E402
-from socscope.cli.main import main  # noqa: E402
+from socscope.cli.afm import AFM_OUTPUTS, NEXAFS_OUTPUTS
+from socscope.cli.main import main
 
 IBW = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "afm" / "asylum_pfm_P0089OP0027.ibw"
 N = 200
@@ -106,7 +106,7 @@ def test_nexafs_ratio_command(tmp_path):
     e = np.round(np.arange(838.0, 888.0, 0.1), 2)
 
     def spectrum(share):
-        g = lambda c, h: h * np.exp(-0.5 * ((e - c) / 0.35) ** 2)  # noqa: E731
+        g = lambda c, h: h * np.exp(-0.5 * ((e - c) / 0.35) ** 2)
         edge = 0.5 + np.arctan((e - 853.5) / 0.6) / np.pi
         return edge + (1 - share) * (g(853.0, 3.0) + g(855.2, 1.0)) + share * (g(853.3, 1.0) + g(855.4, 3.0))
 

@@ -250,7 +250,12 @@ def _afm_figures(folder: Path, result) -> None:
 
     matplotlib.use("Agg")
     from ..plotting._common import _plt, save_figure
-    from ..plotting.afm import plot_map_particles, plot_mean_vs_soc, plot_rim_profiles, plot_soc_histograms
+    from ..plotting.afm import (
+        plot_map_particles,
+        plot_mean_vs_soc,
+        plot_rim_profiles,
+        plot_soc_histograms,
+    )
 
     unit, channel = result.settings["unit"], result.settings["channel"]
     save_figure(plot_soc_histograms(result.histograms, unit=unit, channel=channel).figure, folder / "histograms.png")
