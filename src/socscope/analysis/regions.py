@@ -621,21 +621,31 @@ def particle_stats(image, labels, *, pixel_size_nm: float | None = None, prefix:
         raise ParameterError(f"labels have shape {lab.shape} but the image is {img.shape} (y, x)")
     table = particle_table(lab, pixel_size_nm=pixel_size_nm)
     index = table["label"].to_numpy()
-    ok_lab = np.where(np.isfinite(img), lab, 0)
-    safe = np.where(np.isfinite(img), img, 0.0)
-    n = np.asarray(ndimage.sum_labels(np.ones_like(safe), ok_lab, index), dtype=np.int64) if index.size else index
-    stats = {"n_px": n}
-    if index.size:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            stats["mean"] = np.asarray(ndimage.mean(safe, ok_lab, index), dtype=np.float64)
-            stats["median"] = np.asarray(ndimage.median(safe, ok_lab, index), dtype=np.float64)
-            stats["std"] = np.asarray(ndimage.standard_deviation(safe, ok_lab, index), dtype=np.float64)
-            stats["min"] = np.asarray(ndimage.minimum(safe, ok_lab, index), dtype=np.float64)
-            stats["max"] = np.asarray(ndimage.maximum(safe, ok_lab, index), dtype=np.float64)
-        for key in ("mean", "median", "std", "min", "max"):
-            stats[key] = np.where(n > 0, stats[key], np.nan)
-    else:
-        stats.update({key: np.empty(0) for key in ("mean", "median", "std", "min", "max")})
+    flat_lab = lab.ravel()
+    sel = np.flatnonzero((flat_lab > 0) & np.isfinite(img.ravel()))
+    values, owners = img.ravel()[sel], flat_lab[sel].astype(np.int64)
+    # one sort by (label, value) gives medians, minima and maxima of every particle at once
+    order = np.lexsort((values, owners))
+    values, owners = values[order], owners[order]
+    size = int(lab.max()) + 1 if lab.size else 1
+    n_all = np.bincount(owners, minlength=size)
+    start = np.concatenate([[0], np.cumsum(n_all)[:-1]])
+    n = n_all[index] if index.size else np.zeros(0, np.int64)
+    s = start[index] if index.size else np.zeros(0, np.int64)
+    has = n > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        total = np.bincount(owners, weights=values, minlength=size)[index]
+        mean = np.where(has, total / np.where(has, n, 1), np.nan)
+        dev = values - np.repeat(np.where(n_all > 0, np.bincount(owners, weights=values, minlength=size)
+                                          / np.maximum(n_all, 1), 0.0), n_all)
+        var = np.bincount(owners, weights=dev * dev, minlength=size)[index] / np.where(has, n, 1)
+    last = np.maximum(values.size - 1, 0)
+    pick = lambda k: np.where(has, values[np.clip(k, 0, last)] if values.size else np.nan, np.nan)
+    lo_mid, hi_mid = s + (n - 1) // 2, s + n // 2
+    stats = {"n_px": n.astype(np.int64), "mean": mean,
+             "median": 0.5 * (pick(lo_mid) + pick(hi_mid)),
+             "std": np.where(has, np.sqrt(np.maximum(var, 0.0)), np.nan),
+             "min": pick(s), "max": pick(s + n - 1)}
     for key, value in stats.items():
         table[prefix + key] = value
     return table

