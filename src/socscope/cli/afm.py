@@ -45,7 +45,11 @@ def _check_out(out: Path, names, overwrite: bool, inputs) -> None:
     clash = [n for n in names if (out / n).exists()]
     if clash and not overwrite:
         raise SocscopeError(f"{out}/ already holds {', '.join(clash)}; pass --overwrite or choose another --out")
-    check_output_folder(out, [n for n in names if "." in n and not (out / n).is_dir()], overwrite=overwrite)
+    files = [n for n in names if "." in n]
+    check_output_folder(out, files, overwrite=overwrite)  # a folder, device or pipe where a file goes
+    odd = [n for n in names if "." not in n and (out / n).exists() and not (out / n).is_dir()]
+    if odd:
+        raise SocscopeError(f"{out}/{odd[0]} is a file where an output folder goes; move it or choose another --out")
     parent = out.absolute().parent
     if not parent.is_dir():
         raise SocscopeError(f"cannot write {out}: folder {parent} does not exist")
