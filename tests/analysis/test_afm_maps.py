@@ -148,3 +148,20 @@ def test_histograms_integrate_to_one():
     h = soc_histograms({0.0: rng.normal(1, 0.1, 1000), 100.0: rng.normal(0.5, 0.05, 1000)}, bins=20)
     for _, g in h.groupby("soc_percent"):
         assert_allclose((g["density"] * (g["bin_right"] - g["bin_left"])).sum(), 1.0, rtol=1e-12)
+
+
+def test_analyze_maps_with_given_labels(tmp_path):
+    """Labels given per map replace the segmentation: the rim contrast then depends on the rim alone."""
+    from socscope.analysis.afm import analyze_maps
+
+    _, _, truth, amplitude = synthetic()
+    path = tmp_path / "NCM_SOC20.npz"
+    np.savez(path, Height=truth * 20.0, Amplitude=amplitude)
+    result = analyze_maps([path], channel="Amplitude", mask_from="Height", soc_pattern=r"SOC(\d+)",
+                          rim_nm=RIM_PX * 10.0, pixel_size_nm=10.0, labels={path.name: truth}, workers=1)
+    table = result.particles
+    assert list(table["label"]) == [1, 2, 3, 4] and (table["soc_percent"] == 20.0).all()
+    # the drawn rim against the pixel-centre distances: about 1.3 % (see test_particles_and_rim_contrast_recovered)
+    assert_allclose(table["rim_minus_bulk"], 0.3, rtol=0.02)
+    with pytest.raises(ParameterError, match=r"NCM_SOC20\.npz: the particle labels given are 3x3"):
+        analyze_maps([path], channel="Amplitude", pixel_size_nm=10.0, labels={path.name: np.ones((3, 3), int)})

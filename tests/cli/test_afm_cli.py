@@ -77,6 +77,13 @@ def test_analyze_recovers_the_per_soc_means_and_the_rim(maps, tmp_path, capsys):
     assert main(["afm", "analyze", *map(str, maps), "--channel", "Amplitude", "--mask-from", "Height",
                  "--out", str(out), "--quiet", "--overwrite"]) == 0
     assert (out / "notes.txt").read_text() == "mine"
+    # the masks of one run given back as labels: the same particles, no segmentation
+    again = tmp_path / "again"
+    assert main(["afm", "analyze", *map(str, maps), "--channel", "Amplitude", "--labels", str(out / "masks"),
+                 "--soc-from-name", r"SOC(\d+)", "--rim-nm", "150", "--out", str(again), "--quiet"]) == 0
+    first = pd.read_csv(out / "particles.csv")
+    second = pd.read_csv(again / "particles.csv")
+    assert_allclose(second["area_px"], first["area_px"], rtol=0)  # same label images, same areas
 
 
 def test_unknown_channel_is_one_line_naming_the_file(maps, tmp_path, capsys):

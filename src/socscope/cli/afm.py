@@ -178,6 +178,8 @@ def cmd_afm_analyze(args) -> int:
 
     out = Path(args.out)
     inputs = [*args.maps, args.soc_table]
+    if args.labels:
+        inputs += [p for p in Path(args.labels).iterdir() if p.is_file()] if Path(args.labels).is_dir() else []
     _check_out(out, AFM_OUTPUTS, args.overwrite, inputs)
     positive(args.rim_nm, "--rim-nm", 300)
     positive(args.pixel_size_nm, "--pixel-size-nm", 7.8)
@@ -191,6 +193,7 @@ def cmd_afm_analyze(args) -> int:
         raise SocscopeError("give the SOC once: --soc-from-name REGEX or --soc-table FILE")
     steps = _level_steps(args.level)
     soc = read_soc_table(args.soc_table) if args.soc_table else None
+    labels = _labels_for(args.labels, args.maps) if args.labels else None
     bar = _Bar(args.quiet, "afm")
     try:
         result = analyze_maps(args.maps, channel=args.channel, mask_from=args.mask_from,
@@ -198,7 +201,7 @@ def cmd_afm_analyze(args) -> int:
                               level_channel=args.level_channel, mask_method=args.mask_method,
                               threshold=args.threshold, invert_mask=args.invert_mask, min_area_px=args.min_area_px,
                               smooth_px=args.smooth_px, pixel_size_nm=args.pixel_size_nm, bins=args.bins,
-                              progress=bar)
+                              labels=labels, progress=bar)
     finally:
         bar.close()
     prov = provenance(inputs=[p for p in inputs if p], settings=result.settings)
@@ -218,6 +221,25 @@ def cmd_afm_analyze(args) -> int:
                   f"({row['n_particles']} particles in {row['n_maps']} maps), rim - bulk {row['rim_minus_bulk_mean']:.3g}")
         print(f"wrote {out}/")
     return 0
+
+
+def _labels_for(folder, maps) -> dict:
+    """For each map, its labels in ``folder``: ``<stem>.tif``, ``<stem>_labels.tif``, ``<stem>.roi`` or ``<stem>.zip``."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SocscopeError(f"--labels {folder}: not a folder; give a folder holding <map name>.tif (label images) "
+                            "or <map name>.roi/.zip (ImageJ ROIs)")
+    found = {}
+    for m in maps:
+        stem = Path(m).stem
+        for name in (f"{stem}.tif", f"{stem}.tiff", f"{stem}_labels.tif", f"{stem}.roi", f"{stem}.zip"):
+            if (folder / name).is_file():
+                found[Path(m).name] = folder / name
+                break
+        else:
+            raise SocscopeError(f"--labels {folder}: no labels for {Path(m).name}; expected {stem}.tif, "
+                                f"{stem}_labels.tif, {stem}.roi or {stem}.zip there")
+    return found
 
 
 def _write_afm(folder: Path, result, prov) -> None:
@@ -371,6 +393,9 @@ def add_afm_parser(sub) -> None:
                    help=f"levelling of the mask channel, comma-separated from {', '.join(LEVEL_STEPS)}, or none "
                         "(default plane,median)")
     z.add_argument("--level-channel", action="store_true", help="level the measured channel too")
+    z.add_argument("--labels", metavar="DIR",
+                   help="folder of particle labels per map instead of finding them: <map name>.tif (label image, "
+                        "0 = background; masks/ of an earlier run works), <map name>.roi or .zip (ImageJ ROIs)")
     z.add_argument("--mask-method", choices=["watershed", "threshold"], default="watershed",
                    help="split touching particles (watershed, default) or not (threshold)")
     z.add_argument("--threshold", type=float, help="mask threshold in the mask channel's unit (default: Otsu)")

@@ -85,7 +85,7 @@ def analyze_maps(paths, *, channel: str, mask_from: str | None = None, soc_patte
                  level_channel: bool = False, mask_method: str = "watershed", threshold: float | None = None,
                  invert_mask: bool = False, min_area_px: int = 20, smooth_px: float = 1.0,
                  pixel_size_nm: float | None = None, bins: int = 50, keep_maps: bool = True,
-                 workers: int | None = None, progress=None) -> AFMResult:
+                 labels: dict | None = None, workers: int | None = None, progress=None) -> AFMResult:
     """Analyse AFM maps per particle and per SOC.
 
     Parameters
@@ -116,6 +116,10 @@ def analyze_maps(paths, *, channel: str, mask_from: str | None = None, soc_patte
         Histogram bins.
     keep_maps : bool
         Keep the images (for figures and files) in ``result.maps``.
+    labels : dict, optional
+        File name → the particles of that map, given instead of found: a label image (array of
+        int, 0 = background), or the path of a label TIFF or of ImageJ ROIs (``.roi``, ``.zip``).
+        Maps not in it are segmented.
     workers : int, optional
         Maps analysed at once (threads); default ``min(4, CPUs)``.
     progress : callable, optional
@@ -136,6 +140,8 @@ def analyze_maps(paths, *, channel: str, mask_from: str | None = None, soc_patte
         raise ParameterError(f"levelling step {bad[0]!r} is unknown; choose from {LEVEL_STEPS}")
     min_area_px = whole_number("min_area_px", min_area_px, minimum=1, example=20)
     callable_or_none("progress", progress, "(done, total)")
+    if labels is not None and not isinstance(labels, dict):
+        raise ParameterError(f"labels must be a dict of file name -> label image or file, got {type(labels).__name__}")
     if soc is not None and not isinstance(soc, dict):
         raise ParameterError(f"soc must be a dict of file name -> SOC [%], got {type(soc).__name__}")
     mask_from = mask_from or channel
@@ -156,7 +162,8 @@ def analyze_maps(paths, *, channel: str, mask_from: str | None = None, soc_patte
     # maps are independent; numpy, scipy and scikit-image release the GIL in their loops, so threads
     # share the work without copying images between processes
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(_one_map, path, value, **settings): k for k, (path, value) in enumerate(zip(paths, socs))}
+        futures = {pool.submit(_one_map, path, value, given=(labels or {}).get(path.name), **settings): k
+                   for k, (path, value) in enumerate(zip(paths, socs))}
         try:
             for done, future in enumerate(as_completed(futures), start=1):
                 parts[futures[future]] = future.result()
@@ -186,7 +193,24 @@ def analyze_maps(paths, *, channel: str, mask_from: str | None = None, soc_patte
                      pd.DataFrame(correlations), maps, settings)
 
 
-def _one_map(path: Path, soc_value: float, *, channel, mask_from, rim_nm, level_steps, level_channel, mask_method,
+def _given_labels(given, shape, path: Path) -> np.ndarray:
+    """A label image given for a map: an array, a label TIFF or ImageJ ROIs, of the map's shape."""
+    from ..regions import _as_labels, labels_from_rois, load_labels
+
+    if isinstance(given, (str, Path)):
+        given = Path(given)
+        lab = labels_from_rois(given, shape) if given.suffix.lower() in (".roi", ".zip") else load_labels(given)
+    else:
+        lab = _as_labels(given)
+    if lab.shape != tuple(shape):
+        raise ParameterError(f"{path}: the particle labels given are {lab.shape[0]}x{lab.shape[1]} but the map is "
+                             f"{shape[0]}x{shape[1]} (y x)")
+    if not lab.any():
+        raise ParameterError(f"{path}: the particle labels given hold no particle (all 0)")
+    return np.asarray(lab, dtype=np.int32)
+
+
+def _one_map(path: Path, soc_value: float, *, given=None, channel, mask_from, rim_nm, level_steps, level_channel, mask_method,
              threshold, invert_mask, min_area_px, smooth_px, pixel_size_nm) -> dict:
     """Everything :func:`analyze_maps` measures on one map."""
     ds = open_afm(path, pixel_size_nm=pixel_size_nm)
@@ -199,8 +223,11 @@ def _one_map(path: Path, soc_value: float, *, channel, mask_from, rim_nm, level_
     values = target.values
     if level_channel and level_steps:
         values = flatten(values, steps=level_steps)[0] if target.name != source.name else base
-    labels = particle_mask(base, method=mask_method, threshold=threshold, invert=invert_mask,
-                           min_area_px=min_area_px, smooth_px=smooth_px)
+    if given is not None:
+        labels = _given_labels(given, base.shape, path)
+    else:
+        labels = particle_mask(base, method=mask_method, threshold=threshold, invert=invert_mask,
+                               min_area_px=min_area_px, smooth_px=smooth_px)
     table = particle_summary(values, labels, pixel_size_nm=px_nm, rim_nm=rim_nm)
     table.insert(0, "soc_percent", soc_value)
     table.insert(0, "map", path.name)
