@@ -247,11 +247,16 @@ def _read_bruker(path: Path) -> xr.Dataset:
             label = layer.get(b"@2:Image Data")
             if not label:
                 continue
-            quoted = label[0].decode("latin-1").split('"')
-            raw = quoted[1] if len(quoted) > 1 else quoted[0]
-            img = scan.get_channel(raw)
-            channels[clean_channel_name(raw)] = np.asarray(img.pixels, dtype=np.float64)
-            units[clean_channel_name(raw)] = str(getattr(img, "zscale", ""))
+            m = re.match(r'([^ ]+) \[([^]]*)] "([^"]*)"', label[0].decode("latin-1"))
+            if m is None:
+                continue
+            raw = m.group(3)
+            direction = layer.get(b"Line Direction", [b"Trace"])[0].decode("latin-1").strip()
+            backward = direction.lower() == "retrace"
+            img = scan.get_channel(raw, backward=backward)
+            name = f"{raw}{'Retrace' if backward else 'Trace'}"
+            channels[name] = np.asarray(img.pixels, dtype=np.float64)
+            units[name] = str(getattr(img, "zscale", ""))
             size = img.size
     if not channels:
         raise FileFormatError(f"{path}: holds no image; expected a Bruker Nanoscope file")
