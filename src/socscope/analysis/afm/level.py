@@ -89,12 +89,18 @@ def plane_level(image, *, mask=None, order: int = 1) -> np.ndarray:
     if keep.sum() < len(terms):
         raise ParameterError(f"only {int(keep.sum())} unmasked pixels to fit a surface of order {order}; "
                              "the mask covers nearly the whole image; shrink it or level without it")
-    design = np.stack([t[keep] for t in terms], axis=1)
+    cols = [t[keep] for t in terms]
+    target = img[keep]
     # normal equations: a few terms on [-1, 1] coordinates are well conditioned, and this is
-    # ten times faster than an SVD of the (n_pixels x n_terms) design matrix
-    coef = np.linalg.solve(design.T @ design, design.T @ img[keep])
-    surface = np.tensordot(coef, np.stack(terms), axes=1)
-    return img - surface
+    # ten times faster than an SVD of the (n_pixels x n_terms) design matrix; element-wise sums
+    # rather than BLAS products, whose thread pool stalls when maps are levelled on several threads
+    gram = np.array([[float((a * b).sum()) for b in cols] for a in cols])
+    rhs = np.array([float((a * target).sum()) for a in cols])
+    coef = np.linalg.solve(gram, rhs)
+    out = img.copy()
+    for c, t in zip(coef, terms):
+        out -= c * t
+    return out
 
 
 def align_rows(image, *, method: str = "median", degree: int = 1, mask=None) -> np.ndarray:

@@ -174,7 +174,9 @@ def channel_correlation(a, b, *, mask=None, rank: bool = False) -> dict:
     if x.size < 3:
         return out
     dx, dy = x - x.mean(), y - y.mean()
-    sxx, syy, sxy = float(dx @ dx), float(dy @ dy), float(dx @ dy)
+    # plain reductions, not BLAS dot products: the thread pool of a BLAS library stalls when the
+    # maps are already analysed on several threads
+    sxx, syy, sxy = float(np.square(dx).sum()), float(np.square(dy).sum()), float((dx * dy).sum())
     if sxx == 0 or syy == 0:
         return out
     out["pearson_r"] = sxy / np.sqrt(sxx * syy)
