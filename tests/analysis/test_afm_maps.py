@@ -165,3 +165,24 @@ def test_analyze_maps_with_given_labels(tmp_path):
     assert_allclose(table["rim_minus_bulk"], 0.3, rtol=0.02)
     with pytest.raises(ParameterError, match=r"NCM_SOC20\.npz: the particle labels given are 3x3"):
         analyze_maps([path], channel="Amplitude", pixel_size_nm=10.0, labels={path.name: np.ones((3, 3), int)})
+
+
+def test_soc_table_and_summary(tmp_path):
+    import pandas as pd
+
+    from socscope.analysis.afm import read_soc_table, soc_summary
+
+    table = tmp_path / "soc.csv"
+    table.write_text("file,soc_percent\nmaps/a.ibw,0\nb.ibw,55\n")
+    assert read_soc_table(table) == {"a.ibw": 0.0, "b.ibw": 55.0}
+    particles = pd.DataFrame({"soc_percent": [0.0, 0.0, 0.0, 55.0], "map": ["a", "a", "c", "b"],
+                              "n_px": [100, 300, 200, 50], "mean": [1.0, 2.0, 4.0, 3.0], "std": [0.0, 0.0, 0.0, 0.5],
+                              "rim_minus_bulk": [0.1, 0.3, 0.2, 0.0]})
+    s = soc_summary(particles).set_index("soc_percent")
+    # area-weighted mean (100·1 + 300·2 + 200·4) / 600 = 2.5; pooled s.d. of the particle means about it;
+    # per-map means 1.75 (a) and 4 (c): s.d. 1.59; all exact but for round-off
+    assert_allclose(s.loc[0.0, "mean"], 2.5, rtol=1e-12)
+    assert_allclose(s.loc[0.0, "std"], np.sqrt((100 * 1.5 ** 2 + 300 * 0.5 ** 2 + 200 * 1.5 ** 2) / 600), rtol=1e-12)
+    assert_allclose(s.loc[0.0, "std_between_maps"], np.std([1.75, 4.0], ddof=1), rtol=1e-12)
+    assert_allclose(s.loc[55.0, "std"], 0.5, rtol=1e-12)
+    assert s.loc[0.0, "n_maps"] == 2 and s.loc[0.0, "n_particles"] == 3

@@ -53,8 +53,8 @@ def plot_rim_profiles(profiles, *, unit: str = "", channel: str = "", max_nm: fl
     ax = _ax(ax)
     every = profiles[profiles["label"] == 0]
     for soc, g in every.groupby("soc_percent", dropna=False):
-        pooled = g.groupby("distance_nm").apply(lambda d: np.average(d["mean"], weights=d["n_px"]),
-                                                include_groups=False)
+        weighted = (g["mean"] * g["n_px"]).groupby(g["distance_nm"]).sum()
+        pooled = weighted / g["n_px"].groupby(g["distance_nm"]).sum()
         if max_nm is not None:
             pooled = pooled[pooled.index <= max_nm]
         ax.plot(pooled.index, pooled.to_numpy(), label=_soc_label(soc))

@@ -81,7 +81,8 @@ def soc_summary(particles: pd.DataFrame, *, value: str = "mean") -> pd.DataFrame
     pandas.DataFrame
         One row per SOC: ``soc_percent``, ``n_maps``, ``n_particles``, ``mean`` (area-weighted
         over all particle pixels), ``std`` (pixel s.d. over all particle pixels), ``std_between_maps``
-        (s.d. of the per-map area-weighted means), ``rim_minus_bulk_mean``.
+        (s.d. of the per-map area-weighted means), ``rim_minus_bulk_mean`` (mean over the particles
+        of their rim-minus-bulk contrast).
     """
     need = {"soc_percent", "map", "n_px", value, "std"}
     if not need <= set(particles.columns):
@@ -95,8 +96,8 @@ def soc_summary(particles: pd.DataFrame, *, value: str = "mean") -> pd.DataFrame
         mean = float((w * m).sum() / total)
         # pooled variance: within-particle variance plus the spread of particle means
         var = float((w * (s ** 2 + (m - mean) ** 2)).sum() / total)
-        per_map = group.groupby("map").apply(lambda g: np.average(g[value], weights=g["n_px"]),
-                                              include_groups=False)
+        weighted = group[value] * group["n_px"]
+        per_map = weighted.groupby(group["map"]).sum() / group["n_px"].groupby(group["map"]).sum()
         rows.append({"soc_percent": float(soc), "n_maps": int(group["map"].nunique()),
                      "n_particles": len(group), "mean": mean, "std": math.sqrt(var),
                      "std_between_maps": float(per_map.std(ddof=1)) if len(per_map) > 1 else np.nan,
