@@ -7,10 +7,10 @@
 * :func:`open_spectrum` — NEXAFS spectra (two-column text, beamline CSV, .xdi).
 """
 
+from .afm import open_afm
 from .cycler import SCHEMA, detect_vendor, load_cycler
 from .movies import bin_frames, open_movie
 from .results import open_results, save_results
-from .afm import open_afm
 from .xas import open_spectrum
 
 __all__ = ["load_cycler", "detect_vendor", "SCHEMA", "save_results", "open_results", "open_movie", "bin_frames",
