@@ -186,3 +186,24 @@ def test_soc_table_and_summary(tmp_path):
     assert_allclose(s.loc[0.0, "std_between_maps"], np.std([1.75, 4.0], ddof=1), rtol=1e-12)
     assert_allclose(s.loc[55.0, "std"], 0.5, rtol=1e-12)
     assert s.loc[0.0, "n_maps"] == 2 and s.loc[0.0, "n_particles"] == 3
+
+
+def test_map_without_particles_is_named(tmp_path):
+    from socscope.analysis.afm import analyze_maps
+
+    path = tmp_path / "flat.npz"
+    np.savez(path, Height=np.zeros((32, 32)), Amplitude=np.ones((32, 32)))
+    with pytest.raises(ParameterError, match=r"flat\.npz \(Height\): the image is constant"):
+        analyze_maps([path], channel="Amplitude", mask_from="Height", pixel_size_nm=10.0, level_steps=(), workers=1)
+
+
+def test_unscanned_lines_stay_background(tmp_path):
+    from socscope.analysis.afm import analyze_maps
+
+    height, _, truth, amplitude = synthetic(np.random.default_rng(3), noise=1.0)
+    height[-40:] = np.nan  # the scan stopped 40 lines early
+    path = tmp_path / "part.npz"
+    np.savez(path, Height=height, Amplitude=amplitude)
+    result = analyze_maps([path], channel="Amplitude", mask_from="Height", pixel_size_nm=10.0, workers=1)
+    assert len(result.particles) == len(CENTRES)
+    assert not (result.maps[0].labels[-40:] > 0).any()

@@ -226,8 +226,16 @@ def _one_map(path: Path, soc_value: float, *, given=None, channel, mask_from, ri
     if given is not None:
         labels = _given_labels(given, base.shape, path)
     else:
-        labels = particle_mask(base, method=mask_method, threshold=threshold, invert=invert_mask,
-                               min_area_px=min_area_px, smooth_px=smooth_px)
+        finite = np.isfinite(base)
+        if not finite.any():
+            raise ParameterError(f"{path}: channel {source.name} holds no finite value")
+        # lines a scan did not reach (NaN) take the median level: background, never a particle
+        shown = base if finite.all() else np.where(finite, base, np.median(base[finite]))
+        try:
+            labels = particle_mask(shown, method=mask_method, threshold=threshold, invert=invert_mask,
+                                   min_area_px=min_area_px, smooth_px=smooth_px)
+        except ParameterError as exc:
+            raise ParameterError(f"{path} ({source.name}): {exc}") from None
     table = particle_summary(values, labels, pixel_size_nm=px_nm, rim_nm=rim_nm)
     table.insert(0, "soc_percent", soc_value)
     table.insert(0, "map", path.name)
