@@ -200,7 +200,7 @@ def test_map_without_particles_is_named(tmp_path):
 def test_unscanned_lines_stay_background(tmp_path):
     from socscope.analysis.afm import analyze_maps
 
-    height, _, truth, amplitude = synthetic(np.random.default_rng(3), noise=1.0)
+    height, _, _, amplitude = synthetic(np.random.default_rng(3), noise=1.0)
     height[-40:] = np.nan  # the scan stopped 40 lines early
     path = tmp_path / "part.npz"
     np.savez(path, Height=height, Amplitude=amplitude)
