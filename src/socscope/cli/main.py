@@ -500,6 +500,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_optical_parser(sub)
 
+    from .afm import add_afm_parser  # socscope afm info|analyze, socscope nexafs ratio
+
+    add_afm_parser(sub)
+
     m = sub.add_parser("materials", help="list built-in materials or show one",
                        description="List the built-in materials, or show every parameter of one (built-in, or "
                                    "read from a .toml/.csv material file).")

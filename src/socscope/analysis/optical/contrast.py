@@ -32,10 +32,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import ndimage
 
 from ...errors import ParameterError
 from ...observe.heterogeneity import periphery_core_masks, unreacted_com_distance
+from ..regions import _as_stack, _check_labels, _Pixels, particle_depth, particle_means
 
 __all__ = [
     "differential_contrast",
@@ -44,30 +44,6 @@ __all__ = [
     "periphery_core",
     "unreacted_com",
 ]
-
-
-def _as_stack(frames) -> tuple[np.ndarray, bool]:
-    arr = np.asarray(frames)
-    if arr.ndim == 2:
-        return arr[None], True
-    if arr.ndim != 3:
-        raise ParameterError(f"frames must be one image (y, x) or a stack (frame, y, x); got shape {arr.shape}")
-    return arr, False
-
-
-def _check_labels(labels, shape) -> np.ndarray:
-    lab = np.asarray(labels)
-    if lab.shape != tuple(shape):
-        raise ParameterError(f"labels have shape {lab.shape} but the frames are {tuple(shape)} (y, x)")
-    if not np.issubdtype(lab.dtype, np.integer):
-        if np.issubdtype(lab.dtype, np.bool_):
-            return lab.astype(np.int32)
-        if not np.all(np.mod(lab, 1) == 0):
-            raise ParameterError("labels must be an integer image (0 = background, 1, 2, ... = particles)")
-        lab = lab.astype(np.int64)
-    if lab.size and lab.min() < 0:
-        raise ParameterError(f"labels must be ≥ 0 (0 = background); found {int(lab.min())}")
-    return lab
 
 
 def differential_contrast(frames, reference) -> np.ndarray:
@@ -102,111 +78,6 @@ def differential_contrast(frames, reference) -> np.ndarray:
     out /= safe
     out[:, ~valid] = np.nan
     return out[0] if single else out
-
-
-class _Pixels:
-    """Particle pixels of a label image, prepared once for repeated means.
-
-    ``flat`` are the raveled positions of all particle pixels; ``index`` the
-    particle number 0..n-1 of each; ``ids`` the label of each particle.
-    """
-
-    def __init__(self, labels):
-        lab = np.asarray(labels)
-        flat_labels = lab.ravel()
-        self.flat = np.flatnonzero(flat_labels)
-        self.ids, self.index = np.unique(flat_labels[self.flat], return_inverse=True)
-        self.n = self.ids.size
-        self.counts = np.bincount(self.index, minlength=self.n).astype(float)
-
-    def means(self, frames2d: np.ndarray, index=None, n=None) -> np.ndarray:
-        """Means per group of ``frames2d[:, flat]`` (shape (k, n_pixels_total))."""
-        index = self.index if index is None else index
-        n = self.n if n is None else n
-        k = frames2d.shape[0]
-        out = np.empty((k, n))
-        for j in range(k):  # a loop over frames; each frame is one bincount over all particles
-            v = frames2d[j, self.flat]
-            ok = np.isfinite(v)
-            if ok.all():
-                s = np.bincount(index, weights=v, minlength=n)
-                c = np.bincount(index, minlength=n).astype(float) if index is not self.index else self.counts
-            else:
-                s = np.bincount(index[ok], weights=v[ok], minlength=n)
-                c = np.bincount(index[ok], minlength=n).astype(float)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                out[j] = np.where(c > 0, s / np.where(c > 0, c, 1.0), np.nan)
-        return out
-
-
-def particle_means(frames, labels) -> np.ndarray:
-    """Mean of every frame over every particle.
-
-    Parameters
-    ----------
-    frames : array_like, shape (n_frames, y, x) or (y, x)
-    labels : array_like of int, shape (y, x)
-        0 = background, any positive label = one particle.
-
-    Returns
-    -------
-    ndarray, shape (n_frames, n_particles)
-        Columns in increasing label order (``np.unique(labels[labels > 0])``);
-        NaN pixels are left out of the mean. A single image gives shape
-        ``(1, n_particles)``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> lab = np.array([[1, 1, 0, 2]])
-    >>> particle_means(np.array([[1.0, 3.0, 9.0, 5.0]]), lab).tolist()
-    [[2.0, 5.0]]
-    """
-    stack, _ = _as_stack(frames)
-    lab = _check_labels(labels, stack.shape[1:])
-    px = _Pixels(lab)
-    return px.means(stack.reshape(stack.shape[0], -1))
-
-
-def particle_depth(labels) -> np.ndarray:
-    """Depth of every particle pixel below the particle's rim [px] (see module docstring).
-
-    Parameters
-    ----------
-    labels : array_like of int, shape (y, x)
-
-    Returns
-    -------
-    ndarray of float64, shape (y, x)
-        0 on the background; ≥ 1 inside particles.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> lab = np.zeros((1, 7), int); lab[0, 1:6] = 1
-    >>> particle_depth(lab)[0].tolist()
-    [0.0, 1.0, 2.0, 3.0, 2.0, 1.0, 0.0]
-    """
-    lab = np.asarray(labels)
-    depth = np.zeros(lab.shape)
-    h, w = lab.shape
-    # one distance transform per particle on its bounding box grown by one
-    # pixel: every pixel nearest to the particle that is not part of it lies
-    # in that frame. A one-off cost per label image; the per-frame work is
-    # vectorised. Where the box meets the image edge there is no frame, and
-    # distance_transform_edt does not count the array's edge as outside.
-    for k, sl in enumerate(ndimage.find_objects(lab), start=1):
-        if sl is None:
-            continue
-        box = (slice(max(sl[0].start - 1, 0), min(sl[0].stop + 1, h)),
-               slice(max(sl[1].start - 1, 0), min(sl[1].stop + 1, w)))
-        inside = lab[box] == k
-        if inside.all():  # the particle fills the whole image: no rim inside it
-            depth[box] = np.inf
-            continue
-        d = ndimage.distance_transform_edt(inside)
-        depth[box][inside] = d[inside]
-    return depth
 
 
 def _periphery_core_index(labels, depth_px, fraction, core_fraction):

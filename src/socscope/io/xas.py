@@ -1,0 +1,165 @@
+"""X-ray absorption (NEXAFS) spectra: two-column text, beamline CSV/TSV tables and XDI files.
+
+:func:`open_spectrum` gives an :class:`xarray.Dataset` with the coordinate ``energy_eV`` (photon
+energy [eV], ascending) and one variable per detector channel, named as the file names them
+(``TEY``, ``FY``, ``I0``, ...; a two-column file gives ``mu``). ``attrs`` hold the ``source``, the
+``format`` and the header's ``key: value`` lines (``metadata``).
+
+* **Two-column text**: energy and intensity, separated by blanks, tabs, commas or semicolons;
+  lines starting with ``#``, ``%``, ``!`` or ``;`` are comments.
+* **Beamline tables** (CSV, TSV, ``.dat``): one header line of column names; the energy column is
+  the first whose name starts with ``energy``, ``E`` (alone or with a unit) or ``mono``, the others
+  are channels. Names are kept, units in brackets dropped (``"TEY [a.u.]"`` → ``TEY``).
+* **XDI** (``# XDI/1.0``, the format of the IXAS XAS Data Interchange): header lines
+  ``# Family.key: value``, column names from ``# Column.N: name [unit]``, data after ``#----``.
+
+With ``normalize_i0=True`` every channel is divided by ``I0`` (a column named ``I0``, ``i0`` or
+``Izero``) where the file has one. The XDI and table readers are written here: the XDI layout is a
+few header conventions on top of a numeric table, and the maintained library that reads it
+(xraylarch) is a large scientific environment; pandas and numpy read the numbers.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .._checks import flag, path_argument
+from ..errors import FileFormatError
+from ._guard import reading
+
+__all__ = ["open_spectrum"]
+
+_COMMENT = ("#", "%", "!", ";")
+_ENERGY = re.compile(r"^(energy|e|mono|monoenergy|photon_?energy|energy_?ev|e_?ev)\b", re.IGNORECASE)
+_I0 = ("i0", "izero", "i_0", "mesh")
+
+
+def _clean(name: str) -> str:
+    name = re.sub(r"[\[(].*?[\])]", "", str(name)).strip()
+    return re.sub(r"\s+", "_", name) or "mu"
+
+
+def _read_xdi(path: Path, text: str) -> tuple[pd.DataFrame, dict]:
+    lines = text.splitlines()
+    meta, columns, data_start = {}, {}, None
+    for i, line in enumerate(lines):
+        if not line.startswith("#"):
+            data_start = i
+            break
+        body = line[1:].strip()
+        if body.startswith("----"):
+            data_start = i + 1
+            continue
+        key, sep, value = body.partition(":")
+        if sep and "." in key:
+            meta[key.strip()] = value.strip()
+            if key.strip().lower().startswith("column."):
+                columns[int(key.strip().split(".")[1])] = _clean(value.split()[0]) if value.split() else ""
+    if data_start is None:
+        raise FileFormatError(f"{path}: an XDI header without data lines; expected numbers after '#----'")
+    table = pd.read_csv(io.StringIO("\n".join(lines[data_start:])), sep=r"\s+", header=None, comment="#",
+                        engine="python")
+    names = [columns.get(k + 1, f"col{k + 1}") for k in range(table.shape[1])]
+    table.columns = names
+    return table, meta
+
+
+def _read_table(path: Path, text: str) -> tuple[pd.DataFrame, dict]:
+    meta = {}
+    body = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if stripped.startswith(_COMMENT):
+            key, sep, value = stripped.lstrip("#%!; ").partition(":")
+            if sep and key.strip():
+                meta[key.strip()] = value.strip()
+            continue
+        body.append(stripped)
+    if not body:
+        raise FileFormatError(f"{path}: holds no data lines; expected columns of numbers (energy, intensity, ...)")
+    sep = "," if "," in body[0] else (";" if ";" in body[0] else ("\t" if "\t" in body[0] else r"\s+"))
+    first = re.split(sep if sep != r"\s+" else r"\s+", body[0])
+    try:
+        [float(v) for v in first if v != ""]
+        header = None
+    except ValueError:
+        header = 0
+    table = pd.read_csv(io.StringIO("\n".join(body)), sep=sep, header=header, engine="python")
+    if header is None:
+        names = ["energy_eV", "mu"] + [f"col{k}" for k in range(3, table.shape[1] + 1)]
+        table.columns = names[: table.shape[1]]
+    else:
+        table.columns = [_clean(c) for c in table.columns]
+    return table, meta
+
+
+def open_spectrum(path, *, normalize_i0: bool = False) -> xr.Dataset:
+    """Read one NEXAFS spectrum file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        ``.xdi``, or a text table (``.txt``, ``.dat``, ``.csv``, ``.tsv``, ...).
+    normalize_i0 : bool
+        Divide every channel by the incident intensity ``I0`` where the file has it.
+
+    Returns
+    -------
+    xarray.Dataset
+        Coordinate ``energy_eV`` (ascending, repeats removed), one variable per channel
+        (``units`` "a.u."), ``attrs``: ``source``, ``format``, ``metadata`` (dict).
+
+    Raises
+    ------
+    FileFormatError
+        A missing or unreadable file, no energy column, fewer than five points, non-numeric
+        values or an energy outside 10 eV–100 keV (likely keV or another column); the message
+        names the file.
+    """
+    path = path_argument(path, what="a spectrum file", example="spectrum.csv", error=FileFormatError)
+    normalize_i0 = flag("normalize_i0", normalize_i0)
+    if not path.is_file():
+        raise FileFormatError(f"{path}: no such file (expected a NEXAFS spectrum: two-column text, CSV or .xdi)")
+    what = "an XDI spectrum" if path.suffix.lower() == ".xdi" else "a spectrum table (energy and intensity columns)"
+    with reading(path, what):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        is_xdi = text.lstrip().upper().startswith("# XDI/")
+        table, meta = _read_xdi(path, text) if is_xdi else _read_table(path, text)
+        table = table.apply(pd.to_numeric, errors="coerce")
+    energy_col = next((c for c in table.columns if _ENERGY.match(str(c))), None)
+    if energy_col is None:
+        raise FileFormatError(f"{path}: no energy column among {list(table.columns)}; name it 'energy' (eV)")
+    if table.shape[1] < 2:
+        raise FileFormatError(f"{path}: only one column; expected energy and at least one intensity")
+    if table.isna().any().any():
+        bad = table.columns[table.isna().any()].tolist()
+        raise FileFormatError(f"{path}: non-numeric or missing values in column(s) {bad}; expected numbers")
+    if len(table) < 5:
+        raise FileFormatError(f"{path}: {len(table)} points; a spectrum needs at least 5")
+    energy = table[energy_col].to_numpy(np.float64)
+    if not (energy.min() > 10 and energy.max() < 1e5):
+        raise FileFormatError(f"{path}: energies {energy.min():g}..{energy.max():g} lie outside 10 eV to 100 keV; "
+                              "give the energy in eV")
+    order = np.argsort(energy, kind="stable")
+    energy = energy[order]
+    keep = np.concatenate([[True], np.diff(energy) > 0])
+    channels = {str(c): table[c].to_numpy(np.float64)[order][keep] for c in table.columns if c != energy_col}
+    if normalize_i0:
+        i0 = next((c for c in channels if c.lower() in _I0), None)
+        if i0 is not None:
+            ref = channels[i0]
+            if np.any(ref == 0):
+                raise FileFormatError(f"{path}: column {i0} is zero somewhere; cannot divide by it")
+            channels = {k: (v / ref if k != i0 else v) for k, v in channels.items()}
+    ds = xr.Dataset({k: ("energy_eV", v, {"units": "a.u."}) for k, v in channels.items()},
+                    coords={"energy_eV": ("energy_eV", energy[keep], {"units": "eV"})})
+    ds.attrs.update({"source": str(path), "format": "XDI" if is_xdi else "table", "metadata": meta})
+    return ds

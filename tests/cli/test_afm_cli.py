@@ -1,0 +1,131 @@
+"""``socscope afm info|analyze`` and ``socscope nexafs ratio`` end to end on files with a known answer."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+
+pytest.importorskip("skimage")
+pytest.importorskip("matplotlib")
+gwyfile = pytest.importorskip("gwyfile")
+
+from socscope.cli.afm import AFM_OUTPUTS, NEXAFS_OUTPUTS
+from socscope.cli.main import main
+
+IBW = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "afm" / "asylum_pfm_P0089OP0027.ibw"
+N = 200
+PIXEL_NM = 10.0
+AMPLITUDE = {0: 3.0, 50: 2.0, 100: 1.5}  # bulk ESM amplitude per SOC [pm]; the rim is 0.5 pm higher at SOC 0 only
+
+
+def _write_map(path: Path, soc: int, rng) -> None:
+    from gwyfile.objects import GwyContainer, GwyDataField, GwySIUnit
+
+    yy, xx = np.mgrid[:N, :N].astype(float)
+    labels = np.zeros((N, N), int)
+    for k, (cy, cx, r) in enumerate(((55, 60, 40), (140, 135, 45)), start=1):
+        labels[np.hypot(yy - cy, xx - cx) < r] = k
+    dist = np.full((N, N), -np.inf)  # depth below the nearest disc edge
+    for cy, cx, r in ((55, 60, 40), (140, 135, 45)):
+        dist = np.maximum(dist, r - np.hypot(yy - cy, xx - cx))
+    height = 1e-9 * (0.03 * xx + 0.01 * yy + np.where(labels > 0, 30.0, 0.0) + rng.normal(0, 0.5, (N, N)))
+    rim = (labels > 0) & (dist < 15)
+    amp = np.where(labels > 0, AMPLITUDE[soc] + np.where(rim, 0.5 if soc == 0 else 0.0, 0.0), 0.3) * 1e-12
+    obj = GwyContainer()
+    for k, (title, data, unit) in enumerate((("Height", height, "m"), ("Amplitude", amp, "m"))):
+        obj[f"/{k}/data/title"] = title
+        obj[f"/{k}/data"] = GwyDataField(data, xreal=N * PIXEL_NM * 1e-9, yreal=N * PIXEL_NM * 1e-9,
+                                         si_unit_xy=GwySIUnit(unitstr="m"), si_unit_z=GwySIUnit(unitstr=unit))
+    obj.tofile(str(path))
+
+
+@pytest.fixture(scope="module")
+def maps(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("maps")
+    rng = np.random.default_rng(7)
+    for soc in AMPLITUDE:
+        _write_map(folder / f"NCM622_SOC{soc}.gwy", soc, rng)
+    return sorted(folder.glob("*.gwy"))
+
+
+def test_analyze_recovers_the_per_soc_means_and_the_rim(maps, tmp_path, capsys):
+    out = tmp_path / "afm"
+    rc = main(["afm", "analyze", *map(str, maps), "--channel", "Amplitude", "--mask-from", "Height",
+               "--soc-from-name", r"SOC(\d+)", "--rim-nm", "150", "--out", str(out), "--quiet"])
+    assert rc == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(AFM_OUTPUTS)
+    summary = pd.read_csv(out / "soc_summary.csv").set_index("soc_percent")
+    # uniform particles; the found masks may take in a few edge pixels of the 0.3 pm matrix
+    # (1e-4 of a particle's area moves the mean by 1e-4 at most)
+    assert_allclose(summary.loc[50.0, "mean"], 2.0e-12, rtol=1e-3)
+    assert_allclose(summary.loc[100.0, "mean"], 1.5e-12, rtol=1e-3)
+    # SOC 0: a 0.5 pm rim over 15 px of the edge (150 nm at 10 nm/px); 2 % covers the pixelated edge
+    assert_allclose(summary.loc[0.0, "rim_minus_bulk_mean"], 0.5e-12, rtol=0.02)
+    assert abs(summary.loc[50.0, "rim_minus_bulk_mean"]) < 0.01 * 0.5e-12  # no rim: zero but for those edge pixels
+    particles = pd.read_csv(out / "particles.csv")
+    assert len(particles) == 6 and (particles.groupby("map").size() == 2).all()
+    prov = json.loads((out / "provenance.json").read_text())
+    assert len(prov["inputs"]) == 3 and all(len(i["sha256"]) == 64 for i in prov["inputs"])
+    assert len(list((out / "masks").glob("*_labels.tif"))) == 3
+    # a second run refuses to overwrite, and with --overwrite replaces only its own files
+    (out / "notes.txt").write_text("mine")
+    assert main(["afm", "analyze", *map(str, maps), "--channel", "Amplitude", "--out", str(out), "--quiet"]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(["afm", "analyze", *map(str, maps), "--channel", "Amplitude", "--mask-from", "Height",
+                 "--out", str(out), "--quiet", "--overwrite"]) == 0
+    assert (out / "notes.txt").read_text() == "mine"
+    # the masks of one run given back as labels: the same particles, no segmentation
+    again = tmp_path / "again"
+    assert main(["afm", "analyze", *map(str, maps), "--channel", "Amplitude", "--labels", str(out / "masks"),
+                 "--soc-from-name", r"SOC(\d+)", "--rim-nm", "150", "--out", str(again), "--quiet"]) == 0
+    first = pd.read_csv(out / "particles.csv")
+    second = pd.read_csv(again / "particles.csv")
+    assert_allclose(second["area_px"], first["area_px"], rtol=0)  # same label images, same areas
+
+
+def test_unknown_channel_is_one_line_naming_the_file(maps, tmp_path, capsys):
+    rc = main(["afm", "analyze", str(maps[0]), "--channel", "Current", "--out", str(tmp_path / "x"), "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1
+    assert "NCM622_SOC0.gwy: no channel 'Current'; it has Height, Amplitude" in err
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.skipif(not IBW.is_file(), reason=f"shared AFM file not found at {IBW}")
+def test_info_on_the_real_wave(capsys):
+    assert main(["afm", "info", str(IBW), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["shape_px"] == [256, 256] and info["scan_size_um"] == pytest.approx(2.0)
+    assert len(info["channels"]) == 5
+
+
+def test_info_on_a_non_igor_file(tmp_path, capsys):
+    bad = tmp_path / "broken.ibw"
+    bad.write_bytes(b"\x00\x01" * 50)
+    assert main(["afm", "info", str(bad)]) == 2
+    assert "broken.ibw: not readable as an Igor binary wave" in capsys.readouterr().err
+
+
+def test_nexafs_ratio_command(tmp_path):
+    e = np.round(np.arange(838.0, 888.0, 0.1), 2)
+
+    def spectrum(share):
+        g = lambda c, h: h * np.exp(-0.5 * ((e - c) / 0.35) ** 2)
+        edge = 0.5 + np.arctan((e - 853.5) / 0.6) / np.pi
+        return edge + (1 - share) * (g(853.0, 3.0) + g(855.2, 1.0)) + share * (g(853.3, 1.0) + g(855.4, 3.0))
+
+    for soc, share in ((0, 0.1), (100, 0.8)):
+        np.savetxt(tmp_path / f"ni_SOC{soc}.csv", np.column_stack([e, spectrum(share), spectrum(share / 2)]),
+                   delimiter=",", header="Energy,TEY,FY", comments="")
+    out = tmp_path / "nexafs"
+    rc = main(["nexafs", "ratio", *map(str, sorted(tmp_path.glob("ni_*.csv"))), "--edge", "Ni-L3",
+               "--soc-from-name", r"SOC(\d+)", "--out", str(out), "--quiet"])
+    assert rc == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(NEXAFS_OUTPUTS)
+    table = pd.read_csv(out / "ratios.csv")
+    ratio = table.set_index(["soc_percent", "mode"])["high_low_ratio"]
+    # oxidation raises the high/low ratio, and the surface (TEY, more Ni3+ here) lies above the bulk (FY)
+    assert ratio[(100.0, "TEY")] > ratio[(0.0, "TEY")] and ratio[(100.0, "TEY")] > ratio[(100.0, "FY")]
