@@ -531,6 +531,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .optical import add_optical_parser  # socscope optical analyze
 
     add_optical_parser(sub)
+    from .report import add_report_parser  # socscope report
+
+    add_report_parser(sub)
 
     m = sub.add_parser("materials", help="list built-in materials or show one",
                        description="List the built-in materials, or show every parameter of one (built-in, or "
