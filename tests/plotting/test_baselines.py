@@ -21,7 +21,7 @@ import pytest
 
 mpl = pytest.importorskip("matplotlib")
 
-import socscope as ss  # noqa: E402
+import socscope as ss
 
 BASELINE = Path(__file__).parent / "baseline"
 UPDATE = os.environ.get("SOCSCOPE_UPDATE_BASELINES") == "1"
@@ -36,7 +36,10 @@ DPI = 50
 
 @pytest.fixture
 def pinned_style():
-    from matplotlib.testing import set_font_settings_for_testing, set_reproducibility_for_testing
+    from matplotlib.testing import (
+        set_font_settings_for_testing,
+        set_reproducibility_for_testing,
+    )
 
     mpl.use("Agg")
     with mpl.rc_context():

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
 mpl = pytest.importorskip("matplotlib")
 mpl.use("Agg")
 
-from socscope.plotting.optical import plot_differential_images, plot_particle_map  # noqa: E402
+from socscope.plotting.optical import plot_differential_images, plot_particle_map
 
 SHAPES = {"wide strip": (30, 300), "tall strip": (300, 30), "square": (96, 96)}
 
@@ -121,5 +123,5 @@ def test_histograms_do_not_hide_each_other(electrode):
     # where outlines coincide, each later one is thinner and drawn above: the earlier shows around it
     widths = [p.get_linewidth() for p in ax.patches]
     orders = [p.get_zorder() for p in ax.patches]
-    assert all(a > b for a, b in zip(widths, widths[1:])) and all(a < b for a, b in zip(orders, orders[1:]))
+    assert all(a > b for a, b in itertools.pairwise(widths)) and all(a < b for a, b in itertools.pairwise(orders))
     plt.close(ax.figure)

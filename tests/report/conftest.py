@@ -3,10 +3,9 @@
 import warnings
 
 import pytest
+import report_results as R
 
 from socscope.cli.main import main
-
-import report_results as R
 
 
 @pytest.fixture(scope="session")

@@ -76,7 +76,14 @@ def test_report_refuses_bad_requests(results, tmp_path, capsys):
 
 def test_a_new_kind_takes_a_detector_and_a_builder(tmp_path):
     from socscope.errors import ParameterError
-    from socscope.report import Content, Table, detect_kind, folder_content, register_kind, write_report
+    from socscope.report import (
+        Content,
+        Table,
+        detect_kind,
+        folder_content,
+        register_kind,
+        write_report,
+    )
     from socscope.report._registry import _KINDS
 
     folder = tmp_path / "afm"
@@ -144,7 +151,7 @@ def _open_in_browser(pages, *, screenshot=None):
     (dom, log), *_ = [p.communicate(timeout=120) for p in procs]
     import html as _html
 
-    found = re.search(r'<textarea id="pages">(.*)</textarea>', dom, re.S)
+    found = re.search(r'<textarea id="pages">(.*)</textarea>', dom, re.DOTALL)
     assert found, f"the browser did not load the pages: {log[-2000:]}"
     doms = json.loads(_html.unescape(found.group(1)))
     # each page's console lines (the log names the page a message came from)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["command_provenance", "plot_targets", "check_plot_targets", "write_quick_look"]
+__all__ = ["check_plot_targets", "command_provenance", "plot_targets", "write_quick_look"]
 
 
 def command_provenance(args, *, inputs=(), seed=None, settings=None) -> dict:

@@ -17,7 +17,7 @@ import numpy as np
 
 from ._common import _plt
 
-__all__ = ["quick_look", "default_times_s"]
+__all__ = ["default_times_s", "quick_look"]
 
 
 def default_times_s(ds, n: int = 4) -> list[float]:
@@ -26,7 +26,7 @@ def default_times_s(ds, n: int = 4) -> list[float]:
     if t.size <= n:
         return [float(v) for v in t]
     picks = np.linspace(0, t.size - 1, n + 1)[1:]
-    return [float(t[int(round(k))]) for k in picks]
+    return [float(t[round(k)]) for k in picks]
 
 
 def quick_look(ds, *, times_s=None, times_min=None, fig=None):
@@ -75,7 +75,12 @@ def _times(times_s, times_min, ds):
 
 
 def _particle(ds, *, times_s, fig):
-    from .particle import plot_periphery_core, plot_theta_maps, plot_traces, plot_voltage_curve
+    from .particle import (
+        plot_periphery_core,
+        plot_theta_maps,
+        plot_traces,
+        plot_voltage_curve,
+    )
 
     plt = _plt()
     if fig is None:

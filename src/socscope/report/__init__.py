@@ -25,5 +25,17 @@ from ._content import Content, Figure, Table, figure_png, folder_content
 from ._registry import Kind, detect_kind, kinds, register_kind
 from ._render import build_report, render_html, write_report
 
-__all__ = ["Content", "Figure", "Table", "Kind", "register_kind", "kinds", "detect_kind", "folder_content",
-           "figure_png", "build_report", "render_html", "write_report"]
+__all__ = [
+           "Content",
+           "Figure",
+           "Kind",
+           "Table",
+           "build_report",
+           "detect_kind",
+           "figure_png",
+           "folder_content",
+           "kinds",
+           "register_kind",
+           "render_html",
+           "write_report",
+]

@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Content", "Figure", "Table", "figure_png", "folder_content", "flatten"]
+__all__ = ["Content", "Figure", "Table", "figure_png", "flatten", "folder_content"]
 
 #: rows of a CSV shown in a report before it says where the rest is
 MAX_ROWS = 40

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from ..errors import FileFormatError, ParameterError
 
-__all__ = ["Kind", "register_kind", "kinds", "detect_kind"]
+__all__ = ["Kind", "detect_kind", "kinds", "register_kind"]
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def detect_kind(path) -> Kind:
         try:
             if kind.detect(path):
                 return kind
-        except Exception:  # a detector that fails on a foreign path just does not recognise it
+        except Exception:  # noqa: BLE001, S112 - a detector failing on a foreign path just does not recognise it
             continue
     names = ", ".join(k.title for k in kinds())
     raise FileFormatError(f"{path}: not a socscope result this report knows ({names}); give a results .nc file or "

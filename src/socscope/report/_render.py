@@ -59,7 +59,7 @@ def render_html(content, *, title: str | None = None, report_provenance: dict | 
                "rows": [[_cell(v) for v in row] for row in t.frame.itertuples(index=False)]} for t in content.tables]
     return env.get_template("report.html.j2").render(
         title=title or content.title, content=content, tables=tables, prov_rows=prov_rows, inputs=inputs,
-        version=__version__, made=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        version=__version__, made=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         report_provenance=json.dumps(report_provenance or {}, sort_keys=True, default=str).replace("</", "<\\/"),
     )
 

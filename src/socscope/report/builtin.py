@@ -10,7 +10,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ._content import Content, Figure, Table, figure_png, flatten, folder_content, read_json
+from ._content import (
+    Content,
+    Figure,
+    Table,
+    figure_png,
+    flatten,
+    folder_content,
+    read_json,
+)
 from ._registry import _KINDS, register_kind
 
 __all__: list[str] = []
@@ -151,6 +159,11 @@ def _register() -> None:
     register_kind("pitt", title="PITT folder", priority=80, detect=_has("pitt.csv"),
                   build=lambda p: folder_content(p, "PITT analysis", kind="PITT", tables=["pitt.csv"],
                                                  max_rows=200))
+    register_kind("demo", title="demo folder", priority=85, detect=_has("summary.md", "electrode_C20.nc"),
+                  build=lambda p: folder_content(
+                      p, "socscope demo", kind="demo",
+                      figures=["theta_maps.png", "theta_traces.png", "periphery_core.png", "voltage_curve.png",
+                               "cycle_maps.png", "electrode_traces.png", "electrode_dol.png"]))
     register_kind("result-file", title="socscope result file (.nc)", priority=-100,
                   detect=lambda p: bool(_nc_title(p)), build=_generic_nc)
     register_kind("result-folder", title="result folder (provenance.json or summary.json)", priority=-100,
