@@ -41,6 +41,7 @@ def write_quick_look(ds, out: Path, *, prov: dict) -> list[Path]:
     import json
 
     import matplotlib
+    import numpy as np
 
     matplotlib.use("Agg")
     from ..io.results import voltage_capacity_table, write_text_atomic
@@ -49,7 +50,7 @@ def write_quick_look(ds, out: Path, *, prov: dict) -> list[Path]:
 
     png, csv = plot_targets(out)
     written = [save_figure(quick_look(ds), png, dpi=100, provenance=prov)]
-    if "voltage" in ds and "specific_capacity" in ds:
+    if "voltage" in ds and "specific_capacity" in ds and np.isfinite(np.asarray(ds.voltage.values, float)).any():
         head = "".join(f"# {line}\n" for line in json.dumps({"provenance": prov}, sort_keys=True,
                                                              default=str).splitlines())
         written.append(write_text_atomic(csv, head + voltage_capacity_table(ds).to_csv(index=False)))

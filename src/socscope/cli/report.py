@@ -9,7 +9,6 @@ __all__ = ["add_report_parser", "cmd_report"]
 
 def cmd_report(args) -> int:
     """Write the report of ``args.result`` to ``args.out``."""
-    from ..errors import SocscopeError
     from ..report import write_report
     from ._flags import not_an_input
     from ._quicklook import command_provenance
@@ -17,11 +16,10 @@ def cmd_report(args) -> int:
     result = Path(args.result)
     out = Path(args.out) if args.out else Path(result.name.rstrip("/") + ".html" if result.is_dir()
                                                 else result.with_suffix(".html"))
-    if result.is_dir() and out.resolve().parent == result.resolve() and (result / out.name).is_file() \
-            and not out.suffix.lower() == ".html":
-        raise SocscopeError(f"--out {out} is a file of the result folder; choose another name")
-    not_an_input([out], [result] + ([p for p in result.iterdir()] if result.is_dir() else []))
-    prov = command_provenance(args, inputs=[result] if result.is_file() else [])
+    # the report never replaces what it reads (an earlier report in the folder may be replaced)
+    read = [p for p in result.iterdir() if p.suffix.lower() not in (".html", ".htm")] if result.is_dir() else [result]
+    not_an_input([out], read)
+    prov = command_provenance(args, inputs=[result])
     path = write_report(result, out, overwrite=args.overwrite, title=args.title, provenance=prov)
     if not args.quiet:
         print(f"wrote {path}  ({path.stat().st_size / 1e6:.2f} MB; open it in a browser, it needs no network)")

@@ -167,7 +167,11 @@ def voltage_capacity_table(ds: xr.Dataset):
     """
     import pandas as pd
 
+    import numpy as np
+
     missing = [v for v in ("voltage", "specific_capacity") if v not in ds]
+    if not missing and not np.isfinite(np.asarray(ds.voltage.values, dtype=float)).any():
+        missing = ["voltage"]  # recorded as NaN: a run without kinetics
     if missing:
         raise ParameterError(f"the result has no {' or '.join(missing)}: a voltage-capacity curve needs a run "
                              "with Butler-Volmer kinetics (--kinetics butler-volmer and a material with U and i0)")
