@@ -73,13 +73,6 @@ def particle():
 
 
 @pytest.fixture(scope="module")
-def electrode():
-    return ss.simulate_electrode(ss.materials.get("nmc532"), ss.geometry.layered_layout(n_columns=3, n_layers=2),
-                                 ["Charge at C/5 for 2 hours", "Discharge at C/5 for 1 hour"], n_shells=6,
-                                 output_interval=900)
-
-
-@pytest.fixture(scope="module")
 def cycling():
     """Three cycles of a made-up cell whose capacity fades and whose discharges give back less each cycle."""
     from socscope.analysis.cycling import cycle_summary, half_cycles

@@ -80,15 +80,6 @@ def test_particle_map_title_and_labels_fit(shape):
     plt.close(ax.figure)
 
 
-@pytest.fixture(scope="module")
-def electrode():
-    import socscope as ss
-
-    return ss.simulate_electrode(ss.materials.get("nmc532"), ss.geometry.layered_layout(n_columns=3, n_layers=2),
-                                 ["Charge at C/5 for 2 hours", "Discharge at C/5 for 1 hour"], n_shells=6,
-                                 output_interval=900)
-
-
 def test_particle_traces_have_the_colour_bar_they_promise(electrode):
     import matplotlib.pyplot as plt
 

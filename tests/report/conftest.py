@@ -31,3 +31,14 @@ def results(tmp_path_factory):
         R.pitt_folder(tmp / "pitt")
     return {"particle": tmp / "run.nc", "electrode": tmp / "cell.nc", "cycler": tmp / "cycler",
             "gitt": tmp / "gitt", "validation": tmp / "validation", "optical": tmp / "optical", "pitt": tmp / "pitt"}
+
+
+@pytest.fixture(scope="session")
+def reports(results, tmp_path_factory):
+    """kind name -> the HTML report of ``results[kind]``, written once by ``socscope report``."""
+    folder = tmp_path_factory.mktemp("reports")
+    out = {}
+    for kind, path in results.items():
+        out[kind] = folder / f"{kind}.html"
+        assert main(["report", str(path), "--out", str(out[kind]), "--quiet"]) == 0
+    return out

@@ -28,8 +28,8 @@ def test_each_kind_is_recognised(results, kind):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_report_is_self_contained_with_parameters_and_provenance(results, kind, tmp_path):
-    html = _report(results, kind, tmp_path).read_text(encoding="utf-8")
+def test_report_is_self_contained_with_parameters_and_provenance(reports, kind):
+    html = reports[kind].read_text(encoding="utf-8")
     # nothing to fetch: every src is inline data, no link leaves the page
     srcs = re.findall(r'\bsrc="([^"]*)"', html)
     assert srcs and all(s.startswith("data:image/png;base64,") for s in srcs)
@@ -44,17 +44,17 @@ def test_report_is_self_contained_with_parameters_and_provenance(results, kind, 
         assert re.search(r'<td>command</td><td class="mono">socscope[ .]', prov) and "socscope_version" in prov
 
 
-def test_report_shows_the_command_and_input_hash(results, tmp_path):
+def test_report_shows_the_command_and_input_hash(results, reports):
     from socscope._provenance import read_provenance, sha256_file
 
-    html = _report(results, "particle", tmp_path).read_text(encoding="utf-8")
+    html = reports["particle"].read_text(encoding="utf-8")
     mask = results["particle"].parent / "mask.npy"
     assert sha256_file(mask) in html
-    assert read_provenance(results["cycler"])["inputs"][0]["sha256"] in _report(results, "cycler", tmp_path).read_text()
+    assert read_provenance(results["cycler"])["inputs"][0]["sha256"] in reports["cycler"].read_text()
 
 
-def test_validation_report_holds_the_whole_comparison_table(results, tmp_path):
-    html = _report(results, "validation", tmp_path).read_text(encoding="utf-8")
+def test_validation_report_holds_the_whole_comparison_table(reports):
+    html = reports["validation"].read_text(encoding="utf-8")
     assert "[003] Fig. 2" in html and "[003] Fig. 3" in html and "2 of 2" in html
 
 
@@ -140,7 +140,7 @@ def _open_in_browser(pages, *, screenshot=None):
     chromium (one browser start for all), a screenshot of the first page from a second one beside it."""
     base = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
             "--enable-logging=stderr", "--v=0", "--allow-file-access-from-files"]
-    harness = pages[0].parent / "harness.html"
+    harness = screenshot.parent / "harness.html" if screenshot is not None else pages[0].parent / "harness.html"
     harness.write_text(_HARNESS % json.dumps([p.resolve().as_uri() for p in pages]), encoding="utf-8")
     procs = [subprocess.Popen(base + ["--dump-dom", harness.resolve().as_uri()], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)]
@@ -176,8 +176,8 @@ def _problems(dom: str, log: str) -> list[str]:
 
 
 @needs_chromium
-def test_every_report_renders_in_a_headless_browser(results, tmp_path):
-    pages = [_report(results, kind, tmp_path) for kind in KINDS]
+def test_every_report_renders_in_a_headless_browser(reports, tmp_path):
+    pages = [reports[kind] for kind in KINDS]
     shot = tmp_path / "report.png"
     for kind, page, (dom, log) in zip(KINDS, pages, _open_in_browser(pages, screenshot=shot)):
         assert _problems(dom, log) == [], kind
