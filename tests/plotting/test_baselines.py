@@ -133,3 +133,15 @@ def test_a_broken_figure_fails_the_comparison(pinned_style, particle, tmp_path):
     broken = save_figure(fig, tmp_path / "broken.png", dpi=DPI)
     err = compare_images(str(BASELINE / "quick_look_particle.png"), str(broken), tol=TOL, in_decorator=True)
     assert err is not None and err["rms"] > 2 * TOL
+
+
+@pytest.mark.parametrize("shape", [(24, 240), (240, 24)], ids=["wide", "tall"])
+def test_strip_shaped_differential_images(pinned_style, shape, tmp_path):
+    from socscope.plotting.optical import plot_differential_images
+
+    h, w = shape
+    y, x = np.mgrid[:h, :w]
+    frames = np.stack([np.sin(x / (4.0 + k)) * np.cos(y / 5.0) * (k + 1) / 4 for k in range(4)])
+    frames[:, : h // 6, : w // 6] = np.nan  # undefined pixels: light grey
+    axes = plot_differential_images(frames, titles=[f"{5 * k} min" for k in range(4)], pixel_size_nm=100)
+    _check(axes[0].figure, f"differential_{'wide' if h < w else 'tall'}.png", tmp_path)
