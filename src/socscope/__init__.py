@@ -12,7 +12,19 @@ from . import analysis, errors, geometry, io, materials, numerics, observe, phys
 from .io.results import open_results, save_results  # noqa: E402
 from .simulate import simulate_electrode, simulate_particle, simulate_particles  # noqa: E402
 
+from . import _accessor  # noqa: E402,F401  registers ``ds.socscope`` (xarray only; matplotlib on first plot)
+
+
+def __getattr__(name):
+    # ``ss.plotting`` on first use: its modules import matplotlib only inside their functions
+    if name == "plotting":
+        import importlib
+
+        return importlib.import_module(".plotting", __name__)
+    raise AttributeError(f"module 'socscope' has no attribute {name!r}")
+
+
 __all__ = [
     "__version__", "analysis", "errors", "io", "geometry", "materials", "numerics", "observe", "physics",
-    "protocols", "simulate_electrode", "simulate_particle", "simulate_particles", "save_results", "open_results",
+    "protocols", "plotting", "simulate_electrode", "simulate_particle", "simulate_particles", "save_results", "open_results",
 ]

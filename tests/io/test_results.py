@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -87,14 +89,25 @@ def test_attrs_hold_version_material_and_protocol(result, material):
     assert all(isinstance(v, (str, int, float, np.integer, np.floating)) for v in a.values())
 
 
+def _without_provenance(ds):
+    """The Dataset without the ``provenance`` attribute save_results records (checked on its own)."""
+    ds = ds.copy()
+    ds.attrs.pop("provenance")
+    return ds
+
+
 def test_round_trip(tmp_path, result):
     path = ss.save_results(result, tmp_path / "run.nc")
     assert path == tmp_path / "run.nc" and path.is_file()
     back = ss.open_results(path)
     # netCDF-4 stores float64 and strings losslessly: data, coordinates and
-    # attributes come back identical (NaN outside the particle included)
-    xr.testing.assert_identical(back, result)
-    assert back.attrs == result.attrs
+    # attributes come back identical (NaN outside the particle included),
+    # with the provenance save_results adds
+    prov = json.loads(back.attrs["provenance"])
+    assert prov["command"] == f"socscope.save_results(ds, {str(path)!r})" and prov["kind"] == "python"
+    assert prov["socscope_version"] == ss.__version__
+    xr.testing.assert_identical(_without_provenance(back), result)
+    assert _without_provenance(back).attrs == result.attrs
     # the returned Dataset is in memory: the file can be removed at once
     path.unlink()
     assert float(back["theta_mean"][-1]) == float(result["theta_mean"][-1])
@@ -111,7 +124,7 @@ def test_refuses_to_overwrite_and_leaves_the_file_intact(tmp_path, sphere_result
     assert path.read_bytes() == b"precious"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.nc"]  # no temporary left
     ss.save_results(result, path, overwrite=True)
-    xr.testing.assert_identical(ss.open_results(path), result)
+    xr.testing.assert_identical(_without_provenance(ss.open_results(path)), result)
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, sphere_result):

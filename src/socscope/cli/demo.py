@@ -26,7 +26,7 @@ DEMO_CYCLE = ("Charge at C/3 until 4.3 V", "Discharge at C/3 until 3.0 V", "Hold
 DEMO_ELECTRODE = ("Charge at C/20 until 4.3 V", "Discharge at C/20 until 2.5 V", "Charge at C/20 until 4.3 V")
 _FILES = ("disc_charge_C3.nc", "disc_cycle_C3.nc", "electrode_C20.nc", "theta_maps.png", "theta_traces.png",
           "periphery_core.png", "voltage_curve.png", "cycle_maps.png", "electrode_traces.png",
-          "electrode_dol.png", "summary.md", "summary.json")
+          "electrode_dol.png", "summary.md", "summary.json", "provenance.json")
 
 
 def _prepare(out: Path, overwrite: bool) -> None:
@@ -49,14 +49,20 @@ def _run(model, protocol, total_s, desc, quiet, interval, *, initial_theta=0.97,
             bar.close()
 
 
-def run_demo(out: Path, *, overwrite: bool = False, quiet: bool = False) -> dict:
+def run_demo(out: Path, *, overwrite: bool = False, quiet: bool = False, provenance: dict | None = None) -> dict:
     """Run the demo and write its files into ``out``.
+
+    ``provenance`` (from the command) goes into every results file and
+    ``provenance.json``; without it the Python call is recorded.
 
     Returns
     -------
     dict
         The summary numbers (also written to ``summary.json``).
     """
+    from .._provenance import provenance as _make
+
+    prov = provenance if provenance is not None else _make(call=f"socscope.cli.demo.run_demo({str(out)!r})")
     import matplotlib
 
     matplotlib.use("Agg")
@@ -85,14 +91,14 @@ def run_demo(out: Path, *, overwrite: bool = False, quiet: bool = False) -> dict
     model = ParticleModel(mat, geo, resolution=25e-9)
     ds = _run(model, DEMO_PROTOCOL, 35 * 60.0, "demo: C/3 charge of a 2 µm ni88 disc", quiet, 30.0)
     wall = time.perf_counter() - t0
-    save_results(ds, out / "disc_charge_C3.nc", overwrite=True)
+    save_results(ds, out / "disc_charge_C3.nc", overwrite=True, provenance=prov)
 
     # a full C/3 cycle with a CV hold, at the pixel size of the optical images of [003]
     t1 = time.perf_counter()
     cycle_model = ParticleModel(mat, geo, resolution=34.7e-9)
     cyc = _run(cycle_model, DEMO_CYCLE, None, "demo: C/3 cycle with a 2 h hold at 3.0 V", quiet, 60.0)
     wall_cycle = time.perf_counter() - t1
-    save_results(cyc, out / "disc_cycle_C3.nc", overwrite=True)
+    save_results(cyc, out / "disc_cycle_C3.nc", overwrite=True, provenance=prov)
     ce = cycle_summary(cyc).iloc[0]
     ends = [float(x) for x in cyc.step_end_time.values]
 
@@ -100,7 +106,7 @@ def run_demo(out: Path, *, overwrite: bool = False, quiet: bool = False) -> dict
     t2 = time.perf_counter()
     el = _electrode(quiet)
     wall_el = time.perf_counter() - t2
-    save_results(el, out / "electrode_C20.nc", overwrite=True)
+    save_results(el, out / "electrode_C20.nc", overwrite=True, provenance=prov)
 
     fig = plot_theta_maps(ds, DEMO_MAP_TIMES_S)
     fig.suptitle("ni88-xu2022, 2 µm disc, C/3 charge: Li-poor periphery, Li-rich core")
@@ -239,6 +245,9 @@ Files: `disc_charge_C3.nc`, `disc_cycle_C3.nc`, `electrode_C20.nc` (all fields, 
 Periphery: cells within 0.2 × the inradius of the surface; core: beyond 0.6 × the inradius.
 """
     write_text_atomic(out / "summary.md", md)
+    from ..io.results import write_provenance
+
+    write_provenance(out, prov)
     if not quiet:
         print(md)
         print(f"wrote {out.resolve()}/")

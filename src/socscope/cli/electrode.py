@@ -298,10 +298,14 @@ def cmd_simulate_electrode(args) -> int:
     from ..io.results import atomic_target, save_results
     from ..protocols import parse_protocol
     from ..simulate import simulate_electrode
+    from ._quicklook import check_plot_targets, command_provenance, write_quick_look
     from .main import _known_duration, _material_from_args, _progress_bar
 
     _check_args(args)
     targets = _check_targets(args)
+    inputs = [p for p in (args.material, args.from_image) if p and Path(p).is_file()]
+    if args.plot:
+        check_plot_targets(targets[0], overwrite=args.overwrite, inputs=inputs + targets[1:])
     material = _material_from_args(args)
     missing = [s for s in ("U", "i0", "sigma") if getattr(material, s, None) is None]
     if missing:
@@ -330,7 +334,8 @@ def cmd_simulate_electrode(args) -> int:
                 movie = _write_movie(ds, movie_tmp, args)
             except SocscopeError as exc:  # the run is done: keep its results, report the movie
                 movie_error = exc
-        save_results(ds, targets[0], overwrite=args.overwrite)
+        prov = command_provenance(args, inputs=inputs, seed=None if args.from_image else args.seed)
+        save_results(ds, targets[0], overwrite=args.overwrite, provenance=prov)
         if movie_tmp is not None and movie_error is None:
             os.replace(movie_tmp, movie_path)
     finally:
@@ -339,10 +344,13 @@ def cmd_simulate_electrode(args) -> int:
     if movie_error is not None:
         raise SocscopeError(f"--movie {targets[1]}: {movie_error}. The results were written to {targets[0]}; render "
                             "the movie from them with socscope.observe.render_top_layer")
+    plots = write_quick_look(ds, targets[0], prov=prov) if args.plot else []
     if not args.quiet:
         print(f"layout: {layout.n_particles} particles ({source}), {layout.n_junctions} carbon-binder junctions, "
               f"{int(np.sum(layout.isolated))} isolated, {int(np.sum(layout.top))} on top")
         _report(ds, targets[0], movie if args.movie else None, targets[1] if args.movie else None)
+        if plots:
+            print("wrote " + " and ".join(str(p) for p in plots))
     return 0
 
 
@@ -464,6 +472,9 @@ def add_electrode_parser(ssub) -> None:
     num.add_argument("--movie-pixel-size-nm", type=float, default=100.0, help="movie pixel size [nm] (default 100)")
     num.add_argument("--movie-photons", type=float, help="shot noise: photo-electrons per unit intensity per "
                                                          "pixel (default: no noise)")
+    num.add_argument("--plot", action="store_true",
+                     help="also write the quick look RUN.png (voltage-capacity, asynchrony index, per-particle SOC) "
+                          "and RUN_voltage_capacity.csv beside --out")
     num.add_argument("--overwrite", action="store_true", help="replace existing output files")
     num.add_argument("--quiet", action="store_true", help="no progress bar or report")
     e.set_defaults(func=cmd_simulate_electrode)

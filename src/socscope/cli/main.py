@@ -195,8 +195,13 @@ def _cmd_simulate_particle(args) -> int:
     from ..protocols import parse_protocol
     from ..simulate import ParticleModel
 
+    from ._quicklook import check_plot_targets, command_provenance, write_quick_look
+
     out = Path(args.out)
     atomic_target(out, overwrite=args.overwrite)[1].unlink()  # fail early, before the run
+    inputs = [p for p in (args.material, args.mask) if p and Path(p).is_file()]
+    if args.plot:
+        check_plot_targets(out, overwrite=args.overwrite, inputs=inputs)
     material = _material_from_args(args)
     geometry = _geometry_from_args(args)
     steps = parse_protocol(args.protocol)
@@ -209,7 +214,9 @@ def _cmd_simulate_particle(args) -> int:
     finally:
         if bar is not None:
             bar.close()
-    save_results(ds, out, overwrite=args.overwrite)
+    prov = command_provenance(args, inputs=inputs)
+    save_results(ds, out, overwrite=args.overwrite, provenance=prov)
+    plots = write_quick_look(ds, out, prov=prov) if args.plot else []
     if not args.quiet:
         print(f"wrote {out}  ({ds.sizes['time']} times, {model.grid.n_cells} cells); "
               f"final mean θ = {float(ds.theta_mean[-1]):.4f}, centre θ = {float(ds.theta_centre[-1]):.4f}"
@@ -217,13 +224,18 @@ def _cmd_simulate_particle(args) -> int:
         for k in range(ds.sizes["step_index"]):
             print(f"  step {k + 1}: {ds.step_sentence.values[k]}  ->  {float(ds.step_capacity[k]):+.2f} mAh/g, "
                   f"ended by {ds.step_end_reason.values[k]} at {float(ds.step_end_time[k]) / 3600:.3f} h")
+        if plots:
+            print("wrote " + " and ".join(str(p) for p in plots))
     return 0
 
 
 def _cmd_validate(args) -> int:
     from ..validation import run_validation
 
-    run_validation(args.name, args.out, overwrite=args.overwrite, quick=args.quick, verbose=not args.quiet)
+    from ._quicklook import command_provenance
+
+    run_validation(args.name, args.out, overwrite=args.overwrite, quick=args.quick, verbose=not args.quiet,
+                   provenance=command_provenance(args))
     return 0
 
 
@@ -244,9 +256,14 @@ def _cmd_materials(args) -> int:
 
 def _cmd_cycler_summary(args) -> int:
     from ..analysis.cycling import cycle_summary, dqdv, half_cycles
+    from ..plotting.cycling import voltage_capacity_curves
     from ..io.cycler import load_cycler
 
-    names = ("cycles.csv", "half_cycles.csv", "dqdv.csv", "summary.json", "voltage_capacity.png", "dqdv.png")
+    from ..io.results import write_provenance
+    from ._quicklook import command_provenance
+
+    names = ("cycles.csv", "half_cycles.csv", "dqdv.csv", "voltage_capacity.csv", "summary.json",
+             "voltage_capacity.png", "dqdv.png", "cycles.png", "provenance.json")
     not_an_input([Path(args.out) / n for n in names], [args.file])
     out = check_output_folder(args.out, names, overwrite=args.overwrite)
     if args.mass_mg is not None and not (args.mass_mg > 0):
@@ -262,6 +279,7 @@ def _cmd_cycler_summary(args) -> int:
     write_text_atomic(out / "cycles.csv", cycles.to_csv())
     write_text_atomic(out / "half_cycles.csv", half.to_csv())
     write_text_atomic(out / "dqdv.csv", table.to_csv(index=False))
+    write_text_atomic(out / "voltage_capacity.csv", voltage_capacity_curves(df, half, mass_g=mass_g).to_csv(index=False))
     summary = {
         "file": str(args.file), "vendor": df.attrs.get("vendor"), "points": len(df),
         "duration_h": float(df.time_s.iloc[-1] / 3600), "half_cycles": len(half), "cycles": len(cycles),
@@ -274,7 +292,7 @@ def _cmd_cycler_summary(args) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..plotting.cycling import plot_dqdv, plot_voltage_capacity
+    from ..plotting.cycling import plot_capacity_efficiency, plot_dqdv, plot_voltage_capacity
 
     ax = plot_voltage_capacity(df, half, mass_g=mass_g)
     ax.figure.savefig(out / "voltage_capacity.png", dpi=150)
@@ -282,6 +300,10 @@ def _cmd_cycler_summary(args) -> int:
     ax = plot_dqdv(table)
     ax.figure.savefig(out / "dqdv.png", dpi=150)
     plt.close(ax.figure)
+    axes = plot_capacity_efficiency(cycles)
+    axes[0].figure.savefig(out / "cycles.png", dpi=150)
+    plt.close(axes[0].figure)
+    write_provenance(out, command_provenance(args, inputs=[args.file]))
     if not args.quiet:
         if cycles.empty:
             print(f"no complete cycle (a {args.first} followed by its counterpart); "
@@ -297,7 +319,10 @@ def _cmd_gitt(args) -> int:
     from ..analysis.gitt import gitt_diffusivity, gitt_to_material
     from ..io.cycler import load_cycler
 
-    names = ("gitt.csv", "summary.json", "diffusivity.png")
+    from ..io.results import write_provenance
+    from ._quicklook import command_provenance
+
+    names = ("gitt.csv", "summary.json", "diffusivity.png", "provenance.json")
     material_files = ([Path(args.to_material), Path(args.to_material).with_suffix(".csv")] if args.to_material
                       else [])
     not_an_input([Path(args.out) / n for n in names], [args.file])
@@ -355,6 +380,8 @@ def _cmd_gitt(args) -> int:
     ax.legend(frameon=False)
     fig.savefig(out / "diffusivity.png", dpi=150)
     plt.close(fig)
+    write_provenance(out, command_provenance(args, inputs=[args.file] + ([args.material] if Path(args.material).is_file()
+                                                                        else [])))
     if new is not None:
         materials.save(new, args.to_material, overwrite=args.overwrite)
     if not args.quiet:
@@ -367,7 +394,9 @@ def _cmd_gitt(args) -> int:
 def _cmd_demo(args) -> int:
     from .demo import run_demo
 
-    run_demo(Path(args.out), overwrite=args.overwrite, quiet=args.quiet)
+    from ._quicklook import command_provenance
+
+    run_demo(Path(args.out), overwrite=args.overwrite, quiet=args.quiet, provenance=command_provenance(args))
     return 0
 
 
@@ -439,6 +468,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="Butler-Volmer kinetics and a voltage (auto: whenever material and layout allow)")
     sp.add_argument("--output-interval-s", type=float, default=60.0, help="record every N seconds (default 60)")
     sp.add_argument("--out", required=True, help="results file (.nc)")
+    sp.add_argument("--plot", action="store_true",
+                    help="also write the quick look RUN.png (θ maps, traces, voltage-capacity) and, with a "
+                         "voltage, RUN_voltage_capacity.csv beside --out")
     sp.add_argument("--overwrite", action="store_true", help="replace an existing results file")
     sp.add_argument("--quiet", action="store_true", help="no progress bar or summary line")
     sp.set_defaults(func=_cmd_simulate_particle)
@@ -499,6 +531,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .optical import add_optical_parser  # socscope optical analyze
 
     add_optical_parser(sub)
+    from .report import add_report_parser  # socscope report
+
+    add_report_parser(sub)
 
     from .afm import add_afm_parser  # socscope afm info|analyze, socscope nexafs ratio
 
@@ -545,6 +580,8 @@ def main(argv=None) -> int:
     """Entry point of the ``socscope`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # the exact command, for the provenance of what it writes
+    args.argv_ = ["socscope", *(sys.argv[1:] if argv is None else [str(a) for a in argv])]
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2

@@ -30,7 +30,7 @@ __all__ = ["OUTPUTS", "add_optical_parser", "cmd_optical_analyze"]
 OUTPUTS = (
     "particles.csv", "traces.csv", "transitions.csv", "half_cycles.csv", "drift.csv", "contrast.tif",
     "labels.tif", "summary.json", "particles.png", "traces_vs_soc.png", "differential_images.png",
-    "com_distance.png", "drift.png",
+    "com_distance.png", "drift.png", "provenance.json",
 )
 
 
@@ -236,7 +236,8 @@ def cmd_optical_analyze(args) -> int:
 def _write_outputs(folder: Path, result, args) -> None:
     import tifffile
 
-    from ..io.results import write_text_atomic
+    from ..io.results import write_provenance, write_text_atomic
+    from ._quicklook import command_provenance
 
     write_text_atomic(folder / "particles.csv", result.particles.to_csv(index=False))
     write_text_atomic(folder / "traces.csv", result.traces.to_csv(index=False))
@@ -248,6 +249,7 @@ def _write_outputs(folder: Path, result, args) -> None:
                "outputs": list(OUTPUTS)}
     write_text_atomic(folder / "summary.json", json.dumps(summary, indent=2, default=_json_default) + "\n")
     _figures(folder, result, args.pixel_size_nm if args.pixel_size_nm is not None else result.summary["pixel_size_nm"])
+    write_provenance(folder, command_provenance(args, inputs=[args.movie, args.labels, args.rois, args.cycler]))
 
 
 def _json_default(value):

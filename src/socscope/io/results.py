@@ -18,7 +18,8 @@ from .._filemode import default_file_mode
 from .._checks import path_argument
 from ..errors import FileFormatError, ParameterError
 
-__all__ = ["save_results", "open_results", "atomic_target", "check_output_folder", "write_text_atomic"]
+__all__ = ["save_results", "open_results", "atomic_target", "check_output_folder", "write_text_atomic",
+           "write_provenance", "voltage_capacity_table"]
 
 
 def atomic_target(path, *, overwrite: bool = False) -> tuple[Path, Path]:
@@ -74,8 +75,8 @@ def check_output_folder(folder, names, *, overwrite: bool = False) -> Path:
     return folder
 
 
-def save_results(ds: xr.Dataset, path, *, overwrite: bool = False) -> Path:
-    """Write a results Dataset to netCDF atomically.
+def save_results(ds: xr.Dataset, path, *, overwrite: bool = False, provenance: dict | None = None) -> Path:
+    """Write a results Dataset to netCDF atomically, with its provenance.
 
     Parameters
     ----------
@@ -84,6 +85,13 @@ def save_results(ds: xr.Dataset, path, *, overwrite: bool = False) -> Path:
         Target file (``.nc``).
     overwrite : bool
         Replace an existing file.
+    provenance : dict, optional
+        What made the result, from :func:`socscope._provenance.provenance`
+        (the commands pass their command line, inputs and seed). Without it,
+        provenance already in ``ds.attrs`` is kept, and a Dataset with none
+        records this Python call, the package version and the platform.
+        :func:`open_results` gives it back in ``attrs["provenance"]``
+        (``ds.socscope.provenance`` reads it as a dict).
 
     Returns
     -------
@@ -92,7 +100,17 @@ def save_results(ds: xr.Dataset, path, *, overwrite: bool = False) -> Path:
     if not isinstance(ds, xr.Dataset):
         fix = " (a DataArray: save da.to_dataset())" if isinstance(ds, xr.DataArray) else ""
         raise ParameterError(f"save_results needs an xarray.Dataset, got {type(ds).__name__}{fix}")
+    if provenance is not None and not isinstance(provenance, dict):
+        raise ParameterError(f"provenance must be a dict from socscope._provenance.provenance(), got "
+                             f"{type(provenance).__name__}; leave it out to record this call")
     path, tmp = atomic_target(path, overwrite=overwrite)
+    from .._provenance import attach_provenance
+    from .._provenance import provenance as _make
+
+    if provenance is None and "provenance" not in ds.attrs:
+        provenance = _make(call=f"socscope.save_results(ds, {str(path)!r})", seed=_seed_of(ds))
+    if provenance is not None:
+        ds = attach_provenance(ds, provenance)
     try:
         try:
             ds.to_netcdf(tmp, engine="h5netcdf", invalid_netcdf=False)
@@ -109,8 +127,68 @@ def save_results(ds: xr.Dataset, path, *, overwrite: bool = False) -> Path:
     return path
 
 
+def _seed_of(ds) -> int | None:
+    seed = ds.attrs.get("seed", ds.attrs.get("layout_seed"))
+    try:
+        return None if seed is None else int(seed)
+    except (TypeError, ValueError):
+        return None
+
+
+def write_provenance(folder, prov: dict) -> Path:
+    """Write ``prov`` as ``provenance.json`` into an output folder (atomically)."""
+    import json
+
+    from .._provenance import PROVENANCE_FILE
+
+    return write_text_atomic(Path(folder) / PROVENANCE_FILE,
+                             json.dumps(prov, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def voltage_capacity_table(ds: xr.Dataset):
+    """Voltage against charge passed of a simulated run, as a table to lay over measured curves.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A particle or electrode result with ``voltage`` and ``specific_capacity``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``time_s``, ``step`` (0-based protocol step), ``capacity_mAh_g``
+        (charge passed, positive = Li removed), ``voltage_V`` and, where the
+        result has it, ``theta_mean``.
+
+    Raises
+    ------
+    ParameterError
+        If the result has no voltage (a run without kinetics).
+    """
+    import pandas as pd
+
+    import numpy as np
+
+    missing = [v for v in ("voltage", "specific_capacity") if v not in ds]
+    if not missing and not np.isfinite(np.asarray(ds.voltage.values, dtype=float)).any():
+        missing = ["voltage"]  # recorded as NaN: a run without kinetics
+    if missing:
+        raise ParameterError(f"the result has no {' or '.join(missing)}: a voltage-capacity curve needs a run "
+                             "with Butler-Volmer kinetics (--kinetics butler-volmer and a material with U and i0)")
+    cols = {"time_s": ds.time.values, "step": ds["step"].values if "step" in ds else -1,
+            "capacity_mAh_g": ds.specific_capacity.values, "voltage_V": ds.voltage.values}
+    if "theta_mean" in ds and ds.theta_mean.dims == ("time",):
+        cols["theta_mean"] = ds.theta_mean.values
+    return pd.DataFrame(cols)
+
+
 def open_results(path) -> xr.Dataset:
     """Read a results file written by :func:`save_results` into memory.
+
+    The provenance recorded by :func:`save_results` comes back as JSON text in
+    ``attrs["provenance"]``; ``ds.socscope.provenance`` (or
+    :func:`socscope._provenance.read_provenance`) gives it as a dict: the
+    command line or Python call, inputs with SHA-256, seed, version, platform.
 
     Raises
     ------

@@ -17,8 +17,12 @@ def _plt():
     return plt
 
 
-def save_figure(fig, path, *, dpi: int = 110) -> Path:
-    """Write a figure as PNG atomically (temporary file, then rename) and close it."""
+def save_figure(fig, path, *, dpi: int = 110, provenance: dict | None = None) -> Path:
+    """Write a figure as PNG atomically (temporary file, then rename) and close it.
+
+    ``provenance`` (a dict from :func:`socscope._provenance.provenance`), when
+    given, is stored as JSON in the PNG's ``Description`` text chunk.
+    """
     import tempfile
 
     plt = _plt()
@@ -28,7 +32,13 @@ def save_figure(fig, path, *, dpi: int = 110) -> Path:
     tmp = Path(tmp)
     os.chmod(tmp, default_file_mode())
     try:
-        fig.savefig(tmp, dpi=dpi)
+        metadata = None
+        if provenance is not None:
+            import json
+
+            metadata = {"Software": f"socscope {provenance.get('socscope_version', '')}".strip(),
+                        "Description": json.dumps({"provenance": provenance}, sort_keys=True, default=str)}
+        fig.savefig(tmp, dpi=dpi, format="png", metadata=metadata)
         tmp.replace(path)
     finally:
         plt.close(fig)

@@ -9,10 +9,12 @@ from ._common import _plt
 __all__ = ["plot_particle_traces", "plot_dol_histogram", "plot_asynchrony"]
 
 
-def plot_particle_traces(ds, *, particles=None, ax=None, signal: str = "theta_particle_mean"):
+def plot_particle_traces(ds, *, particles=None, ax=None, signal: str = "theta_particle_mean",
+                         colorbar: bool = True):
     """Each particle's occupancy against cell SOC, one panel per half-cycle ([002] Fig. 1c / 4d).
 
-    Lines are coloured by electrical distance to the collector (viridis: near dark, far light).
+    Lines are coloured by electrical distance to the collector (viridis: near
+    dark, far light), and a colour bar gives the scale.
 
     Parameters
     ----------
@@ -27,6 +29,8 @@ def plot_particle_traces(ds, *, particles=None, ax=None, signal: str = "theta_pa
         One per half-cycle.
     signal : str
         Per-particle variable to draw.
+    colorbar : bool
+        Add the colour bar of electrical distance beside the panels.
 
     Returns
     -------
@@ -54,13 +58,20 @@ def plot_particle_traces(ds, *, particles=None, ax=None, signal: str = "theta_pa
     if ax is None:
         _, ax = plt.subplots(1, len(halves), figsize=(3.2 * len(halves), 3.4), layout="constrained", squeeze=False)
         ax = ax[0]
-    order = np.argsort(np.asarray(ds["electrical_distance"].values)[particles])
-    colours = plt.cm.viridis(np.linspace(0, 0.95, max(particles.size, 1)))
+    import matplotlib as mpl
+
+    dist = np.asarray(ds["electrical_distance"].values, dtype=float)[particles]
+    finite = dist[np.isfinite(dist)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    norm = mpl.colors.Normalize(vmin=lo, vmax=hi if hi > lo else lo + 1.0)
+    cmap = mpl.colors.ListedColormap(plt.cm.viridis(np.linspace(0, 0.95, 256)))
+    order = np.argsort(dist)
     values = np.asarray(ds[signal].values)
     for a, h in zip(ax, halves):
         sel = hc == h
-        for c, j in zip(colours, particles[order]):
-            a.plot(soc[sel], values[sel, j], color=c, lw=1)
+        for j in order:  # far particles drawn last, on top
+            colour = cmap(norm(dist[j])) if np.isfinite(dist[j]) else "0.6"  # isolated: grey
+            a.plot(soc[sel], values[sel, particles[j]], color=colour, lw=1)
         direction = "charge" if soc[sel][-1] > soc[sel][0] else "discharge"
         title = f"half-cycle {h}: {direction}"
         if int(h) in index:
@@ -69,6 +80,12 @@ def plot_particle_traces(ds, *, particles=None, ax=None, signal: str = "theta_pa
         a.set_title(title, fontsize=9)
         a.set_xlabel("cell SOC (sites emptied)")
     ax[0].set_ylabel("particle mean θ")
+    if colorbar and len(ax):
+        units = ds["electrical_distance"].attrs.get("units", "")
+        units = {"ohm": "Ω"}.get(units, units)
+        label = "electrical distance to the collector" + (f" [{units}]" if units and units != "1" else "")
+        ax[0].figure.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=list(ax), label=label,
+                              fraction=0.05 if len(ax) > 1 else 0.08)
     return list(ax)
 
 
@@ -90,9 +107,15 @@ def plot_dol_histogram(ds, *, times=None, ax=None, bins: int = 30):
         times = np.asarray(ds["step_end_time"].values, dtype=float)
     theta = np.asarray(ds["theta_particle_mean"].values)
     edges = np.linspace(0.0, 1.0, bins + 1)
+    colours = plt.cm.viridis(np.linspace(0, 0.9, max(len(times), 1)))
     for k, tt in enumerate(times):
         j = int(np.argmin(np.abs(t - tt)))
-        ax.hist(theta[j], bins=edges, histtype="step", lw=1.2, label=f"{t[j] / 3600:.1f} h")
+        # light fills under opaque outlines, each later outline thinner and on top: where two
+        # histograms coincide (the ends of two charges) the earlier one still shows around the later
+        face = (*colours[k][:3], 0.25)
+        lw = 1.2 + 2.4 * (len(times) - 1 - k) / max(len(times) - 1, 1)
+        ax.hist(theta[j], bins=edges, histtype="stepfilled", facecolor=face, edgecolor=colours[k], lw=lw,
+                label=f"{t[j] / 3600:.1f} h", zorder=2 + k)
     ax.set_xlabel("degree of lithiation (particle mean θ)")
     ax.set_ylabel("particles")
     ax.legend(fontsize=8, title="time")

@@ -40,6 +40,50 @@ def _extent(shape, pixel_size_nm):
     return [-0.5 * s, (shape[1] - 0.5) * s, (shape[0] - 0.5) * s, -0.5 * s], "x [µm]", "y [µm]"
 
 
+#: aspect ratios (height / width) beyond which an image is a strip and gets a strip layout
+WIDE, TALL = 0.5, 2.0
+
+
+def _map_figsize(h: int, w: int) -> tuple[float, float]:
+    """Figure size [in] for one image of ``h`` x ``w`` pixels with its labels: never a sliver, never a tower."""
+    a = h / max(w, 1)
+    if a < WIDE:  # wide strip: wider figure, height for the image, title and x labels
+        return 9.0, max(2.4, 9.0 * a + 1.4)
+    if a > TALL:  # tall strip: capped height, width for the y labels
+        return max(3.2, 8.0 / a + 2.0), 8.0
+    return 6.0, 6.0 * a + 0.4
+
+
+def _few_ticks(ax, h: int, w: int) -> None:
+    """Fewer ticks on the short side of a strip, so its labels do not run into each other."""
+    from matplotlib.ticker import MaxNLocator
+
+    a = h / max(w, 1)
+    if a > TALL:
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=2))
+    elif a < WIDE:
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=3))
+
+
+def _panels(h: int, w: int, n: int, *, panel_in: float = 3.0) -> tuple[int, int, tuple[float, float], str]:
+    """Rows, columns, figure size and colour-bar side for ``n`` images of ``h`` x ``w`` pixels.
+
+    Square-ish images go four to a row; wide strips stack in one column with
+    the colour bar below; tall strips stand in one row, of capped height.
+    """
+    a = h / max(w, 1)
+    if a < WIDE:
+        ncol, pw = 1, 2.4 * panel_in
+        ph = max(0.6, pw * a)
+        nrow = n
+        return nrow, ncol, (pw + 1.0, nrow * (ph + 0.75) + 1.3), "bottom"
+    ncol = min(n, 8) if a > TALL else min(n, 4)
+    nrow = -(-n // ncol)
+    ph = min(panel_in * a, 2.2 * panel_in) if a > TALL else panel_in * a
+    pw = max(1.6, ph / a + 0.9) if a > TALL else panel_in
+    return nrow, ncol, (ncol * pw + 1.3, nrow * (ph + 0.75) + 0.3), "right"
+
+
 def plot_particle_map(image, labels, *, particles=None, pixel_size_nm=None, ax=None):
     """The first frame in grey with every particle outlined, tinted and numbered.
 
@@ -58,9 +102,9 @@ def plot_particle_map(image, labels, *, particles=None, pixel_size_nm=None, ax=N
     plt = _plt()
     img = np.asarray(image, dtype=float)
     lab = np.asarray(labels)
+    h, w = lab.shape
     if ax is None:
-        h, w = lab.shape
-        _, ax = plt.subplots(figsize=(6.0, 6.0 * h / max(w, 1) + 0.4), layout="constrained")
+        _, ax = plt.subplots(figsize=_map_figsize(h, w), layout="constrained")
     extent, xl, yl = _extent(lab.shape, pixel_size_nm)
     finite = img[np.isfinite(img)]
     lo, hi = (np.percentile(finite, [0.5, 99.5]) if finite.size else (0.0, 1.0))
@@ -89,7 +133,9 @@ def plot_particle_map(image, labels, *, particles=None, pixel_size_nm=None, ax=N
                 fontsize=8, color="0.7" if edge_cut else "white", fontweight="bold", path_effects=outline)
     ax.set_xlabel(xl)
     ax.set_ylabel(yl)
-    ax.set_title(f"{int(np.unique(lab[lab > 0]).size)} particles (bracketed: cut by the image edge)", fontsize=9)
+    _few_ticks(ax, h, w)
+    sep = "\n" if h / max(w, 1) > TALL else " "  # a tall strip's title in two lines, inside the figure
+    ax.set_title(f"{int(np.unique(lab[lab > 0]).size)} particles{sep}(bracketed: cut by the image edge)", fontsize=9)
     return ax
 
 
@@ -170,12 +216,10 @@ def plot_differential_images(images, *, titles=None, pixel_size_nm=None, vmax=No
         finite = np.abs(imgs[np.isfinite(imgs)])
         vmax = float(np.percentile(finite, 99)) if finite.size else 1.0
         vmax = vmax if vmax > 0 else 1.0
-    ncol = min(n, 4)
-    nrow = -(-n // ncol)
     h, w = imgs.shape[1:]
+    nrow, ncol, figsize, side = _panels(h, w, n)
     if axes is None:
-        fig, axes = plt.subplots(nrow, ncol, figsize=(3.0 * ncol + 0.9, 3.0 * nrow * h / max(w, 1) + 0.5),
-                                 layout="constrained", squeeze=False)
+        fig, axes = plt.subplots(nrow, ncol, figsize=figsize, layout="constrained", squeeze=False)
     else:
         fig = np.asarray(axes).ravel()[0].figure
     axes = np.asarray(axes).ravel()
@@ -191,8 +235,11 @@ def plot_differential_images(images, *, titles=None, pixel_size_nm=None, vmax=No
             ax.set_title(titles[j], fontsize=9)
         ax.set_xlabel(xl)
         ax.set_ylabel(yl)
+        _few_ticks(ax, h, w)
     if im is not None:
-        fig.colorbar(im, ax=list(axes[:n]), shrink=0.8, label="differential contrast (I − I₁)/I₁")
+        # beside square images, below stacked wide strips: always as long as the panels, never cut
+        fig.colorbar(im, ax=list(axes[:n]), location=side, shrink=1.0 if side == "bottom" else 0.9,
+                     aspect=30 if side == "bottom" else 20, label="differential contrast (I − I₁)/I₁")
     return axes
 
 

@@ -13,14 +13,17 @@ from ._common import _extent_um, _plt
 __all__ = ["plot_theta_maps", "plot_traces", "plot_periphery_core"]
 
 
-def plot_theta_maps(ds, times_s, *, fig=None, cmap="viridis", vmin=None, vmax=None, label="θ"):
+def plot_theta_maps(ds, times_s=None, *, times_min=None, fig=None, cmap="viridis", vmin=None, vmax=None,
+                    label="θ"):
     """θ maps (2D particles) or profiles (spheres) at the given times.
 
     Parameters
     ----------
     ds : xarray.Dataset
-    times_s : sequence of float
+    times_s : sequence of float, optional
         Times [s]; the nearest recorded time is shown.
+    times_min : sequence of float, optional
+        The same in minutes (give one of the two; default: four times spread over the run).
     fig : matplotlib Figure, optional
     cmap : str
         Colour map for 2D maps.
@@ -31,7 +34,10 @@ def plot_theta_maps(ds, times_s, *, fig=None, cmap="viridis", vmin=None, vmax=No
     -------
     matplotlib.figure.Figure
     """
+    from .quicklook import _times
+
     plt = _plt()
+    times_s = _times(times_s, times_min, ds)
     sel = ds.theta.sel(time=list(times_s), method="nearest")
     if "x" in ds.theta.dims:
         n = len(times_s)

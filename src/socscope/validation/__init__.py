@@ -43,7 +43,7 @@ __all__ = ["run_validation", "Row", "PAPERS", "TABLE_COLUMNS"]
 PAPERS = {"xu2022": "xu2022", "lun2023": "lun2023", "sharma2022": "sharma2022"}
 #: columns of the comparison table, in order
 TABLE_COLUMNS = ("id", "source", "their", "ours", "criterion", "holds", "command")
-_COMMON_FILES = ("table.md", "table.csv", "summary.json")
+_COMMON_FILES = ("table.md", "table.csv", "summary.json", "provenance.json")
 
 
 @dataclass
@@ -101,7 +101,7 @@ def _markdown(title: str, preamble: str, rows: list[Row], footer: str) -> str:
 
 
 def run_validation(name: str, out=None, *, overwrite: bool = False, quick: bool = False,
-                   verbose: bool = True) -> pd.DataFrame:
+                   verbose: bool = True, provenance: dict | None = None) -> pd.DataFrame:
     """Run one paper's comparisons and write the table, summary and figures.
 
     Parameters
@@ -118,6 +118,9 @@ def run_validation(name: str, out=None, *, overwrite: bool = False, quick: bool 
         table says so), for a fast look and for tests.
     verbose : bool
         Print one line per comparison as it is made, and where the files went.
+    provenance : dict, optional
+        What runs it (``socscope validate`` passes its command line), written
+        to ``provenance.json``; default: this Python call.
 
     Returns
     -------
@@ -183,6 +186,12 @@ def run_validation(name: str, out=None, *, overwrite: bool = False, quick: bool 
         "files": list(files),
     }
     write_text_atomic(out / "summary.json", json.dumps(_jsonable(summary), indent=2, ensure_ascii=False) + "\n")
+    from .._provenance import provenance as _make
+    from ..io.results import write_provenance
+
+    write_provenance(out, provenance if provenance is not None else _make(
+        call=f"socscope.validation.run_validation({name!r}, {str(out)!r}, quick={quick})",
+        settings={"mode": summary["mode"]}))
     if verbose:
         print(f"{summary['n_hold']} of {len(rows)} comparisons hold; {wall:.0f} s; wrote {out.resolve()}/")
     return table
