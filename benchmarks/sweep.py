@@ -77,6 +77,7 @@ def main(argv=None) -> int:
     rec = {
         "benchmark": "sweep", "kind": "population", "points": d.n_points, "particles": args.particles,
         "workers": args.workers, "point_s_mean": round(serial.wall_s / d.n_points, 3),
+        "point_s_mean_on_workers": round(par.wall_s / d.n_points, 3),
         "serial_s": round(serial_s, 3), "parallel_s": round(parallel_s, 3), "cluster_start_s": round(start_s, 3),
         "efficiency": round(serial_s / (args.workers * parallel_s), 3),
         "efficiency_with_start": round(serial_s / (args.workers * (parallel_s + start_s)), 3),

@@ -140,3 +140,26 @@ def test_map_points_serial_keeps_order_and_reports_progress():
     assert seen == [(1, 3), (2, 3), (3, 3)]
     with pytest.raises(ParameterError, match="scheduler"):
         map_points(abs, [1], scheduler="nowhere")
+
+
+def test_electrode_points_share_their_layout_and_differ_by_their_settings(tmp_path):
+    d = {"sweep": {"seed": 4, "samples": 8},
+         "base": {"kind": "electrode", "material": "nmc532", "n_particles": 6, "n_cells": 5,
+                  "protocol": ["Charge at 1C for 5 minutes"]},
+         "axes": {"sigma_scale": [1e-6, 1.0]}}
+    rep = run_sweep(d, tmp_path / "e.zarr")
+    assert rep.failed == {}
+    ds = open_sweep(tmp_path / "e.zarr")
+    r = ds.particle_radius.values
+    assert_array_equal(r[0], r[1])  # the same random layout (common random numbers)
+    # point 0 is the documented run: random_layout from the sweep's point seed, sigma_cb scaled
+    from socscope.simulate.electrode import SIGMA_CB
+    from socscope.sweep.definition import point_seed
+
+    lay = ss.geometry.random_layout(6, dim=2, contact_fraction=0.1, rng=np.random.default_rng(point_seed(4)))
+    direct = ss.simulate_electrode("nmc532", lay, ["Charge at 1C for 5 minutes"], n_shells=5, sigma_cb=SIGMA_CB * 1e-6,
+                                   output_interval=60.0, radial_profiles=False, observables=False)
+    n = int(ds.n_records[0])
+    assert_array_equal(ds.voltage.values[0, :n], direct.voltage.values)
+    assert_array_equal(ds.theta_particle_mean.values[0, :n], direct.theta_particle_mean.values)
+    assert not np.array_equal(ds.voltage.values[0], ds.voltage.values[1])  # sigma_scale reached the model

@@ -3,7 +3,7 @@
 A sweep file has three tables::
 
     [sweep]
-    seed = 7                 # per-point seeds derive from it
+    seed = 7                 # the points' random draws derive from it
     samples = 61             # recorded samples per point (time series are padded with NaN)
 
     [base]
@@ -102,7 +102,10 @@ class SweepDefinition:
     axes : dict of str -> tuple
         Axis name -> values, in the order of the file; the store's dimensions.
     seed : int
-        The sweep's seed; point ``i`` gets ``SeedSequence(seed, spawn_key=(i,))``.
+        The sweep's seed. Every point's random draw (a population's radii, an
+        electrode's layout) uses :func:`point_seed` of it, or the value of a
+        ``seed`` axis: points that differ only in physical settings share their
+        draw (common random numbers), and a ``seed`` axis gives replicates.
     samples : int
         Recorded samples per point.
     text : str
@@ -145,8 +148,7 @@ class SweepDefinition:
             else:
                 settings[name] = value
         if "seed" not in self.axes:
-            ss = np.random.SeedSequence(self.seed, spawn_key=(index,))
-            settings["seed"] = int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
+            settings["seed"] = point_seed(self.seed)
         settings["index"] = int(index)
         settings["kind"] = self.kind
         return settings
@@ -155,6 +157,16 @@ class SweepDefinition:
         """The definition as a plain dict (JSON-serialisable)."""
         return {"sweep": {"seed": self.seed, "samples": self.samples, "name": self.name},
                 "base": self.base, "axes": {k: list(v) for k, v in self.axes.items()}}
+
+
+def point_seed(sweep_seed: int) -> int:
+    """The seed of a point's random draw, derived from the sweep's seed (a 63-bit integer).
+
+    ``SeedSequence(sweep_seed)`` mixes the seed, so neighbouring sweep seeds
+    give unrelated streams.
+    """
+    state = np.random.SeedSequence(int(sweep_seed)).generate_state(1, np.uint64)[0]
+    return int(state >> np.uint64(1))
 
 
 def load_sweep(path) -> SweepDefinition:

@@ -99,9 +99,9 @@ def run_sweep(definition, out, *, scheduler=None, n_workers: int | None = None, 
 
     Notes
     -----
-    Point ``i`` gets its own seed, ``SeedSequence(sweep seed, spawn_key=(i,))``,
-    so a point's result depends on the sweep file alone, not on where or in
-    which order it ran: a rerun gives bit-identical arrays.
+    A point's settings and seed (see :class:`SweepDefinition`) are fixed before
+    it is sent anywhere, so its result depends on the sweep file alone, not on
+    where or in which order it ran: a rerun gives bit-identical arrays.
     """
     from .definition import parse_sweep
     from .._provenance import provenance as make_provenance
