@@ -12,7 +12,7 @@ def _run(code: str) -> str:
 
 
 def test_import_loads_no_heavy_library():
-    loaded = _run("import sys, socscope; print(','.join(m for m in %r if m in sys.modules))" % (HEAVY,))
+    loaded = _run(f"import sys, socscope; print(','.join(m for m in {HEAVY!r} if m in sys.modules))")
     assert loaded == ""
 
 

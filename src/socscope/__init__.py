@@ -28,8 +28,21 @@ _FUNCTIONS = {
 }
 
 __all__ = [
-    "__version__", "analysis", "errors", "io", "geometry", "materials", "numerics", "observe", "physics",
-    "protocols", "simulate_electrode", "simulate_particle", "simulate_particles", "save_results", "open_results",
+    "__version__",
+    "analysis",
+    "errors",
+    "geometry",
+    "io",
+    "materials",
+    "numerics",
+    "observe",
+    "open_results",
+    "physics",
+    "protocols",
+    "save_results",
+    "simulate_electrode",
+    "simulate_particle",
+    "simulate_particles",
 ]
 
 

@@ -54,7 +54,7 @@ def test_local_cluster_survives_a_killed_worker_and_matches_serial(tmp_path):
         assert map_points(np.sqrt, [4.0, 9.0, 16.0], scheduler=client) == [2.0, 3.0, 4.0]
         assert os.getpid() not in map_points(_pid_of, range(4), scheduler=client)
     assert killed, "no worker was busy at point 6"
-    assert list(killed.values())[0] not in after.values()  # that process is gone (its nanny started another)
+    assert next(iter(killed.values())) not in after.values()  # that process is gone (its nanny started another)
     assert (rep.computed, rep.failed) == (24, {})  # no point lost: the killed worker's task ran again
     assert (open_sweep(tmp_path / "cluster.zarr").status.values == 1).all()
     a, b = _arrays(tmp_path / "serial.zarr"), _arrays(tmp_path / "cluster.zarr")

@@ -499,7 +499,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .optical import add_optical_parser  # socscope optical analyze
 
     add_optical_parser(sub)
-    from .sweep import add_sweep_parser; add_sweep_parser(sub)  # noqa: E702  socscope sweep
+    from .sweep import add_sweep_parser  # socscope sweep
+
+    add_sweep_parser(sub)
 
     m = sub.add_parser("materials", help="list built-in materials or show one",
                        description="List the built-in materials, or show every parameter of one (built-in, or "

@@ -40,7 +40,7 @@ import numpy as np
 
 from ..errors import FileFormatError, SocscopeError
 
-__all__ = ["SweepDefinition", "load_sweep", "parse_sweep", "KINDS", "MAX_POINTS", "MAX_SAMPLES"]
+__all__ = ["KINDS", "MAX_POINTS", "MAX_SAMPLES", "SweepDefinition", "load_sweep", "parse_sweep"]
 
 #: simulations a sweep can be built on
 KINDS = ("particle", "population", "electrode")
@@ -401,7 +401,8 @@ def parse_sweep(data: dict, *, text: str = "", source: str = "<dict>") -> SweepD
             ck.fail("base", "n_cells", "n_cells sets a sphere's shells; a disc takes resolution_nm")
         if base["shape"] == "sphere" and "thickness_um" in axes:
             ck.fail("axes", "thickness_um", "thickness_um applies to discs; a sphere has none")
-    # fill protocol per point is checked on the corners: every sentence must parse
+    # every sentence must parse at every c_rate, and fit the recorded samples
+    ck.samples = int(samples)
     _check_protocols(ck, base, axes)
     n = int(np.prod([len(v) for v in axes.values()], dtype=np.int64)) if axes else 1
     if n > MAX_POINTS:
@@ -438,14 +439,22 @@ def _check_material(ck: _Checker, base: dict, axes: dict, material_axes: list) -
 
 
 def _check_protocols(ck: _Checker, base: dict, axes: dict) -> None:
-    from ..protocols import parse_protocol
+    from ..protocols import Step, parse_protocol
 
     rates = axes.get("c_rate", (base.get("c_rate"),))
     for rate in rates:
         try:
-            parse_protocol(fill_protocol(base["protocol"], rate))
+            steps = parse_protocol(fill_protocol(base["protocol"], rate))
         except (SocscopeError, ValueError, KeyError, IndexError) as exc:
             ck.fail("base", "protocol", f"protocol at c_rate = {rate}: {str(exc).splitlines()[0]}")
+        # a protocol of fixed durations records at least 1 + sum(ceil(duration / interval)) samples
+        if all(isinstance(st, Step) and st.duration is not None for st in steps):
+            interval = float(base["output_interval_s"])
+            least = 1 + sum(math.ceil(st.duration / interval - 1e-9) for st in steps)
+            if least > ck.samples:
+                ck.fail("sweep", "samples", f"samples = {ck.samples} is fewer than the {least} records the protocol "
+                                            f"makes at output_interval_s = {interval:g}; raise samples to {least} "
+                                            "or more, or record less often")
 
 
 def fill_protocol(protocol, c_rate) -> list[str]:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from ..errors import ParameterError
 
-__all__ = ["map_points", "dask_client", "SERIAL"]
+__all__ = ["SERIAL", "dask_client", "map_points"]
 
 #: the scheduler value that runs every point in this process, one after the other
 SERIAL = "serial"

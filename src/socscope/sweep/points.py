@@ -17,7 +17,7 @@ import numpy as np
 
 from .definition import SweepDefinition, fill_protocol
 
-__all__ = ["layout", "run_point", "compute_point"]
+__all__ = ["compute_point", "layout", "run_point"]
 
 _UM = 1e-6
 
@@ -73,8 +73,9 @@ def layout(definition: SweepDefinition) -> dict:
 
 
 def _material(settings: dict):
-    from ..materials import get, load
     from pathlib import Path
+
+    from ..materials import get, load
 
     name = settings["material"]
     if Path(name).suffix.lower() in (".toml", ".csv"):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from .._checks import flag
 from ..errors import ParameterError
@@ -14,7 +14,7 @@ from .execute import map_points
 from .points import layout, run_point
 from .store import create_store, finalize, finished_points, write_point
 
-__all__ = ["run_sweep", "SweepReport"]
+__all__ = ["SweepReport", "run_sweep"]
 
 
 @dataclass(frozen=True)
@@ -103,8 +103,8 @@ def run_sweep(definition, out, *, scheduler=None, n_workers: int | None = None, 
     it is sent anywhere, so its result depends on the sweep file alone, not on
     where or in which order it ran: a rerun gives bit-identical arrays.
     """
-    from .definition import parse_sweep
     from .._provenance import provenance as make_provenance
+    from .definition import parse_sweep
 
     if isinstance(definition, SweepDefinition):
         d = definition

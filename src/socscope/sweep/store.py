@@ -27,7 +27,7 @@ import numpy as np
 from .definition import SweepDefinition
 from .points import layout
 
-__all__ = ["create_store", "open_sweep", "finished_points", "write_point", "POINTS_FOLDER"]
+__all__ = ["POINTS_FOLDER", "create_store", "finished_points", "open_sweep", "write_point"]
 
 POINTS_FOLDER = "points"
 _MARK = "socscope_sweep"
