@@ -16,10 +16,12 @@ two leaves a point that a rerun computes again.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +35,14 @@ POINTS_FOLDER = "points"
 _MARK = "socscope_sweep"
 
 
+@contextlib.contextmanager
+def _records_are_ours():
+    """Silence zarr's note that the ``points/`` folder of records is no zarr node (it is ours)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*points is not recognized")
+        yield
+
+
 def _zarr():
     from .._optional import require
 
@@ -43,8 +53,9 @@ def _stored_definition(path: Path) -> dict | None:
     """The sweep definition a store at ``path`` holds, or None if it is not a sweep store."""
     zarr = _zarr()
     try:
-        g = zarr.open_group(str(path), mode="r")
-        text = g.attrs.get(_MARK)
+        with _records_are_ours():
+            g = zarr.open_group(str(path), mode="r")
+            text = g.attrs.get(_MARK)
     except Exception:  # noqa: BLE001 - anything unreadable is "not a sweep store"
         return None
     return json.loads(text) if isinstance(text, str) else None
@@ -175,7 +186,9 @@ def write_point(path, shape: tuple, axis_names: tuple, variables: dict, result: 
         for name, a in result["arrays"].items():
             a = np.asarray(a, dtype=variables[name][2])
             data[name] = (axis_names + tuple(variables[name][0]), a.reshape(lead + a.shape))
-    xr.Dataset(data).to_zarr(str(path), region=region, mode="r+", zarr_format=2, consolidated=True)
+    # consolidated=False: a region write changes no metadata, and concurrent writers must not rewrite .zmetadata
+    with _records_are_ours():
+        xr.Dataset(data).to_zarr(str(path), region=region, mode="r+", zarr_format=2, consolidated=False)
     target = _record_path(path, index)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -185,12 +198,8 @@ def write_point(path, shape: tuple, axis_names: tuple, variables: dict, result: 
 
 def finalize(path, *, summary: dict) -> None:
     """Store the run's summary (points done, failed, their errors) in the store's attributes."""
-    import warnings
-
     zarr = _zarr()
-    with warnings.catch_warnings():
-        # the points/ folder of records is ours, not a zarr array
-        warnings.filterwarnings("ignore", message=".*points is not recognized")
+    with _records_are_ours():
         g = zarr.open_group(str(path), mode="r+", zarr_format=2)
         g.attrs.update({"sweep_summary": json.dumps(summary, sort_keys=True)})
         zarr.consolidate_metadata(str(path))
@@ -218,7 +227,8 @@ def open_sweep(path):
     path = Path(path)
     if _stored_definition(path) is None:
         raise FileFormatError(f"{path}: not a socscope sweep store (expected the .zarr folder 'socscope sweep' wrote)")
-    ds = xr.open_zarr(str(path), consolidated=True)
+    with _records_are_ours():
+        ds = xr.open_zarr(str(path), consolidated=True)
     axes = [d for d in ds["status"].dims]
     shape = tuple(ds.sizes[d] for d in axes)
     errors = np.full(shape, "", dtype=object)
