@@ -72,6 +72,7 @@ def _line_of(text, needle):
     ('kinetics = "none"', 'kinetcs = "none"', "kinetcs", "unknown key"),
     ("for 10 minutes", "for 10 minuets", "protocol", "protocol"),
     ("{c_rate}C", "1C", "c_rate = [0.5", "{c_rate}"),                                 # axis unused
+    ('material = "ni88-xu2022"', 'material = "ni99"', "material =", "unknown material"),
     ("samples = 12", "samples = 5", "samples = 5", "fewer than the 11 records"),     # 10 min, one a minute
 ])
 def test_malformed_file_is_refused_naming_the_line(tmp_path, old, new, needle, says):

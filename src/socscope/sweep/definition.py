@@ -371,8 +371,7 @@ def parse_sweep(data: dict, *, text: str = "", source: str = "<dict>") -> SweepD
                 if isinstance(v, bool) or not isinstance(v, (int, float)):
                     ck.fail("axes", axis, f"axis {axis}: value {v!r} must be a number")
         axes[axis] = tuple(int(v) if axis in _WHOLE else v for v in values)
-    if material_axes or base["params"]:
-        _check_material(ck, base, axes, material_axes)
+    _check_material(ck, base, axes, material_axes)
 
     # combinations
     uses_rate = any("{c_rate" in s for s in base["protocol"])
@@ -418,16 +417,31 @@ def _example(key: str) -> str:
 
 
 def _check_material(ck: _Checker, base: dict, axes: dict, material_axes: list) -> None:
-    """Build the material at every value of each material axis: unknown parameters and bad values are named."""
+    """Build the material (at every value of each material axis): unknown names and parameters, bad values are named."""
     from ..errors import MaterialError
-    from ..materials import get
+    from ..materials import get, load
 
     name = base["material"]
+    if Path(name).suffix.lower() in (".toml", ".csv"):
+        if not Path(name).is_absolute():  # relative to the sweep file (workers may run elsewhere)
+            folder = Path(ck.source).parent if Path(ck.source).is_file() else Path.cwd()
+            name = base["material"] = str((folder / name).resolve())
+        if base["params"] or material_axes:
+            what = next(iter(base["params"]), None) or material_axes[0]
+            ck.fail("axes" if material_axes else "base.params", what,
+                    f"{what}: material parameters apply to built-in materials; {name} is a material file (edit it, "
+                    "or sweep a built-in material)")
+        try:
+            load(name)
+        except (SocscopeError, OSError, ValueError) as exc:
+            ck.fail("base", "material", f"material = {name!r}: {str(exc).splitlines()[0]}")
+        return
     try:
         get(name, **base["params"])
     except MaterialError as exc:
         key = next(iter(base["params"]), None)
-        ck.fail("base.params" if key else "base", key or "material", str(exc).splitlines()[0])
+        ck.fail("base.params" if key and "parameter" in str(exc) else "base", key if key and "parameter" in str(exc)
+                else "material", str(exc).splitlines()[0])
     for axis in material_axes:
         for v in axes[axis]:
             try:
