@@ -19,9 +19,9 @@ def test_import_loads_no_heavy_library():
 def test_names_load_on_first_use():
     out = _run("import socscope as ss, sys; f = ss.simulate_particle; m = ss.materials.get('nmc532'); "
                "from socscope import open_results, geometry; "
-               "print(f.__module__, m.name, geometry.__name__, 'numba' in sys.modules, 'matplotlib' in sys.modules)")
-    # the simulation loads the compiled kernels, never matplotlib
-    assert out == "socscope.simulate.particle nmc532 socscope.geometry True False"
+               "print(f.__module__, m.name, geometry.__name__, 'matplotlib' in sys.modules)")
+    # the simulation and the materials never need matplotlib
+    assert out == "socscope.simulate.particle nmc532 socscope.geometry False"
 
 
 def test_unknown_attribute_is_an_attribute_error():
