@@ -43,8 +43,8 @@ examples:
 class _PointBar:
     """A tqdm bar over the sweep's points, opened at the first finished point."""
 
-    def __init__(self, quiet: bool, desc: str = "sweep"):
-        self.quiet, self.desc, self.bar = quiet, desc, None
+    def __init__(self, quiet: bool, desc: str = "sweep", unit: str = "point"):
+        self.quiet, self.desc, self.unit, self.bar = quiet, desc, unit, None
 
     def __call__(self, done: int, total: int) -> None:
         if self.quiet:
@@ -52,7 +52,7 @@ class _PointBar:
         if self.bar is None:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, desc=self.desc, unit="point", file=sys.stderr, leave=True)
+            self.bar = tqdm(total=total, desc=self.desc, unit=self.unit, file=sys.stderr, leave=True)
         self.bar.update(done - self.bar.n)
 
     def close(self) -> None:
@@ -220,7 +220,7 @@ def cmd_analyze_batch(args) -> int:
     jobs = [{"args": {**shared, "movie": str(m.resolve()), "cycler": str(Path(c).resolve()) if c else None,
                       "out": str(f.resolve()), "labels": None, "rois": None, "quiet": True,
                       "overwrite": args.overwrite}} for m, c, f in zip(movies, cyclers, folders)]
-    bar = _PointBar(args.quiet, desc="movies")
+    bar = _PointBar(args.quiet, desc="movies", unit="movie")
     try:
         rows = map_points(_analyze_one, jobs, scheduler=_scheduler(args.scheduler), n_workers=args.workers,
                           progress=bar)
