@@ -447,7 +447,11 @@ def _check_material(ck: _Checker, base: dict, axes: dict, material_axes: list) -
             try:
                 get(name, **{**base["params"], axis: v})
             except MaterialError as exc:
-                ck.fail("axes", axis, f"axis {axis} = {v!r}: {str(exc).splitlines()[0]}")
+                text = str(exc).splitlines()[0]
+                if "no parameter" in text:
+                    ck.fail("axes", axis, f"unknown axis {axis!r}: neither a setting of a {base['kind']} sweep "
+                                          f"({', '.join(_AXIS_KEYS[base['kind']])}) nor a material parameter ({text})")
+                ck.fail("axes", axis, f"axis {axis} = {v!r}: {text}")
             except TypeError:
                 ck.fail("axes", axis, f"axis {axis} is neither a setting nor a parameter of material {name!r}")
 
