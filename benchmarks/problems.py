@@ -39,6 +39,11 @@ P1_ACCURACY = 1e-4  # absolute on θ quantities, relative on t_lith
 P1_PEERS_N200_S = {"PyBaMM 26.10 + IDAKLU": 0.20, "SciPy solve_ivp BDF": 0.45, "FiPy 4.0": 32.0}
 
 # -- P2 -----------------------------------------------------------------------
+#: Every model setting the problems define, pinned: a pure-transport problem with the surface
+#: flux imposed (no electrode kinetics) and the chemical (Fickian) flux law. A default that
+#: changes (kinetics became "auto", i.e. Butler-Volmer whenever the material allows) must not
+#: change the problem a benchmark measures.
+PINNED = {"kinetics": "none", "flux": "chemical"}
 P2_DIAMETER = 2e-6  # m
 P2_RADIUS = P2_DIAMETER / 2
 P2_PROTOCOL = ("Charge at C/3 for 1 hour",)
@@ -94,7 +99,7 @@ def solver_dict(opts: SolverOptions, steps: int | None = None) -> dict:
 def run_p1(mat, n_cells: int, solver: SolverOptions | None = None):
     """Build and run P1; returns the model and its dataset."""
     model = ss.simulate.ParticleModel(
-        mat, ss.geometry.Sphere(P1_RADIUS), n_cells=n_cells, c_rate_basis_mAh_g=basis_mAh_g(mat)
+        mat, ss.geometry.Sphere(P1_RADIUS), n_cells=n_cells, c_rate_basis_mAh_g=basis_mAh_g(mat), **PINNED
     )
     ds = model.run(
         list(P1_PROTOCOL), initial_theta=0.97, output_times=[], output_interval=None, solver=solver
@@ -142,6 +147,7 @@ def run_p2(mat, division: int, case: str, solver: SolverOptions | None = None, m
         surface=p2_surface(case),
         c_rate_basis_mAh_g=basis_mAh_g(mat),
         mesh_method=mesh,
+        **PINNED,
     )
     ds = model.run(
         list(P2_PROTOCOL), initial_theta=0.97, output_times=list(P2_OUTPUT_TIMES),

@@ -538,6 +538,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .afm import add_afm_parser  # socscope afm info|analyze, socscope nexafs ratio
 
     add_afm_parser(sub)
+    from .sweep import add_sweep_parser  # socscope sweep
+
+    add_sweep_parser(sub)
 
     m = sub.add_parser("materials", help="list built-in materials or show one",
                        description="List the built-in materials, or show every parameter of one (built-in, or "

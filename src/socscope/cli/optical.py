@@ -364,6 +364,9 @@ def add_optical_parser(sub) -> None:
                    help="replace socscope's outputs already in --out (other files there are kept)")
     a.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     a.set_defaults(func=cmd_optical_analyze)
+    from .sweep import add_analyze_batch_parser  # optical analyze-batch
+
+    add_analyze_batch_parser(osub, a)
 
     def usage(_args, parser=o):
         parser.print_help(sys.stderr)

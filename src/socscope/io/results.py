@@ -14,6 +14,7 @@ from pathlib import Path
 
 import xarray as xr
 
+from .. import _accessor  # noqa: F401  registers the ds.socscope accessor on results made or read here
 from .._filemode import default_file_mode
 from .._checks import path_argument
 from ..errors import FileFormatError, ParameterError

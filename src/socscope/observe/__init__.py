@@ -1,5 +1,6 @@
 """What an instrument would see: heterogeneity measures, cycling summaries, synthetic optical movies, asynchrony and electrode observables."""
 
+from .. import _accessor  # noqa: F401  registers the ds.socscope accessor on results made or read here
 from .asynchrony import (
     TransitionFit,
     asynchrony_index,

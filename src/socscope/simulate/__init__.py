@@ -1,5 +1,6 @@
 """Simulations that return xarray Datasets: single particles, batches of particles and network electrodes."""
 
+from .. import _accessor  # noqa: F401  registers the ds.socscope accessor on results made or read here
 from .electrode import ElectrodeModel, simulate_electrode
 from .particle import ParticleBatch, ParticleModel, simulate_particle, simulate_particles
 
