@@ -253,6 +253,8 @@ def _cmd_cycler_summary(args) -> int:
         raise SocscopeError(f"--mass-mg {args.mass_mg} must be a positive active mass in mg, e.g. 8.1")
     mass_g = args.mass_mg * 1e-3 if args.mass_mg is not None else None
     df = load_cycler(args.file)
+    if args.verbose:
+        print(_read_record(df))
     half = half_cycles(df)
     if half.empty:
         raise SocscopeError(f"{args.file}: no charge or discharge found (the current never leaves zero)")
@@ -290,6 +292,22 @@ def _cmd_cycler_summary(args) -> int:
             print(cycles.to_string(float_format=lambda x: f"{x:.4g}"))
         print(f"wrote {out}/")
     return 0
+
+
+def _read_record(df) -> str:
+    """What load_cycler read: vendor, layout, column mapping, units and conversions (``--verbose``)."""
+    a = df.attrs
+    lines = [f"read {a.get('source_file')}: {len(df)} points",
+             f"  vendor: {a.get('vendor')}", f"  layout: {a.get('layout')}"]
+    for key, value in (a.get("column_map") or {}).items():
+        lines.append(f"  {key:<12} <- {value}")
+    for key, value in (a.get("units") or {}).items():
+        lines.append(f"  unit of {key}: {value}")
+    for key, value in (a.get("conversions") or {}).items():
+        lines.append(f"  converted {key!r}: {value}")
+    lines += [f"  note: {n}" for n in a.get("notes") or []]
+    lines.append(f"  capacity: {a.get('capacity_source')}; {a.get('sign_convention')}")
+    return "\n".join(lines)
 
 
 def _cmd_gitt(args) -> int:
@@ -465,7 +483,8 @@ def build_parser() -> argparse.ArgumentParser:
     cs = csub.add_parser(
         "summary", help="per-cycle capacities, coulombic efficiency, CC/CV parts, dQ/dV",
         description="Per-cycle charge and discharge capacity, coulombic efficiency (with and without the CV "
-                    "part), dQ/dV, and figures, from a Bio-Logic .mpr/.mpt or Neware .ndax/.nda file.",
+                    "part), dQ/dV, and figures, from a Bio-Logic .mpr/.mpt/.csv, Neware .ndax/.nda/.csv, Arbin "
+                    ".res/.csv or Maccor text file (vendor and layout detected from the content).",
         epilog="example: socscope cycler summary cell.mpr --mass-mg 8.1 --out summary/",
     )
     cs.add_argument("file", help="cycler record")
@@ -475,6 +494,8 @@ def build_parser() -> argparse.ArgumentParser:
     cs.add_argument("--out", required=True, help="output folder")
     cs.add_argument("--overwrite", action="store_true", help="replace files in an existing output folder")
     cs.add_argument("--quiet", action="store_true", help="print nothing on success")
+    cs.add_argument("--verbose", action="store_true",
+                    help="print what was read: vendor, layout, column mapping, units and conversions")
     cs.set_defaults(func=_cmd_cycler_summary)
     c.set_defaults(func=lambda a: _usage(c))
 

@@ -625,7 +625,7 @@ def _read_text_layout(path: Path, layout: _Layout | None = None, vendor: str | N
 def _numbers(path, raw: pd.DataFrame, col, decimal: str = ".") -> np.ndarray:
     """A column as floats; the first cell that is not a number is named."""
     s = raw[col]
-    if s.dtype == object:
+    if not pd.api.types.is_numeric_dtype(s.dtype):
         text = s.astype(str).str.strip()
         if decimal == ",":
             text = text.str.replace(",", ".", regex=False)
@@ -683,7 +683,7 @@ def _from_table(path, raw: pd.DataFrame, vendor: str, layout: str, decimal: str 
     """The schema from a vendor's table with named columns (text or spreadsheet)."""
     if vendor == "biologic-csv":
         for c in raw.columns:
-            if raw[c].dtype == object and c not in ("mode",):
+            if not pd.api.types.is_numeric_dtype(raw[c].dtype) and c != "mode":
                 converted = pd.to_numeric(raw[c].astype(str).str.replace(",", ".", regex=False), errors="coerce")
                 if converted.notna().sum() >= raw[c].notna().sum():
                     raw[c] = converted
@@ -723,7 +723,7 @@ def _from_table(path, raw: pd.DataFrame, vendor: str, layout: str, decimal: str 
 
     # time: seconds, another unit, or a clock format d hh:mm:ss
     tcol = roles["time"]
-    t = _clock_seconds(path, raw, tcol) if raw[tcol].dtype == object else None
+    t = None if pd.api.types.is_numeric_dtype(raw[tcol].dtype) else _clock_seconds(path, raw, tcol)
     if t is not None:
         conversions[tcol] = "d hh:mm:ss -> s"
         units["time"] = "d hh:mm:ss"
