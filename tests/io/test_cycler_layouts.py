@@ -166,7 +166,7 @@ def test_neware_csv_export(tmp_path):
 
 
 def test_biologic_text_saved_as_semicolon_csv(tmp_path):
-    t, v, i, step, q = _cycle_table()
+    t, v, i, step, _q = _cycle_table()
     table = pd.DataFrame({"mode": 1, "time/s": t, "Ewe/V": v, "I/mA": i * 1e3, "(Q-Qo)/mA.h": np.cumsum(
         np.concatenate([[0.0], 0.5 * (i[1:] + i[:-1]) * np.diff(t)])) / 3.6, "Ns": step - 1, "cycle number": 1})
     path = tmp_path / "eclab.csv"
@@ -233,7 +233,7 @@ def test_huge_numbers_are_refused_not_wrapped(tmp_path, edit, match):
 
 
 def test_a_text_file_cut_inside_its_last_number(tmp_path):
-    t, v, i, step, q = _cycle_table(n=10)
+    t, v, i, step, _q = _cycle_table(n=10)
     table = pd.DataFrame({"Data_Point": np.arange(10), "Test_Time": t, "Step_Index": step, "Cycle_Index": 1,
                           "Current": i, "Voltage": v})
     path = tmp_path / "cut.csv"
