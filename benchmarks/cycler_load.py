@@ -42,7 +42,7 @@ def _clock(t: np.ndarray) -> pd.Series:
     d, rest = np.divmod(t.astype(np.int64), 86400)
     h, rest = np.divmod(rest, 3600)
     m, s = np.divmod(rest, 60)
-    pad = lambda a: pd.Series(a).astype(str).str.zfill(2)  # noqa: E731
+    pad = lambda a: pd.Series(a).astype(str).str.zfill(2)
     return pd.Series(d).astype(str) + "d " + pad(h) + ":" + pad(m) + ":" + pad(s) + ".00"
 
 
