@@ -108,33 +108,38 @@ def _read_mask(path: Path):
     import numpy as np
 
     from ..errors import FileFormatError
+    from ..io._guard import reading
 
     if not path.is_file():
         raise FileFormatError(f"{path}: no such file (expected a mask image: .npy, .tif/.tiff or .png)")
     suffix = path.suffix.lower()
+    if suffix not in (".npy", ".tif", ".tiff", ".png"):
+        raise FileFormatError(f"{path}: unknown mask format {suffix!r}; use .npy, .tif/.tiff or .png")
     try:
-        if suffix == ".npy":
-            img = np.load(path, allow_pickle=False)
-        elif suffix in (".tif", ".tiff"):
+        if suffix in (".tif", ".tiff"):
             import tifffile
-
-            img = tifffile.imread(path)
         elif suffix == ".png":
             import matplotlib.image as mpimg
-
+    except ImportError as exc:
+        raise FileFormatError(f"{path}: reading {suffix} needs an optional package ({exc.name}); "
+                              "pip install 'socscope[image]' or save the mask as .npy") from None
+    # numpy, tifffile and matplotlib raise anything on a damaged file (TokenError, SyntaxError,
+    # ZeroDivisionError, EOFError, MemoryError, ...): one wrapper names the file
+    with reading(path, f"a mask image ({suffix})"):
+        if suffix == ".npy":
+            img = np.load(path, allow_pickle=False)
+        elif suffix == ".png":
             img = mpimg.imread(path)
             if img.ndim == 3:
                 img = img[..., :3].mean(axis=-1)
         else:
-            raise FileFormatError(f"{path}: unknown mask format {suffix!r}; use .npy, .tif/.tiff or .png")
-    except ImportError as exc:
-        raise FileFormatError(f"{path}: reading {suffix} needs an optional package ({exc.name}); "
-                              "pip install 'socscope[image]' or save the mask as .npy") from None
-    except (OSError, ValueError) as exc:
-        raise FileFormatError(f"{path}: cannot read mask image ({exc})") from None
+            img = tifffile.imread(path)
     img = np.asarray(img)
     if img.ndim != 2:
         raise FileFormatError(f"{path}: mask must be a 2D image, got shape {img.shape}")
+    if img.dtype.kind not in "biuf":
+        raise FileFormatError(f"{path}: the mask holds {img.dtype} values; a mask holds numbers: 0 (background) and "
+                              "non-zero (particle)")
     if img.dtype.kind == "f" and not np.all(np.isfinite(img)):
         bad = np.argwhere(~np.isfinite(img))
         raise FileFormatError(f"{path}: the mask has {len(bad)} NaN or infinite pixel(s), the first at (row, column) "

@@ -27,6 +27,7 @@ from scipy import ndimage
 
 from ..._optional import require
 from ...errors import FileFormatError, ParameterError, SocscopeWarning
+from ...io._guard import reading
 from ...observe.optical import _check_shape
 
 __all__ = ["THRESHOLD_METHODS", "background_threshold", "labels_from_rois", "load_labels", "particle_table",
@@ -372,10 +373,8 @@ def load_labels(path) -> np.ndarray:
     expected = "expected a label image: a single-plane TIFF of integers, 0 = background"
     if not path.is_file():
         raise FileFormatError(f"{path}: no such file ({expected})")
-    try:
-        data = np.asarray(tifffile.imread(path))
-    except Exception as exc:  # tifffile raises TiffFileError, ValueError, struct.error, ...
-        raise FileFormatError(f"{path}: cannot be read as TIFF ({exc}); {expected}") from exc
+    with reading(path, "a label image (a single-plane TIFF of integers, 0 = background)"):
+        data = np.asarray(tifffile.imread(path))  # tifffile raises TiffFileError, ValueError, struct.error, ...
     data = np.squeeze(data)
     if data.ndim != 2:
         raise FileFormatError(f"{path}: holds an array of shape {data.shape}; {expected}")
