@@ -109,6 +109,7 @@ def _read_mask(path: Path):
 
     from ..errors import FileFormatError
     from ..io._guard import reading
+    from ..io.movies import read_tiff_image
 
     if not path.is_file():
         raise FileFormatError(f"{path}: no such file (expected a mask image: .npy, .tif/.tiff or .png)")
@@ -117,7 +118,7 @@ def _read_mask(path: Path):
         raise FileFormatError(f"{path}: unknown mask format {suffix!r}; use .npy, .tif/.tiff or .png")
     try:
         if suffix in (".tif", ".tiff"):
-            import tifffile
+            import tifffile  # noqa: F401 - read_tiff_image needs it
         elif suffix == ".png":
             import matplotlib.image as mpimg
     except ImportError as exc:
@@ -132,8 +133,8 @@ def _read_mask(path: Path):
             img = mpimg.imread(path)
             if img.ndim == 3:
                 img = img[..., :3].mean(axis=-1)
-        else:
-            img = tifffile.imread(path)
+    if suffix in (".tif", ".tiff"):  # a cut stack is refused, not read as its first page
+        img = read_tiff_image(path, "a mask image (.tif)")
     img = np.asarray(img)
     if img.ndim != 2:
         raise FileFormatError(f"{path}: mask must be a 2D image, got shape {img.shape}")

@@ -198,9 +198,9 @@ def open_results(path) -> xr.Dataset:
     if not path.is_file():
         raise FileFormatError(f"{path}: no such file (expected a socscope results .nc file)")
     _probe_structure(path)
-    with reading(path, "a netCDF-4 results file"):  # h5py/h5netcdf raise several types for corrupt files
-        with xr.open_dataset(path, engine="h5netcdf") as ds:
-            out = ds.load()
+    # h5py/h5netcdf raise several types for corrupt files
+    with reading(path, "a netCDF-4 results file"), xr.open_dataset(path, engine="h5netcdf") as ds:
+        out = ds.load()
     if "socscope_version" not in out.attrs:
         raise FileFormatError(f"{path}: netCDF file without 'socscope_version' attribute; not a socscope result")
     problem = results_problem(out)
