@@ -383,7 +383,8 @@ def _open_tiff(path: Path, interval: float | None) -> Movie:
         with reading(path, f"a TIFF ({_EXPECTED})"):  # tifffile raises TiffFileError, ValueError, struct.error, ...
             tf = tifffile.TiffFile(path)
         try:
-            movie = _tiff_movie(tifffile, tf, path, interval)
+            with reading(path, f"a TIFF with readable metadata ({_EXPECTED})"):  # e.g. a damaged finterval
+                movie = _tiff_movie(tifffile, tf, path, interval)
             broken = [m for m in complaints.messages if any(word in m for word in _BROKEN)]
             if broken:
                 raise FileFormatError(f"{path}: the file is truncated or corrupt ({broken[0].strip()}): only part of "
@@ -624,6 +625,10 @@ def _open_video(path: Path, interval: float | None) -> Movie:
             first = np.asarray(resource.read(index=0))
             meta = resource.metadata(index=0) if hasattr(resource, "metadata") else {}
             n_frames = _video_length(resource, meta)
+    except FileFormatError as exc:
+        resource.close()
+        text = str(exc)
+        raise (exc if str(path) in text else FileFormatError(f"{path}: {text}")) from None
     except BaseException:
         resource.close()
         raise
@@ -678,7 +683,8 @@ def _video_length(resource, meta) -> int:
     duration, fps = meta.get("duration"), meta.get("fps")
     if duration and fps:
         return round(float(duration) * float(fps))
-    raise FileFormatError("the video does not state its number of frames")
+    raise FileFormatError("the video does not state its number of frames; re-encode it, or convert it to a TIFF "
+                          "stack")
 
 
 # --- binning --------------------------------------------------------------------------------

@@ -115,7 +115,7 @@ def save_results(ds: xr.Dataset, path, *, overwrite: bool = False) -> Path:
 
 #: seconds the structure probe of a results file may take: the HDF5 library can loop for ever
 #: inside a damaged file, where no Python timeout reaches it, so the probe runs in a child process
-PROBE_TIMEOUT_S = 60.0
+PROBE_TIMEOUT_S = 30.0
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 #: the child's work: open the file and walk every object's metadata and chunk index (no data read)
 _PROBE = """
