@@ -243,3 +243,18 @@ def test_a_text_file_cut_inside_its_last_number(tmp_path):
         warnings.simplefilter("always")
         df = load_cycler(path)
     assert len(df) == 9 and any("last line is incomplete" in str(w.message) for w in caught)
+
+
+def test_arbin_spreadsheet_export(tmp_path):
+    pytest.importorskip("openpyxl")
+    t, v, i, step, q = _cycle_table()
+    path = tmp_path / "arbin.xlsx"
+    with pd.ExcelWriter(path) as book:
+        pd.DataFrame({"Test Name": ["cell"]}).to_excel(book, sheet_name="Info", index=False)  # no table here
+        pd.DataFrame({"Data_Point": np.arange(t.size) + 1, "Test_Time(s)": t, "Step_Index": step, "Cycle_Index": 1,
+                      "Current(A)": i, "Voltage(V)": v}).to_excel(book, sheet_name="Channel_1-008", index=False)
+    assert detect_vendor(path) == "xlsx"
+    df = load_cycler(path)
+    assert df.attrs["vendor"] == "xlsx" and "sheet 'Channel_1-008'" in df.attrs["layout"]
+    assert_allclose(df.current_A, i, rtol=1e-15)  # numbers stored as doubles: exact
+    assert df.attrs["capacity_source"] != "counted by the instrument"
