@@ -128,13 +128,11 @@ def outcome(target: Target, path: Path) -> tuple[str, str]:
             problem = target.check(result)
         kind, detail = ("accepted", "") if problem is None else ("other", f"accepted implausible data: {problem}")
     except SocscopeError as exc:
-        text = str(exc)
-        if path.name not in text:
-            kind, detail = "other", f"error without the file's name: {text[:300]}"
-        elif "\n" in text.strip():
-            kind, detail = "other", f"error of several lines: {text[:300]}"
+        first = str(exc).strip().split("\n")[0]  # the line the command line prints
+        if path.name not in first:
+            kind, detail = "other", f"error without the file's name in its first line: {str(exc)[:300]}"
         else:
-            kind, detail = "error", text
+            kind, detail = "error", first
     except Exception as exc:  # noqa: BLE001 - the point of the harness: any other exception is a finding
         kind, detail = "other", f"{type(exc).__name__}: {str(exc)[:300]}"
     finally:

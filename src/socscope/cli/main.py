@@ -136,8 +136,8 @@ def _read_mask(path: Path):
     if suffix in (".tif", ".tiff"):  # a cut stack is refused, not read as its first page
         img = read_tiff_image(path, "a mask image (.tif)")
     img = np.asarray(img)
-    if img.ndim != 2:
-        raise FileFormatError(f"{path}: mask must be a 2D image, got shape {img.shape}")
+    if img.ndim != 2 or img.size == 0:
+        raise FileFormatError(f"{path}: mask must be a non-empty 2D image, got shape {img.shape}")
     if img.dtype.kind not in "biuf":
         raise FileFormatError(f"{path}: the mask holds {img.dtype} values; a mask holds numbers: 0 (background) and "
                               "non-zero (particle)")

@@ -375,7 +375,7 @@ def load_labels(path) -> np.ndarray:
         raise FileFormatError(f"{path}: no such file ({expected})")
     data = read_tiff_image(path, "a label image (a single-plane TIFF of integers, 0 = background)")
     data = np.squeeze(data)
-    if data.ndim != 2:
+    if data.ndim != 2 or data.size == 0:
         raise FileFormatError(f"{path}: holds an array of shape {data.shape}; {expected}")
     if data.dtype == bool:
         data = data.astype(np.uint8)
