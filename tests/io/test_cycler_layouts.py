@@ -247,7 +247,7 @@ def test_a_text_file_cut_inside_its_last_number(tmp_path):
 
 def test_arbin_spreadsheet_export(tmp_path):
     pytest.importorskip("openpyxl")
-    t, v, i, step, q = _cycle_table()
+    t, v, i, step, _q = _cycle_table()
     path = tmp_path / "arbin.xlsx"
     with pd.ExcelWriter(path) as book:
         pd.DataFrame({"Test Name": ["cell"]}).to_excel(book, sheet_name="Info", index=False)  # no table here
