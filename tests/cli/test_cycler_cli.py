@@ -1,5 +1,7 @@
 """socscope cycler summary --verbose: what was read is printed."""
 
+import json
+
 import numpy as np
 import pandas as pd
 
@@ -21,6 +23,10 @@ def test_cycler_summary_verbose_prints_what_was_read(tmp_path, capsys):
     for line in ("vendor: neware-csv", "current_A    <- Current(mA)", "converted 'Current(mA)': mA -> SI: x 0.001",
                  "comma-separated, decimal point"):
         assert line in out
+    # the folder records what made it, with the record as read
+    prov = json.loads((tmp_path / "out" / "provenance.json").read_text())
+    assert prov["inputs"][0]["path"] == str(path.resolve()) and len(prov["inputs"][0]["sha256"]) == 64
+    assert prov["settings"]["record_as_read"]["vendor"] == "neware-csv"
     # the counters in mA h are read in A h: the summary's charge is the file's last charge count
     cycles = pd.read_csv(tmp_path / "out" / "cycles.csv")
     np.testing.assert_allclose(cycles.charge_mAh, [q[i > 0][-1]], rtol=1e-9)  # a count, exact to rounding

@@ -252,7 +252,10 @@ def _cmd_cycler_summary(args) -> int:
     from ..analysis.cycling import cycle_summary, dqdv, half_cycles
     from ..io.cycler import load_cycler
 
-    names = ("cycles.csv", "half_cycles.csv", "dqdv.csv", "summary.json", "voltage_capacity.png", "dqdv.png")
+    from .._provenance import PROVENANCE_FILE, provenance
+
+    names = ("cycles.csv", "half_cycles.csv", "dqdv.csv", "summary.json", "voltage_capacity.png", "dqdv.png",
+             PROVENANCE_FILE)
     not_an_input([Path(args.out) / n for n in names], [args.file])
     out = check_output_folder(args.out, names, overwrite=args.overwrite)
     if args.mass_mg is not None and not (args.mass_mg > 0):
@@ -277,6 +280,11 @@ def _cmd_cycler_summary(args) -> int:
         "coulombic_efficiency": [None if np.isnan(x) else round(float(x), 5) for x in cycles.get("coulombic_efficiency", [])],
     }
     write_text_atomic(out / "summary.json", json.dumps(summary, indent=2) + "\n")
+    read = {k: df.attrs[k] for k in ("vendor", "layout", "column_map", "units", "conversions", "notes",
+                                     "capacity_source") if k in df.attrs}
+    write_text_atomic(out / PROVENANCE_FILE, json.dumps(
+        provenance(inputs=[args.file], settings={"record_as_read": read, "first": args.first,
+                                                  "mass_mg": args.mass_mg}), indent=2, default=str) + "\n")
     import matplotlib
 
     matplotlib.use("Agg")
