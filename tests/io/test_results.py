@@ -254,3 +254,21 @@ def test_a_structure_the_library_cannot_walk_in_time_is_refused(tmp_path, monkey
     monkeypatch.setattr(results, "PROBE_TIMEOUT_S", 1e-3)  # no child starts Python in a millisecond
     with pytest.raises(FileFormatError, match=r"slow.nc: the HDF5 library did not finish reading the file's"):
         open_results(path)
+
+
+def test_a_file_on_which_the_hdf5_library_loops_is_refused_in_time(monkeypatch):
+    """tests/data/results_hdf5_loop.nc: a small result with eight bytes at offset 2288 set to 0xff (found by
+    the fuzz suite); xarray/h5py spin on it for more than 40 s (measured). open_results gives up after the
+    probe's limit, with the file named."""
+    import time
+    from pathlib import Path
+
+    from socscope.io import results
+
+    path = Path(__file__).resolve().parents[1] / "data" / "results_hdf5_loop.nc"
+    monkeypatch.setattr(results, "PROBE_TIMEOUT_S", 3.0)
+    start = time.perf_counter()
+    # another HDF5 version may refuse the damage at once instead of looping: named as well
+    with pytest.raises(FileFormatError, match=r"results_hdf5_loop.nc: (the HDF5 library did not finish|not a)"):
+        open_results(path)
+    assert time.perf_counter() - start < 3.0 + 10.0  # the limit, and the child's clean-up on a loaded machine
