@@ -304,3 +304,54 @@ def test_nan_frames_are_named(tmp_path):
     assert_array_equal(movie.read(0, 2), 1.0)  # the frames before it read as stored
     with pytest.raises(FileFormatError, match=r"nan.tif: frame 2 holds 2 NaN or infinite pixel"):
         movie.read(1, 4)
+
+
+def test_rgb_float_stack_of_nan_is_refused(tmp_path):
+    """An RGB float TIFF full of NaN/inf was accepted as a movie: the finiteness check now covers RGB."""
+    rgb = np.full((3, 8, 9, 3), np.nan, dtype=np.float32)
+    rgb[1] = np.inf
+    path = tmp_path / "nan_rgb.tif"
+    tifffile.imwrite(path, rgb, photometric="rgb")
+    with open_movie(path, frame_interval_s=1.0) as movie:
+        assert movie.is_rgb
+        with pytest.raises(FileFormatError, match=r"nan_rgb.tif: frame 0 holds 72 NaN or infinite pixel"):
+            movie.read()
+
+
+def test_an_imagej_frame_interval_of_1e308_is_refused(tmp_path, stack):
+    path = tmp_path / "huge_dt.tif"
+    tifffile.imwrite(path, stack, imagej=True, metadata={"axes": "TYX", "finterval": 1e308})
+    with pytest.raises(FileFormatError, match=r"huge_dt.tif: its frame times \(imagej-finterval\) are not finite"):
+        open_movie(path)
+    with open_movie(path, frame_interval_s=0.5) as movie:  # the fix the message names
+        assert movie.time_s[-1] == 5.5
+
+
+def test_a_video_announcing_more_frames_than_it_holds(tmp_path, monkeypatch):
+    """Movie.read raised a bare IndexError past the frames a video holds."""
+    iio = pytest.importorskip("imageio.v3")
+    from socscope.io import movies
+
+    path = tmp_path / "clip.gif"
+    frames = np.stack([np.full((6, 6, 3), 60 * k, dtype=np.uint8) for k in range(3)])  # distinct: GIF keeps all
+    try:
+        iio.imwrite(path, frames, loop=0, duration=100)
+    except (ImportError, OSError, ValueError) as exc:  # pragma: no cover - depends on the environment
+        pytest.skip(f"imageio cannot write GIF here: {exc}")
+    monkeypatch.setattr(movies, "_video_length", lambda resource, meta: 5)  # what a damaged container announces
+    with movies._open_video(path, 0.1) as movie:
+        with pytest.raises(FileFormatError, match=r"clip.gif: frame 3 cannot be read .*announces 5 frames"):
+            movie.read()
+
+
+def test_read_tiff_image_refuses_a_cut_stack(tmp_path, stack):
+    """--from-image, masks and label images read a cut stack as its first page without a word."""
+    from socscope.io.movies import read_tiff_image
+
+    good = tmp_path / "good.tif"
+    tifffile.imwrite(good, stack, imagej=True, metadata={"axes": "TYX"})  # tifffile alone reads its cut as one page
+    assert read_tiff_image(good, "an image").shape == stack.shape
+    cut = tmp_path / "cut.tif"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size * 2 // 3])
+    with pytest.raises(FileFormatError, match=r"cut.tif: the file is truncated or corrupt .*expected an image"):
+        read_tiff_image(cut, "an image")

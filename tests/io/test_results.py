@@ -10,6 +10,7 @@ import xarray as xr
 
 import socscope as ss
 from socscope.errors import FileFormatError, ParameterError
+from socscope.io.results import open_results, save_results
 
 # the discharge meets the Li-saturated rim a 1C charge and short rest leave, so it ends at 3.0 V
 PROTOCOL = ["Charge at 1C for 3 minutes", "Rest for 2 minutes", "Discharge at C/2 for 1 minute or until 3.0 V"]
@@ -237,3 +238,50 @@ def test_overwrite_replaces_files_only(tmp_path, sphere_result):
     with pytest.raises(ss.errors.MaterialError, match=r"is a folder \(or a device or pipe\)"):
         ss.materials.save(ss.materials.get("nmc532"), tmp_path / "pipe.csv", overwrite=True)
     assert (tmp_path / "pipe.nc").is_fifo() and (tmp_path / "pipe.csv").is_fifo()
+
+
+def _small_result(path, theta):
+    ds = xr.Dataset({"theta": (("time", "r"), theta, {"units": "1"})},
+                    coords={"time": ("time", np.arange(theta.shape[0], dtype=float), {"units": "s"})},
+                    attrs={"socscope_version": "test"})
+    save_results(ds, path)
+    return path
+
+
+def test_impossible_occupancies_and_infinities_are_refused(tmp_path):
+    theta = np.full((4, 3), 0.5)
+    assert open_results(_small_result(tmp_path / "ok.nc", theta)).theta.shape == (4, 3)
+    theta[2, 1] = -2e249
+    with pytest.raises(FileFormatError, match=r"bad.nc: variable 'theta' holds -2e\+249, outside the occupancy"):
+        open_results(_small_result(tmp_path / "bad.nc", theta))
+    theta[2, 1] = np.inf
+    with pytest.raises(FileFormatError, match=r"inf.nc: variable 'theta' holds 1 infinite value"):
+        open_results(_small_result(tmp_path / "inf.nc", theta))
+
+
+def test_a_structure_the_library_cannot_walk_in_time_is_refused(tmp_path, monkeypatch):
+    """A damaged HDF5 file can make the library loop: the walk runs in a child with a time limit."""
+    from socscope.io import results
+
+    path = _small_result(tmp_path / "slow.nc", np.full((4, 3), 0.5))
+    monkeypatch.setattr(results, "PROBE_TIMEOUT_S", 1e-3)  # no child starts Python in a millisecond
+    with pytest.raises(FileFormatError, match=r"slow.nc: the HDF5 library did not finish reading the file's"):
+        open_results(path)
+
+
+def test_a_file_on_which_the_hdf5_library_loops_is_refused_in_time(monkeypatch):
+    """tests/data/results_hdf5_loop.nc: a small result with eight bytes at offset 2288 set to 0xff (found by
+    the fuzz suite); xarray/h5py spin on it for more than 40 s (measured). open_results gives up after the
+    probe's limit, with the file named."""
+    import time
+    from pathlib import Path
+
+    from socscope.io import results
+
+    path = Path(__file__).resolve().parents[1] / "data" / "results_hdf5_loop.nc"
+    monkeypatch.setattr(results, "PROBE_TIMEOUT_S", 3.0)
+    start = time.perf_counter()
+    # another HDF5 version may refuse the damage at once instead of looping: named as well
+    with pytest.raises(FileFormatError, match=r"results_hdf5_loop.nc: (the HDF5 library did not finish|not a)"):
+        open_results(path)
+    assert time.perf_counter() - start < 3.0 + 10.0  # the limit, and the child's clean-up on a loaded machine

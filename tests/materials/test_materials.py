@@ -849,3 +849,25 @@ def test_material_paths_that_are_not_files(tmp_path):
                  "D_m2_s = [1e-16, 1e-18]\n")
     with pytest.raises(MaterialError, match="c_max_mol_m3 = 4444.* must be a finite number > 0"):
         m.load(big)  # OverflowError
+
+
+def test_every_tabulated_value_is_range_checked(tmp_path):
+    """A D of 1.83 m²/s in the last row fell between the points Material checks (0.005 apart)."""
+    from socscope.materials import load
+
+    rows = "\n".join(f"{t:.4f},{4.3 - 1.2 * t:.4f},1e-15" for t in np.linspace(0.0, 0.999, 50))
+    path = tmp_path / "m.csv"
+    head = ("# name = \"m\"\n# c_max_mol_m3 = 49000\n# density_kg_m3 = 4780\n# capacity_mAh_g = 200\n"
+            "# molar_mass_g_mol = 97\ntheta,U_V,D_m2_s\n")
+    path.write_text(head + rows + "\n1.0,3.1,1.83\n")
+    with pytest.raises(MaterialError, match=r"m.csv: column 'D_m2_s', row 51 \(line 57\): value 1.83 is outside"):
+        load(path)
+
+
+def test_a_huge_csv_field_is_a_material_error(tmp_path):
+    from socscope.materials import load
+
+    path = tmp_path / "m.csv"
+    path.write_text('theta,U_V,D_m2_s\n0,4.2,1e-15\n1,3.0,"' + "9" * 200_000 + '"\n')
+    with pytest.raises(MaterialError, match=r"m.csv: line 3 is not a CSV row"):
+        load(path)

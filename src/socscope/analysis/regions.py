@@ -30,6 +30,7 @@ from scipy import ndimage
 
 from .._optional import require
 from ..errors import FileFormatError, ParameterError, SocscopeWarning
+from ..io.movies import read_tiff_image
 from ..observe.optical import _check_shape
 
 __all__ = ["THRESHOLD_METHODS", "background_threshold", "distance_to_boundary", "labels_from_rois", "load_labels",
@@ -370,18 +371,15 @@ def load_labels(path) -> np.ndarray:
         If the file is missing, unreadable, not one 2D plane, or holds non-integer or
         negative values.
     """
-    tifffile = require("tifffile", "reading label images")
+    require("tifffile", "reading label images")
     measure = require("skimage.measure", "labelling masks")
     path = Path(path)
     expected = "expected a label image: a single-plane TIFF of integers, 0 = background"
     if not path.is_file():
         raise FileFormatError(f"{path}: no such file ({expected})")
-    try:
-        data = np.asarray(tifffile.imread(path))
-    except Exception as exc:  # tifffile raises TiffFileError, ValueError, struct.error, ...
-        raise FileFormatError(f"{path}: cannot be read as TIFF ({exc}); {expected}") from exc
+    data = read_tiff_image(path, "a label image (a single-plane TIFF of integers, 0 = background)")
     data = np.squeeze(data)
-    if data.ndim != 2:
+    if data.ndim != 2 or data.size == 0:
         raise FileFormatError(f"{path}: holds an array of shape {data.shape}; {expected}")
     if data.dtype == bool:
         data = data.astype(np.uint8)

@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import FileFormatError, SocscopeError
+from ..io._guard import reading
+from ..io.movies import read_tiff_image
 from ._flags import positive
 
 __all__ = ["add_electrode_parser", "cmd_simulate_electrode"]
@@ -150,21 +152,18 @@ def _read_image(path: Path) -> np.ndarray:
     if suffix not in IMAGE_SUFFIXES:
         raise FileFormatError(f"{path}: unknown image format {suffix!r}; {expected}")
     try:
-        if suffix == ".npy":
-            img = np.load(path, allow_pickle=False)
-        elif suffix == ".png":
+        if suffix == ".png":
             from skimage.io import imread
-
-            img = imread(path)
-        else:
-            import tifffile
-
-            img = tifffile.imread(path)
+        elif suffix != ".npy":
+            import tifffile  # noqa: F401 - read_tiff_image needs it
     except ImportError as exc:
         raise FileFormatError(f"{path}: reading {suffix} needs an optional package ({exc.name}); "
                               "pip install 'socscope[image]'") from None
-    except Exception as exc:  # noqa: BLE001 - tifffile/numpy/imageio raise many types for unreadable files
-        raise FileFormatError(f"{path}: cannot be read ({type(exc).__name__}: {exc}); {expected}") from None
+    if suffix in (".tif", ".tiff"):  # a cut stack is refused, not read as its first page
+        img = read_tiff_image(path, f"a TIFF image ({expected})")
+    else:
+        with reading(path, f"an image ({expected})"):  # numpy/imageio raise many types for unreadable files
+            img = np.load(path, allow_pickle=False) if suffix == ".npy" else imread(path)
     img = np.squeeze(np.asarray(img))
     if img.size == 0:
         raise FileFormatError(f"{path}: holds an empty array of shape {img.shape}; {expected}")

@@ -108,33 +108,39 @@ def _read_mask(path: Path):
     import numpy as np
 
     from ..errors import FileFormatError
+    from ..io._guard import reading
+    from ..io.movies import read_tiff_image
 
     if not path.is_file():
         raise FileFormatError(f"{path}: no such file (expected a mask image: .npy, .tif/.tiff or .png)")
     suffix = path.suffix.lower()
+    if suffix not in (".npy", ".tif", ".tiff", ".png"):
+        raise FileFormatError(f"{path}: unknown mask format {suffix!r}; use .npy, .tif/.tiff or .png")
     try:
-        if suffix == ".npy":
-            img = np.load(path, allow_pickle=False)
-        elif suffix in (".tif", ".tiff"):
-            import tifffile
-
-            img = tifffile.imread(path)
+        if suffix in (".tif", ".tiff"):
+            import tifffile  # noqa: F401 - read_tiff_image needs it
         elif suffix == ".png":
             import matplotlib.image as mpimg
-
-            img = mpimg.imread(path)
-            if img.ndim == 3:
-                img = img[..., :3].mean(axis=-1)
-        else:
-            raise FileFormatError(f"{path}: unknown mask format {suffix!r}; use .npy, .tif/.tiff or .png")
     except ImportError as exc:
         raise FileFormatError(f"{path}: reading {suffix} needs an optional package ({exc.name}); "
                               "pip install 'socscope[image]' or save the mask as .npy") from None
-    except (OSError, ValueError) as exc:
-        raise FileFormatError(f"{path}: cannot read mask image ({exc})") from None
+    # numpy, tifffile and matplotlib raise anything on a damaged file (TokenError, SyntaxError,
+    # ZeroDivisionError, EOFError, MemoryError, ...): one wrapper names the file
+    with reading(path, f"a mask image ({suffix})"):
+        if suffix == ".npy":
+            img = np.load(path, allow_pickle=False)
+        elif suffix == ".png":
+            img = mpimg.imread(path)
+            if img.ndim == 3:
+                img = img[..., :3].mean(axis=-1)
+    if suffix in (".tif", ".tiff"):  # a cut stack is refused, not read as its first page
+        img = read_tiff_image(path, "a mask image (.tif)")
     img = np.asarray(img)
-    if img.ndim != 2:
-        raise FileFormatError(f"{path}: mask must be a 2D image, got shape {img.shape}")
+    if img.ndim != 2 or img.size == 0:
+        raise FileFormatError(f"{path}: mask must be a non-empty 2D image, got shape {img.shape}")
+    if img.dtype.kind not in "biuf":
+        raise FileFormatError(f"{path}: the mask holds {img.dtype} values; a mask holds numbers: 0 (background) and "
+                              "non-zero (particle)")
     if img.dtype.kind == "f" and not np.all(np.isfinite(img)):
         bad = np.argwhere(~np.isfinite(img))
         raise FileFormatError(f"{path}: the mask has {len(bad)} NaN or infinite pixel(s), the first at (row, column) "
@@ -270,6 +276,8 @@ def _cmd_cycler_summary(args) -> int:
         raise SocscopeError(f"--mass-mg {args.mass_mg} must be a positive active mass in mg, e.g. 8.1")
     mass_g = args.mass_mg * 1e-3 if args.mass_mg is not None else None
     df = load_cycler(args.file)
+    if args.verbose:
+        print(_read_record(df))
     half = half_cycles(df)
     if half.empty:
         raise SocscopeError(f"{args.file}: no charge or discharge found (the current never leaves zero)")
@@ -287,6 +295,8 @@ def _cmd_cycler_summary(args) -> int:
         "coulombic_efficiency": [None if np.isnan(x) else round(float(x), 5) for x in cycles.get("coulombic_efficiency", [])],
     }
     write_text_atomic(out / "summary.json", json.dumps(summary, indent=2) + "\n")
+    read = {k: df.attrs[k] for k in ("vendor", "layout", "column_map", "units", "conversions", "notes",
+                                     "capacity_source") if k in df.attrs}
     import matplotlib
 
     matplotlib.use("Agg")
@@ -303,7 +313,8 @@ def _cmd_cycler_summary(args) -> int:
     axes = plot_capacity_efficiency(cycles)
     axes[0].figure.savefig(out / "cycles.png", dpi=150)
     plt.close(axes[0].figure)
-    write_provenance(out, command_provenance(args, inputs=[args.file]))
+    write_provenance(out, command_provenance(args, inputs=[args.file], settings={
+        "record_as_read": read, "first": args.first, "mass_mg": args.mass_mg}))
     if not args.quiet:
         if cycles.empty:
             print(f"no complete cycle (a {args.first} followed by its counterpart); "
@@ -312,6 +323,22 @@ def _cmd_cycler_summary(args) -> int:
             print(cycles.to_string(float_format=lambda x: f"{x:.4g}"))
         print(f"wrote {out}/")
     return 0
+
+
+def _read_record(df) -> str:
+    """What load_cycler read: vendor, layout, column mapping, units and conversions (``--verbose``)."""
+    a = df.attrs
+    lines = [f"read {a.get('source_file')}: {len(df)} points",
+             f"  vendor: {a.get('vendor')}", f"  layout: {a.get('layout')}"]
+    for key, value in (a.get("column_map") or {}).items():
+        lines.append(f"  {key:<12} <- {value}")
+    for key, value in (a.get("units") or {}).items():
+        lines.append(f"  unit of {key}: {value}")
+    for key, value in (a.get("conversions") or {}).items():
+        lines.append(f"  converted {key!r}: {value}")
+    lines += [f"  note: {n}" for n in a.get("notes") or []]
+    lines.append(f"  capacity: {a.get('capacity_source')}; {a.get('sign_convention')}")
+    return "\n".join(lines)
 
 
 def _cmd_gitt(args) -> int:
@@ -497,7 +524,8 @@ def build_parser() -> argparse.ArgumentParser:
     cs = csub.add_parser(
         "summary", help="per-cycle capacities, coulombic efficiency, CC/CV parts, dQ/dV",
         description="Per-cycle charge and discharge capacity, coulombic efficiency (with and without the CV "
-                    "part), dQ/dV, and figures, from a Bio-Logic .mpr/.mpt or Neware .ndax/.nda file.",
+                    "part), dQ/dV, and figures, from a Bio-Logic .mpr/.mpt/.csv, Neware .ndax/.nda/.csv, Arbin "
+                    ".res/.csv or Maccor text file (vendor and layout detected from the content).",
         epilog="example: socscope cycler summary cell.mpr --mass-mg 8.1 --out summary/",
     )
     cs.add_argument("file", help="cycler record")
@@ -507,6 +535,8 @@ def build_parser() -> argparse.ArgumentParser:
     cs.add_argument("--out", required=True, help="output folder")
     cs.add_argument("--overwrite", action="store_true", help="replace files in an existing output folder")
     cs.add_argument("--quiet", action="store_true", help="print nothing on success")
+    cs.add_argument("--verbose", action="store_true",
+                    help="print what was read: vendor, layout, column mapping, units and conversions")
     cs.set_defaults(func=_cmd_cycler_summary)
     c.set_defaults(func=lambda a: _usage(c))
 

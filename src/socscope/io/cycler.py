@@ -23,12 +23,27 @@ The vendor is detected from the file's content, not only its extension:
 
 * Bio-Logic EC-Lab binary ``.mpr`` (read with galvani) and ASCII ``.mpt``;
 * Neware ``.ndax`` / ``.nda`` (read with NewareNDA);
-* Arbin CSV exports (``Test_Time(s)``, ``Current(A)``, ``Voltage(V)``,
-  ``Charge_Capacity(Ah)``, ``Discharge_Capacity(Ah)``, ``Step_Index``,
-  ``Cycle_Index``; signed current) and Maccor text exports (``Rec#``,
-  ``Cyc#``, ``Step``, ``Test (Sec)``, ``Amp-hr``, ``Amps``, ``Volts``,
-  ``State``: unsigned current and capacity, the state C/D/R/O gives the
-  sign; tab, comma or semicolon separated, with header lines above the table);
+* Arbin native ``.res`` databases (through mdbtools' ``mdb-export``) and
+  CSV/XLSX exports (``Test_Time``, ``Step_Index``, ``Cycle_Index``,
+  ``Current``, ``Voltage``, ``Charge_Capacity``, ``Discharge_Capacity``,
+  with or without units in the headers; signed current, counters that
+  restart every cycle);
+* Maccor text exports in their common layouts (``Rec#``/``Cyc#``/``Test
+  (Sec)``/``Amps``/``Volts``/``Amp-hr``/``State``, or ``Rec``/``Cycle P``/
+  ``TestTime``/``Current [A]``/``Cap. [Ah]``/``Md``): unsigned current and
+  capacity, the state C/D/R gives the sign; elapsed time in seconds, in a
+  unit read from the clock column, or as ``d hh:mm:ss``;
+* Neware CSV/XLSX exports (``Step Type``, ``Chg. Cap.(mAh)``, ...) and
+  Bio-Logic EC-Lab text exported as (semicolon) CSV;
+
+For every vendor table the header row (below any header block), the
+separator (tab, semicolon, comma) and the decimal mark are found in the
+content, and units are read from the headers (``Current(mA)``, ``Cap.
+[Ah]``, ``time/h``) or from the vendor's convention for a header without
+one; a column whose unit cannot be known is named in a warning. What was
+read is recorded in ``df.attrs``: ``vendor``, ``layout``, ``column_map``,
+``units``, ``conversions`` and ``notes`` (``socscope cycler summary
+--verbose`` prints them).
 * any delimited text file: with a column mapping (``columns=``), or with
   headers it recognises (:data:`CSV_NAMES`: ``time_s``, ``time/h``,
   ``Ewe/V``, ``current_mA``, ... case-insensitive, converted to SI; the
@@ -40,17 +55,30 @@ Readers for binary formats need the optional extra ``socscope[cycler]``.
 from __future__ import annotations
 
 import io
+import re
+import shutil
+import subprocess
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..errors import FileFormatError
+from ..errors import FileFormatError, SocscopeWarning
+from ._guard import reading
 
-__all__ = ["load_cycler", "detect_vendor", "record_problem", "SCHEMA", "VENDORS", "CSV_NAMES"]
+__all__ = ["CSV_NAMES", "LIMITS", "SCHEMA", "VENDORS", "detect_vendor", "load_cycler", "record_problem"]
 
 SCHEMA = ("time_s", "voltage_V", "current_A", "step", "cycle", "capacity_Ah")
-VENDORS = ("biologic-mpr", "biologic-mpt", "neware-ndax", "neware-nda", "arbin", "maccor", "csv")
+VENDORS = ("biologic-mpr", "biologic-mpt", "biologic-csv", "neware-ndax", "neware-nda", "neware-csv", "arbin-res",
+           "arbin", "maccor", "xlsx", "csv")
+
+#: physically possible magnitudes of a cycler record's values (a larger one is damage, not data):
+#: a cell or a module below 1 kV, below 10 kA, within a century, below 1 MA h
+LIMITS = {"voltage_V": 1e3, "current_A": 1e4, "time_s": 3.2e9, "capacity_Ah": 1e6}
+
+#: seconds mdb-export may take over one table of an Arbin .res file
+_MDB_TIMEOUT_S = 120
 
 #: header names (lower case) a plain text table may use for each schema column,
 #: with the factor that converts the column to the schema's unit; ``step``,
@@ -105,22 +133,25 @@ def detect_vendor(path) -> str:
         return "biologic-mpr"
     if head.startswith(_MPT_MAGIC):
         return "biologic-mpt"
+    if head.startswith(_JET_MAGIC):
+        return "arbin-res"
     if head.startswith(_ZIP_MAGIC):
-        return "neware-ndax"
+        return "xlsx" if (b"[Content_Types].xml" in head or path.suffix.lower() in (".xlsx", ".xlsm")) \
+            else "neware-ndax"
     if head.startswith(_NDA_MAGIC):
         return "neware-nda"
     if b"\x00" not in head:
-        text = head.decode("latin-1").lower()
-        if "test_time(s)" in text and "current(a)" in text:
-            return "arbin"
-        if "rec#" in text or "cyc#" in text:
-            return "maccor"
+        with open(path, "rb") as fh:
+            layout = _find_layout(fh.read(262144).decode("latin-1"))
+        if layout is not None:
+            return layout.vendor
     if b"\x00" in head:
         raise FileFormatError(
             f"{path}: unknown binary format (first bytes {head[:16]!r}); expected a Bio-Logic .mpr, "
-            "a Neware .ndax/.nda, or a text export (.mpt, .csv)"
+            "a Neware .ndax/.nda, an Arbin .res, or a text export (.mpt, .csv, .txt)"
         )
-    binary = {".mpr": "Bio-Logic .mpr", ".mpt": "EC-Lab .mpt", ".ndax": "Neware .ndax", ".nda": "Neware .nda"}
+    binary = {".mpr": "Bio-Logic .mpr", ".mpt": "EC-Lab .mpt", ".ndax": "Neware .ndax", ".nda": "Neware .nda",
+              ".res": "Arbin .res"}
     if path.suffix.lower() in binary:
         raise FileFormatError(
             f"{path}: named like a {binary[path.suffix.lower()]} file but it is plain text without that "
@@ -167,28 +198,50 @@ def load_cycler(path, *, vendor: str | None = None, columns: dict | None = None,
         "neware-nda": _read_neware,
         "csv": lambda p: _read_csv(p, columns, csv_options),
         "arbin": _read_arbin,
+        "arbin-res": _read_arbin_res,
         "maccor": _read_maccor,
+        "neware-csv": _read_neware_csv,
+        "biologic-csv": _read_biologic_csv,
+        "xlsx": _read_xlsx,
     }
-    try:
-        df = readers[kind](path)
-    except FileFormatError:
-        raise
-    except _ColumnError as exc:  # a column of numbers that the schema cannot hold
-        raise FileFormatError(f"{path}: {exc}") from None
-    except (ValueError, TypeError) as exc:  # a column that does not convert to numbers
-        advice = ("; for decimal commas pass decimal=',' (with sep=';'), and give times as elapsed seconds, not "
-                  "clock times") if kind == "csv" else "; re-export the record from the cycler's software"
-        raise FileFormatError(f"{path}: a column of the {kind} table holds values that are not numbers "
-                              f"({exc}){advice}") from None
+    with reading(path, f"a {kind} cycler record"):  # any other library error, named with the file
+        try:
+            df = readers[kind](path)
+        except FileFormatError:
+            raise
+        except _ColumnError as exc:  # a column of numbers that the schema cannot hold
+            raise FileFormatError(f"{path}: {exc}") from None
+        except (ValueError, TypeError) as exc:  # a column that does not convert to numbers
+            advice = ("; for decimal commas pass decimal=',' (with sep=';'), and give times as elapsed seconds, "
+                      "not clock times") if kind == "csv" else "; re-export the record from the cycler's software"
+            raise FileFormatError(f"{path}: a column of the {kind} table holds values that are not numbers "
+                                  f"({' '.join(str(exc).split())[:200]}){advice}") from None
+        problem = None if df.empty else (record_problem(df) or _range_problem(df))
     if df.empty:
         raise FileFormatError(f"{path}: the {kind} file holds no data points")
-    problem = record_problem(df)
     if problem:
         raise FileFormatError(f"{path}: {problem}")
     df.attrs["source_file"] = str(path)
     df.attrs["vendor"] = kind
+    df.attrs.setdefault("layout", {"biologic-mpr": "EC-Lab binary (.mpr, read with galvani)",
+                                   "biologic-mpt": "EC-Lab text (.mpt)",
+                                   "neware-ndax": "Neware binary (read with NewareNDA)",
+                                   "neware-nda": "Neware binary (read with NewareNDA)",
+                                   "csv": "delimited text table"}.get(kind, kind))
     df.attrs["sign_convention"] = "current_A and capacity_Ah positive on charge (delithiation)"
     return df
+
+
+def _range_problem(df: pd.DataFrame) -> str | None:
+    """A value beyond :data:`LIMITS` (damage, not data), or None."""
+    for name, limit in LIMITS.items():
+        values = np.abs(df[name].to_numpy(float))
+        bad = np.flatnonzero(values > limit)
+        if bad.size:
+            return (f"{name} of data row {bad[0] + 1} is {df[name].iloc[bad[0]]:.6g}, beyond the physically possible "
+                    f"±{limit:g} ({bad.size} row(s)); the file is damaged or a column is in another unit: "
+                    "re-export it, or pass columns= with converted columns")
+    return None
 
 
 # -- helpers -------------------------------------------------------------------
@@ -229,6 +282,12 @@ def _assemble(raw: pd.DataFrame, time_s, voltage_V, current_A, step, cycle, capa
         values = np.asarray(counter, dtype=float)
         if not np.all(np.isfinite(values)):
             raise ValueError(f"the {name} column has empty cells")
+        huge = np.flatnonzero(np.abs(values) > 2.0**53)
+        if huge.size:
+            # beyond 2**53 a float no longer holds every whole number, and beyond 2**63 int64 wraps
+            raise _ColumnError(f"the {name} column holds {values[huge[0]]:.6g} in data row {huge[0] + 1} "
+                               f"({huge.size} row(s)); {name} numbers stay below 2**53: the file is damaged, "
+                               "re-export it")
         odd = np.flatnonzero(values != np.round(values))
         if odd.size:
             # a cast to int64 would truncate 1.5 to 1 and join two steps into one
@@ -320,10 +379,8 @@ def _biologic_frame(path, raw: pd.DataFrame) -> pd.DataFrame:
 
 def _read_mpr(path: Path) -> pd.DataFrame:
     biologic = _need(path, "galvani.BioLogic")
-    try:
+    with reading(path, "a Bio-Logic .mpr file"):  # galvani raises ValueError/KeyError/struct errors on damage
         mpr = biologic.MPRfile(str(path))
-    except Exception as exc:  # galvani raises ValueError/KeyError/struct errors on damage
-        raise FileFormatError(f"{path}: not a readable Bio-Logic .mpr file ({type(exc).__name__}: {exc})") from None
     raw = pd.DataFrame(mpr.data)
     if "time/s" not in raw.columns:
         raise FileFormatError(f"{path}: the .mpr data has no time column; columns are {list(raw.columns)}")
@@ -345,10 +402,8 @@ def _read_mpt(path: Path) -> pd.DataFrame:
     body = "\n".join(lines[n_header - 1:])
     first = lines[n_header] if len(lines) > n_header else ""
     decimal = "," if ("," in first and "." not in first) else "."
-    try:
+    with reading(path, "an EC-Lab text table"):
         raw = pd.read_csv(io.StringIO(body), sep="\t", decimal=decimal)
-    except Exception as exc:
-        raise FileFormatError(f"{path}: cannot parse the EC-Lab text table ({exc})") from None
     raw = raw.loc[:, [c for c in raw.columns if not str(c).startswith("Unnamed")]]
     if "time/s" not in raw.columns:
         raise FileFormatError(f"{path}: the EC-Lab table has no 'time/s' column; columns are {list(raw.columns)}")
@@ -357,10 +412,8 @@ def _read_mpt(path: Path) -> pd.DataFrame:
 
 def _read_neware(path: Path) -> pd.DataFrame:
     nda = _need(path, "NewareNDA")
-    try:
+    with reading(path, "a Neware .nda/.ndax file"):
         raw = nda.read(str(path))
-    except Exception as exc:
-        raise FileFormatError(f"{path}: not a readable Neware file ({type(exc).__name__}: {exc})") from None
     need = ("Time", "Voltage", "Current(mA)", "Step", "Cycle")
     missing = [c for c in need if c not in raw.columns]
     if missing:
@@ -388,11 +441,9 @@ def _read_csv(path: Path, columns: dict | None, options: dict) -> pd.DataFrame:
         missing_keys = [k for k in ("time_s", "voltage_V", "current_A") if k not in columns]
         if missing_keys:
             raise FileFormatError(f"{path}: the column mapping must name {missing_keys}")
-    try:
+    with reading(path, "a delimited text table"):
         # without a separator, sniff it (python engine); with one, the fast C engine
         raw = pd.read_csv(path, **(options if "sep" in options else {"sep": None, "engine": "python"} | options))
-    except Exception as exc:
-        raise FileFormatError(f"{path}: cannot parse as a delimited text table ({exc})") from None
     if raw.empty:
         raise FileFormatError(f"{path}: the table has a header but no data rows")
     if columns:
@@ -425,88 +476,425 @@ def _columns_from_headers(path: Path, headers) -> tuple[dict, dict]:
             columns[key], factors[key] = lower[hit], names[hit]
         elif key in ("time_s", "voltage_V", "current_A"):
             raise FileFormatError(
-                f"{path}: no {key.split('_')[0]} column among {list(headers)}; name it one of "
-                f"{sorted(names)} (case-insensitive), or pass a column mapping, e.g. load_cycler(path, "
-                "columns={'time_s': 'Time (s)', 'voltage_V': 'Voltage (V)', 'current_A': 'Current (A)'})"
+                f"{path}: no {key.split('_')[0]} column of a known layout (name it one of {sorted(names)}, "
+                f"case-insensitive, or pass a column mapping); {_mapping_hint(headers)}"
             )
     return columns, factors
 
 
-def _text_table(path: Path, marker: str) -> pd.DataFrame:
-    """A delimited table whose header row contains ``marker`` (lines above it skipped)."""
-    lines = path.read_bytes().decode("latin-1").splitlines()
-    try:
-        row = next(k for k, line in enumerate(lines) if marker.lower() in line.lower())
-    except StopIteration:
-        raise FileFormatError(f"{path}: no table header containing {marker!r}") from None
-    header = lines[row]
-    sep = max(("\t", ",", ";"), key=header.count)
-    try:
-        raw = pd.read_csv(io.StringIO("\n".join(lines[row:])), sep=sep)
-    except Exception as exc:
-        raise FileFormatError(f"{path}: cannot parse the table below line {row + 1} ({exc})") from None
-    raw.columns = [str(c).strip() for c in raw.columns]
-    if raw.empty:
-        raise FileFormatError(f"{path}: the table below line {row + 1} has no data rows")
-    return raw.loc[:, [c for c in raw.columns if not c.startswith("Unnamed")]]
+# -- vendor text exports: the header row, separator and decimal found in the content ---------------
+#: the roles a vendor's column can play, with the names (lower case, without unit, spaces,
+#: underscores or dots) under which the vendors write them, in order of preference
+ROLES = {
+    "time": ("testtime", "totaltime", "cumulativetime", "test", "time", "elapsedtime"),
+    "voltage": ("voltage", "volts", "ewe", "ecell", "potential"),
+    "current": ("current", "amps", "i"),
+    "step": ("stepindex", "step", "ns", "stepid", "stepnumber"),
+    "cycle": ("cycleindex", "cyc#", "cyclep", "cycle", "cyclenumber", "cycleid"),
+    "charge": ("chargecapacity", "chgcap", "qcharge", "chargecap"),
+    "discharge": ("dischargecapacity", "dchgcap", "qdischarge", "dischargecap"),
+    "capacity": ("amphr", "cap", "capacity", "ahr"),
+    "state": ("state", "md", "steptype", "mode"),
+    "clock": ("dpttime", "datetime", "realtime", "absolutetime", "systemtime", "date"),
+}
+
+#: unit (lower case) -> factor to SI, per kind of quantity
+UNITS = {
+    "time": {"s": 1.0, "sec": 1.0, "second": 1.0, "seconds": 1.0, "ms": 1e-3, "min": 60.0, "h": 3600.0,
+             "hr": 3600.0, "hour": 3600.0, "hours": 3600.0},
+    "voltage": {"v": 1.0, "volts": 1.0, "mv": 1e-3},
+    "current": {"a": 1.0, "amps": 1.0, "ma": 1e-3, "ua": 1e-6, "µa": 1e-6},
+    "capacity": {"ah": 1.0, "amp-hr": 1.0, "mah": 1e-3, "ma.h": 1e-3, "µah": 1e-6, "uah": 1e-6, "c": 1 / 3600.0,
+                 "mc": 1e-3 / 3600.0},
+}
+_KIND = {"time": "time", "voltage": "voltage", "current": "current", "charge": "capacity",
+         "discharge": "capacity", "capacity": "capacity"}
+
+#: each vendor's units for headers that carry none (their manuals' conventions)
+_DEFAULT_UNITS = {
+    "arbin": {"time": "s", "voltage": "V", "current": "A", "charge": "Ah", "discharge": "Ah"},
+    "maccor": {"voltage": "V", "current": "A", "capacity": "Ah"},  # Volts, Amps, Amp-hr
+    "neware-csv": {},
+}
+_UNIT_RE = re.compile(r"^(?P<base>.*?)\s*(?:\((?P<u1>[^()]*)\)|\[(?P<u2>[^\[\]]*)\]|/(?P<u3>[^/]+))\s*$")
+_CLOCK_RE = r"^\s*(?:(?P<d>\d+)\s*(?:d|days?|-)\s*)?(?P<h>\d+):(?P<m>\d{1,2}):(?P<s>\d{1,2}(?:[.,]\d*)?)\s*$"
+_LINES = re.compile(r"\r\n|\n|\r")  # the line ends pandas counts (str.splitlines knows more)
+_JET_MAGIC = (b"\x00\x01\x00\x00Standard Jet DB", b"\x00\x01\x00\x00Standard ACE DB")
 
 
-def _column(path, raw: pd.DataFrame, *names: str) -> str:
-    lower = {c.lower().replace(" ", ""): c for c in raw.columns}
+def _split_unit(name) -> tuple[str, str | None]:
+    """A header's base name (lower case, letters, digits and '#') and its unit, if it names one."""
+    text = str(name).strip()
+    m = _UNIT_RE.match(text)
+    unit = None
+    if m and m.group("base"):
+        text, unit = m.group("base"), next(u for u in (m.group("u1"), m.group("u2"), m.group("u3")) if u is not None)
+        unit = unit.strip()
+    base = re.sub(r"[^0-9a-z#]", "", text.lower())
+    return base, unit
+
+
+def _roles(names) -> dict:
+    """Role -> column name, for the headers of a table."""
+    bases = {}
     for n in names:
-        key = n.lower().replace(" ", "")
-        if key in lower:
-            return lower[key]
-    raise FileFormatError(f"{path}: none of the columns {list(names)} found; the file has {list(raw.columns)}")
+        base, _ = _split_unit(n)
+        bases.setdefault(base, n)
+    found = {}
+    for role, options in ROLES.items():
+        hit = next((bases[o] for o in options if o in bases), None)
+        if hit is not None:
+            found[role] = hit
+    return found
+
+
+def _text_vendor(names) -> str | None:
+    """The vendor a table's headers belong to, or None."""
+    lower = {str(n).strip().lower() for n in names}
+    bases = {_split_unit(n)[0] for n in names}
+    if "time/s" in lower and bases & {"ewe", "ecell"}:
+        return "biologic-csv"
+    if {"testtime", "stepindex", "cycleindex"} <= bases:
+        return "arbin"
+    if bases & {"rec#", "rec"} and bases & {"cyc#", "cyclep", "cyclec", "cycle"} and bases & {"md", "state"}:
+        return "maccor"
+    if bases & {"steptype", "chgcap", "dchgcap"} or {"cycleid", "stepid"} <= bases:
+        return "neware-csv"
+    return None
+
+
+class _Layout:
+    """Where a vendor's table lies in a text file: header line, separator, decimal mark."""
+
+    def __init__(self, vendor, row, sep, decimal, names):
+        self.vendor, self.row, self.sep, self.decimal, self.names = vendor, row, sep, decimal, names
+
+    def describe(self) -> str:
+        sep = {"\t": "tab", ",": "comma", ";": "semicolon"}[self.sep]
+        block = f"a header block of {self.row} line(s), " if self.row else ""
+        return f"text table, {block}{sep}-separated, decimal {'comma' if self.decimal == ',' else 'point'}"
+
+
+def _find_layout(text: str) -> _Layout | None:
+    """The vendor table in the first lines of a text file, or None."""
+    lines = _LINES.split(text)
+    for k, line in enumerate(lines[:300]):
+        for sep in ("\t", ";", ","):
+            if line.count(sep) < 2:
+                continue
+            names = [c.strip().strip('"') for c in line.split(sep)]
+            vendor = _text_vendor(names)
+            if vendor is None:
+                continue
+            data = [ln for ln in lines[k + 1:k + 30] if ln.strip()]
+            cells = [c.strip() for ln in data for c in ln.split(sep)]
+            commas = sum(bool(re.fullmatch(r"-?\d+,\d+", c)) for c in cells)
+            points = sum(bool(re.fullmatch(r"-?\d*\.\d+(?:[eE][-+]?\d+)?", c)) for c in cells)
+            decimal = "," if sep != "," and commas > points else "."
+            return _Layout(vendor, k, sep, decimal, names)
+    return None
+
+
+def _read_text_layout(path: Path, layout: _Layout | None = None, vendor: str | None = None) -> pd.DataFrame:
+    """Read a vendor's text export (layout detected from the content)."""
+    with open(path, "rb") as fh:
+        head = fh.read(262144)
+        fh.seek(max(0, path.stat().st_size - 65536))
+        tail = fh.read()
+    if layout is None:
+        layout = _find_layout(head.decode("latin-1"))
+    if layout is None or (vendor and layout.vendor != vendor):
+        raise FileFormatError(f"{path}: no {vendor or 'cycler'} table header found in its first 300 lines")
+    raw = pd.read_csv(path, sep=layout.sep, skiprows=layout.row, header=0, decimal=layout.decimal,
+                      skip_blank_lines=True, low_memory=False, encoding="latin-1")
+    raw.columns = [str(c).strip() for c in raw.columns]
+    raw = raw.loc[:, [c for c in raw.columns if not c.startswith("Unnamed")]]
+    notes = []
+    last = next((ln for ln in reversed(_LINES.split(tail.decode("latin-1"))) if ln.strip()), "")
+    cut = tail and not tail.endswith((b"\n", b"\r"))
+    if (cut or last.count(layout.sep) < len(layout.names) - 1) and len(raw) > 1:
+        # a file cut inside its last line (no line end, or fewer fields than the header): its
+        # last number may be shortened, so the row is dropped
+        raw = raw.iloc[:-1]
+        warnings.warn(f"{path}: its last line is incomplete (no line end, or fewer fields than the "
+                      "header: the file was cut short?); that record was left out", SocscopeWarning, stacklevel=3)
+        notes.append("last line incomplete: dropped")
+    if raw.empty:
+        raise FileFormatError(f"{path}: the table below line {layout.row + 1} has no data rows")
+    return _from_table(path, raw, layout.vendor, layout.describe(), layout.decimal, notes)
+
+
+def _numbers(path, raw: pd.DataFrame, col, decimal: str = ".") -> np.ndarray:
+    """A column as floats; the first cell that is not a number is named."""
+    s = raw[col]
+    if not pd.api.types.is_numeric_dtype(s.dtype):
+        text = s.astype(str).str.strip()
+        if decimal == ",":
+            text = text.str.replace(",", ".", regex=False)
+        values = pd.to_numeric(text, errors="coerce").to_numpy(float)
+        bad = np.flatnonzero(np.isnan(values) & ~s.isna().to_numpy() & (text.str.lower() != "nan").to_numpy())
+        if bad.size:
+            raise FileFormatError(f"{path}: column {col!r} holds {str(s.iloc[bad[0]])[:40]!r} in data row "
+                                  f"{bad[0] + 1}, not a number ({bad.size} row(s)); re-export the record")
+        return values
+    return s.to_numpy(float)
+
+
+def _clock_seconds(path, raw: pd.DataFrame, col) -> np.ndarray | None:
+    """Elapsed times written as ``[d[d] ]hh:mm:ss[.f]`` -> seconds, or None if the column is not of that form."""
+    s = raw[col]
+    sample = s.dropna().astype(str).head(50)
+    if sample.empty or sample.str.match(_CLOCK_RE).mean() <= 0.5:
+        return None
+    text = s.astype(str).to_numpy(dtype="U")
+    try:  # numpy's vectorised string functions: a million rows in about a second
+        norm = np.strings.strip(text)
+        for token in ("days", "day", "d", "-"):
+            norm = np.strings.replace(norm, token, " ")
+        head, c1, sec = np.strings.rpartition(norm, ":")
+        head, c2, mins = np.strings.rpartition(head, ":")
+        days, _, hours = np.strings.rpartition(np.strings.strip(head), " ")
+        days = np.strings.strip(days)
+        if not (np.all(c1 == ":") and np.all(c2 == ":")):
+            raise ValueError("not every cell has two colons")
+        days = np.where(days == "", "0", days).astype(float)
+        return (((days * 24 + hours.astype(float)) * 60 + mins.astype(float)) * 60
+                + np.strings.replace(sec, ",", ".").astype(float))
+    except ValueError:
+        bad = np.flatnonzero(~s.astype(str).str.match(_CLOCK_RE).to_numpy(bool))
+        k = int(bad[0]) if bad.size else 0
+        raise FileFormatError(f"{path}: column {col!r} holds {str(s.iloc[k])[:40]!r} in data row {k + 1}, not an "
+                              "elapsed time of the form d hh:mm:ss; re-export the record") from None
+
+
+def _clock_factor(raw: pd.DataFrame, clock, t: np.ndarray) -> float | None:
+    """Seconds per unit of ``t``, from the file's wall-clock stamps (1, 60 or 3600), or None."""
+    try:
+        stamps = pd.to_datetime(raw[clock], errors="coerce", format="mixed")
+    except (ValueError, TypeError):
+        return None
+    wall = (stamps - stamps.iloc[0]).dt.total_seconds().to_numpy(float)
+    dw, dt = np.diff(wall), np.diff(t)
+    ok = np.isfinite(dw) & np.isfinite(dt) & (dw > 0) & (dt > 0)
+    if ok.sum() < 3:
+        return None
+    ratio = float(np.median(dw[ok] / dt[ok]))
+    for factor in (1.0, 60.0, 3600.0):
+        if abs(ratio / factor - 1) < 0.05:
+            return factor
+    return None
+
+
+def _accumulate(counter: np.ndarray) -> np.ndarray:
+    """A counter that restarts (falls back towards zero) at step or cycle changes, made one running total."""
+    c = np.nan_to_num(counter.astype(float))
+    d = np.diff(c, prepend=c[:1])
+    d = np.where(d >= 0, d, c)  # a fall is a restart: the new value counts from zero
+    return np.cumsum(d)
+
+
+def _from_table(path, raw: pd.DataFrame, vendor: str, layout: str, decimal: str = ".", notes=None) -> pd.DataFrame:
+    """The schema from a vendor's table with named columns (text or spreadsheet)."""
+    if vendor == "biologic-csv":
+        for c in raw.columns:
+            if not pd.api.types.is_numeric_dtype(raw[c].dtype) and c != "mode":
+                converted = pd.to_numeric(raw[c].astype(str).str.replace(",", ".", regex=False), errors="coerce")
+                if converted.notna().sum() >= raw[c].notna().sum():
+                    raw[c] = converted
+        df = _biologic_frame(path, raw)
+        df.attrs["layout"] = f"EC-Lab {layout}"
+        return df
+    roles = _roles(raw.columns)
+    missing = [r for r in ("time", "voltage", "current") if r not in roles]
+    if missing:
+        raise FileFormatError(f"{path}: the {vendor} table has no {missing[0]} column; {_mapping_hint(raw.columns)}")
+    notes = list(notes or [])
+    conversions, units = {}, {}
+    defaults = _DEFAULT_UNITS.get(vendor, {})
+
+    def quantity(role):
+        col = roles[role]
+        _, unit = _split_unit(col)
+        kind = _KIND[role]
+        if unit is None:
+            unit = defaults.get(role)
+            if unit is not None:
+                notes.append(f"{col!r} has no unit in its header: {unit}, the {vendor} convention")
+        if unit is None:
+            warnings.warn(f"{path}: the unit of column {col!r} is not known (no unit in its header); read as "
+                          f"{'A h' if kind == 'capacity' else {'time': 's', 'voltage': 'V', 'current': 'A'}[kind]}"
+                          f" — pass columns= with a converted column if that is wrong", SocscopeWarning, stacklevel=4)
+            notes.append(f"{col!r}: unit unknown, read as SI")
+            unit = {"time": "s", "voltage": "V", "current": "A", "capacity": "Ah"}[kind]
+        factor = UNITS[kind].get(unit.lower().replace(" ", ""))
+        if factor is None:
+            raise FileFormatError(f"{path}: column {col!r} has unit {unit!r}, which socscope does not know; known "
+                                  f"{kind} units are {sorted(UNITS[kind])}; pass columns= with a converted column")
+        units[role] = unit
+        if factor != 1.0:
+            conversions[col] = f"{unit} -> SI: x {factor:g}"
+        return _numbers(path, raw, col, decimal) * factor
+
+    # time: seconds, another unit, or a clock format d hh:mm:ss
+    tcol = roles["time"]
+    t = None if pd.api.types.is_numeric_dtype(raw[tcol].dtype) else _clock_seconds(path, raw, tcol)
+    if t is not None:
+        conversions[tcol] = "d hh:mm:ss -> s"
+        units["time"] = "d hh:mm:ss"
+    elif _split_unit(tcol)[1] is None and "time" not in defaults:
+        t = _numbers(path, raw, tcol, decimal)
+        factor = _clock_factor(raw, roles["clock"], t) if "clock" in roles else None
+        if factor is None:
+            warnings.warn(f"{path}: the unit of column {tcol!r} is not known (no unit in its header and no "
+                          "clock column to compare it with); read as seconds", SocscopeWarning, stacklevel=3)
+            notes.append(f"{tcol!r}: unit unknown, read as s")
+            factor = 1.0
+        else:
+            notes.append(f"{tcol!r} has no unit in its header: {({1.0: 's', 60.0: 'min', 3600.0: 'h'})[factor]}, "
+                         f"from the file's clock column {roles['clock']!r}")
+        units["time"] = {1.0: "s", 60.0: "min", 3600.0: "h"}[factor]
+        if factor != 1.0:
+            conversions[tcol] = f"{units['time']} -> s: x {factor:g}"
+        t = t * factor
+    else:
+        t = quantity("time")
+    volts, amps = quantity("voltage"), quantity("current")
+    n = t.size
+    step = _numbers(path, raw, roles["step"], decimal) if "step" in roles else np.zeros(n)
+    cycle = _numbers(path, raw, roles["cycle"], decimal) if "cycle" in roles else np.zeros(n)
+    signed = bool(np.any(amps < 0))
+    state = None
+    if "state" in roles:
+        codes, labels = pd.factorize(raw[roles["state"]].astype(str))  # a few labels, many rows
+        text = pd.Series(labels).str.strip().str.upper()
+        if vendor == "maccor":
+            kinds = text.str[0].fillna("").to_numpy(dtype=object)
+        else:  # Neware: 'CC Chg', 'CCCV_Chg', 'CC DChg', 'Rest', ...
+            kinds = np.where(text.str.contains("DCHG|DISCHARGE", regex=True), "D",
+                             np.where(text.str.contains("CHG|CHARGE", regex=True), "C",
+                                      np.where(text.str.contains("REST"), "R", "O")))
+        state = np.asarray(kinds, dtype=object)[codes]
+    if signed or state is None:
+        current = amps
+        sign = np.sign(amps)
+        notes.append("current signed in the file: positive on charge" if signed else
+                     "current never negative and no state column: taken as signed (no discharge)")
+    else:
+        sign = np.where(state == "C", 1.0, np.where(state == "D", -1.0, 0.0))
+        big = 1e-3 * np.nanmax(np.abs(amps), initial=0.0)
+        unknown = np.flatnonzero(~np.isin(state, ("C", "D", "R")) & (np.abs(amps) > big))
+        if unknown.size:
+            k = unknown[0]
+            raise FileFormatError(
+                f"{path}: data row {k + 1} has State {state[k]!r} with {amps[k]:g} A ({unknown.size} row(s)); the "
+                f"direction of an unsigned {vendor} current is known only for charge, discharge and rest states: "
+                "export the states as C/D/R, or give the record as a CSV with a signed current (vendor='csv')")
+        current = sign * np.abs(amps)
+        notes.append(f"current unsigned in the file: sign from column {roles['state']!r} (charge +, discharge -)")
+    counted = True
+    if "charge" in roles and "discharge" in roles:
+        capacity = _accumulate(np.abs(quantity("charge"))) - _accumulate(np.abs(quantity("discharge")))
+        how = f"{roles['charge']!r} - {roles['discharge']!r}, each chained over its restarts"
+    elif "capacity" in roles:
+        ah = np.abs(quantity("capacity"))
+        # an unsigned counter that restarts with each step or direction: chain it, with the row's direction
+        increments = np.diff(_accumulate(ah), prepend=0.0)
+        increments[0] = 0.0
+        capacity = np.cumsum(increments * (sign if not signed else np.sign(current)))
+        how = f"{roles['capacity']!r}, unsigned, chained over its restarts with the current's direction"
+    else:
+        capacity, counted = _integrate(t, current), False
+        how = INTEGRATED
+    df = _assemble(raw, t - t[0], volts, current, step, cycle, capacity - capacity[0], counted=counted)
+    df.attrs["layout"] = f"{vendor} {layout}"
+    df.attrs["column_map"] = {"time_s": tcol, "voltage_V": roles["voltage"], "current_A": roles["current"],
+                              "step": roles.get("step"), "cycle": roles.get("cycle"), "capacity_Ah": how}
+    df.attrs["units"] = dict(units)
+    df.attrs["conversions"] = dict(conversions)
+    df.attrs["notes"] = notes
+    return df
+
+
+def _mapping_hint(headers) -> str:
+    """Name the columns found and show the ``columns={...}`` mapping that would read them."""
+    headers = [str(h) for h in headers]
+    roles = _roles(headers)
+    guess = {}
+    for key, role, words in (("time_s", "time", ("time", "zeit", "sec")), ("voltage_V", "voltage", ("volt", "ewe", "pot")),
+                             ("current_A", "current", ("curr", "amp", "strom")), ("step", "step", ("step",)),
+                             ("cycle", "cycle", ("cyc",))):
+        hit = roles.get(role) or next((h for h in headers if any(w in h.lower() for w in words)), None)
+        if hit is not None or key in ("time_s", "voltage_V", "current_A"):
+            guess[key] = hit or "<column>"
+    return (f"the columns found are {headers[:40]}{' ...' if len(headers) > 40 else ''}; read it with "
+            f"load_cycler(path, vendor='csv', columns={guess!r}) (values in s, V and A; add sep=';' or "
+            "decimal=',' if needed)")
+
+
+def _read_arbin_res(path: Path) -> pd.DataFrame:
+    """Arbin's native ``.res`` (a Microsoft Access database), read through mdbtools' ``mdb-export``."""
+    exe = shutil.which("mdb-export")
+    if exe is None:
+        raise FileFormatError(f"{path}: reading an Arbin .res database needs the program mdb-export from mdbtools "
+                              "(Debian/Ubuntu: sudo apt-get install mdbtools; macOS: brew install mdbtools), or "
+                              "export the test as CSV from Arbin's software")
+
+    def table(name):
+        try:
+            done = subprocess.run([exe, str(path), name], capture_output=True, timeout=_MDB_TIMEOUT_S, check=False)
+        except subprocess.TimeoutExpired:
+            raise FileFormatError(f"{path}: mdb-export did not finish reading table {name} within "
+                                  f"{_MDB_TIMEOUT_S} s (a damaged database?)") from None
+        if done.returncode != 0 or not done.stdout.strip():
+            why = " ".join(done.stderr.decode("latin-1").split())[:200] or "no output"
+            raise FileFormatError(f"{path}: not a readable Arbin .res database (mdb-export {name}: {why})")
+        return pd.read_csv(io.BytesIO(done.stdout), low_memory=False)
+
+    raw = table("Channel_Normal_Table")
+    need = ["Test_ID", "Data_Point", "Test_Time", "Step_Index", "Cycle_Index", "Current", "Voltage"]
+    missing = [c for c in need if c not in raw.columns]
+    if missing:
+        raise FileFormatError(f"{path}: the Arbin data table lacks columns {missing}; it has {list(raw.columns)}")
+    tests = pd.unique(raw["Test_ID"])
+    if len(tests) > 1:
+        raise FileFormatError(f"{path}: the database holds {len(tests)} tests (Test_ID {list(tests)[:10]}); "
+                              "export each from Arbin's software as its own file")
+    raw = raw.sort_values("Data_Point", kind="stable").reset_index(drop=True)
+    df = _from_table(path, raw.rename(columns={"Test_Time": "Test_Time(s)", "Current": "Current(A)",
+                                               "Voltage": "Voltage(V)", "Charge_Capacity": "Charge_Capacity(Ah)",
+                                               "Discharge_Capacity": "Discharge_Capacity(Ah)"}),
+                     "arbin", "Access database (.res), table Channel_Normal_Table")
+    try:
+        glob = table("Global_Table")
+        df.attrs["test_name"] = str(glob["Test_Name"].iloc[0])
+    except (FileFormatError, KeyError, IndexError):
+        pass
+    return df
 
 
 def _read_arbin(path: Path) -> pd.DataFrame:
-    raw = _text_table(path, "Test_Time(s)")
-    t = raw[_column(path, raw, "Test_Time(s)")].to_numpy(float)
-    i = raw[_column(path, raw, "Current(A)")].to_numpy(float)
-    v = raw[_column(path, raw, "Voltage(V)")].to_numpy(float)
-    step = raw[_column(path, raw, "Step_Index")].to_numpy()
-    cycle = raw[_column(path, raw, "Cycle_Index")].to_numpy()
-    try:
-        chg = raw[_column(path, raw, "Charge_Capacity(Ah)")].to_numpy(float)
-        dchg = raw[_column(path, raw, "Discharge_Capacity(Ah)")].to_numpy(float)
-        # Arbin's counters restart with every cycle: chain them
-        capacity = _chain(chg - dchg, _runs(cycle))
-        counted = True
-    except FileFormatError:
-        capacity, counted = _integrate(t, i), False
-    return _assemble(raw, t - t[0], v, i, step, cycle, capacity - capacity[0], counted=counted)
+    return _read_text_layout(path, vendor="arbin")
 
 
 def _read_maccor(path: Path) -> pd.DataFrame:
-    raw = _text_table(path, "Rec#")
-    t = raw[_column(path, raw, "Test (Sec)", "TestTime(s)", "Test Time (sec)")].to_numpy(float)
-    amps = raw[_column(path, raw, "Amps", "Current(A)")].to_numpy(float)
-    volts = raw[_column(path, raw, "Volts", "Voltage(V)")].to_numpy(float)
-    state = raw[_column(path, raw, "State", "MD")].astype(str).str.strip().str.upper().str[0].to_numpy()
-    sign = np.where(state == "C", 1.0, np.where(state == "D", -1.0, 0.0))
-    # Amps is unsigned: only C and D say which way a current runs; R (rest)
-    # carries the instrument's offset, read as zero. Any other state with a
-    # current would otherwise become a silent zero and lose its charge; below
-    # 1e-3 of the record's largest current (the analyses' rest_fraction) it is
-    # an offset too
-    unknown = np.flatnonzero(~np.isin(state, ("C", "D", "R")) & (np.abs(amps) > 1e-3 * np.nanmax(np.abs(amps),
-                                                                                                 initial=0.0)))
-    if unknown.size:
-        k = unknown[0]
-        raise FileFormatError(
-            f"{path}: data row {k + 1} has State {state[k]!r} with {amps[k]:g} A ({unknown.size} row(s)); the "
-            "direction of an unsigned Maccor current is known only for C (charge), D (discharge) and R (rest): "
-            "export the states as C/D/R, or give the record as a CSV with a signed current (vendor='csv')")
-    current = sign * np.abs(amps)
-    step = raw[_column(path, raw, "Step")].to_numpy()
-    cycle = raw[_column(path, raw, "Cyc#", "Cycle")].to_numpy()
-    try:
-        ah = np.abs(raw[_column(path, raw, "Amp-hr", "Capacity(Ah)")].to_numpy(float))
-        # Maccor's Amp-hr restarts with every step and is unsigned: chain the
-        # steps with the sign of their state
-        capacity = _chain(sign * ah, _runs(step, state))
-        counted = True
-    except FileFormatError:
-        capacity, counted = _integrate(t, current), False
-    return _assemble(raw, t - t[0], volts, current, step, cycle, capacity, counted=counted)
+    return _read_text_layout(path, vendor="maccor")
+
+
+def _read_neware_csv(path: Path) -> pd.DataFrame:
+    return _read_text_layout(path, vendor="neware-csv")
+
+
+def _read_biologic_csv(path: Path) -> pd.DataFrame:
+    return _read_text_layout(path, vendor="biologic-csv")
+
+
+def _read_xlsx(path: Path) -> pd.DataFrame:
+    """A spreadsheet export (Arbin, Neware): the first sheet whose header a vendor's layout matches."""
+    _need(path, "openpyxl", "xlsx")
+    sheets = pd.read_excel(path, sheet_name=None)
+    for name, sheet in sheets.items():
+        vendor = _text_vendor(sheet.columns)
+        if vendor is not None and not sheet.empty:
+            return _from_table(path, sheet, vendor, f"spreadsheet, sheet {name!r}")
+    first = next(iter(sheets.values()), pd.DataFrame())
+    raise FileFormatError(f"{path}: no sheet holds a cycler table; {_mapping_hint(first.columns)}")

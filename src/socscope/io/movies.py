@@ -44,6 +44,7 @@ import numpy as np
 
 from .._optional import require
 from ..errors import FileFormatError, ParameterError, SocscopeWarning
+from ._guard import reading
 
 __all__ = ["VIDEO_SUFFIXES", "Movie", "bin_frames", "open_movie"]
 
@@ -134,11 +135,10 @@ class Movie:
                 f"frame range [{start}, {stop}) is outside the movie {self.path.name} "
                 f"({self.n_frames} frames); use 0 <= start < stop <= {self.n_frames}"
             )
-        raw = self._reader(start, stop)
-        if self.is_rgb:
-            return _rgb_to_intensity(raw)
-        out = np.array(raw, dtype=np.float64)
-        if np.asarray(raw).dtype.kind == "f":
+        with reading(self.path, "a movie (its frames)"):  # a video announcing more frames than it holds, ...
+            raw = self._reader(start, stop)
+        out = _rgb_to_intensity(raw) if self.is_rgb else np.array(raw, dtype=np.float64)
+        if np.asarray(raw).dtype.kind == "f":  # RGB too: a NaN in any channel makes the intensity NaN
             bad = ~np.isfinite(out)
             if bad.any():
                 k = int(np.nonzero(bad.any(axis=tuple(range(1, out.ndim))))[0][0])
@@ -349,15 +349,42 @@ def _tifffile_complaints():
 _BROKEN = ("invalid page offset", "invalid offset to page")
 
 
+def _check_times(path: Path, time_s: np.ndarray, source: str) -> None:
+    """Frame times must be finite and increase (an ImageJ finterval of 1e308 gave infinite times)."""
+    t = np.asarray(time_s, dtype=np.float64)
+    if not np.all(np.isfinite(t)) or np.any(np.diff(t) <= 0):
+        raise FileFormatError(f"{path}: its frame times ({source}) are not finite and increasing (they run "
+                              f"{t[0]:.6g} .. {t[-1]:.6g} s); the time metadata are damaged: pass frame_interval_s= "
+                              "(--frame-interval-s)")
+
+
+def read_tiff_image(path, what: str) -> np.ndarray:
+    """A TIFF's whole array, refused where tifffile reports a broken page chain or page data run past the end.
+
+    Used where one image (a mask, a label image, a micrograph) is read: tifffile logs a truncated
+    stack and returns the pages it could read, which had made a cut stack its first page.
+    """
+    tifffile = require("tifffile", "reading TIFF images")
+    path = Path(path)
+    size = path.stat().st_size
+    with reading(path, what), _tifffile_complaints() as complaints, tifffile.TiffFile(path) as tf:
+        ends = [o + n for page in tf.pages for o, n in zip(page.dataoffsets, page.databytecounts) if n]
+        data = tf.asarray()
+    broken = [m for m in complaints.messages if any(word in m for word in _BROKEN)]
+    if broken or (ends and max(ends) > size):
+        why = broken[0].strip() if broken else f"its data end at byte {max(ends)} but the file has {size}"
+        raise FileFormatError(f"{path}: the file is truncated or corrupt ({why}); expected {what}")
+    return np.asarray(data)
+
+
 def _open_tiff(path: Path, interval: float | None) -> Movie:
     tifffile = require("tifffile", "reading image stacks")
     with _tifffile_complaints() as complaints:
-        try:
+        with reading(path, f"a TIFF ({_EXPECTED})"):  # tifffile raises TiffFileError, ValueError, struct.error, ...
             tf = tifffile.TiffFile(path)
-        except Exception as exc:  # tifffile raises TiffFileError, ValueError, struct.error, ...
-            raise FileFormatError(f"{path}: cannot be read as TIFF ({exc}); {_EXPECTED}") from exc
         try:
-            movie = _tiff_movie(tifffile, tf, path, interval)
+            with reading(path, f"a TIFF with readable metadata ({_EXPECTED})"):  # e.g. a damaged finterval
+                movie = _tiff_movie(tifffile, tf, path, interval)
             broken = [m for m in complaints.messages if any(word in m for word in _BROKEN)]
             if broken:
                 raise FileFormatError(f"{path}: the file is truncated or corrupt ({broken[0].strip()}): only part of "
@@ -371,7 +398,7 @@ def _open_tiff(path: Path, interval: float | None) -> Movie:
 def _tiff_movie(tifffile, tf, path: Path, interval: float | None) -> Movie:
     file_size = path.stat().st_size
     # 1. every page's shape and data extent, from the tags only (no pixel is decoded)
-    try:
+    with reading(path, f"a TIFF with an intact structure ({_EXPECTED})"):
         tf.pages.useframes = False
         first_shape = None
         for index, page in enumerate(tf.pages):
@@ -396,10 +423,6 @@ def _tiff_movie(tifffile, tf, path: Path, interval: float | None) -> Movie:
         axes = str(series.axes)
         shape = tuple(series.shape)
         dtype = np.dtype(series.dtype)
-    except FileFormatError:
-        raise
-    except Exception as exc:
-        raise FileFormatError(f"{path}: corrupt TIFF structure ({exc}); {_EXPECTED}") from exc
 
     # 2. axes: (frame?, y, x, samples?)
     if "Y" not in axes or "X" not in axes:
@@ -450,12 +473,14 @@ def _tiff_movie(tifffile, tf, path: Path, interval: float | None) -> Movie:
         finterval = ij.get("finterval")
         unit = _TIME_UNITS.get(str(ij.get("tunit", "sec")).strip().lower())
         if time_s is None and finterval and unit and float(finterval) > 0:
-            time_s, source = np.arange(n_frames) * float(finterval) * unit, "imagej-finterval"
+            with np.errstate(over="ignore"):  # a damaged finterval: refused by _check_times below
+                time_s, source = np.arange(n_frames) * float(finterval) * unit, "imagej-finterval"
         px = _imagej_pixel_size_nm(tf.pages[0], ij)
         if px is not None and "pixel_size_nm" not in metadata:
             metadata["pixel_size_nm"] = px
     if time_s is None:
         raise _no_time_error(path)
+    _check_times(path, time_s, source)
     metadata["time_source"] = source
 
     # 4. the reader: a memory map when possible, otherwise page by page
@@ -502,11 +527,8 @@ def _tiff_movie(tifffile, tf, path: Path, interval: float | None) -> Movie:
     def reader(start, stop):
         out = np.empty((stop - start, *page_out), dtype=dtype)
         for k in range(start, stop):
-            try:
-                frame = pages[k].asarray()
-            except Exception as exc:
-                raise FileFormatError(f"{path}: frame {k} cannot be decoded ({exc}); {_EXPECTED}") from exc
-            frame = np.asarray(frame)
+            with reading(path, f"a TIFF whose frame {k} decodes ({_EXPECTED})"):
+                frame = np.asarray(pages[k].asarray())
             if frame.ndim == len(page_axes) and -1 not in page_order:
                 rest = [i for i in range(frame.ndim) if i not in page_order]
                 frame = frame.transpose(page_order + rest)
@@ -595,20 +617,21 @@ def _open_video(path: Path, interval: float | None) -> Movie:
         ) from exc
     if path.suffix.lower() in VIDEO_SUFFIXES and not _video_backend_installed():
         raise ImportError(f"reading the video {path.name} needs imageio's ffmpeg plugin: pip install imageio[ffmpeg]")
-    try:
+    with reading(path, "a video readable by imageio (with its ffmpeg plugin: pip install imageio[ffmpeg]) "
+                       "or a TIFF image stack"):
         resource = iio.imopen(path, "r")
-    except Exception as exc:
-        raise FileFormatError(
-            f"{path}: cannot be opened as video ({exc}); expected a video readable by imageio "
-            "(install its ffmpeg plugin: pip install imageio[ffmpeg]) or a TIFF image stack"
-        ) from exc
     try:
-        first = np.asarray(resource.read(index=0))
-        meta = resource.metadata(index=0) if hasattr(resource, "metadata") else {}
-        n_frames = _video_length(resource, meta)
-    except Exception as exc:
+        with reading(path, "a decodable video"):
+            first = np.asarray(resource.read(index=0))
+            meta = resource.metadata(index=0) if hasattr(resource, "metadata") else {}
+            n_frames = _video_length(resource, meta)
+    except FileFormatError as exc:
         resource.close()
-        raise FileFormatError(f"{path}: cannot be decoded as video ({exc})") from exc
+        text = str(exc)
+        raise (exc if str(path) in text else FileFormatError(f"{path}: {text}")) from None
+    except BaseException:
+        resource.close()
+        raise
     is_rgb = first.ndim == 3 and first.shape[-1] in (3, 4)
     frame_shape = first.shape[:2]
     fps = meta.get("fps") if isinstance(meta, dict) else None
@@ -619,11 +642,20 @@ def _open_video(path: Path, interval: float | None) -> Movie:
     else:
         resource.close()
         raise _no_time_error(path, "no frame rate")
+    try:
+        _check_times(path, time_s, source)
+    except FileFormatError:
+        resource.close()
+        raise
 
     def reader(start, stop):
         out = np.empty((stop - start, *first.shape), dtype=first.dtype)
         for k in range(start, stop):
-            out[k - start] = resource.read(index=k)
+            try:
+                out[k - start] = resource.read(index=k)
+            except (IndexError, StopIteration, EOFError, OSError, ValueError) as exc:
+                raise FileFormatError(f"{path}: frame {k} cannot be read ({type(exc).__name__}); the video "
+                                      f"announces {n_frames} frames but holds fewer or is damaged") from None
         return out
 
     movie = Movie(path, n_frames=n_frames, shape=frame_shape, dtype=first.dtype, is_rgb=is_rgb,
@@ -651,7 +683,8 @@ def _video_length(resource, meta) -> int:
     duration, fps = meta.get("duration"), meta.get("fps")
     if duration and fps:
         return round(float(duration) * float(fps))
-    raise FileFormatError("the video does not state its number of frames")
+    raise FileFormatError("the video does not state its number of frames; re-encode it, or convert it to a TIFF "
+                          "stack")
 
 
 # --- binning --------------------------------------------------------------------------------

@@ -68,7 +68,7 @@ import tomli_w
 from .._checks import path_argument
 from ..errors import MaterialError
 from ._constants import C_KG_PER_MAH_G, T_REF
-from ._material import _SCALAR_RANGES, PROPERTY_NAMES, Material, Property
+from ._material import _FUNCTION_RANGES, _SCALAR_RANGES, PROPERTY_NAMES, Material, Property
 from ._tables import LOG_INTERPOLATED, tabulated_property
 
 __all__ = ["load", "save", "COLUMNS", "SCALAR_KEYS", "REQUIRED_SCALARS"]
@@ -232,7 +232,11 @@ def _read_csv(path: Path) -> tuple[_Table, list[tuple[int, str]]]:
                         "it above the header line")
                 key_lines.append((lineno, stripped[1:].strip()))
             continue
-        cells = [c.strip() for c in next(csv.reader([stripped]))]
+        try:
+            cells = [c.strip() for c in next(csv.reader([stripped]))]
+        except csv.Error as exc:  # e.g. a field beyond the csv module's 131072-character limit
+            raise MaterialError(f"{path}: line {lineno} is not a CSV row ({exc}); a function table holds short "
+                                "numbers separated by commas") from None
         if header is None:
             header = cells
         else:
@@ -318,6 +322,18 @@ def _check_table(table: _Table) -> None:
                 f"{file}: column 'U_V' must strictly decrease with θ (the OCP falls as Li is inserted), "
                 f"but it does not between {pairs}{more}; smooth or thin out the OCV data"
             )
+    # every tabulated value, not only those at the 0.005-apart points Material checks
+    for col, prop in (("U_V", "U"), ("D_m2_s", "D"), ("i0_A_m2", "i0"), ("sigma_S_m", "sigma")):
+        if col not in table.columns:
+            continue
+        lo, hi = _FUNCTION_RANGES[prop]
+        v = table.columns[col]
+        bad = np.flatnonzero((v < lo) | (v > hi))
+        if bad.size and not (prop != "U" and np.all(v[bad] <= 0.0)):  # zero or less: named below, with its reason
+            i = int(bad[0])
+            raise MaterialError(
+                f"{file}: column {col!r}, {table.row(i)}: value {float(v[i])!r} is outside {lo:g}..{hi:g}, the "
+                f"range of any intercalation material ({bad.size} row(s)); check the column's units")
     for col in ("D_m2_s", "i0_A_m2", "sigma_S_m"):
         if col not in table.columns:
             continue

@@ -1,0 +1,287 @@
+"""Cycler readers on the layouts instruments write: real exports from ../shared/data/cycler
+(cellpy, MIT: Arbin .res and Maccor text; BEEP, Apache-2.0: Arbin CSV) and generated files in
+the layouts the vendors' software writes (Neware CSV, EC-Lab CSV, Maccor with d hh:mm:ss)."""
+
+import ast
+import re
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+
+from socscope.errors import FileFormatError, SocscopeWarning
+from socscope.io import cycler as cyc
+from socscope.io.cycler import SCHEMA, detect_vendor, load_cycler
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "cycler"
+RES = DATA / "arbin_20160805_test001_45_cc_01.res"
+ARBIN_CSV = DATA / "arbin_FastCharge_000025_CH8.csv"
+MACCOR = DATA / "maccor_two.txt"
+
+
+def needs(path: Path):
+    return pytest.mark.skipif(not path.is_file(), reason=f"shared instrument file {path.name} not found at {path} "
+                                                          "(../shared/data/cycler beside the checkout)")
+
+
+def _common_checks(df):
+    assert list(df.columns[:6]) == list(SCHEMA)
+    assert np.all(np.diff(df.time_s.to_numpy()) >= 0)
+    assert df.voltage_V.between(-5.0, 6.0).all()
+
+
+def _per_cycle_counts(df, charge, discharge):
+    """Integrated charge and discharge of every cycle next to the file's own per-cycle counters."""
+    rows = []
+    for _, g in df.groupby("cycle"):
+        t, i = g.time_s.to_numpy(), g.current_A.to_numpy()
+        dq = 0.5 * (i[1:] + i[:-1]) * np.diff(t) / 3600.0
+        rows.append((dq[dq > 0].sum(), g[charge].max(), -dq[dq < 0].sum(), g[discharge].max()))
+    return np.array(rows)
+
+
+@needs(RES)
+@pytest.mark.skipif(shutil.which("mdb-export") is None,
+                    reason="mdb-export (Debian package mdbtools) is not installed: apt-get install mdbtools")
+def test_arbin_res_database():
+    assert detect_vendor(RES) == "arbin-res"
+    df = load_cycler(RES)
+    _common_checks(df)
+    assert df.attrs["vendor"] == "arbin-res" and len(df) == 10261
+    assert df.attrs["test_name"].startswith("20160805")
+    # step and cycle are the file's own Step_Index and Cycle_Index
+    assert (df.step == df["Step_Index"]).all() and (df.cycle == df["Cycle_Index"]).all()
+    assert df.cycle.iloc[0] == 1 and np.all(np.diff(df.cycle.to_numpy()) >= 0)
+    counts = _per_cycle_counts(df, "Charge_Capacity(Ah)", "Discharge_Capacity(Ah)")
+    full = (counts[:, 1] > 1e-5) & (counts[:, 3] > 1e-5)
+    assert full.sum() > 10
+    # the integrated current against Arbin's own counters, cycle by cycle: within 1 % (the
+    # issue's check); measured at most 0.03 % (the trapezoid against the instrument's finer sampling)
+    assert_allclose(counts[full, 0], counts[full, 1], rtol=1e-2)
+    assert_allclose(counts[full, 2], counts[full, 3], rtol=1e-2)
+    # the chained counters give the net charge: charge positive (Arbin's convention is charge +)
+    net = counts[:, 1].sum() - counts[:, 3].sum()
+    assert_allclose(df.capacity_Ah.iloc[-1], net, rtol=1e-9, atol=1e-12)  # a sum of the same numbers
+    assert df.attrs["capacity_source"] == "counted by the instrument"
+
+
+def test_arbin_res_without_mdbtools_says_how_to_install(tmp_path, monkeypatch):
+    path = tmp_path / "cell.res"
+    path.write_bytes(b"\x00\x01\x00\x00Standard Jet DB\x00" + b"\x00" * 100)
+    monkeypatch.setattr(cyc.shutil, "which", lambda name: None)
+    with pytest.raises(FileFormatError, match=r"cell.res: .*needs the program mdb-export.*apt-get install mdbtools"):
+        load_cycler(path)
+
+
+@needs(ARBIN_CSV)
+def test_arbin_csv_without_units_in_the_headers():
+    df = load_cycler(ARBIN_CSV)
+    _common_checks(df)
+    assert df.attrs["vendor"] == "arbin" and len(df) == 248
+    assert df.attrs["units"]["time"] == "s" and df.attrs["units"]["current"] == "A"
+    assert any("arbin convention" in n for n in df.attrs["notes"])
+    raw = pd.read_csv(ARBIN_CSV)
+    # the seconds convention agrees with the file's own unix DateTime stamps: the two clocks
+    # differ by the logger's rounding only (measured 2.4e-4 s over 1780 s)
+    assert_allclose(df.time_s, raw.DateTime - raw.DateTime[0], rtol=0, atol=1e-3)
+    assert (df.step == raw.Step_Index).all() and (df.cycle == raw.Cycle_Index).all()
+    # a rest record: no current, so no charge, and the counters agree
+    assert (raw.Current == 0).all() and (df.capacity_Ah == 0).all()
+
+
+@needs(MACCOR)
+def test_maccor_header_block_with_decimal_commas():
+    with pytest.warns(SocscopeWarning, match=r"maccor_two.txt: its last line is incomplete"):
+        df = load_cycler(MACCOR)
+    _common_checks(df)
+    assert df.attrs["vendor"] == "maccor"
+    assert "header block of 13 line(s), tab-separated, decimal comma" in df.attrs["layout"]
+    # the file's last line is cut inside a number: it is left out (213 of 214 records)
+    assert len(df) == 213
+    assert_allclose(df.voltage_V.iloc[[0, -1]], [0.1377, 0.1490], rtol=1e-12)  # decimal commas read
+    # TestTime has no unit; the DPT Time stamps one minute apart say it counts minutes
+    assert df.attrs["units"]["time"] == "min" and "DPT Time" in " ".join(df.attrs["notes"])
+    wall = pd.to_datetime(df["DPT Time"], format="%m/%d/%Y %H:%M:%S")
+    assert_allclose(df.time_s, (wall - wall[0]).dt.total_seconds(), rtol=0, atol=1e-9)
+    assert (df.step == df["Step"]).all() and (df.cycle == df["Cycle P"]).all()
+
+
+def _cycle_table(n=240, dt=30.0):
+    """Charge 1 h at 2 mA, discharge 1 h at 2 mA, with step counters restarting."""
+    t = np.arange(n) * dt
+    charge = t < n * dt / 2
+    i = np.where(charge, 2e-3, -2e-3)
+    step = np.where(charge, 1, 2)
+    t_step = np.where(charge, t, t - n * dt / 2)
+    q_step = 2e-3 * t_step / 3600  # A h since the step began
+    v = np.where(charge, 3.6 + t_step / 1e5, 4.0 - t_step / 1e5)
+    return t, v, i, step, q_step
+
+
+def _clock(seconds):
+    d, rest = np.divmod(seconds, 86400)
+    return [f"{int(a)}d {int(b // 3600):02d}:{int(b % 3600 // 60):02d}:{b % 60:05.2f}" for a, b in zip(d, rest)]
+
+
+def test_maccor_rec_cyc_layout_with_clock_times(tmp_path):
+    t, v, i, step, q = _cycle_table()
+    t = t + 86400 * 2  # past two days: the day field counts
+    state = np.where(i > 0, "C", "D")
+    table = pd.DataFrame({"Rec#": np.arange(t.size) + 1, "Cyc#": 1, "Step": step, "TestTime": _clock(t),
+                          "Amp-hr": q, "Amps": np.abs(i), "Volts": v, "State": state})
+    path = tmp_path / "maccor.csv"
+    path.write_text("Today's Date ,12/07/2026\nDate of Test:,12/01/2026\n" + table.to_csv(index=False))
+    df = load_cycler(path)
+    assert df.attrs["vendor"] == "maccor" and df.attrs["units"]["time"] == "d hh:mm:ss"
+    # the clock format is parsed to the hundredth of a second it was written with
+    assert_allclose(df.time_s, t - t[0], rtol=0, atol=6e-3)
+    assert_allclose(df.current_A, i, rtol=1e-15)  # the state gives the sign (exact)
+    # the per-step Amp-hr, chained with the states' signs: the net charge at every point
+    net = np.where(i > 0, q, q[i > 0][-1] - q)
+    assert_allclose(df.capacity_Ah, net, rtol=0, atol=1e-12)
+
+
+def test_neware_csv_export(tmp_path):
+    t, v, i, step, q = _cycle_table()
+    h, m, s = t // 3600, t % 3600 // 60, t % 60
+    table = pd.DataFrame({"DataPoint": np.arange(t.size) + 1, "Cycle Index": 1, "Step Index": step,
+                          "Step Type": np.where(i > 0, "CC Chg", "CC DChg"),
+                          "Total Time": [f"{int(a)}:{int(b):02d}:{c:06.3f}" for a, b, c in zip(h, m, s)],
+                          "Current(mA)": i * 1e3, "Voltage(V)": v,
+                          "Chg. Cap.(mAh)": np.where(i > 0, q, 0) * 1e3, "DChg. Cap.(mAh)": np.where(i < 0, q, 0) * 1e3})
+    path = tmp_path / "neware.csv"
+    table.to_csv(path, index=False)
+    df = load_cycler(path)
+    assert df.attrs["vendor"] == "neware-csv"
+    assert_allclose(df.time_s, t, rtol=0, atol=1e-9)
+    assert_allclose(df.current_A, i, rtol=1e-12)  # mA -> A
+    assert df.attrs["conversions"]["Current(mA)"] == "mA -> SI: x 0.001"
+    net = np.where(i > 0, q, q[i > 0][-1] - q)
+    assert_allclose(df.capacity_Ah, net, rtol=0, atol=1e-12)
+    assert (df.step == step).all()
+
+
+def test_biologic_text_saved_as_semicolon_csv(tmp_path):
+    t, v, i, step, _q = _cycle_table()
+    table = pd.DataFrame({"mode": 1, "time/s": t, "Ewe/V": v, "I/mA": i * 1e3, "(Q-Qo)/mA.h": np.cumsum(
+        np.concatenate([[0.0], 0.5 * (i[1:] + i[:-1]) * np.diff(t)])) / 3.6, "Ns": step - 1, "cycle number": 1})
+    path = tmp_path / "eclab.csv"
+    path.write_text(table.to_csv(sep=";", index=False, decimal=","))
+    df = load_cycler(path)
+    assert df.attrs["vendor"] == "biologic-csv" and "semicolon" in df.attrs["layout"]
+    assert_allclose(df.voltage_V, v, rtol=1e-15)  # decimal commas, written with repr digits
+    assert_allclose(df.current_A, i, rtol=1e-12)
+
+
+def test_arbin_csv_with_units_and_spaces(tmp_path):
+    t, v, i, step, q = _cycle_table()
+    table = pd.DataFrame({"Data Point": np.arange(t.size) + 1, "Test Time (h)": t / 3600, "Step Index": step,
+                          "Cycle Index": 1, "Current (mA)": i * 1e3, "Voltage (V)": v,
+                          "Charge Capacity (mAh)": np.where(i > 0, q, q[i > 0][-1]) * 1e3,
+                          "Discharge Capacity (mAh)": np.where(i < 0, q, 0) * 1e3})
+    path = tmp_path / "arbin.csv"
+    table.to_csv(path, index=False)
+    df = load_cycler(path)
+    assert df.attrs["vendor"] == "arbin"
+    assert_allclose(df.time_s, t, rtol=1e-12)
+    assert_allclose(df.capacity_Ah, np.where(i > 0, q, q[i > 0][-1] - q), rtol=0, atol=1e-12)
+
+
+def test_unknown_layout_shows_the_mapping_that_reads_it(tmp_path):
+    path = tmp_path / "lab.csv"
+    pd.DataFrame({"Zeit_s": [0.0, 10.0, 20.0], "Spannung": [3.6, 3.7, 3.8], "Strom": [1e-3, 1e-3, 1e-3]}).to_csv(
+        path, index=False)
+    with pytest.raises(FileFormatError) as info:
+        load_cycler(path)
+    text = str(info.value)
+    assert "['Zeit_s', 'Spannung', 'Strom']" in text
+    shown = ast.literal_eval(re.search(r"columns=(\{.*?\})", text).group(1))
+    assert shown["time_s"] == "Zeit_s" and shown["current_A"] == "Strom"
+    shown["voltage_V"] = "Spannung"  # the one column a reader of German headers fills in
+    assert len(load_cycler(path, vendor="csv", columns=shown)) == 3
+
+
+def test_a_time_column_without_a_unit_is_named_in_a_warning(tmp_path):
+    path = tmp_path / "m.txt"
+    path.write_text("Rec\tCycle P\tStep\tTestTime\tCurrent [A]\tVoltage [V]\tMd\n"
+                    "1\t0\t1\t0\t0\t3.6\tR\n2\t0\t1\t1\t0\t3.6\tR\n3\t0\t1\t2\t0\t3.6\tR\n")
+    with pytest.warns(SocscopeWarning, match=r"unit of column 'TestTime' is not known.*read as seconds"):
+        df = load_cycler(path)
+    assert df.attrs["units"]["time"] == "s"
+
+
+@pytest.mark.parametrize("edit, match", [
+    (("1\t0\t1\t0\t", "99999999999999999999\t0\t1\t0\t"), None),  # the record number: kept as a column
+    (("1\t0\t1\t0\t0\t3.6", "1\t0\t99999999999999999999\t0\t0\t3.6"), r"step column holds 1e\+20 in data row 1"),
+    (("\t3.6\tR\t06", "\t1e308\tR\t06"), r"voltage_V of data row 1 is 1e\+308, beyond the physically possible"),
+])
+def test_huge_numbers_are_refused_not_wrapped(tmp_path, edit, match):
+    path = tmp_path / "m.txt"
+    text = ("Rec\tCycle P\tStep\tTestTime\tCurrent [A]\tVoltage [V]\tMd\tDPT Time\n"
+            "1\t0\t1\t0\t0\t3.6\tR\t06/05/2021 11:23:46\n2\t0\t1\t1\t0\t3.6\tR\t06/05/2021 11:23:47\n"
+            "3\t0\t1\t2\t0\t3.6\tR\t06/05/2021 11:23:48\n4\t0\t1\t3\t0\t3.6\tR\t06/05/2021 11:23:49\n")
+    path.write_text(text.replace(*edit, 1))
+    if match is None:
+        assert len(load_cycler(path)) == 4
+    else:
+        with pytest.raises(FileFormatError, match=match):
+            load_cycler(path)
+
+
+def test_a_text_file_cut_inside_its_last_number(tmp_path):
+    t, v, i, step, _q = _cycle_table(n=10)
+    table = pd.DataFrame({"Data_Point": np.arange(10), "Test_Time": t, "Step_Index": step, "Cycle_Index": 1,
+                          "Current": i, "Voltage": v})
+    path = tmp_path / "cut.csv"
+    text = table.to_csv(index=False)
+    path.write_text(text[:-3])  # the last voltage loses its last two digits and the line end
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        df = load_cycler(path)
+    assert len(df) == 9 and any("last line is incomplete" in str(w.message) for w in caught)
+
+
+def test_arbin_spreadsheet_export(tmp_path):
+    pytest.importorskip("openpyxl")
+    t, v, i, step, _q = _cycle_table()
+    path = tmp_path / "arbin.xlsx"
+    with pd.ExcelWriter(path) as book:
+        pd.DataFrame({"Test Name": ["cell"]}).to_excel(book, sheet_name="Info", index=False)  # no table here
+        pd.DataFrame({"Data_Point": np.arange(t.size) + 1, "Test_Time(s)": t, "Step_Index": step, "Cycle_Index": 1,
+                      "Current(A)": i, "Voltage(V)": v}).to_excel(book, sheet_name="Channel_1-008", index=False)
+    assert detect_vendor(path) == "xlsx"
+    df = load_cycler(path)
+    assert df.attrs["vendor"] == "xlsx" and "sheet 'Channel_1-008'" in df.attrs["layout"]
+    assert_allclose(df.current_A, i, rtol=1e-15)  # numbers stored as doubles: exact
+    assert df.attrs["capacity_source"] != "counted by the instrument"
+
+
+REAL = {"00_test_04_MB_C01.mpr": "biologic-mpr", "jdb11-1_c3_gcpl_5cycles_2V-3p8V_C-24_data_C09.mpr": "biologic-mpr",
+        "neware_test.ndax": "neware-ndax", "arbin_20160805_test001_45_cc_01.res": "arbin-res",
+        "arbin_FastCharge_000025_CH8.csv": "arbin", "maccor_two.txt": "maccor"}
+
+
+@pytest.mark.parametrize("name", sorted(REAL))
+def test_every_real_file_loads_with_its_counters_matching_its_current(name):
+    """The issue's check: vendor detected, time non-decreasing, voltages in range, and the integrated
+    current within 1 % of the file's own capacity counters (charge and discharge apart)."""
+    path = DATA / name
+    if not path.is_file():
+        pytest.skip(f"shared instrument file {name} not found at {path} (../shared/data/cycler beside the checkout)")
+    if path.suffix == ".res" and shutil.which("mdb-export") is None:
+        pytest.skip("mdb-export (Debian package mdbtools) is not installed: apt-get install mdbtools")
+    pytest.importorskip({".mpr": "galvani", ".ndax": "NewareNDA"}.get(path.suffix, "numpy"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SocscopeWarning)  # maccor_two.txt's cut last line
+        df = load_cycler(path)
+    assert df.attrs["vendor"] == REAL[name] == detect_vendor(path)
+    _common_checks(df)
+    t, i, q = df.time_s.to_numpy(), df.current_A.to_numpy(), df.capacity_Ah.to_numpy()
+    counted, integrated = np.diff(q), 0.5 * (i[1:] + i[:-1]) * np.diff(t) / 3600.0
+    for part in (counted > 0, counted < 0):
+        # measured: 0.2 % at most (the Neware file's discharge), 0.01 % for the Arbin .res, 1e-6 for the EC-Lab GCPL
+        assert_allclose(np.abs(integrated[part]).sum(), np.abs(counted[part]).sum(), rtol=1e-2, atol=1e-12)
