@@ -38,6 +38,9 @@ __all__ = [
 
 def __getattr__(name: str):
     """Import a subpackage or a top-level function the first time it is used (PEP 562)."""
+    if name in _SUBMODULES or name in _FUNCTIONS:
+        if name != "errors":
+            importlib.import_module("._accessor", __name__)  # ds.socscope: xarray only, no matplotlib
     if name in _SUBMODULES:
         module = importlib.import_module(f".{name}", __name__)
         globals()[name] = module
