@@ -1,7 +1,6 @@
 """SP-ICP-OES analysis ([000]): thresholds, ratio fits, calibration, diverging fractions, inactive Li."""
 
 import numpy as np
-import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
@@ -77,7 +76,7 @@ def test_known_diverging_fractions_recovered_within_one_percent(f_true):
 def test_calibration_parameters_within_stated_uncertainty_in_90_percent_of_trials():
     hits_a = hits_b = 0
     for seed in range(50):
-        cal, fits = _calibration(np.random.default_rng(1000 + seed), n=1000)
+        cal, _ = _calibration(np.random.default_rng(1000 + seed), n=1000)
         lo, hi = cal.ci95("slope")
         hits_b += lo <= B <= hi
         lo, hi = cal.ci95("intercept")

@@ -5,7 +5,8 @@
   the table allowed). Columns are found by their headers (``Li``, ``Li 670.776``,
   ``I(Li)``, ``li_intensity_counts``, ``Lithium``; the same for Mn) or given
   with ``columns={"li": "...", "mn": "..."}``, as for
-  :func:`socscope.io.load_cycler`. Returned columns:
+  :func:`socscope.io.load_cycler`. Lines starting with ``#`` are comments
+  (socscope writes its provenance there). Returned columns:
   ``li_intensity_counts``, ``mn_intensity_counts``, then every column of the
   file under its own name.
 * :func:`read_transient` — a time series (time, then counts or intensity
@@ -31,15 +32,15 @@ from ..errors import FileFormatError, ParameterError
 from ._guard import reading
 from .results import write_text_atomic
 
-__all__ = ["read_events", "read_transient", "read_calibration", "write_calibration", "EVENT_COLUMNS"]
+__all__ = ["EVENT_COLUMNS", "read_calibration", "read_events", "read_transient", "write_calibration"]
 
 EVENT_COLUMNS = ("li_intensity_counts", "mn_intensity_counts")
 
 _ELEMENT = {
-    "li": re.compile(r"^(i\s*\(\s*)?(li|lithium)(\b|_|\d|\s|\(|$)", re.I),
-    "mn": re.compile(r"^(i\s*\(\s*)?(mn|manganese)(\b|_|\d|\s|\(|$)", re.I),
+    "li": re.compile(r"^(i\s*\(\s*)?(li|lithium)(\b|_|\d|\s|\(|$)", re.IGNORECASE),
+    "mn": re.compile(r"^(i\s*\(\s*)?(mn|manganese)(\b|_|\d|\s|\(|$)", re.IGNORECASE),
 }
-_TIME = re.compile(r"^(time|t)(\b|_|\s|\(|/|$)", re.I)
+_TIME = re.compile(r"^(time|t)(\b|_|\s|\(|/|$)", re.IGNORECASE)
 _TIME_FACTOR = {"ms": 1e-3, "us": 1e-6, "µs": 1e-6, "min": 60.0, "h": 3600.0}
 
 
@@ -50,7 +51,7 @@ def _table(path: Path, what: str) -> pd.DataFrame:
         raise FileFormatError(f"{path}: no such file (expected {what})")
     with reading(path, what):
         text = path.read_text(encoding="utf-8-sig", errors="replace")
-        lines = [ln for ln in text.splitlines() if ln.strip()]
+        lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
         if not lines:
             raise FileFormatError(f"{path}: the file is empty (expected {what})")
         sample = "\n".join(lines[-min(len(lines), 20):])

@@ -26,7 +26,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from .._checks import in_range, positive_float
+from .._checks import in_range, positive_float, whole_number
 from ..errors import ParameterError
 
 __all__ = ["spicp_events", "spicp_transient"]
@@ -103,7 +103,7 @@ def spicp_transient(li_counts, mn_counts, *, n_readings: int, rng: np.random.Gen
     """
     li = np.asarray(li_counts, dtype=float)
     mn = np.asarray(mn_counts, dtype=float)
-    n = int(n_readings)
+    n = whole_number("n_readings", n_readings, minimum=10, example=100000)
     if li.shape != mn.shape or li.ndim != 1:
         raise ParameterError("li_counts and mn_counts must be 1-D of equal length")
     if n < 10 * max(li.size, 1):
@@ -111,7 +111,7 @@ def spicp_transient(li_counts, mn_counts, *, n_readings: int, rng: np.random.Gen
     w = positive_float("width_readings", width_readings, example="1.5")
     arrivals = np.sort(rng.choice(np.arange(10, n - 10), size=li.size, replace=False)).astype(float)
     arrivals = arrivals + rng.uniform(-0.5, 0.5, size=li.size)
-    half = int(math.ceil(4 * w))
+    half = math.ceil(4 * w)
     li_sig = rng.poisson(li_background, size=n).astype(float)
     mn_sig = rng.poisson(mn_background, size=n).astype(float)
     offs = np.arange(-half, half + 1)

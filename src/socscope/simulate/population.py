@@ -52,7 +52,7 @@ from ..materials import as_material
 from ..protocols import Step, parse_protocol
 from .electrode import simulate_electrode
 
-__all__ = ["ContactLossRule", "simulate_population", "FINAL_CHARGE"]
+__all__ = ["FINAL_CHARGE", "ContactLossRule", "simulate_population"]
 
 #: the final slow charge of [000]: 6 mA/g to 4.4 V
 FINAL_CHARGE = "Charge at 6 mA/g until 4.4 V"
@@ -103,6 +103,8 @@ def _c_rate(step: Step, capacity_mAh_g: float) -> float:
 
 def _split_protocol(protocol, simulate_cycles: int, capacity_mAh_g: float):
     """``(steps to simulate, C-rates of every charge step)``: only the last ``simulate_cycles`` repetitions run."""
+    if isinstance(protocol, str) and not protocol.strip() or not isinstance(protocol, str) and not list(protocol):
+        return [], []
     items = parse_protocol(protocol)
     if any(not isinstance(s, Step) for s in items):
         raise ProtocolError("GITT/PITT trains are not supported in a population protocol; use charge, discharge, "
@@ -253,8 +255,8 @@ def simulate_population(
     f_iso = contact_loss.isolated_fraction(f0, rates) if contact_loss is not None else f0
     # who is isolated: f0 from fabrication, the rest lost in cycling
     order = rng.permutation(n)
-    n_fab = int(round(f0 * n))
-    n_iso = int(round(f_iso * n))
+    n_fab = round(f0 * n)
+    n_iso = round(f_iso * n)
     if n_iso >= n:
         raise ParameterError(f"every particle would be isolated (isolated share {f_iso:.3f}); lower "
                              "isolated_fraction or the contact-loss rule")

@@ -23,7 +23,7 @@ from scipy import stats
 from ...errors import ParameterError
 from .ratios import RatioFit, fit_main_population
 
-__all__ = ["Calibration", "load_calibration", "calibrate", "calibrate_ratios", "dol_from_ratio", "expected_frame"]
+__all__ = ["Calibration", "calibrate", "calibrate_ratios", "dol_from_ratio", "expected_frame", "load_calibration"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,7 +75,7 @@ class Calibration:
                                | {"names": [str(v) for v in self.references.index]}}
 
     @classmethod
-    def from_dict(cls, d: dict, *, source: str = "calibration") -> "Calibration":
+    def from_dict(cls, d: dict, *, source: str = "calibration") -> Calibration:
         """Rebuild from :meth:`to_dict` (refits nothing; checks the fields)."""
         try:
             refs = d["references"]

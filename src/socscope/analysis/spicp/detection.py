@@ -34,11 +34,17 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from ..._checks import fraction, in_range, positive_float
+from ..._checks import in_range, positive_float
 from ...errors import ParameterError
 
-__all__ = ["Threshold", "detection_threshold", "detect_events", "integrate_events", "size_detection_limit",
-           "POISSON_BELOW"]
+__all__ = [
+    "POISSON_BELOW",
+    "Threshold",
+    "detect_events",
+    "detection_threshold",
+    "integrate_events",
+    "size_detection_limit",
+]
 
 #: background mean [counts per reading] below which integer counts get the Poisson threshold
 POISSON_BELOW = 10.0

@@ -15,7 +15,7 @@ import numpy as np
 
 from ...errors import ParameterError
 
-__all__ = ["inactive_li_capacity", "li_capacity_from_dol", "NMC532_THEORETICAL_MAH_G"]
+__all__ = ["NMC532_THEORETICAL_MAH_G", "inactive_li_capacity", "li_capacity_from_dol"]
 
 #: theoretical capacity of NMC532's whole Li content [mAh/g] ([000], Experimental)
 NMC532_THEORETICAL_MAH_G = 278.0

@@ -19,7 +19,7 @@ from scipy import stats
 from ..._checks import in_range
 from ...errors import ParameterError
 
-__all__ = ["RatioFit", "intensity_ratios", "fit_main_population"]
+__all__ = ["RatioFit", "fit_main_population", "intensity_ratios"]
 
 
 @dataclasses.dataclass(frozen=True)
