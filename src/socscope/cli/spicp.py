@@ -344,7 +344,7 @@ def add_population_parser(ssub) -> None:
                    help="contact groups as random 3D electrodes, or every particle wired alike (default random)")
     p.add_argument("--group-size", type=int, default=200, help="particles per contact group (default 200)")
     p.add_argument("--initial-theta", type=float, default=0.97, help="initial occupancy (default 0.97)")
-    p.add_argument("--n-shells", type=int, default=8, help="radial shells per particle (default 8)")
+    p.add_argument("--n-shells", type=int, default=6, help="radial shells per particle (default 6)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--spicp", metavar="EVENTS.csv", help="also write a synthetic SP-ICP-OES event table")
     p.add_argument("--ratio-cv", type=float, default=0.08, help="plasma spread of the Li/Mn ratio (default 0.08)")

@@ -172,10 +172,11 @@ def simulate_population(
     network: str = "random",
     group_size: int = 200,
     batch_size: int = 5000,
+    layout_pool: int | None = 40,
     final_charge=FINAL_CHARGE,
     simulate_cycles: int = 1,
     initial_theta: float = 0.97,
-    n_shells: int = 8,
+    n_shells: int = 6,
     progress: Callable[[int, int], None] | None = None,
 ) -> xr.Dataset:
     """Simulate a population of particles through a protocol and a final slow charge.
@@ -208,6 +209,12 @@ def simulate_population(
         particle wired alike to the collector).
     group_size, batch_size : int
         Particles per contact group, and per solve (groups joined at the collector).
+    layout_pool : int or None
+        With ``network="random"``, draw each group's layout from a pool of this
+        many random layouts (each group then cuts its own isolated particles);
+        building a random layout costs more than solving it, so a population
+        of 10⁵ particles reuses 40 layouts of 200 instead of building 500.
+        None: a new layout for every group.
     final_charge : str or sequence of str or None
         Steps after the protocol (default :data:`FINAL_CHARGE`).
     simulate_cycles : int
@@ -266,14 +273,22 @@ def simulate_population(
     lost[order[n_fab:n_iso]] = True
     # the groups
     sizes = [group_size] * (n // group_size) + ([n % group_size] if n % group_size else [])
+    if layout_pool is not None:
+        layout_pool = whole_number("layout_pool", layout_pool, minimum=1, example=40)
+    if network == "random" and radius_cv == 0:
+        raise ParameterError("network='random' draws radii with radius_cv > 0; for equal particles use "
+                             "network='wired'")
+    pool: dict[int, list] = {}
     layouts, start = [], 0
     for m in sizes:
         if network == "random":
-            if radius_cv == 0:
-                raise ParameterError("network='random' draws radii with radius_cv > 0; for equal particles use "
-                                     "network='wired'")
-            lay = random_layout(m, dim=3, mean_radius=mean_radius, radius_cv=radius_cv, coverage=coverage,
-                                contact_fraction=contact_fraction, rng=rng)
+            have = pool.setdefault(m, [])
+            if layout_pool is None or len(have) < layout_pool:
+                lay = random_layout(m, dim=3, mean_radius=mean_radius, radius_cv=radius_cv, coverage=coverage,
+                                    contact_fraction=contact_fraction, rng=rng)
+                have.append(lay)
+            else:
+                lay = have[int(rng.integers(len(have)))]
         else:
             if radius_cv > 0:
                 s2 = math.log1p(radius_cv ** 2)
@@ -336,7 +351,7 @@ def simulate_population(
     ds_out.attrs.update({
         "title": "socscope particle population (network electrode in contact groups)",
         "material": mat.name, "n_particles": n, "network": network, "group_size": group_size,
-        "batch_size": batch_size, "isolated_fraction_initial": f0, "isolated_fraction_final": float(np.mean(~conn)),
+        "batch_size": batch_size, "layout_pool": "none" if layout_pool is None else layout_pool, "isolated_fraction_initial": f0, "isolated_fraction_final": float(np.mean(~conn)),
         "contact_loss_rule": ("none" if contact_loss is None else
                               f"1-(1-f0)exp(-k sum C^beta), k={contact_loss.k_per_cycle:g}, beta={contact_loss.exponent:g}"),
         "charges_counted": len(rates), "protocol": " | ".join(s.sentence for s in run_steps),
