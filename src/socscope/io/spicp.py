@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
@@ -54,14 +53,14 @@ def _table(path: Path, what: str) -> pd.DataFrame:
         lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
         if not lines:
             raise FileFormatError(f"{path}: the file is empty (expected {what})")
-        sample = "\n".join(lines[-min(len(lines), 20):])
-        try:
-            sep = csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
-        except csv.Error:
-            sep = ","
-        width = len(lines[-1].split(sep))
-        head = next(i for i, ln in enumerate(lines) if len(ln.split(sep)) == width)
-        raw = pd.read_csv(io.StringIO("\n".join(lines[head:])), sep=sep)
+        # the separator: tab, then semicolon, then comma, whichever splits the last rows alike
+        # (a semicolon table may write decimal commas)
+        tail = lines[-min(len(lines), 3):]
+        sep = next((c for c in ("\t", ";", ",") if tail[-1].count(c) and len({ln.count(c) for ln in tail}) == 1), ",")
+        decimal = "," if sep != "," and "," in tail[-1] else "."
+        width = tail[-1].count(sep)
+        head = next(i for i, ln in enumerate(lines) if ln.count(sep) == width)
+        raw = pd.read_csv(io.StringIO("\n".join(lines[head:])), sep=sep, decimal=decimal)
     raw.columns = [str(c).strip() for c in raw.columns]
     if raw.empty:
         raise FileFormatError(f"{path}: the table has a header but no rows (expected {what})")

@@ -348,7 +348,10 @@ def simulate_population(
         "step_sentence": ("step_index", np.array([s.sentence for s in run_steps], dtype=object), {}),
     }
     ds_out = xr.Dataset(data, coords={"particle": np.arange(n), "step_index": np.arange(len(run_steps))})
+    from .. import __version__
+
     ds_out.attrs.update({
+        "socscope_version": __version__,
         "title": "socscope particle population (network electrode in contact groups)",
         "material": mat.name, "n_particles": n, "network": network, "group_size": group_size,
         "batch_size": batch_size, "layout_pool": "none" if layout_pool is None else layout_pool, "isolated_fraction_initial": f0, "isolated_fraction_final": float(np.mean(~conn)),
