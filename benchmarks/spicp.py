@@ -25,8 +25,13 @@ import numpy as np
 
 
 def bench_analysis(n_events: int) -> dict:
-    from socscope.analysis.spicp import (calibrate_ratios, diverging_fractions, dol_from_ratio, expected_frame,
-                                         intensity_ratios)
+    from socscope.analysis.spicp import (
+        calibrate_ratios,
+        diverging_fractions,
+        dol_from_ratio,
+        expected_frame,
+        intensity_ratios,
+    )
 
     rng = np.random.default_rng(0)
     refs = [0.02 + 0.8 * d + rng.normal(0, 0.03, 2000) for d in (1.0, 0.77, 0.59, 0.39, 0.19)]

@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import SocscopeError
 from ._flags import not_an_input, positive
 
-__all__ = ["add_spicp_parser", "add_population_parser"]
+__all__ = ["add_population_parser", "add_spicp_parser"]
 
 #: files ``spicp analyze`` writes into its folder
 ANALYZE_OUTPUTS = ("particles.csv", "fractions.csv", "summary.json", "provenance.json", "histogram.png",
@@ -96,8 +96,15 @@ def _cmd_analyze(args) -> int:
     import pandas as pd
 
     from .._provenance import PROVENANCE_FILE, provenance
-    from ..analysis.spicp import (diverging_fractions, dol_from_ratio, expected_frame, intensity_ratios,
-                                  load_calibration, mixture_fraction, size_detection_limit)
+    from ..analysis.spicp import (
+        diverging_fractions,
+        dol_from_ratio,
+        expected_frame,
+        intensity_ratios,
+        load_calibration,
+        mixture_fraction,
+        size_detection_limit,
+    )
     from ..io.results import check_output_folder, write_text_atomic
 
     files = [Path(f) for f in args.files]
@@ -143,7 +150,11 @@ def _cmd_analyze(args) -> int:
         indent=2) + "\n")
     if not args.no_figures:
         from ..plotting._common import save_figure
-        from ..plotting.spicp import plot_calibration, plot_diverging_fractions, plot_spicp_histogram
+        from ..plotting.spicp import (
+            plot_calibration,
+            plot_diverging_fractions,
+            plot_spicp_histogram,
+        )
 
         refs = cal.references
         frames = [(a, b, f"DOL {d:.2f}") for a, b, d in zip(refs["dol_frame_low"], refs["dol_frame_high"], refs["dol"])]
@@ -275,8 +286,9 @@ def _cmd_population(args) -> int:
     rng = np.random.default_rng(args.seed)
     bar = None
     if not args.quiet:
-        from tqdm import tqdm
         import sys
+
+        from tqdm import tqdm
 
         bar = tqdm(total=args.particles, desc="population", unit="particle", file=sys.stderr)
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from ._common import _plt
 
-__all__ = ["plot_spicp_histogram", "plot_calibration", "plot_diverging_fractions"]
+__all__ = ["plot_calibration", "plot_diverging_fractions", "plot_spicp_histogram"]
 
 
 def plot_spicp_histogram(values_by_replicate: dict, *, frames=(), expected=None, xlabel: str = "DOL", ax=None):
