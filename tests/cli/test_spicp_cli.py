@@ -129,3 +129,13 @@ def test_simulate_population_writes_results_and_events(tmp_path, capsys):
     table = read_events(ev)  # the synthetic instrument writes what the analysis reads
     assert len(table) <= 120 and set(table.columns) >= {"true_dol", "true_diameter_um"}
     assert ds.isolated.values.sum() >= 12
+
+
+def test_help_of_every_new_command(capsys):
+    for argv in (["spicp"], ["spicp", "calibrate"], ["spicp", "analyze"], ["spicp", "inactive-li"],
+                 ["simulate", "population"]):
+        with pytest.raises(SystemExit) as exc:
+            main([*argv, "--help"])
+        assert exc.value.code == 0
+        assert "usage: socscope" in capsys.readouterr().out
+    assert main(["spicp"]) == 2  # no subcommand: the help, on stderr, and a failure
