@@ -276,6 +276,8 @@ def _cmd_population(args) -> int:
         raise SocscopeError(f"--isolated {args.isolated:g} must lie in [0, 1), e.g. 0.06")
     if args.seed < 0:
         raise SocscopeError(f"--seed {args.seed} must be >= 0")
+    if args.workers < 1:
+        raise SocscopeError(f"--workers {args.workers} must be >= 1, e.g. 2")
     positive(args.mean_radius_um, "--mean-radius-um", 2.5)
     if args.spicp is not None and Path(args.spicp).resolve() == Path(args.out).resolve():
         raise SocscopeError(f"--spicp {args.spicp} and --out {args.out} are the same file; choose two names")
@@ -302,7 +304,7 @@ def _cmd_population(args) -> int:
             contact_loss=rule, mean_radius=args.mean_radius_um * 1e-6, radius_cv=args.radius_cv,
             network=args.network, group_size=args.group_size, final_charge=args.final_charge,
             simulate_cycles=args.simulate_cycles, initial_theta=args.initial_theta, n_shells=args.n_shells,
-            progress=progress)
+            workers=args.workers, progress=progress)
     finally:
         if bar is not None:
             bar.close()
@@ -358,6 +360,7 @@ def add_population_parser(ssub) -> None:
     p.add_argument("--initial-theta", type=float, default=0.97, help="initial occupancy (default 0.97)")
     p.add_argument("--n-shells", type=int, default=6, help="radial shells per particle (default 6)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--workers", type=int, default=1, help="batches solved at once in separate processes (default 1)")
     p.add_argument("--spicp", metavar="EVENTS.csv", help="also write a synthetic SP-ICP-OES event table")
     p.add_argument("--ratio-cv", type=float, default=0.08, help="plasma spread of the Li/Mn ratio (default 0.08)")
     p.add_argument("--min-diameter-um", type=float, default=2.0, help="size detection limit [µm] (default 2)")
