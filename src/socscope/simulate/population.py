@@ -50,8 +50,8 @@ from .._checks import fraction, in_range, positive_float, whole_number
 from ..errors import ParameterError, ProtocolError, SolverError
 from ..geometry import ElectrodeLayout, random_layout
 from ..materials import as_material
-from ..protocols import Step, parse_protocol
 from ..numerics import SolverOptions
+from ..protocols import Step, parse_protocol
 from .electrode import simulate_electrode
 
 __all__ = ["FINAL_CHARGE", "ContactLossRule", "simulate_population"]
