@@ -117,7 +117,8 @@ def test_simulate_population_writes_results_and_events(tmp_path, capsys):
     out, ev = tmp_path / "pop.nc", tmp_path / "ev.csv"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        rc = main(["simulate", "population", "--particles", "120", "--group-size", "60", "--isolated", "0.1",
+        rc = main(["simulate", "population", "--particles", "60", "--group-size", "30", "--isolated", "0.1",
+                   "--n-shells", "4",
                    "--protocol", "Repeat 10: [Charge at 1C until 4.2 V, Discharge at 1C until 3.0 V]",
                    "--out", str(out), "--spicp", str(ev), "--quiet"])
     assert rc == 0
@@ -125,10 +126,10 @@ def test_simulate_population_writes_results_and_events(tmp_path, capsys):
     from socscope.io.spicp import read_events
 
     ds = open_results(out)
-    assert ds.sizes["particle"] == 120 and "provenance" in ds.attrs
+    assert ds.sizes["particle"] == 60 and "provenance" in ds.attrs
     table = read_events(ev)  # the synthetic instrument writes what the analysis reads
-    assert len(table) <= 120 and set(table.columns) >= {"true_dol", "true_diameter_um"}
-    assert ds.isolated.values.sum() >= 12
+    assert len(table) <= 60 and set(table.columns) >= {"true_dol", "true_diameter_um"}
+    assert ds.isolated.values.sum() >= 6
 
 
 def test_help_of_every_new_command(capsys):
