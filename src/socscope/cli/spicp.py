@@ -97,6 +97,7 @@ def _cmd_analyze(args) -> int:
 
     from .._provenance import PROVENANCE_FILE, provenance
     from ..analysis.spicp import (
+        Threshold,
         diverging_fractions,
         dol_from_ratio,
         expected_frame,
@@ -139,7 +140,7 @@ def _cmd_analyze(args) -> int:
         if args.median_diameter_um:
             mn_all = pd.concat(rows)["mn_intensity_counts"]
             summary["size_detection_limit_um"] = {
-                k: size_detection_limit(_Th(**v), mn_all, median_diameter_um=args.median_diameter_um)
+                k: size_detection_limit(Threshold(**v), mn_all, median_diameter_um=args.median_diameter_um)
                 for k, v in thresholds.items()}
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out / "particles.csv", pd.concat(rows).to_csv(index=False))
@@ -171,13 +172,6 @@ def _cmd_analyze(args) -> int:
         print(f"mixture (Gaussian + flat): diverging {100 * mix['weight']:.2f} ± {100 * mix['weight_se']:.2f} %")
         print(f"wrote {out}/")
     return 0
-
-
-class _Th:
-    """A threshold rebuilt from its dict (for the size detection limit)."""
-
-    def __init__(self, **kw):
-        self.__dict__.update(kw)
 
 
 def _cmd_inactive(args) -> int:
