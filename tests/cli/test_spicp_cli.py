@@ -113,14 +113,14 @@ def test_bad_inputs_exit_2_with_one_line(calibration, tmp_path, capsys):
         assert err.startswith("socscope: error:") and want in err and "\n" not in err, (argv, err)
 
 
-def test_simulate_population_writes_results_and_events(tmp_path, capsys):
+def test_simulate_population_writes_results_and_events(calibration, tmp_path, capsys):
     out, ev = tmp_path / "pop.nc", tmp_path / "ev.csv"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         rc = main(["simulate", "population", "--particles", "60", "--group-size", "30", "--isolated", "0.1",
                    "--n-shells", "4",
                    "--protocol", "Repeat 10: [Charge at 1C until 4.2 V, Discharge at 1C until 3.0 V]",
-                   "--out", str(out), "--spicp", str(ev), "--quiet"])
+                   "--out", str(out), "--spicp", str(ev), "--ratio-cv-from", str(calibration), "--quiet"])
     assert rc == 0
     from socscope.io import open_results
     from socscope.io.spicp import read_events

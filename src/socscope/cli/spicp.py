@@ -277,6 +277,19 @@ def _cmd_population(args) -> int:
         raise SocscopeError(f"--spicp {args.spicp} and --out {args.out} are the same file; choose two names")
     for t in [args.out] + ([args.spicp] if args.spicp else []):
         atomic_target(t, overwrite=args.overwrite)[1].unlink()
+    ratio_cv = args.ratio_cv
+    if args.ratio_cv_from is not None:
+        if args.spicp is None:
+            raise SocscopeError("--ratio-cv-from sets the plasma spread of the synthetic measurement; add --spicp FILE")
+        from ..analysis.spicp import load_calibration
+
+        refs = load_calibration(args.ratio_cv_from).references
+        ratio_cv = float(np.median(refs["sigma_ratio"] / refs["mean_ratio"].abs()))
+        if not (math.isfinite(ratio_cv) and 0 < ratio_cv < 1):
+            raise SocscopeError(f"--ratio-cv-from {args.ratio_cv_from}: the references' relative width {ratio_cv:g} "
+                                "is not in (0, 1); give --ratio-cv instead")
+    elif not (math.isfinite(ratio_cv) and 0 <= ratio_cv < 1):
+        raise SocscopeError(f"--ratio-cv {ratio_cv:g} must lie in [0, 1), e.g. 0.08")
     rule = None if args.no_contact_loss else ContactLossRule(k_per_cycle=args.k_per_cycle, exponent=args.rate_exponent)
     material = _material_from_args(args)
     rng = np.random.default_rng(args.seed)
@@ -305,7 +318,7 @@ def _cmd_population(args) -> int:
     prov = provenance(seed=args.seed, settings={"particles": args.particles, "isolated": args.isolated})
     save_results(attach_provenance(ds, prov), args.out, overwrite=args.overwrite)
     if args.spicp:
-        ev = spicp_events(ds.dol.values, ds.diameter_um.values, rng=rng, ratio_cv=args.ratio_cv,
+        ev = spicp_events(ds.dol.values, ds.diameter_um.values, rng=rng, ratio_cv=ratio_cv,
                           min_diameter_um=args.min_diameter_um)
         text = f"# provenance = {json.dumps(prov, default=str)}\n" + ev.to_csv(index=False)
         write_text_atomic(args.spicp, text)
@@ -357,6 +370,9 @@ def add_population_parser(ssub) -> None:
     p.add_argument("--workers", type=int, default=1, help="batches solved at once in separate processes (default 1)")
     p.add_argument("--spicp", metavar="EVENTS.csv", help="also write a synthetic SP-ICP-OES event table")
     p.add_argument("--ratio-cv", type=float, default=0.08, help="plasma spread of the Li/Mn ratio (default 0.08)")
+    p.add_argument("--ratio-cv-from", metavar="CAL.toml",
+                   help="take the plasma spread from a calibration: the median relative width (σ/mean) of its "
+                        "references (it includes their counting noise, so it is an upper bound)")
     p.add_argument("--min-diameter-um", type=float, default=2.0, help="size detection limit [µm] (default 2)")
     p.add_argument("--out", required=True, help="results file (.nc)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
