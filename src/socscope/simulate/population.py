@@ -282,7 +282,7 @@ def simulate_population(
     layout_pool : int or None
         With ``network="random"``, draw each group's layout from a pool of this
         many random layouts (each group then cuts its own isolated particles);
-        building a random layout took about a third of a population's run
+        building a random layout took about a fifth of a population's run
         (profiled at 2 000 particles), so a population of 10⁵ particles reuses
         40 layouts of 200 instead of building 500.
         None: a new layout for every group.
