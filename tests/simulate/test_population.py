@@ -65,8 +65,8 @@ def test_bad_population_inputs():
 
 
 def test_forked_workers_give_the_same_population():
-    kw = dict(n_particles=120, protocol=["Charge at C/5 until 4.0 V"], group_size=40, batch_size=40, n_shells=4,
-              final_charge=None, seed=3)
+    kw = {"n_particles": 120, "protocol": ["Charge at C/5 until 4.0 V"], "group_size": 40, "batch_size": 40,
+          "n_shells": 4, "final_charge": None, "seed": 3}
     one, two = _run(workers=1, **kw), _run(workers=2, **kw)
     # the same layouts and isolation (drawn before the solves), the same solver: identical to the bit
     assert_allclose(two.dol.values, one.dol.values, rtol=0, atol=0)
