@@ -12,14 +12,5 @@ from .results import open_results, save_results
 from .spicp import read_events as read_spicp_events
 from .spicp import read_transient as read_spicp_transient
 
-__all__ = [
-           "SCHEMA",
-           "bin_frames",
-           "detect_vendor",
-           "load_cycler",
-           "open_movie",
-           "open_results",
-           "read_spicp_events",
-           "read_spicp_transient",
-           "save_results",
-]
+__all__ = ["load_cycler", "detect_vendor", "SCHEMA", "save_results", "open_results", "open_movie", "bin_frames",
+           "read_spicp_events", "read_spicp_transient"]
