@@ -504,6 +504,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .electrode import add_electrode_parser  # socscope simulate electrode
 
     add_electrode_parser(ssub)
+    from .spicp import add_population_parser, add_spicp_parser  # simulate population; spicp ...
+
+    add_population_parser(ssub)
     s.set_defaults(func=lambda a: _usage(s))
 
     v = sub.add_parser(
@@ -571,6 +574,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .sweep import add_sweep_parser  # socscope sweep
 
     add_sweep_parser(sub)
+    add_spicp_parser(sub)
 
     m = sub.add_parser("materials", help="list built-in materials or show one",
                        description="List the built-in materials, or show every parameter of one (built-in, or "
