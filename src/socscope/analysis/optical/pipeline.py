@@ -206,7 +206,7 @@ def analyze_movie(
     time_offset_s: float = 0.0,
     initial_soc: float = 0.0,
     threshold: float | None = None,
-    min_area_px: int = 20,
+    min_area_px: int | None = None,
     segmentation: dict | None = None,
     unreacted_threshold: float = 0.05,
     pixel_size_nm: float | None = None,
@@ -245,8 +245,10 @@ def analyze_movie(
         Background threshold on ``I_1`` (intensity units); default Otsu. With
         given ``labels`` and no threshold, only pixels with ``I_1 ≤ 0`` lack a
         contrast.
-    min_area_px : int
-        Smallest particle kept by the segmentation [px].
+    min_area_px : int, optional
+        Smallest particle kept by the segmentation [px]; default a tenth of a
+        typical particle's cross-section
+        (:func:`~socscope.analysis.optical.segment.segment_particles`).
     segmentation : dict, optional
         Further settings of :func:`~socscope.analysis.optical.segment.segment_particles`:
         ``smooth_px``, ``min_distance_px``, ``split_touching``, ``max_hole_area_px``
