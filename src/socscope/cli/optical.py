@@ -162,6 +162,9 @@ def cmd_optical_analyze(args) -> int:
     _check_out(out, args.overwrite, (args.movie, args.labels, args.rois, args.cycler))
     positive(args.pixel_size_nm, "--pixel-size-nm", 34.7)
     positive(args.frame_interval_s, "--frame-interval-s", 0.5)
+    if args.min_area_px is not None and args.min_area_px < 1:
+        raise SocscopeError(f"--min-area-px {args.min_area_px} must be >= 1 pixel, e.g. 300 (default: a tenth of a "
+                            "typical particle's area)")
     if args.bin < 1:
         raise SocscopeError(f"--bin {args.bin} must be a whole number of frames >= 1 (20-80 is usual)")
     if args.labels and args.rois:
@@ -347,10 +350,12 @@ def add_optical_parser(sub) -> None:
     a.add_argument("--labels", help="particle label image (TIFF of integers, 0 = background) instead of segmenting")
     a.add_argument("--rois", help="ImageJ ROI file (.roi or RoiSet .zip) instead of segmenting")
     a.add_argument("--threshold", type=float, help="background threshold on the first frame (default: Otsu)")
-    a.add_argument("--min-area-px", type=int, default=20, help="smallest particle kept [px] (default 20)")
+    a.add_argument("--min-area-px", type=int, default=None,
+                   help="smallest particle kept [px] (default: a tenth of a typical particle's area, 0.1 x pi r^2, "
+                        "r the typical inscribed radius on the thresholded first frame)")
     a.add_argument("--smooth-px", type=float, default=None,
-                   help="Gaussian smoothing before segmenting [px] (default 1; raise it, e.g. 3, when cracked or "
-                        "textured particles are cut into pieces)")
+                   help="Gaussian smoothing before segmenting [px] (default r/6, at least 1; raise it when cracked "
+                        "or textured particles are cut into pieces)")
     a.add_argument("--min-distance-px", type=float, default=None,
                    help="smallest distance between the centres of two touching particles [px] (default 0.6 x the "
                         "typical inscribed radius; raise it if single particles are cut)")
