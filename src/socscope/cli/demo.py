@@ -33,7 +33,6 @@ def _prepare(out: Path, overwrite: bool) -> None:
     from ..io.results import check_output_folder
 
     check_output_folder(out, _FILES, overwrite=overwrite)
-    out.mkdir(parents=True, exist_ok=True)
 
 
 def _run(model, protocol, total_s, desc, quiet, interval, *, initial_theta=0.97, **run_options):
@@ -50,13 +49,26 @@ def _run(model, protocol, total_s, desc, quiet, interval, *, initial_theta=0.97,
 
 
 def run_demo(out: Path, *, overwrite: bool = False, quiet: bool = False) -> dict:
-    """Run the demo and write its files into ``out``.
+    """Run the demo and write its files into ``out``, all of them or (after an error) none.
 
     Returns
     -------
     dict
         The summary numbers (also written to ``summary.json``).
     """
+    from ..io.results import output_folder
+
+    out = Path(out)
+    _prepare(out, overwrite)
+    with output_folder(out, _FILES, overwrite=overwrite) as tmp:
+        summary = _run_demo_into(tmp, quiet=quiet)
+    if not quiet:
+        print(f"wrote {out.resolve()}/")
+    return summary
+
+
+def _run_demo_into(out: Path, *, quiet: bool) -> dict:
+    """The demo's runs and files, written into the (temporary) folder ``out``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -77,8 +89,6 @@ def run_demo(out: Path, *, overwrite: bool = False, quiet: bool = False) -> dict
     )
     from ..simulate import ParticleModel
 
-    out = Path(out)
-    _prepare(out, overwrite)
     mat = materials.get("ni88-xu2022")
     geo = Disc(diameter=2e-6)
     t0 = time.perf_counter()
@@ -241,7 +251,6 @@ Periphery: cells within 0.2 × the inradius of the surface; core: beyond 0.6 × 
     write_text_atomic(out / "summary.md", md)
     if not quiet:
         print(md)
-        print(f"wrote {out.resolve()}/")
     return summary
 
 

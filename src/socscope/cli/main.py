@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import SocscopeError, SocscopeWarning, SolverError
-from ..io.results import check_output_folder, write_text_atomic
+from ..io.results import check_output_folder, output_folder, write_text_atomic
 from ._flags import not_an_input
 
 __all__ = ["main", "build_parser"]
@@ -258,7 +258,19 @@ def _cmd_cycler_summary(args) -> int:
         raise SocscopeError(f"{args.file}: no charge or discharge found (the current never leaves zero)")
     cycles = cycle_summary(df, mass_g=mass_g, first=args.first)
     table = dqdv(df)
-    out.mkdir(parents=True, exist_ok=True)
+    with output_folder(out, names, overwrite=args.overwrite) as tmp:  # all the outputs, or none
+        _write_cycler_summary(tmp, args, df, half, cycles, table, mass_g)
+    if not args.quiet:
+        if cycles.empty:
+            print(f"no complete cycle (a {args.first} followed by its counterpart); "
+                  f"{len(half)} half-cycle(s) in half_cycles.csv")
+        else:
+            print(cycles.to_string(float_format=lambda x: f"{x:.4g}"))
+        print(f"wrote {out}/")
+    return 0
+
+
+def _write_cycler_summary(out: Path, args, df, half, cycles, table, mass_g) -> None:
     write_text_atomic(out / "cycles.csv", cycles.to_csv())
     write_text_atomic(out / "half_cycles.csv", half.to_csv())
     write_text_atomic(out / "dqdv.csv", table.to_csv(index=False))
@@ -282,14 +294,6 @@ def _cmd_cycler_summary(args) -> int:
     ax = plot_dqdv(table)
     ax.figure.savefig(out / "dqdv.png", dpi=150)
     plt.close(ax.figure)
-    if not args.quiet:
-        if cycles.empty:
-            print(f"no complete cycle (a {args.first} followed by its counterpart); "
-                  f"{len(half)} half-cycle(s) in half_cycles.csv")
-        else:
-            print(cycles.to_string(float_format=lambda x: f"{x:.4g}"))
-        print(f"wrote {out}/")
-    return 0
 
 
 def _cmd_gitt(args) -> int:
@@ -331,7 +335,18 @@ def _cmd_gitt(args) -> int:
         )
     # everything that can fail is done before the first file is written
     new = gitt_to_material(table, mat, alpha=alpha) if args.to_material else None
-    out.mkdir(parents=True, exist_ok=True)
+    with output_folder(out, names, overwrite=args.overwrite) as tmp:  # all the outputs, or none
+        _write_gitt(tmp, args, mat, table)
+    if new is not None:
+        materials.save(new, args.to_material, overwrite=args.overwrite)
+    if not args.quiet:
+        print(table[["tau_s", "dEs_V", "dEt_V", "D_classic", "D_sqrt_t", "D_sphere", "short_pulse", "relaxed"]]
+              .to_string(float_format=lambda v: f"{v:.3g}"))
+        print(f"wrote {out}/" + (f" and {args.to_material}" if args.to_material else ""))
+    return 0
+
+
+def _write_gitt(out: Path, args, mat, table) -> None:
     write_text_atomic(out / "gitt.csv", table.to_csv(index_label="pulse"))
     summary = {"file": str(args.file), "material": mat.name, "pulses": len(table),
                "flagged_long": int((~table.short_pulse).sum()), "flagged_unrelaxed": int((~table.relaxed).sum()),
@@ -355,13 +370,6 @@ def _cmd_gitt(args) -> int:
     ax.legend(frameon=False)
     fig.savefig(out / "diffusivity.png", dpi=150)
     plt.close(fig)
-    if new is not None:
-        materials.save(new, args.to_material, overwrite=args.overwrite)
-    if not args.quiet:
-        print(table[["tau_s", "dEs_V", "dEt_V", "D_classic", "D_sqrt_t", "D_sphere", "short_pulse", "relaxed"]]
-              .to_string(float_format=lambda v: f"{v:.3g}"))
-        print(f"wrote {out}/" + (f" and {args.to_material}" if args.to_material else ""))
-    return 0
 
 
 def _cmd_demo(args) -> int:
@@ -380,10 +388,16 @@ class _Parser(argparse.ArgumentParser):
 
 def _os_error_line(exc: OSError) -> str:
     """One line for a file-system error, naming the path the user gave (not a temporary file beside it)."""
+    import errno
+
     where = Path(exc.filename) if exc.filename else None
     if where is not None and where.name.startswith(".") and where.name.endswith(".tmp"):
         where = where.parent  # results are written to a temporary file first, then renamed
-    what = exc.strerror or type(exc).__name__
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (f"{where}: " if where is not None else "") + (
+            "no space left on the device (or over the disk quota); nothing was replaced: earlier outputs are as "
+            "they were. Free some space or write --out to another disk")
+    what = " ".join((exc.strerror or type(exc).__name__).split())
     fix = ("every folder on the path must exist and be a folder, readable for an input and writable for --out; "
            "create the folder or choose another path")
     return f"{where}: {what}; {fix}" if where is not None else f"{what}; {fix}"
@@ -537,6 +551,30 @@ def _plain_warnings():
         yield
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM (``kill``, a job scheduler's time limit) raises KeyboardInterrupt like Ctrl-C, so that every
+    temporary file and folder is removed and no output is half replaced. Yields a list that holds the
+    signal number once one arrived. Only in the main thread (elsewhere signals cannot be set)."""
+    import signal
+    import threading
+
+    got: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield got
+        return
+
+    def handler(signum, frame):
+        got.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield got
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv=None) -> int:
     """Entry point of the ``socscope`` console script."""
     parser = build_parser()
@@ -544,9 +582,17 @@ def main(argv=None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
+    signalled: list[int] = []
     try:
-        with _plain_warnings():
+        with _plain_warnings(), _sigterm_as_interrupt() as signalled:
             return int(args.func(args) or 0)
+    except BrokenPipeError:  # the reader of our output went away (socscope materials | head -1): not an error
+        with contextlib.suppress(OSError, ValueError):
+            import os
+
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # so that Python's flush at exit does not fail again
+        return 0
     except SolverError as exc:  # a run that failed, not bad input
         print(f"socscope: error: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
         return 1
@@ -555,6 +601,9 @@ def main(argv=None) -> int:
         print(f"socscope: error: {first}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        if signalled:
+            print("socscope: terminated (SIGTERM); outputs are as they were before the run", file=sys.stderr)
+            return 143
         print("socscope: interrupted", file=sys.stderr)
         return 130
     except OSError as exc:  # a path that cannot be read or written: bad input

@@ -138,13 +138,13 @@ def run_validation(name: str, out=None, *, overwrite: bool = False, quick: bool 
     """
     if name not in PAPERS:
         raise ParameterError(f"unknown validation {name!r}; choose one of {', '.join(PAPERS)}")
-    from ..io.results import check_output_folder, write_text_atomic
+    from ..io.results import check_output_folder, output_folder, write_text_atomic
 
     mod = importlib.import_module(f".{PAPERS[name]}", __name__)
     out = Path(out) if out is not None else Path(f"validation-{name}")
     files = _COMMON_FILES + tuple(mod.FIGURES)
     check_output_folder(out, files, overwrite=overwrite)
-    out.mkdir(parents=True, exist_ok=True)
+    final = out
 
     import matplotlib
 
@@ -155,34 +155,35 @@ def run_validation(name: str, out=None, *, overwrite: bool = False, quick: bool 
     report = (lambda row: print(row.line(), flush=True)) if verbose else (lambda row: None)
     result = mod.run(quick=quick, report=report)
     t_runs = time.perf_counter() - t0
-    mod.make_figures(result, out)
-    wall = time.perf_counter() - t0
-    rows: list[Row] = result["rows"]
+    with output_folder(final, files, overwrite=overwrite) as out:  # every file, or (after an error) none
+        mod.make_figures(result, out)
+        wall = time.perf_counter() - t0
+        rows: list[Row] = result["rows"]
 
-    table = pd.DataFrame([{c: getattr(r, c) for c in TABLE_COLUMNS} for r in rows])
-    table["holds"] = table["holds"].astype(bool)
-    tmp = out / ".table.csv.tmp"
-    table.to_csv(tmp, index=False)
-    tmp.replace(out / "table.csv")
-    mode = "quick (coarse grid, looser tolerances: numbers less converged)" if quick else "full"
-    footer = (f"{sum(r.holds for r in rows)} of {len(rows)} comparisons hold. Mode: {mode}; "
-              f"socscope {__version__}; simulations {t_runs:.0f} s, total {wall:.0f} s. "
-              f"Figures: {', '.join(f'`{f}`' for f in mod.FIGURES)}; every measured number is in `summary.json`.")
-    write_text_atomic(out / "table.md", _markdown(mod.TITLE, result["preamble"], rows, footer))
-    summary = {
-        "paper": name,
-        "title": mod.TITLE,
-        "socscope_version": __version__,
-        "mode": "quick" if quick else "full",
-        "settings": result["settings"],
-        "rows": [asdict(r) for r in rows],
-        "n_rows": len(rows),
-        "n_hold": int(sum(r.holds for r in rows)),
-        "simulation_time_s": round(t_runs, 2),
-        "wall_time_s": round(wall, 2),
-        "files": list(files),
-    }
-    write_text_atomic(out / "summary.json", json.dumps(_jsonable(summary), indent=2, ensure_ascii=False) + "\n")
+        table = pd.DataFrame([{c: getattr(r, c) for c in TABLE_COLUMNS} for r in rows])
+        table["holds"] = table["holds"].astype(bool)
+        tmp = out / ".table.csv.tmp"
+        table.to_csv(tmp, index=False)
+        tmp.replace(out / "table.csv")
+        mode = "quick (coarse grid, looser tolerances: numbers less converged)" if quick else "full"
+        footer = (f"{sum(r.holds for r in rows)} of {len(rows)} comparisons hold. Mode: {mode}; "
+                  f"socscope {__version__}; simulations {t_runs:.0f} s, total {wall:.0f} s. "
+                  f"Figures: {', '.join(f'`{f}`' for f in mod.FIGURES)}; every measured number is in `summary.json`.")
+        write_text_atomic(out / "table.md", _markdown(mod.TITLE, result["preamble"], rows, footer))
+        summary = {
+            "paper": name,
+            "title": mod.TITLE,
+            "socscope_version": __version__,
+            "mode": "quick" if quick else "full",
+            "settings": result["settings"],
+            "rows": [asdict(r) for r in rows],
+            "n_rows": len(rows),
+            "n_hold": int(sum(r.holds for r in rows)),
+            "simulation_time_s": round(t_runs, 2),
+            "wall_time_s": round(wall, 2),
+            "files": list(files),
+        }
+        write_text_atomic(out / "summary.json", json.dumps(_jsonable(summary), indent=2, ensure_ascii=False) + "\n")
     if verbose:
-        print(f"{summary['n_hold']} of {len(rows)} comparisons hold; {wall:.0f} s; wrote {out.resolve()}/")
+        print(f"{summary['n_hold']} of {len(rows)} comparisons hold; {wall:.0f} s; wrote {final.resolve()}/")
     return table
