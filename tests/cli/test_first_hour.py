@@ -70,7 +70,7 @@ def test_movie_comes_with_a_cycler_record_that_optical_analyze_joins(tmp_path, c
     assert len(df) == ds.sizes["time"]
     np.testing.assert_allclose(df.voltage_V, ds.voltage.values, rtol=1e-9)  # written with 10 digits
     # the command the report suggests runs and puts an SOC on every frame
-    suggested = [line.strip() for line in report.splitlines() if line.strip().startswith("socscope optical")][0]
+    suggested = next(line.strip() for line in report.splitlines() if line.strip().startswith("socscope optical"))
     argv = shlex.split(suggested)[1:]
     argv[argv.index("--out") + 1] = str(tmp_path / "optical")
     assert main(argv + ["--quiet"]) == 0

@@ -40,9 +40,9 @@ def test_overwrite_takes_bools_only(tmp_path, value):
     target.write_bytes(b"earlier")
     with pytest.raises(ParameterError, match="overwrite must be True or False"):
         ss.save_results(_tiny(), target, overwrite=value)
-    with pytest.raises(ParameterError, match="overwrite must be True or False"):
-        with output_folder(tmp_path / "out", NAMES, overwrite=value):
-            pass
+    with pytest.raises(ParameterError, match="overwrite must be True or False"), \
+            output_folder(tmp_path / "out", NAMES, overwrite=value):
+        pass
     assert target.read_bytes() == b"earlier" and sorted(p.name for p in tmp_path.iterdir()) == ["x.nc"]
 
 
@@ -64,10 +64,9 @@ def test_an_error_part_way_leaves_the_earlier_outputs_byte_identical(tmp_path, e
         (out / name).write_text(f"old {name}")
     (out / "notes.txt").write_text("mine")
     before = _snapshot(out)
-    with pytest.raises(type(exc)):
-        with output_folder(out, NAMES, overwrite=True) as tmp:
-            write_text_atomic(tmp / "a.csv", "new")  # the first output is written, then the disk is full
-            raise exc
+    with pytest.raises(type(exc)), output_folder(out, NAMES, overwrite=True) as tmp:
+        write_text_atomic(tmp / "a.csv", "new")  # the first output is written, then the disk is full
+        raise exc
     assert _snapshot(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporary folder
 
@@ -78,17 +77,15 @@ def test_an_existing_folder_gets_the_new_set_and_keeps_other_files(tmp_path):
     for name in NAMES:
         (out / name).write_text(f"old {name}")
     (out / "notes.txt").write_text("mine")
-    with pytest.raises(ParameterError, match="--overwrite"):
-        with output_folder(out, NAMES):
-            pass
+    with pytest.raises(ParameterError, match="--overwrite"), output_folder(out, NAMES):
+        pass
     with output_folder(out, NAMES, overwrite=True) as tmp:
         write_text_atomic(tmp / "a.csv", "new a")
         write_text_atomic(tmp / "b.json", "new b")
     # c.png was not written this time: the old one would not belong to the new set, so it went
     assert _snapshot(out) == {"a.csv": b"new a", "b.json": b"new b", "notes.txt": b"mine"}
-    with pytest.raises(ParameterError, match="not declared"):
-        with output_folder(out, NAMES, overwrite=True) as tmp:
-            write_text_atomic(tmp / "other.txt", "x")
+    with pytest.raises(ParameterError, match="not declared"), output_folder(out, NAMES, overwrite=True) as tmp:
+        write_text_atomic(tmp / "other.txt", "x")
     assert _snapshot(out) == {"a.csv": b"new a", "b.json": b"new b", "notes.txt": b"mine"}
 
 
@@ -107,9 +104,9 @@ def test_leftovers_of_a_killed_run_are_removed_by_the_next_one(tmp_path):
     with pytest.warns(SocscopeWarning, match="leftover"):
         ss.save_results(_tiny(), tmp_path / "x.nc")
     assert not stale_file.exists() and busy.exists()
-    with pytest.warns(SocscopeWarning, match="leftover"):
-        with output_folder(tmp_path / "out", NAMES, overwrite=True) as tmp:
-            write_text_atomic(tmp / "a.csv", "new")
+    with pytest.warns(SocscopeWarning, match="leftover"), \
+            output_folder(tmp_path / "out", NAMES, overwrite=True) as tmp:
+        write_text_atomic(tmp / "a.csv", "new")
     assert not stale_folder.exists() and not legacy.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([busy.name, "out", "x.nc"])
 
@@ -129,8 +126,8 @@ def test_an_interrupted_swap_is_reported_not_deleted(tmp_path):
 
 
 def test_cycler_summary_meeting_a_full_disk_keeps_the_earlier_folder(tmp_path, monkeypatch, capsys):
-    from socscope.cli.main import main
     import socscope.plotting.cycling as plotting_cycling
+    from socscope.cli.main import main
 
     record = tmp_path / "cycling.csv"
     # two C/10 cycles of 1 mAh: 10 h charge and discharge at 0.1 mA, voltage linear in the charge

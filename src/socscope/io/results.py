@@ -132,7 +132,7 @@ def atomic_target(path, *, overwrite: bool = False) -> tuple[Path, Path]:
                              "only: give a file name, e.g. run.nc")
     if not path.parent.exists():
         raise ParameterError(f"cannot write {path}: folder {path.parent} does not exist")
-    clean_leftovers(path.parent, path.name)
+    clean_leftovers(path.parent)  # any output's, of a writer that is gone
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     # mkstemp makes the file private (0600); the result should get the
@@ -266,7 +266,7 @@ class _Swap:
         parent = folder.absolute().parent
         if not parent.is_dir():
             raise ParameterError(f"cannot write {folder}: folder {parent} does not exist; create it first")
-        clean_leftovers(parent, folder.name)
+        clean_leftovers(parent)
         if folder.is_dir():
             clean_leftovers(folder)
         self.tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.partial.{os.getpid()}.", dir=parent))
