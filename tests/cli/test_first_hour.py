@@ -101,3 +101,43 @@ def test_every_help_example_parses(command):
     assert examples, epilog
     for example in examples:
         parser.parse_args(shlex.split(example))  # exits (SystemExit) on a missing or unknown option
+
+
+@pytest.mark.parametrize(("command", "victim"), [("particle", "toml"), ("particle", "csv"), ("particle", "mask"),
+                                                 ("electrode", "toml"), ("electrode", "csv")])
+def test_out_never_replaces_the_material_file_its_table_or_the_mask(tmp_path, capsys, command, victim):
+    # (simulate electrode has no --mask; its --from-image is checked in test_electrode_cli)
+    mat = ss.materials.get("nmc532")
+    toml = tmp_path / "mine.toml"
+    ss.materials.save(mat, toml)
+    import tomllib
+
+    table = tmp_path / tomllib.loads(toml.read_text())["functions_csv"]  # the table the TOML points to
+    mask = tmp_path / "mask.npy"
+    np.save(mask, np.pad(np.ones((20, 20), bool), 5))
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    target = {"toml": toml, "csv": table, "mask": mask}[victim]
+    args = (["simulate", "particle", "--material", str(toml), "--shape", "mask", "--mask", str(mask),
+             "--pixel-size-nm", "50", "--protocol", "Rest for 1 minute"] if command == "particle"
+            else [*SMALL[:2], "--material", str(toml), *SMALL[4:], "--protocol", "Rest for 1 minute"])
+    assert main([*args, "--out", str(target), "--overwrite", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "is an input and would be replaced" in err and err.count("\n") == 1, err
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+@pytest.mark.parametrize("name", ["h.csv", "h.tif", "h"])
+def test_results_files_are_named_for_what_they_hold(tmp_path, capsys, name):
+    out = tmp_path / name
+    assert main(["simulate", "particle", "--material", "nmc532", "--shape", "sphere", "--radius-um", "1",
+                 "--protocol", "Rest for 1 minute", "--out", str(out), "--quiet"]) == 2
+    assert "netCDF-4" in capsys.readouterr().err and not out.exists()
+    assert main([*SMALL, "--protocol", "Rest for 1 minute", "--out", str(out), "--quiet"]) == 2
+    assert "name it h.nc" in capsys.readouterr().err and not out.exists()
+    import xarray as xr
+
+    from socscope.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="misstate"):
+        ss.save_results(xr.Dataset({"a": ("t", [1.0])}), out)
+    assert list(tmp_path.iterdir()) == []

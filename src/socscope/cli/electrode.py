@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import FileFormatError, SocscopeError
-from ._flags import positive
+from ._flags import material_files, netcdf_out, not_an_input, positive
 
 __all__ = ["add_electrode_parser", "cmd_simulate_electrode"]
 
@@ -154,6 +154,10 @@ def _check_targets(args) -> list[Path]:
 
     targets = [Path(args.out)]
     source = Path(args.from_image).resolve() if args.from_image else None
+    outputs = [*targets] + ([Path(args.movie), cycler_record_path(args.movie)] if args.movie else [])
+    figure = _segmentation_figure_path(args)
+    not_an_input(outputs + ([figure] if figure is not None else []), material_files(args.material),
+                 fix="choose another output name (the inputs are never overwritten)")
     if args.movie:
         movie = Path(args.movie)
         if movie.resolve() == targets[0].resolve():  # resolve: 'a/../x.tif' and links name the same file
@@ -169,6 +173,7 @@ def _check_targets(args) -> list[Path]:
         if source is not None and path.resolve() == source:
             raise SocscopeError(f"{flag_} {path} is the --from-image input; choose another name (the input is "
                                 "never overwritten)")
+    netcdf_out(args.out)
     for path in targets + ([cycler_record_path(targets[1])] if args.movie else []):
         atomic_target(path, overwrite=args.overwrite)[1].unlink()
     figure = _segmentation_figure_path(args)

@@ -20,7 +20,7 @@ import numpy as np
 from .. import __version__
 from ..errors import SocscopeError, SocscopeWarning, SolverError
 from ..io.results import check_output_folder, output_folder, write_text_atomic
-from ._flags import not_an_input
+from ._flags import material_files, netcdf_out, not_an_input
 
 __all__ = ["main", "build_parser"]
 
@@ -196,6 +196,10 @@ def _cmd_simulate_particle(args) -> int:
     from ..simulate import ParticleModel
 
     out = Path(args.out)
+    # the output never replaces an input, even with --overwrite
+    not_an_input([out], [*material_files(args.material), args.mask],
+                 fix="choose another --out (the inputs are never overwritten)")
+    netcdf_out(out)
     atomic_target(out, overwrite=args.overwrite)[1].unlink()  # fail early, before the run
     material = _material_from_args(args)
     geometry = _geometry_from_args(args)

@@ -42,6 +42,9 @@ __all__ = [
     "write_text_atomic",
 ]
 
+#: names a results file may have: netCDF-4 is an HDF5 file
+RESULT_SUFFIXES = (".nc", ".nc4", ".netcdf", ".h5", ".hdf5")
+
 #: a temporary file or folder of ours: ``.NAME.<pid>.<random>.tmp`` or ``.NAME.partial.<pid>.<random>``
 _LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?:(?P<pid>\d+)\.[A-Za-z0-9_]+\.tmp(?:\.png)?"
                        r"|partial\.(?P<dpid>\d+)\.[A-Za-z0-9_]+)$")
@@ -182,6 +185,11 @@ def save_results(ds: xr.Dataset, path, *, overwrite: bool = False) -> Path:
     if not isinstance(ds, xr.Dataset):
         fix = " (a DataArray: save da.to_dataset())" if isinstance(ds, xr.DataArray) else ""
         raise ParameterError(f"save_results needs an xarray.Dataset, got {type(ds).__name__}{fix}")
+    suffix = path_argument(path).suffix.lower()
+    if suffix not in RESULT_SUFFIXES:
+        raise ParameterError(f"save_results writes netCDF-4, which the name {Path(path).name!r} would misstate; "
+                             f"name it with one of {', '.join(RESULT_SUFFIXES)}, e.g. "
+                             f"{Path(path).with_suffix('.nc').name if suffix else Path(path).name + '.nc'}")
     path, tmp = atomic_target(path, overwrite=overwrite)
     try:
         try:
