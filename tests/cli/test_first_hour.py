@@ -141,3 +141,73 @@ def test_results_files_are_named_for_what_they_hold(tmp_path, capsys, name):
     with pytest.raises(ParameterError, match="misstate"):
         ss.save_results(xr.Dataset({"a": ("t", [1.0])}), out)
     assert list(tmp_path.iterdir()) == []
+
+
+def _cycling_csv(path, mass_mg=8.1, capacity_mAh_g=180.0):
+    """Two C/10 cycles of an electrode of ``mass_mg`` holding ``capacity_mAh_g`` (voltage linear in charge)."""
+    i = mass_mg * capacity_mAh_g / 10 * 1e-6  # A
+    t = np.arange(0, 40 * 3600 + 1, 120.0)
+    current = np.where((t % (20 * 3600)) < 10 * 3600, i, -i)
+    q = np.cumsum(current) * 120.0
+    v = 3.0 + 1.2 * (q - q.min()) / np.ptp(q)
+    pd.DataFrame({"time_s": t, "voltage_V": v, "current_A": current}).to_csv(path, index=False)
+    return path
+
+
+def test_a_mass_in_grams_is_caught_and_named(tmp_path, capsys):
+    record = _cycling_csv(tmp_path / "cell.csv")
+    # 8.1 mg given as 0.0081: 180 mAh/g would read as 1.8e5 mAh/g
+    assert main(["cycler", "summary", str(record), "--mass-mg", "0.0081", "--out", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err
+    assert "was the mass given in grams? (0.0081 g is --mass-mg 8.1)" in err and err.count("\n") == 1
+    assert not (tmp_path / "s").exists()
+    assert main(["gitt", str(record), "--mass-mg", "0.0081", "--material", "nmc532", "--radius-um", "2",
+                 "--out", str(tmp_path / "g")]) == 2
+    assert "was the mass given in grams" in capsys.readouterr().err
+    # the right mass passes
+    assert main(["cycler", "summary", str(record), "--mass-mg", "8.1", "--out", str(tmp_path / "s"), "--quiet"]) == 0
+    cycles = pd.read_csv(tmp_path / "s" / "cycles.csv")
+    assert cycles.filter(like="mAh_g").abs().max().max() < 200  # 180 mAh/g by construction
+
+
+def test_optical_capacity_that_the_record_overfills_is_refused(tmp_path):
+    import argparse
+
+    from socscope.cli.optical import _checked_cycler
+    from socscope.errors import SocscopeError
+
+    record = _cycling_csv(tmp_path / "cell.csv")
+    args = argparse.Namespace(cycler=str(record), mass_mg=8.1, capacity_mAh_g=0.18, capacity_mAh=None)
+    # 180 mAh/g given as 0.18: the record would read as an SOC of ~100 000 % (a 10 h charge sampled every
+    # 2 min: 997 times, the first interval ramps the current up)
+    with pytest.raises(SocscopeError, match=r"passes 99\d times the capacity of --mass-mg 8.1 with "
+                                            r"--capacity-mAh-g 0.18"):
+        _checked_cycler(args, {"capacity_Ah": None, "mass_g": 8.1e-3, "capacity_mAh_g": 0.18})
+    args.capacity_mAh_g = 180.0
+    assert len(_checked_cycler(args, {"capacity_Ah": None, "mass_g": 8.1e-3, "capacity_mAh_g": 180.0})) > 100
+
+
+def test_a_particle_size_in_the_wrong_unit_is_named(tmp_path, capsys):
+    out = tmp_path / "big.nc"
+    main(["simulate", "particle", "--material", "nmc532", "--shape", "sphere", "--diameter-um", "2000",
+          "--n-cells", "10", "--protocol", "Rest for 1 minute", "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err
+    assert "was the size given in nm? (2000 nm is --diameter-um 2)" in err
+    assert "--diameter-um" in err and "--radius" not in err.split("warning:")[1].split("\n")[0].replace(
+        "--diameter-um", "")
+
+
+def test_gitt_to_material_refuses_a_table_of_flagged_pulses_and_says_when_it_uses_some():
+    from socscope.analysis.gitt import gitt_to_material
+    from socscope.errors import ParameterError, SocscopeWarning
+
+    base = ss.materials.get("nmc532")
+    table = pd.DataFrame({"soc": [0.1, 0.2, 0.3], "D_sphere": [1e-15, 2e-15, 3e-15],
+                          "E_relaxed_V": [3.9, 3.8, 3.7], "short_pulse": [False, False, False],
+                          "relaxed": [True, False, True]})
+    with pytest.raises(ParameterError, match=r"all 3 usable pulses are flagged \(3 too long.*1 not relaxed"):
+        gitt_to_material(table, base)
+    with pytest.warns(SocscopeWarning, match="3 of the 3 pulses tabulated are flagged"):
+        assert gitt_to_material(table, base, use_flagged=True).D is not None
+    with pytest.warns(SocscopeWarning, match="1 of the 3 pulses tabulated are flagged"):
+        gitt_to_material(table.assign(short_pulse=True, relaxed=[True, True, False]), base)

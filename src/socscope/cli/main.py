@@ -20,7 +20,7 @@ import numpy as np
 from .. import __version__
 from ..errors import SocscopeError, SocscopeWarning, SolverError
 from ..io.results import check_output_folder, output_folder, write_text_atomic
-from ._flags import material_files, netcdf_out, not_an_input
+from ._flags import material_files, netcdf_out, not_an_input, plausible_mass, plausible_size_um
 
 __all__ = ["main", "build_parser"]
 
@@ -71,6 +71,9 @@ def _geometry_from_args(args):
     um = 1e-6
     shape = args.shape
     thickness = args.thickness_um * um
+    for flag_, value in (("--diameter-um", args.diameter_um), ("--radius-um", args.radius_um),
+                         ("--width-um", args.width_um), ("--height-um", args.height_um)):
+        plausible_size_um(value, flag_)
     if shape in ("sphere", "disc") and args.radius_um is not None and args.diameter_um is not None:
         raise SocscopeError(f"--shape {shape}: give --radius-um or --diameter-um, not both "
                             f"(got --radius-um {args.radius_um:g} and --diameter-um {args.diameter_um:g})")
@@ -257,6 +260,7 @@ def _cmd_cycler_summary(args) -> int:
         raise SocscopeError(f"--mass-mg {args.mass_mg} must be a positive active mass in mg, e.g. 8.1")
     mass_g = args.mass_mg * 1e-3 if args.mass_mg is not None else None
     df = load_cycler(args.file)
+    plausible_mass(df, args.mass_mg)
     half = half_cycles(df)
     if half.empty:
         raise SocscopeError(f"{args.file}: no charge or discharge found (the current never leaves zero)")
@@ -326,19 +330,29 @@ def _cmd_gitt(args) -> int:
         materials.save_targets(args.to_material, overwrite=args.overwrite)
     mat = _material_named(args.material)
     df = load_cycler(args.file)
-    table = gitt_diffusivity(
-        df, mass_g=args.mass_mg * 1e-3, molar_mass_g_mol=mat.molar_mass * 1e3, density_g_cm3=mat.density * 1e-3,
-        bet_m2_g=args.bet_m2_g, radius_m=args.radius_um * 1e-6 if args.radius_um is not None else None,
-        capacity_mAh_g=mat.capacity_mAh_g,
-    )
-    if table.empty or not np.isfinite(table[["D_classic", "D_sqrt_t", "D_sphere"]].to_numpy(float)).any():
-        raise SocscopeError(
-            f"{args.file}: no GITT pulse gives a diffusivity ({len(table)} pulse(s) found, none a short constant "
-            "current followed by a rest long enough to relax); is this a GITT record? A galvanostatic cycling "
-            "record goes to 'socscope cycler summary'"
+    plausible_mass(df, args.mass_mg)
+    try:
+        table = gitt_diffusivity(
+            df, mass_g=args.mass_mg * 1e-3, molar_mass_g_mol=mat.molar_mass * 1e3, density_g_cm3=mat.density * 1e-3,
+            bet_m2_g=args.bet_m2_g, radius_m=args.radius_um * 1e-6 if args.radius_um is not None else None,
+            capacity_mAh_g=mat.capacity_mAh_g,
         )
+    except SocscopeError as exc:  # say it in flags
+        text = str(exc)
+        if text.startswith("no GITT pulse"):
+            text = (text.replace("socscope.analysis.cycle_summary", "'socscope cycler summary'"))
+        elif "times the capacity" in text:
+            text = (f"--mass-mg {args.mass_mg:g} with --material {args.material} ({mat.capacity_mAh_g:g} mAh/g): "
+                    + text.split(";")[0].split(" (mass_g")[0] + "; is --mass-mg the active mass in mg?")
+        raise SocscopeError(f"{args.file}: {text}") from None
     # everything that can fail is done before the first file is written
-    new = gitt_to_material(table, mat, alpha=alpha) if args.to_material else None
+    try:
+        new = (gitt_to_material(table, mat, alpha=alpha, initial_theta=args.initial_theta,
+                                use_flagged=args.use_flagged) if args.to_material else None)
+    except SocscopeError as exc:  # say it in flags
+        raise SocscopeError(str(exc).replace("use_flagged=True (--use-flagged)", "--use-flagged")
+                            .replace("pass initial_theta", "give --initial-theta")
+                            .replace("initial_theta=", "--initial-theta ")) from None
     with output_folder(out, names, overwrite=args.overwrite) as tmp:  # all the outputs, or none
         _write_gitt(tmp, args, mat, table)
     if new is not None:
@@ -509,6 +523,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--radius-um", type=float, help="particle radius [µm] (also used by the sphere fit)")
     g.add_argument("--alpha", type=float, help="scale D by this factor in --to-material (default 1)")
     g.add_argument("--to-material", help="write a material file (TOML) with D(θ) and OCV from the titration")
+    g.add_argument("--initial-theta", type=float, default=1.0,
+                   help="Li occupancy where the titration starts, for --to-material (default 1: a charge from "
+                        "full lithiation)")
+    g.add_argument("--use-flagged", action="store_true",
+                   help="build --to-material even when every pulse is flagged (too long, or not relaxed)")
     g.add_argument("--out", required=True, help="output folder")
     g.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     g.add_argument("--quiet", action="store_true", help="print nothing on success")

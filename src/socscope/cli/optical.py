@@ -102,6 +102,30 @@ def _capacity(args):
     }
 
 
+def _checked_cycler(args, capacity: dict):
+    """The --cycler record, read once; a capacity basis the record overfills (a unit slip) is refused."""
+    if not args.cycler:
+        return None
+    from ..analysis.optical.join import read_cycler
+    from ._flags import plausible_mass
+
+    df = read_cycler(args.cycler)
+    plausible_mass(df, args.mass_mg)
+    basis_Ah = capacity["capacity_Ah"] or (capacity["mass_g"] * capacity["capacity_mAh_g"] * 1e-3
+                                          if capacity["mass_g"] else None)
+    if basis_Ah:
+        t, i = df["time_s"].to_numpy(float), df["current_A"].to_numpy(float)
+        q = np.concatenate([[0.0], np.cumsum(0.5 * (i[1:] + i[:-1]) * np.diff(t))]) / 3600.0
+        swing = float(np.ptp(q)) / basis_Ah
+        if swing > 1.5:
+            given = (f"--capacity-mAh {args.capacity_mAh:g}" if args.capacity_mAh is not None
+                     else f"--mass-mg {args.mass_mg:g} with --capacity-mAh-g {args.capacity_mAh_g:g}")
+            raise SocscopeError(f"{args.cycler}: the record passes {swing:.3g} times the capacity of {given} "
+                                f"({basis_Ah * 1e3:.3g} mAh), an SOC of {100 * swing:.0f} %: is a unit off (mg, "
+                                "mAh)? Leave the capacity out to let SOC span the record's largest charge swing")
+    return df
+
+
 def _segmentation(args) -> dict:
     """The segmentation settings given on the command line (the library's defaults otherwise)."""
     if args.smooth_px is not None and not (math.isfinite(args.smooth_px) and args.smooth_px >= 0):
@@ -141,6 +165,7 @@ def cmd_optical_analyze(args) -> int:
     if not parent.is_dir():
         raise SocscopeError(f"cannot write {out}: folder {parent} does not exist")
 
+    cycler = _checked_cycler(args, capacity)
     movie = open_movie(args.movie, frame_interval_s=args.frame_interval_s)
     with movie:
         labels = None
@@ -177,7 +202,7 @@ def cmd_optical_analyze(args) -> int:
                     try:
                         result = analyze_movie(
                             movie, labels=labels, reference_spot=spot if spot is not None else "auto",
-                            drift=args.drift, bin_frames=args.bin, cycler=args.cycler,
+                            drift=args.drift, bin_frames=args.bin, cycler=cycler,
                             time_offset_s=args.time_offset_s, threshold=args.threshold,
                             min_area_px=args.min_area_px, segmentation=_segmentation(args),
                             unreacted_threshold=args.unreacted_threshold, pixel_size_nm=args.pixel_size_nm,
