@@ -4,7 +4,7 @@
 schema of :func:`socscope.io.load_cycler`); :func:`gitt_diffusivity`
 estimates the diffusivity of every pulse three ways:
 
-* **classic** ([003] eq. 1, Weppner–Huggins):
+* **classic** (Lun et al. eq. 1, Weppner–Huggins):
   ``D = 4/(π τ) · (L)² · (ΔE_s/ΔE_t)²`` with ``L = m V_m / (M S)``, the volume
   per active area (``R/3`` for spheres). Valid for ``τ ≪ L²/D``; even there a
   sphere's curved surface makes it read low.

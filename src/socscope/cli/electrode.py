@@ -389,7 +389,7 @@ def cmd_simulate_electrode(args) -> int:
     from ..io.results import atomic_target, save_results, write_text_atomic
     from ..protocols import parse_protocol
     from ..simulate import simulate_electrode
-    from .main import _known_duration, _material_from_args, _progress_bar
+    from .main import _estimated_duration, _material_from_args, _progress_bar
 
     _check_args(args)
     targets = _check_targets(args)
@@ -402,7 +402,8 @@ def cmd_simulate_electrode(args) -> int:
     layout, source = _layout_from_args(args)
     if args.movie and not np.asarray(layout.top, dtype=bool).any():
         raise SocscopeError("--movie: no particle of this layout is on top; there is nothing to film")
-    bar, cb = _progress_bar(_known_duration(steps), "electrode") if not args.quiet else (None, None)
+    total, estimated = _estimated_duration(steps)
+    bar, cb = _progress_bar(total, "electrode", estimated=estimated) if not args.quiet else (None, None)
     try:
         ds = simulate_electrode(
             material, layout, steps, n_shells=args.n_shells, initial_theta=args.initial_theta,

@@ -26,22 +26,33 @@ __all__ = ["main", "build_parser"]
 
 
 class _ProgressBar:
-    """A tqdm bar over simulated time, opened at the first report (so an
-    input error raised before the run prints no empty bar)."""
+    """A tqdm bar over simulated time with a percentage and the time left, opened at the first report
+    (so an input error raised before the run prints no empty bar).
 
-    def __init__(self, total_s: float | None, desc: str):
+    ``total_s`` is the protocol's duration, or an estimate of it (``estimated``): a step that ends on a
+    condition ("until 4.3 V") is counted at 1.2 full swings at its C-rate (the C-rate's capacity basis is the
+    practical one; a discharge may go deeper), so the bar may finish early; past the estimate the total
+    grows with the run.
+    """
+
+    def __init__(self, total_s: float | None, desc: str, *, estimated: bool = False):
         self.total = total_s / 60.0 if total_s else None
         self.desc = desc
+        self.estimated = estimated
         self.bar = None
 
     def __call__(self, t, step, n_steps):
         from tqdm import tqdm
 
+        now = t / 60.0
         if self.bar is None:
-            fmt = ("{l_bar}{bar}| {n:.1f}/{total:.1f} simulated min [{elapsed}]" if self.total
-                   else "{desc}: {n:.1f} simulated min [{elapsed}]")
+            about = "≤" if self.estimated else ""
+            fmt = ("{l_bar}{bar}| {n:.0f}/" + about + "{total:.0f} simulated min [{elapsed}<{remaining}]"
+                   if self.total else "{desc}: {n:.1f} simulated min [{elapsed}]")
             self.bar = tqdm(total=self.total, desc=self.desc, unit="min", bar_format=fmt, file=sys.stderr, leave=True)
-        now = min(t / 60.0, self.total) if self.total else t / 60.0
+        if self.total and now >= self.bar.total and self.estimated:
+            self.bar.total = 1.1 * now  # past the estimate: it grows with the run, never showing 100 % early
+        now = min(now, self.bar.total) if self.total else now
         if now > self.bar.n:
             self.bar.update(now - self.bar.n)  # tqdm throttles the redraws
 
@@ -50,9 +61,9 @@ class _ProgressBar:
             self.bar.close()
 
 
-def _progress_bar(total_s: float | None, desc: str):
+def _progress_bar(total_s: float | None, desc: str, *, estimated: bool = False):
     """A progress bar over simulated time and the callback that advances it."""
-    bar = _ProgressBar(total_s, desc)
+    bar = _ProgressBar(total_s, desc, estimated=estimated)
     return bar, bar
 
 
@@ -63,6 +74,26 @@ def _known_duration(steps) -> float | None:
             return None
         total += s.duration
     return total
+
+
+def _estimated_duration(steps) -> tuple[float | None, bool]:
+    """The protocol's duration [s] and whether it is an estimate.
+
+    A step with a duration counts it. A charge or discharge at a C-rate that ends on a condition
+    counts 1.2 full swings, 1.2 · 3600/C seconds (or its duration if shorter);
+    anything else without a duration (a hold, a current in A, a titration train) leaves it unknown.
+    """
+    total, estimated = 0.0, False
+    for s in steps:
+        d = getattr(s, "duration", None)
+        if getattr(s, "kind", None) in ("charge", "discharge") and getattr(s, "current_unit", None) == "C" \
+                and getattr(s, "until", ()):
+            swing = 1.2 * 3600.0 / float(s.current_value)
+            d, estimated = (swing, True) if d is None or swing < d else (d, estimated or False)
+        if d is None:
+            return None, False
+        total += float(d)
+    return total, estimated
 
 
 def _geometry_from_args(args):
@@ -210,7 +241,8 @@ def _cmd_simulate_particle(args) -> int:
     resolution = args.resolution_nm * 1e-9 if args.resolution_nm is not None else None
     model = ParticleModel(material, geometry, resolution=resolution, n_cells=args.n_cells,
                           flux=args.flux, surface=_surface_from_args(args), kinetics=args.kinetics)
-    bar, cb = _progress_bar(_known_duration(steps), "simulate") if not args.quiet else (None, None)
+    total, estimated = _estimated_duration(steps)
+    bar, cb = _progress_bar(total, "simulate", estimated=estimated) if not args.quiet else (None, None)
     try:
         ds = model.run(steps, initial_theta=args.initial_theta, output_interval=args.output_interval_s, progress=cb)
     finally:
@@ -324,7 +356,7 @@ def _cmd_gitt(args) -> int:
                             "(e.g. --to-material mine.toml); the table gitt.csv is never scaled")
     alpha = 1.0 if args.alpha is None else args.alpha
     if not (math.isfinite(alpha) and alpha > 0):
-        raise SocscopeError(f"--alpha {alpha} must be a positive factor on D (default 1; [004] used 2.7)")
+        raise SocscopeError(f"--alpha {alpha} must be a positive factor on D (default 1; (Xu et al., Joule 2022) used 2.7)")
     if args.to_material:
         # the material file's name, folder and (without --overwrite) absence, before anything is written
         materials.save_targets(args.to_material, overwrite=args.overwrite)
@@ -466,7 +498,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--blocked-arc", metavar="ETA,FROM_DEG,TO_DEG",
                     help="rock-salt blocked arc: relative flux eta on angles FROM..TO, e.g. 0.1,-45,45")
     sp.add_argument("--blocked-mode", choices=["flux", "kinetic"], default="flux",
-                    help="blocked arc as an imposed flux split ([003], default) or as exchange current x eta")
+                    help="blocked arc as an imposed flux split ((Lun et al.), default) or as exchange current x eta")
     sp.add_argument("--kinetics", choices=["auto", "butler-volmer", "none"], default="auto",
                     help="Butler-Volmer kinetics and a voltage (auto: whenever material and layout allow)")
     sp.add_argument("--output-interval-s", type=float, default=60.0, help="record every N seconds (default 60)")
@@ -485,7 +517,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example: socscope validate xu2022 --out validation-xu2022/",
     )
     v.add_argument("name", choices=["lun2023", "sharma2022", "xu2022"],  # validation.PAPERS, without importing it
-                   help="which paper: xu2022 ([004]), lun2023 ([003]) or sharma2022 ([002])")
+                   help="which paper: xu2022 (Xu et al., Joule 2022), lun2023 (Lun et al.) or sharma2022 (Sharma et al., Nano Lett. 2022)")
     v.add_argument("--out", help="output folder (default: ./validation-NAME)")
     v.add_argument("--quick", action="store_true", help="coarser grids, for a fast look (numbers less converged)")
     v.add_argument("--overwrite", action="store_true", help="replace files in an existing output folder")
@@ -512,7 +544,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser(
         "gitt", help="GITT: D(θ) per pulse (classic, √t, sphere fit), OCV, quality flags",
-        description="Analyse a GITT record: per pulse the diffusivity by [003] eq. 1, its √t variant and a "
+        description="Analyse a GITT record: per pulse the diffusivity by (Lun et al.) eq. 1, its √t variant and a "
                     "fit to the exact sphere response, the relaxed voltage, and quality flags.",
         epilog="example: socscope gitt cell.mpr --mass-mg 8.1 --material nmc532 --radius-um 2 --out gitt/",
     )

@@ -1,4 +1,4 @@
-"""Butler–Volmer kinetics at a particle surface ([002] eqs. 1–3, SPEC §2).
+"""Butler–Volmer kinetics at a particle surface (Sharma et al., Nano Lett. 2022 eqs. 1–3, the project's model notes (docs/numerics.md)).
 
 ``i = i0 [exp(α_a F η / RT) − exp(−α_c F η / RT)]`` with the surface
 overpotential ``η = φ_s − φ_l − U(θ_s)``; positive ``i`` is anodic (Li

@@ -3,7 +3,7 @@
 :func:`simulate_particle` runs a protocol of galvanostatic steps, rests and
 surface-θ holds on one particle and returns an :class:`xarray.Dataset`.
 
-The model (SPEC §2): ``N_L ∂θ/∂t = −∇·J`` with the chosen flux law, the
+The model (the project's model notes (docs/numerics.md)): ``N_L ∂θ/∂t = −∇·J`` with the chosen flux law, the
 particle's current shared over its active surface by a flux layout, and
 the C-rate taken on the capacity of the discretised particle (so that
 ``C/3`` changes the mean occupancy at exactly the rate it promises).
@@ -146,7 +146,7 @@ class ParticleModel:
     n_cells : int, optional
         Number of radial shells (spheres only), instead of ``resolution``.
     flux : {"chemical", "thermodynamic"}
-        Flux law (SPEC §2).
+        Flux law (the project's model notes (docs/numerics.md)).
     surface : UniformFlux or BlockedArc
         How the current is shared over the surface.
     c_rate_basis_mAh_g : float, optional
@@ -1192,7 +1192,7 @@ def simulate_particle(
     n_cells : int, optional
         Number of radial shells for spheres (instead of ``resolution``).
     flux : {"chemical", "thermodynamic"}
-        Flux law (SPEC §2); "thermodynamic" needs the material's U(θ).
+        Flux law (the project's model notes (docs/numerics.md)); "thermodynamic" needs the material's U(θ).
     surface : UniformFlux or BlockedArc, optional
         Surface flux layout (default uniform).
     c_rate_basis_mAh_g : float, optional

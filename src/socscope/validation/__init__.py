@@ -12,12 +12,12 @@ and writes, into one folder:
   the run time and the socscope version;
 * PNG figures.
 
-Papers: ``"xu2022"`` — Xu et al. [004] (core–shell on charge, centre lag,
+Papers: ``"xu2022"`` — Xu et al. (Joule 2022) (core–shell on charge, centre lag,
 charge–rest, rate, size and α dependence, Li-rich rim after discharge,
 first-cycle coulombic efficiencies; :mod:`socscope.validation.xu2022`);
-``"lun2023"`` — Lun et al. [003] (aged particles with a rock-salt arc:
+``"lun2023"`` — Lun et al. (Supplementary Information) (aged particles with a rock-salt arc:
 asymmetric delithiation and the offset of the unreacted region;
-:mod:`socscope.validation.lun2023`); ``"sharma2022"`` — Sharma et al. [002]
+:mod:`socscope.validation.lun2023`); ``"sharma2022"`` — Sharma et al. (Nano Lett. 2022)
 (network electrode of NMC532: asynchronous first charge, synchronous later
 charges, first-cycle loss, and the two controls;
 :mod:`socscope.validation.sharma2022`).
@@ -107,7 +107,7 @@ def run_validation(name: str, out=None, *, overwrite: bool = False, quick: bool 
     Parameters
     ----------
     name : {"xu2022", "lun2023", "sharma2022"}
-        Which paper: Xu et al. [004], Lun et al. [003] or Sharma et al. [002].
+        Which paper: Xu et al. (Joule 2022), Lun et al. (Supplementary Information) or Sharma et al. (Nano Lett. 2022).
     out : str or Path, optional
         Output folder (created if missing); default ``./validation-NAME``.
     overwrite : bool
