@@ -52,6 +52,7 @@ import pandas as pd
 from scipy import ndimage
 from scipy.special import expit, logit
 
+from .._checks import real_array
 from ..errors import ParameterError
 
 __all__ = [
@@ -96,9 +97,11 @@ def _rng(rng) -> np.random.Generator:
 
 def _finite_scalar(name: str, value, *, low=None, high=None, low_open=False, fix: str = "") -> float:
     try:
+        if isinstance(value, (str, bytes, bool, np.bool_)):
+            raise TypeError  # "1e4" is text, True a flag: neither is a number
         v = float(value)
     except (TypeError, ValueError):
-        raise ParameterError(f"{name} must be a number, got {value!r}") from None
+        raise ParameterError(f"{name} must be a number, got {value!r} ({type(value).__name__})") from None
     bad = not np.isfinite(v)
     if low is not None:
         bad |= v <= low if low_open else v < low
@@ -757,7 +760,10 @@ def _place_spots(labels, spots, sigma, drift_max, g) -> np.ndarray:
             out.append(yx)
             free &= np.hypot(yy - yx[0], xx - yx[1]) >= 2 * clearance
         return np.array(out)
-    pos = np.asarray(spots, dtype=float).reshape(-1, 2)
+    pos = real_array("reference_spots", spots, example="2 (a count) or [[10, 12], [40, 80]] (row, column)")
+    if pos.size % 2:
+        raise ParameterError(f"reference_spots = {spots!r} must be a count or (row, column) pairs, e.g. [[10, 12]]")
+    pos = pos.reshape(-1, 2)
     if not np.isfinite(pos).all() or (pos < 0).any() or (pos[:, 0] > ny - 1).any() or (pos[:, 1] > nx - 1).any():
         raise ParameterError(
             f"reference spot positions {pos.tolist()} must lie inside the image (rows 0..{ny - 1}, columns 0..{nx - 1})"

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import positive_float
+from .._checks import number, positive_float
 from ..errors import ParameterError
 from ..numerics.fv import FVGrid
 
@@ -83,7 +83,7 @@ class BlockedArc:
     mode: str = "flux"
 
     def __post_init__(self):
-        eta = float(self.eta)
+        eta = number("eta", self.eta, example="0.1", owner="BlockedArc")
         if not (np.isfinite(eta) and 0.0 <= eta < 1.0):
             raise ParameterError(
                 f"BlockedArc: eta = {self.eta!r} must satisfy 0 <= eta < 1 (flux of the rock-salt "

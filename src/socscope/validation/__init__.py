@@ -25,6 +25,7 @@ charges, first-cycle loss, and the two controls;
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import math
@@ -100,6 +101,48 @@ def _markdown(title: str, preamble: str, rows: list[Row], footer: str) -> str:
     return "\n".join(lines)
 
 
+#: comparisons (table rows) each paper's run makes: the total of the progress bar
+COMPARISONS = {"xu2022": 15, "lun2023": 5, "sharma2022": 0}
+
+
+@contextlib.contextmanager
+def _comparison_bar(name: str, verbose: bool):
+    """A progress bar over the paper's comparisons, its clock redrawn every second (the first comparison
+    may take a minute), with the time left; each comparison's line is printed above it. Yields the
+    ``report`` callback of the validation modules."""
+    if not verbose:
+        yield lambda row: None
+        return
+    import sys
+    import threading
+
+    from tqdm import tqdm
+
+    bar = tqdm(total=COMPARISONS.get(name) or None, desc=f"validate {name}", unit="comparison", file=sys.stderr,
+               bar_format="{l_bar}{bar}| {n}/{total} comparisons [{elapsed}<{remaining}]")
+    stop = threading.Event()
+
+    def tick():
+        while not stop.wait(1.0):
+            bar.refresh()
+
+    clock = threading.Thread(target=tick, daemon=True)
+    clock.start()
+
+    def report(row):
+        bar.write(row.line())
+        if bar.total is not None and bar.n >= bar.total:
+            bar.total = bar.n + 1
+        bar.update(1)
+
+    try:
+        yield report
+    finally:
+        stop.set()
+        clock.join()
+        bar.close()
+
+
 def run_validation(name: str, out=None, *, overwrite: bool = False, quick: bool = False,
                    verbose: bool = True) -> pd.DataFrame:
     """Run one paper's comparisons and write the table, summary and figures.
@@ -152,8 +195,8 @@ def run_validation(name: str, out=None, *, overwrite: bool = False, quick: bool 
     from .. import __version__
 
     t0 = time.perf_counter()
-    report = (lambda row: print(row.line(), flush=True)) if verbose else (lambda row: None)
-    result = mod.run(quick=quick, report=report)
+    with _comparison_bar(name, verbose) as report:
+        result = mod.run(quick=quick, report=report)
     t_runs = time.perf_counter() - t0
     with output_folder(final, files, overwrite=overwrite) as out:  # every file, or (after an error) none
         mod.make_figures(result, out)

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
+from ..._checks import finite_float, in_range, positive_float, real_array
 from ..._optional import require
 from ...errors import FileFormatError, ParameterError, SocscopeWarning
 from ...observe.optical import _check_shape
@@ -37,7 +38,7 @@ THRESHOLD_METHODS = ("otsu", "li", "triangle")
 
 
 def _as_image(image, name: str = "image") -> np.ndarray:
-    arr = np.asarray(image, dtype=np.float64)
+    arr = real_array(name, image, example="a 2D array of intensities (y, x)")
     if arr.ndim != 2 or min(arr.shape) < 2:
         raise ParameterError(f"{name} must be a 2D array (y, x) of at least 2x2 pixels; got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
@@ -246,6 +247,10 @@ def segment_particles(image, *, threshold: float | None = None, min_area_px: int
     if not isinstance(smooth_px, (int, float, np.number)) or isinstance(smooth_px, bool) \
             or not (math.isfinite(smooth_px) and smooth_px >= 0):
         raise ParameterError(f"smooth_px={smooth_px!r} must be >= 0 pixels (0: no smoothing)")
+    if max_hole_area_px is not None:
+        max_hole_area_px = in_range("max_hole_area_px", max_hole_area_px, 0.0, math.inf, example="500 (pixels)")
+    if min_distance_px is not None:
+        min_distance_px = finite_float("min_distance_px", min_distance_px, example="8 (pixels)")
     if max_hole_area_px is not None and not max_hole_area_px >= 0:
         raise ParameterError(f"max_hole_area_px={max_hole_area_px!r} must be >= 0 pixels (or None for automatic)")
     if min_distance_px is not None and not (math.isfinite(min_distance_px) and min_distance_px >= 1):
@@ -480,6 +485,8 @@ def particle_table(labels, *, pixel_size_nm: float | None = None) -> pd.DataFram
         empty (with these columns) when there is no particle.
     """
     labels = _as_labels(labels)
+    if pixel_size_nm is not None:
+        pixel_size_nm = positive_float("pixel_size_nm", pixel_size_nm, unit=" nm", example="34.7")
     if pixel_size_nm is not None and not (math.isfinite(pixel_size_nm) and pixel_size_nm > 0):
         raise ParameterError(f"pixel_size_nm={pixel_size_nm!r} must be a positive size in nanometres")
     flat = labels.ravel().astype(np.int64)
