@@ -211,3 +211,43 @@ def test_gitt_to_material_refuses_a_table_of_flagged_pulses_and_says_when_it_use
         assert gitt_to_material(table, base, use_flagged=True).D is not None
     with pytest.warns(SocscopeWarning, match="1 of the 3 pulses tabulated are flagged"):
         gitt_to_material(table.assign(short_pulse=True, relaxed=[True, True, False]), base)
+
+
+def test_demo_help_describes_the_whole_demo(capsys):
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for part in ("35 minutes", "full C/3 cycle", "hold", "15-particle network electrode", "summary.md"):
+        assert part in text, part
+
+
+def test_the_readme_explains_every_install_extra():
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    extras = tomllib.loads((root / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    use = (root / "README.md").read_text(encoding="utf-8").split("\n## Use", 1)[1]
+    missing = [name for name in extras if f"[{name}]" not in use]
+    assert not missing, f"README 'Use' does not explain the extras {missing}"
+
+
+def test_a_closed_pipe_ends_quietly():
+    # socscope materials | head -1: the reader goes away after one line
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[2] / "src"
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    # the list printed 2000 times over: more than a pipe holds, so a write meets the closed pipe
+    code = ("import sys\nimport socscope.cli.main as m\none = m._cmd_materials\n"
+            "def many(args):\n    for _ in range(2000):\n        one(args)\n    return 0\n"
+            "m._cmd_materials = many\nsys.exit(m.main(['materials']))")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc.stdout.read(10)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, err
+    assert "Broken pipe" not in err and "Traceback" not in err, err
