@@ -251,3 +251,31 @@ def test_a_closed_pipe_ends_quietly():
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 0, err
     assert "Broken pipe" not in err and "Traceback" not in err, err
+
+
+def test_protocol_durations_are_estimated_for_the_progress_bar():
+    from socscope.cli.main import _estimated_duration
+    from socscope.protocols import parse_protocol
+
+    # fixed durations are exact
+    assert _estimated_duration(parse_protocol(["Charge at C/3 for 1 hour", "Rest for 30 minutes"])) == (5400.0, False)
+    # a C/20 step to a voltage: 1.2 full swings at C/20 (24 h); with its duration the shorter of the two
+    total, estimated = _estimated_duration(parse_protocol(["Charge at C/20 until 4.3 V", "Hold at 4.3 V for 1 hour"]))
+    assert estimated and total == pytest.approx(1.2 * 20 * 3600 + 3600)
+    assert _estimated_duration(parse_protocol(["Charge at C/20 for 1 hour or until 4.3 V"])) == (3600.0, False)
+    # a current in amperes to a voltage: no basis for an estimate
+    assert _estimated_duration(parse_protocol(["Charge at 2 nA until 4.3 V"])) == (None, False)
+
+
+def test_the_progress_bar_shows_a_percentage_and_the_time_left(capsys):
+    from socscope.cli.main import _progress_bar
+
+    bar, cb = _progress_bar(3600.0, "simulate", estimated=True)
+    cb(1800.0, 0, 1)
+    cb(4000.0, 0, 1)  # past the estimate: the total grows, the bar never shows 100 % before the end
+    assert bar.bar.n < bar.bar.total
+    bar.close()
+    err = capsys.readouterr().err
+    # opened at the estimate (60 min), then 67 of 1.1 x 67 = 73 min once past it (tqdm redraws at most every
+    # 0.1 s, so the 50 % in between may not be drawn); the time left follows the elapsed time
+    assert "0/≤60 simulated min [00:00<" in err and "91%" in err and "67/≤73 simulated min" in err

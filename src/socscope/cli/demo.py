@@ -37,9 +37,13 @@ def _prepare(out: Path, overwrite: bool) -> None:
 
 def _run(model, protocol, total_s, desc, quiet, interval, *, initial_theta=0.97, **run_options):
     """Run a protocol with a progress bar (unless quiet)."""
-    from .main import _progress_bar
+    from ..protocols import parse_protocol
+    from .main import _estimated_duration, _progress_bar
 
-    bar, cb = _progress_bar(total_s, desc) if not quiet else (None, None)
+    estimated = False
+    if total_s is None:  # condition-ended steps: estimated at their C-rate, as simulate does
+        total_s, estimated = _estimated_duration(parse_protocol(list(protocol)))
+    bar, cb = _progress_bar(total_s, desc, estimated=estimated) if not quiet else (None, None)
     try:
         return model.run(list(protocol), initial_theta=initial_theta, output_interval=interval, progress=cb,
                          **run_options)
