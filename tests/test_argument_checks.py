@@ -91,8 +91,8 @@ def test_an_absurd_c_rate_is_refused_at_once_for_every_shape():
             ss.simulate_particle(mat, geometry, ["Charge at 1e300C for 1 minute"], resolution=1e-7)
         assert time.perf_counter() - start < 5  # refused while parsing (a disc ran past 120 s)
     with pytest.raises(SocscopeError, match="A/g"):
-        ss.protocols.parse_protocol(["Charge at 700 A/g for 1 minute"])  # 700 mA/g meant
-    ss.protocols.parse_protocol(["Charge at 1000C for 1 second", "Discharge at 70 mA/g for 1 minute"])
+        ss.protocols.parse_protocol(["Charge at 7000 A/g for 1 minute"])  # 7000 mA/g meant
+    ss.protocols.parse_protocol(["Charge at 2000C for 1 second", "Discharge at 70 mA/g for 1 minute"])
 
 
 def test_render_top_layer_refuses_a_movie_larger_than_memory_allows():

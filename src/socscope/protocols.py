@@ -135,10 +135,11 @@ V_MAX = 10.0
 #: Shortest and longest step or pulse [s]: below a millisecond a step is
 #: shorter than anything an instrument logs (and than the solver's smallest
 #: steps allow to resolve); above 1e9 s (32 years) it is a typo.
-#: the fastest C-rate a protocol may ask for (a full charge in 3.6 s) and the largest specific current
-#: [A/g]; beyond them a rate is a typo or a unit slip, and a 2D particle's solver would grind on it
-MAX_C_RATE = 1000.0
-MAX_SPECIFIC_CURRENT_A_G = 200.0
+#: the fastest C-rate a protocol may ask for (a full charge in 0.36 s; a 2000C step still serves to reach
+#: a cut-off by the overpotential alone) and the largest specific current [A/g] (1e4C at 200 mAh/g);
+#: beyond them a rate is a typo or a unit slip, and a 2D particle's solver would grind on it
+MAX_C_RATE = 1e4
+MAX_SPECIFIC_CURRENT_A_G = 2000.0
 MIN_DURATION = 1e-3
 MAX_DURATION = 1e9
 #: Largest PITT step [V].
@@ -272,7 +273,8 @@ def _step_problem(step: "Step") -> str:
         if step.current_unit not in ("C", "A/g", "A"):
             return f"current_unit = {step.current_unit!r} must be 'C', 'A/g' or 'A'"
         if step.current_unit == "C" and value > MAX_C_RATE:
-            return f"current_value = {step.current_value!r}C is above the {MAX_C_RATE:g}C allowed (a full charge in 3.6 s)"
+            return (f"current_value = {step.current_value!r}C is above the {MAX_C_RATE:g}C allowed (a full charge in "
+                    f"{3600 / MAX_C_RATE:g} s)")
         if step.current_unit == "A/g" and value > MAX_SPECIFIC_CURRENT_A_G:
             return f"current_value = {step.current_value!r} A/g is above the {MAX_SPECIFIC_CURRENT_A_G:g} A/g allowed"
     if step.duration is not None:
@@ -632,7 +634,7 @@ def _parse_current(sentence: str, text: str, pos: int) -> tuple[float, str]:
             raise _fail(sentence, lead, f"C-rate must be > 0, got {m.group(1)}C (use 'Rest' for zero current)")
         if not val <= MAX_C_RATE:
             raise _fail(sentence, lead, f"C-rate {m.group(1)}C would pass a full charge in {3600 / val:.3g} s; rates "
-                                        f"up to {MAX_C_RATE:g}C (3.6 s) are allowed: was C/{m.group(1)} meant?")
+                                        f"up to {MAX_C_RATE:g}C ({3600 / MAX_C_RATE:g} s) are allowed: was C/{m.group(1)} meant?")
         return val, "C"
     m = re.fullmatch(r"(" + _NUM + r")\s*([a-zA-Zµμ/]+)", t)
     if m:
