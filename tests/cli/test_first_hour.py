@@ -279,3 +279,26 @@ def test_the_progress_bar_shows_a_percentage_and_the_time_left(capsys):
     # opened at the estimate (60 min), then 67 of 1.1 x 67 = 73 min once past it (tqdm redraws at most every
     # 0.1 s, so the 50 % in between may not be drawn); the time left follows the elapsed time
     assert "0/≤60 simulated min [00:00<" in err and "91%" in err and "67/≤73 simulated min" in err
+
+
+def test_library_messages_name_the_commands_flags():
+    from socscope.cli.main import _in_flags
+
+    parser = build_parser()
+    args = parser.parse_args(["simulate", "electrode", "--material", "nmc532", "--protocol", "Rest for 1 minute",
+                              "--out", "x.nc"])
+    text = ("initial_theta = 1.5 must lie in (0, 1), e.g. initial_theta=0.97; n_shells=2 is too few; "
+            "the threshold stays; output_interval is not an option here")
+    said = _in_flags(text, parser, args)
+    assert said == ("--initial-theta 1.5 must lie in (0, 1), e.g. --initial-theta 0.97; --n-shells 2 is too few; "
+                    "the threshold stays; output_interval is not an option here")
+    args = parser.parse_args(["optical", "analyze", "m.tif", "--out", "o"])
+    assert _in_flags("no particle found (min_area_px=300)", parser, args) == "no particle found (--min-area-px 300)"
+
+
+def test_an_error_of_the_library_is_said_in_flags(tmp_path, capsys):
+    # the library's message names initial_theta; the command line says --initial-theta
+    assert main([*SMALL, "--protocol", "Rest for 1 minute", "--initial-theta", "1.5", "--out",
+                 str(tmp_path / "x.nc")]) == 2
+    err = capsys.readouterr().err
+    assert "--initial-theta" in err and "initial_theta" not in err.replace("--initial-theta", "")

@@ -636,6 +636,30 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
+def _in_flags(text: str, parser, args) -> str:
+    """A library message as the command line says it: a Python keyword that is also this command's option
+    (``min_area_px=20`` -> ``--min-area-px 20``, ``initial_theta`` -> ``--initial-theta``), so that no
+    message names a setting the command does not have. Only snake_case names (with an underscore) are
+    replaced: they cannot be ordinary words."""
+    import re
+
+    sub = parser
+    for key in ("command", "what"):
+        word = getattr(args, key, None)
+        actions = [a for a in sub._actions if isinstance(a, argparse._SubParsersAction)]
+        if not word or not actions or word not in actions[0].choices:
+            break
+        sub = actions[0].choices[word]
+    for action in sub._actions:
+        flags = [o for o in action.option_strings if o.startswith("--")]
+        if not flags or "_" not in action.dest:
+            continue
+        flag_ = flags[0]
+        text = re.sub(rf"(?<![\w-]){re.escape(action.dest)}\s*=\s*(?=[^=\s])", f"{flag_} ", text)
+        text = re.sub(rf"(?<![\w-]){re.escape(action.dest)}(?![\w(])", flag_, text)
+    return text
+
+
 def main(argv=None) -> int:
     """Entry point of the ``socscope`` console script."""
     parser = build_parser()
@@ -659,7 +683,7 @@ def main(argv=None) -> int:
         return 1
     except (SocscopeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"socscope: error: {first}", file=sys.stderr)
+        print(f"socscope: error: {_in_flags(first, parser, args)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         if signalled:
