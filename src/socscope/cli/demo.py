@@ -245,7 +245,7 @@ top particles reach the collector through 0–4 pristine NMC particles, whose co
   columns do switch on in turn, each with a voltage dip, but a switched particle then moves with the
   others and the index still stays below 1 (see `docs/validation.md`, `socscope validate sharma2022`).
 - {100 * summary['electrode']['capacity_not_recovered']:.1f} % of the first charge is not put back by the
-  discharge ((Sharma et al., Nano Lett. 2022): about 10 %): Li diffuses 1000× slower in nearly full NMC.
+  discharge (Sharma et al., Nano Lett. 2022: about 10 %): Li diffuses 1000× slower in nearly full NMC.
 
 Files: `disc_charge_C3.nc`, `disc_cycle_C3.nc`, `electrode_C20.nc` (all fields, open with
 `socscope.open_results` or xarray), `theta_maps.png`, `theta_traces.png`, `periphery_core.png`,

@@ -504,7 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--blocked-arc", metavar="ETA,FROM_DEG,TO_DEG",
                     help="rock-salt blocked arc: relative flux eta on angles FROM..TO, e.g. 0.1,-45,45")
     sp.add_argument("--blocked-mode", choices=["flux", "kinetic"], default="flux",
-                    help="blocked arc as an imposed flux split ((Lun et al.), default) or as exchange current x eta")
+                    help="blocked arc as an imposed flux split (Lun et al., default) or as exchange current x eta")
     sp.add_argument("--kinetics", choices=["auto", "butler-volmer", "none"], default="auto",
                     help="Butler-Volmer kinetics and a voltage (auto: whenever material and layout allow)")
     sp.add_argument("--output-interval-s", type=float, default=60.0, help="record every N seconds (default 60)")

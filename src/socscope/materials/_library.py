@@ -316,7 +316,7 @@ def ni88_xu2022(*, alpha: float = 2.7) -> Material:
     Parameters
     ----------
     alpha : float, optional
-        Scaling of the GITT diffusivity, D_app = α·D_GITT ((Xu et al., Joule 2022): best match
+        Scaling of the GITT diffusivity, D_app = α·D_GITT (Xu et al., Joule 2022: best match
         α ≈ 2.7; core–shell for 1 ≤ α ≤ 5). Must be finite and > 0.
 
     Notes

@@ -5,7 +5,7 @@ factor ``f_e`` with ``Σ f_e A_e = Σ A_e``: multiplying the mean flux density
 by ``f_e`` moves the same total current however uneven the layout is.
 
 * :class:`UniformFlux` — ``f_e = 1``.
-* :class:`BlockedArc` — a rock-salt layer ((Lun et al.), eqs. 13–15) covers a
+* :class:`BlockedArc` — a rock-salt layer (Lun et al., eqs. 13–15) covers a
   fraction γ of the surface and passes ``η`` times the flux of the bare NMC
   surface: ``j_NMC = j / (1 − γ + η γ)``, ``j_RSL = η j_NMC``. γ is measured on
   the grid's own boundary elements, so the total current is preserved to

@@ -1,4 +1,4 @@
-"""Network electrode: many spherical particles wired to a current collector ((Sharma et al., Nano Lett. 2022), the project's model notes (docs/numerics.md)).
+"""Network electrode: many spherical particles wired to a current collector (Sharma et al., Nano Lett. 2022, the project's model notes (docs/numerics.md)).
 
 Each particle is the radial transport model of :mod:`socscope.simulate.particle`
 with Butler–Volmer kinetics at its surface and its own potential ``φ_p``

@@ -252,7 +252,7 @@ polar grid with {res * 1e9:.1f} nm rings, initial θ = {THETA0} and C-rates on {
 the (Lun et al.) flux split imposed on a rock-salt arc centred on +x (γ ∈ {{0.25, 0.5}}, η ∈ {{0, 0.2}}) or a
 uniform flux (fresh), each charge at C/3, 1C and 2C run until the mean θ is 0.45 or the lowest
 surface θ is 0.02. "blocked − open": mean θ of the half disc on the rock-salt side minus that of the
-other half. Unreacted: θ > {threshold:.4f} ((Lun et al.)'s contrast threshold 0.05 read as a θ change with
+other half. Unreacted: θ > {threshold:.4f} (Lun et al.'s contrast threshold 0.05 read as a θ change with
 (Xu et al., Joule 2022)'s +62 % intensity over its {CHARGE_004:.0f} mAh/g charge, linear in θ). Charge passed in mAh/g
 (theoretical capacity {q_theor:.0f} mAh/g: 10 mAh/g is Δθ = {10 / q_theor:.4f}). The SI of (Lun et al.) gives the
 model, its settings and figure captions but no numbers from its figures, so the rows test the

@@ -6,7 +6,7 @@ Definitions (documented once, used by the pipeline, the command line and the fig
   ``(I_i − I_ref) / I_ref`` per pixel, with ``I_ref`` the first (binned,
   drift-corrected) frame. It is undefined — NaN — wherever ``I_ref ≤ 0`` or
   is not finite, which includes background pixels that were set to 0 by the
-  background mask ((Lun et al.): pixels below a threshold chosen on the first frame
+  background mask (Lun et al.: pixels below a threshold chosen on the first frame
   are background).
 * **Particle mean** — the mean over a particle's pixels (label > 0) of a
   frame; NaN pixels are left out, and a particle with no finite pixel gets NaN.
