@@ -19,8 +19,8 @@ import numpy as np
 
 from .errors import ParameterError
 
-__all__ = ["positive_float", "whole_number", "sorted_times", "instance_of", "callable_or_none", "number_pair",
-           "flag", "fraction", "in_range"]
+__all__ = ["callable_or_none", "finite_float", "flag", "fraction", "in_range", "instance_of", "number_pair",
+           "number", "path_argument", "positive_float", "real_array", "size_metres", "sorted_times", "whole_number"]
 
 
 def _real(name: str, value: Any, unit: str, example: str, error=ParameterError, owner: str = "") -> float:
@@ -107,7 +107,7 @@ def instance_of(name: str, value: Any, cls: type, example: str):
 
 def callable_or_none(name: str, value: Any, signature: str):
     """``value`` if it can be called (or is None)."""
-    if value is not None and not callable(value):
+    if value is not None and (not callable(value) or isinstance(value, type)):  # a class is callable, not a callback
         raise ParameterError(f"{name} must be a function {signature} or None, got {type(value).__name__} {value!r}")
     return value
 
@@ -137,3 +137,46 @@ def path_argument(value: Any, *, what: str = "a file path", example: str = "run.
     if not isinstance(value, (str, os.PathLike)) or not str(value):
         raise error(f"{what} is needed (str or pathlib.Path), got {value!r}; e.g. {example!r}")
     return Path(value)
+
+
+def finite_float(name: str, value: Any, *, unit: str = "", example: str = "0.0", error=ParameterError,
+                 owner: str = "") -> float:
+    """A finite number (any sign), e.g. an angle."""
+    v = _real(name, value, unit, example, error, owner)
+    if not math.isfinite(v):
+        raise error(f"{_of(owner)}{name} = {value!r}{unit} must be a finite number, e.g. {name}={example}")
+    return v
+
+
+def real_array(name: str, value: Any, *, example: str, error=ParameterError, owner: str = "") -> np.ndarray:
+    """A number or an array of numbers as float64; None, text, classes and ragged lists are refused."""
+    bad = value is None or isinstance(value, (str, bytes, type, dict, bool, np.bool_))
+    if not bad:
+        try:
+            arr = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            bad = True
+    if bad:
+        raise error(f"{_of(owner)}{name} must be a number or an array of numbers, got {value!r} "
+                    f"({type(value).__name__}); e.g. {name}={example}")
+    return arr
+
+
+#: sizes of particles and cells [m]: below 1e-10 m (an atom) a size is a unit slip or a typo; it
+#: would fail later as θ = NaN
+MIN_SIZE_M, MAX_SIZE_M = 1e-10, 1e-2
+
+
+def size_metres(name: str, value: Any, *, example: str = "2e-6", error=ParameterError, owner: str = "") -> float:
+    """A length in metres between 1e-10 m (an atom) and 1 cm."""
+    v = positive_float(name, value, unit=" m", example=example, error=error, owner=owner)
+    if not MIN_SIZE_M <= v <= MAX_SIZE_M:
+        raise error(f"{_of(owner)}{name} = {value!r} m must lie in [{MIN_SIZE_M:g}, {MAX_SIZE_M:g}] m (sizes are in "
+                    f"metres: 2 µm is {name}=2e-6)")
+    return v
+
+
+def number(name: str, value: Any, *, unit: str = "", example: str = "1.0", error=ParameterError,
+           owner: str = "") -> float:
+    """A real number as a float (NaN and infinities pass, for the caller's range check to name them)."""
+    return _real(name, value, unit, example, error, owner)

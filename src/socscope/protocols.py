@@ -135,6 +135,11 @@ V_MAX = 10.0
 #: Shortest and longest step or pulse [s]: below a millisecond a step is
 #: shorter than anything an instrument logs (and than the solver's smallest
 #: steps allow to resolve); above 1e9 s (32 years) it is a typo.
+#: the fastest C-rate a protocol may ask for (a full charge in 0.36 s; a 2000C step still serves to reach
+#: a cut-off by the overpotential alone) and the largest specific current [A/g] (1e4C at 200 mAh/g);
+#: beyond them a rate is a typo or a unit slip, and a 2D particle's solver would grind on it
+MAX_C_RATE = 1e4
+MAX_SPECIFIC_CURRENT_A_G = 2000.0
 MIN_DURATION = 1e-3
 MAX_DURATION = 1e9
 #: Largest PITT step [V].
@@ -267,6 +272,11 @@ def _step_problem(step: "Step") -> str:
             return f"current_value = {step.current_value!r} must be finite and > 0 (the sign is in the kind)"
         if step.current_unit not in ("C", "A/g", "A"):
             return f"current_unit = {step.current_unit!r} must be 'C', 'A/g' or 'A'"
+        if step.current_unit == "C" and value > MAX_C_RATE:
+            return (f"current_value = {step.current_value!r}C is above the {MAX_C_RATE:g}C allowed (a full charge in "
+                    f"{3600 / MAX_C_RATE:g} s)")
+        if step.current_unit == "A/g" and value > MAX_SPECIFIC_CURRENT_A_G:
+            return f"current_value = {step.current_value!r} A/g is above the {MAX_SPECIFIC_CURRENT_A_G:g} A/g allowed"
     if step.duration is not None:
         d = _number(step.duration)
         if not MIN_DURATION <= d <= MAX_DURATION:
@@ -622,6 +632,9 @@ def _parse_current(sentence: str, text: str, pos: int) -> tuple[float, str]:
         val = float(m.group(1))
         if not val > 0:
             raise _fail(sentence, lead, f"C-rate must be > 0, got {m.group(1)}C (use 'Rest' for zero current)")
+        if not val <= MAX_C_RATE:
+            raise _fail(sentence, lead, f"C-rate {m.group(1)}C would pass a full charge in {3600 / val:.3g} s; rates "
+                                        f"up to {MAX_C_RATE:g}C ({3600 / MAX_C_RATE:g} s) are allowed: was C/{m.group(1)} meant?")
         return val, "C"
     m = re.fullmatch(r"(" + _NUM + r")\s*([a-zA-Zµμ/]+)", t)
     if m:
@@ -631,6 +644,12 @@ def _parse_current(sentence: str, text: str, pos: int) -> tuple[float, str]:
             if factor is not None:
                 if not val > 0:
                     raise _fail(sentence, lead, f"current must be > 0, got {t} (the verb gives the sign)")
+                if unit == "A/g" and not val * factor <= MAX_SPECIFIC_CURRENT_A_G:
+                    raise _fail(sentence, lead, f"{t} is more than {MAX_SPECIFIC_CURRENT_A_G:g} A/g (about "
+                                                f"{MAX_SPECIFIC_CURRENT_A_G / 0.2:g}C for a cathode); is the unit "
+                                                "mA/g?")
+                if not math.isfinite(val * factor):
+                    raise _fail(sentence, lead, f"current {t} is not a finite number")
                 return val * factor, unit
         raise _fail(sentence, lead + m.start(2), f"unknown current unit '{m.group(2)}' (use C-rate, A, mA, µA, nA, A/g or mA/g)")
     raise _fail(sentence, lead, f"expected a current like 'C/3', '1C', '70 mA/g' or '2 nA', got '{t}'")

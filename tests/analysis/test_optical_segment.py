@@ -14,6 +14,10 @@ from socscope.analysis.optical import (
     particle_table,
     segment_particles,
 )
+from socscope.analysis.optical.segment import (
+    auto_settings,
+    typical_radius_px,
+)
 from socscope.errors import FileFormatError, ParameterError
 
 pytest.importorskip("skimage")
@@ -93,9 +97,11 @@ def test_threshold_methods_and_user_threshold():
     # the two classes sit at 0.2 and 0.8: every method lands between them
     for method in ("otsu", "li", "triangle"):
         assert 0.25 < background_threshold(image, method=method) < 0.75
-    # the default is Otsu's threshold of the smoothed frame; passing it gives the same labels
-    otsu = background_threshold(ndimage.gaussian_filter(image, 1.0, mode="nearest"))
-    assert_array_equal(segment_particles(image, threshold=otsu), segment_particles(image))
+    # the default is Otsu's threshold of the frame smoothed by the automatic smoothing; passing it
+    # (and that smoothing) gives the same labels
+    smooth = auto_settings(image)["smooth_px"]
+    otsu = background_threshold(ndimage.gaussian_filter(image, smooth, mode="nearest"))
+    assert_array_equal(segment_particles(image, threshold=otsu, smooth_px=smooth), segment_particles(image))
     # a user's higher threshold keeps the same particles, each a little smaller
     high = segment_particles(image, threshold=0.65)
     assert high.max() == 12 and (high > 0).sum() < (segment_particles(image) > 0).sum()
@@ -236,3 +242,44 @@ def test_load_labels(tmp_path):
     tifffile.imwrite(tmp_path / "float.tif", np.full((4, 4), 0.5, np.float32))
     with pytest.raises(FileFormatError, match="non-integer"):
         load_labels(tmp_path / "float.tif")
+
+
+def test_typical_radius_is_the_area_weighted_median():
+    # three discs of radius 20 px and thirty 1-px specks: the specks hold ~2 % of the bright pixels,
+    # so the radius holding the median bright pixel is the discs' (the distance transform's maximum
+    # of a rasterised disc is its radius to within a pixel)
+    yy, xx = np.mgrid[:200, :200]
+    img = np.zeros((200, 200))
+    for cy, cx in ((40, 40), (40, 140), (140, 90)):
+        img[(yy - cy) ** 2 + (xx - cx) ** 2 <= 400] = 1.0
+    rng = np.random.default_rng(0)
+    img[rng.integers(185, 199, 30), rng.integers(0, 199, 30)] = 1.0
+    assert abs(typical_radius_px(img, threshold=0.5) - 20) <= 1
+    auto = auto_settings(img, threshold=0.5)
+    # r/6 and a tenth of π r² (r within a pixel of 20: σ within 1/6 px, area within 11 %)
+    assert_allclose(auto["smooth_px"], 20 / 6, atol=0.2)
+    assert_allclose(auto["min_area_px"], 0.1 * np.pi * 400, rtol=0.11)
+
+
+def test_default_settings_scale_with_the_particles():
+    # the synthetic field magnified 4x (particles 45-72 px in radius) with a fresh fine speckle: a fixed 1-px smoothing and 20-px smallest area cut such particles into
+    # many pieces (a real nano-tomography slice gave 448 for 63); the automatic settings follow the size
+    image, _ = _field(0)
+    big = ndimage.zoom(image, 4, order=1)
+    rng = np.random.default_rng(1)
+    speckle = ndimage.gaussian_filter(rng.normal(size=big.shape), 2.0)
+    big = big + 0.12 * speckle / speckle.std()  # contrast-to-speckle 5, correlated over ~2 px
+    assert segment_particles(big).max() == 12
+    # the former fixed settings: about a hundred pieces
+    assert segment_particles(big, smooth_px=1.0, min_area_px=20).max() > 50
+
+
+@pytest.mark.skipif(not REAL.is_file(), reason=f"shared real image not found at {REAL}")
+def test_real_electrode_slice_with_the_defaults():
+    tifffile = pytest.importorskip("tifffile")
+    image = tifffile.imread(REAL)
+    # a person counts 63 particles (see test_real_electrode_slice); the defaults, which scale with the
+    # typical particle (inscribed radius ~33 px here: σ ~5.5 px, smallest area ~340 px²), give 65;
+    # ±5 leaves room for a cracked particle cut in two and a fragment or two beside particles
+    n = int(segment_particles(image).max())
+    assert abs(n - 63) <= 5, n

@@ -184,10 +184,12 @@ def test_mask_from_npy(tmp_path):
 def test_demo_writes_its_files(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), "--quiet"]) == 0
-    # both ni88 runs start above the OCP data (θ 0.97 > 0.906): said once, on one line, with no source line
+    # both ni88 runs start just above the OCP data (θ 0.97 > 0.906): the material's extension, recorded in the
+    # results, not warned about; the charge to 4.3 V takes θ far below D's data (0.75): said once, on one line,
+    # with no source line
     warned = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
     assert len(warned) == 1 and warned[0].startswith("socscope: warning: material 'ni88-xu2022': the run took θ "
-                                                     "outside the range its sources cover (U 0.266145..0.905926")
+                                                     "outside the range its sources cover (D 0.75..1)")
     for name in ("disc_charge_C3.nc", "disc_cycle_C3.nc", "electrode_C20.nc", "theta_maps.png", "theta_traces.png",
                  "periphery_core.png", "voltage_curve.png", "cycle_maps.png", "electrode_traces.png",
                  "electrode_dol.png", "summary.md", "summary.json"):

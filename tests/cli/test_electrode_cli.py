@@ -70,7 +70,7 @@ def test_small_random_electrode_end_to_end(tmp_path, capsys, monkeypatch):
     whole = render_top_layer(ds, rng=np.random.default_rng(0))
     assert frames.shape == whole.frames.shape
     assert_array_equal(frames, whole.frames.astype(np.float32))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["cell.nc", "top.tif"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cell.nc", "top.cycler.csv", "top.tif"]
 
 
 def test_repeat_protocol_is_one_argument(tmp_path):

@@ -115,7 +115,7 @@ def test_existing_output_is_refused_then_replaced_with_overwrite(inputs, tmp_pat
 
 def test_an_interrupted_move_puts_the_previous_outputs_back(inputs, tmp_path, monkeypatch):
     """Outputs move into an existing --out one by one; a failure (or Ctrl-C) part-way leaves the old set."""
-    import socscope.cli.optical as optical
+    import socscope.io.results as results  # the swap of io.results.output_folder
 
     out = tmp_path / "results"
     assert main(_args(inputs, out)) == 0
@@ -130,9 +130,9 @@ def test_an_interrupted_move_puts_the_previous_outputs_back(inputs, tmp_path, mo
             raise KeyboardInterrupt  # the fifth output's new file, after four were placed
         return real(src, dst)
 
-    monkeypatch.setattr(optical.os, "replace", interrupted)
+    monkeypatch.setattr(results.os, "replace", interrupted)
     assert main(_args(inputs, out, "--overwrite")) == 130  # "socscope: interrupted"
-    monkeypatch.setattr(optical.os, "replace", real)
+    monkeypatch.setattr(results.os, "replace", real)
     # four new files had replaced old ones (the old were lost); now every file is as it was
     assert _snapshot(out) == before
     assert sorted(p.name for p in out.iterdir()) == sorted([*OUTPUTS, "notes.txt"])  # no temporary folder

@@ -32,6 +32,10 @@ def _check_folder(out, module, table, expected_ids):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     assert tuple(table.columns) == TABLE_COLUMNS
     assert list(table.id) == expected_ids
+    # the progress bar's total is the number of comparisons
+    from socscope.validation import COMPARISONS
+
+    assert len(table) == COMPARISONS[module.__name__.rsplit(".", 1)[1]]
     assert table.holds.dtype == bool
     assert all(isinstance(s, str) and s for col in ("source", "their", "ours", "criterion", "command")
                for s in table[col])

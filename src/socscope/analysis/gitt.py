@@ -4,7 +4,7 @@
 schema of :func:`socscope.io.load_cycler`); :func:`gitt_diffusivity`
 estimates the diffusivity of every pulse three ways:
 
-* **classic** ([003] eq. 1, Weppner–Huggins):
+* **classic** (Lun et al. eq. 1, Weppner–Huggins):
   ``D = 4/(π τ) · (L)² · (ΔE_s/ΔE_t)²`` with ``L = m V_m / (M S)``, the volume
   per active area (``R/3`` for spheres). Valid for ``τ ≪ L²/D``; even there a
   sphere's curved surface makes it read low.
@@ -36,8 +36,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .._checks import fraction, positive_float, whole_number
-from ..errors import ParameterError
+from .._checks import flag, fraction, positive_float, whole_number
+from ..errors import ParameterError, SocscopeWarning
 from ._steps import charge_times, check_record, clock_times, current_runs, measured_charge, radius_metres
 
 __all__ = ["detect_pulses", "gitt_diffusivity", "gitt_to_material", "sphere_g"]
@@ -252,11 +252,23 @@ def gitt_diffusivity(
         if q is not None and capacity_mAh_g:
             row["soc"] = float((q[b - 1] - q[0]) * 1e3 / (capacity_mAh_g * mass_g))
         rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if table.empty or not np.isfinite(table[["D_classic", "D_sqrt_t", "D_sphere"]].to_numpy(float)).any():
+        raise ParameterError(
+            f"no GITT pulse gives a diffusivity ({len(table)} pulse(s) found, none a complete constant-current "
+            "pulse after a rest and followed by one); is this a GITT record? A galvanostatic cycling record goes "
+            "to socscope.analysis.cycle_summary")
+    if "soc" in table and np.nanmax(np.abs(table["soc"].to_numpy(float))) > 1.5:
+        worst = float(np.nanmax(np.abs(table["soc"].to_numpy(float))))
+        raise ParameterError(
+            f"the pulses pass {worst:.3g} times the capacity (mass_g={mass_g:g} g, capacity_mAh_g="
+            f"{capacity_mAh_g:g}); an electrode cannot give more than its capacity: is the mass in grams "
+            f"(8.1 mg is mass_g=8.1e-3)?")
+    return table
 
 
 def gitt_to_material(table: pd.DataFrame, base, *, estimate: str = "D_sphere", alpha: float = 1.0,
-                     name: str | None = None, initial_theta: float = 1.0):
+                     name: str | None = None, initial_theta: float = 1.0, use_flagged: bool = False):
     """A :class:`~socscope.materials.Material` whose D(θ) and U(θ) come from a GITT table.
 
     Parameters
@@ -267,8 +279,12 @@ def gitt_to_material(table: pd.DataFrame, base, *, estimate: str = "D_sphere", a
         Supplies the scalars (c_max, density, capacity, molar mass) and
         i0/σ; its U is replaced only where the table gives relaxed voltages.
     estimate : {"D_sphere", "D_classic", "D_sqrt_t"}
-        Which estimate to tabulate (quality-flagged pulses are kept; the
-        table says which they are).
+        Which estimate to tabulate.
+    use_flagged : bool
+        Build the material even when every pulse is flagged as too long
+        (``short_pulse`` False) or not relaxed (``relaxed`` False); without
+        it such a table is refused. Flagged pulses among good ones are kept,
+        with a warning that counts them.
     alpha : float
         Scale factor, D_app = α D (as Xu et al. use).
     initial_theta : float
@@ -287,7 +303,20 @@ def gitt_to_material(table: pd.DataFrame, base, *, estimate: str = "D_sphere", a
         raise ParameterError(f"estimate = {estimate!r} must be D_sphere, D_classic or D_sqrt_t")
     if not (np.isfinite(alpha) and alpha > 0):
         raise ParameterError(f"alpha = {alpha!r} must be > 0")
+    use_flagged = flag("use_flagged", use_flagged)
     ok = table[np.isfinite(table[estimate]) & (table[estimate] > 0) & np.isfinite(table["E_relaxed_V"])]
+    if {"short_pulse", "relaxed"} <= set(ok.columns):
+        good = ok.short_pulse.astype(bool) & ok.relaxed.astype(bool)
+        n_bad = int((~good).sum())
+        why = (f"{int((~ok.short_pulse.astype(bool)).sum())} too long for the particle (short_pulse False), "
+               f"{int((~ok.relaxed.astype(bool)).sum())} not relaxed")
+        if n_bad and int(good.sum()) == 0 and not use_flagged:
+            raise ParameterError(
+                f"all {n_bad} usable pulses are flagged ({why}); a material built from them misstates D: use "
+                "shorter pulses or longer rests, or pass use_flagged=True (--use-flagged) to build it anyway")
+        if n_bad:
+            warnings.warn(f"gitt_to_material: {n_bad} of the {len(ok)} pulses tabulated are flagged ({why}); their "
+                          "D is less reliable (gitt.csv marks them)", SocscopeWarning, stacklevel=2)
     if len(ok) < 2:
         raise ParameterError(f"the GITT table has {len(ok)} usable pulse(s); a material table needs at least 2")
     theta = initial_theta - ok["soc"].to_numpy() * base.capacity / base.theoretical_capacity

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
+from .._checks import finite_float, in_range, positive_float, real_array
 from .._optional import require
 from ..errors import FileFormatError, ParameterError, SocscopeWarning
 from ..io.movies import read_tiff_image
@@ -35,14 +36,14 @@ from ..observe.optical import _check_shape
 
 __all__ = ["THRESHOLD_METHODS", "background_threshold", "distance_to_boundary", "labels_from_rois", "load_labels",
            "particle_depth", "particle_means", "particle_stats", "particle_table", "rim_bulk", "rim_bulk_masks",
-           "segment_particles"]
+           "segment_particles", "typical_radius_px", "auto_settings"]
 
 #: automatic threshold methods (scikit-image's function names)
 THRESHOLD_METHODS = ("otsu", "li", "triangle")
 
 
 def _as_image(image, name: str = "image") -> np.ndarray:
-    arr = np.asarray(image, dtype=np.float64)
+    arr = real_array(name, image, example="a 2D array of intensities (y, x)")
     if arr.ndim != 2 or min(arr.shape) < 2:
         raise ParameterError(f"{name} must be a 2D array (y, x) of at least 2x2 pixels; got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
@@ -120,9 +121,61 @@ def _fill_holes(mask: np.ndarray, max_hole_area_px: float) -> np.ndarray:
     return filled
 
 
-def segment_particles(image, *, threshold: float | None = None, min_area_px: int = 20, split_touching: bool = True,
-                      min_distance_px: float | None = None, smooth_px: float = 1.0,
-                      max_hole_area_px: float | None = None) -> np.ndarray:
+def typical_radius_px(image, *, threshold: float | None = None) -> float:
+    """The inscribed radius of a typical particle of a frame [pixels], measured on its thresholded mask.
+
+    Each connected bright object's largest inscribed radius (the maximum of its distance
+    transform) is weighted by the object's area and the weighted median is returned: the
+    radius of the particle that holds the median bright pixel. Specks of noise and the
+    fragments of a cracked particle hold few pixels, so they barely move it, while a plain
+    median over objects would be set by them. This is the scale that
+    :func:`segment_particles` derives its automatic smoothing and smallest area from.
+
+    Parameters
+    ----------
+    image : array_like, shape (y, x)
+        A frame with particles brighter than the background.
+    threshold : float, optional
+        Intensity threshold; default :func:`background_threshold` (Otsu).
+
+    Returns
+    -------
+    float
+        The radius [pixels], >= 1 (0.5 when nothing is above the threshold).
+    """
+    image = _as_image(image)
+    if threshold is None:
+        threshold = background_threshold(image)
+    mask = image > float(threshold)
+    objects, n = ndimage.label(mask)
+    if n == 0:
+        return 0.5
+    radii = np.asarray(ndimage.maximum(ndimage.distance_transform_edt(mask), objects, np.arange(1, n + 1)))
+    areas = np.bincount(objects.ravel())[1:]
+    order = np.argsort(radii)
+    cum = np.cumsum(areas[order])
+    return max(1.0, float(radii[order][np.searchsorted(cum, 0.5 * cum[-1])]))
+
+
+#: automatic settings of :func:`segment_particles` as shares of the typical inscribed radius r
+#: (:func:`typical_radius_px`): smoothing σ = r / 6 (texture and cracks finer than a sixth of a
+#: particle are blurred away; the particle's outline moves by a small share of r); smallest
+#: particle 0.1 · π r² (a tenth of a typical particle's cross-section)
+AUTO_SMOOTH_SHARE = 1.0 / 6.0
+AUTO_MIN_AREA_SHARE = 0.1
+
+
+def auto_settings(image, *, threshold: float | None = None) -> dict:
+    """The automatic ``smooth_px`` and ``min_area_px`` of :func:`segment_particles` for ``image``."""
+    r = typical_radius_px(image, threshold=threshold)
+    return {"smooth_px": max(1.0, AUTO_SMOOTH_SHARE * r),
+            "min_area_px": max(20, int(round(AUTO_MIN_AREA_SHARE * math.pi * r * r))),
+            "typical_radius_px": r}
+
+
+def segment_particles(image, *, threshold: float | None = None, min_area_px: int | None = None,
+                      split_touching: bool = True, min_distance_px: float | None = None,
+                      smooth_px: float | None = None, max_hole_area_px: float | None = None) -> np.ndarray:
     """Label the particles of one frame.
 
     Steps: Gaussian smoothing (``smooth_px``); threshold (Otsu of the smoothed frame unless
@@ -141,8 +194,10 @@ def segment_particles(image, *, threshold: float | None = None, min_area_px: int
     threshold : float, optional
         Intensity threshold (image units). Default: :func:`background_threshold` (Otsu) of
         the smoothed frame.
-    min_area_px : int, default 20
-        Smallest particle kept [pixels].
+    min_area_px : int, optional
+        Smallest particle kept [pixels]. Default: a tenth of a typical particle's
+        cross-section, ``max(20, 0.1 · π r²)`` with ``r`` from :func:`typical_radius_px`
+        (so the default scales with the particles, not with the image's pixel count).
     split_touching : bool, default True
         Split touching particles with the watershed. False: one label per connected object.
     min_distance_px : float, optional
@@ -152,9 +207,11 @@ def segment_particles(image, *, threshold: float | None = None, min_area_px: int
         the typical size have centres about ``2 r`` apart, while the spurious maxima of an
         elongated or rough single particle are closer than ``0.6 r``. Lower it when small
         particles touch large ones; raise it if single particles are cut.
-    smooth_px : float, default 1.0
-        Standard deviation of the Gaussian smoothing [pixels]; 0 for none. Raise it for
-        noisy or textured images.
+    smooth_px : float, optional
+        Standard deviation of the Gaussian smoothing [pixels]; 0 for none. Default:
+        ``max(1, r / 6)`` with ``r`` the typical inscribed radius (:func:`typical_radius_px`):
+        the texture and cracks inside large particles, which a fixed 1-pixel smoothing
+        leaves to cut them into pieces, are blurred, while small particles keep 1 pixel.
     max_hole_area_px : float, optional
         Largest hole that is filled [pixels]. Default: 0.4 times the median area of the
         thresholded objects, so that dark cores and cracks inside a particle are filled while
@@ -182,10 +239,23 @@ def segment_particles(image, *, threshold: float | None = None, min_area_px: int
     feature = require("skimage.feature", "segmentation")
     segmentation = require("skimage.segmentation", "segmentation")
     image = _as_image(image)
-    if isinstance(min_area_px, bool) or int(min_area_px) != min_area_px or min_area_px < 1:
+    if threshold is not None and not (isinstance(threshold, (int, float, np.number)) and not isinstance(threshold, bool)):
+        raise ParameterError(f"threshold={threshold!r} must be a number (an intensity) or None for Otsu")
+    if min_area_px is None or smooth_px is None:
+        auto = auto_settings(image, threshold=threshold) if image.min() < image.max() else \
+            {"smooth_px": 1.0, "min_area_px": 20}
+        smooth_px = auto["smooth_px"] if smooth_px is None else smooth_px
+        min_area_px = auto["min_area_px"] if min_area_px is None else min_area_px
+    if not isinstance(min_area_px, (int, float, np.number)) or isinstance(min_area_px, bool) \
+            or not math.isfinite(min_area_px) or int(min_area_px) != min_area_px or min_area_px < 1:
         raise ParameterError(f"min_area_px={min_area_px!r} must be a whole number of pixels >= 1")
-    if not (math.isfinite(smooth_px) and smooth_px >= 0):
+    if not isinstance(smooth_px, (int, float, np.number)) or isinstance(smooth_px, bool) \
+            or not (math.isfinite(smooth_px) and smooth_px >= 0):
         raise ParameterError(f"smooth_px={smooth_px!r} must be >= 0 pixels (0: no smoothing)")
+    if max_hole_area_px is not None:
+        max_hole_area_px = in_range("max_hole_area_px", max_hole_area_px, 0.0, math.inf, example="500 (pixels)")
+    if min_distance_px is not None:
+        min_distance_px = finite_float("min_distance_px", min_distance_px, example="8 (pixels)")
     if max_hole_area_px is not None and not max_hole_area_px >= 0:
         raise ParameterError(f"max_hole_area_px={max_hole_area_px!r} must be >= 0 pixels (or None for automatic)")
     if min_distance_px is not None and not (math.isfinite(min_distance_px) and min_distance_px >= 1):
@@ -417,6 +487,8 @@ def particle_table(labels, *, pixel_size_nm: float | None = None) -> pd.DataFram
         empty (with these columns) when there is no particle.
     """
     labels = _as_labels(labels)
+    if pixel_size_nm is not None:
+        pixel_size_nm = positive_float("pixel_size_nm", pixel_size_nm, unit=" nm", example="34.7")
     if pixel_size_nm is not None and not (math.isfinite(pixel_size_nm) and pixel_size_nm > 0):
         raise ParameterError(f"pixel_size_nm={pixel_size_nm!r} must be a positive size in nanometres")
     flat = labels.ravel().astype(np.int64)

@@ -2,11 +2,11 @@
 
 A 2 µm single-crystal Ni-rich disc (``ni88-xu2022``) charged at C/3 for
 35 minutes: the periphery delithiates first and the core stays Li-rich
-(Xu et al. [004], Figs. 2–3). Then a full C/3 cycle of the same disc with
+(Xu et al. (Joule 2022), Figs. 2–3). Then a full C/3 cycle of the same disc with
 Butler–Volmer kinetics (charge to 4.3 V, discharge to 3.0 V, 2 h hold at
 3.0 V): the voltage curve, the Li-rich rim and Li-poor core left at the end
 of discharge, and what the hold recovers. Last, a network electrode of 15
-NMC532 particles wired as in Sharma et al. [002] Fig. 4a through two C/20
+NMC532 particles wired as in Sharma et al. (Nano Lett. 2022) Fig. 4a through two C/20
 charges: onsets in order of electrical distance, the first-cycle loss, and
 the asynchrony index per half-cycle. Writes the results (netCDF), seven
 figures and a summary (Markdown and JSON) into one folder.
@@ -33,14 +33,17 @@ def _prepare(out: Path, overwrite: bool) -> None:
     from ..io.results import check_output_folder
 
     check_output_folder(out, _FILES, overwrite=overwrite)
-    out.mkdir(parents=True, exist_ok=True)
 
 
 def _run(model, protocol, total_s, desc, quiet, interval, *, initial_theta=0.97, **run_options):
     """Run a protocol with a progress bar (unless quiet)."""
-    from .main import _progress_bar
+    from ..protocols import parse_protocol
+    from .main import _estimated_duration, _progress_bar
 
-    bar, cb = _progress_bar(total_s, desc) if not quiet else (None, None)
+    estimated = False
+    if total_s is None:  # condition-ended steps: estimated at their C-rate, as simulate does
+        total_s, estimated = _estimated_duration(parse_protocol(list(protocol)))
+    bar, cb = _progress_bar(total_s, desc, estimated=estimated) if not quiet else (None, None)
     try:
         return model.run(list(protocol), initial_theta=initial_theta, output_interval=interval, progress=cb,
                          **run_options)
@@ -50,7 +53,7 @@ def _run(model, protocol, total_s, desc, quiet, interval, *, initial_theta=0.97,
 
 
 def run_demo(out: Path, *, overwrite: bool = False, quiet: bool = False, provenance: dict | None = None) -> dict:
-    """Run the demo and write its files into ``out``.
+    """Run the demo and write its files into ``out``, all of them or (after an error) none.
 
     ``provenance`` (from the command) goes into every results file and
     ``provenance.json``; without it the Python call is recorded.
@@ -61,8 +64,20 @@ def run_demo(out: Path, *, overwrite: bool = False, quiet: bool = False, provena
         The summary numbers (also written to ``summary.json``).
     """
     from .._provenance import provenance as _make
+    from ..io.results import output_folder
 
     prov = provenance if provenance is not None else _make(call=f"socscope.cli.demo.run_demo({str(out)!r})")
+    out = Path(out)
+    _prepare(out, overwrite)
+    with output_folder(out, _FILES, overwrite=overwrite) as tmp:
+        summary = _run_demo_into(tmp, quiet=quiet, prov=prov)
+    if not quiet:
+        print(f"wrote {out.resolve()}/")
+    return summary
+
+
+def _run_demo_into(out: Path, *, quiet: bool, prov: dict) -> dict:
+    """The demo's runs and files, written into the (temporary) folder ``out``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -83,8 +98,6 @@ def run_demo(out: Path, *, overwrite: bool = False, quiet: bool = False, provena
     )
     from ..simulate import ParticleModel
 
-    out = Path(out)
-    _prepare(out, overwrite)
     mat = materials.get("ni88-xu2022")
     geo = Disc(diameter=2e-6)
     t0 = time.perf_counter()
@@ -93,7 +106,7 @@ def run_demo(out: Path, *, overwrite: bool = False, quiet: bool = False, provena
     wall = time.perf_counter() - t0
     save_results(ds, out / "disc_charge_C3.nc", overwrite=True, provenance=prov)
 
-    # a full C/3 cycle with a CV hold, at the pixel size of the optical images of [003]
+    # a full C/3 cycle with a CV hold, at the pixel size of the optical images of (Lun et al.)
     t1 = time.perf_counter()
     cycle_model = ParticleModel(mat, geo, resolution=34.7e-9)
     cyc = _run(cycle_model, DEMO_CYCLE, None, "demo: C/3 cycle with a 2 h hold at 3.0 V", quiet, 60.0)
@@ -102,7 +115,7 @@ def run_demo(out: Path, *, overwrite: bool = False, quiet: bool = False, provena
     ce = cycle_summary(cyc).iloc[0]
     ends = [float(x) for x in cyc.step_end_time.values]
 
-    # a network electrode: the layered layout of [002] Fig. 4a, NMC532 of [002]
+    # a network electrode: the layered layout of (Sharma et al., Nano Lett. 2022) Fig. 4a, NMC532 of (Sharma et al., Nano Lett. 2022)
     t2 = time.perf_counter()
     el = _electrode(quiet)
     wall_el = time.perf_counter() - t2
@@ -126,7 +139,7 @@ def run_demo(out: Path, *, overwrite: bool = False, quiet: bool = False, provena
     fig.suptitle("the Li-rich rim and Li-poor core left by the discharge, and what the hold recovers")
     save_figure(fig, out / "cycle_maps.png", dpi=150)
     axes = plot_particle_traces(el)
-    axes[0].figure.suptitle("15 NMC532 particles wired as in [002] Fig. 4a, C/20 (colour: electrical distance)")
+    axes[0].figure.suptitle("15 NMC532 particles wired as in (Sharma et al., Nano Lett. 2022) Fig. 4a, C/20 (colour: electrical distance)")
     save_figure(axes[0].figure, out / "electrode_traces.png", dpi=150)
     ax = plot_dol_histogram(el)
     ax.set_title("degree of lithiation of the 15 particles at the end of each step")
@@ -222,7 +235,7 @@ recovers (Xu et al. measured 84.0 % → 91.2 % at C/3; our OCP is a stand-in, se
 ## A network electrode at C/20
 
 15 NMC532 particles (`nmc532-sharma2022`, radius 3.5 µm) stacked in 5 columns of 3 above the
-current collector as in Sharma et al. [002] Fig. 4a: a carbon pillar wires the left column, and the
+current collector as in Sharma et al. (Nano Lett. 2022) Fig. 4a: a carbon pillar wires the left column, and the
 top particles reach the collector through 0–4 pristine NMC particles, whose conductivity rises
 100× once they delithiate. {' → '.join(DEMO_ELECTRODE)} from θ = 0.99 ({summary['electrode']['wall_time_s']} s):
 
@@ -232,12 +245,12 @@ top particles reach the collector through 0–4 pristine NMC particles, whose co
 
 - First charge: the particles start in order of their electrical distance to the collector
   (Spearman ρ = {summary['electrode']['first_charge_onset_order_spearman']:.2f}), but a particle that
-  starts late catches up, so the index stays below 1; [002] observed step-like, asynchronous switching
+  starts late catches up, so the index stays below 1; (Sharma et al., Nano Lett. 2022) observed step-like, asynchronous switching
   here. This model does not reproduce it. With nanometre NMC–NMC contacts (`--contact-fraction 0.003`) the
   columns do switch on in turn, each with a voltage dip, but a switched particle then moves with the
   others and the index still stays below 1 (see `docs/validation.md`, `socscope validate sharma2022`).
 - {100 * summary['electrode']['capacity_not_recovered']:.1f} % of the first charge is not put back by the
-  discharge ([002]: about 10 %): Li diffuses 1000× slower in nearly full NMC.
+  discharge (Sharma et al., Nano Lett. 2022: about 10 %): Li diffuses 1000× slower in nearly full NMC.
 
 Files: `disc_charge_C3.nc`, `disc_cycle_C3.nc`, `electrode_C20.nc` (all fields, open with
 `socscope.open_results` or xarray), `theta_maps.png`, `theta_traces.png`, `periphery_core.png`,
@@ -250,12 +263,11 @@ Periphery: cells within 0.2 × the inradius of the surface; core: beyond 0.6 × 
     write_provenance(out, prov)
     if not quiet:
         print(md)
-        print(f"wrote {out.resolve()}/")
     return summary
 
 
 def _electrode(quiet: bool):
-    """The [002] Fig. 4a-like electrode through two C/20 charges (coarse grid: a demonstration)."""
+    """The (Sharma et al., Nano Lett. 2022) Fig. 4a-like electrode through two C/20 charges (coarse grid: a demonstration)."""
     from .. import materials
     from ..geometry import layered_layout
     from ..numerics import SolverOptions

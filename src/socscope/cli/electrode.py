@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import FileFormatError, SocscopeError
 from ..io._guard import reading
 from ..io.movies import read_tiff_image
-from ._flags import positive
+from ._flags import material_files, netcdf_out, not_an_input, positive
 
 __all__ = ["add_electrode_parser", "cmd_simulate_electrode"]
 
@@ -113,8 +113,41 @@ def _check_args(args) -> None:
     positive(args.output_interval_s, "--output-interval-s", 600)
     positive(args.movie_pixel_size_nm, "--movie-pixel-size-nm", 100)
     positive(args.movie_photons, "--movie-photons", 1000)
-    if args.min_area_px < 1:
-        raise SocscopeError(f"--min-area-px {args.min_area_px} must be >= 1, e.g. 20")
+    _check_segmentation(args)
+
+
+def _check_segmentation(args) -> None:
+    """The segmentation flags apply to a grey --from-image and must be in range."""
+    given = [f for f, v in (("--min-area-px", args.min_area_px), ("--smooth-px", args.smooth_px),
+                            ("--min-distance-px", args.min_distance_px), ("--threshold", args.threshold),
+                            ("--segmentation-figure", args.segmentation_figure)) if v is not None]
+    if args.no_split:
+        given.append("--no-split")
+    if given and (args.from_image is None or args.image_kind == "labels"):
+        raise SocscopeError(f"{', '.join(given)} set(s) how a grey --from-image micrograph is segmented; "
+                            "drop it, or give --from-image FILE (not --image-kind labels)")
+    if args.min_area_px is not None and args.min_area_px < 1:
+        raise SocscopeError(f"--min-area-px {args.min_area_px} must be >= 1 pixel, e.g. 300 (default: a tenth of a "
+                            "typical particle's area)")
+    if args.smooth_px is not None and not (math.isfinite(args.smooth_px) and args.smooth_px >= 0):
+        raise SocscopeError(f"--smooth-px {args.smooth_px:g} must be >= 0 pixels (0: no smoothing), e.g. 3")
+    if args.min_distance_px is not None and not (math.isfinite(args.min_distance_px) and args.min_distance_px >= 1):
+        raise SocscopeError(f"--min-distance-px {args.min_distance_px:g} must be >= 1 pixel, e.g. 20")
+    if args.threshold is not None and not math.isfinite(args.threshold):
+        raise SocscopeError(f"--threshold {args.threshold} must be a finite intensity, e.g. 100")
+
+
+def _segmentation_figure_path(args) -> Path | None:
+    """Where the labelled segmentation figure goes: --segmentation-figure, else beside --out (grey images only)."""
+    if args.from_image is None or args.image_kind == "labels":
+        return None
+    if args.segmentation_figure is not None:
+        path = Path(args.segmentation_figure)
+        if path.suffix.lower() != ".png":
+            raise SocscopeError(f"--segmentation-figure {path}: the figure is a PNG image; name it .png")
+        return path
+    out = Path(args.out)
+    return out.with_name(out.stem + ".segmentation.png")
 
 
 def _check_targets(args) -> list[Path]:
@@ -123,6 +156,10 @@ def _check_targets(args) -> list[Path]:
 
     targets = [Path(args.out)]
     source = Path(args.from_image).resolve() if args.from_image else None
+    outputs = [*targets] + ([Path(args.movie), cycler_record_path(args.movie)] if args.movie else [])
+    figure = _segmentation_figure_path(args)
+    not_an_input(outputs + ([figure] if figure is not None else []), material_files(args.material),
+                 fix="choose another output name (the inputs are never overwritten)")
     if args.movie:
         movie = Path(args.movie)
         if movie.resolve() == targets[0].resolve():  # resolve: 'a/../x.tif' and links name the same file
@@ -130,13 +167,36 @@ def _check_targets(args) -> list[Path]:
         if movie.suffix.lower() not in (".tif", ".tiff"):
             raise SocscopeError(f"--movie {movie}: the movie is written as a TIFF stack; name it .tif or .tiff")
         targets.append(movie)
+        record = cycler_record_path(movie)
+        if record.resolve() in (targets[0].resolve(), source):
+            raise SocscopeError(f"--movie {movie}: its cycler record {record} would replace --out or the input; "
+                                "choose another --movie name")
     for path, flag_ in zip(targets, ("--out", "--movie")):
         if source is not None and path.resolve() == source:
             raise SocscopeError(f"{flag_} {path} is the --from-image input; choose another name (the input is "
                                 "never overwritten)")
-    for path in targets:
+    netcdf_out(args.out)
+    for path in targets + ([cycler_record_path(targets[1])] if args.movie else []):
         atomic_target(path, overwrite=args.overwrite)[1].unlink()
+    figure = _segmentation_figure_path(args)
+    if figure is not None and args.image_kind == "grey":  # "auto" is checked once the image is read
+        _check_figure_target(figure, targets, source, args.overwrite)
     return targets
+
+
+def cycler_record_path(movie) -> Path:
+    """The cycler record written beside a ``--movie``: ``top.tif`` -> ``top.cycler.csv``."""
+    movie = Path(movie)
+    return movie.with_name(movie.stem + ".cycler.csv")
+
+
+def _check_figure_target(figure: Path, targets, source, overwrite: bool) -> None:
+    from ..io.results import atomic_target
+
+    if any(figure.resolve() == t.resolve() for t in targets) or (source is not None and figure.resolve() == source):
+        raise SocscopeError(f"the segmentation figure {figure} would replace an input or another output; "
+                            "choose --segmentation-figure FILE.png")
+    atomic_target(figure, overwrite=overwrite)[1].unlink()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -210,14 +270,45 @@ def _labels_from_image(args) -> tuple[np.ndarray, str]:
         if not np.all(np.isfinite(img)) or np.ptp(img) == 0:
             raise SocscopeError(f"{path}: the image has no particles (it is uniform, or holds NaN); "
                                 "expected bright particles on a darker background")
+        figure = _segmentation_figure_path(args)
+        if args.image_kind == "auto":
+            _check_figure_target(figure, [Path(args.out)] + ([Path(args.movie)] if args.movie else []),
+                                 path.resolve(), args.overwrite)
         try:
-            labels = segment_particles(img.astype(float), min_area_px=args.min_area_px)
+            labels = segment_particles(img.astype(float), **_segmentation_settings(args))
         except SocscopeError as exc:
-            raise SocscopeError(f"{path}: {str(exc).strip().splitlines()[0]}") from None
+            raise SocscopeError(f"{path}: {str(exc).strip().splitlines()[0]}; see --smooth-px, --min-area-px, "
+                                "--threshold") from None
         how = "segmented"
+        args._segmentation = (img, labels, figure)
     if not labels.any():
         raise SocscopeError(f"{path}: the image has no particles (every label is 0)")
     return labels, how
+
+
+def _segmentation_settings(args) -> dict:
+    """The command line's segmentation settings (the library's automatic ones where not given)."""
+    out = {"min_area_px": args.min_area_px, "smooth_px": args.smooth_px, "min_distance_px": args.min_distance_px,
+           "threshold": args.threshold}
+    out = {k: v for k, v in out.items() if v is not None}
+    if args.no_split:
+        out["split_touching"] = False
+    return out
+
+
+def write_segmentation_figure(image, labels, path: Path, *, pixel_size_nm=None, overwrite: bool = False) -> Path:
+    """A PNG of the micrograph with every segmented particle outlined and numbered, written atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from ..io.results import atomic_target
+    from ..plotting._common import save_figure
+    from ..plotting.optical import plot_particle_map
+
+    atomic_target(path, overwrite=overwrite)[1].unlink()
+    ax = plot_particle_map(image, labels, pixel_size_nm=pixel_size_nm)
+    ax.set_title(f"{int(labels.max())} particles segmented")
+    return save_figure(ax.figure, path)
 
 
 def _isolate(layout, fraction: float, rng):
@@ -294,11 +385,11 @@ def _write_movie(ds, path: Path, args):
 
 def cmd_simulate_electrode(args) -> int:
     """Build the layout, run the protocol, write the results (and the movie), print a report."""
-    from ..io.results import atomic_target, save_results
+    from ..io.results import atomic_target, save_results, write_text_atomic
     from ..protocols import parse_protocol
     from ..simulate import simulate_electrode
     from ._quicklook import check_plot_targets, command_provenance, write_quick_look
-    from .main import _known_duration, _material_from_args, _progress_bar
+    from .main import _estimated_duration, _material_from_args, _progress_bar
 
     _check_args(args)
     targets = _check_targets(args)
@@ -314,7 +405,8 @@ def cmd_simulate_electrode(args) -> int:
     layout, source = _layout_from_args(args)
     if args.movie and not np.asarray(layout.top, dtype=bool).any():
         raise SocscopeError("--movie: no particle of this layout is on top; there is nothing to film")
-    bar, cb = _progress_bar(_known_duration(steps), "electrode") if not args.quiet else (None, None)
+    total, estimated = _estimated_duration(steps)
+    bar, cb = _progress_bar(total, "electrode", estimated=estimated) if not args.quiet else (None, None)
     try:
         ds = simulate_electrode(
             material, layout, steps, n_shells=args.n_shells, initial_theta=args.initial_theta,
@@ -336,10 +428,16 @@ def cmd_simulate_electrode(args) -> int:
         prov = command_provenance(args, inputs=inputs, seed=None if args.from_image else args.seed)
         save_results(ds, targets[0], overwrite=args.overwrite, provenance=prov)
         if movie_tmp is not None and movie_error is None:
+            record_text = _cycler_record_text(ds)
             os.replace(movie_tmp, movie_path)
+            write_text_atomic(cycler_record_path(movie_path), record_text)
     finally:
         if movie_tmp is not None and movie_tmp.exists():
             movie_tmp.unlink()
+    segmented = getattr(args, "_segmentation", None)
+    if segmented is not None:
+        img, labels, figure = segmented
+        write_segmentation_figure(img, labels, figure, pixel_size_nm=args.pixel_size_nm, overwrite=args.overwrite)
     if movie_error is not None:
         raise SocscopeError(f"--movie {targets[1]}: {movie_error}. The results were written to {targets[0]}; render "
                             "the movie from them with socscope.observe.render_top_layer")
@@ -350,7 +448,24 @@ def cmd_simulate_electrode(args) -> int:
         _report(ds, targets[0], movie if args.movie else None, targets[1] if args.movie else None)
         if plots:
             print("wrote " + " and ".join(str(p) for p in plots))
+        if segmented is not None:
+            print(f"wrote {segmented[2]}  (the segmentation: {int(segmented[1].max())} particles; check it by eye, "
+                  "and adjust --smooth-px / --min-area-px if particles are cut or merged)")
+        if args.movie:
+            from ..observe.electrode import site_capacity_Ah
+
+            cap_mAh = site_capacity_Ah(ds) * 1e3
+            print(f"wrote {cycler_record_path(targets[1])}  (the cell's cycler record); analyse the movie with\n"
+                  f"  socscope optical analyze {targets[1]} --cycler {cycler_record_path(targets[1])} "
+                  f"--capacity-mAh {cap_mAh:.6g} --drift none --out {targets[1].stem}-optical/")
     return 0
+
+
+def _cycler_record_text(ds) -> str:
+    """The simulated cell as a cycler CSV (time_s, voltage_V, current_A, ...) that ``--cycler`` reads."""
+    from ..observe.electrode import cycler_record
+
+    return cycler_record(ds).to_csv(index=False, float_format="%.10g")
 
 
 def _half_cycle_capacity(ds) -> dict[int, float]:
@@ -417,7 +532,7 @@ def add_electrode_parser(ssub) -> None:
                     "traces, the cell voltage and per half-cycle the asynchrony index and unreacted share.",
         epilog='examples:\n  socscope simulate electrode --material nmc532 --particles 200 --layout random-2d '
                '--protocol "Repeat 3: [Charge at C/20 until 4.3 V, Discharge at C/20 until 2.5 V]" --out cell.nc\n'
-               '  socscope simulate electrode --from-image electrode.tif --pixel-size-nm 50 '
+               '  socscope simulate electrode --material nmc532 --from-image electrode.tif --pixel-size-nm 50 '
                '--protocol "Charge at C/20 until 4.3 V" --out cell.nc --movie top.tif',
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -451,7 +566,19 @@ def add_electrode_parser(ssub) -> None:
                      help="--from-image is a label image or a grey micrograph (default: auto)")
     lay.add_argument("--collector", choices=["bottom", "top", "left", "right"], default="bottom",
                      help="image edge on the current collector (default bottom)")
-    lay.add_argument("--min-area-px", type=int, default=20, help="smallest segmented particle [px] (default 20)")
+    seg = e.add_argument_group("segmentation of a grey --from-image micrograph (defaults scale with the typical "
+                               "particle radius r found on the thresholded image)")
+    seg.add_argument("--min-area-px", type=int, help="smallest segmented particle [px] (default: 0.1 x pi r^2)")
+    seg.add_argument("--smooth-px", type=float, help="Gaussian smoothing before thresholding [px] (default: r/6, at "
+                                                     "least 1; raise it when cracked particles are cut into pieces)")
+    seg.add_argument("--min-distance-px", type=float,
+                     help="smallest distance between the centres of two touching particles [px] (default 0.6 r)")
+    seg.add_argument("--threshold", type=float, help="intensity above which a pixel is particle (default: Otsu)")
+    seg.add_argument("--no-split", action="store_true",
+                     help="one particle per connected bright object (no watershed split of touching particles)")
+    seg.add_argument("--segmentation-figure", metavar="FILE.png",
+                     help="labelled segmentation figure to check by eye (default: beside --out, "
+                          "NAME.segmentation.png)")
     num = e.add_argument_group("model and output")
     num.add_argument("--n-shells", type=int, default=20, help="radial shells per particle (default 20)")
     num.add_argument("--initial-theta", type=float, default=0.97, help="initial Li occupancy (default 0.97)")
@@ -467,7 +594,9 @@ def add_electrode_parser(ssub) -> None:
                      help="keep every shell's θ (default: up to 1000 particles)")
     num.add_argument("--out", required=True, help="results file (.nc)")
     num.add_argument("--movie", metavar="FILE.tif", help="also write a synthetic optical movie of the top layer "
-                                                         "(OME-TIFF, float32, frame times in the metadata)")
+                                                         "(OME-TIFF, float32, frame times in the metadata) and the "
+                                                         "cell's cycler record beside it (FILE.cycler.csv) for "
+                                                         "'socscope optical analyze --cycler'")
     num.add_argument("--movie-pixel-size-nm", type=float, default=100.0, help="movie pixel size [nm] (default 100)")
     num.add_argument("--movie-photons", type=float, help="shot noise: photo-electrons per unit intensity per "
                                                          "pixel (default: no noise)")

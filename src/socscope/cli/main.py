@@ -19,29 +19,40 @@ import numpy as np
 
 from .. import __version__
 from ..errors import SocscopeError, SocscopeWarning, SolverError
-from ..io.results import check_output_folder, write_text_atomic
-from ._flags import not_an_input
+from ..io.results import check_output_folder, output_folder, write_text_atomic
+from ._flags import material_files, netcdf_out, not_an_input, plausible_mass, plausible_size_um
 
 __all__ = ["main", "build_parser"]
 
 
 class _ProgressBar:
-    """A tqdm bar over simulated time, opened at the first report (so an
-    input error raised before the run prints no empty bar)."""
+    """A tqdm bar over simulated time with a percentage and the time left, opened at the first report
+    (so an input error raised before the run prints no empty bar).
 
-    def __init__(self, total_s: float | None, desc: str):
+    ``total_s`` is the protocol's duration, or an estimate of it (``estimated``): a step that ends on a
+    condition ("until 4.3 V") is counted at 1.2 full swings at its C-rate (the C-rate's capacity basis is the
+    practical one; a discharge may go deeper), so the bar may finish early; past the estimate the total
+    grows with the run.
+    """
+
+    def __init__(self, total_s: float | None, desc: str, *, estimated: bool = False):
         self.total = total_s / 60.0 if total_s else None
         self.desc = desc
+        self.estimated = estimated
         self.bar = None
 
     def __call__(self, t, step, n_steps):
         from tqdm import tqdm
 
+        now = t / 60.0
         if self.bar is None:
-            fmt = ("{l_bar}{bar}| {n:.1f}/{total:.1f} simulated min [{elapsed}]" if self.total
-                   else "{desc}: {n:.1f} simulated min [{elapsed}]")
+            about = "≤" if self.estimated else ""
+            fmt = ("{l_bar}{bar}| {n:.0f}/" + about + "{total:.0f} simulated min [{elapsed}<{remaining}]"
+                   if self.total else "{desc}: {n:.1f} simulated min [{elapsed}]")
             self.bar = tqdm(total=self.total, desc=self.desc, unit="min", bar_format=fmt, file=sys.stderr, leave=True)
-        now = min(t / 60.0, self.total) if self.total else t / 60.0
+        if self.total and now >= self.bar.total and self.estimated:
+            self.bar.total = 1.1 * now  # past the estimate: it grows with the run, never showing 100 % early
+        now = min(now, self.bar.total) if self.total else now
         if now > self.bar.n:
             self.bar.update(now - self.bar.n)  # tqdm throttles the redraws
 
@@ -50,9 +61,9 @@ class _ProgressBar:
             self.bar.close()
 
 
-def _progress_bar(total_s: float | None, desc: str):
+def _progress_bar(total_s: float | None, desc: str, *, estimated: bool = False):
     """A progress bar over simulated time and the callback that advances it."""
-    bar = _ProgressBar(total_s, desc)
+    bar = _ProgressBar(total_s, desc, estimated=estimated)
     return bar, bar
 
 
@@ -65,12 +76,35 @@ def _known_duration(steps) -> float | None:
     return total
 
 
+def _estimated_duration(steps) -> tuple[float | None, bool]:
+    """The protocol's duration [s] and whether it is an estimate.
+
+    A step with a duration counts it. A charge or discharge at a C-rate that ends on a condition
+    counts 1.2 full swings, 1.2 · 3600/C seconds (or its duration if shorter);
+    anything else without a duration (a hold, a current in A, a titration train) leaves it unknown.
+    """
+    total, estimated = 0.0, False
+    for s in steps:
+        d = getattr(s, "duration", None)
+        if getattr(s, "kind", None) in ("charge", "discharge") and getattr(s, "current_unit", None) == "C" \
+                and getattr(s, "until", ()):
+            swing = 1.2 * 3600.0 / float(s.current_value)
+            d, estimated = (swing, True) if d is None or swing < d else (d, estimated or False)
+        if d is None:
+            return None, False
+        total += float(d)
+    return total, estimated
+
+
 def _geometry_from_args(args):
     from .. import geometry as geo
 
     um = 1e-6
     shape = args.shape
     thickness = args.thickness_um * um
+    for flag_, value in (("--diameter-um", args.diameter_um), ("--radius-um", args.radius_um),
+                         ("--width-um", args.width_um), ("--height-um", args.height_um)):
+        plausible_size_um(value, flag_)
     if shape in ("sphere", "disc") and args.radius_um is not None and args.diameter_um is not None:
         raise SocscopeError(f"--shape {shape}: give --radius-um or --diameter-um, not both "
                             f"(got --radius-um {args.radius_um:g} and --diameter-um {args.diameter_um:g})")
@@ -204,6 +238,10 @@ def _cmd_simulate_particle(args) -> int:
     from ._quicklook import check_plot_targets, command_provenance, write_quick_look
 
     out = Path(args.out)
+    # the output never replaces an input, even with --overwrite
+    not_an_input([out], [*material_files(args.material), args.mask],
+                 fix="choose another --out (the inputs are never overwritten)")
+    netcdf_out(out)
     atomic_target(out, overwrite=args.overwrite)[1].unlink()  # fail early, before the run
     inputs = [p for p in (args.material, args.mask) if p and Path(p).is_file()]
     if args.plot:
@@ -214,7 +252,8 @@ def _cmd_simulate_particle(args) -> int:
     resolution = args.resolution_nm * 1e-9 if args.resolution_nm is not None else None
     model = ParticleModel(material, geometry, resolution=resolution, n_cells=args.n_cells,
                           flux=args.flux, surface=_surface_from_args(args), kinetics=args.kinetics)
-    bar, cb = _progress_bar(_known_duration(steps), "simulate") if not args.quiet else (None, None)
+    total, estimated = _estimated_duration(steps)
+    bar, cb = _progress_bar(total, "simulate", estimated=estimated) if not args.quiet else (None, None)
     try:
         ds = model.run(steps, initial_theta=args.initial_theta, output_interval=args.output_interval_s, progress=cb)
     finally:
@@ -262,11 +301,8 @@ def _cmd_materials(args) -> int:
 
 def _cmd_cycler_summary(args) -> int:
     from ..analysis.cycling import cycle_summary, dqdv, half_cycles
-    from ..plotting.cycling import voltage_capacity_curves
     from ..io.cycler import load_cycler
 
-    from ..io.results import write_provenance
-    from ._quicklook import command_provenance
 
     names = ("cycles.csv", "half_cycles.csv", "dqdv.csv", "voltage_capacity.csv", "summary.json",
              "voltage_capacity.png", "dqdv.png", "cycles.png", "provenance.json")
@@ -278,12 +314,27 @@ def _cmd_cycler_summary(args) -> int:
     df = load_cycler(args.file)
     if args.verbose:
         print(_read_record(df))
+    plausible_mass(df, args.mass_mg)
     half = half_cycles(df)
     if half.empty:
         raise SocscopeError(f"{args.file}: no charge or discharge found (the current never leaves zero)")
     cycles = cycle_summary(df, mass_g=mass_g, first=args.first)
     table = dqdv(df)
-    out.mkdir(parents=True, exist_ok=True)
+    with output_folder(out, names, overwrite=args.overwrite) as tmp:  # all the outputs, or none
+        _write_cycler_summary(tmp, args, df, half, cycles, table, mass_g)
+    if not args.quiet:
+        if cycles.empty:
+            print(f"no complete cycle (a {args.first} followed by its counterpart); "
+                  f"{len(half)} half-cycle(s) in half_cycles.csv")
+        else:
+            print(cycles.to_string(float_format=lambda x: f"{x:.4g}"))
+        print(f"wrote {out}/")
+    return 0
+
+
+def _write_cycler_summary(out: Path, args, df, half, cycles, table, mass_g) -> None:
+    from ..plotting.cycling import voltage_capacity_curves
+
     write_text_atomic(out / "cycles.csv", cycles.to_csv())
     write_text_atomic(out / "half_cycles.csv", half.to_csv())
     write_text_atomic(out / "dqdv.csv", table.to_csv(index=False))
@@ -313,16 +364,11 @@ def _cmd_cycler_summary(args) -> int:
     axes = plot_capacity_efficiency(cycles)
     axes[0].figure.savefig(out / "cycles.png", dpi=150)
     plt.close(axes[0].figure)
+    from ..io.results import write_provenance
+    from ._quicklook import command_provenance
+
     write_provenance(out, command_provenance(args, inputs=[args.file], settings={
         "record_as_read": read, "first": args.first, "mass_mg": args.mass_mg}))
-    if not args.quiet:
-        if cycles.empty:
-            print(f"no complete cycle (a {args.first} followed by its counterpart); "
-                  f"{len(half)} half-cycle(s) in half_cycles.csv")
-        else:
-            print(cycles.to_string(float_format=lambda x: f"{x:.4g}"))
-        print(f"wrote {out}/")
-    return 0
 
 
 def _read_record(df) -> str:
@@ -346,8 +392,6 @@ def _cmd_gitt(args) -> int:
     from ..analysis.gitt import gitt_diffusivity, gitt_to_material
     from ..io.cycler import load_cycler
 
-    from ..io.results import write_provenance
-    from ._quicklook import command_provenance
 
     names = ("gitt.csv", "summary.json", "diffusivity.png", "provenance.json")
     material_files = ([Path(args.to_material), Path(args.to_material).with_suffix(".csv")] if args.to_material
@@ -364,26 +408,47 @@ def _cmd_gitt(args) -> int:
                             "(e.g. --to-material mine.toml); the table gitt.csv is never scaled")
     alpha = 1.0 if args.alpha is None else args.alpha
     if not (math.isfinite(alpha) and alpha > 0):
-        raise SocscopeError(f"--alpha {alpha} must be a positive factor on D (default 1; [004] used 2.7)")
+        raise SocscopeError(f"--alpha {alpha} must be a positive factor on D (default 1; (Xu et al., Joule 2022) used 2.7)")
     if args.to_material:
         # the material file's name, folder and (without --overwrite) absence, before anything is written
         materials.save_targets(args.to_material, overwrite=args.overwrite)
     mat = _material_named(args.material)
     df = load_cycler(args.file)
-    table = gitt_diffusivity(
-        df, mass_g=args.mass_mg * 1e-3, molar_mass_g_mol=mat.molar_mass * 1e3, density_g_cm3=mat.density * 1e-3,
-        bet_m2_g=args.bet_m2_g, radius_m=args.radius_um * 1e-6 if args.radius_um is not None else None,
-        capacity_mAh_g=mat.capacity_mAh_g,
-    )
-    if table.empty or not np.isfinite(table[["D_classic", "D_sqrt_t", "D_sphere"]].to_numpy(float)).any():
-        raise SocscopeError(
-            f"{args.file}: no GITT pulse gives a diffusivity ({len(table)} pulse(s) found, none a short constant "
-            "current followed by a rest long enough to relax); is this a GITT record? A galvanostatic cycling "
-            "record goes to 'socscope cycler summary'"
+    plausible_mass(df, args.mass_mg)
+    try:
+        table = gitt_diffusivity(
+            df, mass_g=args.mass_mg * 1e-3, molar_mass_g_mol=mat.molar_mass * 1e3, density_g_cm3=mat.density * 1e-3,
+            bet_m2_g=args.bet_m2_g, radius_m=args.radius_um * 1e-6 if args.radius_um is not None else None,
+            capacity_mAh_g=mat.capacity_mAh_g,
         )
+    except SocscopeError as exc:  # say it in flags
+        text = str(exc)
+        if text.startswith("no GITT pulse"):
+            text = (text.replace("socscope.analysis.cycle_summary", "'socscope cycler summary'"))
+        elif "times the capacity" in text:
+            text = (f"--mass-mg {args.mass_mg:g} with --material {args.material} ({mat.capacity_mAh_g:g} mAh/g): "
+                    + text.split(";")[0].split(" (mass_g")[0] + "; is --mass-mg the active mass in mg?")
+        raise SocscopeError(f"{args.file}: {text}") from None
     # everything that can fail is done before the first file is written
-    new = gitt_to_material(table, mat, alpha=alpha) if args.to_material else None
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        new = (gitt_to_material(table, mat, alpha=alpha, initial_theta=args.initial_theta,
+                                use_flagged=args.use_flagged) if args.to_material else None)
+    except SocscopeError as exc:  # say it in flags
+        raise SocscopeError(str(exc).replace("use_flagged=True (--use-flagged)", "--use-flagged")
+                            .replace("pass initial_theta", "give --initial-theta")
+                            .replace("initial_theta=", "--initial-theta ")) from None
+    with output_folder(out, names, overwrite=args.overwrite) as tmp:  # all the outputs, or none
+        _write_gitt(tmp, args, mat, table)
+    if new is not None:
+        materials.save(new, args.to_material, overwrite=args.overwrite)
+    if not args.quiet:
+        print(table[["tau_s", "dEs_V", "dEt_V", "D_classic", "D_sqrt_t", "D_sphere", "short_pulse", "relaxed"]]
+              .to_string(float_format=lambda v: f"{v:.3g}"))
+        print(f"wrote {out}/" + (f" and {args.to_material}" if args.to_material else ""))
+    return 0
+
+
+def _write_gitt(out: Path, args, mat, table) -> None:
     write_text_atomic(out / "gitt.csv", table.to_csv(index_label="pulse"))
     summary = {"file": str(args.file), "material": mat.name, "pulses": len(table),
                "flagged_long": int((~table.short_pulse).sum()), "flagged_unrelaxed": int((~table.relaxed).sum()),
@@ -407,15 +472,11 @@ def _cmd_gitt(args) -> int:
     ax.legend(frameon=False)
     fig.savefig(out / "diffusivity.png", dpi=150)
     plt.close(fig)
+    from ..io.results import write_provenance
+    from ._quicklook import command_provenance
+
     write_provenance(out, command_provenance(args, inputs=[args.file] + ([args.material] if Path(args.material).is_file()
                                                                         else [])))
-    if new is not None:
-        materials.save(new, args.to_material, overwrite=args.overwrite)
-    if not args.quiet:
-        print(table[["tau_s", "dEs_V", "dEt_V", "D_classic", "D_sqrt_t", "D_sphere", "short_pulse", "relaxed"]]
-              .to_string(float_format=lambda v: f"{v:.3g}"))
-        print(f"wrote {out}/" + (f" and {args.to_material}" if args.to_material else ""))
-    return 0
 
 
 def _cmd_demo(args) -> int:
@@ -436,10 +497,16 @@ class _Parser(argparse.ArgumentParser):
 
 def _os_error_line(exc: OSError) -> str:
     """One line for a file-system error, naming the path the user gave (not a temporary file beside it)."""
+    import errno
+
     where = Path(exc.filename) if exc.filename else None
     if where is not None and where.name.startswith(".") and where.name.endswith(".tmp"):
         where = where.parent  # results are written to a temporary file first, then renamed
-    what = exc.strerror or type(exc).__name__
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (f"{where}: " if where is not None else "") + (
+            "no space left on the device (or over the disk quota); nothing was replaced: earlier outputs are as "
+            "they were. Free some space or write --out to another disk")
+    what = " ".join((exc.strerror or type(exc).__name__).split())
     fix = ("every folder on the path must exist and be a folder, readable for an input and writable for --out; "
            "create the folder or choose another path")
     return f"{where}: {what}; {fix}" if where is not None else f"{what}; {fix}"
@@ -454,8 +521,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     d = sub.add_parser("demo", help="run the built-in demonstration and write figures, results and a summary",
-                       description="Charge a 2 µm single-crystal Ni-rich disc at C/3 for 35 minutes and show "
-                                   "its Li-poor periphery and Li-rich core (Xu et al., Figs. 2–3).")
+                       description="Three runs, with results (.nc), figures and a summary (summary.md, "
+                                   "summary.json) in one folder: a 2 µm single-crystal Ni-rich disc charged at C/3 "
+                                   "for 35 minutes, showing its Li-poor periphery and Li-rich core (Xu et al., "
+                                   "Joule 2022, Figs. 2–3); the same disc through a full C/3 cycle with a 2 h "
+                                   "hold at 3.0 V (capacity the hold recovers, coulombic efficiency); and a "
+                                   "15-particle network electrode wired as in Sharma et al. (Nano Lett. 2022, "
+                                   "Fig. 4a) through C/20 charge, discharge and charge (asynchrony of the "
+                                   "particles). About a minute on two cores.")
     d.add_argument("--out", default="socscope-demo", help="output folder (default: ./socscope-demo)")
     d.add_argument("--overwrite", action="store_true", help="replace files in an existing output folder")
     d.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -490,7 +563,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--blocked-arc", metavar="ETA,FROM_DEG,TO_DEG",
                     help="rock-salt blocked arc: relative flux eta on angles FROM..TO, e.g. 0.1,-45,45")
     sp.add_argument("--blocked-mode", choices=["flux", "kinetic"], default="flux",
-                    help="blocked arc as an imposed flux split ([003], default) or as exchange current x eta")
+                    help="blocked arc as an imposed flux split (Lun et al., default) or as exchange current x eta")
     sp.add_argument("--kinetics", choices=["auto", "butler-volmer", "none"], default="auto",
                     help="Butler-Volmer kinetics and a voltage (auto: whenever material and layout allow)")
     sp.add_argument("--output-interval-s", type=float, default=60.0, help="record every N seconds (default 60)")
@@ -515,7 +588,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example: socscope validate xu2022 --out validation-xu2022/",
     )
     v.add_argument("name", choices=["lun2023", "sharma2022", "xu2022"],  # validation.PAPERS, without importing it
-                   help="which paper: xu2022 ([004]), lun2023 ([003]) or sharma2022 ([002])")
+                   help="which paper: xu2022 (Xu et al., Joule 2022), lun2023 (Lun et al.) or sharma2022 (Sharma et al., Nano Lett. 2022)")
     v.add_argument("--out", help="output folder (default: ./validation-NAME)")
     v.add_argument("--quick", action="store_true", help="coarser grids, for a fast look (numbers less converged)")
     v.add_argument("--overwrite", action="store_true", help="replace files in an existing output folder")
@@ -545,7 +618,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser(
         "gitt", help="GITT: D(θ) per pulse (classic, √t, sphere fit), OCV, quality flags",
-        description="Analyse a GITT record: per pulse the diffusivity by [003] eq. 1, its √t variant and a "
+        description="Analyse a GITT record: per pulse the diffusivity by (Lun et al.) eq. 1, its √t variant and a "
                     "fit to the exact sphere response, the relaxed voltage, and quality flags.",
         epilog="example: socscope gitt cell.mpr --mass-mg 8.1 --material nmc532 --radius-um 2 --out gitt/",
     )
@@ -556,6 +629,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--radius-um", type=float, help="particle radius [µm] (also used by the sphere fit)")
     g.add_argument("--alpha", type=float, help="scale D by this factor in --to-material (default 1)")
     g.add_argument("--to-material", help="write a material file (TOML) with D(θ) and OCV from the titration")
+    g.add_argument("--initial-theta", type=float, default=1.0,
+                   help="Li occupancy where the titration starts, for --to-material (default 1: a charge from "
+                        "full lithiation)")
+    g.add_argument("--use-flagged", action="store_true",
+                   help="build --to-material even when every pulse is flagged (too long, or not relaxed)")
     g.add_argument("--out", required=True, help="output folder")
     g.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     g.add_argument("--quiet", action="store_true", help="print nothing on success")
@@ -613,6 +691,54 @@ def _plain_warnings():
         yield
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM (``kill``, a job scheduler's time limit) raises KeyboardInterrupt like Ctrl-C, so that every
+    temporary file and folder is removed and no output is half replaced. Yields a list that holds the
+    signal number once one arrived. Only in the main thread (elsewhere signals cannot be set)."""
+    import signal
+    import threading
+
+    got: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield got
+        return
+
+    def handler(signum, frame):
+        got.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield got
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _in_flags(text: str, parser, args) -> str:
+    """A library message as the command line says it: a Python keyword that is also this command's option
+    (``min_area_px=20`` -> ``--min-area-px 20``, ``initial_theta`` -> ``--initial-theta``), so that no
+    message names a setting the command does not have. Only snake_case names (with an underscore) are
+    replaced: they cannot be ordinary words."""
+    import re
+
+    sub = parser
+    for key in ("command", "what"):
+        word = getattr(args, key, None)
+        actions = [a for a in sub._actions if isinstance(a, argparse._SubParsersAction)]
+        if not word or not actions or word not in actions[0].choices:
+            break
+        sub = actions[0].choices[word]
+    for action in sub._actions:
+        flags = [o for o in action.option_strings if o.startswith("--")]
+        if not flags or "_" not in action.dest:
+            continue
+        flag_ = flags[0]
+        text = re.sub(rf"(?<![\w-]){re.escape(action.dest)}\s*=\s*(?=[^=\s])", f"{flag_} ", text)
+        text = re.sub(rf"(?<![\w-]){re.escape(action.dest)}(?![\w(])", flag_, text)
+    return text
+
+
 def main(argv=None) -> int:
     """Entry point of the ``socscope`` console script."""
     parser = build_parser()
@@ -622,17 +748,28 @@ def main(argv=None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
+    signalled: list[int] = []
     try:
-        with _plain_warnings():
+        with _plain_warnings(), _sigterm_as_interrupt() as signalled:
             return int(args.func(args) or 0)
+    except BrokenPipeError:  # the reader of our output went away (socscope materials | head -1): not an error
+        with contextlib.suppress(OSError, ValueError):
+            import os
+
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # so that Python's flush at exit does not fail again
+        return 0
     except SolverError as exc:  # a run that failed, not bad input
         print(f"socscope: error: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
         return 1
     except (SocscopeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"socscope: error: {first}", file=sys.stderr)
+        print(f"socscope: error: {_in_flags(first, parser, args)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        if signalled:
+            print("socscope: terminated (SIGTERM); outputs are as they were before the run", file=sys.stderr)
+            return 143
         print("socscope: interrupted", file=sys.stderr)
         return 130
     except OSError as exc:  # a path that cannot be read or written: bad input

@@ -2,8 +2,9 @@
 
 No science here: arguments are parsed and checked, the library's
 :func:`socscope.analysis.optical.analyze_movie` does the work, and the
-outputs are written into a temporary folder and moved into ``--out`` only
-when everything is written — an error leaves ``--out`` as it was. Only the
+outputs are written into a temporary folder and swapped into ``--out`` only
+when everything is written (:func:`socscope.io.results.output_folder`) — an
+error leaves ``--out`` as it was. Only the
 files of :data:`OUTPUTS` are ever replaced (with ``--overwrite``); anything
 else in ``--out``, such as the movie itself, stays.
 """
@@ -12,15 +13,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from .._filemode import default_dir_mode
 from ..errors import SocscopeError
 from ._flags import not_an_input, positive
 
@@ -105,6 +102,30 @@ def _capacity(args):
     }
 
 
+def _checked_cycler(args, capacity: dict):
+    """The --cycler record, read once; a capacity basis the record overfills (a unit slip) is refused."""
+    if not args.cycler:
+        return None
+    from ..analysis.optical.join import read_cycler
+    from ._flags import plausible_mass
+
+    df = read_cycler(args.cycler)
+    plausible_mass(df, args.mass_mg)
+    basis_Ah = capacity["capacity_Ah"] or (capacity["mass_g"] * capacity["capacity_mAh_g"] * 1e-3
+                                          if capacity["mass_g"] else None)
+    if basis_Ah:
+        t, i = df["time_s"].to_numpy(float), df["current_A"].to_numpy(float)
+        q = np.concatenate([[0.0], np.cumsum(0.5 * (i[1:] + i[:-1]) * np.diff(t))]) / 3600.0
+        swing = float(np.ptp(q)) / basis_Ah
+        if swing > 1.5:
+            given = (f"--capacity-mAh {args.capacity_mAh:g}" if args.capacity_mAh is not None
+                     else f"--mass-mg {args.mass_mg:g} with --capacity-mAh-g {args.capacity_mAh_g:g}")
+            raise SocscopeError(f"{args.cycler}: the record passes {swing:.3g} times the capacity of {given} "
+                                f"({basis_Ah * 1e3:.3g} mAh), an SOC of {100 * swing:.0f} %: is a unit off (mg, "
+                                "mAh)? Leave the capacity out to let SOC span the record's largest charge swing")
+    return df
+
+
 def _segmentation(args) -> dict:
     """The segmentation settings given on the command line (the library's defaults otherwise)."""
     if args.smooth_px is not None and not (math.isfinite(args.smooth_px) and args.smooth_px >= 0):
@@ -121,37 +142,6 @@ def _segmentation(args) -> dict:
     return out
 
 
-def _move_into_place(tmp: Path, out: Path) -> None:
-    """Move the finished outputs from ``tmp`` to ``out``: the whole folder when ``out`` is new, else file by file
-    (replacing only :data:`OUTPUTS`; the user's other files stay).
-
-    File by file, each output it replaces is first moved aside into ``tmp``; an error or an interrupt
-    (Ctrl-C) part-way puts every file back as it was. Only a crash of the machine itself could
-    leave a mixture, and the replaced files would then still be in the hidden ``.optical.partial.*``
-    folder inside ``--out``.
-    """
-    if not out.exists():
-        os.replace(tmp, out)
-        return
-    aside = tmp / ".replaced"
-    aside.mkdir()
-    placed = []
-    try:
-        for name in OUTPUTS:
-            placed.append(name)
-            if (out / name).exists():
-                os.replace(out / name, aside / name)
-            os.replace(tmp / name, out / name)
-    except BaseException:
-        for name in reversed(placed):
-            if not (tmp / name).exists() and (out / name).exists():
-                os.replace(out / name, tmp / name)  # the new file back where it came from
-            if (aside / name).exists():
-                os.replace(aside / name, out / name)
-        raise
-    shutil.rmtree(tmp)
-
-
 def cmd_optical_analyze(args) -> int:
     """Run the pipeline on one movie and write every output (see :data:`OUTPUTS`)."""
     from ..analysis.optical.drift import NoReferenceSpotError
@@ -162,6 +152,9 @@ def cmd_optical_analyze(args) -> int:
     _check_out(out, args.overwrite, (args.movie, args.labels, args.rois, args.cycler))
     positive(args.pixel_size_nm, "--pixel-size-nm", 34.7)
     positive(args.frame_interval_s, "--frame-interval-s", 0.5)
+    if args.min_area_px is not None and args.min_area_px < 1:
+        raise SocscopeError(f"--min-area-px {args.min_area_px} must be >= 1 pixel, e.g. 300 (default: a tenth of a "
+                            "typical particle's area)")
     if args.bin < 1:
         raise SocscopeError(f"--bin {args.bin} must be a whole number of frames >= 1 (20-80 is usual)")
     if args.labels and args.rois:
@@ -172,6 +165,7 @@ def cmd_optical_analyze(args) -> int:
     if not parent.is_dir():
         raise SocscopeError(f"cannot write {out}: folder {parent} does not exist")
 
+    cycler = _checked_cycler(args, capacity)
     movie = open_movie(args.movie, frame_interval_s=args.frame_interval_s)
     with movie:
         labels = None
@@ -193,41 +187,37 @@ def cmd_optical_analyze(args) -> int:
                     f"--reference-spot {args.reference_spot}: (y, x) = ({spot[0]:g}, {spot[1]:g}) is outside the "
                     f"{ny}x{nx} frames; give Y,X with 0 <= Y <= {ny - 1} and 0 <= X <= {nx - 1} (row, column)"
                 )
-        # written beside --out (it becomes --out) or, when --out exists, inside it (its
-        # files move in one by one); an error removes it and leaves --out as it was
-        if out.exists():
-            tmp = Path(tempfile.mkdtemp(prefix=".optical.partial.", dir=out))
-        else:
-            tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial.", dir=parent))
-            tmp.chmod(default_dir_mode())  # it becomes --out: an ordinary folder, not a private one
+        # written into a temporary sibling of --out and swapped in as a whole (io.results.output_folder):
+        # an error, an interrupt or a full disk leaves --out as it was
+        from ..io.results import output_folder
+
         bar = _FrameBar(args.quiet)
         try:
-            import tifffile
+            with output_folder(out, OUTPUTS, overwrite=args.overwrite) as tmp:
+                import tifffile
 
-            n_bins = movie.n_frames // args.bin
-            big = n_bins * movie.shape[0] * movie.shape[1] * 4 > 2**32 - 2**25
-            with tifffile.TiffWriter(tmp / "contrast.tif", bigtiff=big) as writer:
-                try:
-                    result = analyze_movie(
-                        movie, labels=labels, reference_spot=spot if spot is not None else "auto", drift=args.drift,
-                        bin_frames=args.bin, cycler=args.cycler, time_offset_s=args.time_offset_s,
-                        threshold=args.threshold, min_area_px=args.min_area_px, segmentation=_segmentation(args),
-                        unreacted_threshold=args.unreacted_threshold, pixel_size_nm=args.pixel_size_nm,
-                        contrast_writer=writer, progress=bar, **capacity,
-                    )
-                except NoReferenceSpotError as exc:
-                    # the finder's advice names its Python options; say it in flags
-                    raise SocscopeError(
-                        f"{str(exc).split(';')[0]}; give a fixed bright spot of the first frame with "
-                        "--reference-spot Y,X (row, column in pixels), or measure the drift with --drift xcorr"
-                    ) from None
+                n_bins = movie.n_frames // args.bin
+                big = n_bins * movie.shape[0] * movie.shape[1] * 4 > 2**32 - 2**25
+                with tifffile.TiffWriter(tmp / "contrast.tif", bigtiff=big) as writer:
+                    try:
+                        result = analyze_movie(
+                            movie, labels=labels, reference_spot=spot if spot is not None else "auto",
+                            drift=args.drift, bin_frames=args.bin, cycler=cycler,
+                            time_offset_s=args.time_offset_s, threshold=args.threshold,
+                            min_area_px=args.min_area_px, segmentation=_segmentation(args),
+                            unreacted_threshold=args.unreacted_threshold, pixel_size_nm=args.pixel_size_nm,
+                            contrast_writer=writer, progress=bar, **capacity,
+                        )
+                    except NoReferenceSpotError as exc:
+                        # the finder's advice names its Python options; say it in flags
+                        raise SocscopeError(
+                            f"{str(exc).split(';')[0]}; give a fixed bright spot of the first frame with "
+                            "--reference-spot Y,X (row, column in pixels), or measure the drift with --drift xcorr"
+                        ) from None
+                bar.close()
+                _write_outputs(tmp, result, args)
+        finally:
             bar.close()
-            _write_outputs(tmp, result, args)
-            _move_into_place(tmp, out)
-        except BaseException:
-            bar.close()
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
     if not args.quiet:
         _report(result, out)
     return 0
@@ -349,10 +339,12 @@ def add_optical_parser(sub) -> None:
     a.add_argument("--labels", help="particle label image (TIFF of integers, 0 = background) instead of segmenting")
     a.add_argument("--rois", help="ImageJ ROI file (.roi or RoiSet .zip) instead of segmenting")
     a.add_argument("--threshold", type=float, help="background threshold on the first frame (default: Otsu)")
-    a.add_argument("--min-area-px", type=int, default=20, help="smallest particle kept [px] (default 20)")
+    a.add_argument("--min-area-px", type=int, default=None,
+                   help="smallest particle kept [px] (default: a tenth of a typical particle's area, 0.1 x pi r^2, "
+                        "r the typical inscribed radius on the thresholded first frame)")
     a.add_argument("--smooth-px", type=float, default=None,
-                   help="Gaussian smoothing before segmenting [px] (default 1; raise it, e.g. 3, when cracked or "
-                        "textured particles are cut into pieces)")
+                   help="Gaussian smoothing before segmenting [px] (default r/6, at least 1; raise it when cracked "
+                        "or textured particles are cut into pieces)")
     a.add_argument("--min-distance-px", type=float, default=None,
                    help="smallest distance between the centres of two touching particles [px] (default 0.6 x the "
                         "typical inscribed radius; raise it if single particles are cut)")

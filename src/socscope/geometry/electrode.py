@@ -40,7 +40,7 @@ spheres cut through their centres):
   ``carbon_width / 2``.
 
 Factories: :func:`random_layout` (deposited packings in 2D or 3D),
-:func:`layered_layout` (the cross-section of Sharma et al. [002], Fig. 4a),
+:func:`layered_layout` (the cross-section of Sharma et al. (Nano Lett. 2022), Fig. 4a),
 :func:`layout_from_labels` (particles and contacts from a label image),
 :func:`identical_wired_layout` and :func:`ladder_layout` (checks of the
 network solve).
@@ -83,7 +83,7 @@ __all__ = [
     "unique_edges",
 ]
 
-#: Electronic conductivity of the carbon-binder domain [S/m] (SPEC §3, [002]).
+#: Electronic conductivity of the carbon-binder domain [S/m] (the project's model notes (docs/numerics.md), (Sharma et al., Nano Lett. 2022)).
 SIGMA_CB = 1e4
 
 #: A particle counts as seen from the top when at least this fraction of its
@@ -1304,7 +1304,7 @@ def _top_from_owner(owner_map: np.ndarray, radius: np.ndarray, h: float, dim: in
 
 
 # ---------------------------------------------------------------------------
-# the layered cross-section of [002] Fig. 4a
+# the layered cross-section of (Sharma et al., Nano Lett. 2022) Fig. 4a
 # ---------------------------------------------------------------------------
 
 
@@ -1318,7 +1318,7 @@ def layered_layout(
     contact_fraction: float = 0.1,
     carbon_width: float = _DEFAULT_CARBON_WIDTH,
 ) -> ElectrodeLayout:
-    """Particles stacked in columns above the collector, as in [002] Fig. 4a.
+    """Particles stacked in columns above the collector, as in (Sharma et al., Nano Lett. 2022) Fig. 4a.
 
     Particle ``(c, l)`` (column ``c`` from the left, layer ``l`` from the
     bottom) is particle index ``l · n_columns + c``, centred at

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import whole_number
+from .._checks import MIN_SIZE_M, finite_float, whole_number
 from ..errors import GeometryError
 from ..numerics.fv import FVGrid
 
@@ -37,7 +37,7 @@ __all__ = ["Sphere", "Disc", "Ellipse", "Polygon", "Mask", "DEFAULT_THICKNESS"]
 DEFAULT_THICKNESS = 1e-6
 
 
-def _positive(name: str, value, owner: str, fix: str = "") -> float:
+def _positive(name: str, value, owner: str, fix: str = "", *, atom_floor: bool = True) -> float:
     try:
         if isinstance(value, (str, bytes, bool)):
             raise TypeError  # "1e-6" is text: lengths are numbers
@@ -54,11 +54,16 @@ def _positive(name: str, value, owner: str, fix: str = "") -> float:
             f"{owner}: {name} = {v:g} m is larger than 1 cm; lengths are in metres "
             "(a 2 µm particle is 2e-6)"
         )
+    if atom_floor and v < MIN_SIZE_M:  # below an atom: a unit slip; it failed later as "θ = nan"
+        raise GeometryError(
+            f"{owner}: {name} = {v:g} m is smaller than an atom ({MIN_SIZE_M:g} m); lengths are in metres "
+            "(a 2 µm particle is 2e-6)"
+        )
     return v
 
 
 def _check_resolution(resolution, size: float, owner: str) -> float:
-    h = _positive("resolution", resolution, owner)
+    h = _positive("resolution", resolution, owner, atom_floor=False)  # the cell count caps it
     if h > size / 2:
         raise GeometryError(
             f"{owner}: resolution {h:g} m is coarser than half the particle size {size:g} m; "
@@ -305,8 +310,8 @@ class Ellipse(_Shape2D):
     def __post_init__(self):
         for name in ("width", "height", "thickness"):
             object.__setattr__(self, name, _positive(name, getattr(self, name), "Ellipse"))
-        if not np.isfinite(self.angle):
-            raise GeometryError(f"Ellipse: angle must be finite (radians), got {self.angle!r}")
+        object.__setattr__(self, "angle", finite_float("angle", self.angle, unit=" rad", example="0.3",
+                                                     error=GeometryError, owner="Ellipse"))
 
     @property
     def area(self) -> float:
@@ -589,7 +594,7 @@ class Mask:
         p = self.pixel_size
         f = 1
         if resolution is not None:
-            h = _positive("resolution", resolution, "Mask")
+            h = _positive("resolution", resolution, "Mask", atom_floor=False)
             f = int(round(p / h))
             if f < 1 or abs(p / f - h) > 1e-6 * h:
                 raise GeometryError(

@@ -9,14 +9,14 @@ shape ``(frame, y, x)``:
 * compressed or scattered stacks are decoded page by page;
 * RGB frames (last axis of 3 or 4 samples, e.g. from a video camera) become one
   intensity per pixel, ``(R + G + B) / (3 · 255)`` for ``uint8`` data (``3 · 65535``
-  for ``uint16``), as in Merryweather et al. [002]; an alpha channel is ignored;
+  for ``uint16``), as in Merryweather et al. (Sharma et al., Nano Lett. 2022); an alpha channel is ignored;
 * grayscale frames are returned as stored (converted to ``float64``, not scaled).
 
 Frame times [s] come from the OME-XML ``Plane DeltaT`` (or ``Pixels TimeIncrement``)
 attributes, from the ImageJ ``finterval``, or from the ``frame_interval_s`` argument,
 which overrides the metadata.
 
-:func:`bin_frames` averages consecutive sets of frames (papers [002] and [003]
+:func:`bin_frames` averages consecutive sets of frames (papers (Sharma et al., Nano Lett. 2022) and (Lun et al.)
 bin 20–80 frames to raise the signal-to-noise ratio).
 
 Reading needs the optional extra ``socscope[image]`` (tifffile); video files need
@@ -696,7 +696,7 @@ def bin_frames(frames, n: int, *, time_s=None) -> tuple[np.ndarray, np.ndarray |
     frames : array_like, shape (n_frames, y, x)
         Intensity frames (a :meth:`Movie.read` result, a memory map, ...).
     n : int
-        Frames per set, ``1 <= n <= n_frames`` (20–80 in [002], [003]).
+        Frames per set, ``1 <= n <= n_frames`` (20–80 in (Sharma et al., Nano Lett. 2022), (Lun et al.)).
     time_s : array_like, shape (n_frames,), optional
         Frame times [s].
 

@@ -1,30 +1,121 @@
-"""Simulation results on disk: netCDF files written atomically.
+"""Simulation results on disk: netCDF files and folders of outputs written atomically.
 
 Results are :class:`xarray.Dataset` objects; :func:`save_results` writes them
 as netCDF-4 (through h5netcdf) to a temporary file beside the target and
 renames it into place, so an interrupted write never leaves a half file and
 an existing file is only replaced with ``overwrite=True``.
+
+A command that writes several files into a folder uses :func:`output_folder`:
+the files are written into a temporary sibling folder and swapped in as a
+whole when every one is written, so the folder holds either all the new
+outputs or all the old ones.
+
+Temporary names carry the writer's process id (``.run.nc.<pid>.XXXX.tmp``,
+``.out.partial.<pid>.XXXX``). A run killed outright (SIGKILL, a power cut)
+cannot remove its own; the next write beside them removes those whose process
+is gone, with a warning (:func:`clean_leftovers`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
 from .. import _accessor  # noqa: F401  registers the ds.socscope accessor on results made or read here
-from .._filemode import default_file_mode
-from .._checks import path_argument
-from ..errors import FileFormatError, ParameterError
+from .._checks import flag, path_argument
+from .._filemode import default_dir_mode, default_file_mode
+from ..errors import FileFormatError, ParameterError, SocscopeWarning
 from ._guard import reading
 
-__all__ = ["save_results", "open_results", "atomic_target", "check_output_folder", "write_text_atomic",
-           "write_provenance", "voltage_capacity_table"]
+__all__ = [
+    "atomic_target",
+    "check_output_folder",
+    "clean_leftovers",
+    "open_results",
+    "output_folder",
+    "save_results",
+    "voltage_capacity_table",
+    "write_provenance",
+    "write_text_atomic",
+]
+
+#: names a results file may have: netCDF-4 is an HDF5 file
+RESULT_SUFFIXES = (".nc", ".nc4", ".netcdf", ".h5", ".hdf5")
+
+#: a temporary file or folder of ours: ``.NAME.<pid>.<random>.tmp`` or ``.NAME.partial.<pid>.<random>``
+_LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?:(?P<pid>\d+)\.[A-Za-z0-9_]+\.tmp(?:\.png)?"
+                       r"|partial\.(?P<dpid>\d+)\.[A-Za-z0-9_]+)$")
+#: the partial folders of earlier versions (no process id): ``.optical.partial.XXXX`` inside an
+#: output folder, ``.NAME.partial.XXXX`` beside it
+_LEGACY = re.compile(r"^\.(?P<name>.+)\.partial\.[A-Za-z0-9_]{8}$")
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (a temporary file of a live writer is never removed)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # someone else's process: leave its files alone
+    return True
+
+
+def clean_leftovers(folder, name: str | None = None) -> list[Path]:
+    """Remove the temporary files and folders a killed run left in ``folder``; return what was removed.
+
+    Only names of the pattern this module writes (``.NAME.<pid>.XXXX.tmp``,
+    ``.NAME.partial.<pid>.XXXX``, and ``.optical.partial.*`` of earlier
+    versions) whose process no longer runs are touched; ``name`` limits it
+    to the leftovers of one output. A leftover folder that still holds the
+    replaced outputs of an interrupted swap (``.replaced``) is reported, not
+    removed: it holds the only copy of them. Each removal is announced with a
+    :class:`~socscope.errors.SocscopeWarning`.
+    """
+    folder = Path(folder)
+    removed: list[Path] = []
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _LEFTOVER.match(entry.name)
+        if m is not None:
+            pid = int(m["pid"] or m["dpid"])
+            if (name is not None and m["name"] != name) or _alive(pid):
+                continue
+        else:
+            old = _LEGACY.match(entry.name)
+            if old is None or not entry.is_dir() or (name is not None and old["name"] not in (name, "optical")):
+                continue
+        if entry.is_dir() and not entry.is_symlink():
+            if (entry / ".replaced").is_dir() and any((entry / ".replaced").iterdir()):
+                warnings.warn(f"{entry} holds outputs of an interrupted run that were being replaced; "
+                              "move back what you need from its .replaced folder, then delete it",
+                              SocscopeWarning, stacklevel=2)
+                continue
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                entry.unlink()
+        removed.append(entry)
+    if removed:
+        warnings.warn(f"removed {len(removed)} leftover temporary file(s) of an interrupted run in {folder}: "
+                      + ", ".join(p.name for p in removed[:3]) + (" ..." if len(removed) > 3 else ""),
+                      SocscopeWarning, stacklevel=2)
+    return removed
 
 
 def atomic_target(path, *, overwrite: bool = False) -> tuple[Path, Path]:
@@ -37,6 +128,7 @@ def atomic_target(path, *, overwrite: bool = False) -> tuple[Path, Path]:
         folder is missing.
     """
     path = path_argument(path)
+    overwrite = flag("overwrite", overwrite)
     if path.is_dir():
         # overwrite replaces a file, never a folder and what it holds
         raise ParameterError(f"{path} is a folder; the output is one file: give a file name inside it, e.g. "
@@ -50,7 +142,8 @@ def atomic_target(path, *, overwrite: bool = False) -> tuple[Path, Path]:
                              "only: give a file name, e.g. run.nc")
     if not path.parent.exists():
         raise ParameterError(f"cannot write {path}: folder {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    clean_leftovers(path.parent)  # any output's, of a writer that is gone
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     # mkstemp makes the file private (0600); the result should get the
     # permissions any new file of the user gets
@@ -67,7 +160,8 @@ def check_output_folder(folder, names, *, overwrite: bool = False) -> Path:
         If ``folder`` is a file, or already holds one of ``names`` and
         ``overwrite`` is False.
     """
-    folder = Path(folder)
+    folder = path_argument(folder, what="an output folder", example="results/")
+    overwrite = flag("overwrite", overwrite)
     if folder.exists() and not folder.is_dir():
         raise ParameterError(f"{folder} exists and is not a folder; choose another --out")
     odd = [n for n in names if (folder / n).exists() and not (folder / n).is_file()]
@@ -108,6 +202,11 @@ def save_results(ds: xr.Dataset, path, *, overwrite: bool = False, provenance: d
     if provenance is not None and not isinstance(provenance, dict):
         raise ParameterError(f"provenance must be a dict from socscope._provenance.provenance(), got "
                              f"{type(provenance).__name__}; leave it out to record this call")
+    suffix = path_argument(path).suffix.lower()
+    if suffix not in RESULT_SUFFIXES:
+        raise ParameterError(f"save_results writes netCDF-4, which the name {Path(path).name!r} would misstate; "
+                             f"name it with one of {', '.join(RESULT_SUFFIXES)}, e.g. "
+                             f"{Path(path).with_suffix('.nc').name if suffix else Path(path).name + '.nc'}")
     path, tmp = atomic_target(path, overwrite=overwrite)
     from .._provenance import attach_provenance
     from .._provenance import provenance as _make
@@ -118,7 +217,7 @@ def save_results(ds: xr.Dataset, path, *, overwrite: bool = False, provenance: d
         ds = attach_provenance(ds, provenance)
     try:
         try:
-            ds.to_netcdf(tmp, engine="h5netcdf", invalid_netcdf=False)
+            _write_netcdf(ds, tmp)
         except (TypeError, ValueError) as exc:
             # netCDF attributes hold text, numbers and arrays of numbers only
             raise ParameterError(
@@ -255,6 +354,26 @@ def results_problem(ds: xr.Dataset) -> str | None:
     return None
 
 
+def _write_netcdf(ds: xr.Dataset, tmp: Path) -> None:
+    """netCDF-4 into ``tmp``; a failed write (a full disk) leaves no HDF5 file open.
+
+    The file is built in memory by h5netcdf and written with plain file I/O: when HDF5 itself
+    met a full disk, its half-closed file object crashed the interpreter at exit (SIGSEGV).
+    """
+    import io
+
+    buffer = io.BytesIO()
+    ds.to_netcdf(buffer, engine="h5netcdf", invalid_netcdf=False)
+    view = buffer.getbuffer()
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(view)
+            fh.flush()
+            os.fsync(fh.fileno())
+    finally:
+        view.release()
+
+
 def open_results(path) -> xr.Dataset:
     """Read a results file written by :func:`save_results` into memory.
 
@@ -300,3 +419,109 @@ def write_text_atomic(path, text: str) -> Path:
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+class _Swap:
+    """The temporary folder of :func:`output_folder` and how it goes into place."""
+
+    def __init__(self, folder: Path, names, overwrite: bool):
+        self.folder = folder
+        self.names = tuple(names)
+        self.overwrite = overwrite
+        parent = folder.absolute().parent
+        if not parent.is_dir():
+            raise ParameterError(f"cannot write {folder}: folder {parent} does not exist; create it first")
+        clean_leftovers(parent)
+        if folder.is_dir():
+            clean_leftovers(folder)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.partial.{os.getpid()}.", dir=parent))
+        self.tmp.chmod(default_dir_mode())  # it may become the folder: an ordinary one, not a private one
+
+    def commit(self) -> None:
+        folder, tmp = self.folder, self.tmp
+        written = [p.name for p in tmp.iterdir()]
+        unknown = sorted(set(written) - set(self.names))
+        if unknown:
+            raise ParameterError(f"output_folder: {', '.join(unknown)} written but not declared among the names")
+        if not folder.exists():
+            os.replace(tmp, folder)
+            return
+        # the folder exists (overwrite, or new names only): its declared outputs are replaced together;
+        # each replaced file goes aside first, and any error or interrupt puts every file back
+        check_output_folder(folder, self.names, overwrite=self.overwrite)  # again: it may have changed meanwhile
+        aside = tmp / ".replaced"
+        aside.mkdir()
+        moved: list[tuple[str, bool]] = []  # (name, an old file went aside)
+        try:
+            for name in self.names:
+                old = folder / name
+                had = old.exists() or old.is_symlink()
+                if had:
+                    os.replace(old, aside / name)
+                moved.append((name, had))
+                if (tmp / name).exists():
+                    os.replace(tmp / name, old)
+        except BaseException:
+            for name, had in reversed(moved):
+                if (folder / name).exists() and not (tmp / name).exists():
+                    with contextlib.suppress(OSError):
+                        os.replace(folder / name, tmp / name)
+                if had:
+                    os.replace(aside / name, folder / name)
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    def discard(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def output_folder(folder, names, *, overwrite: bool = False):
+    """Write a folder of outputs as a whole or not at all.
+
+    The block writes its files into the temporary folder this yields (a hidden
+    sibling of ``folder``, on the same file system). When the block ends
+    without an error, the outputs go into place together: a new ``folder`` is
+    the temporary folder renamed (one atomic step); in an existing one (only
+    with ``overwrite=True`` when it holds any of ``names``) every file of
+    ``names`` is replaced, and those of ``names`` the block did not write are
+    removed, while the folder's other files stay; should a rename fail part-way,
+    every file is put back. When the block raises (a full disk, an interrupt,
+    SIGTERM through the command line), the temporary folder is removed and
+    ``folder`` is as it was.
+
+    Parameters
+    ----------
+    folder : str or Path
+        The output folder.
+    names : sequence of str
+        Every file name the block may write (the outputs of the command).
+    overwrite : bool
+        Replace outputs already in ``folder``.
+
+    Yields
+    ------
+    Path
+        The temporary folder to write into.
+
+    Raises
+    ------
+    ParameterError
+        If ``folder`` is a file, holds one of ``names`` without ``overwrite``,
+        its parent folder is missing, or the block wrote a name not in ``names``.
+
+    Examples
+    --------
+    >>> with output_folder("summary", ["cycles.csv", "summary.json"], overwrite=True) as tmp:  # doctest: +SKIP
+    ...     write_text_atomic(tmp / "cycles.csv", table.to_csv())
+    ...     write_text_atomic(tmp / "summary.json", text)
+    """
+    folder = path_argument(folder, what="an output folder", example="results/")
+    check_output_folder(folder, names, overwrite=overwrite)
+    swap = _Swap(folder, names, overwrite)
+    try:
+        yield swap.tmp
+        swap.commit()
+    finally:
+        if swap.tmp.exists():
+            swap.discard()

@@ -5,12 +5,12 @@ registry (:mod:`._registry`) maps names to these factories.
 
 References
 ----------
-[003] Lun et al., Supplementary Information, aged Ni-rich single crystals
+(Lun et al.) Lun et al., Supplementary Information, aged Ni-rich single crystals
       (``../shared/seeds/003_*.txt``).
-[004] Xu et al., operando visualisation of kinetically induced Li
+(Xu et al., Joule 2022) Xu et al., operando visualisation of kinetically induced Li
       heterogeneities in single-crystal LiNi0.88Mn0.05Co0.07O2.
-[002] Sharma et al., Nano Lett. 2022 (Butler–Volmer eqs. 1–3).
-[000] Kröger et al., CL-SP-ICP-OES of NMC532 (278 mAh/g theoretical,
+(Sharma et al., Nano Lett. 2022) Sharma et al., Nano Lett. 2022 (Butler–Volmer eqs. 1–3).
+(Kröger et al.) Kröger et al., CL-SP-ICP-OES of NMC532 (278 mAh/g theoretical,
       1C = 160 mA/g).
 Chen2020   C.-H. Chen, F. Brosa Planella, K. O'Regan, D. Gastol,
       W. D. Widanage, E. Kendrick, J. Electrochem. Soc. 167, 080534 (2020),
@@ -68,7 +68,7 @@ _MOHTAT_CITATION = (
 )
 _AMIN_CHIANG_CITATION = (
     "Amin & Chiang, J. Electrochem. Soc. 163, A1512 (2016), doi:10.1149/2.0131608jes "
-    "(electronic conductivity of Li(1-x)NMC vs x, values as quoted in SPEC §3)"
+    "(electronic conductivity of Li(1-x)NMC vs x, values as quoted in the project's model notes (docs/numerics.md))"
 )
 
 #: Thermal voltage RT/F at the reference temperature of the shipped OCP data [V].
@@ -262,7 +262,7 @@ def amin_chiang_sigma(*, note: str = "") -> Property:
 def _sqrt_i0(prefactor: float, *, source: str, valid_range, formula: str) -> Property:
     """i0(θ) = prefactor · sqrt(θ(1−θ) + ε²) [A/m²], ε = 1e-3, θ clipped to [0, 1].
 
-    ``prefactor = F k c_max (c_l/c_l,ref)^0.5`` of [002] eq. 3 with
+    ``prefactor = F k c_max (c_l/c_l,ref)^0.5`` of (Sharma et al., Nano Lett. 2022) eq. 3 with
     α_a = α_c = 0.5. The ε² keeps i0 positive and smooth at θ = 0 and 1
     (i0 there is 1e-3 × prefactor, 0.2 % of the mid-range value) and changes
     i0 by less than 5e-4 relative for θ ∈ [1e-3, 1 − 1e-3].
@@ -311,21 +311,21 @@ _CHEN2020_C_E = 1000.0
 
 
 def ni88_xu2022(*, alpha: float = 2.7) -> Material:
-    """Single-crystal LiNi0.88Mn0.05Co0.07O2 of Xu et al. [004] and Lun et al. [003].
+    """Single-crystal LiNi0.88Mn0.05Co0.07O2 of Xu et al. (Joule 2022) and Lun et al. (Supplementary Information).
 
     Parameters
     ----------
     alpha : float, optional
-        Scaling of the GITT diffusivity, D_app = α·D_GITT ([004]: best match
+        Scaling of the GITT diffusivity, D_app = α·D_GITT (Xu et al., Joule 2022: best match
         α ≈ 2.7; core–shell for 1 ≤ α ≤ 5). Must be finite and > 0.
 
     Notes
     -----
-    * Capacity basis 210 mAh/g (practical, [004]); density 4780 kg/m³
-      ([003]); molar mass from IUPAC atomic weights (97.46 g/mol);
+    * Capacity basis 210 mAh/g (practical, (Xu et al., Joule 2022)); density 4780 kg/m³
+      (Lun et al.); molar mass from IUPAC atomic weights (97.46 g/mol);
       c_max = density / molar mass ≈ 4.905e4 mol/m³.
     * D(θ) = α·(1e-18/2.7)·10^(2/(1 + exp((θ − 0.87)/0.03))) m²/s: a logistic
-      step in log10 D that encodes [004] Fig. 3B as stated in its text —
+      step in log10 D that encodes (Xu et al., Joule 2022) Fig. 3B as stated in its text —
       D_app ≈ 1e-14 cm²/s (1.06e-18 m²/s at α = 2.7) near full lithiation,
       rising by almost two orders of magnitude once ~20 % of the Li is
       removed (D(0.77)/D(0.99) ≈ 79). Below θ ≈ 0.77 it levels off at
@@ -334,14 +334,14 @@ def ni88_xu2022(*, alpha: float = 2.7) -> Material:
       thermodynamic flux law would multiply it by the thermodynamic factor
       a second time.
     * U(θ): the measured LG M50 NMC811 OCP of Chen2020 (smoothed, see
-      :func:`chen2020_ocp`) as a stand-in; [003]/[004] give no OCP table.
-    * i0(θ) = F k c_max sqrt(θ(1−θ)) ([002] eq. 3, α_a = α_c = 0.5,
+      :func:`chen2020_ocp`) as a stand-in; (Lun et al.)/(Xu et al., Joule 2022) give no OCP table.
+    * i0(θ) = F k c_max sqrt(θ(1−θ)) (Sharma et al., Nano Lett. 2022 eq. 3, α_a = α_c = 0.5,
       c_l = c_l,ref) with k = 3.42e-6·sqrt(1000 mol/m³)/F = 1.121e-9 m/s, the
       rate constant of the Chen2020 NMC811 parameter set (at its 1 M
       electrolyte): i0(0.5) ≈ 2.65 A/m². The (1−θ)^0.5 factor slows charge
-      transfer towards full lithiation, as [004] reports (fig. S18).
+      transfer towards full lithiation, as (Xu et al., Joule 2022) reports (fig. S18).
     * σ(θ): the NMC Amin & Chiang table (:func:`amin_chiang_sigma`) as a
-      stand-in; no conductivity of this material is given in [003]/[004].
+      stand-in; no conductivity of this material is given in (Lun et al.)/(Xu et al., Joule 2022).
     """
     name = "ni88-xu2022"
     alpha = _require_positive(name, "alpha", alpha, "D_app = alpha * D_GITT; Xu et al. use 2.7")
@@ -367,9 +367,9 @@ def ni88_xu2022(*, alpha: float = 2.7) -> Material:
         units="m2/s",
         func=d_func,
         source=(
-            "Xu et al. [004], Fig. 3B and text: D_app = alpha*D_GITT ~ 1e-14 cm2/s near full "
+            "Xu et al. (Joule 2022), Fig. 3B and text: D_app = alpha*D_GITT ~ 1e-14 cm2/s near full "
             "lithiation, rising almost two orders of magnitude once 20 % of the Li is removed "
-            "(alpha = 2.7 best match); see also SPEC §5"
+            "(alpha = 2.7 best match); see also the project's model notes (docs/numerics.md)"
         ),
         valid_range=(0.75, 1.0),
         formula=(
@@ -382,10 +382,10 @@ def ni88_xu2022(*, alpha: float = 2.7) -> Material:
     i0 = _sqrt_i0(
         F * k * c_max,
         source=(
-            "form of Sharma et al. [002] eq. 3 (alpha_a = alpha_c = 0.5, c_l = c_l,ref); rate "
+            "form of Sharma et al. (Nano Lett. 2022) eq. 3 (alpha_a = alpha_c = 0.5, c_l = c_l,ref); rate "
             f"constant k = 3.42e-6*sqrt(1000)/F = {k:.4g} m/s from the NMC811 parameter set of "
             f"{_CHEN2020_CITATION} {_PYBAMM_NOTE}, a stand-in chosen so i0 is O(1) A/m2 mid-range; "
-            "the (1-θ)^0.5 factor gives the slow charge transfer near full lithiation of Xu et al. [004]"
+            "the (1-θ)^0.5 factor gives the slow charge transfer near full lithiation of Xu et al. (Joule 2022)"
         ),
         valid_range=(0.0, 1.0),
         formula=f"i0 = F*k*c_max*sqrt(θ(1-θ)), k = {k:.6g} m/s, c_max = {c_max:.6g} mol/m3",
@@ -397,7 +397,7 @@ def ni88_xu2022(*, alpha: float = 2.7) -> Material:
             "apparent diffusivity D_app = alpha*D_GITT"
         ),
         source=(
-            "Xu et al. [004] (D_app, alpha, practical capacity 210 mAh/g); Lun et al. [003] "
+            "Xu et al. (Joule 2022) (D_app, alpha, practical capacity 210 mAh/g); Lun et al. (Supplementary Information) "
             "(rho = 4.78 g/cm3, composition); U from Chen2020 NMC811 (stand-in); i0 rate constant "
             "from Chen2020; sigma from Amin & Chiang 2016 (stand-in)"
         ),
@@ -406,7 +406,7 @@ def ni88_xu2022(*, alpha: float = 2.7) -> Material:
         capacity=210.0 * C_KG_PER_MAH_G,
         molar_mass=mm,
         U=chen2020_ocp(
-            note="Used as a stand-in for LiNi0.88Mn0.05Co0.07O2, whose OCP [003]/[004] do not tabulate"
+            note="Used as a stand-in for LiNi0.88Mn0.05Co0.07O2, whose OCP (Lun et al.)/(Xu et al., Joule 2022) do not tabulate"
         ),
         D=D,
         i0=i0,
@@ -423,15 +423,15 @@ _MOHTAT_D = 8e-15
 
 
 def nmc532() -> Material:
-    """Polycrystalline LiNi0.5Mn0.3Co0.2O2 (NMC532) of [000] and [002].
+    """Polycrystalline LiNi0.5Mn0.3Co0.2O2 (NMC532) of (Kröger et al.) and (Sharma et al., Nano Lett. 2022).
 
     Notes
     -----
     * Theoretical capacity from the formula unit (molar mass 96.55 g/mol from
       IUPAC atomic weights): F/M = 277.6 mAh/g, matching the 278 mAh/g of
-      [000]; c_max = density/M. Capacity basis 160 mAh/g (1C = 160 mA/g, [000]).
+      (Kröger et al.); c_max = density/M. Capacity basis 160 mAh/g (1C = 160 mA/g, (Kröger et al.)).
     * Density 4700 kg/m³: a nominal crystallographic density for layered
-      NMC (cf. 4.78 g/cm³ for the Ni0.88 material of [003]); no NMC532-specific
+      NMC (cf. 4.78 g/cm³ for the Ni0.88 material of (Lun et al.)); no NMC532-specific
       measurement was available to cite.
     * U(θ): Mohtat2020 polynomial (``NMC_ocp_PeymanMPM``) at the
       stoichiometry s = 1 − (c_max/c_max,M)(1 − θ), c_max,M = 35380 mol/m³
@@ -472,7 +472,7 @@ def nmc532() -> Material:
         source=(
             f"{_MOHTAT_CITATION} (function NMC_electrolyte_exchange_current_density_PeymanMPM: "
             "m_ref = 4.824e-6 (A/m2)(m3/mol)^1.5, c_e = 1000 mol/m3, c_max = 35380 mol/m3); "
-            "form of Sharma et al. [002] eq. 3"
+            "form of Sharma et al. (Nano Lett. 2022) eq. 3"
         ),
         valid_range=(0.0, 1.0),
         formula="i0 = 4.824e-6*sqrt(1000)*35380*sqrt(θ(1-θ)) A/m2",
@@ -481,7 +481,7 @@ def nmc532() -> Material:
         name=name,
         description="polycrystalline LiNi0.5Mn0.3Co0.2O2 (NMC532)",
         source=(
-            "Kröger et al. [000] (278 mAh/g theoretical, 1C = 160 mA/g); U, D, i0 from "
+            "Kröger et al. (single-particle ICP-OES of NMC532) (278 mAh/g theoretical, 1C = 160 mA/g); U, D, i0 from "
             "Mohtat2020 (PyBaMM); sigma from Amin & Chiang 2016; density nominal 4.7 g/cm3"
         ),
         c_max=density / mm,
@@ -497,9 +497,9 @@ def nmc532() -> Material:
     )
 
 
-# ------------------------------------------------------- NMC532 of [002]
+# ------------------------------------------------------- NMC532 of (Sharma et al., Nano Lett. 2022)
 #: θ of the centre of the diffusivity step of ``nmc532-sharma2022`` (the
-#: middle of the band x = 1.0–0.8 that [002] Fig. 4c names) and its width.
+#: middle of the band x = 1.0–0.8 that (Sharma et al., Nano Lett. 2022) Fig. 4c names) and its width.
 _SHARMA_D_CENTRE = 0.9
 _SHARMA_D_WIDTH = 0.02
 
@@ -562,7 +562,7 @@ def _mohtat_mapped_ocp(c_max: float) -> Property:
 
 
 def nmc532_sharma2022(*, d_lithiated: float = 1e-17, d_delithiated: float = 1e-14) -> Material:
-    """NMC532 as modelled by Sharma et al. [002]: D(θ) rising on charge, OCP over 4.3–2.5 V.
+    """NMC532 as modelled by Sharma et al. (Nano Lett. 2022): D(θ) rising on charge, OCP over 4.3–2.5 V.
 
     :func:`nmc532` with D(θ) replaced; c_max, density, capacity basis
     (160 mAh/g), U(θ), i0(θ) and σ(θ) (Amin & Chiang) are those of
@@ -574,22 +574,22 @@ def nmc532_sharma2022(*, d_lithiated: float = 1e-17, d_delithiated: float = 1e-1
         Diffusivity at full lithiation (θ → 1) [m²/s], default 1e-17.
     d_delithiated : float, optional
         Diffusivity below θ ≈ 0.8 [m²/s], default 1e-14. Must be
-        ``>= d_lithiated`` (D does not fall on charging in [002]); equal
+        ``>= d_lithiated`` (D does not fall on charging in (Sharma et al., Nano Lett. 2022)); equal
         values give a constant D, the "no low-D region" control.
 
     Notes
     -----
     * D(θ) = d_lith · (d_delith/d_lith)^expit((0.9 − θ)/0.02): a logistic
-      step in log10 D, θ being x in Li_x(NMC)O2. It follows the shape [002]
+      step in log10 D, θ being x in Li_x(NMC)O2. It follows the shape (Sharma et al., Nano Lett. 2022)
       describes for Fig. 4c: D "low at the start of charging (x ~ 1) and
       increases as the charging proceeds (1 > x > 0.2–0.5)", "orders of
       magnitude lower in the fully lithiated state", the low-D region being
       x = 1.0–0.8. Centre 0.9 and width 0.02 put the whole rise inside that
       band (D(1.0) and D(0.8) lie within 5 % of the two end values). The
       plateau 1e-14 m²/s (1e-10 cm²/s) is the order of the mid-range GITT
-      diffusivities of NMC532 that [002] Fig. 4c collects (its refs 32–35),
+      diffusivities of NMC532 that (Sharma et al., Nano Lett. 2022) Fig. 4c collects (its refs 32–35),
       close to Mohtat2020's constant 8e-15 m²/s; the lithiated end 1e-17 m²/s
-      is three orders below it (the text's "orders of magnitude"; [002] gives
+      is three orders below it (the text's "orders of magnitude"; (Sharma et al., Nano Lett. 2022) gives
       no number). Two orders (1e-16) instead of three cut the first-cycle
       loss at C/20 from 11.6 % to 5.0 % (the sharma2022 validation reports
       both).
@@ -605,7 +605,7 @@ def nmc532_sharma2022(*, d_lithiated: float = 1e-17, d_delithiated: float = 1e-1
     if d_lo > d_hi:
         raise MaterialError(
             f"material {name!r}: d_lithiated = {d_lithiated!r} m2/s is above d_delithiated = {d_delithiated!r} "
-            "m2/s; [002] has D rise on charging, so d_lithiated must be <= d_delithiated (equal: constant D)"
+            "m2/s; (Sharma et al., Nano Lett. 2022) has D rise on charging, so d_lithiated must be <= d_delithiated (equal: constant D)"
         )
     ref = nmc532()
     log_lo, span = math.log10(d_lo), math.log10(d_hi / d_lo)
@@ -626,7 +626,7 @@ def nmc532_sharma2022(*, d_lithiated: float = 1e-17, d_delithiated: float = 1e-1
         units="m2/s",
         func=d_func,
         source=(
-            "shape of Sharma et al. [002] Fig. 4c and text: low at x ~ 1, rising on charge, orders of magnitude "
+            "shape of Sharma et al. (Nano Lett. 2022) Fig. 4c and text: low at x ~ 1, rising on charge, orders of magnitude "
             "lower in the fully lithiated state, low-D region x = 1.0-0.8; plateau of the order of the NMC532 "
             "GITT data of its refs 32-35 (1e-10 cm2/s); end values chosen, not fitted"
         ),
@@ -640,13 +640,13 @@ def nmc532_sharma2022(*, d_lithiated: float = 1e-17, d_delithiated: float = 1e-1
     return Material(
         name=name,
         description=(
-            "polycrystalline LiNi0.5Mn0.3Co0.2O2 (NMC532) as modelled by Sharma et al. [002]: "
+            "polycrystalline LiNi0.5Mn0.3Co0.2O2 (NMC532) as modelled by Sharma et al. (Nano Lett. 2022): "
             "D rising by orders of magnitude on charge, OCP over 4.3-2.5 V"
         ),
         source=(
-            "Sharma et al. [002] (D(θ) shape, 4.3-2.5 V window); U from Mohtat2020 (PyBaMM) on a mapped "
+            "Sharma et al. (Nano Lett. 2022) (D(θ) shape, 4.3-2.5 V window); U from Mohtat2020 (PyBaMM) on a mapped "
             "stoichiometry; i0, sigma, c_max, density and the 160 mAh/g basis as nmc532 (Mohtat2020, "
-            "Amin & Chiang 2016, Kröger et al. [000])"
+            "Amin & Chiang 2016, Kröger et al. (single-particle ICP-OES of NMC532))"
         ),
         c_max=ref.c_max,
         density=ref.density,

@@ -30,7 +30,7 @@ particle's signal ``y(s)`` (intensity, contrast or θ) is fitted with a logistic
   half-cycle: how many times steeper the particle's steepest change is than a
   particle that reacts uniformly through the half-cycle (a linear ramp gives 1;
   a logistic of width ``W`` well inside a span ``S`` gives ``ln 9 / 2 · S / W ≈ 1.1 S/W``).
-  The asynchronous first charge of Sharma et al. [002] (Fig. 1c: a single peak
+  The asynchronous first charge of Sharma et al. (Nano Lett. 2022) (Fig. 1c: a single peak
   in d(intensity)/d(SOC), the particle "switching" in ~10 % SOC) gives ≳ 10; the
   gradual later charges give 1–2. ``step_like`` is ``step_likeness >= 4``
   (the middle 80 % of the change takes less than about a quarter of the half-cycle);
@@ -50,7 +50,7 @@ Per half-cycle, over the particles that reacted (:func:`asynchrony_index`):
   ``A > 1``, else "synchronous" ("undetermined" when ``A`` is NaN). At
   ``A = 1`` the middle half of the particles' transitions are spread over one
   transition width: above it particles react mostly one after another, below
-  it mostly together. A first charge as in [002] (onsets spread over ~50 % SOC,
+  it mostly together. A first charge as in (Sharma et al., Nano Lett. 2022) (onsets spread over ~50 % SOC,
   widths ~10 % SOC) has ``A ≈ 0.25/0.1 ≈ 2.5``; later charges, with every particle
   changing through the whole half-cycle (midpoints within a few % SOC of each
   other, widths ~60–80 % SOC), have ``A ≲ 0.1``. The threshold sits between the

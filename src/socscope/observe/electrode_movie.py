@@ -48,7 +48,7 @@ __all__ = ["render_top_layer"]
 _SIGNALS = {"surface": "theta_particle_surface", "mean": "theta_particle_mean"}
 
 
-def _top_scene(ds: xr.Dataset, pixel_size_nm: float, psf_fwhm_nm: float | None):
+def _top_scene(ds: xr.Dataset, pixel_size_nm: float, psf_fwhm_nm: float | None, *, n_frames=None):
     """Label image of the top particles seen from above, and what it was built from.
 
     Returns ``labels`` (ny, nx) int32, ``particle`` (n,) dataset particle index
@@ -90,6 +90,12 @@ def _top_scene(ds: xr.Dataset, pixel_size_nm: float, psf_fwhm_nm: float | None):
         raise ParameterError(
             f"the top layer at {pixel_size_nm:g} nm per pixel is {ny} x {nx} pixels; raise pixel_size_nm"
         )
+    if n_frames is not None and n_frames * ny * nx * 8 > MAX_MOVIE_BYTES:  # before any image is built
+        need = n_frames * ny * nx * 8
+        raise ParameterError(
+            f"render_top_layer: {n_frames} frames of {ny} x {nx} pixels at {pixel_size_nm:g} nm would take "
+            f"{need / 2**30:.1f} GiB (the limit is {MAX_MOVIE_BYTES / 2**30:g} GiB); raise pixel_size_nm "
+            f"(e.g. 100), or render a few frames at a time, e.g. frames=slice(0, {max(1, MAX_MOVIE_BYTES // (ny * nx * 8))})")
     height = np.full((ny, nx), -np.inf)
     labels = np.zeros((ny, nx), dtype=np.int32)
     for k in range(idx.size):
@@ -138,6 +144,10 @@ def _frame_selection(frames, n_time: int) -> np.ndarray:
         raise ParameterError(f"frames = {frames!r}: the run has {n_time} time samples; indices must lie in "
                              f"0..{n_time - 1} (or -{n_time}..-1 from the end)")
     return np.arange(n_time)[f]
+
+
+#: the largest movie render_top_layer builds in memory at once [bytes] (frames x pixels x 8)
+MAX_MOVIE_BYTES = 2**30
 
 
 def render_top_layer(
@@ -222,7 +232,7 @@ def render_top_layer(
     >>> movie.particle_means().shape == (ds.sizes["time"], movie.n_particles)     # doctest: +SKIP
     True
     """
-    if signal not in _SIGNALS:
+    if not isinstance(signal, str) or signal not in _SIGNALS:
         raise ParameterError(f"signal = {signal!r} must be 'surface' (surface θ) or 'mean' (volume-mean θ)")
     var = _SIGNALS[signal]
     _result(ds, "render_top_layer", ())
@@ -230,12 +240,20 @@ def render_top_layer(
         raise ParameterError(f"the dataset has no (time, particle) variable {var!r} to render (signal={signal!r})")
     px = _finite_scalar("pixel_size_nm", pixel_size_nm, low=0.0, low_open=True)
     if psf_fwhm_nm is not None:
-        _finite_scalar("psf_fwhm_nm", psf_fwhm_nm, low=0.0, fix=" (use None or 0 for no blur)")
-    labels, particle, centres, radii, origin = _top_scene(ds, px, psf_fwhm_nm)
+        psf_fwhm_nm = _finite_scalar("psf_fwhm_nm", psf_fwhm_nm, low=0.0, fix=" (use None or 0 for no blur)")
     n_time = ds.sizes["time"]
     sel = np.atleast_1d(_frame_selection(frames, n_time))
     if sel.size == 0:
         raise ParameterError(f"frames = {frames!r} selects no sample of the {n_time} times")
+    labels, particle, centres, radii, origin = _top_scene(ds, px, psf_fwhm_nm, n_frames=sel.size)
+    need = sel.size * labels.size * np.dtype(np.float64).itemsize
+    if need > MAX_MOVIE_BYTES:
+        per_frame = labels.size * 8
+        raise ParameterError(
+            f"render_top_layer: {sel.size} frames of {labels.shape[0]} x {labels.shape[1]} pixels at "
+            f"{px:g} nm would take {need / 2**30:.1f} GiB (the limit is {MAX_MOVIE_BYTES / 2**30:g} GiB); raise "
+            f"pixel_size_nm (e.g. 100), or render a few frames at a time, e.g. frames=slice(0, "
+            f"{max(1, MAX_MOVIE_BYTES // per_frame)})")
     theta = np.asarray(ds[var].values, dtype=float)[np.ix_(sel, particle)]
     soc = cell_soc(ds)[sel] if "theta_mean" in ds else None
     movie = synthetic_movie(

@@ -27,7 +27,7 @@ Definitions (documented here once, used everywhere):
   with NaN has none that can be placed: NaN.
 * **unreacted-region offset** — the distance between the centre of mass of
   the whole particle and that of its "unreacted" cells (θ above a
-  threshold), the measure of asymmetric delithiation of Lun et al. [003]
+  threshold), the measure of asymmetric delithiation of Lun et al. (Supplementary Information)
   (Fig. S4, where "unreacted" is a differential optical contrast < 0.05).
 """
 

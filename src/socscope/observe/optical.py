@@ -10,7 +10,7 @@ The forward model, in the order it is applied to every frame:
    intensity of a particle relative to its fully lithiated state,
    ``I/I_lith``. It rises monotonically as Li leaves: linearly by default, by
    ``contrast_full`` = 62 % at full delithiation, as measured on a Ni-rich
-   single crystal by Xu et al. [004] (Fig. 1E), or from a tabulated
+   single crystal by Xu et al. (Joule 2022) (Fig. 1E), or from a tabulated
    calibration. Each particle may carry its own brightness factor (facet,
    focus).
 2. **Scene**: particles (label image, 0 = background) on a darker
@@ -52,6 +52,7 @@ import pandas as pd
 from scipy import ndimage
 from scipy.special import expit, logit
 
+from .._checks import real_array
 from ..errors import ParameterError
 
 __all__ = [
@@ -96,9 +97,11 @@ def _rng(rng) -> np.random.Generator:
 
 def _finite_scalar(name: str, value, *, low=None, high=None, low_open=False, fix: str = "") -> float:
     try:
+        if isinstance(value, (str, bytes, bool, np.bool_)):
+            raise TypeError  # "1e4" is text, True a flag: neither is a number
         v = float(value)
     except (TypeError, ValueError):
-        raise ParameterError(f"{name} must be a number, got {value!r}") from None
+        raise ParameterError(f"{name} must be a number, got {value!r} ({type(value).__name__})") from None
     bad = not np.isfinite(v)
     if low is not None:
         bad |= v <= low if low_open else v < low
@@ -171,7 +174,7 @@ def _check_table(table) -> tuple[np.ndarray, np.ndarray]:
 
 def _check_linear(contrast_full, theta_lithiated, theta_delithiated) -> tuple[float, float, float]:
     c = _finite_scalar("contrast_full", contrast_full, low=-1.0, low_open=True,
-                       fix=" (relative intensity change at full delithiation; 0.62 for the Ni-rich NMC of [004])")
+                       fix=" (relative intensity change at full delithiation; 0.62 for the Ni-rich NMC of (Xu et al., Joule 2022))")
     if c == 0:
         raise ParameterError("contrast_full = 0 makes intensity independent of occupancy; use e.g. 0.62")
     tl = _finite_scalar("theta_lithiated", theta_lithiated, low=0.0, high=1.0)
@@ -196,7 +199,7 @@ def intensity_from_theta(theta, *, calibration: str = "linear", contrast_full: f
     calibration : {"linear", "table"}
         ``"linear"``: ``1 + contrast_full · (θ_lith − θ) / (θ_lith − θ_delith)``, so the
         intensity is 1 at ``theta_lithiated`` and ``1 + contrast_full`` at
-        ``theta_delithiated`` (Xu et al. [004]: ~62 % brighter at full delithiation).
+        ``theta_delithiated`` (Xu et al. (Joule 2022): ~62 % brighter at full delithiation).
         ``"table"``: piecewise-linear interpolation of ``table``.
     contrast_full : float
         Relative intensity change at full delithiation, > −1.
@@ -450,7 +453,7 @@ def core_shell_profile(theta_core: float, theta_shell: float, front: float, *,
     """A radial core–shell occupancy profile ``θ(ρ)``, ρ = r/R in [0, 1].
 
     ``θ(ρ) = θ_core + (θ_shell − θ_core) · expit((ρ − front) / sharpness)``: the
-    Li-rich core and Li-poor shell seen on charge by Xu et al. [004] (Fig. 2B).
+    Li-rich core and Li-poor shell seen on charge by Xu et al. (Joule 2022) (Fig. 2B).
     """
     tc = _finite_scalar("theta_core", theta_core, low=0.0, high=1.0)
     ts = _finite_scalar("theta_shell", theta_shell, low=0.0, high=1.0)
@@ -757,7 +760,10 @@ def _place_spots(labels, spots, sigma, drift_max, g) -> np.ndarray:
             out.append(yx)
             free &= np.hypot(yy - yx[0], xx - yx[1]) >= 2 * clearance
         return np.array(out)
-    pos = np.asarray(spots, dtype=float).reshape(-1, 2)
+    pos = real_array("reference_spots", spots, example="2 (a count) or [[10, 12], [40, 80]] (row, column)")
+    if pos.size % 2:
+        raise ParameterError(f"reference_spots = {spots!r} must be a count or (row, column) pairs, e.g. [[10, 12]]")
+    pos = pos.reshape(-1, 2)
     if not np.isfinite(pos).all() or (pos < 0).any() or (pos[:, 0] > ny - 1).any() or (pos[:, 1] > nx - 1).any():
         raise ParameterError(
             f"reference spot positions {pos.tolist()} must lie inside the image (rows 0..{ny - 1}, columns 0..{nx - 1})"
@@ -1029,11 +1035,11 @@ class SocTraces:
 def _draw_transitions(kind: str, n: int, g: np.random.Generator, s0: float, s1: float):
     span = abs(s1 - s0)
     if kind == "asynchronous":
-        # [002] first charge: step-like switches spread over about half of the SOC range
+        # (Sharma et al., Nano Lett. 2022) first charge: step-like switches spread over about half of the SOC range
         width = g.uniform(0.05, 0.12, n) * span
         onset = g.uniform(0.1, 0.6, n) * span
     elif kind == "synchronous":
-        # [002] later charges: every particle changes gradually over the whole half-cycle
+        # (Sharma et al., Nano Lett. 2022) later charges: every particle changes gradually over the whole half-cycle
         width = g.uniform(0.75, 0.9, n) * span
         onset = (0.5 + g.normal(0.0, 0.01, n)) * span - width / 2
     else:
@@ -1080,9 +1086,9 @@ def soc_traces(soc, *, onset_soc=None, width_soc=None, kind: str | None = None, 
     kind : {"asynchronous", "synchronous"}, optional
         Draw onsets and widths at random instead (needs ``n_particles`` and ``rng``):
         asynchronous — onsets uniform over 10–60 % of the half-cycle, widths 5–12 % of it
-        (the step-like first charge of [002], Figs. 1c and 2); synchronous — midpoints
+        (the step-like first charge of (Sharma et al., Nano Lett. 2022), Figs. 1c and 2); synchronous — midpoints
         at 50 % ± 1 %, widths 75–90 % of the half-cycle (the gradual later charges,
-        [002] Figs. 1c and 3).
+        (Sharma et al., Nano Lett. 2022) Figs. 1c and 3).
     n_particles : int, optional
     rng : numpy.random.Generator or int, optional
     reacted : array_like of bool (n_particles,), optional

@@ -5,7 +5,7 @@ factor ``f_e`` with ``Σ f_e A_e = Σ A_e``: multiplying the mean flux density
 by ``f_e`` moves the same total current however uneven the layout is.
 
 * :class:`UniformFlux` — ``f_e = 1``.
-* :class:`BlockedArc` — a rock-salt layer ([003], eqs. 13–15) covers a
+* :class:`BlockedArc` — a rock-salt layer (Lun et al., eqs. 13–15) covers a
   fraction γ of the surface and passes ``η`` times the flux of the bare NMC
   surface: ``j_NMC = j / (1 − γ + η γ)``, ``j_RSL = η j_NMC``. γ is measured on
   the grid's own boundary elements, so the total current is preserved to
@@ -16,7 +16,7 @@ element, multiplying the exchange current density (:meth:`rate_factors`):
 the current then follows the local overpotential. A :class:`BlockedArc`
 with ``mode="kinetic"`` is a region of reduced i0 (η as a rate factor), so
 an aged particle runs under voltage control too; with ``mode="flux"`` (the
-default, [003]) the flux split is imposed and the layout has no kinetic
+default, (Lun et al.)) the flux split is imposed and the layout has no kinetic
 form.
 """
 
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import positive_float
+from .._checks import number, positive_float
 from ..errors import ParameterError
 from ..numerics.fv import FVGrid
 
@@ -69,7 +69,7 @@ class BlockedArc:
     pixel_size : float, optional
         Pixel size of ``mask`` [m] (the particle's pixel size).
     mode : {"flux", "kinetic"}
-        "flux" imposes the [003] flux split (transport-only runs); "kinetic"
+        "flux" imposes the (Lun et al.) flux split (transport-only runs); "kinetic"
         makes the blocked part a region where the exchange current density
         is multiplied by η, for runs with Butler–Volmer kinetics.
     """
@@ -83,7 +83,7 @@ class BlockedArc:
     mode: str = "flux"
 
     def __post_init__(self):
-        eta = float(self.eta)
+        eta = number("eta", self.eta, example="0.1", owner="BlockedArc")
         if not (np.isfinite(eta) and 0.0 <= eta < 1.0):
             raise ParameterError(
                 f"BlockedArc: eta = {self.eta!r} must satisfy 0 <= eta < 1 (flux of the rock-salt "
@@ -92,7 +92,7 @@ class BlockedArc:
         object.__setattr__(self, "eta", eta)
         if self.mode not in ("flux", "kinetic"):
             raise ParameterError(
-                f"BlockedArc: mode = {self.mode!r} is not 'flux' (imposed [003] flux split) or "
+                f"BlockedArc: mode = {self.mode!r} is not 'flux' (imposed (Lun et al.) flux split) or "
                 "'kinetic' (exchange current reduced by eta)"
             )
         given = sum(x is not None for x in (self.angles, self.fraction, self.mask))
@@ -106,7 +106,7 @@ class BlockedArc:
             if not (np.isfinite(g) and 0.0 < g < 1.0):
                 raise ParameterError(
                     f"BlockedArc: fraction γ = {self.fraction!r} must satisfy 0 < γ < 1 "
-                    "(γ = 1 would block the whole surface, [003] eq. 14)"
+                    "(γ = 1 would block the whole surface, (Lun et al.) eq. 14)"
                 )
         c = self.center
         if isinstance(c, bool) or not isinstance(c, numbers.Real) or not np.isfinite(c):
@@ -198,7 +198,7 @@ class BlockedArc:
         return blk
 
     def factors(self, grid: FVGrid) -> np.ndarray:
-        """Flux factors ``f_e`` with ``Σ f_e A_e = Σ A_e`` ([003] eq. 14)."""
+        """Flux factors ``f_e`` with ``Σ f_e A_e = Σ A_e`` (Lun et al. eq. 14)."""
         blk = self._blocked_some(grid)
         area = grid.boundary_area
         gamma = float(area[blk].sum() / area.sum())

@@ -1,10 +1,10 @@
 """Li transport inside a particle: the effective diffusivity of the flux law.
 
-Two flux laws (SPEC §2):
+Two flux laws (the project's model notes (docs/numerics.md)):
 
 * ``"chemical"`` (Fickian): ``J = −N_L D(θ) ∇θ`` with the material's
   (apparent) chemical diffusivity.
-* ``"thermodynamic"`` ([003] eq. 10): ``J = (N_L F / RT) θ D(θ) (dU/dθ) ∇θ``,
+* ``"thermodynamic"`` (Lun et al. eq. 10): ``J = (N_L F / RT) θ D(θ) (dU/dθ) ∇θ``,
   i.e. an effective diffusivity ``−(F/RT) θ D(θ) U'(θ)`` (positive because
   ``U' < 0``).
 

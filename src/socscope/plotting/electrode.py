@@ -11,7 +11,7 @@ __all__ = ["plot_particle_traces", "plot_dol_histogram", "plot_asynchrony"]
 
 def plot_particle_traces(ds, *, particles=None, ax=None, signal: str = "theta_particle_mean",
                          colorbar: bool = True):
-    """Each particle's occupancy against cell SOC, one panel per half-cycle ([002] Fig. 1c / 4d).
+    """Each particle's occupancy against cell SOC, one panel per half-cycle (Sharma et al., Nano Lett. 2022 Fig. 1c / 4d).
 
     Lines are coloured by electrical distance to the collector (viridis: near
     dark, far light), and a colour bar gives the scale.
@@ -90,7 +90,7 @@ def plot_particle_traces(ds, *, particles=None, ax=None, signal: str = "theta_pa
 
 
 def plot_dol_histogram(ds, *, times=None, ax=None, bins: int = 30):
-    """Histograms of the particles' degree of lithiation (mean θ) at chosen times ([000]-like).
+    """Histograms of the particles' degree of lithiation (mean θ) at chosen times (single-particle-ICP-OES-like).
 
     Parameters
     ----------

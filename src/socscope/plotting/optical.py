@@ -2,11 +2,11 @@
 
 * :func:`plot_particle_map` — the first frame with the particles outlined and numbered;
 * :func:`plot_traces_vs_soc` — per-particle traces against SOC and their derivative, one
-  column per half cycle (as [002] Fig. 1c);
+  column per half cycle (as (Sharma et al., Nano Lett. 2022) Fig. 1c);
 * :func:`plot_differential_images` — differential-contrast images on a zero-centred
-  diverging colour scale (as [004] Fig. 2b: red = brighter = Li-poorer, blue = darker);
+  diverging colour scale (as (Xu et al., Joule 2022) Fig. 2b: red = brighter = Li-poorer, blue = darker);
 * :func:`plot_com_distance` — distance between a particle's centre of mass and that of its
-  unreacted region against SOC (as [003] Fig. S4);
+  unreacted region against SOC (as (Lun et al.) Fig. S4);
 * :func:`plot_drift` — the stage drift trace.
 """
 
@@ -254,7 +254,7 @@ def plot_com_distance(table, *, ax=None, column=None, directions=("charge",)):
     column : str, optional
         Which distance column (default: nm when present).
     directions : sequence of str or None
-        Half cycles to show by ``direction`` (default: charges, as [003] Fig. S4;
+        Half cycles to show by ``direction`` (default: charges, as (Lun et al.) Fig. S4;
         None: all rows).
     """
     plt = _plt()

@@ -1,4 +1,4 @@
-"""Network electrode: many spherical particles wired to a current collector ([002], SPEC §3).
+"""Network electrode: many spherical particles wired to a current collector (Sharma et al., Nano Lett. 2022, the project's model notes (docs/numerics.md)).
 
 Each particle is the radial transport model of :mod:`socscope.simulate.particle`
 with Butler–Volmer kinetics at its surface and its own potential ``φ_p``
@@ -58,7 +58,7 @@ from .particle import ParticleBatch, _run_arguments, _RunState, _step_table, _wa
 
 __all__ = ["ElectrodeModel", "NetworkKinetics", "simulate_electrode"]
 
-#: carbon-binder conductivity of [002] [S/m]
+#: carbon-binder conductivity of (Sharma et al., Nano Lett. 2022) [S/m]
 SIGMA_CB = 1e4
 #: Largest carbon-binder conductivity accepted [S/m] (above copper's 6e7).
 SIGMA_CB_MAX = 1e8
@@ -324,11 +324,11 @@ class ElectrodeModel(ParticleBatch):
     n_shells : int
         Radial shells per particle.
     sigma_cb : float
-        Carbon-binder conductivity [S/m] (default 1e4, [002]).
+        Carbon-binder conductivity [S/m] (default 1e4, (Sharma et al., Nano Lett. 2022)).
     conductivity : {"theta", "constant"}
         ``"theta"``: NMC conductivity follows each particle's mean occupancy,
         ``σ(θ̄_p)``; ``"constant"``: fixed at ``σ(initial θ)`` throughout (the
-        control of [002] without the SOC dependence).
+        control of (Sharma et al., Nano Lett. 2022) without the SOC dependence).
     electrolyte_conductivity : float, optional
         Effective ionic conductivity of the pore electrolyte [S/m] (for fast
         rates): the electrolyte becomes a resistor network between the

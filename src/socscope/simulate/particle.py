@@ -3,7 +3,7 @@
 :func:`simulate_particle` runs a protocol of galvanostatic steps, rests and
 surface-θ holds on one particle and returns an :class:`xarray.Dataset`.
 
-The model (SPEC §2): ``N_L ∂θ/∂t = −∇·J`` with the chosen flux law, the
+The model (the project's model notes (docs/numerics.md)): ``N_L ∂θ/∂t = −∇·J`` with the chosen flux law, the
 particle's current shared over its active surface by a flux layout, and
 the C-rate taken on the capacity of the discretised particle (so that
 ``C/3`` changes the mean occupancy at exactly the rate it promises).
@@ -146,7 +146,7 @@ class ParticleModel:
     n_cells : int, optional
         Number of radial shells (spheres only), instead of ``resolution``.
     flux : {"chemical", "thermodynamic"}
-        Flux law (SPEC §2).
+        Flux law (the project's model notes (docs/numerics.md)).
     surface : UniformFlux or BlockedArc
         How the current is shared over the surface.
     c_rate_basis_mAh_g : float, optional
@@ -1062,8 +1062,16 @@ def _lithiating(currents: np.ndarray) -> np.ndarray:
     return sign[last] < 0
 
 
+#: how far [θ] a run may go beyond a property's sources before a RangeWarning: the material's own
+#: extension near the data (e.g. ni88-xu2022's OCV, measured to θ = 0.906, from the default start at
+#: θ = 0.97) is recorded in the result's attributes without a warning on every run, which had taught
+#: users to ignore warnings
+RANGE_WARNING_MARGIN = 0.1
+
+
 def _range_attrs(material, used: dict, visited) -> dict:
-    """``theta_range`` and ``extrapolated_properties`` attributes; a :class:`RangeWarning` where θ left a source's range.
+    """``theta_range`` and ``extrapolated_properties`` attributes; a :class:`RangeWarning` where θ went more than
+    :data:`RANGE_WARNING_MARGIN` beyond a source's range.
 
     The warning names the material and its properties but not the run's
     numbers, so repeated runs repeat one text, which Python's default filter
@@ -1074,8 +1082,14 @@ def _range_attrs(material, used: dict, visited) -> dict:
     left = {slot: prop.valid_range for slot, prop in props.items()  # in the material's order: U, D, i0, sigma
             if slot in used and not np.all(prop.in_valid_range(np.asarray(used[slot])))}
     lo, hi = visited
-    if left:
-        ranges = ", ".join(f"{slot} {a:g}..{b:g}" for slot, (a, b) in left.items())
+    far = {}
+    for slot, (a, b) in left.items():
+        th = np.asarray(used[slot], dtype=float)
+        th = th[np.isfinite(th)]
+        if th.size and max(a - float(th.min()), float(th.max()) - b) > RANGE_WARNING_MARGIN:
+            far[slot] = (a, b)
+    if far:
+        ranges = ", ".join(f"{slot} {a:g}..{b:g}" for slot, (a, b) in far.items())
         warnings.warn(
             f"material {material.name!r}: the run took θ outside the range its sources cover ({ranges}); "
             "the properties there are the material's extension, not data. Each result's attrs "
@@ -1192,7 +1206,7 @@ def simulate_particle(
     n_cells : int, optional
         Number of radial shells for spheres (instead of ``resolution``).
     flux : {"chemical", "thermodynamic"}
-        Flux law (SPEC §2); "thermodynamic" needs the material's U(θ).
+        Flux law (the project's model notes (docs/numerics.md)); "thermodynamic" needs the material's U(θ).
     surface : UniformFlux or BlockedArc, optional
         Surface flux layout (default uniform).
     c_rate_basis_mAh_g : float, optional

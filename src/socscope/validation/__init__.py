@@ -12,12 +12,12 @@ and writes, into one folder:
   the run time and the socscope version;
 * PNG figures.
 
-Papers: ``"xu2022"`` — Xu et al. [004] (core–shell on charge, centre lag,
+Papers: ``"xu2022"`` — Xu et al. (Joule 2022) (core–shell on charge, centre lag,
 charge–rest, rate, size and α dependence, Li-rich rim after discharge,
 first-cycle coulombic efficiencies; :mod:`socscope.validation.xu2022`);
-``"lun2023"`` — Lun et al. [003] (aged particles with a rock-salt arc:
+``"lun2023"`` — Lun et al. (Supplementary Information) (aged particles with a rock-salt arc:
 asymmetric delithiation and the offset of the unreacted region;
-:mod:`socscope.validation.lun2023`); ``"sharma2022"`` — Sharma et al. [002]
+:mod:`socscope.validation.lun2023`); ``"sharma2022"`` — Sharma et al. (Nano Lett. 2022)
 (network electrode of NMC532: asynchronous first charge, synchronous later
 charges, first-cycle loss, and the two controls;
 :mod:`socscope.validation.sharma2022`).
@@ -25,6 +25,7 @@ charges, first-cycle loss, and the two controls;
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import math
@@ -100,6 +101,48 @@ def _markdown(title: str, preamble: str, rows: list[Row], footer: str) -> str:
     return "\n".join(lines)
 
 
+#: comparisons (table rows) each paper's run makes: the total of the progress bar
+COMPARISONS = {"xu2022": 15, "lun2023": 5, "sharma2022": 12}
+
+
+@contextlib.contextmanager
+def _comparison_bar(name: str, verbose: bool):
+    """A progress bar over the paper's comparisons, its clock redrawn every second (the first comparison
+    may take a minute), with the time left; each comparison's line is printed above it. Yields the
+    ``report`` callback of the validation modules."""
+    if not verbose:
+        yield lambda row: None
+        return
+    import sys
+    import threading
+
+    from tqdm import tqdm
+
+    bar = tqdm(total=COMPARISONS.get(name) or None, desc=f"validate {name}", unit="comparison", file=sys.stderr,
+               bar_format="{l_bar}{bar}| {n}/{total} comparisons [{elapsed}<{remaining}]")
+    stop = threading.Event()
+
+    def tick():
+        while not stop.wait(1.0):
+            bar.refresh()
+
+    clock = threading.Thread(target=tick, daemon=True)
+    clock.start()
+
+    def report(row):
+        bar.write(row.line())
+        if bar.total is not None and bar.n >= bar.total:
+            bar.total = bar.n + 1
+        bar.update(1)
+
+    try:
+        yield report
+    finally:
+        stop.set()
+        clock.join()
+        bar.close()
+
+
 def run_validation(name: str, out=None, *, overwrite: bool = False, quick: bool = False,
                    verbose: bool = True, provenance: dict | None = None) -> pd.DataFrame:
     """Run one paper's comparisons and write the table, summary and figures.
@@ -107,7 +150,7 @@ def run_validation(name: str, out=None, *, overwrite: bool = False, quick: bool 
     Parameters
     ----------
     name : {"xu2022", "lun2023", "sharma2022"}
-        Which paper: Xu et al. [004], Lun et al. [003] or Sharma et al. [002].
+        Which paper: Xu et al. (Joule 2022), Lun et al. (Supplementary Information) or Sharma et al. (Nano Lett. 2022).
     out : str or Path, optional
         Output folder (created if missing); default ``./validation-NAME``.
     overwrite : bool
@@ -141,13 +184,13 @@ def run_validation(name: str, out=None, *, overwrite: bool = False, quick: bool 
     """
     if name not in PAPERS:
         raise ParameterError(f"unknown validation {name!r}; choose one of {', '.join(PAPERS)}")
-    from ..io.results import check_output_folder, write_text_atomic
+    from ..io.results import check_output_folder, output_folder, write_text_atomic
 
     mod = importlib.import_module(f".{PAPERS[name]}", __name__)
     out = Path(out) if out is not None else Path(f"validation-{name}")
     files = _COMMON_FILES + tuple(mod.FIGURES)
     check_output_folder(out, files, overwrite=overwrite)
-    out.mkdir(parents=True, exist_ok=True)
+    final = out
 
     import matplotlib
 
@@ -155,43 +198,44 @@ def run_validation(name: str, out=None, *, overwrite: bool = False, quick: bool 
     from .. import __version__
 
     t0 = time.perf_counter()
-    report = (lambda row: print(row.line(), flush=True)) if verbose else (lambda row: None)
-    result = mod.run(quick=quick, report=report)
+    with _comparison_bar(name, verbose) as report:
+        result = mod.run(quick=quick, report=report)
     t_runs = time.perf_counter() - t0
-    mod.make_figures(result, out)
-    wall = time.perf_counter() - t0
-    rows: list[Row] = result["rows"]
+    with output_folder(final, files, overwrite=overwrite) as out:  # every file, or (after an error) none
+        mod.make_figures(result, out)
+        wall = time.perf_counter() - t0
+        rows: list[Row] = result["rows"]
 
-    table = pd.DataFrame([{c: getattr(r, c) for c in TABLE_COLUMNS} for r in rows])
-    table["holds"] = table["holds"].astype(bool)
-    tmp = out / ".table.csv.tmp"
-    table.to_csv(tmp, index=False)
-    tmp.replace(out / "table.csv")
-    mode = "quick (coarse grid, looser tolerances: numbers less converged)" if quick else "full"
-    footer = (f"{sum(r.holds for r in rows)} of {len(rows)} comparisons hold. Mode: {mode}; "
-              f"socscope {__version__}; simulations {t_runs:.0f} s, total {wall:.0f} s. "
-              f"Figures: {', '.join(f'`{f}`' for f in mod.FIGURES)}; every measured number is in `summary.json`.")
-    write_text_atomic(out / "table.md", _markdown(mod.TITLE, result["preamble"], rows, footer))
-    summary = {
-        "paper": name,
-        "title": mod.TITLE,
-        "socscope_version": __version__,
-        "mode": "quick" if quick else "full",
-        "settings": result["settings"],
-        "rows": [asdict(r) for r in rows],
-        "n_rows": len(rows),
-        "n_hold": int(sum(r.holds for r in rows)),
-        "simulation_time_s": round(t_runs, 2),
-        "wall_time_s": round(wall, 2),
-        "files": list(files),
-    }
-    write_text_atomic(out / "summary.json", json.dumps(_jsonable(summary), indent=2, ensure_ascii=False) + "\n")
-    from .._provenance import provenance as _make
-    from ..io.results import write_provenance
+        table = pd.DataFrame([{c: getattr(r, c) for c in TABLE_COLUMNS} for r in rows])
+        table["holds"] = table["holds"].astype(bool)
+        tmp = out / ".table.csv.tmp"
+        table.to_csv(tmp, index=False)
+        tmp.replace(out / "table.csv")
+        mode = "quick (coarse grid, looser tolerances: numbers less converged)" if quick else "full"
+        footer = (f"{sum(r.holds for r in rows)} of {len(rows)} comparisons hold. Mode: {mode}; "
+                  f"socscope {__version__}; simulations {t_runs:.0f} s, total {wall:.0f} s. "
+                  f"Figures: {', '.join(f'`{f}`' for f in mod.FIGURES)}; every measured number is in `summary.json`.")
+        write_text_atomic(out / "table.md", _markdown(mod.TITLE, result["preamble"], rows, footer))
+        summary = {
+            "paper": name,
+            "title": mod.TITLE,
+            "socscope_version": __version__,
+            "mode": "quick" if quick else "full",
+            "settings": result["settings"],
+            "rows": [asdict(r) for r in rows],
+            "n_rows": len(rows),
+            "n_hold": int(sum(r.holds for r in rows)),
+            "simulation_time_s": round(t_runs, 2),
+            "wall_time_s": round(wall, 2),
+            "files": list(files),
+        }
+        write_text_atomic(out / "summary.json", json.dumps(_jsonable(summary), indent=2, ensure_ascii=False) + "\n")
+        from .._provenance import provenance as _make
+        from ..io.results import write_provenance
 
-    write_provenance(out, provenance if provenance is not None else _make(
-        call=f"socscope.validation.run_validation({name!r}, {str(out)!r}, quick={quick})",
-        settings={"mode": summary["mode"]}))
+        write_provenance(out, provenance if provenance is not None else _make(
+            call=f"socscope.validation.run_validation({name!r}, {str(final)!r}, quick={quick})",
+            settings={"mode": summary["mode"]}))
     if verbose:
-        print(f"{summary['n_hold']} of {len(rows)} comparisons hold; {wall:.0f} s; wrote {out.resolve()}/")
+        print(f"{summary['n_hold']} of {len(rows)} comparisons hold; {wall:.0f} s; wrote {final.resolve()}/")
     return table

@@ -1,26 +1,26 @@
-"""Comparisons with Lun et al. [003] (SI): aged single crystals with a rock-salt surface arc.
+"""Comparisons with Lun et al. (Supplementary Information) (SI): aged single crystals with a rock-salt surface arc.
 
-[003] models an aged particle as a disc in the ab-plane whose perimeter is
+(Lun et al.) models an aged particle as a disc in the ab-plane whose perimeter is
 partly covered by rock salt: a fraction γ passes η times the flux of the
 bare surface, the rest ``j/(1 − γ + ηγ)`` (eqs. 13–15), so the total
-current is that of the C-rate. Settings taken from [003]:
+current is that of the C-rate. Settings taken from (Lun et al.):
 
 * transport: the thermodynamic flux law of eq. 10 with D(θ) and the OCP
   of Xu et al. — here ``ni88-xu2022`` at α = 2.7 (the same parameter set as
   the xu2022 rows; its OCP is the Chen2020 NMC811 stand-in);
 * the surface flux imposed (``BlockedArc(mode="flux")``, no electrode
   kinetics), steps ended by mean or surface θ (there is no voltage);
-* initial θ = 0.95 everywhere ([003]); C-rate on Q = 200 mAh/g ([003] eq. 13);
-* a disc of diameter 2 µm (the particles of [003] Fig. S3 are the ~2 µm
-  crystals of [004]), grid cells of 34.7 nm, the pixel size of the [003]
+* initial θ = 0.95 everywhere (Lun et al.); C-rate on Q = 200 mAh/g (Lun et al. eq. 13);
+* a disc of diameter 2 µm (the particles of (Lun et al.) Fig. S3 are the ~2 µm
+  crystals of (Xu et al., Joule 2022)), grid cells of 34.7 nm, the pixel size of the (Lun et al.)
   microscope.
 
 Measures: the asymmetry (mean θ of the half of the particle on the blocked
 side minus that of the open half) and the distance between the particle's
 centre of mass and that of its unreacted region
-(:func:`socscope.observe.unreacted_com_distance`). [003] calls a pixel
+(:func:`socscope.observe.unreacted_com_distance`). (Lun et al.) calls a pixel
 unreacted while its differential optical contrast is below 0.05; taking the
-intensity as linear in θ with [004]'s +62 % over its 229 mAh/g charge, that
+intensity as linear in θ with (Xu et al., Joule 2022)'s +62 % over its 229 mAh/g charge, that
 is θ above θ0 − 0.05/0.62 · 229/275 ≈ θ0 − 0.067.
 """
 
@@ -34,7 +34,7 @@ from . import Row
 
 __all__ = ["run", "make_figures", "FIGURES", "TITLE", "SETTINGS"]
 
-TITLE = "socscope against Lun et al. [003] (aged single-crystal Ni-rich NMC, rock-salt arc)"
+TITLE = "socscope against Lun et al. (Supplementary Information) (aged single-crystal Ni-rich NMC, rock-salt arc)"
 COMMAND = "socscope validate lun2023"
 FIGURES = ("theta_maps_aged.png", "com_distance.png", "asymmetry.png")
 DIAMETER = 2e-6
@@ -45,13 +45,13 @@ RATES = (("C/3", 1 / 3), ("1C", 1.0), ("2C", 2.0))
 LAYOUTS = (None, (0.25, 0.0), (0.25, 0.2), (0.5, 0.0), (0.5, 0.2))
 ARC_CENTRE = 0.0  # the arc is centred on +x: the blocked half is x > 0
 Q_POINTS = (10.0, 20.0, 30.0)  # charge passed [mAh/g] at which the measures are reported
-CONTRAST_THRESHOLD = 0.05  # [003]: unreacted while the differential contrast is below this
-INTENSITY_RISE = 0.62  # [004] Fig. 1E: intensity ~62 % higher at the end of the C/3 charge
-CHARGE_004 = 229.0  # [004]: CC charge capacity of that charge [mAh/g]
+CONTRAST_THRESHOLD = 0.05  # (Lun et al.): unreacted while the differential contrast is below this
+INTENSITY_RISE = 0.62  # (Xu et al., Joule 2022) Fig. 1E: intensity ~62 % higher at the end of the C/3 charge
+CHARGE_004 = 229.0  # (Xu et al., Joule 2022): CC charge capacity of that charge [mAh/g]
 SETTINGS = {
     "material": "ni88-xu2022",
     "alpha": 2.7,
-    "flux_law": "thermodynamic ([003] eq. 10); the chemical law as a sensitivity check",
+    "flux_law": "thermodynamic (Lun et al. eq. 10); the chemical law as a sensitivity check",
     "geometry": "disc, diameter 2 µm, polar grid",
     "initial_theta": THETA0,
     "c_rate_basis_mAh_g": BASIS,
@@ -159,7 +159,7 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
     ok = all(abs(s["f_open"] / s["f_open_eq14"] - 1) < 1e-9 and abs(s["f_blocked"] - lay[1] * s["f_open"]) < 1e-9
              for s, lay in zip(split.values(), aged)) and inv < 1e-9
     add(Row(
-        "L1", "[003] eqs. 13–15",
+        "L1", "(Lun et al.) eqs. 13–15",
         "j_NMC = j/(1 − γ + ηγ) on the bare surface, j_RSL = η·j_NMC on the rock salt; total current unchanged",
         "bare-surface flux / mean flux: " + ", ".join(
             f"{k}: {s['f_open']:.4f} (eq. 14 with the grid's γ = {s['gamma_grid']:.4f}: {s['f_open_eq14']:.4f})"
@@ -172,7 +172,7 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
     asym20 = {f"{r}, {_name(lay)}": meas[(T, r, lay)]["asym_at"][20.0] for r in rates for lay in aged}
     fresh = max(abs(meas[(T, r, None)]["asym"]).max() for r in rates)
     add(Row(
-        "L2", "[003] title, Fig. S3",
+        "L2", "(Lun et al.) title, Fig. S3",
         "aged particles delithiate asymmetrically: Li leaves through the bare surface, the rock-salt side stays "
         "Li-rich",
         "blocked − open half mean θ at 20 mAh/g: " + "; ".join(
@@ -201,7 +201,7 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
     ours += f"; fresh: ≤ {fresh_d:.1e} nm, unreacted region gone at " + "/".join(
         _f(gone[f'{r}, fresh'], '.0f') for r in rates) + " mAh/g"
     add(Row(
-        "L3", "[003] Fig. S4",
+        "L3", "(Lun et al.) Fig. S4",
         "the distance between the centre of mass of an aged particle and that of its unreacted region "
         "(differential contrast < 0.05) is quantified against SOC at several rates (values in the figure only, "
         "not in the text): the unreacted region sits off-centre (asymmetric ion flux)",
@@ -215,8 +215,8 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
     # -- fresh particles: core–shell (Fig. S2) ----------------------------------
     pk = {r: meas[(T, r, None)]["peak_pc"] for r in rates}
     add(Row(
-        "L4", "[003] Fig. S2; [004] Figs. 2–3",
-        "fresh particles at the beginning of charge: the Li-poor periphery and Li-rich core of [004]",
+        "L4", "(Lun et al.) Fig. S2; (Xu et al., Joule 2022) Figs. 2–3",
+        "fresh particles at the beginning of charge: the Li-poor periphery and Li-rich core of (Xu et al., Joule 2022)",
         "fresh, largest p−c: " + ", ".join(f"{r} {_f(v, '+.3f')}" for r, v in pk.items()),
         "p−c < −0.02 at every rate", all(v < -0.02 for v in pk.values()), COMMAND,
         {"fresh_peak_periphery_minus_core": pk}))
@@ -226,7 +226,7 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
     a_c = {f"{r}, {_name(lay)}": meas[(C, r, lay)]["asym_at"][20.0] for r in rates for lay in aged}
     d_c = {f"{r}, {_name(lay)}": meas[(C, r, lay)]["dist_nm_at"][20.0] for r in rates for lay in aged}
     add(Row(
-        "L5", "[003] eq. 10 vs SPEC §2 (chemical flux)",
+        "L5", "(Lun et al.) eq. 10 vs the project's model notes (docs/numerics.md) (chemical flux)",
         "(sensitivity) the asymmetry follows from the flux split, not from the flux law",
         "chemical law, at 20 mAh/g, γ=0.5, η=0: blocked − open " + ", ".join(
             f"{r} {_f(meas[(C, r, (0.5, 0.0))]['asym_at'][20.0], '+.3f')}" for r in rates)
@@ -247,14 +247,14 @@ def _preamble(quick: bool, res: float, threshold: float, mat) -> str:
     q_theor = mat.theoretical_capacity / 3600.0
     return f"""
 All rows: material `ni88-xu2022` (α = 2.7, the parameter set of the xu2022 rows), the thermodynamic
-flux law of [003] eq. 10 (row L5 repeats the grid with the chemical law), a disc of diameter 2 µm on a
-polar grid with {res * 1e9:.1f} nm rings, initial θ = {THETA0} and C-rates on {BASIS:.0f} mAh/g as in [003],
-the [003] flux split imposed on a rock-salt arc centred on +x (γ ∈ {{0.25, 0.5}}, η ∈ {{0, 0.2}}) or a
+flux law of (Lun et al.) eq. 10 (row L5 repeats the grid with the chemical law), a disc of diameter 2 µm on a
+polar grid with {res * 1e9:.1f} nm rings, initial θ = {THETA0} and C-rates on {BASIS:.0f} mAh/g as in (Lun et al.),
+the (Lun et al.) flux split imposed on a rock-salt arc centred on +x (γ ∈ {{0.25, 0.5}}, η ∈ {{0, 0.2}}) or a
 uniform flux (fresh), each charge at C/3, 1C and 2C run until the mean θ is 0.45 or the lowest
 surface θ is 0.02. "blocked − open": mean θ of the half disc on the rock-salt side minus that of the
-other half. Unreacted: θ > {threshold:.4f} ([003]'s contrast threshold 0.05 read as a θ change with
-[004]'s +62 % intensity over its {CHARGE_004:.0f} mAh/g charge, linear in θ). Charge passed in mAh/g
-(theoretical capacity {q_theor:.0f} mAh/g: 10 mAh/g is Δθ = {10 / q_theor:.4f}). The SI of [003] gives the
+other half. Unreacted: θ > {threshold:.4f} (Lun et al.'s contrast threshold 0.05 read as a θ change with
+(Xu et al., Joule 2022)'s +62 % intensity over its {CHARGE_004:.0f} mAh/g charge, linear in θ). Charge passed in mAh/g
+(theoretical capacity {q_theor:.0f} mAh/g: 10 mAh/g is Δθ = {10 / q_theor:.4f}). The SI of (Lun et al.) gives the
 model, its settings and figure captions but no numbers from its figures, so the rows test the
 behaviour the figures show, not values. The OCP (through dU/dθ in eq. 10) is the Chen2020 NMC811
 stand-in.
@@ -279,7 +279,7 @@ def make_figures(result: dict, out) -> None:
             t = float(np.interp(min(20.0, q[-1]), q, ds.time.values))
             panels.append((ds, t, f"{rate}, {_name(lay)}"))
     save_figure(plot_map_grid(panels, ncols=len(LAYOUTS), suptitle="θ after 20 mAh/g of charge (rock salt on the "
-                              "+x side of the aged particles; [003] eq. 10, θ0 = 0.95)"), out / FIGURES[0])
+                              "+x side of the aged particles; (Lun et al.) eq. 10, θ0 = 0.95)"), out / FIGURES[0])
     aged = [lay for lay in LAYOUTS if lay is not None]
     for fname, key, ylabel, scale in ((FIGURES[1], "dist", "distance [nm]", 1e9),
                                       (FIGURES[2], "asym", "blocked − open mean θ", 1.0)):

@@ -1,31 +1,31 @@
-"""Comparisons with Sharma et al. [002]: asynchronous first charge, synchronous later charges (NMC532).
+"""Comparisons with Sharma et al. (Nano Lett. 2022): asynchronous first charge, synchronous later charges (NMC532).
 
-[002] images NMC532 particles at C/20 between 4.3 and 2.5 V: in the first
+(Sharma et al., Nano Lett. 2022) images NMC532 particles at C/20 between 4.3 and 2.5 V: in the first
 charge they switch on one after another, later (dis)charges are
 synchronous, and ~10 % of the first charge is not put back by the first
 discharge. Its model attributes the first to the low electronic
 conductivity of pristine NMC seen through an incomplete carbon network, the
 second to the first-cycle loss, which leaves the particles partly
-delithiated and so conductive. Settings, chosen once from [002] and SPEC §3
+delithiated and so conductive. Settings, chosen once from (Sharma et al., Nano Lett. 2022) and the project's model notes (docs/numerics.md)
 and not fitted to any row:
 
 * material ``nmc532-sharma2022``: D(θ) a log-logistic step from 1e-17 m²/s
-  at x = 1 to 1e-14 m²/s below x ≈ 0.8 ([002] Fig. 4c as its text describes
+  at x = 1 to 1e-14 m²/s below x ≈ 0.8 (Sharma et al., Nano Lett. 2022 Fig. 4c as its text describes
   it), the Mohtat2020 OCP mapped onto θ (4.30 V at θ = 0.294), i0 and the
   Amin & Chiang σ(θ) of ``nmc532``;
-* the layered layout of [002] Fig. 4a (:func:`~socscope.geometry.layered_layout`,
+* the layered layout of (Sharma et al., Nano Lett. 2022) Fig. 4a (:func:`~socscope.geometry.layered_layout`,
   5 columns × 3 layers, carbon pillar on the left column, coverage 0.5,
   NMC–NMC contact radius 0.1 R): the five top particles reach the collector
   through 0, 1, 2, 3 and 4 NMC particles. Radius 3.5 µm, the positive
   particle radius of the Mohtat2020 parameter set the OCP and i0 come from;
 * a random 2D cross-section (24 particles, coverage 0.5 ± 0.3, 10 %
   isolated, seed 1) for the isolated particles and as a second geometry;
-* σ_CB = 1e4 S/m ([002]), the electrolyte at 0 V (C/20);
+* σ_CB = 1e4 S/m (Sharma et al., Nano Lett. 2022), the electrolyte at 0 V (C/20);
 * initial θ = 0.99: pristine (x ≈ 1), where σ = 2.2e-4 S/m, within 15 % of
   Amin & Chiang's 1.9e-4 S/m at x = 1;
 * C/20 on 160 mAh/g, charges to 4.3 V and discharges to 2.5 V (see below).
 
-The discharge cut-off is [002]'s 2.5 V. The OCP ends at 2.82 V at full
+The discharge cut-off is (Sharma et al., Nano Lett. 2022)'s 2.5 V. The OCP ends at 2.82 V at full
 lithiation, so 2.5 V is met through the overpotential of surfaces that
 saturate: the voltage runs through the cut-off within less than the
 solver's smallest step, and the step ends there (its last recorded voltage
@@ -36,11 +36,11 @@ midpoint and width at 10/50/90 % of each particle's change of mean θ, in
 cell SOC; index = IQR(midpoints)/median(width); asynchronous above 1).
 
 Outcome with these settings: the first-cycle loss, the synchronous later
-cycles and the onset order come out as in [002], but the first charge is
+cycles and the onset order come out as in (Sharma et al., Nano Lett. 2022), but the first charge is
 synchronous by the index (row A1), so the controls (C1, C2) cannot show it
 persisting; ``docs/validation.md`` discusses why. Row S3 (a sensitivity)
 puts the same chain of top particles beside carbon-wired columns that carry
-the cell current, as the particles out of view do in [002]'s experiment:
+the cell current, as the particles out of view do in (Sharma et al., Nano Lett. 2022)'s experiment:
 with 0.001 R NMC–NMC contacts the chain then steps one particle after
 another (index > 1) and the later half-cycles are synchronous, but only in
 a narrow band of contact sizes, and neither control keeps the second charge
@@ -60,7 +60,7 @@ from . import Row
 
 __all__ = ["FIGURES", "SETTINGS", "TITLE", "make_figures", "run"]
 
-TITLE = "socscope against Sharma et al. [002] (NMC532 network electrode: asynchronous first charge)"
+TITLE = "socscope against Sharma et al. (Nano Lett. 2022) (NMC532 network electrode: asynchronous first charge)"
 COMMAND = "socscope validate sharma2022"
 FIGURES = ("particle_traces.png", "asynchrony_index.png", "voltage.png")
 RADIUS = 3.5e-6
@@ -76,7 +76,7 @@ SIGMA_SCALES = (0.1, 0.04, 0.03)
 #: columns can no longer take current below 4.3 V (a scan: 0.0015 charges
 #: 193 mAh/g, 0.001 stops after 40 mAh/g, the wired column alone)
 CONTACT_FRACTIONS = (0.003, 0.0015, 0.001)
-#: carbon-wired columns beside the [002] Fig. 4a chain in row S3 (the rest of
+#: carbon-wired columns beside the (Sharma et al., Nano Lett. 2022) Fig. 4a chain in row S3 (the rest of
 #: the electrode, which carries the cell current); in a scan the chain's
 #: first-charge index at 0.001 R was 2.37, 2.55 and 2.61 with 4, 8 and 16
 #: columns, so 8 is within 3 % of the limit
@@ -123,7 +123,7 @@ def _f(v, fmt=".3f") -> str:
 
 
 def _scaled_sigma(mat, factor: float):
-    """``mat`` with σ(θ) multiplied by ``factor`` (a sensitivity twin, not a material of [002])."""
+    """``mat`` with σ(θ) multiplied by ``factor`` (a sensitivity twin, not a material of (Sharma et al., Nano Lett. 2022))."""
     from ..materials import Material, Property
 
     s = mat.sigma
@@ -136,7 +136,7 @@ def _scaled_sigma(mat, factor: float):
 
 
 def _reservoir_layout(contact_fraction: float):
-    """[002] Fig. 4a's chain beside :data:`RESERVOIR_COLUMNS` carbon-wired columns; ``(layout, chain)``.
+    """(Sharma et al., Nano Lett. 2022) Fig. 4a's chain beside :data:`RESERVOIR_COLUMNS` carbon-wired columns; ``(layout, chain)``.
 
     The chain is the top particles of the last five columns: the first has its
     own carbon pillar, the others reach it through 1–4 NMC contacts, as the top
@@ -286,7 +286,7 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
     top_on = ds_main.onset_soc.values[0][top]
     # -- A1: first charge asynchronous -------------------------------------------
     add(Row(
-        "A1", "[002] Figs. 1c, 2, 4d",
+        "A1", "(Sharma et al., Nano Lett. 2022) Figs. 1c, 2, 4d",
         "first charge asynchronous: particles brighten abruptly one after another (a step per particle); "
         "index > 1 (the optical definition)",
         f"index {h0['index']:.4f} ({h0['classification']}): onsets spread over {h0['spread']:.3f} of cell SOC "
@@ -301,7 +301,7 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
 
     # -- A2: later half-cycles synchronous -----------------------------------------
     add(Row(
-        "A2", "[002] Figs. 1c, 3",
+        "A2", "(Sharma et al., Nano Lett. 2022) Figs. 1c, 3",
         "subsequent (dis)charges are synchronous: gradual, uniform change of every particle",
         "index per later half-cycle: " + ", ".join(
             f"{h['direction']} {h['index']:.4f}" for h in later)
@@ -312,14 +312,14 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
 
     # -- A3: onset order --------------------------------------------------------------
     add(Row(
-        "A3", "[002] Fig. 4d, text",
+        "A3", "(Sharma et al., Nano Lett. 2022) Fig. 4d, text",
         "activity is delayed with the electrical resistance to the collector: the leftmost top particle "
         "reacts first, the rightmost last",
         f"Spearman ρ(electrical distance, first-charge onset SOC) over the {h0['n_reacted']} particles: "
         f"{h0['spearman']:.3f}; top particles' onsets increase left to right: "
         f"{'yes' if np.all(np.diff(top_on) > 0) else 'no'}; random 2D ({rnd['halves'][0]['n_reacted']} "
         f"connected particles): ρ = {rnd['halves'][0]['spearman']:.3f}",
-        "ρ > 0.8 in the layered layout of [002] Fig. 4a",
+        "ρ > 0.8 in the layered layout of (Sharma et al., Nano Lett. 2022) Fig. 4a",
         h0["spearman"] > 0.8, COMMAND,
         {"spearman_layered": h0["spearman"], "spearman_random_2d": rnd["halves"][0]["spearman"],
          "top_onsets_soc": top_on}))
@@ -329,7 +329,7 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
     loss = main["capacity_not_recovered"]
     alt = meas["D(1) = 1e-16"]["capacity_not_recovered"]
     add(Row(
-        "L1", "[002] Fig. 1a, S2, text",
+        "L1", "(Sharma et al., Nano Lett. 2022) Fig. 1a, S2, text",
         "roughly 10 % of the capacity is not recovered at the end of the first discharge",
         f"{100 * loss:.1f} % (charge {caps[0]:.1f}, discharge {-caps[1]:.1f} mAh/g; mean θ at the end of the "
         f"discharge {theta_end:.3f}); with D(1) = 1e-16 m²/s (two orders below the plateau instead of three): "
@@ -340,7 +340,7 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
          "random_2d_loss": rnd["capacity_not_recovered"]}))
     second = main["second_cycle_loss"]
     add(Row(
-        "L2", "[002] text",
+        "L2", "(Sharma et al., Nano Lett. 2022) text",
         "the capacity loss for the second cycle is negligible",
         f"{100 * second + 0.0:.2f} % (charge {caps[2]:.1f}, discharge {-caps[3]:.1f} mAh/g)".replace("-0.00", "0.00"),
         "second-cycle loss < 2 %", abs(second) < 0.02, COMMAND,
@@ -349,7 +349,7 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
     # -- controls -------------------------------------------------------------------------
     c1h, c2h = c1["halves"], c2["halves"]
     add(Row(
-        "C1", "[002] Fig. 4b text",
+        "C1", "(Sharma et al., Nano Lett. 2022) Fig. 4b text",
         "without the SOC dependence of σ (constant σ) the asynchrony does not vanish in the later charge",
         f"σ fixed at σ(θ0) = {sigma0:.2g} S/m: index first charge {c1h[0]['index']:.3f}, discharge "
         f"{c1h[1]['index']:.3f}, second charge {c1h[2]['index']:.3f} ({c1h[2]['classification']}); the charges "
@@ -358,7 +358,7 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
         c1h[2]["index"] > 1.0, COMMAND,
         {"halves": c1h, "step_capacity_mAh_g": c1["step_capacity_mAh_g"], "sigma_fixed_S_m": sigma0}))
     add(Row(
-        "C2", "[002] text",
+        "C2", "(Sharma et al., Nano Lett. 2022) text",
         "in the absence of first-cycle capacity loss the asynchronous reactions would have continued into "
         "subsequent cycles",
         f"D = 1e-14 m²/s everywhere: loss {100 * c2['capacity_not_recovered']:.1f} %, mean θ "
@@ -374,7 +374,7 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
              (("model", main), ("constant σ", c1), ("no low-D region", c2))}
     ok = ratio["model"] < 0.5 and ratio["constant σ"] >= 0.5 and ratio["no low-D region"] >= 0.5
     add(Row(
-        "M", "[002] Fig. 4b–c text, conclusions (1)–(3)",
+        "M", "(Sharma et al., Nano Lett. 2022) Fig. 4b–c text, conclusions (1)–(3)",
         "the heterogeneity of the first charge disappears in later charges because the first-cycle loss leaves "
         "the NMC at a higher conductivity; removing either the σ(SOC) dependence or the loss keeps it",
         "onset spread, second / first charge: " + ", ".join(f"{k} {v:.2f}" for k, v in ratio.items())
@@ -396,7 +396,7 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
     change = float(np.max(np.abs(th[:, iso] - th[0, iso]))) if iso.any() else math.nan
     never = bool(iso.any() and not ds_r.reacted.values[:, iso].any())
     add(Row(
-        "I", "SPEC §3",
+        "I", "the project's model notes (docs/numerics.md)",
         "isolated particles never react",
         f"random 2D: {int(iso.sum())} of {iso.size} particles isolated; largest change of their mean θ over "
         f"three half-cycles {change:.1e}; reacted in no half-cycle: {'yes' if never else 'no'}",
@@ -421,7 +421,7 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
         return f"{k:g}: no charge (4.3 V at once: C/20 cannot pass the pristine NMC below 4.3 V)"
 
     add(Row(
-        "S", "[002] conclusion (1) (sensitivity, not a number of [002])",
+        "S", "(Sharma et al., Nano Lett. 2022) conclusion (1) (sensitivity, not a number of (Sharma et al., Nano Lett. 2022))",
         "the low electronic conductivity of pristine NMC creates the spatial variation of the potential that "
         "makes the first charge asynchronous",
         "first-charge index with σ(θ) × " + "; ".join(_sens_text(k) for k in scales)
@@ -458,7 +458,7 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
     indices = [contact[cf]["index"] for cf in sorted(contact, reverse=True) if np.isfinite(contact[cf]["index"])
                and contact[cf]["capacity_mAh_g"] >= 0.5 * caps[0]]
     add(Row(
-        "S2", "[002] Fig. 4a text (sensitivity, not a number of [002])",
+        "S2", "(Sharma et al., Nano Lett. 2022) Fig. 4a text (sensitivity, not a number of (Sharma et al., Nano Lett. 2022))",
         "particles reached through NMC contacts switch on one after another in the first charge",
         "NMC–NMC contact radius " + "; ".join(_contact_text(cf) for cf in sorted(contact, reverse=True))
         + f". Point contacts make the switching sequential (each dip is a column switching on and drawing "
@@ -517,10 +517,10 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
         return text + (f", {100 * c['capacity_not_recovered']:.0f} % not recovered, chain θ after the discharge "
                        f"{min(c['chain_theta_end_first_discharge']):.2f}–{max(c['chain_theta_end_first_discharge']):.2f}")
     add(Row(
-        "S3", "[002] Figs. 1c, 2 text (sensitivity, not a number of [002])",
+        "S3", "(Sharma et al., Nano Lett. 2022) Figs. 1c, 2 text (sensitivity, not a number of (Sharma et al., Nano Lett. 2022))",
         "many particles show no change after 13 h of the C/20 first charge, so the cell current runs through "
         "particles out of view; the observed ones brighten abruptly one after another, and change together later",
-        f"the top particles of [002] Fig. 4a's chain (0–4 NMC contacts from carbon) beside {RESERVOIR_COLUMNS} "
+        f"the top particles of (Sharma et al., Nano Lett. 2022) Fig. 4a's chain (0–4 NMC contacts from carbon) beside {RESERVOIR_COLUMNS} "
         "carbon-wired columns that carry the current; index of the chain in the first charge, by NMC–NMC contact "
         "radius: " + "; ".join(_chain_text(cf) for cf in RESERVOIR_CONTACT_FRACTIONS)
         + f". Through the microscope (the chain in a synthetic movie of the top layer, {MOVIE['pixel_size_nm']:g} nm "
@@ -550,7 +550,7 @@ def _preamble(quick: bool, n_shells: int, sigma0: float, mat) -> str:
     return f"""
 All runs: material `nmc532-sharma2022` (D from 1e-17 m²/s at x = 1 to 1e-14 m²/s below x ≈ 0.8, a
 log-logistic step centred at x = 0.9; the Mohtat2020 OCP on θ, 4.30 V at θ = 0.294; i0 and the Amin &
-Chiang σ(θ) of `nmc532`), the layered layout of [002] Fig. 4a (5 × 3 particles of radius 3.5 µm, carbon
+Chiang σ(θ) of `nmc532`), the layered layout of (Sharma et al., Nano Lett. 2022) Fig. 4a (5 × 3 particles of radius 3.5 µm, carbon
 pillar on the left column, coverage 0.5, NMC–NMC contacts of radius 0.1 R: the top particles reach the
 collector through 0–4 NMC particles), σ_CB = 1e4 S/m, {n_shells} radial shells, initial θ = {THETA0} (pristine;
 σ = {sigma0:.2g} S/m), C/20 on 160 mAh/g, "{CHARGE}" and "{DISCHARGE}" (the OCP ends at 2.82 V at

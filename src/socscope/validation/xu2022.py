@@ -1,20 +1,20 @@
-"""Comparisons with Xu et al. [004]: kinetically induced Li heterogeneity in single-crystal Ni-rich NMC.
+"""Comparisons with Xu et al. (Joule 2022): kinetically induced Li heterogeneity in single-crystal Ni-rich NMC.
 
 One parameter set for every row (the alpha sweep aside):
 
-* material ``ni88-xu2022`` with α = 2.7, the value [004] found best at C/3
+* material ``ni88-xu2022`` with α = 2.7, the value (Xu et al., Joule 2022) found best at C/3
   (D_app ≈ 1e-14 cm²/s near full lithiation, ~80× higher after 20 % of the
   Li is removed); U(θ) is the Chen2020 NMC811 OCP, a stand-in (the paper
   gives no OCP table), i0 ∝ sqrt(θ(1 − θ));
-* a disc of diameter 2 µm: [004]'s particles are ~2 µm single crystals
+* a disc of diameter 2 µm: (Xu et al., Joule 2022)'s particles are ~2 µm single crystals
   whose Li moves in the ab-plane (Fig. 1B–C, Fig. 3A);
-* initial θ = 0.97: [004] Fig. 4A estimates ~97 % lithiation from the OCV
+* initial θ = 0.97: (Xu et al., Joule 2022) Fig. 4A estimates ~97 % lithiation from the OCV
   (~3.5 V) after a 2 h hold at 3 V; the stand-in OCP gives U(0.97) ≈ 3.49 V;
 * Butler–Volmer kinetics (the default) so that charges end at 4.3 V and
   discharges at 3.0 V as in the experiments; the centre-lag comparison
-  uses the constant-flux transport model of [004]'s own finite-element
+  uses the constant-flux transport model of (Xu et al., Joule 2022)'s own finite-element
   simulations (kinetics off), because its constant-D twin has no OCP;
-* C-rates on the practical capacity, 210 mAh/g (C/3 = 70 mA/g, [004]).
+* C-rates on the practical capacity, 210 mAh/g (C/3 = 70 mA/g, (Xu et al., Joule 2022)).
 
 Periphery: cells within 0.2 R of the surface; core: cells deeper than
 0.6 R (:mod:`socscope.observe.heterogeneity`). "p−c" below is the mean θ of
@@ -31,7 +31,7 @@ from . import Row
 
 __all__ = ["run", "make_figures", "FIGURES", "TITLE", "SETTINGS"]
 
-TITLE = "socscope against Xu et al. [004] (single-crystal LiNi0.88Mn0.05Co0.07O2)"
+TITLE = "socscope against Xu et al. (Joule 2022) (single-crystal LiNi0.88Mn0.05Co0.07O2)"
 COMMAND = "socscope validate xu2022"
 FIGURES = ("theta_maps_rates.png", "centre_traces.png", "voltage_capacity.png", "periphery_core_sweeps.png",
            "charge_rest.png")
@@ -56,7 +56,7 @@ SIZES_UM = (1.0, 2.0, 4.0)
 ALPHAS = (1.0, 2.7, 5.0, 20.0)
 #: mean θ at which the core–shell is compared across runs: 12 % of the
 #: sites emptied from 0.97 (~33 mAh/g; ~28 min at C/3, between the 25 and
-#: 35 min images of [004] Fig. 2B)
+#: 35 min images of (Xu et al., Joule 2022) Fig. 2B)
 THETA_CMP = 0.85
 LAG_DROP = 0.01  # centre-θ drop that marks the arrival of delithiation at the centre
 LAG_MINUTES = 120  # length of the constant-flux C/3 charge of the centre-lag comparison
@@ -158,7 +158,7 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
         charge[name] = sim(mat, [f"Charge at {name} until 4.3 V"], output_interval=3600.0 / n / sim.n_out)
     pc_cmp = {k: _at_mean(ds, "theta_periphery_minus_core", THETA_CMP) for k, ds in charge.items()}
     add(Row(
-        "a1", "[004] Figs. 2–3, S8–S11",
+        "a1", "(Xu et al., Joule 2022) Figs. 2–3, S8–S11",
         "Li-poor periphery and Li-rich core at the beginning of charge at every rate from C/30 to 2C",
         f"p−c at mean θ = {THETA_CMP}: " + ", ".join(f"{k} {_f(v)}" for k, v in pc_cmp.items()),
         f"p−c < −0.02 at mean θ = {THETA_CMP} for all four rates",
@@ -167,7 +167,7 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
     pc_end = {k: _end(ds, "theta_periphery_minus_core") for k, ds in charge.items()}
     cap_end = {k: _end(ds, "specific_capacity") for k, ds in charge.items()}
     add(Row(
-        "a2", "[004] Discussion, Fig. 5",
+        "a2", "(Xu et al., Joule 2022) Discussion, Fig. 5",
         "the front reaches the centre and the particle is uniform for the rest of the charge",
         "at 4.3 V: " + ", ".join(f"{k} p−c {_f(pc_end[k])} after {cap_end[k]:.0f} mAh/g" for k in pc_end),
         "|p−c| < 0.05 at the end of the charge at C/30 and C/3",
@@ -177,14 +177,14 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
     tl = {m: float(np.interp(m * 60.0, c3.time.values, c3.theta_periphery_minus_core.values)) for m in (5, 15, 25, 35)}
     centre35 = float(np.interp(35 * 60.0, c3.time.values, c3.theta_centre.values))
     add(Row(
-        "a3", "[004] Fig. 2A–B (C/3)",
+        "a3", "(Xu et al., Joule 2022) Fig. 2A–B (C/3)",
         "periphery Li-poor after 5 min, core lagging at 15 and 25 min, contrast reasonably uniform after 35 min",
         "p−c at 5/15/25/35 min: " + "/".join(_f(v) for v in tl.values()) + f"; centre θ at 35 min {centre35:.3f}",
         "p−c(5 min) < −0.02 and |p−c(35 min)| < 0.05",
         tl[5] < -0.02 and abs(tl[35]) < 0.05, COMMAND,
         {"periphery_minus_core_by_minute": tl, "centre_theta_35min": centre35}))
 
-    # -- (b) centre lag: ni88 against constant D (constant flux, [004] model) --
+    # -- (b) centre lag: ni88 against constant D (constant flux, (Xu et al., Joule 2022) model) --
     d_plateau = float(mat.D(0.5))
     d_mid = float(mat.D(0.87))
     lag_mats = {
@@ -214,7 +214,7 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
         f"centre drop 1st/2nd half of {v['window_min']:.0f} min {v['drop_first_half']:.3f}/{v['drop_second_half']:.3f}"
         for k, v in lag.items())
     add(Row(
-        "b", "[004] Fig. 3F, S13, S15",
+        "b", "(Xu et al., Joule 2022) Fig. 3F, S13, S15",
         "the centre lags behind the start of charge with a non-linear trace; a constant D gives a linear centre "
         "trace",
         ours,
@@ -230,7 +230,7 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
     r_end, r_rest = _end(rest, "theta_range", 0), _end(rest, "theta_range", 1)
     pc_e, pc_r = _end(rest, "theta_periphery_minus_core", 0), _end(rest, "theta_periphery_minus_core", 1)
     add(Row(
-        "c", "[004] Fig. 2C–D",
+        "c", "(Xu et al., Joule 2022) Fig. 2C–D",
         "20 min of C/3 then rest: the heterogeneity disappears and the particle is uniform by the end of the rest",
         f"θ max−min {r_end:.3f} at the end of charge, {r_rest:.3f} after 1 h rest ({100 * (1 - r_rest / r_end):.0f} % "
         f"smaller); p−c {_f(pc_e)} → {_f(pc_r)}; centre θ {_end(rest, 'theta_centre', 1):.3f}",
@@ -240,14 +240,14 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
     # -- (d) rate dependence ----------------------------------------------------
     peak = {k: _peak_pc(ds) for k, ds in charge.items()}
     add(Row(
-        "d1", "[004] Practical implications, fig. S11; SPEC §2",
+        "d1", "(Xu et al., Joule 2022) Practical implications, fig. S11; the project's model notes (docs/numerics.md)",
         "periphery–core SoC difference as large as 20–30 % at 1C–2C",
         "largest |p−c| during the charge: " + ", ".join(f"{k} {-v:.3f}" for k, v in peak.items()),
         "largest |p−c| at 1C and at 2C within [0.20, 0.30]",
         all(0.20 <= -peak[k] <= 0.30 for k in ("1C", "2C")), COMMAND, {"peak_periphery_minus_core": peak}))
     order = [-peak[k] for k, _ in RATES]
     add(Row(
-        "d2", "[004] Fig. 3 text, S8–S11",
+        "d2", "(Xu et al., Joule 2022) Fig. 3 text, S8–S11",
         "the heterogeneity grows with the C-rate",
         "largest |p−c|: " + " < ".join(f"{v:.3f}" for v in order) + " (C/30, C/3, 1C, 2C)"
         if all(np.diff(order) > 0) else "largest |p−c| (C/30, C/3, 1C, 2C): " + ", ".join(f"{v:.3f}" for v in order),
@@ -264,7 +264,7 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
     size_peak = {d: -_peak_pc(ds) for d, ds in size_runs.items()}
     size_cap = {d: _end(ds, "specific_capacity") for d, ds in size_runs.items()}
     add(Row(
-        "e", "[004] Fig. 3 text, S13–S14",
+        "e", "(Xu et al., Joule 2022) Fig. 3 text, S13–S14",
         "smaller particles show less pronounced heterogeneity",
         "C/3, largest |p−c|: " + ", ".join(f"{d:g} µm {v:.3f}" for d, v in size_peak.items())
         + "; charge to 4.3 V: " + ", ".join(f"{size_cap[d]:.0f}" for d in size_cap) + " mAh/g",
@@ -282,7 +282,7 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
     a_peak = {a: -_peak_pc(ds) for a, ds in alpha_runs.items()}
     a_cmp = {a: _at_mean(ds, "theta_periphery_minus_core", THETA_CMP) for a, ds in alpha_runs.items()}
     add(Row(
-        "f1", "[004] Fig. 3 text, S12",
+        "f1", "(Xu et al., Joule 2022) Fig. 3 text, S12",
         "the Li-poor periphery appears for every α in 1 ≤ α ≤ 5",
         "C/3, largest |p−c|: " + ", ".join(f"α={a:g} {a_peak[a]:.3f}" for a in a_peak if a <= 5),
         "largest |p−c| > 0.10 for α = 1, 2.7 and 5",
@@ -290,7 +290,7 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
         {"peak_abs_periphery_minus_core": a_peak, "periphery_minus_core_at_theta_compare": a_cmp}))
     big = max(ALPHAS)
     add(Row(
-        "f2", "[004] Fig. 3 text, S12",
+        "f2", "(Xu et al., Joule 2022) Fig. 3 text, S12",
         "for larger α diffusion is fast enough that the particle delithiates approximately uniformly",
         f"C/3, α = {big:g}: largest |p−c| {a_peak[big]:.3f} (α = 5: {a_peak[5.0]:.3f})",
         f"largest |p−c| < 0.05 at α = {big:g}", a_peak[big] < 0.05, COMMAND,
@@ -314,7 +314,7 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
             "mean_end_hold": _end(ds, "theta_mean", 2),
         }
     add(Row(
-        "g", "[004] Fig. 4B, S16–S17",
+        "g", "(Xu et al., Joule 2022) Fig. 4B, S16–S17",
         "at the end of CC discharge a thin Li-rich rim and a Li-poor core remain",
         "; ".join(f"{k}: p−c {_f(v['pc_end_cc_discharge'])} (surface θ {v['surface_end_cc_discharge']:.3f}, "
                   f"centre {v['centre_end_cc_discharge']:.3f}, mean {v['mean_end_cc_discharge']:.3f})"
@@ -325,15 +325,15 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
                                "mean_end_cc_discharge")} for k, v in ce.items()}))
     c = ce["C/3"]
     add(Row(
-        "h1", "[004] Fig. 1E text",
+        "h1", "(Xu et al., Joule 2022) Fig. 1E text",
         "C/3: CC charge 229.0, CC discharge 192.4 mAh/g, 2 h hold at 3 V +16.4 mAh/g",
         f"charge {c['charge_mAh_g']:.1f}, CC discharge {c['discharge_cc_mAh_g']:.1f}, hold "
         f"+{c['discharge_cv_mAh_g']:.1f} mAh/g",
         "charge and CC discharge capacity within 10 % of theirs",
         abs(c["charge_mAh_g"] / 229.0 - 1) < 0.10 and abs(c["discharge_cc_mAh_g"] / 192.4 - 1) < 0.10, COMMAND,
         {k: c[k] for k in ("charge_mAh_g", "discharge_cc_mAh_g", "discharge_cv_mAh_g")}))
-    for rid, name, (their_cc, their_hold), where in (("h2", "C/3", (0.840, 0.912), "[004] Fig. 1E text"),
-                                                     ("h3", "1C", (0.823, 0.943), "[004] Fig. 4A text")):
+    for rid, name, (their_cc, their_hold), where in (("h2", "C/3", (0.840, 0.912), "(Xu et al., Joule 2022) Fig. 1E text"),
+                                                     ("h3", "1C", (0.823, 0.943), "(Xu et al., Joule 2022) Fig. 4A text")):
         v = ce[name]
         add(Row(
             rid, where,
@@ -348,7 +348,7 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
     rec = {k: (v["ce_hold"] - v["ce_cc"]) / (1 - v["ce_cc"]) for k, v in ce.items()}
     their_rec = {"C/3": (0.912 - 0.840) / (1 - 0.840), "1C": (0.943 - 0.823) / (1 - 0.823)}
     add(Row(
-        "h4", "[004] Figs. 1E, 4; Discussion",
+        "h4", "(Xu et al., Joule 2022) Figs. 1E, 4; Discussion",
         "CC discharge stops short of the charge (first-cycle loss ≥ 10 %); the CV hold recovers much of it "
         f"({100 * their_rec['C/3']:.0f} % of the CC loss at C/3, {100 * their_rec['1C']:.0f} % at 1C)",
         "; ".join(f"{k}: CC loss {100 * (1 - v['ce_cc']):.1f} %, hold recovers {100 * rec[k]:.0f} % of it"
@@ -373,19 +373,19 @@ def _preamble(quick: bool, res: float, mat, theta_s_cutoff: float, d_plateau: fl
     u0 = float(mat.U(THETA0))
     q_theor = mat.theoretical_capacity / 3600.0
     return f"""
-All rows: material `ni88-xu2022` with α = {ALPHA} (D_app = α·D_GITT, [004]'s best match at C/3), a disc of
-diameter 2 µm (the ~2 µm single crystals of [004], Li moving in the ab-plane), polar grid with
-{res * 1e9:.1f} nm rings, initial θ = {THETA0} ([004] Fig. 4A: ~97 % from the OCV of ~3.5 V; the stand-in OCP
+All rows: material `ni88-xu2022` with α = {ALPHA} (D_app = α·D_GITT, (Xu et al., Joule 2022)'s best match at C/3), a disc of
+diameter 2 µm (the ~2 µm single crystals of (Xu et al., Joule 2022), Li moving in the ab-plane), polar grid with
+{res * 1e9:.1f} nm rings, initial θ = {THETA0} (Xu et al., Joule 2022 Fig. 4A: ~97 % from the OCV of ~3.5 V; the stand-in OCP
 gives U({THETA0}) = {u0:.2f} V), Butler–Volmer kinetics, C-rates on 210 mAh/g (C/3 = 70 mA/g). Only the
-α sweep (f1, f2) changes α. The centre-lag row (b) uses constant flux without kinetics, as [004]'s
+α sweep (f1, f2) changes α. The centre-lag row (b) uses constant flux without kinetics, as (Xu et al., Joule 2022)'s
 finite-element model does. p−c: mean θ of the periphery (within 0.2 R of the surface) minus that
 of the core (deeper than 0.6 R); negative means a Li-poor periphery. θ is the fraction of Li sites
 filled (theoretical capacity {q_theor:.0f} mAh/g), so 0.01 in θ is {q_theor / 100:.2f} mAh/g.
 
-U(θ) is a stand-in (the Chen2020 LG M50 NMC811 OCP; [004] gives no OCP table): the C/3 charge reaches 4.3 V at a
-surface θ of {theta_s_cutoff:.2f}, so charges to 4.3 V pass less than [004]'s 229 mAh/g, and the voltage-based
+U(θ) is a stand-in (the Chen2020 LG M50 NMC811 OCP; (Xu et al., Joule 2022) gives no OCP table): the C/3 charge reaches 4.3 V at a
+surface θ of {theta_s_cutoff:.2f}, so charges to 4.3 V pass less than (Xu et al., Joule 2022)'s 229 mAh/g, and the voltage-based
 numbers (capacities, coulombic efficiencies) are not expected to match. Below θ ≈ 0.77 the
-material's D levels off at {d_plateau:.2g} m²/s (an assumption: [004] Fig. 3B states the rise over the first
+material's D levels off at {d_plateau:.2g} m²/s (an assumption: (Xu et al., Joule 2022) Fig. 3B states the rise over the first
 20 % only), which keeps a gradient across a 2 µm particle late in the charge.
 {"Quick mode: coarse grid and looser tolerances; use the full run for numbers." if quick else ""}
 """
@@ -437,7 +437,7 @@ def make_figures(result: dict, out) -> None:
          "lines": [(sizes, [-_peak_pc(result["size_runs"][d]) for d in sizes], "", "o-")]},
         {"title": "largest |p−c| vs α (C/3)", "xlabel": "α", "ylabel": "|p−c|", "xscale": "log",
          "lines": [(alphas, [-_peak_pc(result["alpha_runs"][a]) for a in alphas], "", "o-")]},
-    ], ncols=2, suptitle="periphery − core (grey band: [004]'s 20–30 % at 1C–2C)"), out / FIGURES[3])
+    ], ncols=2, suptitle="periphery − core (grey band: (Xu et al., Joule 2022)'s 20–30 % at 1C–2C)"), out / FIGURES[3])
 
     rest = result["rest"]
     t = rest.time.values / 60.0

@@ -2,11 +2,11 @@
 
 Definitions (documented once, used by the pipeline, the command line and the figures):
 
-* **Differential contrast** of frame *i* ([003] eq. 2, [004] "total contrast"):
+* **Differential contrast** of frame *i* (Lun et al. eq. 2, (Xu et al., Joule 2022) "total contrast"):
   ``(I_i − I_ref) / I_ref`` per pixel, with ``I_ref`` the first (binned,
   drift-corrected) frame. It is undefined — NaN — wherever ``I_ref ≤ 0`` or
   is not finite, which includes background pixels that were set to 0 by the
-  background mask ([003]: pixels below a threshold chosen on the first frame
+  background mask (Lun et al.: pixels below a threshold chosen on the first frame
   are background).
 * **Particle mean** — the mean over a particle's pixels (label > 0) of a
   frame; NaN pixels are left out, and a particle with no finite pixel gets NaN.
@@ -22,7 +22,7 @@ Definitions (documented once, used by the pipeline, the command line and the fig
   it deep, 0.6 by default), so measured and simulated particles are compared
   on the same footing.
 * **Unreacted region** — a particle's pixels whose differential contrast is
-  below ``threshold`` (0.05 by default, [003] Fig. S4). Its centre of mass
+  below ``threshold`` (0.05 by default, (Lun et al.) Fig. S4). Its centre of mass
   is compared with that of the whole particle by
   :func:`socscope.observe.heterogeneity.unreacted_com_distance`: 0 when the
   whole particle is unreacted, NaN when none of it is.
@@ -229,7 +229,7 @@ class UnreactedCOM:
 def unreacted_com(contrast_frames, labels, *, threshold: float = 0.05, pixel_size_nm: float | None = None) -> pd.DataFrame:
     """Distance between each particle's centre of mass and that of its unreacted region.
 
-    The measure of [003] Fig. S4: "unreacted" pixels have a differential
+    The measure of (Lun et al.) Fig. S4: "unreacted" pixels have a differential
     contrast below ``threshold``; all pixels weigh the same.
 
     Parameters

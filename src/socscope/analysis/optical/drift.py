@@ -1,6 +1,6 @@
 """Stage drift of operando microscopy movies: measure it and take it out.
 
-Two ways to measure the drift, as in Merryweather et al. [002] and Lun et al. [003]:
+Two ways to measure the drift, as in Merryweather et al. (Sharma et al., Nano Lett. 2022) and Lun et al. (Supplementary Information):
 
 * :func:`drift_gaussian` fits an isotropic 2D Gaussian to a fixed bright reference spot
   (a sub-diffraction feature of the electrode or a fiducial bead) in every frame

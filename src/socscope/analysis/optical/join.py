@@ -20,7 +20,7 @@ Definitions:
   the record NaN values and ``direction = "outside"``.
 * **d(signal)/d(SOC)** — per particle and half cycle, the signal is smoothed
   by a Savitzky–Golay filter (``window`` points, quadratic) and
-  differentiated against SOC by central differences ([002] Fig. 1c, bottom).
+  differentiated against SOC by central differences (Sharma et al., Nano Lett. 2022 Fig. 1c, bottom).
 """
 
 from __future__ import annotations

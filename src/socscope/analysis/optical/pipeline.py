@@ -3,14 +3,14 @@
 :func:`analyze_movie` streams the movie in chunks of frames, so a stack larger
 than memory costs only one chunk at a time. For every chunk it
 
-1. bins sets of ``bin_frames`` frames (mean; [002], [003] bin 20–80);
+1. bins sets of ``bin_frames`` frames (mean; (Sharma et al., Nano Lett. 2022), (Lun et al.) bin 20–80);
 2. measures the stage drift of every binned frame — Gaussian fits to a fixed
    bright reference spot (``drift="gaussian"``, the spot tracked from chunk to
    chunk) or cross-correlation with the first binned frame (``"xcorr"``) —
    and shifts the frames back (sub-pixel);
 3. on the first binned, drift-corrected frame ``I_1`` only: chooses the
    background threshold (Otsu, or ``threshold``), sets the background of
-   ``I_1`` to 0 ([003]) and segments the particles (unless ``labels`` are
+   ``I_1`` to 0 (Lun et al.) and segments the particles (unless ``labels`` are
    given);
 4. computes the differential contrast ``(I_i − I_1)/I_1`` (NaN on the
    background), writes it to ``contrast_writer`` as float32, and reduces it
@@ -206,7 +206,7 @@ def analyze_movie(
     time_offset_s: float = 0.0,
     initial_soc: float = 0.0,
     threshold: float | None = None,
-    min_area_px: int = 20,
+    min_area_px: int | None = None,
     segmentation: dict | None = None,
     unreacted_threshold: float = 0.05,
     pixel_size_nm: float | None = None,
@@ -245,14 +245,16 @@ def analyze_movie(
         Background threshold on ``I_1`` (intensity units); default Otsu. With
         given ``labels`` and no threshold, only pixels with ``I_1 ≤ 0`` lack a
         contrast.
-    min_area_px : int
-        Smallest particle kept by the segmentation [px].
+    min_area_px : int, optional
+        Smallest particle kept by the segmentation [px]; default a tenth of a
+        typical particle's cross-section
+        (:func:`~socscope.analysis.optical.segment.segment_particles`).
     segmentation : dict, optional
         Further settings of :func:`~socscope.analysis.optical.segment.segment_particles`:
         ``smooth_px``, ``min_distance_px``, ``split_touching``, ``max_hole_area_px``
         (e.g. ``{"smooth_px": 3}`` when cracked or textured particles are cut into pieces).
     unreacted_threshold : float
-        Contrast below which a pixel is unreacted (0.05, [003]).
+        Contrast below which a pixel is unreacted (0.05, (Lun et al.)).
     pixel_size_nm : float, optional
         Adds µm² areas and nm distances (default: from the file's metadata).
     periphery_fraction, periphery_depth_px
@@ -456,7 +458,7 @@ def _run(mv, *, labels, reference_spot, drift, bin_n, cycler, capacity_Ah, mass_
                     f"no particle found on the first frame (threshold {thr!r}, min_area_px={min_area_px}); "
                     "lower the threshold, or give labels / an ImageJ ROI file"
                 )
-            ref = first if thr is None else np.where(first >= thr, first, 0.0)  # [003]: background set to 0
+            ref = first if thr is None else np.where(first >= thr, first, 0.0)  # (Lun et al.): background set to 0
             usable = np.isfinite(ref) & (ref > 0)
             empty = np.setdiff1d(np.unique(labels[labels > 0]), np.unique(labels[(labels > 0) & usable]))
             if empty.size:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from ..regions import (
     THRESHOLD_METHODS,
+    auto_settings,
     background_threshold,
     labels_from_rois,
     load_labels,
     particle_table,
     segment_particles,
+    typical_radius_px,
 )
 
 __all__ = ["THRESHOLD_METHODS", "background_threshold", "labels_from_rois", "load_labels", "particle_table",
-           "segment_particles"]
+           "segment_particles", "typical_radius_px", "auto_settings"]
