@@ -1,0 +1,139 @@
+"""Synthetic measurements with known parameters: what a fit must give back.
+
+Use them to test a fit, and to ask before an experiment whether it would
+determine the parameters at all (fit the synthetic record of the planned
+experiment and read the verdict).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .._checks import positive_float, whole_number
+from ..errors import ParameterError, SocscopeWarning
+from ..geometry import Mask, Sphere
+from ..observe.optical import random_drift, synthetic_movie
+from ._model import material_variant
+from .particle import _pixel_radius, sphere_pixels
+
+__all__ = ["SyntheticParticleRecord", "synthetic_particle_record"]
+
+
+@dataclass
+class SyntheticParticleRecord:
+    """A movie of one particle and its cycler record, with the truth.
+
+    Attributes
+    ----------
+    frames : ndarray (n_frames, ny, nx)
+    time_s : ndarray (n_frames,)
+    cycler : pandas.DataFrame
+        ``time_s``, ``current_A``, ``voltage_V``.
+    labels : ndarray of int (ny, nx)
+        1 on the particle.
+    mass_g : float
+        The electrode mass the current was scaled with.
+    pixel_size_nm : float
+    truth : dict
+        The parameters the record was made with.
+    simulation : xarray.Dataset
+    """
+
+    frames: np.ndarray
+    time_s: np.ndarray
+    cycler: pd.DataFrame
+    labels: np.ndarray
+    mass_g: float
+    pixel_size_nm: float
+    truth: dict
+    simulation: object
+
+
+def synthetic_particle_record(material, mask, *, pixel_size_nm: float, alpha: float | None = None,
+                              k0: float | None = None, contrast_full: float = 0.62,
+                              specific_current_mA_g: float = 70.0, duration_s: float = 3600.0,
+                              n_frames: int = 40, initial_theta: float = 0.97, psf_fwhm_nm: float | None = 265.0,
+                              photons: float | None = 2e4, drift_step_px: float = 0.1, voltage_noise_V: float = 1e-3,
+                              mass_g: float = 1e-3, pad_px: int = 12, background: float = 0.3,
+                              shape: str = "mask", n_shells: int = 20, rng=None) -> SyntheticParticleRecord:
+    """Simulate one particle (its shape a pixel mask) under constant current and film it.
+
+    The particle is simulated at one cell per pixel with ``alpha``/``k0`` (see
+    :func:`socscope.fitting.material_variant`), rendered by
+    :func:`socscope.observe.optical.synthetic_movie` (linear calibration
+    ``contrast_full``, Gaussian PSF, a reference spot, random stage drift,
+    shot noise with ``photons`` per unit intensity) and its voltage, sampled
+    every 10 s with Gaussian noise ``voltage_noise_V``, forms the cycler record.
+
+    Parameters
+    ----------
+    material : Material or str
+    mask : array_like of bool (ny, nx)
+        The particle's cross-section, one 4-connected piece.
+    pixel_size_nm : float
+    alpha, k0 : float, optional
+        Parameters of the record (default the material's).
+    specific_current_mA_g, duration_s : float
+        Constant charging current per gram [mA/g] (positive = charge) and its duration [s].
+    n_frames : int
+    shape : {"mask", "sphere"}
+        Simulate the mask itself (one cell per pixel) or a sphere of its
+        equivalent radius drawn as its equatorial section (the fast surrogate of
+        :func:`socscope.fitting.fit_particle_movie`).
+    rng : numpy.random.Generator or int
+    """
+    g = np.random.default_rng(rng)
+    p_nm = positive_float("pixel_size_nm", pixel_size_nm, unit=" nm", example="34.7")
+    n_frames = whole_number("n_frames", n_frames, minimum=3, example=40)
+    duration_s = positive_float("duration_s", duration_s, unit=" s", example="3600")
+    m = np.asarray(mask, dtype=bool)
+    if m.ndim != 2 or not m.any():
+        raise ParameterError("mask must be a 2-D boolean image with the particle True")
+    mat = material_variant(material, alpha=alpha, k0=k0)
+    verb = "Charge" if specific_current_mA_g >= 0 else "Discharge"
+    protocol = [f"{verb} at {abs(specific_current_mA_g):.9g} mA/g for {duration_s:.9g} seconds"]
+    t_frames = np.linspace(0.0, duration_s, n_frames)
+    t_cyc = np.arange(0.0, duration_s + 1e-9, 10.0)
+    t_all = np.unique(np.concatenate([t_frames, t_cyc]))
+    from ..simulate import simulate_particle
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SocscopeWarning)
+        if shape == "sphere":
+            geo, kw = Sphere(math.sqrt(m.sum() / math.pi) * p_nm * 1e-9), {"n_cells": n_shells}
+        elif shape == "mask":
+            geo, kw = Mask(m, p_nm * 1e-9), {}
+        else:
+            raise ParameterError(f"shape = {shape!r} must be 'mask' or 'sphere'")
+        ds = simulate_particle(mat, geo, protocol, initial_theta=initial_theta, output_times=t_all, **kw)
+    t_ds = np.asarray(ds["time"].values)
+    fi = np.minimum(np.searchsorted(t_ds, t_frames - 1e-9), t_ds.size - 1)
+    if shape == "sphere":
+        img = np.full((n_frames,) + m.shape, np.nan)
+        img[:, m] = sphere_pixels(np.asarray(ds["theta"].values)[fi], np.asarray(ds["r"].values),
+                                  _pixel_radius(m, p_nm * 1e-9))
+    else:
+        img = np.asarray(ds["theta"].values)[fi][:, 1:-1, 1:-1]  # the result pads the mask by one cell
+    ny, nx = m.shape
+    field = np.full((n_frames, ny + 2 * pad_px, nx + 2 * pad_px), np.nan)
+    field[:, pad_px:pad_px + ny, pad_px:pad_px + nx] = np.where(m, img, np.nan)
+    labels = np.zeros(field.shape[1:], dtype=np.int32)
+    labels[pad_px:pad_px + ny, pad_px:pad_px + nx] = m
+    drift = random_drift(n_frames, rng=g, step_px=drift_step_px, max_px=2.0) if drift_step_px > 0 else None
+    mov = synthetic_movie(field, labels=labels, time_s=t_frames, pixel_size_nm=p_nm, psf_fwhm_nm=psf_fwhm_nm,
+                          contrast_full=contrast_full, background=background, reference_spots=1, photons=photons,
+                          drift=drift, rng=g)
+    ci = np.searchsorted(t_ds, t_cyc - 1e-9)
+    volt = np.asarray(ds["voltage"].values)[np.minimum(ci, t_ds.size - 1)]
+    volt = volt + g.normal(0.0, voltage_noise_V, size=volt.size) if voltage_noise_V > 0 else volt
+    cycler = pd.DataFrame({"time_s": t_cyc, "current_A": np.full(t_cyc.size, specific_current_mA_g * 1e-3 * mass_g),
+                           "voltage_V": volt})
+    truth = {"alpha": float(mat.parameters.get("alpha", np.nan)) if alpha is None else float(alpha),
+             "k0": k0, "contrast_full": contrast_full}
+    return SyntheticParticleRecord(frames=mov.frames, time_s=t_frames, cycler=cycler, labels=mov.labels,
+                                   mass_g=mass_g, pixel_size_nm=p_nm, truth=truth, simulation=ds)
