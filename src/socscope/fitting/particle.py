@@ -71,6 +71,9 @@ class ParticleData:
         The recorded current as experiment sentences, from frame 0 on.
     voltage_V : ndarray or None
         Recorded voltage at the frame times.
+    voltage_samples : (ndarray, ndarray) or None
+        ``(time_s, voltage_V)`` of the cycler's own samples after frame 0 and up to
+        the last frame (time from frame 0): what the fit compares.
     contrast_noise, voltage_noise_V : float
         Noise standard deviation of one pixel's contrast and of the voltage.
     intensity : ndarray (n_frames, ny, nx)
@@ -102,6 +105,7 @@ class ParticleData:
     contrast_noise: float = MIN_CONTRAST_NOISE
     voltage_noise_V: float = MIN_VOLTAGE_NOISE_V
     intensity: np.ndarray | None = None
+    voltage_samples: tuple | None = None
     region: np.ndarray | None = None
     intensity_noise: np.ndarray | None = None
     origin_px: tuple = (0, 0)
@@ -224,6 +228,7 @@ def prepare_particle_data(frames, time_s, *, pixel_size_nm: float, cycler: pd.Da
     inoise = _intensity_noise(inten, region)
     t_cyc = t + float(time_offset_s)
     volt = None
+    vsamples = None
     vnoise = MIN_VOLTAGE_NOISE_V
     if cycler is not None:
         missing = [c for c in ("time_s", "current_A") if c not in cycler.columns]
@@ -234,7 +239,8 @@ def prepare_particle_data(frames, time_s, *, pixel_size_nm: float, cycler: pd.Da
         if "voltage_V" in cycler.columns:
             cv = cycler["voltage_V"].to_numpy(float)
             volt = np.interp(t_cyc, ct, cv)
-            sel = (ct >= t_cyc[0]) & (ct <= t_cyc[-1])
+            sel = (ct > t_cyc[0]) & (ct <= t_cyc[-1])
+            vsamples = (ct[sel] - t_cyc[0], cv[sel])
             if sel.sum() >= 3:
                 vn = noise_sigma(cv[sel])
                 vnoise = max(vn if math.isfinite(vn) else 0.0, MIN_VOLTAGE_NOISE_V)
@@ -257,7 +263,7 @@ def prepare_particle_data(frames, time_s, *, pixel_size_nm: float, cycler: pd.Da
     return ParticleData(contrast=contrast, mask=mask, time_s=t - t[0], pixel_size_nm=p_nm,
                         brightness=brightness, background=background, protocol=protocol, voltage_V=volt,
                         contrast_noise=noise, voltage_noise_V=vnoise, origin_px=(rs.start, cs.start),
-                        intensity=inten, region=region, intensity_noise=inoise,
+                        intensity=inten, region=region, voltage_samples=vsamples, intensity_noise=inoise,
                         drift_px=d, label=particle, meta={"mass_g": float(mass_g), "time_offset_s": float(time_offset_s),
                                                           "drift": drift})
 
@@ -330,7 +336,9 @@ class _ParticleForward:
         self.psf = psf_fwhm_nm
         self.flux = flux
         self.shape = shape
-        self.use_voltage = use_voltage and data.voltage_V is not None
+        self.use_voltage = use_voltage and data.voltage_samples is not None and data.voltage_samples[0].size > 0
+        self.out_times = data.time_s if not self.use_voltage else np.unique(
+            np.concatenate([data.time_s, data.voltage_samples[0]]))
         mask = data.mask
         self.frames = np.arange(1, data.contrast.shape[0])  # frame 0 is the reference (contrast 0)
         pixel_m = data.pixel_size_nm * 1e-9
@@ -374,7 +382,7 @@ class _ParticleForward:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SocscopeWarning)
             return simulate_particle(mat, self.geometry, self.data.protocol, initial_theta=self.initial_theta,
-                                     output_times=self.data.time_s, flux=self.flux, **self.sim_kw)
+                                     output_times=self.out_times, flux=self.flux, **self.sim_kw)
 
     def theta_pixels(self, ds) -> np.ndarray:
         img = np.asarray(ds["theta"].values)
@@ -418,12 +426,14 @@ class _ParticleForward:
         d = self.data
         n_pix = int(d.region.sum()) * d.time_s.size
         try:
-            model, _, v, _ = self.predict(values)
+            model, _, v, ds = self.predict(values)
         except Exception:  # a run that fails (solver, cut-off) is a bad parameter set, not a crash
-            return np.full(n_pix + (d.time_s.size - 1 if self.use_voltage else 0), np.nan)
+            return np.full(n_pix + (d.voltage_samples[0].size if self.use_voltage else 0), np.nan)
         r = ((d.intensity[:, d.region] - model[:, d.region]) / d.intensity_noise[d.region]).ravel()
         if self.use_voltage:
-            rv = (d.voltage_V[self.frames] - v[self.frames]) / d.voltage_noise_V
+            t_ds = np.asarray(ds["time"].values)
+            vi = np.minimum(np.searchsorted(t_ds, d.voltage_samples[0] - 1e-9), t_ds.size - 1)
+            rv = (d.voltage_samples[1] - np.asarray(ds["voltage"].values)[vi]) / d.voltage_noise_V
             r = np.concatenate([r, rv])
         return r
 

@@ -42,6 +42,8 @@ class SyntheticParticleRecord:
     truth : dict
         The parameters the record was made with.
     simulation : xarray.Dataset
+    reference_spot : (float, float) or None
+        ``(row, column)`` of the reference spot in frame 0.
     """
 
     frames: np.ndarray
@@ -52,6 +54,7 @@ class SyntheticParticleRecord:
     pixel_size_nm: float
     truth: dict
     simulation: object
+    reference_spot: tuple | None = None
 
 
 def synthetic_particle_record(material, mask, *, pixel_size_nm: float, alpha: float | None = None,
@@ -136,4 +139,6 @@ def synthetic_particle_record(material, mask, *, pixel_size_nm: float, alpha: fl
     truth = {"alpha": float(mat.parameters.get("alpha", np.nan)) if alpha is None else float(alpha),
              "k0": k0, "contrast_full": contrast_full}
     return SyntheticParticleRecord(frames=mov.frames, time_s=t_frames, cycler=cycler, labels=mov.labels,
-                                   mass_g=mass_g, pixel_size_nm=p_nm, truth=truth, simulation=ds)
+                                   mass_g=mass_g, pixel_size_nm=p_nm, truth=truth, simulation=ds,
+                                   reference_spot=tuple(float(v) for v in mov.reference_spots[0])
+                                   if len(mov.reference_spots) else None)
