@@ -21,7 +21,7 @@ from ..observe.optical import random_drift, synthetic_movie
 from ._model import material_variant
 from .particle import _pixel_radius, sphere_pixels
 
-__all__ = ["SyntheticParticleRecord", "synthetic_particle_record"]
+__all__ = ["SyntheticParticleRecord", "synthetic_particle_record", "synthetic_gitt_record"]
 
 
 @dataclass
@@ -142,3 +142,70 @@ def synthetic_particle_record(material, mask, *, pixel_size_nm: float, alpha: fl
                                    mass_g=mass_g, pixel_size_nm=p_nm, truth=truth, simulation=ds,
                                    reference_spot=tuple(float(v) for v in mov.reference_spots[0])
                                    if len(mov.reference_spots) else None)
+
+
+def synthetic_gitt_record(material, *, radius_m: float, pulses, specific_current_mA_g: float = 20.0,
+                          mass_g: float = 8e-3, initial_theta: float = 0.97, samples_per_step: int = 40,
+                          voltage_noise_V: float = 0.0, n_shells: int = 40, rng=None) -> pd.DataFrame:
+    """A GITT record of one sphere (all particles alike) with the truth in ``attrs``.
+
+    Parameters
+    ----------
+    material : Material or str
+        With U and i0 (Butler–Volmer kinetics).
+    radius_m : float
+    pulses : sequence of (float, float)
+        ``(pulse_s, rest_s)`` of every pulse.
+    specific_current_mA_g : float
+        Pulse current per gram (positive = charge).
+    mass_g : float
+        Active mass of the electrode [g]: the record's current is the specific current times it.
+    samples_per_step : int
+        Voltage samples per pulse and per rest (geometric spacing, the step's end included).
+    voltage_noise_V : float
+        Gaussian noise on the voltage.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``time_s``, ``voltage_V``, ``current_A``, ``step``; ``attrs["theta_mid"]`` holds
+        the θ of every pulse's middle.
+    """
+    from ..simulate import simulate_particle
+
+    g = np.random.default_rng(rng)
+    radius_m = positive_float("radius_m", radius_m, unit=" m", example="1e-6")
+    pulses = [(float(a), float(b)) for a, b in pulses]
+    if not pulses:
+        raise ParameterError("pulses must list at least one (pulse_s, rest_s)")
+    verb = "Charge" if specific_current_mA_g > 0 else "Discharge"
+    protocol, times, t0 = [], [0.0], 0.0
+    for tau, rest in pulses:
+        protocol += [f"{verb} at {abs(specific_current_mA_g):.9g} mA/g for {tau:.9g} seconds",
+                     f"Rest for {rest:.9g} seconds"]
+        for dur in (tau, rest):
+            # the first sample 0.1 s after the switch (or sooner): the instrument's clock then times the step
+            times.append(t0 + np.geomspace(min(0.1, dur * 1e-3), dur, samples_per_step))
+            t0 += dur
+    out_t = np.unique(np.concatenate([np.atleast_1d(x) for x in times]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SocscopeWarning)
+        ds = simulate_particle(material, Sphere(radius_m), protocol, initial_theta=initial_theta, n_cells=n_shells,
+                               output_times=out_t, kinetics="butler-volmer")
+    t = np.asarray(ds["time"].values)
+    keep = np.concatenate([[True], np.diff(t) > 0])
+    t = t[keep]
+    volt = np.asarray(ds["voltage"].values)[keep]
+    step = np.asarray(ds["step"].values)[keep]
+    cur = np.asarray(ds["current"].values)[keep]
+    current = np.where(np.abs(cur) > 0, np.sign(cur) * abs(specific_current_mA_g) * 1e-3 * mass_g, 0.0)
+    if voltage_noise_V > 0:
+        volt = volt + g.normal(0.0, voltage_noise_V, volt.size)
+    df = pd.DataFrame({"time_s": t, "voltage_V": volt, "current_A": current, "step": step})
+    mids = []
+    th = np.asarray(ds["theta_mean"].values)[keep]
+    for k in range(len(pulses)):
+        on = np.flatnonzero(step == 2 * k)
+        mids.append(0.5 * (th[max(on[0] - 1, 0)] + th[on[-1]]))
+    df.attrs["theta_mid"] = mids
+    return df
