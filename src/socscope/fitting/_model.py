@@ -33,7 +33,7 @@ def reference_rate_constant(material) -> float:
 
 
 def material_variant(material, *, alpha: float | None = None, d_shape: float | None = None,
-                     k0: float | None = None):
+                     k0: float | None = None, sigma_scale: float | None = None):
     """A copy of ``material`` with D(θ) and i0(θ) rescaled.
 
     Parameters
@@ -49,6 +49,8 @@ def material_variant(material, *, alpha: float | None = None, d_shape: float | N
     k0 : float, optional
         Rate constant [m/s]; i0(θ) is multiplied by ``k0 / k0_ref``
         (:func:`reference_rate_constant`).
+    sigma_scale : float, optional
+        Multiplies the electronic conductivity σ(θ).
 
     Returns
     -------
@@ -87,13 +89,30 @@ def material_variant(material, *, alpha: float | None = None, d_shape: float | N
         i0 = Property("i0", "A/m2", i_func, source=base_i0.source, valid_range=base_i0.valid_range,
                       formula=f"{f:.6g} * i0(θ) of {mat.name} (k0 = {float(k0):.6g} m/s)", dfunc=i_dfunc)
         notes.append(f"k0={float(k0)!r}")
-    if D is mat.D and i0 is mat.i0:
+    sigma = mat.sigma
+    if sigma_scale is not None and float(sigma_scale) != 1.0:
+        if sigma is None:
+            raise ParameterError(f"material {mat.name!r} has no σ(θ) to scale; choose one with sigma "
+                                 "(e.g. nmc532-sharma2022)")
+        g = float(sigma_scale)
+        base_s = sigma
+
+        def s_func(th, base=base_s, g=g):
+            return g * np.asarray(base(th))
+
+        def s_dfunc(th, base=base_s, g=g):
+            return g * np.asarray(base.derivative(th))
+
+        sigma = Property("sigma", "S/m", s_func, source=base_s.source, valid_range=base_s.valid_range,
+                         formula=f"{g:.6g} * sigma(θ) of {mat.name}", dfunc=s_dfunc)
+        notes.append(f"sigma_scale={g!r}")
+    if D is mat.D and i0 is mat.i0 and sigma is mat.sigma:
         return mat
     params = dict(mat.parameters)
     if alpha is not None and "alpha" in params:
         params["alpha"] = float(alpha)
     desc = ", ".join(n for n in notes if n)
-    return replace(mat, D=D, i0=i0, parameters=params, factory=None,
+    return replace(mat, D=D, i0=i0, sigma=sigma, parameters=params, factory=None,
                    description=f"{mat.description} (fitted variant: {desc})")
 
 
