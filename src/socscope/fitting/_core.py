@@ -291,7 +291,7 @@ def _solve(obj: _Objective, z0, lo, hi, *, max_nfev: int, diff_step: float):
 def least_squares_fit(residuals: Callable[[dict], np.ndarray], parameters: Sequence[Parameter], *,
                       n_starts: int = 3, rng=None, level: float = 0.95, intervals: bool = True,
                       max_nfev: int = 60, diff_step: float = 1e-3, scale_by_fit: bool = True,
-                      settings: dict | None = None) -> FitResult:
+                      scan: int = 0, settings: dict | None = None) -> FitResult:
     """Fit parameters by weighted least squares with multi-start and profile intervals.
 
     Parameters
@@ -314,6 +314,11 @@ def least_squares_fit(residuals: Callable[[dict], np.ndarray], parameters: Seque
         Most residual evaluations per start.
     diff_step : float
         Relative step of the finite-difference Jacobian (internal coordinates).
+    scan : int
+        Before the starts, evaluate this many points spread over the bounds
+        (a regular grid in internal coordinates for one parameter, uniform draws
+        otherwise) and replace the given start by the best of them and it: for objectives with
+        jumps (onsets that switch particle order) that trap a local optimiser.
     scale_by_fit : bool
         Scale the interval threshold by ``s² = max(1, χ²/(n − p))``, so that a
         misfit or underestimated noise widens the intervals.
@@ -345,6 +350,18 @@ def least_squares_fit(residuals: Callable[[dict], np.ndarray], parameters: Seque
     starts = [np.array([p.to_internal(p.value) for p in obj.free])]
     for _ in range(n_starts - 1):
         starts.append(g.uniform(lo, hi))
+    scan = whole_number("scan", scan, minimum=0, example=7)
+    if scan:
+        if lo.size == 1:
+            pts = [np.array([x]) for x in np.linspace(lo[0], hi[0], scan + 2)[1:-1]]
+        else:
+            pts = [g.uniform(lo, hi) for _ in range(scan)]
+        pts = [starts[0]] + pts
+        costs_scan = []
+        for z0 in pts:
+            r0 = obj(z0)
+            costs_scan.append(float(r0 @ r0))
+        starts[0] = pts[int(np.argmin(costs_scan))]
     best, costs = None, []
     for z0 in starts:
         sol = _solve(obj, z0, lo, hi, max_nfev=max_nfev, diff_step=diff_step)

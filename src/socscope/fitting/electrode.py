@@ -122,7 +122,7 @@ def fit_electrode_onsets(measured: pd.DataFrame, labels, material, *, pixel_size
                          collector: str = "bottom", contact_dilation_px: int = 1, onset_noise: float = 0.01,
                          step_noise: float | None = None, n_shells: int = 6, output_interval: float = 600.0,
                          initial_theta: float = 0.97, n_starts: int = 1, rng=None, level: float = 0.95,
-                         intervals: bool = True, max_nfev: int = 30) -> FitResult:
+                         intervals: bool = True, max_nfev: int = 30, scan: int = 7) -> FitResult:
     """Fit σ scale, carbon coverage and contact size to measured per-particle onsets.
 
     Parameters
@@ -154,8 +154,9 @@ def fit_electrode_onsets(measured: pd.DataFrame, labels, material, *, pixel_size
         step-likeness out of the objective.
     n_shells, output_interval, initial_theta
         Simulation settings (see :func:`socscope.simulate_electrode`).
-    n_starts, rng, level, intervals, max_nfev
-        See :func:`socscope.fitting.least_squares_fit`.
+    n_starts, rng, level, intervals, max_nfev, scan
+        See :func:`socscope.fitting.least_squares_fit`; the scan (7 points over the
+        bounds by default) guards against the jumps of onsets that switch order.
 
     Returns
     -------
@@ -213,9 +214,9 @@ def fit_electrode_onsets(measured: pd.DataFrame, labels, material, *, pixel_size
                 "contact_dilation_px": contact_dilation_px, "coverage": coverage, "has_carbon": carbon.tolist(),
                 "onset_noise": onset_noise, "step_noise": step_noise, "n_shells": n_shells,
                 "output_interval": output_interval, "initial_theta": initial_theta, "n_particles": n,
-                "seed": rng if isinstance(rng, (int, type(None))) else "generator"}
+                "scan": scan, "seed": rng if isinstance(rng, (int, type(None))) else "generator"}
     res = least_squares_fit(residuals, params, n_starts=n_starts, rng=rng, level=level, intervals=intervals,
-                            max_nfev=max_nfev, settings=settings)
+                            max_nfev=max_nfev, scan=scan, settings=settings)
     vals = {p.name: p.value for p in res.parameters}
     try:
         ds = fwd.simulate(vals)
