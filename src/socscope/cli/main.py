@@ -499,6 +499,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .optical import add_optical_parser  # socscope optical analyze
 
     add_optical_parser(sub)
+    from .fit import add_fit_parser; add_fit_parser(sub)  # noqa: E702  socscope fit particle|gitt|electrode
 
     m = sub.add_parser("materials", help="list built-in materials or show one",
                        description="List the built-in materials, or show every parameter of one (built-in, or "

@@ -194,12 +194,12 @@ class FitResult:
     def summary(self) -> dict:
         """JSON-serialisable summary (values, intervals, verdict, diagnostics)."""
         diag = {k: v for k, v in self.diagnostics.items() if k != "profiles"}
-        return {
+        return _jsonable({
             "identifiable": bool(self.identifiable), "message": self.message, "level": self.level,
             "parameters": self.table().to_dict(orient="records"), "chi2": self.chi2, "n_data": self.n_data,
             "correlation": None if self.correlation is None else np.asarray(self.correlation).tolist(),
-            "free": self.free_names, "diagnostics": _jsonable(diag), "settings": _jsonable(self.settings),
-        }
+            "free": self.free_names, "diagnostics": diag, "settings": self.settings,
+        })
 
 
 def _jsonable(obj):
@@ -209,6 +209,8 @@ def _jsonable(obj):
         return [_jsonable(v) for v in obj]
     if isinstance(obj, np.ndarray):
         return _jsonable(obj.tolist())
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
     if isinstance(obj, (np.floating, float)):
         return None if not math.isfinite(float(obj)) else float(obj)
     if isinstance(obj, np.integer):

@@ -153,7 +153,12 @@ def prepare_particle_data(frames, time_s, *, pixel_size_nm: float, cycler: pd.Da
         Label of the particle (numbered by :func:`~socscope.analysis.optical.segment.segment_particles`,
         raster order); default the largest not touching the edge.
     labels : array_like of int, optional
-        Particle labels instead of the segmentation.
+        Particle labels instead of the segmentation. Without them the chosen
+        particle's outline is redrawn at the level halfway between its
+        brightness and the matrix's on the first frame (where a blurred edge
+        has its true position), since the field-wide threshold of the
+        segmentation can sit a pixel off it, and the particle's size sets the
+        current density.
     drift : {"gaussian", "xcorr", "none"}
     reference_spot : (y, x), "auto"
         For ``drift="gaussian"``.
@@ -218,6 +223,24 @@ def prepare_particle_data(frames, time_s, *, pixel_size_nm: float, cycler: pd.Da
     ring = ndimage.binary_dilation(mask_full, iterations=margin)[rs, cs] & (lab[rs, cs] == 0)
     ring &= ~ndimage.binary_dilation(mask, iterations=max(int(math.ceil(3 * sigma_px)), 1))
     background = float(np.median(first[ring])) if ring.sum() >= 5 else 0.0
+    if labels is None and ring.sum() >= 5:
+        # the segmentation's threshold is set for the whole field; a blurred edge crosses the level halfway
+        # between the particle and the matrix where the true edge lies (a symmetric PSF on a straight edge):
+        # redraw the outline there, keeping the piece that holds the segmented particle's centre
+        half = first > 0.5 * (brightness + background)
+        half &= (lab[rs, cs] == 0) | mask
+        pieces, _ = ndimage.label(half)
+        d_in = ndimage.distance_transform_edt(mask)
+        centre = np.unravel_index(int(np.argmax(d_in)), mask.shape)
+        if pieces[centre] > 0:
+            redrawn = ndimage.binary_fill_holes(pieces == pieces[centre])
+            if 0.5 * mask.sum() <= redrawn.sum() <= 2.0 * mask.sum():
+                mask = redrawn
+                lab = lab.copy()
+                lab[rs, cs][lab[rs, cs] == particle] = 0
+                sub = lab[rs, cs]
+                sub[mask] = particle
+                lab[rs, cs] = sub
     contrast = differential_contrast(corrected[:, rs, cs], first)
     contrast = np.where(mask, contrast, np.nan)
     noise = noise_sigma(contrast[:, mask], axis=0) if contrast.shape[0] >= 3 else math.nan
