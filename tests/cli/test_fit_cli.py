@@ -2,7 +2,6 @@
 
 import dataclasses
 import json
-import math
 
 import numpy as np
 import pandas as pd
@@ -98,7 +97,7 @@ def test_fit_particle_end_to_end(particle_inputs, tmp_path):
 
 
 def test_bad_free_parameter_is_one_line(particle_inputs, tmp_path, capsys):
-    folder, rec = particle_inputs
+    folder, _ = particle_inputs
     rc = main(["fit", "particle", str(folder / "movie.tif"), "--cycler", str(folder / "cell.csv"),
                "--pixel-size-nm", "125", "--mass-mg", "1", "--free", "beta", "--out", str(tmp_path / "o")])
     assert rc == 2

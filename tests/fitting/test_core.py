@@ -40,7 +40,7 @@ def test_interval_coverage_of_a_linear_model():
     hits = 0
     for _ in range(100):
         y = 1.0 + 0.5 * X + rng.normal(0.0, 0.1, X.size)
-        res = least_squares_fit(lambda v: (y - v["b"] - v["m"] * X) / 0.1,
+        res = least_squares_fit(lambda v, y=y: (y - v["b"] - v["m"] * X) / 0.1,
                                 [Parameter("b", 0.0, (-5, 5)), Parameter("m", 0.0, (-5, 5))],
                                 n_starts=1, scale_by_fit=False)
         lo, hi = res.intervals["m"]

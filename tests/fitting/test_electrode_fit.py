@@ -6,8 +6,11 @@ from numpy.testing import assert_allclose
 
 import socscope as ss
 from socscope.errors import ParameterError
-from socscope.fitting import NOT_IDENTIFIABLE
-from socscope.fitting.electrode import _ElectrodeForward, electrode_onsets, fit_electrode_onsets
+from socscope.fitting.electrode import (
+    _ElectrodeForward,
+    electrode_onsets,
+    fit_electrode_onsets,
+)
 from socscope.observe.optical import disc_labels
 
 # two columns of three touching 3 µm discs on the collector; only the left column has carbon, so the
@@ -16,8 +19,8 @@ from socscope.observe.optical import disc_labels
 CENTRES = [(53 - 12 * r, 7 + 12 * c) for c in range(2) for r in range(3)]
 LABELS = disc_labels((60, 32), CENTRES, [6.0] * len(CENTRES))
 CARBON = np.array([c == 0 for c in range(2) for r in range(3)])
-KW = dict(pixel_size_nm=500.0, protocol="Charge at C/20 for 5 hours", has_carbon=CARBON, coverage=0.5,
-          start={"contact_scale": 0.003}, onset_noise=0.002)
+KW = {"pixel_size_nm": 500.0, "protocol": "Charge at C/20 for 5 hours", "has_carbon": CARBON, "coverage": 0.5,
+      "start": {"contact_scale": 0.003}, "onset_noise": 0.002}
 TRUE_SCALE = 0.4
 
 

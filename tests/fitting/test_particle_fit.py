@@ -23,8 +23,16 @@ from numpy.testing import assert_allclose
 import socscope as ss
 from socscope.errors import ParameterError
 from socscope.fitting import NOT_IDENTIFIABLE
-from socscope.fitting.particle import fit_particle_movie, particle_parameters, prepare_particle_data
-from socscope.fitting._model import current_protocol, material_variant, reference_rate_constant
+from socscope.fitting._model import (
+    current_protocol,
+    material_variant,
+    reference_rate_constant,
+)
+from socscope.fitting.particle import (
+    fit_particle_movie,
+    particle_parameters,
+    prepare_particle_data,
+)
 from socscope.fitting.synthetic import synthetic_particle_record
 
 PIXEL_NM = 125.0
@@ -41,8 +49,8 @@ def mat():
 
 def _record(mat, seed, **kw):
     k0 = K_FACTOR * reference_rate_constant(mat)
-    opts = dict(pixel_size_nm=PIXEL_NM, alpha=ALPHA, k0=k0, specific_current_mA_g=140.0, duration_s=1800.0,
-                n_frames=8, shape="sphere", pad_px=20, rng=seed)
+    opts = {"pixel_size_nm": PIXEL_NM, "alpha": ALPHA, "k0": k0, "specific_current_mA_g": 140.0,
+            "duration_s": 1800.0, "n_frames": 8, "shape": "sphere", "pad_px": 20, "rng": seed}
     opts.update(kw)
     return synthetic_particle_record(mat, DISC, **opts), k0
 
@@ -79,7 +87,7 @@ def test_one_record_gives_alpha_and_k0_back(mat):
     # within 10 %, the bound (standard errors ~1 % for α, ~5 % for k0)
     assert_allclose([res.values["alpha"], res.values["k0"]], [ALPHA, k0], rtol=0.10)
     fitted = res.fitted
-    assert set(["contrast_measured", "contrast_fitted", "residual", "centre_measured", "profile_fitted"]) <= set(fitted)
+    assert {"contrast_measured", "contrast_fitted", "residual", "centre_measured", "profile_fitted"} <= set(fitted)
     # the fitted mean contrast follows the measured one to within the noise of a mean of ~200 px
     assert_allclose(fitted.mean_fitted[1:], fitted.mean_measured[1:], atol=5e-3)
     assert res.settings["shape"] == "sphere" and res.settings["protocol"]

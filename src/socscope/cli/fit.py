@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import SocscopeError
 from ._flags import not_an_input, positive
 
-__all__ = ["add_fit_parser", "PARTICLE_OUTPUTS", "GITT_OUTPUTS", "ELECTRODE_OUTPUTS"]
+__all__ = ["ELECTRODE_OUTPUTS", "GITT_OUTPUTS", "PARTICLE_OUTPUTS", "add_fit_parser"]
 
 PARTICLE_OUTPUTS = ("fit.json", "parameters.csv", "comparison.nc", "simulation.nc", "residual_maps.png",
                     "traces.png", "side_by_side.tif", "provenance.json")
@@ -221,11 +221,19 @@ def _report(args, res, out: Path) -> None:
 
 def cmd_fit_particle(args) -> int:
     """``socscope fit particle``."""
-    from ..fitting.particle import FREE_PARTICLE_PARAMETERS, fit_particle_movie, prepare_particle_data
+    from ..fitting.particle import (
+        FREE_PARTICLE_PARAMETERS,
+        fit_particle_movie,
+        prepare_particle_data,
+    )
     from ..io.cycler import load_cycler
     from ..materials import as_material, load
     from ..plotting._common import save_figure
-    from ..plotting.fitting import plot_particle_fit, plot_particle_residuals, side_by_side
+    from ..plotting.fitting import (
+        plot_particle_fit,
+        plot_particle_residuals,
+        side_by_side,
+    )
 
     free = _free(args.free, FREE_PARTICLE_PARAMETERS)
     mat = load(args.material) if Path(args.material).suffix in (".toml", ".csv") else as_material(args.material)

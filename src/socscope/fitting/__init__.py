@@ -15,6 +15,12 @@
     electrode from the per-particle onset SOCs of an asynchronous charge.
 """
 
-from ._core import NOT_IDENTIFIABLE, FitResult, Parameter, least_squares_fit, noise_sigma
+from ._core import (
+    NOT_IDENTIFIABLE,
+    FitResult,
+    Parameter,
+    least_squares_fit,
+    noise_sigma,
+)
 
-__all__ = ["Parameter", "FitResult", "least_squares_fit", "noise_sigma", "NOT_IDENTIFIABLE"]
+__all__ = ["NOT_IDENTIFIABLE", "FitResult", "Parameter", "least_squares_fit", "noise_sigma"]

@@ -26,8 +26,8 @@ its profile stays below the threshold up to a bound.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -36,7 +36,7 @@ from scipy import optimize, stats
 from .._checks import fraction, whole_number
 from ..errors import ParameterError
 
-__all__ = ["Parameter", "FitResult", "least_squares_fit", "NOT_IDENTIFIABLE", "noise_sigma"]
+__all__ = ["NOT_IDENTIFIABLE", "FitResult", "Parameter", "least_squares_fit", "noise_sigma"]
 
 #: the verdict text of a fit whose data do not determine its parameters
 NOT_IDENTIFIABLE = "not identifiable"

@@ -12,7 +12,7 @@ from ..errors import ParameterError
 from ..materials import Property, as_material
 from ..materials._constants import F
 
-__all__ = ["material_variant", "reference_rate_constant", "current_protocol", "DIFFUSION_REFERENCE_THETA"]
+__all__ = ["DIFFUSION_REFERENCE_THETA", "current_protocol", "material_variant", "reference_rate_constant"]
 
 #: θ at which the D(θ) shape parameter leaves D unchanged (the lithiated end)
 DIFFUSION_REFERENCE_THETA = 1.0

@@ -27,7 +27,6 @@ product: fitted together, they are reported as not identifiable.
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import replace
 
@@ -40,7 +39,7 @@ from ..materials import as_material
 from ._core import FitResult, Parameter, least_squares_fit
 from ._model import material_variant
 
-__all__ = ["fit_electrode_onsets", "electrode_parameters", "FREE_ELECTRODE_PARAMETERS", "electrode_onsets"]
+__all__ = ["FREE_ELECTRODE_PARAMETERS", "electrode_onsets", "electrode_parameters", "fit_electrode_onsets"]
 
 #: parameters :func:`fit_electrode_onsets` can fit
 FREE_ELECTRODE_PARAMETERS = ("sigma_scale", "coverage", "contact_scale")
@@ -87,7 +86,7 @@ class _ElectrodeForward:
         self.labels = labels
         self.material = material
         self.protocol = protocol
-        self.kw = dict(pixel_size_nm=pixel_size_nm, collector=collector, contact_dilation_px=contact_dilation_px)
+        self.kw = {"pixel_size_nm": pixel_size_nm, "collector": collector, "contact_dilation_px": contact_dilation_px}
         self.has_carbon = has_carbon
         self.coverage = coverage
         self.n_shells = n_shells
@@ -199,7 +198,7 @@ def fit_electrode_onsets(measured: pd.DataFrame, labels, material, *, pixel_size
     def residuals(values):
         try:
             on = electrode_onsets(fwd.simulate(values))
-        except Exception:  # a failed run is a bad parameter set
+        except Exception:  # noqa: BLE001 - a failed run (solver, cut-off) is a bad parameter set
             return np.full(n_res, np.nan)
         mo = np.where(np.isfinite(m_onset), m_onset, float(on["onset_soc"].max()))
         r = (mo - on["onset_soc"].to_numpy()) / onset_noise
@@ -221,7 +220,7 @@ def fit_electrode_onsets(measured: pd.DataFrame, labels, material, *, pixel_size
     try:
         ds = fwd.simulate(vals)
         on = electrode_onsets(ds)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - report, keep the fitted values
         res.message += f"; the fitted model could not be re-run ({exc})"
         return res
     res.fitted = ds

@@ -150,8 +150,8 @@ def fit_gitt(df: pd.DataFrame, material, *, mass_g: float, radius_m: float, init
     -------
     GittFit
     """
-    from ..analysis.gitt import detect_pulses, gitt_diffusivity
     from ..analysis._steps import check_record, radius_metres
+    from ..analysis.gitt import detect_pulses, gitt_diffusivity
 
     mat = as_material(material)
     if mat.U is None:
@@ -163,7 +163,7 @@ def fit_gitt(df: pd.DataFrame, material, *, mass_g: float, radius_m: float, init
     max_points = whole_number("max_points", max_points, minimum=5, example=60)
     if not 0 < initial_theta < 1:
         raise ParameterError(f"initial_theta = {initial_theta!r} must lie in (0, 1)")
-    t, v, i = check_record(df)
+    t, v, _ = check_record(df)
     pulses = detect_pulses(df) if pulses is None else pulses
     classic = gitt_diffusivity(df, mass_g=mass_g, molar_mass_g_mol=mat.molar_mass * 1e3,
                                density_g_cm3=mat.density / 1e3, radius_m=radius_m, pulses=pulses)
@@ -217,7 +217,7 @@ def fit_gitt(df: pd.DataFrame, material, *, mass_g: float, radius_m: float, init
                     start = float(guess[j])
             start = min(max(start, lo_d * 1.001), hi_d / 1.001)
 
-            def residuals(vals, j=j, pl=pl):
+            def residuals(vals, j=j, pl=pl, sweep=sweep):
                 trial = nodes.copy()
                 trial[j] = vals["D"]
                 if sweep == 0:
@@ -231,7 +231,7 @@ def fit_gitt(df: pd.DataFrame, material, *, mass_g: float, radius_m: float, init
                         warnings.simplefilter("ignore", SocscopeWarning)
                         ds = simulate_particle(trial_mat, geo, pl["protocol"], initial_theta=pl["theta_start"],
                                                n_cells=n_shells, output_times=pl["times"], kinetics="butler-volmer")
-                except Exception:
+                except Exception:  # noqa: BLE001 - a failed run is a bad parameter set
                     return np.full(pl["times"].size, np.nan)
                 tm = np.asarray(ds["time"].values)
                 vi = np.minimum(np.searchsorted(tm, pl["times"] - 1e-9), tm.size - 1)

@@ -38,11 +38,24 @@ from ..errors import ParameterError, SocscopeWarning
 from ..geometry import Mask, Sphere
 from ..materials import as_material
 from ..observe.optical import intensity_from_theta, psf_blur
-from ._core import NOT_IDENTIFIABLE, FitResult, Parameter, least_squares_fit, noise_sigma
+from ._core import (
+    NOT_IDENTIFIABLE,
+    FitResult,
+    Parameter,
+    least_squares_fit,
+    noise_sigma,
+)
 from ._model import current_protocol, material_variant, reference_rate_constant
 
-__all__ = ["ParticleData", "prepare_particle_data", "fit_particle_movie", "particle_parameters",
-           "FREE_PARTICLE_PARAMETERS", "render_particle", "sphere_pixels"]
+__all__ = [
+    "FREE_PARTICLE_PARAMETERS",
+    "ParticleData",
+    "fit_particle_movie",
+    "particle_parameters",
+    "prepare_particle_data",
+    "render_particle",
+    "sphere_pixels",
+]
 
 #: parameters :func:`fit_particle_movie` can fit
 FREE_PARTICLE_PARAMETERS = ("alpha", "d_shape", "k0", "contrast_full")
@@ -170,7 +183,12 @@ def prepare_particle_data(frames, time_s, *, pixel_size_nm: float, cycler: pd.Da
         Keep at most this many frames, evenly spaced, always the first and last.
     """
     from ..analysis.optical.contrast import differential_contrast
-    from ..analysis.optical.drift import drift_gaussian, drift_xcorr, pick_reference_spot, shift_frames
+    from ..analysis.optical.drift import (
+        drift_gaussian,
+        drift_xcorr,
+        pick_reference_spot,
+        shift_frames,
+    )
     from ..analysis.optical.segment import segment_particles
 
     p_nm = positive_float("pixel_size_nm", pixel_size_nm, unit=" nm", example="34.7")
@@ -212,16 +230,16 @@ def prepare_particle_data(frames, time_s, *, pixel_size_nm: float, cycler: pd.Da
         raise ParameterError(f"particle = {particle}: the movie has particles 1..{n_lab}; pick one of them")
     mask_full = lab == particle
     sigma_px = 0.0 if not psf_fwhm_nm else float(psf_fwhm_nm) / 2.3548 / p_nm
-    margin = int(math.ceil(3 * sigma_px)) + 2
+    margin = math.ceil(3 * sigma_px) + 2
     rs, cs = _crop(mask_full, margin)
     mask = mask_full[rs, cs]
-    inner = ndimage.binary_erosion(mask, iterations=max(int(math.ceil(2 * sigma_px)), 1))
+    inner = ndimage.binary_erosion(mask, iterations=max(math.ceil(2 * sigma_px), 1))
     if inner.sum() < 5:
         inner = mask
     first = corrected[0][rs, cs]
     brightness = float(np.median(first[inner]))
     ring = ndimage.binary_dilation(mask_full, iterations=margin)[rs, cs] & (lab[rs, cs] == 0)
-    ring &= ~ndimage.binary_dilation(mask, iterations=max(int(math.ceil(3 * sigma_px)), 1))
+    ring &= ~ndimage.binary_dilation(mask, iterations=max(math.ceil(3 * sigma_px), 1))
     background = float(np.median(first[ring])) if ring.sum() >= 5 else 0.0
     if labels is None and ring.sum() >= 5:
         # the segmentation's threshold is set for the whole field; a blurred edge crosses the level halfway
@@ -245,7 +263,7 @@ def prepare_particle_data(frames, time_s, *, pixel_size_nm: float, cycler: pd.Da
     contrast = np.where(mask, contrast, np.nan)
     noise = noise_sigma(contrast[:, mask], axis=0) if contrast.shape[0] >= 3 else math.nan
     noise = max(noise if math.isfinite(noise) else 0.0, MIN_CONTRAST_NOISE)
-    region = ndimage.binary_dilation(mask, iterations=int(math.ceil(2 * sigma_px)) + 1)
+    region = ndimage.binary_dilation(mask, iterations=math.ceil(2 * sigma_px) + 1)
     region &= (lab[rs, cs] == 0) | mask
     inten = corrected[:, rs, cs]
     inoise = _intensity_noise(inten, region)
@@ -376,7 +394,7 @@ class _ParticleForward:
             raise ParameterError(f"shape = {shape!r} must be 'mask' (the particle's own outline) or 'sphere'")
         depth = ndimage.distance_transform_edt(mask)
         across = 2.0 * float(depth.max())
-        f = 1 if cells_across is None else max(1, int(round(across / max(cells_across, 1))))
+        f = 1 if cells_across is None else max(1, round(across / max(cells_across, 1)))
         self.factor = f
         ny, nx = mask.shape
         py, px = (-ny) % f, (-nx) % f
@@ -449,8 +467,8 @@ class _ParticleForward:
         d = self.data
         n_pix = int(d.region.sum()) * d.time_s.size
         try:
-            model, _, v, ds = self.predict(values)
-        except Exception:  # a run that fails (solver, cut-off) is a bad parameter set, not a crash
+            model, _, _, ds = self.predict(values)
+        except Exception:  # noqa: BLE001 - a run that fails (solver, cut-off, material check) is a bad parameter set
             return np.full(n_pix + (d.voltage_samples[0].size if self.use_voltage else 0), np.nan)
         r = ((d.intensity[:, d.region] - model[:, d.region]) / d.intensity_noise[d.region]).ravel()
         if self.use_voltage:
@@ -582,7 +600,7 @@ def fit_particle_movie(data: ParticleData, material, *, free=("alpha", "k0"), st
     vals = {p.name: p.value for p in res.parameters}
     try:
         _, c, v, ds = fwd.predict(vals)
-    except Exception as exc:  # the optimum itself should run; say so if it does not
+    except Exception as exc:  # noqa: BLE001 - the optimum itself should run; say so if it does not
         res.message += f"; the fitted model could not be re-run ({exc})"
         return res
     res.fitted = _comparison(data, c, v, ds)

@@ -21,7 +21,7 @@ from ..observe.optical import random_drift, synthetic_movie
 from ._model import material_variant
 from .particle import _pixel_radius, sphere_pixels
 
-__all__ = ["SyntheticParticleRecord", "synthetic_particle_record", "synthetic_gitt_record"]
+__all__ = ["SyntheticParticleRecord", "synthetic_gitt_record", "synthetic_particle_record"]
 
 
 @dataclass

@@ -6,7 +6,7 @@ import numpy as np
 
 from ._common import _plt
 
-__all__ = ["plot_particle_fit", "plot_particle_residuals", "plot_gitt_fit", "plot_onsets_fit", "side_by_side"]
+__all__ = ["plot_gitt_fit", "plot_onsets_fit", "plot_particle_fit", "plot_particle_residuals", "side_by_side"]
 
 
 def side_by_side(comparison) -> np.ndarray:
