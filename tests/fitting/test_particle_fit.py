@@ -9,7 +9,7 @@ model, the recorded current replayed as a protocol, and the fit with profile
 intervals. To keep twenty trials cheap the particle is simulated as a sphere
 of the mask's equivalent radius drawn as its equatorial section (the
 ``shape="sphere"`` surrogate, ~5 ms a run instead of ~0.5 s for a 2D mask),
-in 8 frames of a 2 µm particle at 125 nm pixels. The particle's outline is
+in 8 frames of a 2 µm particle at 125 nm pixels, the voltage every 10 s. The particle's outline is
 taken as known (its true labels): a segmentation one pixel too wide changes
 the current density, and with it the voltage, by a few per cent.
 """
@@ -50,16 +50,18 @@ def mat():
 def _record(mat, seed, **kw):
     k0 = K_FACTOR * reference_rate_constant(mat)
     opts = {"pixel_size_nm": PIXEL_NM, "alpha": ALPHA, "k0": k0, "specific_current_mA_g": 140.0,
-            "duration_s": 1800.0, "n_frames": 8, "shape": "sphere", "pad_px": 20, "rng": seed}
+            "duration_s": 1800.0, "n_frames": 8, "shape": "sphere", "pad_px": 20, "rng": seed,
+            "cycler_interval_s": 10.0}
     opts.update(kw)
     return synthetic_particle_record(mat, DISC, **opts), k0
 
 
-def _fit(mat, rec, **kw):
+def _fit(mat, rec, n_starts=2, **kw):
     data = prepare_particle_data(rec.frames, rec.time_s, pixel_size_nm=PIXEL_NM, cycler=rec.cycler,
                                  mass_g=rec.mass_g, labels=rec.labels,
                                  reference_spot=rec.reference_spot)
-    return fit_particle_movie(data, mat, free=("alpha", "k0"), shape="sphere", radius_m=RADIUS, rng=0, **kw)
+    return fit_particle_movie(data, mat, free=("alpha", "k0"), shape="sphere", radius_m=RADIUS, rng=0,
+                              n_starts=n_starts, **kw)
 
 
 @pytest.mark.slow
@@ -67,7 +69,7 @@ def test_alpha_and_k0_recovered_and_intervals_cover_truth(mat):
     covered = {"alpha": 0, "k0": 0}
     for seed in range(20):
         rec, k0 = _record(mat, seed)
-        res = _fit(mat, rec)
+        res = _fit(mat, rec, n_starts=1)  # one start, the material's α and k0 (not the truth)
         assert res.identifiable, res.message
         truth = {"alpha": ALPHA, "k0": k0}
         for name in covered:
@@ -110,12 +112,12 @@ def test_real_outline_recovers_alpha(mat):
     """The particle's own outline (one cell per pixel), α and the calibration free, images only."""
     m = ((YY - 7.5) / 6.5) ** 2 + ((XX - 7.5) / 4.5) ** 2 < 1.0
     rec = synthetic_particle_record(mat, m[2:14, 2:14], pixel_size_nm=PIXEL_NM, alpha=ALPHA, specific_current_mA_g=140.0,
-                                    duration_s=1800.0, n_frames=8, pad_px=20, contrast_full=0.5, rng=3)
+                                    duration_s=1800.0, n_frames=6, pad_px=20, contrast_full=0.5, rng=3)
     data = prepare_particle_data(rec.frames, rec.time_s, pixel_size_nm=PIXEL_NM, cycler=rec.cycler,
                                  mass_g=rec.mass_g, labels=rec.labels,
                                  reference_spot=rec.reference_spot)
     res = fit_particle_movie(data, mat, free=("alpha", "contrast_full"), use_voltage=False, n_starts=1,
-                             intervals=False, start={"alpha": 2.0})
+                             intervals=False, start={"alpha": 2.0}, max_nfev=15)
     # within 10 %, as the issue asks of α; the calibration is a plain scale and comes out to 5 %
     assert_allclose(res.values["alpha"], ALPHA, rtol=0.10)
     assert_allclose(res.values["contrast_full"], 0.5, rtol=0.05)

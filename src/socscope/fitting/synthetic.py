@@ -63,7 +63,8 @@ def synthetic_particle_record(material, mask, *, pixel_size_nm: float, alpha: fl
                               n_frames: int = 40, initial_theta: float = 0.97, psf_fwhm_nm: float | None = 265.0,
                               photons: float | None = 2e4, drift_step_px: float = 0.1, voltage_noise_V: float = 1e-3,
                               mass_g: float = 1e-3, pad_px: int = 12, background: float = 0.3,
-                              shape: str = "mask", n_shells: int = 20, rng=None) -> SyntheticParticleRecord:
+                              shape: str = "mask", n_shells: int = 20, cycler_interval_s: float = 10.0,
+                              rng=None) -> SyntheticParticleRecord:
     """Simulate one particle (its shape a pixel mask) under constant current and film it.
 
     The particle is simulated at one cell per pixel with ``alpha``/``k0`` (see
@@ -101,7 +102,8 @@ def synthetic_particle_record(material, mask, *, pixel_size_nm: float, alpha: fl
     verb = "Charge" if specific_current_mA_g >= 0 else "Discharge"
     protocol = [f"{verb} at {abs(specific_current_mA_g):.9g} mA/g for {duration_s:.9g} seconds"]
     t_frames = np.linspace(0.0, duration_s, n_frames)
-    t_cyc = np.arange(0.0, duration_s + 1e-9, 10.0)
+    t_cyc = np.arange(0.0, duration_s + 1e-9, positive_float("cycler_interval_s", cycler_interval_s, unit=" s",
+                                                             example="10"))
     t_all = np.unique(np.concatenate([t_frames, t_cyc]))
     from ..simulate import simulate_particle
 
