@@ -9,10 +9,11 @@
 __version__ = "0.1.0"
 
 from . import analysis, errors, geometry, io, materials, numerics, observe, physics, protocols  # noqa: E402
+from . import fitting  # noqa: E402
 from .io.results import open_results, save_results  # noqa: E402
 from .simulate import simulate_electrode, simulate_particle, simulate_particles  # noqa: E402
 
 __all__ = [
-    "__version__", "analysis", "errors", "io", "geometry", "materials", "numerics", "observe", "physics",
+    "__version__", "analysis", "errors", "fitting", "io", "geometry", "materials", "numerics", "observe", "physics",
     "protocols", "simulate_electrode", "simulate_particle", "simulate_particles", "save_results", "open_results",
 ]

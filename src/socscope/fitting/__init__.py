@@ -22,5 +22,27 @@ from ._core import (
     least_squares_fit,
     noise_sigma,
 )
+from ._model import current_protocol, material_variant, reference_rate_constant
+from .electrode import fit_electrode_onsets
+from .gitt import GittFit, fit_gitt
+from .particle import ParticleData, fit_particle_movie, prepare_particle_data
+from .synthetic import synthetic_gitt_record, synthetic_particle_record
 
-__all__ = ["NOT_IDENTIFIABLE", "FitResult", "Parameter", "least_squares_fit", "noise_sigma"]
+__all__ = [
+    "NOT_IDENTIFIABLE",
+    "FitResult",
+    "GittFit",
+    "Parameter",
+    "ParticleData",
+    "current_protocol",
+    "fit_electrode_onsets",
+    "fit_gitt",
+    "fit_particle_movie",
+    "least_squares_fit",
+    "material_variant",
+    "noise_sigma",
+    "prepare_particle_data",
+    "reference_rate_constant",
+    "synthetic_gitt_record",
+    "synthetic_particle_record",
+]
