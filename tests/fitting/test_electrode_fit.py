@@ -20,7 +20,7 @@ CENTRES = [(53 - 12 * r, 7 + 12 * c) for c in range(2) for r in range(3)]
 LABELS = disc_labels((60, 32), CENTRES, [6.0] * len(CENTRES))
 CARBON = np.array([c == 0 for c in range(2) for r in range(3)])
 KW = {"pixel_size_nm": 500.0, "protocol": "Charge at C/20 for 5 hours", "has_carbon": CARBON, "coverage": 0.5,
-      "start": {"contact_scale": 0.003}, "onset_noise": 0.002}
+      "start": {"contact_scale": 0.003}, "onset_noise": 0.002, "soc_basis": "sites"}
 TRUE_SCALE = 0.4
 
 

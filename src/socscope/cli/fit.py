@@ -88,6 +88,10 @@ def add_fit_parser(sub) -> None:
     e.add_argument("--collector", choices=("bottom", "top", "left", "right"), default="bottom",
                    help="image edge at the current collector")
     e.add_argument("--coverage", type=float, default=0.5, help="carbon coverage when held (default 0.5)")
+    e.add_argument("--carbon-particles", help="labels of the particles that carry carbon, comma-separated "
+                                              "(default all)")
+    e.add_argument("--contact-scale", type=float, default=1.0,
+                   help="size of the NMC contacts relative to the pixel contacts, when held (default 1)")
     e.add_argument("--onset-noise", type=float, default=0.01, help="standard deviation of an onset [SOC]")
     e.add_argument("--frame-interval-s", type=float, help="time between frames [s] (overrides the file)")
     e.add_argument("--reference-spot", help="Y,X of the drift reference spot [px] (default: picked)")
@@ -320,8 +324,19 @@ def cmd_fit_electrode(args) -> int:
         opt = analyze_movie(movie, cycler=args.cycler, mass_g=mass, capacity_mAh_g=mat.capacity_mAh_g,
                             reference_spot=_spot(args.reference_spot), pixel_size_nm=pixel)
     measured = opt.particles.rename(columns={"label": "particle"})
+    n = int(opt.labels.max())
+    carbon = None
+    if args.carbon_particles:
+        try:
+            chosen = {int(v) for v in args.carbon_particles.split(",") if v.strip()}
+        except ValueError:
+            raise SocscopeError(f"--carbon-particles {args.carbon_particles!r} must be labels, e.g. 1,4,7") from None
+        if not chosen <= set(range(1, n + 1)):
+            raise SocscopeError(f"--carbon-particles {args.carbon_particles!r}: the movie has particles 1..{n}")
+        carbon = np.array([k in chosen for k in range(1, n + 1)])
+    positive(args.contact_scale, "--contact-scale", 0.01)
     res = fit_electrode_onsets(measured, opt.labels, mat, pixel_size_nm=pixel, protocol=args.protocol, free=free,
-                               coverage=args.coverage, collector=args.collector, onset_noise=args.onset_noise,
+                               coverage=args.coverage, has_carbon=carbon, start={"contact_scale": args.contact_scale}, collector=args.collector, onset_noise=args.onset_noise,
                                n_starts=args.n_starts, rng=args.seed, level=args.level,
                                intervals=not args.no_intervals)
     out.mkdir(parents=True, exist_ok=True)

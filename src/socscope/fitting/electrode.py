@@ -61,11 +61,12 @@ def electrode_parameters(free=("sigma_scale",), *, start: dict | None = None, bo
             for n, (v, b) in defaults.items()]
 
 
-def electrode_onsets(ds) -> pd.DataFrame:
+def electrode_onsets(ds, *, soc_scale: float = 1.0) -> pd.DataFrame:
     """Onset SOC and step-likeness of every particle in the first half cycle of an electrode result.
 
-    Particles that did not react get the run's last SOC as onset (they had not
-    started by then) and NaN step-likeness.
+    SOC is :func:`socscope.observe.electrode.cell_soc` (charge over the lattice
+    sites) times ``soc_scale``. Particles that did not react get the run's last
+    SOC as onset (they had not started by then) and NaN step-likeness.
     """
     from ..observe.electrode import cell_soc, electrode_transitions
 
@@ -75,7 +76,8 @@ def electrode_onsets(ds) -> pd.DataFrame:
     onset = np.where(tr["reacted"].to_numpy(bool), tr["onset_soc"].to_numpy(float), soc_end)
     onset = np.where(np.isfinite(onset), onset, soc_end)
     step = np.where(tr["reacted"].to_numpy(bool), tr["step_likeness"].to_numpy(float), np.nan)
-    return pd.DataFrame({"particle": tr["particle"].to_numpy(int), "onset_soc": onset, "step_likeness": step})
+    return pd.DataFrame({"particle": tr["particle"].to_numpy(int), "onset_soc": onset * soc_scale,
+                         "step_likeness": step})
 
 
 class _ElectrodeForward:
@@ -120,7 +122,7 @@ def fit_electrode_onsets(measured: pd.DataFrame, labels, material, *, pixel_size
                          bounds: dict | None = None, coverage: float = 0.5, has_carbon=None,
                          collector: str = "bottom", contact_dilation_px: int = 1, onset_noise: float = 0.01,
                          step_noise: float | None = None, n_shells: int = 6, output_interval: float = 600.0,
-                         initial_theta: float = 0.97, n_starts: int = 1, rng=None, level: float = 0.95,
+                         initial_theta: float = 0.97, soc_basis: str = "practical", n_starts: int = 1, rng=None, level: float = 0.95,
                          intervals: bool = True, max_nfev: int = 30, scan: int = 7) -> FitResult:
     """Fit σ scale, carbon coverage and contact size to measured per-particle onsets.
 
@@ -153,6 +155,11 @@ def fit_electrode_onsets(measured: pd.DataFrame, labels, material, *, pixel_size
         step-likeness out of the objective.
     n_shells, output_interval, initial_theta
         Simulation settings (see :func:`socscope.simulate_electrode`).
+    soc_basis : {"practical", "sites"}
+        What the measured SOC is a fraction of: the material's practical
+        capacity (what :func:`~socscope.analysis.optical.analyze_movie` gives
+        with ``mass_g`` and the material's ``capacity_mAh_g``) or all lattice
+        sites (:func:`socscope.observe.electrode.site_capacity_Ah`).
     n_starts, rng, level, intervals, max_nfev, scan
         See :func:`socscope.fitting.least_squares_fit`; the scan (7 points over the
         bounds by default) guards against the jumps of onsets that switch order.
@@ -194,10 +201,13 @@ def fit_electrode_onsets(measured: pd.DataFrame, labels, material, *, pixel_size
                             has_carbon=carbon, coverage=coverage, contact_dilation_px=contact_dilation_px,
                             n_shells=n_shells, output_interval=output_interval, initial_theta=initial_theta)
     n_res = n + (n if m_step is not None else 0)
+    if soc_basis not in ("practical", "sites"):
+        raise ParameterError(f"soc_basis = {soc_basis!r} must be 'practical' or 'sites'")
+    soc_scale = mat.theoretical_capacity / mat.capacity if soc_basis == "practical" else 1.0
 
     def residuals(values):
         try:
-            on = electrode_onsets(fwd.simulate(values))
+            on = electrode_onsets(fwd.simulate(values), soc_scale=soc_scale)
         except Exception:  # noqa: BLE001 - a failed run (solver, cut-off) is a bad parameter set
             return np.full(n_res, np.nan)
         mo = np.where(np.isfinite(m_onset), m_onset, float(on["onset_soc"].max()))
@@ -213,13 +223,14 @@ def fit_electrode_onsets(measured: pd.DataFrame, labels, material, *, pixel_size
                 "contact_dilation_px": contact_dilation_px, "coverage": coverage, "has_carbon": carbon.tolist(),
                 "onset_noise": onset_noise, "step_noise": step_noise, "n_shells": n_shells,
                 "output_interval": output_interval, "initial_theta": initial_theta, "n_particles": n,
+                "soc_basis": soc_basis,
                 "scan": scan, "seed": rng if isinstance(rng, (int, type(None))) else "generator"}
     res = least_squares_fit(residuals, params, n_starts=n_starts, rng=rng, level=level, intervals=intervals,
                             max_nfev=max_nfev, scan=scan, settings=settings)
     vals = {p.name: p.value for p in res.parameters}
     try:
         ds = fwd.simulate(vals)
-        on = electrode_onsets(ds)
+        on = electrode_onsets(ds, soc_scale=soc_scale)
     except Exception as exc:  # noqa: BLE001 - report, keep the fitted values
         res.message += f"; the fitted model could not be re-run ({exc})"
         return res
