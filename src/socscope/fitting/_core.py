@@ -473,7 +473,8 @@ def _profile_end(obj, z, i, sign, se, chi2, threshold, lo, hi, max_nfev, diff_st
         d = max(c - chi2, 0.0)
         prof.append((obj.free[i].from_internal(zi), d))
         root = math.sqrt(d)
-        if abs(root - target) < 0.03 * target:
+        # within 5 % of the threshold's root: the end to ~5 % of the interval's half-width
+        if abs(root - target) < 0.05 * target:
             return zi, True
         if root < target and at_bound:
             return bound, False

@@ -63,6 +63,8 @@ FREE_PARTICLE_PARAMETERS = ("alpha", "d_shape", "k0", "contrast_full")
 #: (a perfect synthetic record would otherwise give infinite weights)
 MIN_CONTRAST_NOISE = 1e-4
 MIN_VOLTAGE_NOISE_V = 1e-4
+#: most cycler voltage samples a particle fit compares (evenly spaced over the movie)
+MAX_VOLTAGE_SAMPLES = 60
 
 
 @dataclass
@@ -86,7 +88,9 @@ class ParticleData:
         Recorded voltage at the frame times.
     voltage_samples : (ndarray, ndarray) or None
         ``(time_s, voltage_V)`` of the cycler's own samples after frame 0 and up to
-        the last frame (time from frame 0): what the fit compares.
+        the last frame (time from frame 0), at most :data:`MAX_VOLTAGE_SAMPLES`
+        of them evenly spaced: what the fit compares (the noise is estimated
+        from all of them).
     contrast_noise, voltage_noise_V : float
         Noise standard deviation of one pixel's contrast and of the voltage.
     intensity : ndarray (n_frames, ny, nx)
@@ -282,6 +286,10 @@ def prepare_particle_data(frames, time_s, *, pixel_size_nm: float, cycler: pd.Da
             volt = np.interp(t_cyc, ct, cv)
             sel = (ct > t_cyc[0]) & (ct <= t_cyc[-1])
             vsamples = (ct[sel] - t_cyc[0], cv[sel])
+            if vsamples[0].size > MAX_VOLTAGE_SAMPLES:
+                # every sample is one more recorded time of every simulation: keep evenly spaced ones
+                keep = np.unique(np.round(np.linspace(0, vsamples[0].size - 1, MAX_VOLTAGE_SAMPLES)).astype(int))
+                vsamples = (vsamples[0][keep], vsamples[1][keep])
             if sel.sum() >= 3:
                 vn = noise_sigma(cv[sel])
                 vnoise = max(vn if math.isfinite(vn) else 0.0, MIN_VOLTAGE_NOISE_V)
