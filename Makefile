@@ -9,6 +9,8 @@ bench:
 	$(PYTHON) benchmarks/p6_electrode.py
 	$(PYTHON) benchmarks/cycler_summary.py
 	$(PYTHON) benchmarks/optical_pipeline.py
+	$(PYTHON) benchmarks/fit_particle.py
+	$(PYTHON) benchmarks/fit_gitt.py
 
 # refine mesh and tolerances, rewrite benchmarks/reference.json (~20 min on 2 cores)
 reference:
