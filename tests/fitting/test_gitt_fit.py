@@ -54,9 +54,29 @@ def test_model_based_gitt_recovers_d_on_every_pulse(train):
     assert_allclose(fit.material.D(tab["theta_mid"].to_numpy()), tab["D_model"], rtol=1e-6)
 
 
+def test_measured_ocv_runs_through_the_relaxed_voltages(train):
+    """ocv="measured": the model's OCP passes through the record's relaxed voltages."""
+    from socscope.analysis.gitt import gitt_diffusivity
+
+    mat, df = train
+    fit = fit_gitt(df, mat, mass_g=MASS_G, radius_m=RADIUS, initial_theta=0.95, ocv="measured", intervals=False,
+                   sweeps=1)
+    classic = gitt_diffusivity(df, mass_g=MASS_G, molar_mass_g_mol=mat.molar_mass * 1e3,
+                               density_g_cm3=mat.density / 1e3, radius_m=RADIUS)
+    tab = fit.table
+    rested = np.isfinite(classic["E0_V"].to_numpy())
+    # the table interpolates through its points: equal to round-off
+    assert_allclose(fit.material.U(tab["theta_start"].to_numpy()[rested]), classic["E0_V"].to_numpy()[rested],
+                    atol=1e-9)
+    assert "relaxed voltages" in fit.material.U.source
+    assert tab["identifiable"].all()
+
+
 def test_bad_arguments_are_named(train):
     mat, df = train
     with pytest.raises(ParameterError, match="radius_m"):
         fit_gitt(df, mat, mass_g=MASS_G, radius_m=2.0)
     with pytest.raises(ParameterError, match="initial_theta"):
         fit_gitt(df, mat, mass_g=MASS_G, radius_m=RADIUS, initial_theta=1.5)
+    with pytest.raises(ParameterError, match="ocv"):
+        fit_gitt(df, mat, mass_g=MASS_G, radius_m=RADIUS, ocv="guess")

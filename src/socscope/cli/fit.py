@@ -70,6 +70,8 @@ def add_fit_parser(sub) -> None:
     g.add_argument("--initial-theta", type=float, default=0.97, help="occupancy at the start (default 0.97)")
     g.add_argument("--n-shells", type=int, default=40, help="radial shells (default 40)")
     g.add_argument("--no-series-resistance", action="store_true", help="fit no series resistance")
+    g.add_argument("--ocv", choices=("material", "measured"), default="material",
+                   help="OCP of the model: the material's (default) or the record's relaxed voltages")
     _common(g, seed=False)
     g.set_defaults(func=cmd_fit_gitt)
 
@@ -286,7 +288,7 @@ def cmd_fit_gitt(args) -> int:
     cyc = load_cycler(args.cycler)
     fit = fit_gitt(cyc, mat, mass_g=args.mass_mg * 1e-3, radius_m=args.radius_um * 1e-6,
                    initial_theta=args.initial_theta, n_shells=args.n_shells,
-                   series_resistance=not args.no_series_resistance, level=args.level,
+                   series_resistance=not args.no_series_resistance, ocv=args.ocv, level=args.level,
                    intervals=not args.no_intervals)
     out.mkdir(parents=True, exist_ok=True)
     prov = _provenance(args, [args.cycler], None, fit.settings)

@@ -59,7 +59,8 @@ class GittFit:
         ``L = R/3``: above 0.1 the pulse is long and the classic formula's
         semi-infinite assumption fails), ``classic_over_model``.
     material : Material
-        The base material with D(θ) replaced by the fitted nodes.
+        The base material with D(θ) replaced by the fitted nodes (and, with
+        ``ocv="measured"``, U(θ) by the relaxed voltages).
     settings : dict
     fits : list of FitResult
         One per pulse (last sweep).
@@ -101,6 +102,32 @@ def _d_property(theta_nodes, d_nodes):
                     formula=f"log-linear through {th.size} nodes, extended with the end slopes")
 
 
+def _measured_ocv(mat, plans, classic):
+    """``mat`` with U(θ) through the record's relaxed voltages (E0 before each pulse, the last relaxed after)."""
+    from ..materials import tabulated_property
+
+    th, u = [], []
+    for pl in plans:
+        row = classic.iloc[pl["pulse"]] if pl["pulse"] < len(classic) else None
+        if row is not None and np.isfinite(row["E0_V"]):
+            th.append(pl["theta_start"])
+            u.append(float(row["E0_V"]))
+    last = plans[-1]
+    row = classic.iloc[last["pulse"]] if last["pulse"] < len(classic) else None
+    if row is not None and np.isfinite(row["E_relaxed_V"]):
+        th.append(last["theta_end"])
+        u.append(float(row["E_relaxed_V"]))
+    th, u = np.asarray(th), np.asarray(u)
+    order = np.argsort(th)
+    th, u = th[order], u[order]
+    if th.size < 2 or np.any(np.diff(th) <= 0) or np.any(np.diff(u) >= 0):
+        raise ParameterError(f"ocv='measured' needs at least two relaxed voltages that fall as θ rises; the record "
+                             f"gives {th.size} (θ {np.round(th, 4).tolist()}, E {np.round(u, 4).tolist()} V); "
+                             "use ocv='material'")
+    return replace(mat, U=tabulated_property("U", th, u, source="relaxed voltages of the GITT record"),
+                   factory=None)
+
+
 def _sample_index(n: int, max_points: int) -> np.ndarray:
     """Indices 0..n-1, at most ``max_points``, dense at the start (geometric) and the end kept."""
     if n <= max_points:
@@ -110,7 +137,8 @@ def _sample_index(n: int, max_points: int) -> np.ndarray:
 
 
 def fit_gitt(df: pd.DataFrame, material, *, mass_g: float, radius_m: float, initial_theta: float = 0.97,
-             n_shells: int = 40, series_resistance: bool = True, sweeps: int = 2, max_points: int = 60,
+             n_shells: int = 40, series_resistance: bool = True, ocv: str = "material", sweeps: int = 2,
+             max_points: int = 60,
              d_bounds: tuple[float, float] = (1e-20, 1e-10), level: float = 0.95, intervals: bool = True,
              pulses: pd.DataFrame | None = None, progress=None) -> GittFit:
     """Fit D per pulse of a GITT record with the particle model and kinetics.
@@ -132,6 +160,14 @@ def fit_gitt(df: pd.DataFrame, material, *, mass_g: float, radius_m: float, init
         Radial shells of the sphere.
     series_resistance : bool
         Fit a series resistance (linear nuisance) besides the offset.
+    ocv : {"material", "measured"}
+        The OCP of the model: the material's U(θ) (with a fitted offset), or
+        the record's own relaxed voltages (``E0`` before every pulse and the
+        relaxed voltage after the last), interpolated by
+        :func:`socscope.materials.tabulated_property` (PCHIP, linear beyond the
+        ends): use it when the material's OCP is a stand-in and the pulses are
+        small enough that the OCP is close to straight between relaxed points
+        (a few mV of interpolation error already bias D by tens of per cent).
     sweeps : int
         Passes over the pulses (see the module docstring).
     max_points : int
@@ -199,6 +235,10 @@ def fit_gitt(df: pd.DataFrame, material, *, mass_g: float, radius_m: float, init
                       "t_start_s": t0, "current_A": float(p.current_A)})
     if not plans:
         raise ParameterError("the record has no complete constant-current pulse with a rest after it to fit")
+    if ocv == "measured":
+        mat = _measured_ocv(mat, plans, classic)
+    elif ocv != "material":
+        raise ParameterError(f"ocv = {ocv!r} must be 'material' or 'measured'")
     mids = np.array([pl["theta_mid"] for pl in plans])
     geo = Sphere(radius_m)
     lo_d, hi_d = (float(x) for x in d_bounds)
@@ -283,6 +323,6 @@ def fit_gitt(df: pd.DataFrame, material, *, mass_g: float, radius_m: float, init
                              description=f"{mat.description}; D(θ) from model-based GITT")
     settings = {"material": mat.name, "mass_g": mass_g, "radius_m": radius_m, "initial_theta": initial_theta,
                 "n_shells": n_shells, "series_resistance": series_resistance, "sweeps": sweeps,
-                "max_points": max_points, "d_bounds": [lo_d, hi_d], "level": level, "kinetics": "butler-volmer",
+                "max_points": max_points, "ocv": ocv, "d_bounds": [lo_d, hi_d], "level": level, "kinetics": "butler-volmer",
                 "geometry": f"Sphere(radius={radius_m!r})"}
     return GittFit(table=table, material=fitted_mat, settings=settings, fits=fits)
