@@ -293,7 +293,7 @@ def _solve(obj: _Objective, z0, lo, hi, *, max_nfev: int, diff_step: float):
 def least_squares_fit(residuals: Callable[[dict], np.ndarray], parameters: Sequence[Parameter], *,
                       n_starts: int = 3, rng=None, level: float = 0.95, intervals: bool = True,
                       max_nfev: int = 60, diff_step: float = 1e-3, scale_by_fit: bool = True,
-                      scan: int = 0, settings: dict | None = None) -> FitResult:
+                      scan: int = 0, jac_step: float = 0.02, settings: dict | None = None) -> FitResult:
     """Fit parameters by weighted least squares with multi-start and profile intervals.
 
     Parameters
@@ -321,6 +321,13 @@ def least_squares_fit(residuals: Callable[[dict], np.ndarray], parameters: Seque
         (a regular grid in internal coordinates for one parameter, uniform draws
         otherwise) and replace the given start by the best of them and it: for objectives with
         jumps (onsets that switch particle order) that trap a local optimiser.
+    jac_step : float
+        Step of the central-difference Jacobian at the optimum, which gives
+        the covariance and the singularity check: in log space a relative
+        change (0.02 = 2 %), otherwise that fraction of the bound range. The
+        same step for every parameter keeps the columns of parameters that
+        enter only as a product exactly parallel, and a step this size steps
+        over the small jumps of objectives built on detected events (onsets).
     scale_by_fit : bool
         Scale the interval threshold by ``s² = max(1, χ²/(n − p))``, so that a
         misfit or underestimated noise widens the intervals.
@@ -375,7 +382,7 @@ def least_squares_fit(residuals: Callable[[dict], np.ndarray], parameters: Seque
     chi2 = float(r @ r)
     n = r.size
     p = len(obj.free)
-    J = np.atleast_2d(best.jac)
+    J = _central_jacobian(obj, z, r, lo, hi, jac_step)
     sv = np.linalg.svd(J, compute_uv=False) if J.size else np.zeros(0)
     rel = sv / sv[0] if sv.size and sv[0] > 0 else np.zeros_like(sv)
     s2 = max(1.0, chi2 / max(n - p, 1)) if scale_by_fit else 1.0
@@ -432,6 +439,23 @@ def least_squares_fit(residuals: Callable[[dict], np.ndarray], parameters: Seque
     return FitResult(parameters=fitted, identifiable=identifiable, message=msg, intervals=ints, level=level,
                      covariance=cov, correlation=corr, residuals=r, chi2=chi2, n_data=n,
                      diagnostics=diag, settings=dict(settings or {}))
+
+
+def _central_jacobian(obj, z, r0, lo, hi, step):
+    """Central differences of the residuals at ``z`` (one-sided at a bound)."""
+    cols = []
+    for i, q in enumerate(obj.free):
+        h = step if q.log else step * (hi[i] - lo[i])
+        up, down = z.copy(), z.copy()
+        up[i] = min(z[i] + h, hi[i])
+        down[i] = max(z[i] - h, lo[i])
+        if up[i] == down[i]:
+            cols.append(np.zeros_like(r0))
+            continue
+        ru = obj(up) if up[i] != z[i] else r0
+        rd = obj(down) if down[i] != z[i] else r0
+        cols.append((ru - rd) / (up[i] - down[i]))
+    return np.column_stack(cols) if cols else np.zeros((r0.size, 0))
 
 
 def _profile_value(obj, z, i, zi, lo, hi, max_nfev, diff_step):
