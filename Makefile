@@ -10,6 +10,8 @@ bench:
 	$(PYTHON) benchmarks/cycler_summary.py
 	$(PYTHON) benchmarks/optical_pipeline.py
 	$(PYTHON) benchmarks/cycler_load.py
+	$(PYTHON) benchmarks/fit_particle.py
+	$(PYTHON) benchmarks/fit_gitt.py
 
 # refine mesh and tolerances, rewrite benchmarks/reference.json (~20 min on 2 cores)
 reference:

@@ -653,6 +653,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_sweep_parser(sub)
     add_spicp_parser(sub)
+    from .fit import add_fit_parser  # socscope fit particle|gitt|electrode
+
+    add_fit_parser(sub)
 
     m = sub.add_parser("materials", help="list built-in materials or show one",
                        description="List the built-in materials, or show every parameter of one (built-in, or "
