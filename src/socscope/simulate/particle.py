@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Callable, Sequence
 
 import numpy as np
@@ -724,6 +724,8 @@ class ParticleModel:
             # increasing), with the voltage under load and no charge passed
             res = SegmentResult(t=[], u=[], t_end=t + opts.min_step, u_end=z0, event=cut.label)
             t_charge = res.t_end
+        elif any(c.after > 0.0 for c in step.until):
+            res = self._integrate_delayed(step, plan, k, seg, z0, cpl, theta, t, p_oc, opts, out, cb)
         else:
             res = self._integrate_step(step, plan, k, seg, z0, cpl, theta, t, p_oc, opts, out, cb)
         li0 = self.lithium(theta)
@@ -756,7 +758,7 @@ class ParticleModel:
         """
         if plan.control != "current" or plan.current == 0 or self.kinetics != "butler-volmer":
             return None
-        cuts = [c for c in plan.step.until if c.quantity == "voltage"]
+        cuts = [c for c in plan.step.until if c.quantity == "voltage" and c.after == 0.0]
         if not cuts:
             return None
         n = self.grid.n_cells
@@ -838,6 +840,47 @@ class ParticleModel:
                 why = f"within {duration / 3600:.3g} h, by which time the particle has settled; add 'for <duration>'"
             raise ProtocolError(f"step {step.sentence!r}: its condition was never met {why}")
         return res
+
+    def _integrate_delayed(self, step, plan, k, seg, z0, cpl, theta, t, p0, opts, out, cb) -> SegmentResult:
+        """A step whose voltage limits wait (``"until 4.3 V after 30 minutes"``): two stretches, one result.
+
+        Up to the shortest delay the step runs with its other conditions only;
+        from there with all of them, the waiting limits judged from the
+        voltage under load at that moment: one already passed ends the step
+        there, any other ends it at its first crossing (an event located like
+        every other). Limits with different delays start at the longest one.
+        """
+        n = self.grid.n_cells
+        delay = max(c.after for c in step.until)
+        now = tuple(c for c in step.until if c.after == 0.0)
+        total = step.duration if step.duration is not None else math.inf
+        first = replace(step, until=now, duration=min(delay, total))
+        res1 = self._integrate_step(first, replace(plan, step=first), k, seg, z0, cpl, theta, t, p0, opts, out, cb)
+        if res1.event is not None or delay >= total:
+            return res1
+        z1 = np.asarray(res1.u_end, dtype=float)
+        th1 = z1[:n]
+        if cpl is not None:
+            v1 = float(z1[n])
+        elif self.kinetics == "butler-volmer":
+            v1 = float(self.voltage_at_surface(self.surface_theta(th1, plan.current)[:1], plan.current)[0])
+        else:
+            v1 = math.nan
+        s = np.sign(plan.current)
+        res2 = None
+        for c in step.until:
+            if c.quantity == "voltage" and c.after > 0.0 and s != 0 and (v1 - c.value) * s >= 0.0:
+                res2 = SegmentResult(t=[], u=[], t_end=res1.t_end, u_end=z1, event=c.label)
+                break
+        if res2 is None:
+            rest = replace(step, until=tuple(replace(c, after=0.0) for c in step.until),
+                           duration=None if step.duration is None else total - (res1.t_end - t))
+            p_start = v1 if plan.control == "current" and plan.current != 0 else p0
+            res2 = self._integrate_step(rest, replace(plan, step=rest), k, seg, z1.copy(), cpl, th1, res1.t_end,
+                                        p_start, opts, out, cb)
+        return SegmentResult(t=list(res1.t) + list(res2.t), u=list(res1.u) + list(res2.u), t_end=res2.t_end,
+                             u_end=res2.u_end, event=res2.event, n_steps=res1.n_steps + res2.n_steps,
+                             n_rejected=res1.n_rejected + res2.n_rejected, n_newton=res1.n_newton + res2.n_newton)
 
     @staticmethod
     def _runaway_to_cutoff(step, plan, exc, n):
