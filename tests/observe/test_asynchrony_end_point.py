@@ -74,3 +74,17 @@ def test_step_likeness_reads_the_switch_width():
     assert_allclose(k, 1 / w, rtol=1e-12)
     _, w_g, k_g = switching(SOC, _gradual(), smooth_soc=0.0)
     assert np.all(k_g < 4) and np.all(k > 4)
+
+
+def test_a_short_burst_before_a_shared_change_is_not_a_switch():
+    # near particles of an electrode: a burst of 0.1 in θ at the start, then the long change all
+    # particles share; far particles: the shared change only. They react together: synchronous
+    shared = 0.6 * SOC[:, None]
+    burst = 0.1 * expit((SOC[:, None] - np.array([0.01, 0.02, 0.03, 0.04])) / 0.004)
+    y = np.hstack([burst + shared, np.repeat(shared, 4, axis=1)])
+    for end in ENDS:
+        m = _cut(end)
+        c, w, k = switching(SOC[m], y[m], smooth_soc=0.0)
+        # every particle gets the whole half-cycle as its width (the burst holds < 25 % of its change)
+        assert_allclose(w, SOC[m][-1] - SOC[m][0], rtol=1e-9)
+        assert asynchrony_index(c, w) < 0.1 * ASYNCHRONY_THRESHOLD

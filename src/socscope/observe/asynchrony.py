@@ -191,6 +191,11 @@ def _derived(a, b, s0, w, s_start, s_end):
 
 #: default smoothing of the derivative in :func:`switching` [SOC]
 SWITCH_SMOOTH_SOC = 0.02
+#: smallest share of a particle's change in the half-cycle that its derivative
+#: peak (above half maximum) must hold to count as its switch; a logistic holds
+#: 0.71 there, so a switch followed by a shared tail of up to ~60 % of the
+#: change still counts
+SWITCH_MIN_SHARE = 0.25
 
 
 def switching(soc, signal, *, smooth_soc: float = SWITCH_SMOOTH_SOC):
@@ -209,6 +214,12 @@ def switching(soc, signal, *, smooth_soc: float = SWITCH_SMOOTH_SOC):
     * ``step_likeness``: ``1 / switch_width_soc``, how many such switches fit
       in the whole SOC range 0–1 (a particle changing evenly through a full
       half-cycle: ~1; one switching within 10 % SOC: ~10).
+
+    A peak that holds less than :data:`SWITCH_MIN_SHARE` of the particle's
+    change in the half-cycle (a short burst before a long change shared with
+    the others) is not a switch: such a particle changes through the
+    half-cycle, and gets the derivative-weighted mean SOC of the whole
+    half-cycle as its centre and the half-cycle's span as its width.
 
     None of the three depends on where the half-cycle ends, as long as the
     switch lies inside it: a tail a particle shares with the whole electrode
@@ -293,6 +304,14 @@ def switching(soc, signal, *, smooth_soc: float = SWITCH_SMOOTH_SOC):
         right = grid[hi] + (h * (g[hi] - half) / (g[hi] - g[hi + 1]) if hi < g.size - 1 else 0.0)
         region = slice(lo, hi + 1)
         weights = g[region]
+        total = float(np.sum(np.clip(g, 0.0, None)))
+        if float(np.sum(weights)) < SWITCH_MIN_SHARE * total:
+            # the peak holds little of the particle's change (a short burst before a
+            # long shared change): the particle changes through the half-cycle
+            pos = np.clip(g, 0.0, None)
+            centre[j] = float(np.sum(grid * pos) / total)
+            width[j] = float(grid[-1] - grid[0])
+            continue
         centre[j] = float(np.sum(grid[region] * weights) / np.sum(weights))
         width[j] = float(right - left)
     width = np.where(width > 0, width, np.nan)
