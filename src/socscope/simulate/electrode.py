@@ -527,6 +527,11 @@ class ElectrodeModel(ParticleBatch):
     # -- segments and events -------------------------------------------------------------
     def _segment(self, plan, theta, p_guess):
         zero = np.zeros(self.grid.n_cells)
+        if plan.control == "theta" and plan.held_voltage is not None:
+            lo, hi = self._ocp_range()
+            raise ProtocolError(f"step {plan.step.sentence!r}: an electrode holds voltages inside the open-circuit "
+                                f"range of {self.material.name} ({lo:.3f}–{hi:.3f} V); single particles also hold "
+                                "beyond it (as a saturated surface); hold the electrode inside the range")
         if plan.control == "theta":
             raise ProtocolError(f"step {plan.step.sentence!r}: surface-θ holds apply to single particles; "
                                 "hold the electrode at a voltage instead ('Hold at 4.3 V for 1 hour')")

@@ -88,6 +88,7 @@ class _StepPlan:
     current: float  # [A], positive = charge (Li removed); 0 for holds
     hold: float | None  # held surface θ or voltage [V]
     control: str  # "current" (CC and rest), "theta" (surface-θ hold) or "voltage" (CV hold)
+    held_voltage: float | None = None  # a voltage hold beyond the OCP range, run as a pinned surface
 
 
 @dataclass
@@ -405,6 +406,9 @@ class ParticleModel:
     #: customary 2.5 V cut-off; a cut-off further out than this is taken for
     #: a typing error.
     CUTOFF_MARGIN_V = 0.5
+    #: How far from θ = 1 (or 0) the surface is held during a voltage hold beyond
+    #: the OCP's range (the surface saturates; see :meth:`_plan`)
+    PINNED_SURFACE = 1e-6
 
     def _rest_voltage_event(self, step: Step, target: float, theta0: np.ndarray, theta_s: float) -> Event:
         """A radial particle at rest reaching ``target`` volts: its surface relaxes towards its mean θ.
@@ -612,8 +616,19 @@ class ParticleModel:
             return _StepPlan(step, 0.0, step.hold_value, "theta")
         if step.kind == "hold_voltage":
             self._need_kinetics(f"step {step.sentence!r}: a voltage hold")
-            self._check_voltage(step, step.hold_value, "the held voltage")
-            return _StepPlan(step, 0.0, float(step.hold_value), "voltage")
+            # the same bound as a cut-off under current: a voltage a current step may
+            # end at can be held
+            self._check_voltage(step, step.hold_value, "the held voltage", self.CUTOFF_MARGIN_V)
+            lo, hi = self._ocp_range()
+            v = float(step.hold_value)
+            if not lo < v < hi:
+                # beyond the OCP's range the overpotential has one sign at every surface
+                # occupancy, so the surface runs to its limit (i0 -> 0 there) and the
+                # current is what diffusion carries away from a saturated surface: the
+                # hold runs as the surface pinned at 1e-6 from its end
+                pinned = 1.0 - self.PINNED_SURFACE if v <= lo else self.PINNED_SURFACE
+                return _StepPlan(step, 0.0, pinned, "theta", held_voltage=v)
+            return _StepPlan(step, 0.0, v, "voltage")
         raise ProtocolError(f"step {step.sentence!r}: unknown step kind {step.kind!r}")  # pragma: no cover
 
     def run(
@@ -823,11 +838,19 @@ class ParticleModel:
                     raise ProtocolError(self._saturation_message(step, plan)) from None
             else:
                 last = getattr(exc, "state", None)
+                res = None
                 if plan.control == "current" and plan.current != 0 and last is not None:
                     th_s = self.surface_theta(last[:n], plan.current)
                     if np.any(th_s <= 1e-3) or np.any(th_s >= 1.0 - 1e-3):
-                        raise ProtocolError(self._saturation_message(step, plan)) from None
-                raise SolverError(f"step {k + 1} ({step.sentence!r}) failed: {exc}") from None
+                        # a surface within 1e-3 of saturation where the OCP itself runs
+                        # away (a measured curve's last mV-per-ppm points): a cut-off in
+                        # the direction of the runaway is met there, as when the surface
+                        # pins (a step with no such cut-off cannot go on)
+                        res = self._runaway_to_cutoff(step, plan, exc, n) if cpl is not None else None
+                        if res is None:
+                            raise ProtocolError(self._saturation_message(step, plan)) from None
+                if res is None:
+                    raise SolverError(f"step {k + 1} ({step.sentence!r}) failed: {exc}") from None
         if self.kinetics == "butler-volmer" and cpl is None and plan.control == "current" and plan.current != 0:
             # radial grids: the imposed flux cannot push the surface past θ = 0 or 1
             th_s = self.surface_theta(res.u_end, plan.current)
@@ -946,6 +969,8 @@ class ParticleModel:
             surf = np.broadcast_to(surf, (ts.size, self.grid.boundary_cell.size))
         if self.kinetics != "butler-volmer":
             v = np.full(ts.size, math.nan)
+        elif plan.held_voltage is not None:
+            v = np.full(ts.size, plan.held_voltage)
         elif cpl is not None:
             v = p
         else:
