@@ -24,6 +24,8 @@ def test_the_table_holds_every_row_under_every_alternative(tmp_path, monkeypatch
     def fake_run(*, quick, report, material_options):
         seen.append(material_options)
         d = material_options.get("diffusivity", "")
+        if d == "divacancy":
+            raise ValueError("zero-size array")  # an alternative whose runs cannot give the rows
         return {"rows": [Row("a1", "src", "theirs", f"ours {d}", "crit", True, "cmd"),
                          Row("a3", "src", "theirs", "ours", "crit", d == "flat", "cmd")]}
 
@@ -35,8 +37,11 @@ def test_the_table_holds_every_row_under_every_alternative(tmp_path, monkeypatch
     assert set(long.columns) == {"id", "alternative", "holds", "ours"}
     flat = long[(long.alternative == "D flat") & (long.id == "a3")]
     assert flat.holds.tolist() == [True]
+    failed = long[long.alternative == "D divacancy"]
+    assert not failed.holds.any() and failed.ours.str.startswith("not run: ValueError").all()
     md = (out / "sensitivity.md").read_text()
     assert "| a3 |" in md and "out of reach without" in md and xu2022.OUT_OF_REACH["a3"] in md
+    assert "Not run under D divacancy: ValueError: zero-size array" in md
     assert json.loads((out / "sensitivity.json").read_text())["paper"] == "xu2022"
     for name in ("sensitivity.csv", "sensitivity.png", "provenance.json"):
         assert (out / name).stat().st_size > 0

@@ -232,17 +232,35 @@ def run_sensitivity(name: str, out=None, *, overwrite: bool = False, quick: bool
     check_output_folder(out, SENSITIVITY_FILES, overwrite=overwrite)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    results = {}
+    results, errors = {}, {}
     for label, options in mod.ALTERNATIVES.items():
         if verbose:
             print(f"== {label}", flush=True)
         report = (lambda row: print("  " + row.line()[:200], flush=True)) if verbose else (lambda row: None)
-        results[label] = mod.run(quick=quick, report=report, material_options=options)["rows"]
+        try:
+            results[label] = mod.run(quick=quick, report=report, material_options=options)["rows"]
+        except Exception as exc:  # one alternative that cannot run the rows is a result, not the end
+            errors[label] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            if verbose:
+                print(f"  could not run the rows: {errors[label]}", flush=True)
     wall = time.perf_counter() - t0
-    labels = list(results)
-    first = results[labels[0]]
-    long = pd.DataFrame([{"id": r.id, "alternative": lab, "holds": bool(r.holds), "ours": r.ours}
-                         for lab in labels for r in results[lab]])
+    labels = list(mod.ALTERNATIVES)
+    ran = [lab for lab in labels if lab in results]
+    if not ran:
+        raise ParameterError(f"validate {name} --sensitivity: no alternative could run its rows; first error: "
+                             f"{next(iter(errors.values()))}")
+    first = results[ran[0]]
+    ids = [r.id for r in first]
+
+    def cell(lab, k):
+        if lab not in results:
+            return None
+        return results[lab][k] if k < len(results[lab]) else None
+
+    long = pd.DataFrame([{"id": rid, "alternative": lab,
+                          "holds": bool(cell(lab, k).holds) if cell(lab, k) is not None else False,
+                          "ours": cell(lab, k).ours if cell(lab, k) is not None else f"not run: {errors.get(lab)}"}
+                         for lab in labels for k, rid in enumerate(ids)])
     tmp = out / ".sensitivity.csv.tmp"
     long.to_csv(tmp, index=False)
     tmp.replace(out / "sensitivity.csv")
@@ -255,23 +273,26 @@ def run_sensitivity(name: str, out=None, *, overwrite: bool = False, quick: bool
              + " | out of reach without |",
              "|---|---|" + "---|" * len(labels) + "---|"]
     for k, r in enumerate(first):
-        cells = ["yes" if results[lab][k].holds else "**no**" for lab in labels]
+        cells = ["not run" if cell(lab, k) is None else ("yes" if cell(lab, k).holds else "**no**") for lab in labels]
         lines.append(f"| {r.id} | {_md_cell(r.their)} | " + " | ".join(cells) + f" | {_md_cell(reach.get(r.id, ''))} |")
-    counts = [sum(x.holds for x in results[lab]) for lab in labels]
-    lines += ["", "Rows holding: " + "; ".join(f"{lab}: {c} of {len(first)}" for lab, c in zip(labels, counts)),
-              "", f"Mode: {'quick' if quick else 'full'}; socscope {__version__}; {wall:.0f} s.", ""]
+    counts = [f"{sum(x.holds for x in results[lab])} of {len(first)}" if lab in results else "not run"
+              for lab in labels]
+    lines += ["", "Rows holding: " + "; ".join(f"{lab}: {c}" for lab, c in zip(labels, counts))]
+    lines += [f"Not run under {lab}: {_md_cell(err)}" for lab, err in errors.items()]
+    lines += ["", f"Mode: {'quick' if quick else 'full'}; socscope {__version__}; {wall:.0f} s.", ""]
     write_text_atomic(out / "sensitivity.md", "\n".join(lines))
     write_text_atomic(out / "sensitivity.json", json.dumps(_jsonable({
         "paper": name, "mode": "quick" if quick else "full", "alternatives": mod.ALTERNATIVES,
-        "rows": {lab: [asdict(r) for r in results[lab]] for lab in labels}, "out_of_reach": reach,
+        "rows": {lab: [asdict(r) for r in results[lab]] for lab in ran}, "errors": errors, "out_of_reach": reach,
         "wall_time_s": round(wall, 2)}), indent=1))
     import matplotlib
     matplotlib.use("Agg")
     from ..plotting._common import _plt, save_figure
 
     plt = _plt()
-    grid = np.array([[float(results[lab][k].holds) for lab in labels] for k in range(len(first))])
-    fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(labels), 0.8 + 0.35 * len(first)), layout="constrained")
+    grid = np.array([[np.nan if cell(lab, k) is None else float(cell(lab, k).holds) for lab in labels]
+                     for k in range(len(first))])
+    fig, ax = plt.subplots(figsize=(2.0 + 1.1 * len(labels), max(3.0, 1.5 + 0.35 * len(first))), layout="constrained")
     ax.imshow(grid, cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize=7)
     ax.set_yticks(range(len(first)), [r.id for r in first], fontsize=8)

@@ -37,16 +37,12 @@ d(mean θ)/d(cell SOC); index = IQR(centres)/median(width), asynchronous
 above 1; step-likeness = 1/width, step-like at ≥ 4), which do not depend on
 where a half-cycle ends.
 
-Outcome with these settings: the first-cycle loss, the synchronous later
-cycles and the onset order come out as in [002], but the first charge is
-synchronous by the index (row A1), so the controls (C1, C2) cannot show it
-persisting; ``docs/validation.md`` discusses why. Row S3 (a sensitivity)
-puts the same chain of top particles beside carbon-wired columns that carry
-the cell current, as the particles out of view do in [002]'s experiment:
-with 0.001 R NMC–NMC contacts the chain then steps one particle after
-another (index > 1) and the later half-cycles are synchronous, but only in
-a narrow band of contact sizes, and neither control keeps the second charge
-asynchronous.
+Outcome with these settings (``docs/validation.md``): the first-cycle loss,
+the synchronous later cycles, the onset order and the constant-σ control
+come out as in [002]; the first charge on the Fig. 4a layout is synchronous
+(row A1). Lower σ (row S), point contacts (row S2) or the chain beside
+carbon-wired columns (row S3) make it asynchronous, with step-like switches
+one after another, while the cell still charges.
 """
 
 from __future__ import annotations
