@@ -234,7 +234,9 @@ def run(*, quick: bool = False, report=lambda row: None, material_options: dict 
         c_half = float(np.interp(t[-1] / 2, t, c))
         lag[k] = {
             "lag_min": _first_below(t, c, c[0] - LAG_DROP) / 60.0,
-            "max_centre_rate_over_mean_rate": float(rates.max() / mean_rate),
+            # NaN when the run is shorter than one window (a surface that empties at once)
+            "max_centre_rate_over_mean_rate": float(rates.max() / mean_rate) if rates.size and mean_rate > 0
+            else math.nan,
             "drop_first_half": float(c[0] - c_half), "drop_second_half": float(c_half - c[-1]),
             "window_min": float(t[-1] / 60.0),
         }
