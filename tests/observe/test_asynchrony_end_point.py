@@ -72,7 +72,7 @@ def test_step_likeness_reads_the_switch_width():
     # base under the peak (slope 0.2 against a peak of 0.8/(4 w) = 13.3), widening it by ~1 %
     assert_allclose(w, 2 * np.log(3 + np.sqrt(8)) * 0.015, rtol=0.03)
     assert_allclose(k, 1 / w, rtol=1e-12)
-    _, w_g, k_g = switching(SOC, _gradual(), smooth_soc=0.0)
+    _, _, k_g = switching(SOC, _gradual(), smooth_soc=0.0)
     assert np.all(k_g < 4) and np.all(k > 4)
 
 
@@ -84,7 +84,7 @@ def test_a_short_burst_before_a_shared_change_is_not_a_switch():
     y = np.hstack([burst + shared, np.repeat(shared, 4, axis=1)])
     for end in ENDS:
         m = _cut(end)
-        c, w, k = switching(SOC[m], y[m], smooth_soc=0.0)
+        c, w, _ = switching(SOC[m], y[m], smooth_soc=0.0)
         # every particle gets the whole half-cycle as its width (the burst holds < 25 % of its change)
         assert_allclose(w, SOC[m][-1] - SOC[m][0], rtol=1e-9)
         assert asynchrony_index(c, w) < 0.1 * ASYNCHRONY_THRESHOLD

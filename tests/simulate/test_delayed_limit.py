@@ -15,7 +15,8 @@ from socscope.simulate.electrode import simulate_electrode
 # alone reacts, so the voltage under load starts high (3.692 V) and falls for
 # ~16 minutes while its neighbours switch on, then rises with the charge. A
 # limit at 3.69 V is passed at once and crossed again after ~23 minutes.
-LAYOUT = dict(n_columns=3, n_layers=1, radius=3.5e-6, coverage=0.5, carbon_columns=(0,), contact_fraction=0.002)
+LAYOUT = {"n_columns": 3, "n_layers": 1, "radius": 3.5e-6, "coverage": 0.5, "carbon_columns": (0,),
+          "contact_fraction": 0.002}
 LIMIT = 3.69
 #: tight tolerances so that the located crossing can be compared with a
 #: reference run to well under a second (at rtol 1e-6 the crossing itself
