@@ -463,7 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--quiet", action="store_true", help="print only errors")
     v.add_argument("--sensitivity", action="store_true",
                    help="run every row under every named alternative of the unknown parameter sources and write "
-                        "one table (rows x alternatives; xu2022; default folder ./sensitivity-NAME)")
+                        "one table (rows x alternatives; xu2022, sharma2022; default folder ./sensitivity-NAME)")
     v.set_defaults(func=_cmd_validate)
 
     c = sub.add_parser("cycler", help="analyse cycler records", description="Analyse cycler records.")

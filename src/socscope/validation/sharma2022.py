@@ -229,7 +229,26 @@ def _measure(ds, sigma) -> dict:
     }
 
 
-def run(*, quick: bool = False, report=lambda row: None) -> dict:
+#: the named alternatives of the unknowns (``--sensitivity``, a reduced set): keyword arguments of
+#: ``get("nmc532-sharma2022", ...)`` and ``sigma_scale`` (σ(θ) times a factor, every run); the
+#: first is the shipped choice. Not yet here: the contact size (rows S2, S3 scan it) and the map
+#: over σ scale × contact size.
+ALTERNATIVES = {
+    "shipped": {},
+    "D(1) = 1e-16 m²/s": {"d_lithiated": 1e-16},
+    "σ × 0.1": {"sigma_scale": 0.1},
+    "σ × 0.04": {"sigma_scale": 0.04},
+}
+#: what each row would need that no public source gives
+OUT_OF_REACH = {
+    "A1": "[002]'s σ(SOC) curve (Fig. 4b) and NMC–NMC contact sizes (SI)",
+    "C1": "[002]'s σ(SOC) curve and contact sizes",
+    "C2": "[002]'s σ(SOC) curve and contact sizes",
+    "L1": "[002]'s D at full lithiation (Fig. 4c gives no number)",
+}
+
+
+def run(*, quick: bool = False, report=lambda row: None, material_options: dict | None = None) -> dict:
     """Run the simulations and measure every row (see the module docstring)."""
     from ..geometry.electrode import layered_layout, random_layout
     from ..materials import get
@@ -241,7 +260,15 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
     solver = SolverOptions(rtol=rtol, atol=rtol * 1e-2)
     n_shells = SETTINGS["n_shells"][mode]
     out_dt = SETTINGS["output_interval_s"][mode]
-    mat = get("nmc532-sharma2022")
+    opts = dict(material_options or {})
+    scale = float(opts.pop("sigma_scale", 1.0))
+
+    def make(**params):
+        """The run's material with some parameters changed (and σ scaled, in a sensitivity)."""
+        m = get("nmc532-sharma2022", **{**opts, **params})
+        return m if scale == 1.0 else _scaled_sigma(m, scale)
+
+    mat = make()
     lay = layered_layout(5, 3, radius=RADIUS, coverage=0.5, carbon_columns=(0,), contact_fraction=0.1)
     rand = random_layout(24, dim=2, mean_radius=RADIUS, coverage=(0.5, 0.3), isolated_fraction=0.1,
                          rng=np.random.default_rng(1))
@@ -254,9 +281,9 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
     runs = {
         "model": sim(mat, lay, cycle),
         "constant σ": sim(mat, lay, cycle[:3], conductivity="constant"),
-        "no low-D region": sim(mat.with_parameters(d_lithiated=SETTINGS["d_delithiated_m2_s"]), lay, cycle[:3]),
+        "no low-D region": sim(make(d_lithiated=SETTINGS["d_delithiated_m2_s"]), lay, cycle[:3]),
         "random 2D": sim(mat, rand, cycle[:3]),
-        "D(1) = 1e-16": sim(mat.with_parameters(d_lithiated=1e-16), lay, cycle[:2]),
+        "D(1) = 1e-16": sim(make(d_lithiated=1e-16), lay, cycle[:2]),
     }
     for k in SIGMA_SCALES:
         with warnings.catch_warnings():
@@ -273,7 +300,7 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
         runs[f"reservoir {cf:g} R"] = sim(mat, r_lay, cycle if cf == RESERVOIR_CYCLED else cycle[:1])
     r_lay = _reservoir_layout(RESERVOIR_CYCLED)[0]
     runs["reservoir constant σ"] = sim(mat, r_lay, cycle[:3], conductivity="constant")
-    runs["reservoir no low-D region"] = sim(mat.with_parameters(d_lithiated=SETTINGS["d_delithiated_m2_s"]),
+    runs["reservoir no low-D region"] = sim(make(d_lithiated=SETTINGS["d_delithiated_m2_s"]),
                                            r_lay, cycle[:3])
     meas = {k: _measure(ds, mat.sigma) for k, ds in runs.items()}
     main, c1, c2, rnd = (meas[k] for k in ("model", "constant σ", "no low-D region", "random 2D"))
