@@ -711,6 +711,7 @@ class ParticleModel:
         plan = self._plan(step)
         k = len(st.plans)
         st.plans.append(plan)
+        self._v_extremes = [math.inf, -math.inf]  # lowest and highest voltage the solver's steps reached
         if k == 0:
             st.currents[0] = plan.current if plan.control == "current" else 0.0
         theta, t, charge0 = st.theta, st.t, st.charge
@@ -751,7 +752,11 @@ class ParticleModel:
         st.theta = res.u_end[:n].copy()
         st.charge = st.charges[-1]
         st.p = st.voltages[-1]
-        st.events.append((k, step.sentence, res.t_end, res.event or "duration", res.n_steps, res.n_rejected, res.n_newton))
+        v_step = np.asarray(st.voltages[-len(keep) - 1:], dtype=float)  # this step's recorded samples
+        lo = min([self._v_extremes[0], *v_step[np.isfinite(v_step)]], default=math.nan)
+        hi = max([self._v_extremes[1], *v_step[np.isfinite(v_step)]], default=math.nan)
+        st.events.append((k, step.sentence, res.t_end, res.event or "duration", res.n_steps, res.n_rejected,
+                          res.n_newton, lo if np.isfinite(lo) else math.nan, hi if np.isfinite(hi) else math.nan))
         return res.event
 
     #: what separates the voltage under load from the open-circuit voltage (for messages)
@@ -828,9 +833,18 @@ class ParticleModel:
             outs = list(np.arange(first, last + 1) * interval)
         else:
             outs = []
+        watch = None
+        if cpl is not None and self.kinetics == "butler-volmer" and plan.control == "current":
+            # the voltage is an unknown of the coupled solve: keep its extremes over every
+            # accepted step, so a spike between output samples is not lost
+            ext = self._v_extremes
+
+            def watch(_t, z, n=n, ext=ext):
+                v = float(z[n])
+                ext[0], ext[1] = min(ext[0], v), max(ext[1], v)
         try:
             res = integrate_segment(seg, vol, self.table, z0, t, t_end, output_times=outs, events=evs,
-                                    options=opts, progress=cb)
+                                    options=opts, progress=cb, watch=watch)
         except SolverError as exc:
             if cpl is not None and cpl.saturated():
                 res = self._runaway_to_cutoff(step, plan, exc, n)
@@ -1190,6 +1204,12 @@ def _step_table(plans, events, step_idx, charges, mass) -> dict:
         "step_sentence": (("step_index",), np.array([p.step.sentence for p in plans], dtype=object),
                           {"units": "1", "long_name": "protocol step (text)"}),
         "step_end_time": (("step_index",), np.array([e[2] for e in events]), {"units": "s", "long_name": "time the step ended"}),
+        "step_voltage_min": (("step_index",), np.array([e[7] if len(e) > 7 else np.nan for e in events]),
+                             {"units": "V", "long_name": "lowest voltage in the step, over the recorded samples "
+                                                         "and (electrodes, 2D particles) every solver step"}),
+        "step_voltage_max": (("step_index",), np.array([e[8] if len(e) > 8 else np.nan for e in events]),
+                             {"units": "V", "long_name": "highest voltage in the step, over the recorded samples "
+                                                         "and (electrodes, 2D particles) every solver step"}),
         "step_end_reason": (("step_index",), np.array([e[3] for e in events], dtype=object),
                             {"units": "1", "long_name": "what ended the step: 'duration' or the condition met (text); "
                                               "a train's capacity as its total, and a train stopped by its "
