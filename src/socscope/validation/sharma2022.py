@@ -52,7 +52,7 @@ import warnings
 
 import numpy as np
 
-from ..errors import StepWarning
+from ..errors import ProtocolError, StepWarning
 from ..observe.electrode import DIP_DEPTH
 from . import Row
 
@@ -285,12 +285,18 @@ def run(*, quick: bool = False, report=lambda row: None, material_options: dict 
         "random 2D": sim(mat, rand, cycle[:3]),
         "D(1) = 1e-16": sim(make(d_lithiated=1e-16), lay, cycle[:2]),
     }
+    cannot_pass = {}
     for k in SIGMA_SCALES:
         with warnings.catch_warnings():
-            # the lowest scale cannot pass C/20 below 4.3 V: its charge ends at once,
+            # a scale that cannot pass C/20 below 4.3 V ends its charge at once,
             # which row S reports as "no charge"
             warnings.simplefilter("ignore", StepWarning)
-            runs[f"σ × {k:g}"] = sim(_scaled_sigma(mat, k), lay, cycle[:1])
+            try:
+                runs[f"σ × {k:g}"] = sim(_scaled_sigma(mat, k), lay, cycle[:1])
+            except ProtocolError as exc:
+                # no collector voltage within a cycler's compliance passes C/20 (a σ
+                # already scaled in a sensitivity, scaled again here): "no charge" too
+                cannot_pass[k] = str(exc).splitlines()[0]
     for cf in CONTACT_FRACTIONS:
         runs[f"contacts {cf:g} R"] = sim(mat, layered_layout(5, 3, radius=RADIUS, coverage=0.5, carbon_columns=(0,),
                                                             contact_fraction=cf), cycle[:1])
@@ -440,6 +446,9 @@ def run(*, quick: bool = False, report=lambda row: None, material_options: dict 
     sens = {1.0: h0["index"]}
     sens_cap = {1.0: caps[0]}
     for k in SIGMA_SCALES:
+        if k in cannot_pass:
+            sens_cap[k], sens[k] = 0.0, math.nan
+            continue
         m = meas[f"σ × {k:g}"]
         sens_cap[k] = m["step_capacity_mAh_g"][0]
         sens[k] = m["halves"][0]["index"] if m["halves"] and sens_cap[k] > 1.0 else math.nan
@@ -450,6 +459,8 @@ def run(*, quick: bool = False, report=lambda row: None, material_options: dict 
     def _sens_text(k):
         if np.isfinite(sens[k]):
             return f"{k:g}: {sens[k]:.3f} ({sens_cap[k]:.0f} mAh/g to 4.3 V)"
+        if k in cannot_pass:
+            return f"{k:g}: no charge (no collector voltage up to 10 V passes C/20 through the pristine NMC)"
         return f"{k:g}: no charge (4.3 V at once: C/20 cannot pass the pristine NMC below 4.3 V)"
 
     add(Row(
@@ -457,11 +468,12 @@ def run(*, quick: bool = False, report=lambda row: None, material_options: dict 
         "the low electronic conductivity of pristine NMC creates the spatial variation of the potential that "
         "makes the first charge asynchronous",
         "first-charge index with σ(θ) × " + "; ".join(_sens_text(k) for k in scales)
-        + ("; no σ gives an index above 1 before the charge becomes impossible" if max(charging) <= 1.0 else ""),
+        + ("; no σ gives an index above 1 before the charge becomes impossible"
+           if max(charging, default=0.0) <= 1.0 else ""),
         "the first-charge index grows as σ is lowered (over the scales that still charge)",
         len(charging) >= 2 and bool(np.all(np.diff(charging) > 0)), COMMAND,
         {"first_charge_index_by_sigma_scale": sens, "charge_capacity_by_sigma_scale": sens_cap,
-         "scales_without_charge": stuck}))
+         "scales_without_charge": stuck, "scales_that_cannot_pass": {f"{k:g}": v for k, v in cannot_pass.items()}}))
 
     # -- S2: sensitivity to the contact size --------------------------------------------------------
     def _contact(m, ds):
