@@ -313,3 +313,31 @@ def test_a_pitt_with_tiny_steps_builds_only_the_levels_it_holds():
     train = Train("pitt", pulse, None, (Condition("voltage", 3.9),), max_pulses=3, sentence="t")
     # 1e9 levels were built before the first three were kept (6 GB, then MemoryError)
     assert train.pitt_levels(3.8) == pytest.approx([3.8 + 1e-9, 3.8 + 2e-9, 3.8 + 3e-9], abs=1e-15)
+
+
+def test_a_voltage_limit_may_wait_for_a_delay():
+    s = parse_step("Charge at C/20 for 20 hours or until 4.3 V after 30 minutes")
+    assert s.duration == 72000.0
+    assert s.until == (Condition("voltage", 4.3, after=1800.0),)
+    # a limit without a delay applies from the start
+    assert parse_step("Charge at C/20 until 4.3 V").until[0].after == 0.0
+    # the delay survives a round trip through the text of a condition (trains rebuild sentences)
+    from socscope.protocols import _ends_text
+    assert _ends_text(None, s.until) == "until 4.3 V after 30 minutes"
+
+
+@pytest.mark.parametrize("sentence, where", [
+    ("Charge at C/20 until mean theta 0.3 after 3 minutes", "only a voltage limit may wait"),
+    ("Charge at C/20 until 4.3 V after soon", "expected a duration"),
+    ("Charge at C/20 until 4.3 V after 0 minutes", "duration must be > 0"),
+])
+def test_a_delay_is_refused_where_it_means_nothing(sentence, where):
+    with pytest.raises(ProtocolError, match=where):
+        parse_step(sentence)
+
+
+def test_a_directly_built_delay_is_checked():
+    with pytest.raises(ProtocolError, match="only a voltage limit may wait"):
+        Step("charge", 1.0, "C", until=(Condition("theta_mean", 0.3, after=10.0),))
+    with pytest.raises(ProtocolError, match="after = -1"):
+        Step("charge", 1.0, "C", until=(Condition("voltage", 4.3, after=-1.0),))

@@ -26,6 +26,14 @@ comes first. Conditions:
   this step* per gram of active material (stored in C/kg,
   1 mAh/g = 3600 C/kg).
 
+A voltage limit may wait before it applies, as cyclers allow, to ignore a
+start-up transient: ``"Charge at C/20 until 4.3 V after 30 minutes"``. The
+voltage is not watched during the delay; the step then ends at the first
+crossing of the limit after it (located like any other event), or at the end
+of the delay when the voltage is already beyond the limit then. A limit
+without ``after`` applies from the start, and a cut-off that the voltage under
+load passes the moment the current flows ends the step at once.
+
 Each kind of step accepts only the conditions that can end it (checked when
 the sentence is parsed):
 
@@ -194,10 +202,17 @@ class Condition:
         Target in SI units (θ dimensionless, V, A, A/g, C/kg) or as a C-rate.
         ``specific_capacity`` is the charge passed in the step per mass of
         active material [C/kg] (1 mAh/g = 3600 C/kg).
+    after : float
+        Delay [s] before a voltage limit applies (``"4.3 V after 30
+        minutes"``); 0 for a limit that applies from the start. A delayed
+        limit ignores the voltage until the delay has passed and then ends
+        the step at its first crossing (at once when the voltage is beyond
+        it when the delay ends).
     """
 
     quantity: str
     value: float
+    after: float = 0.0
 
     @property
     def label(self) -> str:
@@ -297,6 +312,11 @@ def _step_problem(step: "Step") -> str:
             return f"a {step.kind} step cannot end on {c.quantity} (allowed: {', '.join(sorted(ALLOWED_CONDITIONS[step.kind]))})"
         if not math.isfinite(value) or (c.quantity.startswith("theta") and not 0.0 < value < 1.0):
             return f"condition {c.quantity} = {c.value!r} must be finite{' and in (0, 1)' if 'theta' in c.quantity else ''}"
+        after = _number(c.after)
+        if not (after == 0.0 or MIN_DURATION <= after <= MAX_DURATION):
+            return f"condition {c.quantity} after = {c.after!r} s must be 0 or lie in {MIN_DURATION:g}..{MAX_DURATION:g} s"
+        if after > 0.0 and c.quantity != "voltage":
+            return f"only a voltage limit may wait ('4.3 V after 30 minutes'); {c.quantity} has after = {c.after!r} s"
     return ""
 
 
@@ -546,6 +566,8 @@ def _current_text(value: float, unit: str) -> str:
 
 
 def _condition_text(c: Condition) -> str:
+    if c.after > 0.0:
+        return f"{_condition_text(replace(c, after=0.0))} after {_duration_text(c.after)}"
     if c.quantity == "theta_mean":
         return f"mean theta {c.value:g}"
     if c.quantity == "theta_surface":
@@ -662,6 +684,14 @@ def _positive(sentence: str, pos: int, value: float, text: str, what: str) -> fl
 
 
 def _parse_condition(sentence: str, text: str, pos: int) -> Condition:
+    m = re.match(r"(.*?)\s+after\s+(.*)$", text, re.I)
+    if m:
+        cond = _parse_condition(sentence, m.group(1), pos)
+        lead = pos + (len(m.group(1)) - len(m.group(1).lstrip()))
+        if cond.quantity != "voltage":
+            raise _fail(sentence, lead, "only a voltage limit may wait for a delay, e.g. "
+                                        "'Charge at C/20 until 4.3 V after 30 minutes'")
+        return replace(cond, after=_parse_duration(sentence, m.group(2), pos + m.start(2)))
     t = text.strip().replace("θ", "theta")
     lead = pos + (len(text) - len(text.lstrip()))
     m = re.fullmatch(r"(mean|surface|average)\s*(?:theta|occupancy)\s*(?:=|<|>|<=|>=|of|reaches)?\s*(" + _NUM + r")", t, re.I)

@@ -184,12 +184,11 @@ def test_mask_from_npy(tmp_path):
 def test_demo_writes_its_files(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), "--quiet"]) == 0
-    # both ni88 runs start just above the OCP data (θ 0.97 > 0.906): the material's extension, recorded in the
-    # results, not warned about; the charge to 4.3 V takes θ far below D's data (0.75): said once, on one line,
-    # with no source line
+    # the cycle's discharge and hold fill the surface beyond the D data (θ > 0.99): said once, on one
+    # line, with no source line
     warned = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
     assert len(warned) == 1 and warned[0].startswith("socscope: warning: material 'ni88-xu2022': the run took θ "
-                                                     "outside the range its sources cover (D 0.75..1)")
+                                                     "outside the range its sources cover (D 0.1..0.99")
     for name in ("disc_charge_C3.nc", "disc_cycle_C3.nc", "electrode_C20.nc", "theta_maps.png", "theta_traces.png",
                  "periphery_core.png", "voltage_curve.png", "cycle_maps.png", "electrode_traces.png",
                  "electrode_dol.png", "summary.md", "summary.json"):
@@ -207,10 +206,11 @@ def test_demo_writes_its_files(tmp_path, capsys):
     assert cyc["recovered_by_hold_mAh_g"] > 5
     assert cyc["coulombic_efficiency_cc"] < cyc["coulombic_efficiency_with_hold"] <= 1
     assert cyc["periphery_minus_core_end_of_discharge"] > 0.05
-    # the core-shell of [004]: the periphery is Li-poor (negative difference
-    # growing with time) while the centre keeps its initial occupancy
+    # the core-shell of [004]: the periphery is Li-poor at 5-35 min (the difference growing to
+    # 25 min; measured on 34.7 nm rings: -0.057, -0.136, -0.167, -0.151) while the centre keeps its
+    # initial occupancy
     pc = summary["periphery_minus_core"]
-    assert all(b < a < 0 for a, b in zip(pc, pc[1:]))
+    assert all(v < -0.02 for v in pc) and pc[0] > pc[1] > pc[2]
     # the summary rounds to 4 decimals (±5e-5); the simulated centre moves by 3.5e-8, so the
     # rounded value is 0.97 (measured 0) and 1e-4 is the rounding plus margin
     assert abs(summary["theta_centre"][-1] - 0.97) < 1e-4

@@ -92,9 +92,12 @@ def test_first_charge_asynchronous_later_half_cycles_synchronous(field):
     assert cls.half_cycle.tolist() == [0, 1, 2]
     assert cls.direction.tolist() == ["charge", "discharge", "charge"]
     assert cls.classification.tolist() == ["asynchronous", "synchronous", "synchronous"]
-    # the truth of the first charge is A = 2.60 (IQR of midpoints 0.22 over a median width of 0.085);
-    # the measured index follows it (measured 2.58; fits good to ~0.003 SOC, so 10 % is loose)
-    a_true = asynchrony_index(truth[0].midpoint_soc[:-1], truth[0].width_soc[:-1])
+    # the truth of the first charge: IQR of the switch centres (the logistics' midpoints, 0.22) over
+    # the median switch width, the FWHM of a logistic's derivative = 10-90 % width x ln(3+√8)/ln 9
+    # (0.085 x 0.802): A = 3.24; the measured index follows it (measured 3.22; fits good to ~0.003
+    # SOC, so 10 % is loose)
+    fwhm = truth[0].width_soc[:-1] * np.log(3 + np.sqrt(8)) / np.log(9)
+    a_true = asynchrony_index(truth[0].midpoint_soc[:-1], fwhm)
     assert cls.asynchrony_index[0] == pytest.approx(a_true, rel=0.1)
     assert cls.asynchrony_index[0] > 2 * ASYNCHRONY_THRESHOLD  # far from the threshold
     assert (cls.asynchrony_index[1:] < 0.2 * ASYNCHRONY_THRESHOLD).all()
@@ -178,8 +181,12 @@ def test_fit_recovers_a_noiseless_logistic():
     # a transition well inside the window: onset = s0 - ln9 w, width = 2 ln9 w (window effect < 1e-5)
     assert_allclose([fit.onset_soc, fit.midpoint_soc, fit.width_soc], [0.47 - ln9 * 0.02, 0.47, 2 * ln9 * 0.02],
                     atol=1e-5)
-    # step-likeness of a logistic: ln9/2 · span / width = 0.7 / 0.0879 · 1.0986 = 8.75
-    assert fit.step_likeness == pytest.approx(0.7 * np.log(9) / 2 / (2 * ln9 * 0.02), rel=1e-4)
+    # step-likeness of a logistic: 1 / FWHM of its derivative = 1 / (2 ln(3 + √8) w) = 14.18, whatever
+    # the window (rel 1e-3: the FWHM is read off a 4001-point grid over the 0.7 window, 1.75e-4 SOC apart,
+    # with linear interpolation at the half-maximum points)
+    fwhm = 2 * np.log(3 + np.sqrt(8)) * 0.02
+    assert fit.step_likeness == pytest.approx(1 / fwhm, rel=1e-3)
+    assert_allclose([fit.switch_soc, fit.switch_width_soc], [0.47, fwhm], rtol=1e-3)
     assert fit.r2 == pytest.approx(1.0, abs=1e-12) and fit.reacted and fit.converged and fit.step_like
     assert fit.direction == "rising" and fit.amplitude == pytest.approx(0.55, rel=1e-4)
     assert set(fit.as_dict()) >= {"onset_soc", "midpoint_soc", "width_soc", "amplitude", "r2", "step_likeness",

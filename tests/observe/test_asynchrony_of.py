@@ -14,7 +14,7 @@ def _ds(mid, wid, reacted):
     mid, wid, reacted = (np.asarray(a) for a in (mid, wid, reacted))
     dims = ("half_cycle", "particle")
     return xr.Dataset(
-        {"midpoint_soc": (dims, mid), "width_soc": (dims, wid), "reacted": (dims, reacted),
+        {"switch_soc": (dims, mid), "switch_width_soc": (dims, wid), "reacted": (dims, reacted),
          "half_cycle_direction": ("half_cycle", np.array(["charge", "discharge"][: mid.shape[0]], dtype=object))},
         coords={"half_cycle": np.arange(mid.shape[0]), "particle": np.arange(mid.shape[1])},
     )
@@ -52,7 +52,7 @@ def test_all_particles_give_the_stored_index():
     ds = ss.simulate_electrode(ss.materials.get("nmc532"), lay, ["Charge at C/10 for 4 hours"], n_shells=8,
                                output_interval=900)
     got = asynchrony_of(ds, np.arange(lay.n_particles))
-    # the same midpoints and widths through the same classify_half_cycles: equal to round-off
+    # the same switch centres and widths through the same classify_half_cycles: equal to round-off
     assert_allclose(got.asynchrony_index, ds.asynchrony_index.values, rtol=1e-12)
     top = asynchrony_of(ds, lay.top)
     assert list(top.n_particles) == [int(lay.top.sum())]

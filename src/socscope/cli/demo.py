@@ -1,8 +1,9 @@
 """``socscope demo``: the built-in demonstration, on built-in defaults.
 
 A 2 µm single-crystal Ni-rich disc (``ni88-xu2022``) charged at C/3 for
-35 minutes: the periphery delithiates first and the core stays Li-rich
-(Xu et al. (Joule 2022), Figs. 2–3). Then a full C/3 cycle of the same disc with
+35 minutes: the periphery delithiates first and the core lags (Xu et al.
+(Joule 2022), Figs. 2–3, where the contrast is nearly uniform again by 35 minutes;
+``docs/validation.md`` row a3 compares the two). Then a full C/3 cycle of the same disc with
 Butler–Volmer kinetics (charge to 4.3 V, discharge to 3.0 V, 2 h hold at
 3.0 V): the voltage curve, the Li-rich rim and Li-poor core left at the end
 of discharge, and what the hold recovers. Last, a network electrode of 15
@@ -23,7 +24,10 @@ __all__ = ["run_demo", "DEMO_PROTOCOL", "DEMO_MAP_TIMES_S", "DEMO_CYCLE", "DEMO_
 DEMO_PROTOCOL = ("Charge at C/3 for 35 minutes",)
 DEMO_MAP_TIMES_S = (300.0, 900.0, 1500.0, 2100.0)
 DEMO_CYCLE = ("Charge at C/3 until 4.3 V", "Discharge at C/3 until 3.0 V", "Hold at 3.0 V for 2 hours")
-DEMO_ELECTRODE = ("Charge at C/20 until 4.3 V", "Discharge at C/20 until 2.5 V", "Charge at C/20 until 4.3 V")
+#: [002]'s protocol: constant current, the 4.3 V limit ignoring the first hour (the start-up
+#: transient of the carbon-wired column; see docs/validation.md)
+DEMO_ELECTRODE = ("Charge at C/20 until 4.3 V after 1 hour", "Discharge at C/20 until 2.5 V",
+                  "Charge at C/20 until 4.3 V after 1 hour")
 _FILES = ("disc_charge_C3.nc", "disc_cycle_C3.nc", "electrode_C20.nc", "theta_maps.png", "theta_traces.png",
           "periphery_core.png", "voltage_curve.png", "cycle_maps.png", "electrode_traces.png",
           "electrode_dol.png", "summary.md", "summary.json", "provenance.json")
@@ -139,7 +143,10 @@ def _run_demo_into(out: Path, *, quiet: bool, prov: dict) -> dict:
     fig.suptitle("the Li-rich rim and Li-poor core left by the discharge, and what the hold recovers")
     save_figure(fig, out / "cycle_maps.png", dpi=150)
     axes = plot_particle_traces(el)
-    axes[0].figure.suptitle("15 NMC532 particles wired as in (Sharma et al., Nano Lett. 2022) Fig. 4a, C/20 (colour: electrical distance)")
+    for a, share in zip(axes, el.fraction_step_like.values):
+        # the asynchrony index is in each panel's title; the step-likeness beside it
+        a.set_title(f"{a.get_title()}\n{100 * float(share):.0f} % of the particles step-like", fontsize=8)
+    axes[0].figure.suptitle("15 NMC532 particles wired as in Sharma et al. (Nano Lett. 2022) Fig. 4a, C/20 (colour: electrical distance)")
     save_figure(axes[0].figure, out / "electrode_traces.png", dpi=150)
     ax = plot_dol_histogram(el)
     ax.set_title("degree of lithiation of the 15 particles at the end of each step")
@@ -188,6 +195,7 @@ def _run_demo_into(out: Path, *, quiet: bool, prov: dict) -> dict:
             "step_capacity_mAh_g": [round(float(v), 2) for v in el.step_capacity.values],
             "capacity_not_recovered": round(float(el.capacity_not_recovered), 4),
             "asynchrony_index": [round(float(v), 4) for v in el.asynchrony_index.values],
+            "fraction_step_like": [round(float(v), 4) for v in el.fraction_step_like.values],
             "classification": [str(v) for v in el.classification.values],
             "first_charge_onset_order_spearman": round(_onset_order(el), 4),
         },
@@ -203,11 +211,13 @@ def _run_demo_into(out: Path, *, quiet: bool, prov: dict) -> dict:
                 else "more than 35 min")
     md = f"""# socscope demo
 
-A 2 µm single-crystal LiNi0.88Mn0.05Co0.07O2 disc (`ni88-xu2022`, D_app = 2.7 × D_GITT, about
-1e-18 m²/s at full lithiation rising ~100× after 20 % delithiation) charged at C/3
-({summary['c_rate_basis_mAh_g']:.0f} mAh/g basis) for 35 minutes from θ = 0.97, Li moving only in
-the ab-plane. The periphery delithiates first; the core stays Li-rich and lags behind, the
-core–shell state Xu et al. observed by operando optical microscopy (Figs. 2–3).
+A 2 µm single-crystal LiNi0.88Mn0.05Co0.07O2 disc (`ni88-xu2022`: D(θ) shaped like measured NMC811
+diffusivities, 1e-18 m²/s at θ = 0.98 as [004]'s D_app = 2.7 × D_GITT, ~340× higher at θ = 0.8)
+charged at C/3 ({summary['c_rate_basis_mAh_g']:.0f} mAh/g basis) for 35 minutes from θ = 0.97, Li
+moving only in the ab-plane. The periphery delithiates first and the core lags behind, the
+core–shell Xu et al. observed by operando optical microscopy (Figs. 2–3) at 5–25 minutes. At
+35 minutes [004] sees a nearly uniform contrast; here periphery − core is still
+{summary['periphery_minus_core'][-1]:+.3f} (`docs/validation.md`, row a3).
 
 | time [min] | mean θ | centre θ | surface θ | periphery − core | front depth [nm] |
 |---:|---:|---:|---:|---:|---:|
@@ -229,8 +239,8 @@ core–shell state Xu et al. observed by operando optical microscopy (Figs. 2–
 At the end of the CC discharge the rim is Li-rich and the core Li-poor (periphery − core =
 {summary['cycle']['periphery_minus_core_end_of_discharge']:+.3f}): Li enters the nearly full surface
 so slowly that 3.0 V is reached with capacity still missing, which the hold at 3.0 V then
-recovers (Xu et al. measured 84.0 % → 91.2 % at C/3; our OCP is a stand-in, see
-`docs/validation.md`).
+recovers (Xu et al. measured 84.0 % → 91.2 % at C/3; our OCP is a stand-in, a measured NMC811
+curve; `docs/validation.md`, rows h1–h4).
 
 ## A network electrode at C/20
 
@@ -239,16 +249,17 @@ current collector as in Sharma et al. (Nano Lett. 2022) Fig. 4a: a carbon pillar
 top particles reach the collector through 0–4 pristine NMC particles, whose conductivity rises
 100× once they delithiate. {' → '.join(DEMO_ELECTRODE)} from θ = 0.99 ({summary['electrode']['wall_time_s']} s):
 
-| half-cycle | asynchrony index | classification |
-|---:|---:|---|
-{chr(10).join(f"| {k} | {a:.4f} | {c} |" for k, (a, c) in enumerate(zip(summary['electrode']['asynchrony_index'], summary['electrode']['classification'])))}
+| half-cycle | asynchrony index | step-like particles | classification |
+|---:|---:|---:|---|
+{chr(10).join(f"| {k} | {a:.4f} | {100 * f:.0f} % | {c} |" for k, (a, f, c) in enumerate(zip(summary['electrode']['asynchrony_index'], summary['electrode']['fraction_step_like'], summary['electrode']['classification'])))}
 
+- Asynchrony index: the spread of the particles' switches (the peaks of d θ/d SOC) over their
+  width; a particle is step-like when it switches within a quarter of the SOC range.
 - First charge: the particles start in order of their electrical distance to the collector
-  (Spearman ρ = {summary['electrode']['first_charge_onset_order_spearman']:.2f}), but a particle that
-  starts late catches up, so the index stays below 1; (Sharma et al., Nano Lett. 2022) observed step-like, asynchronous switching
-  here. This model does not reproduce it. With nanometre NMC–NMC contacts (`--contact-fraction 0.003`) the
-  columns do switch on in turn, each with a voltage dip, but a switched particle then moves with the
-  others and the index still stays below 1 (see `docs/validation.md`, `socscope validate sharma2022`).
+  (Spearman ρ = {summary['electrode']['first_charge_onset_order_spearman']:.2f}) and the half-cycle
+  is {summary['electrode']['classification'][0]}; Sharma et al. (Nano Lett. 2022) observed step-like, asynchronous switching
+  here. `docs/validation.md` (row A1 of `socscope validate sharma2022`) says how far this model
+  reproduces it.
 - {100 * summary['electrode']['capacity_not_recovered']:.1f} % of the first charge is not put back by the
   discharge (Sharma et al., Nano Lett. 2022: about 10 %): Li diffuses 1000× slower in nearly full NMC.
 

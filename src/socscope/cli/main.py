@@ -275,10 +275,13 @@ def _cmd_simulate_particle(args) -> int:
 
 
 def _cmd_validate(args) -> int:
-    from ..validation import run_validation
+    from ..validation import run_sensitivity, run_validation
 
     from ._quicklook import command_provenance
 
+    if getattr(args, "sensitivity", False):
+        run_sensitivity(args.name, args.out, overwrite=args.overwrite, quick=args.quick, verbose=not args.quiet)
+        return 0
     run_validation(args.name, args.out, overwrite=args.overwrite, quick=args.quick, verbose=not args.quiet,
                    provenance=command_provenance(args))
     return 0
@@ -593,6 +596,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--quick", action="store_true", help="coarser grids, for a fast look (numbers less converged)")
     v.add_argument("--overwrite", action="store_true", help="replace files in an existing output folder")
     v.add_argument("--quiet", action="store_true", help="print only errors")
+    v.add_argument("--sensitivity", action="store_true",
+                   help="run every row under every named alternative of the unknown parameter sources and write "
+                        "one table (rows x alternatives; xu2022, sharma2022; default folder ./sensitivity-NAME)")
     v.set_defaults(func=_cmd_validate)
 
     c = sub.add_parser("cycler", help="analyse cycler records", description="Analyse cycler records.")

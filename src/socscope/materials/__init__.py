@@ -13,7 +13,8 @@ Shipped materials (see :func:`available`):
 
 ``ni88-xu2022``
     single-crystal LiNi0.88Mn0.05Co0.07O2 (Xu et al.; Lun et al.), parameter
-    ``alpha`` (D_app = α·D_GITT, default 2.7).
+    ``alpha`` (D_app = α·D_GITT, default 2.7) and the named choices ``ocp``
+    (:data:`NI88_OCPS`) and ``diffusivity`` (:data:`NI88_DIFFUSIVITIES`).
 ``nmc532``
     LiNi0.5Mn0.3Co0.2O2 (Kröger et al.; Mohtat2020; Amin & Chiang 2016).
 ``nmc532-sharma2022``
@@ -34,7 +35,7 @@ True
 """
 
 from ._files import load, save, save_targets
-from ._library import chen2020_ocp_data
+from ._library import NI88_DIFFUSIVITIES, NI88_OCPS, chen2020_ocp_data
 from ._material import Material, Property
 from ._registry import as_material, available, get
 from ._tables import tabulated_property
@@ -50,4 +51,6 @@ __all__ = [
     "save_targets",
     "tabulated_property",
     "chen2020_ocp_data",
+    "NI88_OCPS",
+    "NI88_DIFFUSIVITIES",
 ]

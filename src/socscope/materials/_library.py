@@ -28,6 +28,7 @@ AminChiang2016 R. Amin, Y.-M. Chiang, J. Electrochem. Soc. 163, A1512 (2016),
 
 from __future__ import annotations
 
+import functools
 import math
 from importlib import resources
 
@@ -310,32 +311,155 @@ _CHEN2020_M_REF = 3.42e-6
 _CHEN2020_C_E = 1000.0
 
 
-def ni88_xu2022(*, alpha: float = 2.7) -> Material:
-    """Single-crystal LiNi0.88Mn0.05Co0.07O2 of Xu et al. (Joule 2022) and Lun et al. (Supplementary Information).
+#: Shipped data files of the ni88-xu2022 choices (see data/README.md).
+ZHUO2023_OCP_FILE = "nmc811_ocp_Zhuo2023_measured.csv"
+KARANTH_WEIJERS_D_FILE = "nmc811_diffusivity_KaranthWeijers2024_fit.csv"
+ECKER2015_D_FILE = "nco_diffusivity_Ecker2015_measured.csv"
+_ZHUO_CITATION = ("measured OCP of the NMC811 cathode of an LG INR18650-MJ1 cell, Sturm et al., J. Power Sources "
+                  "412, 204 (2019), as tabulated for Zhuo et al. (2023)")
+_KW_CITATION = ("McClelland et al. (2023) operando muon Li diffusivity of NMC811, log-polynomial fit of Karanth & "
+                "Weijers (2024) in MPET (MIT licence; Smith & Bazant, JES 164 E3291 (2017))")
+_ECKER_CITATION = "Ecker et al., J. Electrochem. Soc. 162, A1849 (2015), GITT diffusivity of a layered Ni-Co oxide"
+#: [004]'s D_app near full lithiation at α = 2.7 [m²/s] (1e-14 cm²/s), and the
+#: occupancy where every D(θ) shape of ni88-xu2022 is given that level
+NI88_D_ANCHOR = 1e-18
+NI88_D_ANCHOR_THETA = 0.98
+#: the named choices of ni88-xu2022 (first: the default)
+NI88_OCPS = ("zhuo2023", "chen2020-mapped", "chen2020")
+NI88_DIFFUSIVITIES = ("karanth-weijers2024", "logistic-xu2022", "flat", "divacancy", "ecker2015")
+#: c_max of the Chen2020 LG M50 parameter set, on which its OCP's stoichiometry is built [mol/m³]
+_CHEN2020_C_MAX = 63104.0
+
+
+def _two_columns(filename: str) -> tuple[np.ndarray, np.ndarray]:
+    """The first two numeric columns of a shipped CSV (comment lines '#' and a header row skipped)."""
+    text = resources.files("socscope.materials").joinpath("data", filename).read_text(encoding="utf-8")
+    rows = []
+    for line in text.splitlines():
+        t = line.strip()
+        if not t or t.startswith("#"):
+            continue
+        parts = t.split(",")
+        try:
+            rows.append((float(parts[0]), float(parts[1])))
+        except (ValueError, IndexError):
+            continue  # the header row
+    a = np.array(rows, dtype=float)
+    order = np.argsort(a[:, 0])
+    return a[order, 0], a[order, 1]
+
+
+def _ni88_ocp(choice: str, c_max: float) -> Property:
+    """The U(θ) of ni88-xu2022 for a named choice (see :func:`ni88_xu2022`)."""
+    if choice == "zhuo2023":
+        x, u = _two_columns(ZHUO2023_OCP_FILE)
+        return tabulated_property(
+            "U", x, u, valid_range=(float(x[0]), 1.0),
+            source=(f"{_ZHUO_CITATION} {_PYBAMM_NOTE}; its axis is x in Li_xMO2, which is θ here "
+                    "(c_max = density/molar mass)"),
+            formula="measured NMC811 OCP on x = θ (no mapping)")
+    if choice == "chen2020":
+        return chen2020_ocp(note="evaluated on Chen2020's own stoichiometry axis (c_max 63104 mol/m3), not mapped: "
+                                 "the earlier default, kept as an alternative")
+    base = chen2020_ocp()
+    scale = c_max / _CHEN2020_C_MAX
+
+    def func(th):
+        return base(1.0 - scale * (1.0 - _clip01(th)))
+
+    def dfunc(th):
+        th = np.asarray(th, dtype=np.float64)
+        d = scale * base.derivative(1.0 - scale * (1.0 - np.clip(th, 0.0, 1.0)))
+        return np.where((th < 0.0) | (th > 1.0), 0.0, d)
+
+    lo = 1.0 - (1.0 - base.valid_range[0]) / scale
+    hi = 1.0 - (1.0 - base.valid_range[1]) / scale
+    return Property(
+        name="U", units="V", func=func, dfunc=dfunc, valid_range=(max(0.0, lo), min(1.0, hi)),
+        source=f"{base.source}; mapped like nmc532's Mohtat2020 OCP: equal Li removed per volume, full lithiation "
+               "in common",
+        formula=f"U_Chen2020(s), s = 1 - ({c_max:.6g}/{_CHEN2020_C_MAX:g})(1 - θ)")
+
+
+def _ni88_d_shape(choice: str):
+    """``(shape(θ), valid_range, source, formula)`` of a named D(θ) of ni88-xu2022, before its level is set."""
+    if choice == "karanth-weijers2024":
+        y, d = _two_columns(KARANTH_WEIJERS_D_FILE)
+        p = tabulated_property("D", y, d, source=_KW_CITATION)
+        return p, (0.1, 0.99), _KW_CITATION, "shape of the NMC811 fit (PCHIP of log10 D through its table)"
+    if choice == "ecker2015":
+        y, d = _two_columns(ECKER2015_D_FILE)
+        p = tabulated_property("D", y, d, source=_ECKER_CITATION)
+        return p, (float(y[0]), 1.0), _ECKER_CITATION, "shape of the measured GITT D (PCHIP of log10 D)"
+    if choice == "logistic-xu2022":
+        def f(th):
+            return 10.0 ** (2.0 * expit(-(np.asarray(th, dtype=np.float64) - 0.87) / 0.03))
+
+        def df(th):
+            step = expit(-(np.asarray(th, dtype=np.float64) - 0.87) / 0.03)
+            return 10.0 ** (2.0 * step) * math.log(10.0) * 2.0 * (-step * (1.0 - step) / 0.03)
+        p = Property("D", "m2/s", f, source="Xu et al. [004] text", dfunc=df)
+        return p, (0.75, 1.0), ("Xu et al. [004], Fig. 3B as its text states it: D_app rises almost two orders "
+                                "of magnitude once 20 % of the Li is removed; the plateau below θ≈0.77 is an "
+                                "assumption"), "10**(2/(1+exp((θ-0.87)/0.03))) (the earlier default)"
+    if choice == "flat":
+        p = Property("D", "m2/s", lambda th: np.ones_like(np.asarray(th, dtype=np.float64)), source="flat",
+                     dfunc=lambda th: np.zeros_like(np.asarray(th, dtype=np.float64)))
+        return p, (0.0, 1.0), "no θ dependence (a null alternative)", "constant"
+    if choice == "divacancy":
+        def f(th):
+            return (1.0 - _clip01(th)) ** 2 + 1e-4
+
+        def df(th):
+            th = np.asarray(th, dtype=np.float64)
+            return np.where((th < 0.0) | (th > 1.0), 0.0, -2.0 * (1.0 - np.clip(th, 0.0, 1.0)))
+        p = Property("D", "m2/s", f, source="divacancy", dfunc=df)
+        return p, (0.0, 0.99), ("divacancy mechanism, D ∝ (1-θ)² (Van der Ven & Ceder, cited by Sharma et al. "
+                                "[002]); + 1e-4 keeps D > 0 at θ = 1 (the value at θ = 0.99)"), "(1-θ)² + 1e-4"
+    raise MaterialError(f"ni88-xu2022: diffusivity = {choice!r} is not one of {', '.join(NI88_DIFFUSIVITIES)}; "
+                        f"e.g. diffusivity={NI88_DIFFUSIVITIES[0]!r}")
+
+
+def ni88_xu2022(*, alpha: float = 2.7, ocp: str = "zhuo2023", diffusivity: str = "karanth-weijers2024") -> Material:
+    """Single-crystal LiNi0.88Mn0.05Co0.07O2 of Xu et al. [004] and Lun et al. [003].
 
     Parameters
     ----------
     alpha : float, optional
         Scaling of the GITT diffusivity, D_app = α·D_GITT (Xu et al., Joule 2022: best match
         α ≈ 2.7; core–shell for 1 ≤ α ≤ 5). Must be finite and > 0.
+    ocp : {"zhuo2023", "chen2020-mapped", "chen2020"}, optional
+        Which measured OCP stands in for U(θ) (none of [003]/[004] tabulates
+        one); see Notes and ``docs/validation.md``.
+    diffusivity : {"karanth-weijers2024", "logistic-xu2022", "flat", "divacancy", "ecker2015"}, optional
+        The shape of D(θ); every shape is scaled so that D(0.98) = α/2.7 ×
+        1e-18 m²/s, [004]'s D_app ≈ 1e-14 cm²/s near full lithiation.
 
     Notes
     -----
-    * Capacity basis 210 mAh/g (practical, (Xu et al., Joule 2022)); density 4780 kg/m³
-      (Lun et al.); molar mass from IUPAC atomic weights (97.46 g/mol);
-      c_max = density / molar mass ≈ 4.905e4 mol/m³.
-    * D(θ) = α·(1e-18/2.7)·10^(2/(1 + exp((θ − 0.87)/0.03))) m²/s: a logistic
-      step in log10 D that encodes (Xu et al., Joule 2022) Fig. 3B as stated in its text —
-      D_app ≈ 1e-14 cm²/s (1.06e-18 m²/s at α = 2.7) near full lithiation,
-      rising by almost two orders of magnitude once ~20 % of the Li is
-      removed (D(0.77)/D(0.99) ≈ 79). Below θ ≈ 0.77 it levels off at
-      α·(1e-18/2.7)·100; that plateau is an assumption. It is a chemical
-      (GITT-type) diffusivity, the D of the Fickian flux law; the
-      thermodynamic flux law would multiply it by the thermodynamic factor
-      a second time.
-    * U(θ): the measured LG M50 NMC811 OCP of Chen2020 (smoothed, see
-      :func:`chen2020_ocp`) as a stand-in; (Lun et al.)/(Xu et al., Joule 2022) give no OCP table.
-    * i0(θ) = F k c_max sqrt(θ(1−θ)) (Sharma et al., Nano Lett. 2022 eq. 3, α_a = α_c = 0.5,
+    * Capacity basis 210 mAh/g (practical, [004]); density 4780 kg/m³
+      ([003]); molar mass from IUPAC atomic weights (97.46 g/mol);
+      c_max = density / molar mass ≈ 4.905e4 mol/m³, so θ is x in Li_xMO2.
+    * U(θ), default ``"zhuo2023"``: the measured OCP of an NMC811 cathode
+      (LG INR18650-MJ1) tabulated on x in Li_xMO2 from x = 0.216 (4.30 V) to
+      1.0 (3.02 V), used on θ = x without mapping (both axes count Li per
+      formula unit). It covers the whole 3.0–4.3 V window of [003]/[004];
+      below x = 0.216 it is extended linearly. ``"chen2020-mapped"``: the LG
+      M50 NMC811 OCP of Chen2020 (measured 4.29–3.57 V only), its
+      stoichiometry (built on c_max = 63 104 mol/m³) mapped like nmc532's
+      with equal Li removed per volume; ``"chen2020"``: the same curve on its
+      own axis (the earlier default).
+    * D(θ), default ``"karanth-weijers2024"``: the shape of a published fit
+      to measured (operando muon) NMC811 diffusivities, which falls ~100×
+      from y = 0.8 to 0.98 and again towards y = 1 — the trend [004]
+      describes — with its level set at θ = 0.98 by [004]'s D_app. Named
+      alternatives: ``"logistic-xu2022"`` (the earlier default: a logistic
+      step of two decades centred at θ = 0.87 with a plateau below 0.77,
+      encoding [004]'s text), ``"flat"`` (no θ dependence),
+      ``"divacancy"`` (D ∝ (1 − θ)², cited by [002]), ``"ecker2015"`` (the
+      measured GITT shape of a layered Ni–Co oxide). It is a chemical
+      (GITT-type) diffusivity, the D of the Fickian flux law.
+    * i0(θ) = F k c_max sqrt(θ(1−θ)) ([002] eq. 3, α_a = α_c = 0.5,
       c_l = c_l,ref) with k = 3.42e-6·sqrt(1000 mol/m³)/F = 1.121e-9 m/s, the
       rate constant of the Chen2020 NMC811 parameter set (at its 1 M
       electrolyte): i0(0.5) ≈ 2.65 A/m². The (1−θ)^0.5 factor slows charge
@@ -343,39 +467,37 @@ def ni88_xu2022(*, alpha: float = 2.7) -> Material:
     * σ(θ): the NMC Amin & Chiang table (:func:`amin_chiang_sigma`) as a
       stand-in; no conductivity of this material is given in (Lun et al.)/(Xu et al., Joule 2022).
     """
-    name = "ni88-xu2022"
-    alpha = _require_positive(name, "alpha", alpha, "D_app = alpha * D_GITT; Xu et al. use 2.7")
+    base_name = "ni88-xu2022"
+    alpha = _require_positive(base_name, "alpha", alpha, "D_app = alpha * D_GITT; Xu et al. use 2.7")
+    if ocp not in NI88_OCPS:
+        raise MaterialError(f"ni88-xu2022: ocp = {ocp!r} is not one of {', '.join(NI88_OCPS)}; e.g. "
+                            f"ocp={NI88_OCPS[0]!r}")
+    shape, d_range, d_source, d_formula = _ni88_d_shape(diffusivity)
+    choices = [f"{k}={v}" for k, v, default in (("ocp", ocp, NI88_OCPS[0]),
+                                                 ("diffusivity", diffusivity, NI88_DIFFUSIVITIES[0]))
+               if v != default]
+    name = base_name + (f" ({', '.join(choices)})" if choices else "")
     composition = {"Li": 1.0, "Ni": 0.88, "Mn": 0.05, "Co": 0.07, "O": 2.0}
     mm = molar_mass(composition)
     density = 4780.0
     c_max = density / mm
-    d_scale = alpha * (1e-18 / 2.7)
-    ln10 = math.log(10.0)
+    level = alpha / 2.7 * NI88_D_ANCHOR / float(shape(np.array([NI88_D_ANCHOR_THETA]))[0])
 
     def d_func(th):
-        t = np.asarray(th, dtype=np.float64)
-        step = expit(-(t - 0.87) / 0.03)
-        return d_scale * 10.0 ** (2.0 * step)
+        return level * np.asarray(shape(th), dtype=np.float64)
 
     def d_dfunc(th):
-        t = np.asarray(th, dtype=np.float64)
-        step = expit(-(t - 0.87) / 0.03)
-        return d_scale * 10.0 ** (2.0 * step) * ln10 * 2.0 * (-step * (1.0 - step) / 0.03)
+        return level * np.asarray(shape.derivative(th), dtype=np.float64)
 
     D = Property(
         name="D",
         units="m2/s",
         func=d_func,
-        source=(
-            "Xu et al. (Joule 2022), Fig. 3B and text: D_app = alpha*D_GITT ~ 1e-14 cm2/s near full "
-            "lithiation, rising almost two orders of magnitude once 20 % of the Li is removed "
-            "(alpha = 2.7 best match); see also the project's model notes (docs/numerics.md)"
-        ),
-        valid_range=(0.75, 1.0),
-        formula=(
-            f"D = alpha*(1e-18/2.7)*10**(2/(1+exp((θ-0.87)/0.03))) m2/s with alpha = {alpha!r}; "
-            "logistic step in log10 D; plateau below θ≈0.77 is an assumption"
-        ),
+        source=(f"shape: {d_source}; level: Xu et al. [004], D_app = alpha*D_GITT ~ 1e-14 cm2/s near full "
+                f"lithiation (alpha = 2.7 best match), set at θ = {NI88_D_ANCHOR_THETA}; see docs/validation.md"),
+        valid_range=d_range,
+        formula=f"D = {level:.6g} * shape(θ) m2/s, shape {d_formula}; D({NI88_D_ANCHOR_THETA}) = alpha/2.7*1e-18 "
+                f"with alpha = {alpha!r}",
         dfunc=d_dfunc,
     )
     k = _CHEN2020_M_REF * math.sqrt(_CHEN2020_C_E) / F
@@ -394,25 +516,23 @@ def ni88_xu2022(*, alpha: float = 2.7) -> Material:
         name=name,
         description=(
             "single-crystal LiNi0.88Mn0.05Co0.07O2 (Umicore) of Xu et al. and Lun et al.; "
-            "apparent diffusivity D_app = alpha*D_GITT"
+            f"apparent diffusivity D_app = alpha*D_GITT; U: {ocp}; D(θ) shape: {diffusivity}"
         ),
         source=(
-            "Xu et al. (Joule 2022) (D_app, alpha, practical capacity 210 mAh/g); Lun et al. (Supplementary Information) "
-            "(rho = 4.78 g/cm3, composition); U from Chen2020 NMC811 (stand-in); i0 rate constant "
-            "from Chen2020; sigma from Amin & Chiang 2016 (stand-in)"
+            "Xu et al. [004] (D_app level, alpha, practical capacity 210 mAh/g); Lun et al. [003] "
+            f"(rho = 4.78 g/cm3, composition); U: {ocp} (stand-in, measured NMC811); D shape: {diffusivity}; "
+            "i0 rate constant from Chen2020; sigma from Amin & Chiang 2016 (stand-in)"
         ),
         c_max=c_max,
         density=density,
         capacity=210.0 * C_KG_PER_MAH_G,
         molar_mass=mm,
-        U=chen2020_ocp(
-            note="Used as a stand-in for LiNi0.88Mn0.05Co0.07O2, whose OCP (Lun et al.)/(Xu et al., Joule 2022) do not tabulate"
-        ),
+        U=_ni88_ocp(ocp, c_max),
         D=D,
         i0=i0,
         sigma=amin_chiang_sigma(note="NMC532-type data used as a stand-in for Ni0.88 NMC"),
         parameters={"alpha": alpha},
-        factory=ni88_xu2022,
+        factory=functools.partial(ni88_xu2022, ocp=ocp, diffusivity=diffusivity),
     )
 
 

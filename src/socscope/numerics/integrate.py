@@ -382,6 +382,7 @@ def integrate_segment(
     options: SolverOptions = SolverOptions(),
     bounds: tuple[float, float] | None = (0.0, 1.0),
     progress: Callable[[float], None] | None = None,
+    watch: Callable[[float, np.ndarray], None] | None = None,
 ) -> SegmentResult:
     """Integrate one segment from ``t0`` to ``t_end`` or to the first event.
 
@@ -408,6 +409,10 @@ def integrate_segment(
         :class:`SolverError`.
     progress : callable or None
         Called with the time after each accepted step.
+    watch : callable or None
+        Called with the time and the state after each accepted step (e.g. to
+        keep the extremes of a voltage between output samples). Setting it
+        runs the Python integrator, which sees every step.
 
     Returns
     -------
@@ -424,6 +429,7 @@ def integrate_segment(
         and isinstance(op, TridiagonalOperator)
         and segment.coupling is None
         and all(ev.spec is not None for ev in events)
+        and watch is None
     ):
         res = _compiled_segment(segment, volumes, table, u0, t0, t_end, out_times, events, opts, bounds)
         if progress is not None:
@@ -624,6 +630,8 @@ def integrate_segment(
             res.u.append(_interpolate(hist_t, hist_u, res.t[-1]))
         if progress is not None:
             progress(t)
+        if watch is not None:
+            watch(t, y)
         if event_hit is not None:
             break
         h_next = max(h_next if h < h_next else 0.0, h * min(3.0, max(0.2, 0.9 * max(err, 1e-10) ** (-1.0 / order))))

@@ -76,6 +76,7 @@ __all__ = [
     "classify_half_cycles",
     "fit_transition",
     "split_half_cycles",
+    "switching",
     "transition_table",
 ]
 
@@ -100,7 +101,7 @@ class TransitionFit:
     r2 : float
         Coefficient of determination of the fit (NaN for a constant signal).
     step_likeness : float
-        Steepest slope of the progress relative to a uniform (linear) change.
+        ``1 / switch_width_soc`` (see :func:`switching`).
     step_like : bool
         ``step_likeness >= STEP_LIKE_THRESHOLD``.
     reacted : bool
@@ -115,6 +116,9 @@ class TransitionFit:
     a, b, s0, w : float
         Logistic parameters ``f(s) = a + b·expit((s − s0)/w)``.
     n_samples : int
+    switch_soc, switch_width_soc : float
+        Centre and full width at half maximum of the fitted curve's derivative
+        peak (:func:`switching`), NaN when not reacted.
     """
 
     onset_soc: float
@@ -135,6 +139,8 @@ class TransitionFit:
     s0: float
     w: float
     n_samples: int
+    switch_soc: float = float("nan")
+    switch_width_soc: float = float("nan")
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -181,6 +187,138 @@ def _derived(a, b, s0, w, s_start, s_end):
     Lp = expit((s_peak - s0) / w)
     slope = Lp * (1 - Lp) / w / abs(dL)
     return on, mid, abs(hi - on), amplitude, slope * span
+
+
+#: default smoothing of the derivative in :func:`switching` [SOC]
+SWITCH_SMOOTH_SOC = 0.02
+#: smallest share of a particle's change in the half-cycle that its derivative
+#: peak (above half maximum) must hold to count as its switch; a logistic holds
+#: 0.71 there, so a switch followed by a shared tail of up to ~60 % of the
+#: change still counts
+SWITCH_MIN_SHARE = 0.25
+
+
+def switching(soc, signal, *, smooth_soc: float = SWITCH_SMOOTH_SOC):
+    """Where and over how much SOC each particle switches: its derivative peak.
+
+    The signal of every particle (columns of ``signal``) is differentiated
+    against SOC in the direction of its change over the half-cycle, on a
+    uniform SOC grid (the median step of the samples), the derivative
+    averaged over ``smooth_soc``. Around its highest point, the contiguous
+    region where it is at least half the peak is the particle's *switch*:
+
+    * ``switch_soc``: the derivative-weighted mean SOC over that region (the
+      peak's centre; for a logistic of scale ``w`` its midpoint ``s0``);
+    * ``switch_width_soc``: the region's extent, the full width at half
+      maximum of the peak (``2 ln(3 + √8) w ≈ 3.53 w`` for a logistic);
+    * ``step_likeness``: ``1 / switch_width_soc``, how many such switches fit
+      in the whole SOC range 0–1 (a particle changing evenly through a full
+      half-cycle: ~1; one switching within 10 % SOC: ~10).
+
+    A peak that holds less than :data:`SWITCH_MIN_SHARE` of the particle's
+    change in the half-cycle (a short burst before a long change shared with
+    the others) is not a switch: such a particle changes through the
+    half-cycle, and gets the derivative-weighted mean SOC of the whole
+    half-cycle as its centre and the half-cycle's span as its width.
+
+    None of the three depends on where the half-cycle ends, as long as the
+    switch lies inside it: a tail a particle shares with the whole electrode
+    after switching lies below half the peak and adds nothing (the 10/50/90 %
+    points of :func:`fit_transition`'s progress move with the end point). A
+    switch that the window cuts has its width cut too (at most the span of
+    the half-cycle).
+
+    Parameters
+    ----------
+    soc : array_like, shape (n,)
+        SOC of each sample, monotone over the half-cycle.
+    signal : array_like, shape (n,) or (n, n_particles)
+    smooth_soc : float
+        Width of the moving average applied to the derivative [SOC], ≥ 0.
+
+    Returns
+    -------
+    tuple of ndarray, each shape (n_particles,) (scalars for a 1D signal)
+        ``(switch_soc, switch_width_soc, step_likeness)``; NaN for a particle
+        whose signal does not change.
+
+    Examples
+    --------
+    >>> s = np.linspace(0, 1, 401)
+    >>> c, w, k = switching(s, expit((s - 0.3) / 0.02), smooth_soc=0.0)
+    >>> round(float(c), 3), round(float(w), 3)
+    (0.3, 0.071)
+    """
+    s = np.asarray(soc, dtype=float).ravel()
+    y = np.asarray(signal, dtype=float)
+    one = y.ndim == 1
+    if one:
+        y = y[:, None]
+    if y.ndim != 2 or y.shape[0] != s.size:
+        raise ParameterError(f"signal has {y.shape[0]} samples for {s.size} SOCs; give one row per sample")
+    smooth = float(smooth_soc)
+    if not (np.isfinite(smooth) and smooth >= 0):
+        raise ParameterError(f"smooth_soc = {smooth_soc!r} must be a finite SOC width >= 0, e.g. 0.02")
+    n_p = y.shape[1]
+    nan = np.full(n_p, np.nan)
+    ok = np.isfinite(s)
+    s, y = s[ok], y[ok]
+    order = np.argsort(s, kind="stable")
+    xs = s[order]
+    ux, inv = np.unique(xs, return_inverse=True)
+    if ux.size < 3:
+        return (nan, nan, nan) if not one else (np.nan, np.nan, np.nan)
+    steps = np.diff(ux)
+    h = min(float(np.median(steps)), (ux[-1] - ux[0]) / 20.0)
+    grid = np.linspace(ux[0], ux[-1], int(np.ceil((ux[-1] - ux[0]) / h)) + 1)
+    h = grid[1] - grid[0]
+    win = max(1, int(round(smooth / h)))
+    centre, width = nan.copy(), nan.copy()
+    for j in range(n_p):
+        yj = y[order, j]
+        good = np.isfinite(yj)
+        if good.sum() < 3:
+            continue
+        uy = np.bincount(inv[good], weights=yj[good], minlength=ux.size)
+        cnt = np.bincount(inv[good], minlength=ux.size)
+        keep = cnt > 0
+        g = np.gradient(np.interp(grid, ux[keep], uy[keep] / cnt[keep]), h)
+        if win > 1:
+            g = np.convolve(np.pad(g, (win // 2, win - 1 - win // 2), mode="edge"), np.ones(win) / win, mode="valid")
+        # in the direction the signal changes over the SOC range
+        sign = np.sign((uy[keep] / cnt[keep])[-1] - (uy[keep] / cnt[keep])[0]) or 1.0
+        g = g * sign
+        i = int(np.argmax(g))
+        peak = float(g[i])
+        if not peak > 0:
+            continue
+        half = 0.5 * peak
+        lo = i
+        while lo > 0 and g[lo - 1] >= half:
+            lo -= 1
+        hi = i
+        while hi < g.size - 1 and g[hi + 1] >= half:
+            hi += 1
+        # edges where the derivative crosses half the peak, interpolated
+        left = grid[lo] - (h * (g[lo] - half) / (g[lo] - g[lo - 1]) if lo > 0 else 0.0)
+        right = grid[hi] + (h * (g[hi] - half) / (g[hi] - g[hi + 1]) if hi < g.size - 1 else 0.0)
+        region = slice(lo, hi + 1)
+        weights = g[region]
+        total = float(np.sum(np.clip(g, 0.0, None)))
+        if float(np.sum(weights)) < SWITCH_MIN_SHARE * total:
+            # the peak holds little of the particle's change (a short burst before a
+            # long shared change): the particle changes through the half-cycle
+            pos = np.clip(g, 0.0, None)
+            centre[j] = float(np.sum(grid * pos) / total)
+            width[j] = float(grid[-1] - grid[0])
+            continue
+        centre[j] = float(np.sum(grid[region] * weights) / np.sum(weights))
+        width[j] = float(right - left)
+    width = np.where(width > 0, width, np.nan)
+    like = 1.0 / width
+    if one:
+        return float(centre[0]), float(width[0]), float(like[0])
+    return centre, width, like
 
 
 def fit_transition(soc, signal, *, direction: str = "auto", noise: float | None = None, snr: float = 5.0,
@@ -311,17 +449,22 @@ def fit_transition(soc, signal, *, direction: str = "auto", noise: float | None 
                              False, "rising" if sign_along > 0 else "falling", sigma, s_start, s_end,
                              nan, nan, nan, nan, int(s.size))
     a, b, s0, w = (float(v) for v in best)
-    on, mid, width, amp, step = _derived(a, b, s0, w, s_start, s_end)
+    on, mid, width, amp, _ = _derived(a, b, s0, w, s_start, s_end)
+    # the switch of the fitted curve, on a fine grid over the window (the
+    # derivative of noisy data would need smoothing; the fit is the smooth trace)
+    fine = np.linspace(min(s_start, s_end), max(s_start, s_end), 4001)
+    centre, sw, step = switching(fine, _logistic(fine, a, b, s0, w), smooth_soc=0.0)
     r2 = 1.0 - best_sse / sst if sst > 0 else nan
     floor = 1e-9 * max(1.0, float(np.max(np.abs(y))))
     reacted = bool(abs(amp) > max(snr * sigma, float(min_amplitude), floor) and np.isfinite(on))
     if not reacted:
-        on = mid = width = step = nan
+        on = mid = width = step = centre = sw = nan
     return TransitionFit(
         onset_soc=float(on), midpoint_soc=float(mid), width_soc=float(width), amplitude=float(amp), r2=float(r2),
         step_likeness=float(step), step_like=bool(reacted and step >= STEP_LIKE_THRESHOLD), reacted=reacted,
         converged=True, direction="rising" if amp * 1.0 >= 0 else "falling", noise=sigma,
         soc_start=s_start, soc_end=s_end, a=a, b=b, s0=s0, w=w, n_samples=int(s.size),
+        switch_soc=float(centre), switch_width_soc=float(sw),
     )
 
 
@@ -441,16 +584,27 @@ def transition_table(soc, traces, *, half_cycle=None, particle=None, direction: 
                 "midpoint_soc": fit.midpoint_soc, "width_soc": fit.width_soc, "amplitude": fit.amplitude,
                 "r2": fit.r2, "step_likeness": fit.step_likeness, "step_like": fit.step_like,
                 "reacted": fit.reacted, "converged": fit.converged, "soc_start": fit.soc_start,
-                "soc_end": fit.soc_end,
+                "soc_end": fit.soc_end, "switch_soc": fit.switch_soc, "switch_width_soc": fit.switch_width_soc,
             })
     cols = ["particle", "half_cycle", "direction", "onset_soc", "midpoint_soc", "width_soc", "amplitude", "r2",
-            "step_likeness", "step_like", "reacted", "converged", "soc_start", "soc_end"]
+            "step_likeness", "step_like", "reacted", "converged", "soc_start", "soc_end", "switch_soc",
+            "switch_width_soc"]
     return pd.DataFrame(rows, columns=cols)
 
 
 def _iqr(x: np.ndarray) -> float:
     q1, q3 = np.percentile(x, [25, 75])
     return float(q3 - q1)
+
+
+def _index_columns(t: pd.DataFrame) -> tuple[str, str]:
+    """The position and width columns the index uses: the switches when the table has them."""
+    if {"switch_soc", "switch_width_soc"} <= set(t):
+        return "switch_soc", "switch_width_soc"
+    if {"midpoint_soc", "width_soc"} <= set(t):
+        return "midpoint_soc", "width_soc"
+    raise ParameterError("the table lacks columns switch_soc and switch_width_soc (or midpoint_soc and width_soc); "
+                         "pass a transition_table result")
 
 
 def asynchrony_index(table_or_onsets, widths=None) -> float:
@@ -483,12 +637,10 @@ def asynchrony_index(table_or_onsets, widths=None) -> float:
                 f"the table holds {t['half_cycle'].nunique()} half-cycles; select one "
                 "(table[table.half_cycle == k]) or use classify_half_cycles"
             )
-        missing = [c for c in ("midpoint_soc", "width_soc") if c not in t]
-        if missing:
-            raise ParameterError(f"the table lacks columns {missing}; pass a transition_table result")
+        pos_col, wid_col = _index_columns(t)
         keep = t["reacted"].to_numpy(bool) if "reacted" in t else np.ones(len(t), bool)
-        pos = t["midpoint_soc"].to_numpy(float)[keep]
-        wid = t["width_soc"].to_numpy(float)[keep]
+        pos = t[pos_col].to_numpy(float)[keep]
+        wid = t[wid_col].to_numpy(float)[keep]
     else:
         if widths is None:
             raise ParameterError("with an array of transition positions, pass widths too")
@@ -525,11 +677,14 @@ def classify_half_cycles(table: pd.DataFrame, *, threshold: float = ASYNCHRONY_T
         One row per half-cycle: ``half_cycle``, ``direction``, ``asynchrony_index``,
         ``classification`` ("asynchronous", "synchronous", or "undetermined" with
         fewer than two reacted particles), ``n_reacted``, ``n_particles``,
-        ``fraction_unreacted``, ``midpoint_iqr_soc``, ``median_width_soc``,
-        ``fraction_step_like`` (of the reacted particles).
+        ``fraction_unreacted``, ``midpoint_iqr_soc``, ``median_width_soc``
+        (the IQR of the positions and the median width the index used: the
+        switches when the table has them, else the midpoints and 10–90 %
+        widths), ``fraction_step_like`` (of the reacted particles).
     """
-    if not isinstance(table, pd.DataFrame) or not {"half_cycle", "midpoint_soc", "width_soc", "reacted"} <= set(table):
+    if not isinstance(table, pd.DataFrame) or not {"half_cycle", "reacted"} <= set(table):
         raise ParameterError("classify_half_cycles needs a transition_table result (a DataFrame)")
+    pos_col, wid_col = _index_columns(table)
     thr = positive_float("threshold", threshold, example="1 (the default)")
     rows = []
     for hc, t in table.groupby("half_cycle", sort=False):
@@ -548,8 +703,8 @@ def classify_half_cycles(table: pd.DataFrame, *, threshold: float = ASYNCHRONY_T
             "n_reacted": len(r),
             "n_particles": n,
             "fraction_unreacted": (n - len(r)) / n if n else np.nan,
-            "midpoint_iqr_soc": _iqr(r["midpoint_soc"].to_numpy(float)) if len(r) >= 2 else np.nan,
-            "median_width_soc": float(np.median(r["width_soc"])) if len(r) else np.nan,
+            "midpoint_iqr_soc": _iqr(r[pos_col].to_numpy(float)) if len(r) >= 2 else np.nan,
+            "median_width_soc": float(np.median(r[wid_col])) if len(r) else np.nan,
             "fraction_step_like": float(r["step_like"].mean()) if len(r) and "step_like" in r else np.nan,
         })
     return pd.DataFrame(rows, columns=["half_cycle", "direction", "asynchrony_index", "classification", "n_reacted",

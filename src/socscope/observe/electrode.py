@@ -25,8 +25,10 @@ from ..constants import F as FARADAY
 from ..errors import ParameterError
 from .asynchrony import (
     ASYNCHRONY_THRESHOLD,
+    STEP_LIKE_THRESHOLD,
     classify_half_cycles,
     split_half_cycles,
+    switching,
     transition_table,
 )
 
@@ -186,11 +188,9 @@ def _crossing_table(s: np.ndarray, traces: np.ndarray, windows, particle: np.nda
         onset = _crossings(ss, progress, 0.1)
         mid = _crossings(ss, progress, 0.5)
         width = np.abs(_crossings(ss, progress, 0.9) - onset)
-        span = abs(ss[-1] - ss[0])
-        ds_ = np.diff(ss)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            slope = np.where(ds_[:, None] != 0, np.diff(progress, axis=0) / ds_[:, None], 0.0)
-        step_likeness = np.nanmax(np.abs(slope), axis=0) * span
+        # the switch of every particle: its derivative peak (simulated traces carry
+        # no noise, so the samples are differentiated as they are)
+        centre, sw, step_likeness = switching(ss, tr, smooth_soc=0.0)
         nan = np.where(reacted, 1.0, np.nan)
         rows.append(pd.DataFrame({
             "particle": particle,
@@ -201,10 +201,12 @@ def _crossing_table(s: np.ndarray, traces: np.ndarray, windows, particle: np.nda
             "width_soc": width * nan,
             "amplitude": amp,
             "step_likeness": step_likeness * nan,
-            "step_like": reacted & (step_likeness >= 4.0),
+            "step_like": reacted & (step_likeness >= STEP_LIKE_THRESHOLD),
             "reacted": reacted,
             "soc_start": ss[0],
             "soc_end": ss[-1],
+            "switch_soc": centre * nan,
+            "switch_width_soc": sw * nan,
         }))
     if not rows:
         raise ParameterError("the run has no half-cycle with a change of SOC; simulate a charge or discharge first")
@@ -312,11 +314,17 @@ def electrode_summary(ds: xr.Dataset, *, method: str = "crossing", threshold: fl
         ("midpoint_soc", "midpoint_soc", "1", "cell SOC at 50 % of the particle's change"),
         ("width_soc", "width_soc", "1", "cell SOC between 10 % and 90 % of the particle's change"),
         ("onset_time", "onset_time_s", "s", "time of the particle's onset"),
+        ("switch_soc", "switch_soc", "1", "cell SOC at the centre of the particle's derivative peak"),
+        ("switch_width_soc", "switch_width_soc", "1", "full width at half maximum of the derivative peak [SOC]"),
+        ("step_likeness", "step_likeness", "1", "1 / switch_width_soc: switches of that width in SOC 0-1"),
     ):
         out[name] = (dims, grid(col), {"units": units, "long_name": long})
     out["reacted"] = (dims, grid("reacted").astype(bool), {"units": "1", "long_name": "particle reacted in the half-cycle"})
     out["asynchrony_index"] = ("half_cycle", halves["asynchrony_index"].to_numpy(dtype=float),
-                               {"units": "1", "long_name": "IQR of reacted particles' midpoints / median width"})
+                               {"units": "1", "long_name": "IQR of reacted particles' switch centres / median "
+                                                          "switch width"})
+    out["fraction_step_like"] = ("half_cycle", halves["fraction_step_like"].to_numpy(dtype=float), {
+        "units": "1", "long_name": f"share of reacted particles with step_likeness >= {STEP_LIKE_THRESHOLD:g}"})
     out["classification"] = ("half_cycle", halves["classification"].to_numpy(dtype=object),
                              {"units": "1", "long_name": f"asynchronous above index {threshold:g}, else synchronous"})
     out["fraction_unreacted"] = ("half_cycle", halves["fraction_unreacted"].to_numpy(dtype=float),
@@ -329,8 +337,9 @@ def electrode_summary(ds: xr.Dataset, *, method: str = "crossing", threshold: fl
     out["capacity_not_recovered"] = ((), _lost_share(ds), {
         "units": "1", "long_name": "1 - first discharge capacity / first charge capacity"})
     out.attrs["asynchrony_definition"] = (
-        "onset/midpoint/width at 10/50/90 % of each particle's change of mean theta within a half-cycle, "
-        f"in cell SOC; index = IQR(midpoints)/median(width) over reacted particles; asynchronous above {threshold:g}"
+        "each particle's switch: the peak of d(mean theta)/d(cell SOC) within a half-cycle, its centre and full "
+        "width at half maximum; index = IQR(switch centres)/median(switch width) over reacted particles; "
+        f"asynchronous above {threshold:g}; step-likeness = 1/switch width (step-like at >= {STEP_LIKE_THRESHOLD:g})"
     )
     return out
 
@@ -365,7 +374,7 @@ def asynchrony_of(ds: xr.Dataset, particles, *, threshold: float = ASYNCHRONY_TH
     if not isinstance(ds, xr.Dataset):
         raise ParameterError(f"asynchrony_of: ds must be an xarray.Dataset, got {type(ds).__name__}; pass "
                              "electrode_summary(ds)")
-    missing = [v for v in ("midpoint_soc", "width_soc", "reacted") if v not in ds]
+    missing = [v for v in ("switch_soc", "switch_width_soc", "reacted") if v not in ds]
     if missing:
         raise ParameterError(f"asynchrony_of: the Dataset lacks {missing}; pass a simulate_electrode result with "
                              "its observables (or electrode_summary(ds))")
@@ -391,10 +400,13 @@ def asynchrony_of(ds: xr.Dataset, particles, *, threshold: float = ASYNCHRONY_TH
         "half_cycle": np.repeat(hcs, sel.size),
         "direction": np.repeat(directions, sel.size),
         "particle": np.tile(np.asarray(ds["particle"].values)[sel], hcs.size),
-        "midpoint_soc": np.asarray(ds["midpoint_soc"].values, dtype=float)[:, sel].ravel(),
-        "width_soc": np.asarray(ds["width_soc"].values, dtype=float)[:, sel].ravel(),
+        "switch_soc": np.asarray(ds["switch_soc"].values, dtype=float)[:, sel].ravel(),
+        "switch_width_soc": np.asarray(ds["switch_width_soc"].values, dtype=float)[:, sel].ravel(),
         "reacted": np.asarray(ds["reacted"].values, dtype=bool)[:, sel].ravel(),
     })
+    if "step_likeness" in ds:
+        table["step_like"] = (np.asarray(ds["step_likeness"].values, dtype=float)[:, sel].ravel()
+                              >= STEP_LIKE_THRESHOLD)
     return classify_half_cycles(table, threshold=threshold)
 
 

@@ -138,6 +138,6 @@ def plot_asynchrony(results: dict, *, ax=None, threshold: float = 1.0):
     ax.axhline(threshold, color="0.5", ls="--", lw=0.8)
     ax.set_yscale("log")
     ax.set_xlabel("half-cycle (0 = first charge)")
-    ax.set_ylabel("asynchrony index (IQR of midpoints / median width)")
+    ax.set_ylabel("asynchrony index (IQR of switch centres / median switch width)")
     ax.legend(fontsize=8)
     return ax

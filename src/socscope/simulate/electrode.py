@@ -38,7 +38,7 @@ import xarray as xr
 
 from .._checks import flag, fraction, positive_float
 from ..constants import F
-from ..errors import GeometryError, MaterialError, ParameterError, ProtocolError
+from ..errors import GeometryError, MaterialError, ParameterError, ProtocolError, SolverError
 from ..geometry import ElectrodeLayout, Sphere, electrolyte_links
 from ..geometry.electrode import unique_edges
 from ..materials import as_material
@@ -62,6 +62,10 @@ __all__ = ["ElectrodeModel", "NetworkKinetics", "simulate_electrode"]
 SIGMA_CB = 1e4
 #: Largest carbon-binder conductivity accepted [S/m] (above copper's 6e7).
 SIGMA_CB_MAX = 1e8
+#: Collector potential [V] beyond which a galvanostatic network solve gives
+#: up: a cycler's compliance (no cathode is charged or discharged beyond
+#: ±10 V), reached when the particles that conduct cannot pass the current.
+V_COMPLIANCE = 10.0
 
 
 class NetworkKinetics(SurfaceKinetics):
@@ -302,12 +306,11 @@ class NetworkKinetics(SurfaceKinetics):
             p, i, di_dp, r = trial
             if newton_size <= 1e-10:  # the full Newton update, not the damped one
                 break
+            if self.current is not None and abs(float(p[0])) > V_COMPLIANCE:
+                # the collector ran past any cell's voltage: no solution in reach
+                raise ProtocolError(self.model._cannot_pass(u, self.current, float(p[0]), best_r))
         else:
-            raise ProtocolError(
-                "the network potentials could not be found for this state "
-                f"(Kirchhoff residual {best_r:.3g} of the current after 400 Newton iterations); "
-                "the current may be more than the wired particles can pass — lower it"
-            )
+            raise ProtocolError(self.model._cannot_pass(u, self.current, float(p[0]), best_r))
         return p
 
 
@@ -475,6 +478,35 @@ class ElectrodeModel(ParticleBatch):
         ion = np.broadcast_to(self.ion_conductance, res.shape[:-1] + (self.ion_conductance.size,))
         return np.concatenate([1.0 / res, ion], axis=-1)
 
+    def _integrate_step(self, step, plan, k, seg, z0, cpl, theta, t, p0, opts, out, cb):
+        """The particle model's step; a solver failure names the conductivities it ran into."""
+        try:
+            return super()._integrate_step(step, plan, k, seg, z0, cpl, theta, t, p0, opts, out, cb)
+        except SolverError as exc:
+            last = getattr(exc, "state", None)
+            u = theta if last is None else np.asarray(last)[: self.grid.n_cells]
+            raise SolverError(f"{exc}; {self._sigma_text(u)}: where sigma changes by orders of magnitude between "
+                              "neighbouring particles the step size collapses; check sigma (Material.sigma) and "
+                              "the contact sizes, or loosen the solver's rtol") from None
+
+    def _sigma_text(self, u) -> str:
+        """The NMC conductivities of the particles at state ``u``, for messages."""
+        sig = np.asarray(self.particle_sigma(u), dtype=float)
+        th = np.asarray(self.particle_theta(u), dtype=float)
+        return (f"the NMC conductivity sigma of {self.material.name} spans {sig.min():.3g}–{sig.max():.3g} S/m "
+                f"over the particles (mean θ {th.min():.3g}–{th.max():.3g})")
+
+    def _cannot_pass(self, u, current, p0: float, residual: float) -> str:
+        """Why the network cannot carry ``current`` at state ``u`` (one line, naming σ)."""
+        if current is None or current == 0.0:
+            return (f"the network potentials could not be found for this state (Kirchhoff residual {residual:.3g} "
+                    f"of the current after 400 Newton iterations); {self._sigma_text(u)}: a conductivity this low "
+                    "or this steep leaves the network ill-posed; raise sigma (Material.sigma) or the contact size")
+        return (f"the electrode cannot pass {abs(current):.3g} A at this state: {self._sigma_text(u)}, so the "
+                f"particles that conduct saturate and the rest are out of reach (the collector ran to {p0:.3g} V "
+                f"with a Kirchhoff residual of {residual:.3g} of the current); raise sigma (Material.sigma) or the "
+                "NMC–NMC contact size, wire more particles to the carbon, or lower the current")
+
     def _saturation_message(self, step, plan) -> str:
         msg = super()._saturation_message(step, plan).replace("the particle surface", "a particle surface", 1)
         n_iso = int((~self.connected).sum())
@@ -495,6 +527,11 @@ class ElectrodeModel(ParticleBatch):
     # -- segments and events -------------------------------------------------------------
     def _segment(self, plan, theta, p_guess):
         zero = np.zeros(self.grid.n_cells)
+        if plan.control == "theta" and plan.held_voltage is not None:
+            lo, hi = self._ocp_range()
+            raise ProtocolError(f"step {plan.step.sentence!r}: an electrode holds voltages inside the open-circuit "
+                                f"range of {self.material.name} ({lo:.3f}–{hi:.3f} V); single particles also hold "
+                                "beyond it (as a saturated surface); hold the electrode inside the range")
         if plan.control == "theta":
             raise ProtocolError(f"step {plan.step.sentence!r}: surface-θ holds apply to single particles; "
                                 "hold the electrode at a voltage instead ('Hold at 4.3 V for 1 hour')")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Callable, Sequence
 
 import numpy as np
@@ -88,6 +88,7 @@ class _StepPlan:
     current: float  # [A], positive = charge (Li removed); 0 for holds
     hold: float | None  # held surface θ or voltage [V]
     control: str  # "current" (CC and rest), "theta" (surface-θ hold) or "voltage" (CV hold)
+    held_voltage: float | None = None  # a voltage hold beyond the OCP range, run as a pinned surface
 
 
 @dataclass
@@ -405,6 +406,9 @@ class ParticleModel:
     #: customary 2.5 V cut-off; a cut-off further out than this is taken for
     #: a typing error.
     CUTOFF_MARGIN_V = 0.5
+    #: How far from θ = 1 (or 0) the surface is held during a voltage hold beyond
+    #: the OCP's range (the surface saturates; see :meth:`_plan`)
+    PINNED_SURFACE = 1e-6
 
     def _rest_voltage_event(self, step: Step, target: float, theta0: np.ndarray, theta_s: float) -> Event:
         """A radial particle at rest reaching ``target`` volts: its surface relaxes towards its mean θ.
@@ -612,8 +616,19 @@ class ParticleModel:
             return _StepPlan(step, 0.0, step.hold_value, "theta")
         if step.kind == "hold_voltage":
             self._need_kinetics(f"step {step.sentence!r}: a voltage hold")
-            self._check_voltage(step, step.hold_value, "the held voltage")
-            return _StepPlan(step, 0.0, float(step.hold_value), "voltage")
+            # the same bound as a cut-off under current: a voltage a current step may
+            # end at can be held
+            self._check_voltage(step, step.hold_value, "the held voltage", self.CUTOFF_MARGIN_V)
+            lo, hi = self._ocp_range()
+            v = float(step.hold_value)
+            if not lo < v < hi:
+                # beyond the OCP's range the overpotential has one sign at every surface
+                # occupancy, so the surface runs to its limit (i0 -> 0 there) and the
+                # current is what diffusion carries away from a saturated surface: the
+                # hold runs as the surface pinned at 1e-6 from its end
+                pinned = 1.0 - self.PINNED_SURFACE if v <= lo else self.PINNED_SURFACE
+                return _StepPlan(step, 0.0, pinned, "theta", held_voltage=v)
+            return _StepPlan(step, 0.0, v, "voltage")
         raise ProtocolError(f"step {step.sentence!r}: unknown step kind {step.kind!r}")  # pragma: no cover
 
     def run(
@@ -696,6 +711,7 @@ class ParticleModel:
         plan = self._plan(step)
         k = len(st.plans)
         st.plans.append(plan)
+        self._v_extremes = [math.inf, -math.inf]  # lowest and highest voltage the solver's steps reached
         if k == 0:
             st.currents[0] = plan.current if plan.control == "current" else 0.0
         theta, t, charge0 = st.theta, st.t, st.charge
@@ -724,6 +740,8 @@ class ParticleModel:
             # increasing), with the voltage under load and no charge passed
             res = SegmentResult(t=[], u=[], t_end=t + opts.min_step, u_end=z0, event=cut.label)
             t_charge = res.t_end
+        elif any(c.after > 0.0 for c in step.until):
+            res = self._integrate_delayed(step, plan, k, seg, z0, cpl, theta, t, p_oc, opts, out, cb)
         else:
             res = self._integrate_step(step, plan, k, seg, z0, cpl, theta, t, p_oc, opts, out, cb)
         li0 = self.lithium(theta)
@@ -734,7 +752,11 @@ class ParticleModel:
         st.theta = res.u_end[:n].copy()
         st.charge = st.charges[-1]
         st.p = st.voltages[-1]
-        st.events.append((k, step.sentence, res.t_end, res.event or "duration", res.n_steps, res.n_rejected, res.n_newton))
+        v_step = np.asarray(st.voltages[-len(keep) - 1:], dtype=float)  # this step's recorded samples
+        lo = min([self._v_extremes[0], *v_step[np.isfinite(v_step)]], default=math.nan)
+        hi = max([self._v_extremes[1], *v_step[np.isfinite(v_step)]], default=math.nan)
+        st.events.append((k, step.sentence, res.t_end, res.event or "duration", res.n_steps, res.n_rejected,
+                          res.n_newton, lo if np.isfinite(lo) else math.nan, hi if np.isfinite(hi) else math.nan))
         return res.event
 
     #: what separates the voltage under load from the open-circuit voltage (for messages)
@@ -756,7 +778,7 @@ class ParticleModel:
         """
         if plan.control != "current" or plan.current == 0 or self.kinetics != "butler-volmer":
             return None
-        cuts = [c for c in plan.step.until if c.quantity == "voltage"]
+        cuts = [c for c in plan.step.until if c.quantity == "voltage" and c.after == 0.0]
         if not cuts:
             return None
         n = self.grid.n_cells
@@ -811,9 +833,18 @@ class ParticleModel:
             outs = list(np.arange(first, last + 1) * interval)
         else:
             outs = []
+        watch = None
+        if cpl is not None and self.kinetics == "butler-volmer" and plan.control == "current":
+            # the voltage is an unknown of the coupled solve: keep its extremes over every
+            # accepted step, so a spike between output samples is not lost
+            ext = self._v_extremes
+
+            def watch(_t, z, n=n, ext=ext):
+                v = float(z[n])
+                ext[0], ext[1] = min(ext[0], v), max(ext[1], v)
         try:
             res = integrate_segment(seg, vol, self.table, z0, t, t_end, output_times=outs, events=evs,
-                                    options=opts, progress=cb)
+                                    options=opts, progress=cb, watch=watch)
         except SolverError as exc:
             if cpl is not None and cpl.saturated():
                 res = self._runaway_to_cutoff(step, plan, exc, n)
@@ -821,11 +852,19 @@ class ParticleModel:
                     raise ProtocolError(self._saturation_message(step, plan)) from None
             else:
                 last = getattr(exc, "state", None)
+                res = None
                 if plan.control == "current" and plan.current != 0 and last is not None:
                     th_s = self.surface_theta(last[:n], plan.current)
                     if np.any(th_s <= 1e-3) or np.any(th_s >= 1.0 - 1e-3):
-                        raise ProtocolError(self._saturation_message(step, plan)) from None
-                raise SolverError(f"step {k + 1} ({step.sentence!r}) failed: {exc}") from None
+                        # a surface within 1e-3 of saturation where the OCP itself runs
+                        # away (a measured curve's last mV-per-ppm points): a cut-off in
+                        # the direction of the runaway is met there, as when the surface
+                        # pins (a step with no such cut-off cannot go on)
+                        res = self._runaway_to_cutoff(step, plan, exc, n) if cpl is not None else None
+                        if res is None:
+                            raise ProtocolError(self._saturation_message(step, plan)) from None
+                if res is None:
+                    raise SolverError(f"step {k + 1} ({step.sentence!r}) failed: {exc}") from None
         if self.kinetics == "butler-volmer" and cpl is None and plan.control == "current" and plan.current != 0:
             # radial grids: the imposed flux cannot push the surface past θ = 0 or 1
             th_s = self.surface_theta(res.u_end, plan.current)
@@ -838,6 +877,47 @@ class ParticleModel:
                 why = f"within {duration / 3600:.3g} h, by which time the particle has settled; add 'for <duration>'"
             raise ProtocolError(f"step {step.sentence!r}: its condition was never met {why}")
         return res
+
+    def _integrate_delayed(self, step, plan, k, seg, z0, cpl, theta, t, p0, opts, out, cb) -> SegmentResult:
+        """A step whose voltage limits wait (``"until 4.3 V after 30 minutes"``): two stretches, one result.
+
+        Up to the shortest delay the step runs with its other conditions only;
+        from there with all of them, the waiting limits judged from the
+        voltage under load at that moment: one already passed ends the step
+        there, any other ends it at its first crossing (an event located like
+        every other). Limits with different delays start at the longest one.
+        """
+        n = self.grid.n_cells
+        delay = max(c.after for c in step.until)
+        now = tuple(c for c in step.until if c.after == 0.0)
+        total = step.duration if step.duration is not None else math.inf
+        first = replace(step, until=now, duration=min(delay, total))
+        res1 = self._integrate_step(first, replace(plan, step=first), k, seg, z0, cpl, theta, t, p0, opts, out, cb)
+        if res1.event is not None or delay >= total:
+            return res1
+        z1 = np.asarray(res1.u_end, dtype=float)
+        th1 = z1[:n]
+        if cpl is not None:
+            v1 = float(z1[n])
+        elif self.kinetics == "butler-volmer":
+            v1 = float(self.voltage_at_surface(self.surface_theta(th1, plan.current)[:1], plan.current)[0])
+        else:
+            v1 = math.nan
+        s = np.sign(plan.current)
+        res2 = None
+        for c in step.until:
+            if c.quantity == "voltage" and c.after > 0.0 and s != 0 and (v1 - c.value) * s >= 0.0:
+                res2 = SegmentResult(t=[], u=[], t_end=res1.t_end, u_end=z1, event=c.label)
+                break
+        if res2 is None:
+            rest = replace(step, until=tuple(replace(c, after=0.0) for c in step.until),
+                           duration=None if step.duration is None else total - (res1.t_end - t))
+            p_start = v1 if plan.control == "current" and plan.current != 0 else p0
+            res2 = self._integrate_step(rest, replace(plan, step=rest), k, seg, z1.copy(), cpl, th1, res1.t_end,
+                                        p_start, opts, out, cb)
+        return SegmentResult(t=list(res1.t) + list(res2.t), u=list(res1.u) + list(res2.u), t_end=res2.t_end,
+                             u_end=res2.u_end, event=res2.event, n_steps=res1.n_steps + res2.n_steps,
+                             n_rejected=res1.n_rejected + res2.n_rejected, n_newton=res1.n_newton + res2.n_newton)
 
     @staticmethod
     def _runaway_to_cutoff(step, plan, exc, n):
@@ -903,6 +983,8 @@ class ParticleModel:
             surf = np.broadcast_to(surf, (ts.size, self.grid.boundary_cell.size))
         if self.kinetics != "butler-volmer":
             v = np.full(ts.size, math.nan)
+        elif plan.held_voltage is not None:
+            v = np.full(ts.size, plan.held_voltage)
         elif cpl is not None:
             v = p
         else:
@@ -1136,6 +1218,12 @@ def _step_table(plans, events, step_idx, charges, mass) -> dict:
         "step_sentence": (("step_index",), np.array([p.step.sentence for p in plans], dtype=object),
                           {"units": "1", "long_name": "protocol step (text)"}),
         "step_end_time": (("step_index",), np.array([e[2] for e in events]), {"units": "s", "long_name": "time the step ended"}),
+        "step_voltage_min": (("step_index",), np.array([e[7] if len(e) > 7 else np.nan for e in events]),
+                             {"units": "V", "long_name": "lowest voltage in the step, over the recorded samples "
+                                                         "and (electrodes, 2D particles) every solver step"}),
+        "step_voltage_max": (("step_index",), np.array([e[8] if len(e) > 8 else np.nan for e in events]),
+                             {"units": "V", "long_name": "highest voltage in the step, over the recorded samples "
+                                                         "and (electrodes, 2D particles) every solver step"}),
         "step_end_reason": (("step_index",), np.array([e[3] for e in events], dtype=object),
                             {"units": "1", "long_name": "what ended the step: 'duration' or the condition met (text); "
                                               "a train's capacity as its total, and a train stopped by its "

@@ -38,7 +38,7 @@ import pandas as pd
 
 from ..errors import ParameterError
 
-__all__ = ["run_validation", "Row", "PAPERS", "TABLE_COLUMNS"]
+__all__ = ["run_validation", "run_sensitivity", "Row", "PAPERS", "TABLE_COLUMNS"]
 
 #: paper name -> module that runs its comparisons
 PAPERS = {"xu2022": "xu2022", "lun2023": "lun2023", "sharma2022": "sharma2022"}
@@ -239,3 +239,119 @@ def run_validation(name: str, out=None, *, overwrite: bool = False, quick: bool 
     if verbose:
         print(f"{summary['n_hold']} of {len(rows)} comparisons hold; {wall:.0f} s; wrote {final.resolve()}/")
     return table
+
+
+SENSITIVITY_FILES = ("sensitivity.md", "sensitivity.csv", "sensitivity.json", "sensitivity.png", "provenance.json")
+
+
+def run_sensitivity(name: str, out=None, *, overwrite: bool = False, quick: bool = False,
+                    verbose: bool = True) -> pd.DataFrame:
+    """Run every row of one paper under every named alternative of its unknown parameters.
+
+    The alternatives are the paper module's ``ALTERNATIVES`` (for xu2022: the
+    named OCP and D(θ) choices of ``ni88-xu2022``, one changed at a time);
+    the first is the shipped choice. Writes ``sensitivity.md`` (rows ×
+    alternatives: holds or not, and which rows stay out of reach without
+    data that is not public), ``sensitivity.csv`` (one line per row and
+    alternative, with the measured text), ``sensitivity.json``,
+    ``sensitivity.png`` (the holds matrix) and ``provenance.json``.
+
+    Parameters
+    ----------
+    name : str
+        A paper with named alternatives (``"xu2022"``).
+    out : str or Path, optional
+        Output folder; default ``./sensitivity-NAME``.
+    overwrite, quick, verbose
+        As in :func:`run_validation`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long table: ``id, alternative, holds, ours``.
+    """
+    if name not in PAPERS:
+        raise ParameterError(f"unknown validation {name!r}; choose one of {', '.join(PAPERS)}")
+    mod = importlib.import_module(f".{PAPERS[name]}", __name__)
+    if not hasattr(mod, "ALTERNATIVES"):
+        have = [p for p in PAPERS if hasattr(importlib.import_module(f".{PAPERS[p]}", __name__), "ALTERNATIVES")]
+        raise ParameterError(f"validate {name} has no named alternatives to run (--sensitivity is available for "
+                             f"{', '.join(have)}); run it without --sensitivity")
+    from .. import __version__
+    from .._provenance import provenance
+    from ..io.results import check_output_folder, write_text_atomic
+
+    out = Path(out) if out is not None else Path(f"sensitivity-{name}")
+    check_output_folder(out, SENSITIVITY_FILES, overwrite=overwrite)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    results, errors = {}, {}
+    for label, options in mod.ALTERNATIVES.items():
+        if verbose:
+            print(f"== {label}", flush=True)
+        report = (lambda row: print("  " + row.line()[:200], flush=True)) if verbose else (lambda row: None)
+        try:
+            results[label] = mod.run(quick=quick, report=report, material_options=options)["rows"]
+        except Exception as exc:  # one alternative that cannot run the rows is a result, not the end
+            errors[label] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            if verbose:
+                print(f"  could not run the rows: {errors[label]}", flush=True)
+    wall = time.perf_counter() - t0
+    labels = list(mod.ALTERNATIVES)
+    ran = [lab for lab in labels if lab in results]
+    if not ran:
+        raise ParameterError(f"validate {name} --sensitivity: no alternative could run its rows; first error: "
+                             f"{next(iter(errors.values()))}")
+    first = results[ran[0]]
+    ids = [r.id for r in first]
+
+    def cell(lab, k):
+        if lab not in results:
+            return None
+        return results[lab][k] if k < len(results[lab]) else None
+
+    long = pd.DataFrame([{"id": rid, "alternative": lab,
+                          "holds": bool(cell(lab, k).holds) if cell(lab, k) is not None else False,
+                          "ours": cell(lab, k).ours if cell(lab, k) is not None else f"not run: {errors.get(lab)}"}
+                         for lab in labels for k, rid in enumerate(ids)])
+    tmp = out / ".sensitivity.csv.tmp"
+    long.to_csv(tmp, index=False)
+    tmp.replace(out / "sensitivity.csv")
+    reach = getattr(mod, "OUT_OF_REACH", {})
+    lines = [f"# Sensitivity: {mod.TITLE}", "",
+             "Every row run under every named alternative of the unknown parameter sources (one changed at a "
+             "time; the first column is the shipped choice). 'yes': the row's criterion holds. The last column "
+             "says which rows stay out of reach without data that is not public.", "",
+             "| id | their number / statement | " + " | ".join(_md_cell(lab) for lab in labels)
+             + " | out of reach without |",
+             "|---|---|" + "---|" * len(labels) + "---|"]
+    for k, r in enumerate(first):
+        cells = ["not run" if cell(lab, k) is None else ("yes" if cell(lab, k).holds else "**no**") for lab in labels]
+        lines.append(f"| {r.id} | {_md_cell(r.their)} | " + " | ".join(cells) + f" | {_md_cell(reach.get(r.id, ''))} |")
+    counts = [f"{sum(x.holds for x in results[lab])} of {len(first)}" if lab in results else "not run"
+              for lab in labels]
+    lines += ["", "Rows holding: " + "; ".join(f"{lab}: {c}" for lab, c in zip(labels, counts))]
+    lines += [f"Not run under {lab}: {_md_cell(err)}" for lab, err in errors.items()]
+    lines += ["", f"Mode: {'quick' if quick else 'full'}; socscope {__version__}; {wall:.0f} s.", ""]
+    write_text_atomic(out / "sensitivity.md", "\n".join(lines))
+    write_text_atomic(out / "sensitivity.json", json.dumps(_jsonable({
+        "paper": name, "mode": "quick" if quick else "full", "alternatives": mod.ALTERNATIVES,
+        "rows": {lab: [asdict(r) for r in results[lab]] for lab in ran}, "errors": errors, "out_of_reach": reach,
+        "wall_time_s": round(wall, 2)}), indent=1))
+    import matplotlib
+    matplotlib.use("Agg")
+    from ..plotting._common import _plt, save_figure
+
+    plt = _plt()
+    grid = np.array([[np.nan if cell(lab, k) is None else float(cell(lab, k).holds) for lab in labels]
+                     for k in range(len(first))])
+    fig, ax = plt.subplots(figsize=(2.0 + 1.1 * len(labels), max(3.0, 1.5 + 0.35 * len(first))), layout="constrained")
+    ax.imshow(grid, cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize=7)
+    ax.set_yticks(range(len(first)), [r.id for r in first], fontsize=8)
+    ax.set_title(f"{name}: rows holding (green) under each alternative", fontsize=9)
+    save_figure(fig, out / "sensitivity.png")
+    write_text_atomic(out / "provenance.json", json.dumps(provenance(), indent=1))
+    if verbose:
+        print(f"wrote {out}/ ({wall:.0f} s)")
+    return long

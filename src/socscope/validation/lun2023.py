@@ -7,7 +7,7 @@ current is that of the C-rate. Settings taken from (Lun et al.):
 
 * transport: the thermodynamic flux law of eq. 10 with D(θ) and the OCP
   of Xu et al. — here ``ni88-xu2022`` at α = 2.7 (the same parameter set as
-  the xu2022 rows; its OCP is the Chen2020 NMC811 stand-in);
+  the xu2022 rows; its OCP is a measured NMC811 stand-in);
 * the surface flux imposed (``BlockedArc(mode="flux")``, no electrode
   kinetics), steps ended by mean or surface θ (there is no voltage);
 * initial θ = 0.95 everywhere (Lun et al.); C-rate on Q = 200 mAh/g (Lun et al. eq. 13);
@@ -256,7 +256,7 @@ other half. Unreacted: θ > {threshold:.4f} (Lun et al.'s contrast threshold 0.0
 (Xu et al., Joule 2022)'s +62 % intensity over its {CHARGE_004:.0f} mAh/g charge, linear in θ). Charge passed in mAh/g
 (theoretical capacity {q_theor:.0f} mAh/g: 10 mAh/g is Δθ = {10 / q_theor:.4f}). The SI of (Lun et al.) gives the
 model, its settings and figure captions but no numbers from its figures, so the rows test the
-behaviour the figures show, not values. The OCP (through dU/dθ in eq. 10) is the Chen2020 NMC811
+behaviour the figures show, not values. The OCP (through dU/dθ in eq. 10) is a measured NMC811
 stand-in.
 {"Quick mode: coarse grid and looser tolerances; use the full run for numbers." if quick else ""}
 """

@@ -31,20 +31,18 @@ saturate: the voltage runs through the cut-off within less than the
 solver's smallest step, and the step ends there (its last recorded voltage
 is the last one the solver resolved, ~2.7 V).
 
-Asynchrony: the definitions of :mod:`socscope.observe.electrode` (onset,
-midpoint and width at 10/50/90 % of each particle's change of mean θ, in
-cell SOC; index = IQR(midpoints)/median(width); asynchronous above 1).
+Asynchrony: the definitions of :mod:`socscope.observe.asynchrony` (each
+particle's switch: centre and full width at half maximum of the peak of
+d(mean θ)/d(cell SOC); index = IQR(centres)/median(width), asynchronous
+above 1; step-likeness = 1/width, step-like at ≥ 4), which do not depend on
+where a half-cycle ends.
 
-Outcome with these settings: the first-cycle loss, the synchronous later
-cycles and the onset order come out as in (Sharma et al., Nano Lett. 2022), but the first charge is
-synchronous by the index (row A1), so the controls (C1, C2) cannot show it
-persisting; ``docs/validation.md`` discusses why. Row S3 (a sensitivity)
-puts the same chain of top particles beside carbon-wired columns that carry
-the cell current, as the particles out of view do in (Sharma et al., Nano Lett. 2022)'s experiment:
-with 0.001 R NMC–NMC contacts the chain then steps one particle after
-another (index > 1) and the later half-cycles are synchronous, but only in
-a narrow band of contact sizes, and neither control keeps the second charge
-asynchronous.
+Outcome with these settings (``docs/validation.md``): the first-cycle loss,
+the synchronous later cycles, the onset order and the constant-σ control
+come out as in [002]; the first charge on the Fig. 4a layout is synchronous
+(row A1). Lower σ (row S), point contacts (row S2) or the chain beside
+carbon-wired columns (row S3) make it asynchronous, with step-like switches
+one after another, while the cell still charges.
 """
 
 from __future__ import annotations
@@ -54,7 +52,7 @@ import warnings
 
 import numpy as np
 
-from ..errors import StepWarning
+from ..errors import ProtocolError, StepWarning
 from ..observe.electrode import DIP_DEPTH
 from . import Row
 
@@ -65,7 +63,12 @@ COMMAND = "socscope validate sharma2022"
 FIGURES = ("particle_traces.png", "asynchrony_index.png", "voltage.png")
 RADIUS = 3.5e-6
 THETA0 = 0.99
-CHARGE = "Charge at C/20 until 4.3 V"
+#: [002] "electrochemically cycled by enforcing a constant current": the 4.3 V
+#: limit ignores the first hour (5 % of a C/20 charge), as a cycler's delayed
+#: limit does, so the minutes in which only the carbon-wired column reacts
+#: (and the voltage under load starts above 4.3 V) do not end the charge; no
+#: C/20 charge reaches its end within an hour
+CHARGE = "Charge at C/20 until 4.3 V after 1 hour"
 DISCHARGE = "Discharge at C/20 until 2.5 V"
 #: σ scale factors of the sensitivity row (first charge only): a tenth, the
 #: lowest that still charges in a scan (0.037 charges, 0.035 does not) rounded
@@ -169,7 +172,8 @@ def _through_microscope(ds, particles) -> dict:
     return {"index": res.half_cycles.asynchrony_index.tolist(), "simulated_fit_index": sim_index,
             "classification_first_charge": first.classification.tolist(),
             "midpoints_first_charge": first.midpoint_soc.tolist(),
-            "widths_first_charge": first.width_soc.tolist()}
+            "widths_first_charge": first.width_soc.tolist(),
+            "step_likeness_first_charge": first.step_likeness.tolist()}
 
 
 def _half(ds, hc: int) -> dict:
@@ -178,7 +182,7 @@ def _half(ds, hc: int) -> dict:
 
     if hc >= ds.sizes.get("half_cycle", 0):
         return {"index": math.nan, "classification": "n/a", "spread": math.nan, "spearman": math.nan,
-                "n_reacted": 0}
+                "n_reacted": 0, "fraction_step_like": math.nan}
     ok = ~ds.isolated.values
     r = ds.reacted.values[hc] & ok
     on = ds.onset_soc.values[hc]
@@ -191,9 +195,10 @@ def _half(ds, hc: int) -> dict:
         "spread": float(np.nanmax(on[r]) - np.nanmin(on[r])) if r.any() else math.nan,
         "spearman": rho,
         "n_reacted": int(r.sum()),
-        "midpoint_range": [float(np.nanmin(ds.midpoint_soc.values[hc][r])),
-                           float(np.nanmax(ds.midpoint_soc.values[hc][r]))] if r.any() else [math.nan] * 2,
-        "median_width": float(np.nanmedian(ds.width_soc.values[hc][r])) if r.any() else math.nan,
+        "midpoint_range": [float(np.nanmin(ds.switch_soc.values[hc][r])),
+                           float(np.nanmax(ds.switch_soc.values[hc][r]))] if r.any() else [math.nan] * 2,
+        "median_width": float(np.nanmedian(ds.switch_width_soc.values[hc][r])) if r.any() else math.nan,
+        "fraction_step_like": float(ds.fraction_step_like.values[hc]),
     }
 
 
@@ -224,7 +229,26 @@ def _measure(ds, sigma) -> dict:
     }
 
 
-def run(*, quick: bool = False, report=lambda row: None) -> dict:
+#: the named alternatives of the unknowns (``--sensitivity``, a reduced set): keyword arguments of
+#: ``get("nmc532-sharma2022", ...)`` and ``sigma_scale`` (σ(θ) times a factor, every run); the
+#: first is the shipped choice. Not yet here: the contact size (rows S2, S3 scan it) and the map
+#: over σ scale × contact size.
+ALTERNATIVES = {
+    "shipped": {},
+    "D(1) = 1e-16 m²/s": {"d_lithiated": 1e-16},
+    "σ × 0.1": {"sigma_scale": 0.1},
+    "σ × 0.04": {"sigma_scale": 0.04},
+}
+#: what each row would need that no public source gives
+OUT_OF_REACH = {
+    "A1": "[002]'s σ(SOC) curve (Fig. 4b) and NMC–NMC contact sizes (SI)",
+    "C1": "[002]'s σ(SOC) curve and contact sizes",
+    "C2": "[002]'s σ(SOC) curve and contact sizes",
+    "L1": "[002]'s D at full lithiation (Fig. 4c gives no number)",
+}
+
+
+def run(*, quick: bool = False, report=lambda row: None, material_options: dict | None = None) -> dict:
     """Run the simulations and measure every row (see the module docstring)."""
     from ..geometry.electrode import layered_layout, random_layout
     from ..materials import get
@@ -236,7 +260,15 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
     solver = SolverOptions(rtol=rtol, atol=rtol * 1e-2)
     n_shells = SETTINGS["n_shells"][mode]
     out_dt = SETTINGS["output_interval_s"][mode]
-    mat = get("nmc532-sharma2022")
+    opts = dict(material_options or {})
+    scale = float(opts.pop("sigma_scale", 1.0))
+
+    def make(**params):
+        """The run's material with some parameters changed (and σ scaled, in a sensitivity)."""
+        m = get("nmc532-sharma2022", **{**opts, **params})
+        return m if scale == 1.0 else _scaled_sigma(m, scale)
+
+    mat = make()
     lay = layered_layout(5, 3, radius=RADIUS, coverage=0.5, carbon_columns=(0,), contact_fraction=0.1)
     rand = random_layout(24, dim=2, mean_radius=RADIUS, coverage=(0.5, 0.3), isolated_fraction=0.1,
                          rng=np.random.default_rng(1))
@@ -249,16 +281,22 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
     runs = {
         "model": sim(mat, lay, cycle),
         "constant σ": sim(mat, lay, cycle[:3], conductivity="constant"),
-        "no low-D region": sim(mat.with_parameters(d_lithiated=SETTINGS["d_delithiated_m2_s"]), lay, cycle[:3]),
+        "no low-D region": sim(make(d_lithiated=SETTINGS["d_delithiated_m2_s"]), lay, cycle[:3]),
         "random 2D": sim(mat, rand, cycle[:3]),
-        "D(1) = 1e-16": sim(mat.with_parameters(d_lithiated=1e-16), lay, cycle[:2]),
+        "D(1) = 1e-16": sim(make(d_lithiated=1e-16), lay, cycle[:2]),
     }
+    cannot_pass = {}
     for k in SIGMA_SCALES:
         with warnings.catch_warnings():
-            # the lowest scale cannot pass C/20 below 4.3 V: its charge ends at once,
+            # a scale that cannot pass C/20 below 4.3 V ends its charge at once,
             # which row S reports as "no charge"
             warnings.simplefilter("ignore", StepWarning)
-            runs[f"σ × {k:g}"] = sim(_scaled_sigma(mat, k), lay, cycle[:1])
+            try:
+                runs[f"σ × {k:g}"] = sim(_scaled_sigma(mat, k), lay, cycle[:1])
+            except ProtocolError as exc:
+                # no collector voltage within a cycler's compliance passes C/20 (a σ
+                # already scaled in a sensitivity, scaled again here): "no charge" too
+                cannot_pass[k] = str(exc).splitlines()[0]
     for cf in CONTACT_FRACTIONS:
         runs[f"contacts {cf:g} R"] = sim(mat, layered_layout(5, 3, radius=RADIUS, coverage=0.5, carbon_columns=(0,),
                                                             contact_fraction=cf), cycle[:1])
@@ -268,7 +306,7 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
         runs[f"reservoir {cf:g} R"] = sim(mat, r_lay, cycle if cf == RESERVOIR_CYCLED else cycle[:1])
     r_lay = _reservoir_layout(RESERVOIR_CYCLED)[0]
     runs["reservoir constant σ"] = sim(mat, r_lay, cycle[:3], conductivity="constant")
-    runs["reservoir no low-D region"] = sim(mat.with_parameters(d_lithiated=SETTINGS["d_delithiated_m2_s"]),
+    runs["reservoir no low-D region"] = sim(make(d_lithiated=SETTINGS["d_delithiated_m2_s"]),
                                            r_lay, cycle[:3])
     meas = {k: _measure(ds, mat.sigma) for k, ds in runs.items()}
     main, c1, c2, rnd = (meas[k] for k in ("model", "constant σ", "no low-D region", "random 2D"))
@@ -290,9 +328,9 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
         "first charge asynchronous: particles brighten abruptly one after another (a step per particle); "
         "index > 1 (the optical definition)",
         f"index {h0['index']:.4f} ({h0['classification']}): onsets spread over {h0['spread']:.3f} of cell SOC "
-        f"(top particles, near → far: {', '.join(_f(v) for v in top_on)}), but the midpoints lie within "
-        f"{_f(h0['midpoint_range'][0])}–{_f(h0['midpoint_range'][1])} and the median width is "
-        f"{h0['median_width']:.2f}; largest collector-to-particle drop {main['max_drop_first_charge_V']:.2f} V; "
+        f"(top particles, near → far: {', '.join(_f(v) for v in top_on)}); switch centres within "
+        f"{_f(h0['midpoint_range'][0])}–{_f(h0['midpoint_range'][1])}, median switch width "
+        f"{h0['median_width']:.2f}, {100 * h0['fraction_step_like']:.0f} % of the particles step-like; largest collector-to-particle drop {main['max_drop_first_charge_V']:.2f} V; "
         f"random 2D: index {rnd['halves'][0]['index']:.4f}",
         "first charge classified asynchronous (index > 1)",
         h0["index"] > 1.0, COMMAND,
@@ -304,7 +342,7 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
         "A2", "(Sharma et al., Nano Lett. 2022) Figs. 1c, 3",
         "subsequent (dis)charges are synchronous: gradual, uniform change of every particle",
         "index per later half-cycle: " + ", ".join(
-            f"{h['direction']} {h['index']:.4f}" for h in later)
+            f"{h['direction']} {h['index']:.4f} ({100 * h['fraction_step_like']:.0f} % step-like)" for h in later)
         + f"; second-charge onsets within {later[1]['spread']:.4f} of SOC (first charge: {h0['spread']:.3f})",
         "index ≤ 1 in every half-cycle after the first",
         all(h["index"] <= 1.0 for h in later), COMMAND,
@@ -408,6 +446,9 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
     sens = {1.0: h0["index"]}
     sens_cap = {1.0: caps[0]}
     for k in SIGMA_SCALES:
+        if k in cannot_pass:
+            sens_cap[k], sens[k] = 0.0, math.nan
+            continue
         m = meas[f"σ × {k:g}"]
         sens_cap[k] = m["step_capacity_mAh_g"][0]
         sens[k] = m["halves"][0]["index"] if m["halves"] and sens_cap[k] > 1.0 else math.nan
@@ -418,6 +459,8 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
     def _sens_text(k):
         if np.isfinite(sens[k]):
             return f"{k:g}: {sens[k]:.3f} ({sens_cap[k]:.0f} mAh/g to 4.3 V)"
+        if k in cannot_pass:
+            return f"{k:g}: no charge (no collector voltage up to 10 V passes C/20 through the pristine NMC)"
         return f"{k:g}: no charge (4.3 V at once: C/20 cannot pass the pristine NMC below 4.3 V)"
 
     add(Row(
@@ -425,17 +468,18 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
         "the low electronic conductivity of pristine NMC creates the spatial variation of the potential that "
         "makes the first charge asynchronous",
         "first-charge index with σ(θ) × " + "; ".join(_sens_text(k) for k in scales)
-        + ("; no σ gives an index above 1 before the charge becomes impossible" if max(charging) <= 1.0 else ""),
+        + ("; no σ gives an index above 1 before the charge becomes impossible"
+           if max(charging, default=0.0) <= 1.0 else ""),
         "the first-charge index grows as σ is lowered (over the scales that still charge)",
         len(charging) >= 2 and bool(np.all(np.diff(charging) > 0)), COMMAND,
         {"first_charge_index_by_sigma_scale": sens, "charge_capacity_by_sigma_scale": sens_cap,
-         "scales_without_charge": stuck}))
+         "scales_without_charge": stuck, "scales_that_cannot_pass": {f"{k:g}": v for k, v in cannot_pass.items()}}))
 
     # -- S2: sensitivity to the contact size --------------------------------------------------------
     def _contact(m, ds):
         h = m["halves"][0] if m["halves"] else None
         cap = m["step_capacity_mAh_g"][0]
-        top_mid = ds.midpoint_soc.values[0][ds.top.values] if h else np.array([math.nan])
+        top_mid = ds.switch_soc.values[0][ds.top.values] if h else np.array([math.nan])
         return {"index": h["index"] if h and cap > 1.0 else math.nan, "capacity_mAh_g": cap,
                 "dips": m["voltage_dips_first_charge"], "median_width": h["median_width"] if h else math.nan,
                 "top_midpoints_soc": top_mid.tolist(),
@@ -450,8 +494,8 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
         if not np.isfinite(c["index"]) or c["capacity_mAh_g"] < 0.5 * caps[0]:
             return (f"{cf:g} R: the charge stops at 4.3 V after {c['capacity_mAh_g']:.0f} mAh/g (the unwired "
                     "columns cannot take C/20 below 4.3 V)")
-        return (f"{cf:g} R: index {c['index']:.3f}, {c['dips']} voltage dips, top midpoints "
-                f"{', '.join(_f(v, '.2f') for v in c['top_midpoints_soc'])}, median width {c['median_width']:.2f}, "
+        return (f"{cf:g} R: index {c['index']:.3f}, {c['dips']} voltage dips, top switch centres "
+                f"{', '.join(_f(v, '.2f') for v in c['top_midpoints_soc'])}, median switch width {c['median_width']:.2f}, "
                 f"{c['capacity_mAh_g']:.0f} mAh/g")
 
     pc = contact[CONTACT_FRACTIONS[0]]
@@ -481,7 +525,7 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
             "index": tab.asynchrony_index.tolist(),
             "n_reacted_first_charge": int(tab.n_reacted.iloc[0]) if len(tab) else 0,
             "median_width_first_charge": float(tab.median_width_soc.iloc[0]) if len(tab) else math.nan,
-            "widths_first_charge": ds.width_soc.values[0][chains[cf]].tolist() if first else [],
+            "widths_first_charge": ds.switch_width_soc.values[0][chains[cf]].tolist() if first else [],
             "capacity_mAh_g": meas[f"reservoir {cf:g} R"]["step_capacity_mAh_g"],
         }
 
@@ -527,8 +571,7 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
         f"pixels, {MOVIE['psf_fwhm_nm']:g} nm PSF, shot and read noise, read by the optical pipeline): index "
         f"{', '.join(f'{v:.2f}' for v in seen['index'])} by half-cycle, first charge "
         f"{seen['classification_first_charge'].count('step-like')} of {n_chain} step-like (logistic fits of the "
-        f"surface θ in the simulation: {', '.join(f'{v:.2f}' for v in seen['simulated_fit_index'])}; fits give "
-        "narrower widths than the 10–90 % crossings above)"
+        f"surface θ in the simulation: {', '.join(f'{v:.2f}' for v in seen['simulated_fit_index'])})"
         + ". Steps appear only in a narrow band of contact sizes: larger contacts let the chain follow the "
         "others, smaller ones keep the far particles from reacting at all. Controls at "
         f"{RESERVOIR_CYCLED:g} R: " + "; ".join(_control_text(k) for k in controls)
@@ -556,9 +599,11 @@ collector through 0–4 NMC particles), σ_CB = 1e4 S/m, {n_shells} radial shell
 σ = {sigma0:.2g} S/m), C/20 on 160 mAh/g, "{CHARGE}" and "{DISCHARGE}" (the OCP ends at 2.82 V at
 full lithiation: 2.5 V is met when saturating surfaces run the voltage through it). Cell SOC = share of all sites emptied since the start (theoretical {q:.0f} mAh/g).
 Controls: `conductivity="constant"` (σ fixed at σ(θ0)), and `d_lithiated = 1e-14` (D constant, no
-low-D region). Row I uses a random 2D cross-section of 24 particles (10 % isolated). Asynchrony: onset,
-midpoint and width at 10/50/90 % of each particle's change of mean θ; index = IQR(midpoints)/median(width),
-asynchronous above 1 (the optical analysis' definition).
+low-D region). Row I uses a random 2D cross-section of 24 particles (10 % isolated). Asynchrony: each
+particle's switch, the peak of d(mean θ)/d(cell SOC) in the half-cycle (its centre and full width at half
+maximum); index = IQR(switch centres)/median(switch width), asynchronous above 1; step-like: switch width
+below 0.25 of SOC (the optical analysis' definitions, which do not depend on where a half-cycle ends).
+Onsets (rows A3, M) stay at 10 % of each particle's change.
 {"Quick mode: coarse radial grid and sparse samples; use the full run for numbers." if quick else ""}
 """
 

@@ -2,14 +2,14 @@
 
 One parameter set for every row (the alpha sweep aside):
 
-* material ``ni88-xu2022`` with α = 2.7, the value (Xu et al., Joule 2022) found best at C/3
-  (D_app ≈ 1e-14 cm²/s near full lithiation, ~80× higher after 20 % of the
-  Li is removed); U(θ) is the Chen2020 NMC811 OCP, a stand-in (the paper
-  gives no OCP table), i0 ∝ sqrt(θ(1 − θ));
-* a disc of diameter 2 µm: (Xu et al., Joule 2022)'s particles are ~2 µm single crystals
+* material ``ni88-xu2022`` with α = 2.7, the value [004] found best at C/3
+  (D_app ≈ 1e-14 cm²/s near full lithiation; D(θ) shaped like a fit to
+  measured NMC811 diffusivities); U(θ) is a measured NMC811 OCP on x in
+  Li_xMO2, a stand-in (the paper gives no OCP table), i0 ∝ sqrt(θ(1 − θ));
+* a disc of diameter 2 µm: [004]'s particles are ~2 µm single crystals
   whose Li moves in the ab-plane (Fig. 1B–C, Fig. 3A);
-* initial θ = 0.97: (Xu et al., Joule 2022) Fig. 4A estimates ~97 % lithiation from the OCV
-  (~3.5 V) after a 2 h hold at 3 V; the stand-in OCP gives U(0.97) ≈ 3.49 V;
+* initial θ = 0.97: [004] Fig. 4A estimates ~97 % lithiation from the OCV
+  (~3.5 V) after a 2 h hold at 3 V; the stand-in OCP gives U(0.97) ≈ 3.55 V;
 * Butler–Volmer kinetics (the default) so that charges end at 4.3 V and
   discharges at 3.0 V as in the experiments; the centre-lag comparison
   uses the constant-flux transport model of (Xu et al., Joule 2022)'s own finite-element
@@ -139,13 +139,43 @@ class _Runner:
             output_interval=output_interval, solver=self.solver)
 
 
-def run(*, quick: bool = False, report=lambda row: None) -> dict:
-    """Run the simulations and measure every row (see the module docstring)."""
+#: the named alternatives of the material's unknowns (``--sensitivity``): keyword
+#: arguments of ``socscope.materials.get("ni88-xu2022", ...)``; the first is the shipped choice
+ALTERNATIVES = {
+    "shipped (ocp zhuo2023, D karanth-weijers2024)": {},
+    "ocp chen2020-mapped": {"ocp": "chen2020-mapped"},
+    "ocp chen2020 (unmapped)": {"ocp": "chen2020"},
+    "D logistic-xu2022": {"diffusivity": "logistic-xu2022"},
+    "D flat": {"diffusivity": "flat"},
+    "D divacancy": {"diffusivity": "divacancy"},
+    "D ecker2015": {"diffusivity": "ecker2015"},
+}
+#: what each row would need that no public source gives (stated in the sensitivity table)
+OUT_OF_REACH = {
+    "a2": "[004] Fig. 3B (the measured D_app(θ) below θ ≈ 0.8)",
+    "a3": "[004] Fig. 3B (where D_app starts to rise sets how long the core stays at 0.97)",
+    "b": "[004] Fig. 3B",
+    "c": "[004] Fig. 3B",
+    "d1": "[004] Fig. 3B and the definition of its 'SoC difference'",
+    "f2": "[004] Fig. 3B",
+    "h1": "the OCP of this Ni0.88 material (not published)",
+    "h2": "the OCP of this Ni0.88 material (not published)",
+    "h3": "the OCP of this Ni0.88 material (not published)",
+}
+
+
+def run(*, quick: bool = False, report=lambda row: None, material_options: dict | None = None) -> dict:
+    """Run the simulations and measure every row (see the module docstring).
+
+    ``material_options``: named choices for ``ni88-xu2022`` (see
+    :data:`ALTERNATIVES`); the shipped ones by default.
+    """
     from ..materials import get
     from ..observe import cycle_summary
 
+    opts = dict(material_options or {})
     sim = _Runner(quick)
-    mat = get("ni88-xu2022").with_parameters(alpha=ALPHA)
+    mat = get("ni88-xu2022", **opts).with_parameters(alpha=ALPHA)
     rows: list[Row] = []
 
     def add(row: Row) -> None:
@@ -204,7 +234,9 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
         c_half = float(np.interp(t[-1] / 2, t, c))
         lag[k] = {
             "lag_min": _first_below(t, c, c[0] - LAG_DROP) / 60.0,
-            "max_centre_rate_over_mean_rate": float(rates.max() / mean_rate),
+            # NaN when the run is shorter than one window (a surface that empties at once)
+            "max_centre_rate_over_mean_rate": float(rates.max() / mean_rate) if rates.size and mean_rate > 0
+            else math.nan,
             "drop_first_half": float(c[0] - c_half), "drop_second_half": float(c_half - c[-1]),
             "window_min": float(t[-1] / 60.0),
         }
@@ -276,7 +308,7 @@ def run(*, quick: bool = False, report=lambda row: None) -> dict:
     alpha_runs = {ALPHA: charge["C/3"]}
     for a in ALPHAS:
         if a not in alpha_runs:
-            alpha_runs[a] = sim(get("ni88-xu2022").with_parameters(alpha=a), ["Charge at C/3 until 4.3 V"],
+            alpha_runs[a] = sim(get("ni88-xu2022", **opts).with_parameters(alpha=a), ["Charge at C/3 until 4.3 V"],
                                 output_interval=3.0 * 3600.0 / sim.n_out)
     alpha_runs = dict(sorted(alpha_runs.items()))
     a_peak = {a: -_peak_pc(ds) for a, ds in alpha_runs.items()}
@@ -382,11 +414,11 @@ finite-element model does. p−c: mean θ of the periphery (within 0.2 R of the 
 of the core (deeper than 0.6 R); negative means a Li-poor periphery. θ is the fraction of Li sites
 filled (theoretical capacity {q_theor:.0f} mAh/g), so 0.01 in θ is {q_theor / 100:.2f} mAh/g.
 
-U(θ) is a stand-in (the Chen2020 LG M50 NMC811 OCP; (Xu et al., Joule 2022) gives no OCP table): the C/3 charge reaches 4.3 V at a
-surface θ of {theta_s_cutoff:.2f}, so charges to 4.3 V pass less than (Xu et al., Joule 2022)'s 229 mAh/g, and the voltage-based
-numbers (capacities, coulombic efficiencies) are not expected to match. Below θ ≈ 0.77 the
-material's D levels off at {d_plateau:.2g} m²/s (an assumption: (Xu et al., Joule 2022) Fig. 3B states the rise over the first
-20 % only), which keeps a gradient across a 2 µm particle late in the charge.
+U(θ) is a stand-in, the measured OCP of an NMC811 cathode on x in Li_xMO2 ([004] gives no OCP table; see
+docs/validation.md for why this one): the C/3 charge reaches 4.3 V at a surface θ of {theta_s_cutoff:.2f}. D(θ) has
+the shape of a fit to measured NMC811 diffusivities, set to [004]'s D_app at θ = 0.98 (D(0.5) = {d_plateau:.2g}
+m²/s). Both are parameter sources chosen on physical grounds, not fitted to any row; `--sensitivity`
+would rerun the rows under the named alternatives.
 {"Quick mode: coarse grid and looser tolerances; use the full run for numbers." if quick else ""}
 """
 
@@ -421,7 +453,7 @@ def make_figures(result: dict, out) -> None:
 
     save_figure(plot_voltage_capacity_runs(
         [(f"{k}: CC charge, CC discharge, 2 h at 3.0 V", ds) for k, ds in result["ce_runs"].items()],
-        suptitle="first cycle from θ = 0.97 (stand-in OCP: Chen2020 NMC811)"), out / FIGURES[2])
+        suptitle="first cycle from θ = 0.97 (stand-in OCP: measured NMC811, Sturm/Zhuo)"), out / FIGURES[2])
 
     rate_lines = [(_charge_part(ds).specific_capacity.values, _charge_part(ds).theta_periphery_minus_core.values, k)
                   for k, ds in charge.items()]
