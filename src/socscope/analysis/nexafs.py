@@ -1,4 +1,4 @@
-"""NEXAFS at the Ni L-edge ([001] Fig. 4): normalisation, the L3 high/low-energy peak ratio, and
+"""NEXAFS at the Ni L-edge (Jetybayeva et al. (ACS Appl. Energy Mater. 2022) Fig. 4): normalisation, the L3 high/low-energy peak ratio, and
 the shares of two reference components, surface (TEY) against bulk (FY), against SOC.
 
 * :func:`normalize` — a straight line fitted to the pre-edge is subtracted and the result divided

@@ -1,4 +1,4 @@
-"""``socscope afm info|analyze`` and ``socscope nexafs ratio``: AFM maps and NEXAFS spectra ([001]).
+"""``socscope afm info|analyze`` and ``socscope nexafs ratio``: AFM maps and NEXAFS spectra (Jetybayeva et al. (ACS Appl. Energy Mater. 2022)).
 
 No science here: arguments are checked, :mod:`socscope.analysis.afm` and
 :mod:`socscope.analysis.nexafs` do the work, and the outputs are written into a temporary folder

@@ -24,7 +24,7 @@ __all__ = ["run_demo", "DEMO_PROTOCOL", "DEMO_MAP_TIMES_S", "DEMO_CYCLE", "DEMO_
 DEMO_PROTOCOL = ("Charge at C/3 for 35 minutes",)
 DEMO_MAP_TIMES_S = (300.0, 900.0, 1500.0, 2100.0)
 DEMO_CYCLE = ("Charge at C/3 until 4.3 V", "Discharge at C/3 until 3.0 V", "Hold at 3.0 V for 2 hours")
-#: [002]'s protocol: constant current, the 4.3 V limit ignoring the first hour (the start-up
+#: Sharma et al.'s protocol: constant current, the 4.3 V limit ignoring the first hour (the start-up
 #: transient of the carbon-wired column; see docs/validation.md)
 DEMO_ELECTRODE = ("Charge at C/20 until 4.3 V after 1 hour", "Discharge at C/20 until 2.5 V",
                   "Charge at C/20 until 4.3 V after 1 hour")
@@ -212,11 +212,11 @@ def _run_demo_into(out: Path, *, quiet: bool, prov: dict) -> dict:
     md = f"""# socscope demo
 
 A 2 µm single-crystal LiNi0.88Mn0.05Co0.07O2 disc (`ni88-xu2022`: D(θ) shaped like measured NMC811
-diffusivities, 1e-18 m²/s at θ = 0.98 as [004]'s D_app = 2.7 × D_GITT, ~340× higher at θ = 0.8)
+diffusivities, 1e-18 m²/s at θ = 0.98 as Xu et al.'s D_app = 2.7 × D_GITT, ~340× higher at θ = 0.8)
 charged at C/3 ({summary['c_rate_basis_mAh_g']:.0f} mAh/g basis) for 35 minutes from θ = 0.97, Li
 moving only in the ab-plane. The periphery delithiates first and the core lags behind, the
 core–shell Xu et al. observed by operando optical microscopy (Figs. 2–3) at 5–25 minutes. At
-35 minutes [004] sees a nearly uniform contrast; here periphery − core is still
+35 minutes Xu et al. (Joule 2022) sees a nearly uniform contrast; here periphery − core is still
 {summary['periphery_minus_core'][-1]:+.3f} (`docs/validation.md`, row a3).
 
 | time [min] | mean θ | centre θ | surface θ | periphery − core | front depth [nm] |

@@ -1,4 +1,4 @@
-"""``socscope spicp ...`` (single-particle ICP-OES, [000]) and ``socscope simulate population``.
+"""``socscope spicp ...`` (single-particle ICP-OES, Kröger et al.) and ``socscope simulate population``.
 
 No science here: files are read with :mod:`socscope.io.spicp`, analysed with
 :mod:`socscope.analysis.spicp`, simulated with
@@ -196,7 +196,7 @@ def _cmd_inactive(args) -> int:
 
 def add_spicp_parser(sub) -> None:
     """Add ``spicp calibrate|analyze|inactive-li`` to the top-level sub-parsers."""
-    s = sub.add_parser("spicp", help="single-particle ICP-OES: calibrate, analyse, inactive Li ([000])",
+    s = sub.add_parser("spicp", help="single-particle ICP-OES: calibrate, analyse, inactive Li (Kröger et al.)",
                        description="Single-particle ICP-OES of cathode particles (Kröger et al.): Li/Mn ratio "
                                    "per particle, matrix-matched calibration, diverging fractions, inactive Li.")
     ss = s.add_subparsers(dest="what", metavar="WHAT")
@@ -238,7 +238,7 @@ def add_spicp_parser(sub) -> None:
     common(a)
     a.set_defaults(func=_cmd_analyze)
 
-    i = ss.add_parser("inactive-li", help="capacity equivalent of inactive Li ([000] Table 1)",
+    i = ss.add_parser("inactive-li", help="capacity equivalent of inactive Li (Kröger et al. Table 1)",
                       description="Total Li (digestion ICP-OES, as capacity) minus the capacity recovered against "
                                   "Li metal at C/20, with uncertainty (replicates: comma-separated values).",
                       epilog="example: socscope spicp inactive-li --total-li-mAh-g 150.1,151.3 --recovered-mAh-g 141.2")
@@ -340,7 +340,7 @@ def add_population_parser(ssub) -> None:
     from ..simulate.population import FINAL_CHARGE
 
     p = ssub.add_parser(
-        "population", help="a particle population cycled and slowly charged, for SP-ICP-OES ([000])",
+        "population", help="a particle population cycled and slowly charged, for SP-ICP-OES (Kröger et al.)",
         description="Thousands of particles in contact groups of the network electrode, with size, carbon-contact "
                     "and isolation distributions, cycled by a protocol and finished by a slow charge to 4.4 V; "
                     "optionally measured by a synthetic SP-ICP-OES instrument.",

@@ -12,7 +12,7 @@ Free parameters:
 
 ``sigma_scale``
     multiplies the material's σ(θ) (the pristine value is uncertain by more
-    than a decade, SPEC §3).
+    than a decade).
 ``coverage``
     the carbon coverage of the particles that have carbon (a scalar; those
     without keep none).

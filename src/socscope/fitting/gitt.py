@@ -1,6 +1,6 @@
 """Model-based GITT: D per pulse from the full particle model with kinetics.
 
-The classic Weppner–Huggins formula ([003] eq. 1) assumes planar,
+The classic Weppner–Huggins formula (Lun et al. eq. 1) assumes planar,
 semi-infinite diffusion (``τ ≪ L²/D``) and a constant D over the pulse; on a
 sphere, on long pulses and where D changes quickly with θ it reads wrong. Here
 every pulse and its relaxation are simulated with

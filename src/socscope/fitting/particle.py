@@ -15,7 +15,7 @@ of :func:`socscope.observe.optical.intensity_from_theta`, placed on the measured
 background and blurred with the microscope's Gaussian PSF
 (:func:`socscope.observe.optical.psf_blur`); its differential contrast is compared
 pixel by pixel, frame by frame, with the measured one (which holds the centre
-trace and every line profile, the comparisons of Xu et al. [004] Fig. 3C–F),
+trace and every line profile, the comparisons of Xu et al. (Joule 2022) Fig. 3C–F),
 each residual divided by the measured noise. The cell voltage, where recorded,
 adds one residual per frame: in a galvanostatic record it is what carries the
 kinetics (k0), which do not change the θ field of a particle whose surface is

@@ -320,7 +320,7 @@ _ZHUO_CITATION = ("measured OCP of the NMC811 cathode of an LG INR18650-MJ1 cell
 _KW_CITATION = ("McClelland et al. (2023) operando muon Li diffusivity of NMC811, log-polynomial fit of Karanth & "
                 "Weijers (2024) in MPET (MIT licence; Smith & Bazant, JES 164 E3291 (2017))")
 _ECKER_CITATION = "Ecker et al., J. Electrochem. Soc. 162, A1849 (2015), GITT diffusivity of a layered Ni-Co oxide"
-#: [004]'s D_app near full lithiation at α = 2.7 [m²/s] (1e-14 cm²/s), and the
+#: Xu et al.'s D_app near full lithiation at α = 2.7 [m²/s] (1e-14 cm²/s), and the
 #: occupancy where every D(θ) shape of ni88-xu2022 is given that level
 NI88_D_ANCHOR = 1e-18
 NI88_D_ANCHOR_THETA = 0.98
@@ -398,8 +398,8 @@ def _ni88_d_shape(choice: str):
         def df(th):
             step = expit(-(np.asarray(th, dtype=np.float64) - 0.87) / 0.03)
             return 10.0 ** (2.0 * step) * math.log(10.0) * 2.0 * (-step * (1.0 - step) / 0.03)
-        p = Property("D", "m2/s", f, source="Xu et al. [004] text", dfunc=df)
-        return p, (0.75, 1.0), ("Xu et al. [004], Fig. 3B as its text states it: D_app rises almost two orders "
+        p = Property("D", "m2/s", f, source="Xu et al. (Joule 2022) text", dfunc=df)
+        return p, (0.75, 1.0), ("Xu et al. (Joule 2022), Fig. 3B as its text states it: D_app rises almost two orders "
                                 "of magnitude once 20 % of the Li is removed; the plateau below θ≈0.77 is an "
                                 "assumption"), "10**(2/(1+exp((θ-0.87)/0.03))) (the earlier default)"
     if choice == "flat":
@@ -415,13 +415,13 @@ def _ni88_d_shape(choice: str):
             return np.where((th < 0.0) | (th > 1.0), 0.0, -2.0 * (1.0 - np.clip(th, 0.0, 1.0)))
         p = Property("D", "m2/s", f, source="divacancy", dfunc=df)
         return p, (0.0, 0.99), ("divacancy mechanism, D ∝ (1-θ)² (Van der Ven & Ceder, cited by Sharma et al. "
-                                "[002]); + 1e-4 keeps D > 0 at θ = 1 (the value at θ = 0.99)"), "(1-θ)² + 1e-4"
+                                "Sharma et al. (Nano Lett. 2022)); + 1e-4 keeps D > 0 at θ = 1 (the value at θ = 0.99)"), "(1-θ)² + 1e-4"
     raise MaterialError(f"ni88-xu2022: diffusivity = {choice!r} is not one of {', '.join(NI88_DIFFUSIVITIES)}; "
                         f"e.g. diffusivity={NI88_DIFFUSIVITIES[0]!r}")
 
 
 def ni88_xu2022(*, alpha: float = 2.7, ocp: str = "zhuo2023", diffusivity: str = "karanth-weijers2024") -> Material:
-    """Single-crystal LiNi0.88Mn0.05Co0.07O2 of Xu et al. [004] and Lun et al. [003].
+    """Single-crystal LiNi0.88Mn0.05Co0.07O2 of Xu et al. (Joule 2022) and Lun et al..
 
     Parameters
     ----------
@@ -429,21 +429,21 @@ def ni88_xu2022(*, alpha: float = 2.7, ocp: str = "zhuo2023", diffusivity: str =
         Scaling of the GITT diffusivity, D_app = α·D_GITT (Xu et al., Joule 2022: best match
         α ≈ 2.7; core–shell for 1 ≤ α ≤ 5). Must be finite and > 0.
     ocp : {"zhuo2023", "chen2020-mapped", "chen2020"}, optional
-        Which measured OCP stands in for U(θ) (none of [003]/[004] tabulates
+        Which measured OCP stands in for U(θ) (none of Lun et al./Xu et al. (Joule 2022) tabulates
         one); see Notes and ``docs/validation.md``.
     diffusivity : {"karanth-weijers2024", "logistic-xu2022", "flat", "divacancy", "ecker2015"}, optional
         The shape of D(θ); every shape is scaled so that D(0.98) = α/2.7 ×
-        1e-18 m²/s, [004]'s D_app ≈ 1e-14 cm²/s near full lithiation.
+        1e-18 m²/s, Xu et al.'s D_app ≈ 1e-14 cm²/s near full lithiation.
 
     Notes
     -----
-    * Capacity basis 210 mAh/g (practical, [004]); density 4780 kg/m³
-      ([003]); molar mass from IUPAC atomic weights (97.46 g/mol);
+    * Capacity basis 210 mAh/g (practical, Xu et al. (Joule 2022)); density 4780 kg/m³
+      (Lun et al.); molar mass from IUPAC atomic weights (97.46 g/mol);
       c_max = density / molar mass ≈ 4.905e4 mol/m³, so θ is x in Li_xMO2.
     * U(θ), default ``"zhuo2023"``: the measured OCP of an NMC811 cathode
       (LG INR18650-MJ1) tabulated on x in Li_xMO2 from x = 0.216 (4.30 V) to
       1.0 (3.02 V), used on θ = x without mapping (both axes count Li per
-      formula unit). It covers the whole 3.0–4.3 V window of [003]/[004];
+      formula unit). It covers the whole 3.0–4.3 V window of Lun et al./Xu et al. (Joule 2022);
       below x = 0.216 it is extended linearly. ``"chen2020-mapped"``: the LG
       M50 NMC811 OCP of Chen2020 (measured 4.29–3.57 V only), its
       stoichiometry (built on c_max = 63 104 mol/m³) mapped like nmc532's
@@ -451,15 +451,15 @@ def ni88_xu2022(*, alpha: float = 2.7, ocp: str = "zhuo2023", diffusivity: str =
       own axis (the earlier default).
     * D(θ), default ``"karanth-weijers2024"``: the shape of a published fit
       to measured (operando muon) NMC811 diffusivities, which falls ~100×
-      from y = 0.8 to 0.98 and again towards y = 1 — the trend [004]
-      describes — with its level set at θ = 0.98 by [004]'s D_app. Named
+      from y = 0.8 to 0.98 and again towards y = 1 — the trend Xu et al. (Joule 2022)
+      describes — with its level set at θ = 0.98 by Xu et al.'s D_app. Named
       alternatives: ``"logistic-xu2022"`` (the earlier default: a logistic
       step of two decades centred at θ = 0.87 with a plateau below 0.77,
-      encoding [004]'s text), ``"flat"`` (no θ dependence),
-      ``"divacancy"`` (D ∝ (1 − θ)², cited by [002]), ``"ecker2015"`` (the
+      encoding Xu et al.'s text), ``"flat"`` (no θ dependence),
+      ``"divacancy"`` (D ∝ (1 − θ)², cited by Sharma et al. (Nano Lett. 2022)), ``"ecker2015"`` (the
       measured GITT shape of a layered Ni–Co oxide). It is a chemical
       (GITT-type) diffusivity, the D of the Fickian flux law.
-    * i0(θ) = F k c_max sqrt(θ(1−θ)) ([002] eq. 3, α_a = α_c = 0.5,
+    * i0(θ) = F k c_max sqrt(θ(1−θ)) (Sharma et al. (Nano Lett. 2022) eq. 3, α_a = α_c = 0.5,
       c_l = c_l,ref) with k = 3.42e-6·sqrt(1000 mol/m³)/F = 1.121e-9 m/s, the
       rate constant of the Chen2020 NMC811 parameter set (at its 1 M
       electrolyte): i0(0.5) ≈ 2.65 A/m². The (1−θ)^0.5 factor slows charge
@@ -493,7 +493,7 @@ def ni88_xu2022(*, alpha: float = 2.7, ocp: str = "zhuo2023", diffusivity: str =
         name="D",
         units="m2/s",
         func=d_func,
-        source=(f"shape: {d_source}; level: Xu et al. [004], D_app = alpha*D_GITT ~ 1e-14 cm2/s near full "
+        source=(f"shape: {d_source}; level: Xu et al. (Joule 2022), D_app = alpha*D_GITT ~ 1e-14 cm2/s near full "
                 f"lithiation (alpha = 2.7 best match), set at θ = {NI88_D_ANCHOR_THETA}; see docs/validation.md"),
         valid_range=d_range,
         formula=f"D = {level:.6g} * shape(θ) m2/s, shape {d_formula}; D({NI88_D_ANCHOR_THETA}) = alpha/2.7*1e-18 "
@@ -519,7 +519,7 @@ def ni88_xu2022(*, alpha: float = 2.7, ocp: str = "zhuo2023", diffusivity: str =
             f"apparent diffusivity D_app = alpha*D_GITT; U: {ocp}; D(θ) shape: {diffusivity}"
         ),
         source=(
-            "Xu et al. [004] (D_app level, alpha, practical capacity 210 mAh/g); Lun et al. [003] "
+            "Xu et al. (Joule 2022) (D_app level, alpha, practical capacity 210 mAh/g); Lun et al. "
             f"(rho = 4.78 g/cm3, composition); U: {ocp} (stand-in, measured NMC811); D shape: {diffusivity}; "
             "i0 rate constant from Chen2020; sigma from Amin & Chiang 2016 (stand-in)"
         ),

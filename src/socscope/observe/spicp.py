@@ -1,6 +1,6 @@
 """A synthetic single-particle ICP-OES instrument: particles in, an event table out.
 
-What the instrument does to each particle ([000]; its method paper, Kröger et
+What the instrument does to each particle (Kröger et al.; its method paper, Kröger et
 al., Anal. Chem. 93, 7532, 2021, describes the arrangement):
 
 * the Mn emission of a particle is proportional to its volume (the Mn content

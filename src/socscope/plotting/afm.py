@@ -1,4 +1,4 @@
-"""Figures of AFM maps across SOC ([001] Figs. 1–3, 7) and of NEXAFS ratios ([001] Fig. 4)."""
+"""Figures of AFM maps across SOC (Jetybayeva et al. (ACS Appl. Energy Mater. 2022) Figs. 1–3, 7) and of NEXAFS ratios (Jetybayeva et al. (ACS Appl. Energy Mater. 2022) Fig. 4)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def _ax(ax, size=(5.0, 3.6)):
 
 
 def plot_soc_histograms(histograms, *, unit: str = "", channel: str = "", ax=None):
-    """Histogram (density) of the particle pixels per SOC, on common bins ([001] Figs. 1–2 (iii)).
+    """Histogram (density) of the particle pixels per SOC, on common bins (Jetybayeva et al. (ACS Appl. Energy Mater. 2022) Figs. 1–2 (iii)).
 
     Parameters
     ----------
@@ -38,7 +38,7 @@ def plot_soc_histograms(histograms, *, unit: str = "", channel: str = "", ax=Non
 
 
 def plot_mean_vs_soc(summary, *, unit: str = "", channel: str = "", ax=None):
-    """Mean over the particle areas ± s.d. against SOC ([001] Figs. 3a, 7a)."""
+    """Mean over the particle areas ± s.d. against SOC (Jetybayeva et al. (ACS Appl. Energy Mater. 2022) Figs. 3a, 7a)."""
     ax = _ax(ax)
     s = summary.sort_values("soc_percent")
     err = s["std_between_maps"].where(np.isfinite(s["std_between_maps"]), s["std"])

@@ -1,4 +1,4 @@
-"""SP-ICP-OES figures ([000] Fig. 4–5): DOL/ratio histograms with ±2σ frames, the calibration line,
+"""SP-ICP-OES figures (Kröger et al. Fig. 4–5): DOL/ratio histograms with ±2σ frames, the calibration line,
 diverging fractions per sample."""
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""A particle population for single-particle ICP-OES ([000], SPEC §3 "Population").
+"""A particle population for single-particle ICP-OES (Kröger et al.; a population of network-electrode contact groups).
 
 Thousands of NMC532 particles with distributions of size, carbon-binder
 contact and isolation, cycled by a protocol and finished by a slow charge to
-4.4 V (6 mA/g, as in [000]); the result is each particle's degree of
+4.4 V (6 mA/g, as in Kröger et al.); the result is each particle's degree of
 lithiation (DOL), ready for :func:`socscope.observe.spicp.spicp_events`.
 
 **Built on the network electrode.** The particles are split into *contact
@@ -56,7 +56,7 @@ from .electrode import simulate_electrode
 
 __all__ = ["FINAL_CHARGE", "ContactLossRule", "simulate_population"]
 
-#: the final slow charge of [000]: 6 mA/g to 4.4 V
+#: the final slow charge of Kröger et al.: 6 mA/g to 4.4 V
 FINAL_CHARGE = "Charge at 6 mA/g until 4.4 V"
 
 
@@ -73,8 +73,8 @@ class ContactLossRule:
 
     The defaults (``k = 2.15e-4``, ``β = 2.23``) make the isolated share
     grow from 6 % to 8 % after 100 charges at 1C and to 15 % after 100 at 2C:
-    two of [000]'s diverging fractions, fitted. The rule has no notion of
-    cracking opening new surfaces, which [000] proposes for its 3C cells.
+    two of Kröger et al.'s diverging fractions, fitted. The rule has no notion of
+    cracking opening new surfaces, which Kröger et al. proposes for its 3C cells.
     """
 
     k_per_cycle: float = 2.15e-4

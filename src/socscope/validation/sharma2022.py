@@ -39,7 +39,7 @@ where a half-cycle ends.
 
 Outcome with these settings (``docs/validation.md``): the first-cycle loss,
 the synchronous later cycles, the onset order and the constant-σ control
-come out as in [002]; the first charge on the Fig. 4a layout is synchronous
+come out as in Sharma et al. (Nano Lett. 2022); the first charge on the Fig. 4a layout is synchronous
 (row A1). Lower σ (row S), point contacts (row S2) or the chain beside
 carbon-wired columns (row S3) make it asynchronous, with step-like switches
 one after another, while the cell still charges.
@@ -63,7 +63,7 @@ COMMAND = "socscope validate sharma2022"
 FIGURES = ("particle_traces.png", "asynchrony_index.png", "voltage.png")
 RADIUS = 3.5e-6
 THETA0 = 0.99
-#: [002] "electrochemically cycled by enforcing a constant current": the 4.3 V
+#: Sharma et al. (Nano Lett. 2022) "electrochemically cycled by enforcing a constant current": the 4.3 V
 #: limit ignores the first hour (5 % of a C/20 charge), as a cycler's delayed
 #: limit does, so the minutes in which only the carbon-wired column reacts
 #: (and the voltage under load starts above 4.3 V) do not end the charge; no
@@ -241,10 +241,10 @@ ALTERNATIVES = {
 }
 #: what each row would need that no public source gives
 OUT_OF_REACH = {
-    "A1": "[002]'s σ(SOC) curve (Fig. 4b) and NMC–NMC contact sizes (SI)",
-    "C1": "[002]'s σ(SOC) curve and contact sizes",
-    "C2": "[002]'s σ(SOC) curve and contact sizes",
-    "L1": "[002]'s D at full lithiation (Fig. 4c gives no number)",
+    "A1": "Sharma et al.'s σ(SOC) curve (Fig. 4b) and NMC–NMC contact sizes (SI)",
+    "C1": "Sharma et al.'s σ(SOC) curve and contact sizes",
+    "C2": "Sharma et al.'s σ(SOC) curve and contact sizes",
+    "L1": "Sharma et al.'s D at full lithiation (Fig. 4c gives no number)",
 }
 
 

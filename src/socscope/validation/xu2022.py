@@ -2,13 +2,13 @@
 
 One parameter set for every row (the alpha sweep aside):
 
-* material ``ni88-xu2022`` with α = 2.7, the value [004] found best at C/3
+* material ``ni88-xu2022`` with α = 2.7, the value Xu et al. (Joule 2022) found best at C/3
   (D_app ≈ 1e-14 cm²/s near full lithiation; D(θ) shaped like a fit to
   measured NMC811 diffusivities); U(θ) is a measured NMC811 OCP on x in
   Li_xMO2, a stand-in (the paper gives no OCP table), i0 ∝ sqrt(θ(1 − θ));
-* a disc of diameter 2 µm: [004]'s particles are ~2 µm single crystals
+* a disc of diameter 2 µm: Xu et al.'s particles are ~2 µm single crystals
   whose Li moves in the ab-plane (Fig. 1B–C, Fig. 3A);
-* initial θ = 0.97: [004] Fig. 4A estimates ~97 % lithiation from the OCV
+* initial θ = 0.97: Xu et al. (Joule 2022) Fig. 4A estimates ~97 % lithiation from the OCV
   (~3.5 V) after a 2 h hold at 3 V; the stand-in OCP gives U(0.97) ≈ 3.55 V;
 * Butler–Volmer kinetics (the default) so that charges end at 4.3 V and
   discharges at 3.0 V as in the experiments; the centre-lag comparison
@@ -152,12 +152,12 @@ ALTERNATIVES = {
 }
 #: what each row would need that no public source gives (stated in the sensitivity table)
 OUT_OF_REACH = {
-    "a2": "[004] Fig. 3B (the measured D_app(θ) below θ ≈ 0.8)",
-    "a3": "[004] Fig. 3B (where D_app starts to rise sets how long the core stays at 0.97)",
-    "b": "[004] Fig. 3B",
-    "c": "[004] Fig. 3B",
-    "d1": "[004] Fig. 3B and the definition of its 'SoC difference'",
-    "f2": "[004] Fig. 3B",
+    "a2": "Xu et al. (Joule 2022) Fig. 3B (the measured D_app(θ) below θ ≈ 0.8)",
+    "a3": "Xu et al. (Joule 2022) Fig. 3B (where D_app starts to rise sets how long the core stays at 0.97)",
+    "b": "Xu et al. (Joule 2022) Fig. 3B",
+    "c": "Xu et al. (Joule 2022) Fig. 3B",
+    "d1": "Xu et al. (Joule 2022) Fig. 3B and the definition of its 'SoC difference'",
+    "f2": "Xu et al. (Joule 2022) Fig. 3B",
     "h1": "the OCP of this Ni0.88 material (not published)",
     "h2": "the OCP of this Ni0.88 material (not published)",
     "h3": "the OCP of this Ni0.88 material (not published)",
@@ -414,9 +414,9 @@ finite-element model does. p−c: mean θ of the periphery (within 0.2 R of the 
 of the core (deeper than 0.6 R); negative means a Li-poor periphery. θ is the fraction of Li sites
 filled (theoretical capacity {q_theor:.0f} mAh/g), so 0.01 in θ is {q_theor / 100:.2f} mAh/g.
 
-U(θ) is a stand-in, the measured OCP of an NMC811 cathode on x in Li_xMO2 ([004] gives no OCP table; see
+U(θ) is a stand-in, the measured OCP of an NMC811 cathode on x in Li_xMO2 (Xu et al. (Joule 2022) gives no OCP table; see
 docs/validation.md for why this one): the C/3 charge reaches 4.3 V at a surface θ of {theta_s_cutoff:.2f}. D(θ) has
-the shape of a fit to measured NMC811 diffusivities, set to [004]'s D_app at θ = 0.98 (D(0.5) = {d_plateau:.2g}
+the shape of a fit to measured NMC811 diffusivities, set to Xu et al.'s D_app at θ = 0.98 (D(0.5) = {d_plateau:.2g}
 m²/s). Both are parameter sources chosen on physical grounds, not fitted to any row; `--sensitivity`
 would rerun the rows under the named alternatives.
 {"Quick mode: coarse grid and looser tolerances; use the full run for numbers." if quick else ""}

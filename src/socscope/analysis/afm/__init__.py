@@ -1,4 +1,4 @@
-"""Atomic force microscopy maps ([001]): levelling, particles, rim versus bulk, across SOC.
+"""Atomic force microscopy maps (Jetybayeva et al. (ACS Appl. Energy Mater. 2022)): levelling, particles, rim versus bulk, across SOC.
 
 * levelling: :func:`plane_level`, :func:`align_rows`, :func:`remove_scars`, :func:`flatten`;
 * particles: :func:`particle_mask`, :func:`particle_summary`, :func:`rim_profile`,

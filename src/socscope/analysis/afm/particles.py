@@ -8,7 +8,7 @@ Masks, distances to the boundary and per-particle statistics are those of
 * :func:`particle_summary` — per particle: area, mean, median, s.d. of a channel and its
   rim-minus-bulk contrast;
 * :func:`rim_profile` — a channel's mean against the distance to the particle edge (rim to centre);
-* :func:`channel_correlation` — two channels over the same pixels ([001] Fig. 7b).
+* :func:`channel_correlation` — two channels over the same pixels (Jetybayeva et al. (ACS Appl. Energy Mater. 2022) Fig. 7b).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Maps grouped by state of charge: SOC from file names or a table, histograms, mean ± s.d. per SOC.
 
-The SOC is carried in percent (``soc_percent``), as file names and [001] give it.
+The SOC is carried in percent (``soc_percent``), as file names and Jetybayeva et al. (ACS Appl. Energy Mater. 2022) give it.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def read_soc_table(path) -> dict[str, float]:
 
 
 def soc_summary(particles: pd.DataFrame, *, value: str = "mean") -> pd.DataFrame:
-    """Mean ± s.d. of a channel over the particle areas, per SOC ([001] Figs. 3a and 7a).
+    """Mean ± s.d. of a channel over the particle areas, per SOC (Jetybayeva et al. (ACS Appl. Energy Mater. 2022) Figs. 3a and 7a).
 
     Parameters
     ----------
@@ -111,7 +111,7 @@ def soc_summary(particles: pd.DataFrame, *, value: str = "mean") -> pd.DataFrame
 
 
 def soc_histograms(values_by_soc: dict, *, bins: int = 50, value_range=None) -> pd.DataFrame:
-    """Histograms of a channel's particle pixels per SOC ([001] Figs. 1–2 (iii)), on common bins.
+    """Histograms of a channel's particle pixels per SOC (Jetybayeva et al. (ACS Appl. Energy Mater. 2022) Figs. 1–2 (iii)), on common bins.
 
     Parameters
     ----------

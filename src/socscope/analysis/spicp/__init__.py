@@ -1,4 +1,4 @@
-"""Single-particle ICP-OES ([000]): detection, ratios, calibration, diverging particles, inactive Li.
+"""Single-particle ICP-OES (Kröger et al.): detection, ratios, calibration, diverging particles, inactive Li.
 
 Pure functions on arrays and DataFrames; readers are in :mod:`socscope.io.spicp`.
 """

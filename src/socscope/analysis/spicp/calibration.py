@@ -1,6 +1,6 @@
 """Matrix-matched external calibration: mean Li/Mn ratio against the reference DOL.
 
-[000] charges reference electrodes to known degrees of lithiation (DOL from
+Kröger et al. charges reference electrodes to known degrees of lithiation (DOL from
 ICP-OES of the digested electrode), measures the ratio distribution of each and
 fits a straight line through the mean ratios. Here the line
 ``ratio = intercept + slope · DOL`` is a weighted least-squares fit with
@@ -8,7 +8,7 @@ weights ``1/se²`` (the standard error of each mean ratio); its covariance is
 ``(XᵀWX)⁻¹`` scaled by the Birge ratio ``χ²/ν`` when the means scatter more than
 their errors allow (never scaled down). Each particle's DOL is the inverted
 line, its uncertainty the line's covariance propagated. Each reference keeps
-its ±2σ frame ([000] Fig. 4–5).
+its ±2σ frame (Kröger et al. Fig. 4–5).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Diverging particles: the share of a sample outside the ±2σ frame of its expected state.
 
-[000] counts the particles whose ratio lies outside the frame of the
+Kröger et al. counts the particles whose ratio lies outside the frame of the
 reference at the state the sample should be in after the final slow charge
 ("diverging", 6–15 %). A Gaussian main population itself puts 4.55 % of its
 particles outside ±2σ, so two numbers are reported per sample:

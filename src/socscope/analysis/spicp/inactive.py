@@ -1,8 +1,8 @@
-"""Inactive lithium ([000] Table 1): Li the cathode holds but cannot give back.
+"""Inactive lithium (Kröger et al. Table 1): Li the cathode holds but cannot give back.
 
 The total Li of a cycled electrode (ICP-OES after acid digestion) is turned
 into the capacity it would be worth, ``DOL × 278 mAh/g`` for NMC532 (the
-theoretical capacity of its full Li content, [000]); the charge capacity
+theoretical capacity of its full Li content, Kröger et al.); the charge capacity
 recovered from the same electrode against Li metal at C/20 is subtracted.
 What remains is the capacity equivalent of Li that stays in the cathode.
 """
@@ -17,7 +17,7 @@ from ...errors import ParameterError
 
 __all__ = ["NMC532_THEORETICAL_MAH_G", "inactive_li_capacity", "li_capacity_from_dol"]
 
-#: theoretical capacity of NMC532's whole Li content [mAh/g] ([000], Experimental)
+#: theoretical capacity of NMC532's whole Li content [mAh/g] (Kröger et al., Experimental)
 NMC532_THEORETICAL_MAH_G = 278.0
 
 

@@ -1,6 +1,6 @@
 """Per-particle Li/Mn intensity ratios and a robust fit of their main population.
 
-[000] fits a Gaussian to the histogram of I(Li)/I(Mn) of each sample. Diverging
+Kröger et al. fits a Gaussian to the histogram of I(Li)/I(Mn) of each sample. Diverging
 particles (Li-rich, trapped; or Li-poor) would drag a plain least-squares fit,
 so the main population is found by iterative clipping: start from the median
 and the scaled median absolute deviation, keep the ratios within ``±clip σ``,
@@ -54,7 +54,7 @@ class RatioFit:
 
     @property
     def frame(self) -> tuple[float, float]:
-        """``(mean − 2σ, mean + 2σ)``: the ±2σ frame of [000] Fig. 5."""
+        """``(mean − 2σ, mean + 2σ)``: the ±2σ frame of Kröger et al. Fig. 5."""
         return self.mean - 2.0 * self.sigma, self.mean + 2.0 * self.sigma
 
 
