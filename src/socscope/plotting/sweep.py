@@ -79,7 +79,7 @@ def plot_sweep_outputs(points, *, axes, outputs, labels=None, fig=None):
             ax.set_xticks(range(len(order)), [str(v) for v in order], rotation=30, fontsize=8)
         ax.set_xlabel(x_name)
         ax.set_ylabel(labels.get(out, out))
-    handles, names = panels[0].get_legend_handles_labels()
+    _, names = panels[0].get_legend_handles_labels()
     if names:
         panels[0].legend(fontsize=7, title=None if len(shown) == len(groups) else
                          f"first {len(shown)} of {len(groups)}", title_fontsize=7)

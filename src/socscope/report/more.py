@@ -11,10 +11,18 @@ from pathlib import Path
 
 import numpy as np
 
-from ._content import MAX_ROWS, Content, Figure, Table, figure_png, flatten, folder_content, read_json
+from ._content import (
+    Content,
+    Figure,
+    Table,
+    figure_png,
+    flatten,
+    folder_content,
+    read_json,
+)
 
 __all__ = ["afm_folder", "batch_folder", "is_spicp_calibration", "is_sweep_store", "nexafs_folder",
-           "population", "spicp_calibration", "spicp_folder", "sweep_store"]
+           "population", "spicp_calibration", "spicp_folder", "sweep_points", "sweep_store"]
 
 #: the first line ``socscope spicp calibrate`` writes
 _CALIBRATION_MARK = "# socscope SP-ICP-OES calibration"
