@@ -250,6 +250,11 @@ def sweep_points(path: Path):
     return pd.DataFrame(rows), axes, [f"final_{v}" for v in finals], ds
 
 
+def _blank_missing(frame):
+    """A copy whose missing values show as empty cells (a failed point has no outputs, not 'nan')."""
+    return frame.astype(object).where(frame.notna(), None)
+
+
 def sweep_store(path: Path) -> Content:
     """A sweep store of ``socscope sweep``: points with status and errors, outputs against the axes."""
     from .._provenance import read_provenance
@@ -274,8 +279,8 @@ def sweep_store(path: Path) -> Content:
     notes = [] if figures else ["no point has finished, so there is no figure of the outputs"]
     return Content(title=f"Sweep: {path.name}", kind="sweep store", source=str(Path(path).resolve()),
                    summary=summary, figures=figures, notes=notes,
-                   tables=[Table("points (final values: the last record of each point)", table.head(MAX_POINTS),
-                                 note)],
+                   tables=[Table("points (final values: the last record of each point)",
+                                 _blank_missing(table.head(MAX_POINTS)), note)],
                    parameters=flatten(definition), provenance=read_provenance(ds))
 
 
