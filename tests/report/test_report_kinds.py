@@ -163,3 +163,17 @@ def test_a_sweep_with_no_finished_point_still_reports(results, tmp_path):
     frame = content.tables[0].frame
     assert frame.status.tolist() == ["failed", "failed"] and (frame.error != "").all()
     assert not any(np.isfinite(frame[c].astype(float)).any() for c in frame if c.startswith("final_"))
+
+
+def test_damaged_results_of_the_new_kinds_exit_2_naming_the_file(tmp_path, capsys):
+    bad = tmp_path / "cal.toml"
+    bad.write_text("# socscope SP-ICP-OES calibration: ratio = intercept + slope * DOL\nintercept = [[[\n")
+    store = tmp_path / "s.zarr"
+    store.mkdir()
+    (store / ".zattrs").write_text('{"socscope_sweep": "{}"}')  # marked as a sweep, but no arrays
+    for path, want in ((bad, "cal.toml: not readable as a socscope SP-ICP-OES calibration"),
+                       (store, "s.zarr: not a socscope sweep store")):
+        assert main(["report", str(path), "--out", str(tmp_path / "r.html"), "--quiet"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("socscope: error:") and want in err and "\n" not in err
+    assert not (tmp_path / "r.html").exists()
