@@ -14,6 +14,10 @@ def results(tmp_path_factory):
     pytest.importorskip("matplotlib")
     pytest.importorskip("jinja2")
     pytest.importorskip("tifffile")
+    pytest.importorskip("gwyfile")  # the AFM maps are written as Gwyddion files
+    pytest.importorskip("skimage")  # the AFM particles are found by scikit-image
+    pytest.importorskip("zarr")  # the sweep store
+    pytest.importorskip("dask")
     tmp = tmp_path_factory.mktemp("report-results")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -29,8 +33,19 @@ def results(tmp_path_factory):
         (tmp / "optical-in").mkdir()
         R.optical_folder(tmp / "optical-in", tmp / "optical")
         R.pitt_folder(tmp / "pitt")
+        # the kinds of the instruments and of many runs (about 12 s together)
+        for name in ("spicp-in", "afm-in", "nexafs-in", "batch-in"):
+            (tmp / name).mkdir()
+        calibration, spicp = R.spicp_results(tmp / "spicp-in")
+        assert main(R.population_args(tmp / "pop.nc")) == 0
+        R.afm_folder(tmp / "afm-in", tmp / "afm")
+        R.nexafs_folder(tmp / "nexafs-in", tmp / "nexafs")
+        sweep = R.sweep_store(tmp)
+        R.batch_folder(tmp / "batch-in", tmp / "batch")
     return {"particle": tmp / "run.nc", "electrode": tmp / "cell.nc", "cycler": tmp / "cycler",
-            "gitt": tmp / "gitt", "validation": tmp / "validation", "optical": tmp / "optical", "pitt": tmp / "pitt"}
+            "gitt": tmp / "gitt", "validation": tmp / "validation", "optical": tmp / "optical", "pitt": tmp / "pitt",
+            "spicp": spicp, "spicp-calibration": calibration, "population": tmp / "pop.nc", "afm": tmp / "afm",
+            "nexafs": tmp / "nexafs", "sweep": sweep, "batch": tmp / "batch"}
 
 
 @pytest.fixture(scope="session")

@@ -138,3 +138,143 @@ def pitt_folder(out: Path) -> Path:
     fig.savefig(out / "diffusivity.png", dpi=60)
     plt.close(fig)
     return out
+
+
+# -- SP-ICP-OES, population, AFM, NEXAFS, sweeps and batches -------------------------------------
+
+def spicp_results(tmp: Path) -> tuple[Path, Path]:
+    """``socscope spicp calibrate`` on three synthetic references, then ``spicp analyze`` of a sample at
+    DOL 0.2 of which 10 % stayed lithiated: (calibration file, analysis folder)."""
+    from socscope.cli.main import main
+    from socscope.observe.spicp import spicp_events
+
+    rng = np.random.default_rng(4)
+    refs = []
+    for k, dol in enumerate((1.0, 0.6, 0.2)):
+        size = rng.lognormal(np.log(6.0), 0.3, 300)
+        spicp_events(np.full(300, dol), size, rng=rng, ratio_cv=0.06, min_diameter_um=2.0).to_csv(
+            tmp / f"ref_{k}.csv", index=False)
+        refs.append(str(tmp / f"ref_{k}.csv"))
+    cal = tmp / "cal.toml"
+    assert main(["spicp", "calibrate", *refs, "--dol", "1.0,0.6,0.2", "--out", str(cal), "--quiet"]) == 0
+    dol = np.full(300, 0.2)
+    dol[:30] = rng.uniform(0.7, 1.0, 30)
+    spicp_events(dol, rng.lognormal(np.log(6.0), 0.3, 300), rng=rng, ratio_cv=0.06).to_csv(tmp / "sample.csv",
+                                                                                          index=False)
+    out = tmp / "spicp"
+    assert main(["spicp", "analyze", str(tmp / "sample.csv"), "--calibration", str(cal), "--expected-dol", "0.2",
+                 "--out", str(out), "--quiet"]) == 0
+    return cal, out
+
+
+def population_args(out: Path) -> list[str]:
+    return ["simulate", "population", "--particles", "40", "--group-size", "20", "--n-shells", "4", "--protocol",
+            "Repeat 3: [Charge at 1C until 4.2 V, Discharge at 1C until 3.0 V]", "--seed", "2", "--out", str(out),
+            "--quiet"]
+
+
+def afm_folder(tmp: Path, out: Path) -> Path:
+    """``socscope afm analyze`` of three 80x80 Gwyddion maps (height and ESM amplitude) at SOC 0, 50, 100."""
+    from gwyfile.objects import GwyContainer, GwyDataField, GwySIUnit
+
+    from socscope.cli.main import main
+
+    n, px = 80, 10e-9
+    rng = np.random.default_rng(7)
+    yy, xx = np.mgrid[:n, :n].astype(float)
+    inside = (np.hypot(yy - 25, xx - 25) < 16) | (np.hypot(yy - 55, xx - 55) < 18)
+    maps = []
+    for soc, amp in ((0, 3.0), (50, 2.0), (100, 1.5)):
+        height = 1e-9 * (0.02 * xx + np.where(inside, 30.0, 0.0) + rng.normal(0, 0.5, (n, n)))
+        obj = GwyContainer()
+        for k, (title, data) in enumerate((("Height", height), ("Amplitude", np.where(inside, amp, 0.3) * 1e-12))):
+            obj[f"/{k}/data/title"] = title
+            obj[f"/{k}/data"] = GwyDataField(data, xreal=n * px, yreal=n * px, si_unit_xy=GwySIUnit(unitstr="m"),
+                                             si_unit_z=GwySIUnit(unitstr="m"))
+        maps.append(tmp / f"NCM_SOC{soc}.gwy")
+        obj.tofile(str(maps[-1]))
+    assert main(["afm", "analyze", *map(str, maps), "--channel", "Amplitude", "--mask-from", "Height",
+                 "--soc-from-name", r"SOC(\d+)", "--rim-nm", "60", "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def nexafs_folder(tmp: Path, out: Path) -> Path:
+    """``socscope nexafs ratio`` of two Ni L-edge spectra (TEY and FY) at SOC 0 and 100."""
+    from socscope.cli.main import main
+
+    e = np.round(np.arange(838.0, 888.0, 0.1), 2)
+
+    def spectrum(share):
+        def g(c, h):
+            return h * np.exp(-0.5 * ((e - c) / 0.35) ** 2)
+
+        edge = 0.5 + np.arctan((e - 853.5) / 0.6) / np.pi
+        return edge + (1 - share) * (g(853.0, 3.0) + g(855.2, 1.0)) + share * (g(853.3, 1.0) + g(855.4, 3.0))
+
+    files = []
+    for soc, share in ((0, 0.1), (100, 0.8)):
+        files.append(tmp / f"ni_SOC{soc}.csv")
+        np.savetxt(files[-1], np.column_stack([e, spectrum(share), spectrum(share / 2)]), delimiter=",",
+                   header="Energy,TEY,FY", comments="")
+    assert main(["nexafs", "ratio", *map(str, files), "--soc-from-name", r"SOC(\d+)", "--out", str(out),
+                 "--quiet"]) == 0
+    return out
+
+
+#: a sweep of 6 points of which the two at C/2 fail: charging to mean θ 0.85 takes 19 records there, more than 12
+SWEEP = """\
+[sweep]
+seed = 1
+samples = 12
+
+[base]
+kind = "particle"
+material = "ni88-xu2022"
+radius_um = 1.0
+n_cells = 6
+protocol = ["Charge at {c_rate}C until mean theta 0.85"]
+kinetics = "none"
+
+[axes]
+c_rate = [0.5, 1, 2]
+alpha = [1, 5]
+"""
+
+
+def sweep_store(tmp: Path) -> Path:
+    """``socscope sweep`` (serial) of :data:`SWEEP`: 4 points done, 2 failed (exit status 1)."""
+    from socscope.cli.main import main
+
+    (tmp / "sweep.toml").write_text(SWEEP, encoding="utf-8")
+    out = tmp / "sweep.zarr"
+    assert main(["sweep", str(tmp / "sweep.toml"), "--out", str(out), "--scheduler", "serial", "--quiet"]) == 1
+    return out
+
+
+def batch_folder(tmp: Path, out: Path) -> Path:
+    """``socscope optical analyze-batch`` (serial) of two 48x48 synthetic movies and a file that is no movie."""
+    import tifffile
+
+    from socscope.cli.main import main
+    from socscope.observe.optical import random_particles, soc_traces, synthetic_movie
+
+    n, dt = 10, 30.0
+    for k, name in enumerate(("cell_a", "cell_b")):
+        g = np.random.default_rng(10 + k)
+        centres, radii = random_particles(3, (48, 48), rng=g, radius_px=(5, 6), margin_px=6)
+        up = np.linspace(0, 1, n)
+        theta = soc_traces(up, kind="asynchronous", n_particles=3, rng=g).theta
+        mov = synthetic_movie(theta, shape=(48, 48), centres_px=centres, radii_px=radii, pixel_size_nm=100,
+                              photons=3000, reference_spots=0, dtype="uint16", rng=g)
+        tifffile.imwrite(tmp / f"{name}.tif", mov.frames, imagej=True, metadata={"axes": "TYX", "finterval": dt})
+        t = np.arange(0.0, n * dt, 10.0)
+        q = np.interp(t, np.arange(n) * dt, up) * 1e-3
+        pd.DataFrame({"time_s": t, "voltage_V": 3.6 + 600 * q, "current_A": np.gradient(q, t) * 3600}).to_csv(
+            tmp / f"{name}.csv", index=False)
+    (tmp / "broken.tif").write_bytes(b"not a tiff at all")
+    (tmp / "broken.csv").write_bytes((tmp / "cell_a.csv").read_bytes())
+    rc = main(["optical", "analyze-batch", *(str(tmp / f"{m}.tif") for m in ("cell_a", "cell_b", "broken")),
+               "--cycler-pattern", "{stem}.csv", "--capacity-mAh", "1", "--pixel-size-nm", "100", "--drift", "none",
+               "--scheduler", "serial", "--out", str(out), "--quiet"])
+    assert rc == 1  # the broken movie fails, recorded in the table; the others are analysed
+    return out

@@ -11,7 +11,8 @@ import pytest
 
 from socscope.cli.main import main
 
-KINDS = ("particle", "electrode", "cycler", "gitt", "validation", "optical", "pitt")
+KINDS = ("particle", "electrode", "cycler", "gitt", "validation", "optical", "pitt", "spicp", "spicp-calibration",
+         "population", "afm", "nexafs", "sweep", "batch")
 
 
 def _report(results, kind, tmp_path):

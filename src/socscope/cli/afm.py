@@ -204,7 +204,7 @@ def cmd_afm_analyze(args) -> int:
                               labels=labels, progress=bar)
     finally:
         bar.close()
-    prov = provenance(inputs=[p for p in inputs if p], settings=result.settings)
+    prov = provenance(inputs=[p for p in inputs if p], settings=result.settings, argv=getattr(args, "argv_", None))
     tmp = _staging(out, "afm")
     try:
         _write_afm(tmp, result, prov)
@@ -320,7 +320,7 @@ def cmd_nexafs_ratio(args) -> int:
                             references=refs or None, normalize_i0=args.i0)
     settings = {"edge": args.edge, "channels": args.channels, "soc_pattern": args.soc_from_name,
                 "references": refs, "normalize_i0": args.i0}
-    prov = provenance(inputs=inputs, settings=settings)
+    prov = provenance(inputs=inputs, settings=settings, argv=getattr(args, "argv_", None))
     tmp = _staging(out, "nexafs")
     try:
         from ..io.results import write_text_atomic

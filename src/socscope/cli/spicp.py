@@ -78,7 +78,7 @@ def _cmd_calibrate(args) -> int:
         li, mn, _ = _events(f, args)
         ratios.append(intensity_ratios(li, mn, source=str(f)))
     cal, fits = calibrate_ratios(ratios, dol, clip=args.clip, sources=[f.name for f in files])
-    prov = provenance(inputs=files, settings={"dol": dol, "clip": args.clip})
+    prov = provenance(inputs=files, settings={"dol": dol, "clip": args.clip}, argv=getattr(args, "argv_", None))
     write_calibration(cal.to_dict(), args.out, overwrite=args.overwrite, provenance=prov)
     if not args.quiet:
         print(f"{'reference':<24} {'DOL':>5} {'particles':>9} {'mean ratio':>11} {'sigma':>8} {'chi2/dof':>9}")
@@ -147,7 +147,8 @@ def _cmd_analyze(args) -> int:
     write_text_atomic(out / "fractions.csv", table.to_csv())
     write_text_atomic(out / "summary.json", json.dumps(summary, indent=2, default=float) + "\n")
     write_text_atomic(out / PROVENANCE_FILE, json.dumps(
-        provenance(inputs=files + [Path(args.calibration)], settings={"expected_dol": args.expected_dol}),
+        provenance(inputs=files + [Path(args.calibration)], settings={"expected_dol": args.expected_dol},
+                   argv=getattr(args, "argv_", None)),
         indent=2) + "\n")
     if not args.no_figures:
         from ..plotting._common import save_figure
@@ -315,7 +316,9 @@ def _cmd_population(args) -> int:
     finally:
         if bar is not None:
             bar.close()
-    prov = provenance(seed=args.seed, settings={"particles": args.particles, "isolated": args.isolated})
+    inputs = [p for p in (args.material, args.ratio_cv_from) if p and Path(p).is_file()]
+    prov = provenance(inputs=inputs, seed=args.seed, settings={"particles": args.particles, "isolated": args.isolated},
+                      argv=getattr(args, "argv_", None))
     save_results(attach_provenance(ds, prov), args.out, overwrite=args.overwrite)
     if args.spicp:
         ev = spicp_events(ds.dol.values, ds.diameter_um.values, rng=rng, ratio_cv=ratio_cv,

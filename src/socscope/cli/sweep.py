@@ -80,7 +80,8 @@ def cmd_sweep(args) -> int:
 
     definition = load_sweep(args.file)  # everything is checked before any work starts
     prov = provenance(inputs=[args.file], seed=definition.seed,
-                      settings={"scheduler": str(_scheduler(args.scheduler)), "workers": args.workers})
+                      settings={"scheduler": str(_scheduler(args.scheduler)), "workers": args.workers},
+                      argv=getattr(args, "argv_", None))
     bar = _PointBar(args.quiet)
     try:
         report = run_sweep(definition, out, scheduler=_scheduler(args.scheduler), n_workers=args.workers,
@@ -228,7 +229,8 @@ def cmd_analyze_batch(args) -> int:
         bar.close()
     table = pd.DataFrame(rows)
     write_text_atomic(out / BATCH_TABLE, table.to_csv(index=False))
-    prov = provenance(inputs=inputs, settings={"movies": len(movies), "scheduler": str(args.scheduler or "local")})
+    prov = provenance(inputs=inputs, settings={"movies": len(movies), "scheduler": str(args.scheduler or "local")},
+                      argv=getattr(args, "argv_", None))
     write_text_atomic(out / PROVENANCE_FILE, json.dumps(prov, indent=2, default=str) + "\n")
     failed = table[table.status != "done"]
     if not args.quiet:

@@ -1,4 +1,5 @@
-"""The package's own report kinds: simulations, optical, cycler, GITT/PITT and validation folders.
+"""The package's own report kinds: simulations, optical, cycler, GITT/PITT, validation, SP-ICP-OES, AFM,
+NEXAFS, sweep and batch results (the builders of the last ones are in :mod:`socscope.report.more`).
 
 Each kind is a detector (what files or attributes mark it) and a builder
 (which figures and tables it shows); see :mod:`socscope.report` to add one.
@@ -164,6 +165,25 @@ def _register() -> None:
                       p, "socscope demo", kind="demo",
                       figures=["theta_maps.png", "theta_traces.png", "periphery_core.png", "voltage_curve.png",
                                "cycle_maps.png", "electrode_traces.png", "electrode_dol.png"]))
+    from . import more
+
+    register_kind("population", title="particle population (.nc)", priority=100,
+                  detect=lambda p: "particle population" in _nc_title(p), build=more.population)
+    register_kind("spicp", title="SP-ICP-OES analysis folder", priority=80,
+                  detect=lambda p: _has("particles.csv", "fractions.csv", "summary.json")(p)
+                  and "expected_dol" in read_json(p / "summary.json"),
+                  build=more.spicp_folder)
+    register_kind("spicp-calibration", title="SP-ICP-OES calibration (.toml)", priority=80,
+                  detect=more.is_spicp_calibration, build=more.spicp_calibration)
+    register_kind("afm", title="AFM analysis folder", priority=80,
+                  detect=_has("particles.csv", "soc_summary.csv", "profiles.csv", "summary.json"),
+                  build=more.afm_folder)
+    register_kind("nexafs", title="NEXAFS ratio folder", priority=80, detect=_has("ratios.csv", "summary.json"),
+                  build=more.nexafs_folder)
+    register_kind("sweep", title="sweep store (.zarr)", priority=80, detect=more.is_sweep_store,
+                  build=more.sweep_store)
+    register_kind("batch", title="batch of optical analyses", priority=80, detect=_has("batch_summary.csv"),
+                  build=more.batch_folder)
     register_kind("result-file", title="socscope result file (.nc)", priority=-100,
                   detect=lambda p: bool(_nc_title(p)), build=_generic_nc)
     register_kind("result-folder", title="result folder (provenance.json or summary.json)", priority=-100,
