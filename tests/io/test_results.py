@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 import json
 
 import numpy as np
@@ -41,8 +42,11 @@ def result(request, material, sphere_result):
         return sphere_result
     if request.param == "disc":
         return ss.simulate_particle(material, ss.geometry.Disc(1e-6), PROTOCOL, resolution=0.05e-6)
-    # the blocked ring's small active surface cannot take C/2 above 3.0 V: its discharge ends at once
-    with pytest.warns(ss.errors.StepWarning, match="'Discharge at C/2 for 1 minute or until 3.0 V' ended at once"):
+    # a result of a blocked ring; whether its small active surface can take the C/2 discharge above 3.0 V
+    # depends on the material's OCP, and a step that ends at once is said with a StepWarning (tested in
+    # tests/simulate): here only the result's file format matters
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ss.errors.StepWarning)
         return ss.simulate_particle(
             material, ss.geometry.Mask(_ring(), 1e-7), PROTOCOL, resolution=1e-7,
             surface=ss.physics.BlockedArc(eta=0.2, fraction=0.3, mode="kinetic"),

@@ -684,13 +684,23 @@ def test_solver_options_refuse_wrong_values():
 
 
 def test_a_run_outside_the_sources_theta_range_says_so(ni88):
-    """θ beyond the range a property's source covers: attributes and one RangeWarning naming the properties."""
-    lo_u, hi_u = ni88.properties["D"].valid_range
-    with pytest.warns(ss.errors.RangeWarning, match=r"'ni88-xu2022': .*D 0.1..0.99"):
+    """θ beyond the range a property's source covers: attributes always, and a RangeWarning naming the properties
+    when θ goes more than RANGE_WARNING_MARGIN (0.1) beyond it."""
+    lo_u, hi_u = ni88.properties["U"].valid_range
+    lo_d, hi_d = ni88.properties["D"].valid_range
+    # just above D's data (0.995 > 0.99): the material's extension near its data, recorded in the attributes
+    # without a warning on every run
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ss.errors.RangeWarning)
         ds = ss.simulate_particle(ni88, Sphere(1e-6), ["Rest for 1 minute"], n_cells=5, initial_theta=0.995)
     lo, hi = (float(v) for v in ds.attrs["theta_range"].strip("[]").split(","))
     assert lo == pytest.approx(0.995, abs=1e-12) and hi == pytest.approx(0.995, abs=1e-12)  # a rest: θ stays
-    assert ds.attrs["extrapolated_properties"].startswith("D (sources cover 0.1..0.99)")
+    assert ds.attrs["extrapolated_properties"].startswith(f"D (sources cover {lo_d:g}..{hi_d:g})")
+    # far below U's data (0.216 - 0.05 > 0.1): said, naming U
+    assert lo_u - 0.05 > 0.1
+    with pytest.warns(ss.errors.RangeWarning, match=rf"'ni88-xu2022': .*U {lo_u:g}..{hi_u:g}"):
+        ds = ss.simulate_particle(ni88, Sphere(1e-6), ["Rest for 1 minute"], n_cells=5, initial_theta=0.05)
+    assert ds.attrs["extrapolated_properties"].startswith(f"U (sources cover {lo_u:g}..{hi_u:g})")
     # inside every range: no warning, and the attributes say so
     with warnings.catch_warnings():
         warnings.simplefilter("error", ss.errors.RangeWarning)
