@@ -96,6 +96,7 @@ def add_fit_parser(sub) -> None:
                    help="size of the NMC contacts relative to the pixel contacts, when held (default 1)")
     e.add_argument("--onset-noise", type=float, default=0.01, help="standard deviation of an onset [SOC]")
     e.add_argument("--frame-interval-s", type=float, help="time between frames [s] (overrides the file)")
+    e.add_argument("--drift", choices=("gaussian", "xcorr", "none"), default="gaussian", help="drift correction")
     e.add_argument("--reference-spot", help="Y,X of the drift reference spot [px] (default: picked)")
     _common(e)
     e.set_defaults(func=cmd_fit_electrode)
@@ -324,7 +325,7 @@ def cmd_fit_electrode(args) -> int:
     movie, pixel = _open_movie(args)
     with movie:
         opt = analyze_movie(movie, cycler=args.cycler, mass_g=mass, capacity_mAh_g=mat.capacity_mAh_g,
-                            reference_spot=_spot(args.reference_spot), pixel_size_nm=pixel)
+                            drift=args.drift, reference_spot=_spot(args.reference_spot), pixel_size_nm=pixel)
     measured = opt.particles.rename(columns={"label": "particle"})
     n = int(opt.labels.max())
     carbon = None
