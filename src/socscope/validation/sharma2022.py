@@ -238,6 +238,9 @@ ALTERNATIVES = {
     "D(1) = 1e-16 m²/s": {"d_lithiated": 1e-16},
     "σ × 0.1": {"sigma_scale": 0.1},
     "σ × 0.04": {"sigma_scale": 0.04},
+    # the σ(θ) chosen on physical grounds (docs/validation.md): Amin & Chiang's own summary of their
+    # pristine value, the other points of their table kept
+    "σ(x=0) = 1e-7 S/cm": {"sigma_x0_s_cm": 1e-7},
 }
 #: what each row would need that no public source gives
 OUT_OF_REACH = {
@@ -262,10 +265,13 @@ def run(*, quick: bool = False, report=lambda row: None, material_options: dict 
     out_dt = SETTINGS["output_interval_s"][mode]
     opts = dict(material_options or {})
     scale = float(opts.pop("sigma_scale", 1.0))
+    sigma_x0 = opts.pop("sigma_x0_s_cm", None)
 
     def make(**params):
-        """The run's material with some parameters changed (and σ scaled, in a sensitivity)."""
+        """The run's material with some parameters changed (and σ scaled or its pristine point replaced)."""
         m = get("nmc532-sharma2022", **{**opts, **params})
+        if sigma_x0 is not None:
+            m = pristine_sigma_material(m, sigma_x0)
         return m if scale == 1.0 else _scaled_sigma(m, scale)
 
     mat = make()
