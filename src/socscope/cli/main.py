@@ -285,7 +285,7 @@ def _cmd_validate(args) -> int:
         if args.name != "sharma2022" or getattr(args, "sensitivity", False):
             raise ParameterError(f"--map is available for sharma2022 alone (without --sensitivity), not {args.name}; "
                                  "e.g. socscope validate sharma2022 --map")
-        run_map(args.out, overwrite=args.overwrite, verbose=not args.quiet)
+        run_map(args.out, overwrite=args.overwrite, quick=args.quick, verbose=not args.quiet)
         return 0
     if getattr(args, "sensitivity", False):
         run_sensitivity(args.name, args.out, overwrite=args.overwrite, quick=args.quick, verbose=not args.quiet)
@@ -609,7 +609,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "one table (rows x alternatives; xu2022, sharma2022; default folder ./sensitivity-NAME)")
     v.add_argument("--map", action="store_true",
                    help="sharma2022: map first-charge step-likeness and second-charge asynchrony over pristine σ x "
-                        "NMC-NMC contact size (quick settings, serial; writes map.csv, map.md, map.png; default "
+                        "NMC-NMC contact size (12 runs, serial; writes map.csv, map.md, map.png; default "
                         "folder ./map-sharma2022)")
     v.set_defaults(func=_cmd_validate)
 

@@ -691,7 +691,7 @@ def pristine_sigma_material(mat, sigma_x0_s_cm: float):
 
 
 def sigma_contact_map(*, sigma_x0_s_cm=tuple(MAP_PRISTINE_SIGMA_S_CM), contact_fractions=MAP_CONTACT_FRACTIONS,
-                      quick: bool = True, report=lambda line: None):
+                      quick: bool = False, report=lambda line: None):
     """First-charge step-likeness and second-charge asynchrony over pristine σ × NMC–NMC contact size.
 
     Each point runs charge, discharge and charge (the rows' protocol) on the Fig. 4a layout of [002]
@@ -705,7 +705,8 @@ def sigma_contact_map(*, sigma_x0_s_cm=tuple(MAP_PRISTINE_SIGMA_S_CM), contact_f
     contact_fractions : sequence of float
         NMC–NMC contact radii as fractions of the particle radius.
     quick : bool
-        Quick settings (8 shells, rtol 1e-3, 30 min samples) or the full ones.
+        Quick settings (8 shells, rtol 1e-3, 30 min samples) or the full ones (20 shells, rtol 1e-4,
+        10 min samples; default: the quick ones move the band's edges, see docs/validation.md).
     report : callable
         Called with one line of text per point.
 
@@ -781,7 +782,7 @@ def _map_verdict(row: dict) -> str:
     return "second charge asynchronous"
 
 
-def run_map(out=None, *, overwrite: bool = False, quick: bool = True, verbose: bool = True):
+def run_map(out=None, *, overwrite: bool = False, quick: bool = False, verbose: bool = True):
     """Run :func:`sigma_contact_map` and write ``map.csv``, ``map.md``, ``map.png`` and ``provenance.json``.
 
     Parameters
@@ -791,7 +792,7 @@ def run_map(out=None, *, overwrite: bool = False, quick: bool = True, verbose: b
     overwrite : bool
         Replace the files of an existing folder.
     quick : bool
-        Quick settings (default; the map is a coarse overview).
+        Quick settings instead of the full ones.
     verbose : bool
         Print one line per point.
 
