@@ -37,6 +37,11 @@ d(mean θ)/d(cell SOC); index = IQR(centres)/median(width), asynchronous
 above 1; step-likeness = 1/width, step-like at ≥ 4), which do not depend on
 where a half-cycle ends.
 
+The map over the two unknowns (:func:`sigma_contact_map`, ``socscope validate sharma2022 --map``):
+first-charge step-likeness and second-charge asynchrony over the pristine σ (Amin & Chiang's table
+with its x = 0 point replaced, :func:`pristine_sigma_material`) × the NMC–NMC contact radius; the
+point chosen on physical grounds is :data:`MAP_CHOICE` (docs/validation.md).
+
 Outcome with these settings (``docs/validation.md``): the first-cycle loss,
 the synchronous later cycles, the onset order and the constant-σ control
 come out as in [002]; the first charge on the Fig. 4a layout is synchronous
@@ -56,7 +61,8 @@ from ..errors import ProtocolError, StepWarning
 from ..observe.electrode import DIP_DEPTH
 from . import Row
 
-__all__ = ["FIGURES", "SETTINGS", "TITLE", "make_figures", "run"]
+__all__ = ["FIGURES", "SETTINGS", "TITLE", "make_figures", "make_map_figure", "pristine_sigma_material", "run", "run_map",
+           "sigma_contact_map"]
 
 TITLE = "socscope against Sharma et al. (Nano Lett. 2022) (NMC532 network electrode: asynchronous first charge)"
 COMMAND = "socscope validate sharma2022"
