@@ -13,7 +13,11 @@ R = 2e-6
 
 
 def simulated_pitt(material, steps=(0.85, 0.8, 0.75)):
-    """Rests and surface-θ holds on a sphere, as a cycler record (voltage = U of the surface θ)."""
+    """Rests and surface-θ holds on a sphere, as a cycler record (voltage = U of the surface θ).
+
+    A cycler logs the current at each moment: the record takes ``current_instant`` (``current``
+    is the mean over each logging interval, the quantity whose sum is the charge).
+    """
     protocol = ["Rest for 10 minutes"]
     for th in steps:
         protocol += [f"Hold surface theta at {th} for 3 hours", "Rest for 1 hour"]
@@ -21,7 +25,7 @@ def simulated_pitt(material, steps=(0.85, 0.8, 0.75)):
                               output_interval=10.0, solver=ss.numerics.SolverOptions(rtol=1e-7, atol=1e-9))
     return pd.DataFrame({
         "time_s": ds.time.values, "voltage_V": material.U(ds.theta_surface.values),
-        "current_A": ds.current.values, "step": ds.step.values, "cycle": 0,
+        "current_A": ds.current_instant.values, "step": ds.step.values, "cycle": 0,
         "capacity_Ah": ds.charge.values / 3600,
     })
 
@@ -47,7 +51,8 @@ def test_pitt_with_butler_volmer_kinetics_returns_d_through_the_robin_correction
                               "PITT: steps of 20 mV, each for 3 hours, until 3.8 V"], n_cells=100,
                               initial_theta=0.9, output_interval=10.0,
                               solver=ss.numerics.SolverOptions(rtol=1e-7, atol=1e-9))
-    df = pd.DataFrame({"time_s": ds.time.values, "voltage_V": ds.voltage.values, "current_A": ds.current.values,
+    df = pd.DataFrame({"time_s": ds.time.values, "voltage_V": ds.voltage.values,
+                       "current_A": ds.current_instant.values,  # logged at each moment, as a cycler does
                        "capacity_Ah": ds.charge.values / 3600})
     res = pitt_diffusivity(df, radius_m=R)
     assert len(res) >= 5

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..errors import SocscopeError, SocscopeWarning, SolverError
+from ..errors import ParameterError, SocscopeError, SocscopeWarning, SolverError
 from ..io.results import check_output_folder, output_folder, write_text_atomic
 from ._flags import material_files, netcdf_out, not_an_input, plausible_mass, plausible_size_um
 
@@ -279,6 +279,14 @@ def _cmd_validate(args) -> int:
 
     from ._quicklook import command_provenance
 
+    if getattr(args, "map", False):
+        from ..validation.sharma2022 import run_map
+
+        if args.name != "sharma2022" or getattr(args, "sensitivity", False):
+            raise ParameterError(f"--map is available for sharma2022 alone (without --sensitivity), not {args.name}; "
+                                 "e.g. socscope validate sharma2022 --map")
+        run_map(args.out, overwrite=args.overwrite, quick=args.quick, verbose=not args.quiet)
+        return 0
     if getattr(args, "sensitivity", False):
         run_sensitivity(args.name, args.out, overwrite=args.overwrite, quick=args.quick, verbose=not args.quiet)
         return 0
@@ -599,6 +607,10 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--sensitivity", action="store_true",
                    help="run every row under every named alternative of the unknown parameter sources and write "
                         "one table (rows x alternatives; xu2022, sharma2022; default folder ./sensitivity-NAME)")
+    v.add_argument("--map", action="store_true",
+                   help="sharma2022: map first-charge step-likeness and second-charge asynchrony over pristine σ x "
+                        "NMC-NMC contact size (12 runs, serial; writes map.csv, map.md, map.png; default "
+                        "folder ./map-sharma2022)")
     v.set_defaults(func=_cmd_validate)
 
     c = sub.add_parser("cycler", help="analyse cycler records", description="Analyse cycler records.")

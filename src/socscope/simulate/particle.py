@@ -65,6 +65,16 @@ MAX_UNKNOWNS = 4_000_000
 _BYTES_PER_UNKNOWN = 1.2e3
 
 
+#: What ``current`` is: the mean over the interval that ends at each sample, so that the
+#: piecewise-constant integral ``Σ current_k (t_k − t_{k−1})`` is the charge passed (docs/numerics.md)
+CURRENT_LONG_NAME = ("current, positive on charge (delithiation): mean over the interval since the previous "
+                     "sample (the charge passed in it over its length), so that sum(current * diff(time)) is the "
+                     "charge passed; the first sample holds the first step's current")
+#: What ``current_instant`` is
+CURRENT_INSTANT_LONG_NAME = ("current at the sample's state, positive on charge: the imposed current of a "
+                             "constant-current step or rest, the surface flux of a hold")
+
+
 def _sample_limit(n_cells: int) -> int:
     """Most samples one step of a grid of ``n_cells`` may record."""
     return min(MAX_SAMPLES_PER_STEP, MAX_VALUES_PER_STEP // max(n_cells, 1))
@@ -102,7 +112,8 @@ class _RunState:
     times: list = field(default_factory=list)
     states: list = field(default_factory=list)
     surfaces: list = field(default_factory=list)
-    currents: list = field(default_factory=list)
+    currents: list = field(default_factory=list)  # interval-mean current of each sample [A]
+    currents_instant: list = field(default_factory=list)  # current at each sample's state [A]
     voltages: list = field(default_factory=list)
     step_idx: list = field(default_factory=list)
     charges: list = field(default_factory=list)
@@ -117,13 +128,18 @@ class _RunState:
         if a.size:
             self.theta_range = [min(self.theta_range[0], float(a.min())), max(self.theta_range[1], float(a.max()))]
 
-    def extend(self, t, theta, theta_s, current, voltage, step, charge) -> None:
-        """Append several samples (arrays over the first axis) of one step."""
+    def extend(self, t, theta, theta_s, current, voltage, step, charge, instant=None) -> None:
+        """Append several samples (arrays over the first axis) of one step.
+
+        ``current`` is the interval-mean current of each sample, ``instant``
+        the current at its state (default: the same values).
+        """
         self.visit(np.asarray(theta_s, dtype=float))
         self.times.extend(t)
         self.states.extend(theta)
         self.surfaces.extend(theta_s)
         self.currents.extend(current)
+        self.currents_instant.extend(current if instant is None else instant)
         self.voltages.extend(voltage)
         self.step_idx.extend([step] * len(t))
         self.charges.extend(charge)
@@ -713,7 +729,8 @@ class ParticleModel:
         st.plans.append(plan)
         self._v_extremes = [math.inf, -math.inf]  # lowest and highest voltage the solver's steps reached
         if k == 0:
-            st.currents[0] = plan.current if plan.control == "current" else 0.0
+            # the first sample (the start, no interval before it) carries the first step's current
+            st.currents[0] = st.currents_instant[0] = plan.current if plan.control == "current" else 0.0
         theta, t, charge0 = st.theta, st.t, st.charge
         n = self.grid.n_cells
         seg, z0, cpl = self._segment(plan, theta, st.p)
@@ -966,13 +983,20 @@ class ParticleModel:
         if cpl is not None:
             surf, i_e = cpl.state(u, p[:, None])
             cpl._theta = None  # the warm start of the Newton solves has a different shape
+        t_prev = np.concatenate(([st.times[-1]], ts[:-1]))  # each sample's interval is (t_prev, t]
         if plan.control == "current":
             cur = np.full(ts.size, plan.current)
             charge = charge0 + plan.current * (ts - t0)
+            # the imposed current flowed over each whole interval (the conservative scheme
+            # passes exactly it), except before t0, where a step ended at once passed nothing
+            span = ts - t_prev
+            mean = np.where(span > 0, plan.current * np.clip(ts - np.maximum(t_prev, t0), 0.0, None)
+                            / np.where(span > 0, span, 1.0), cur)
         else:
             cur = self.hold_current(u, plan.hold) if plan.control == "theta" else i_e @ self.grid.boundary_area
             # no imposed current: the passed charge is what left the particle
             charge = charge0 + F * (li0 - self.lithium(u))
+            mean = _interval_mean(ts, t_prev, charge, np.concatenate(([charge0], charge[:-1])), cur)
         if cpl is None:
             surf = self.surface_theta(u, plan.current, plan.hold)
             if self.kinetics == "butler-volmer":
@@ -990,7 +1014,7 @@ class ParticleModel:
         else:
             th_s = surf @ (self.grid.boundary_area / self.grid.boundary_area.sum())
             v = self.voltage_at_surface(th_s, cur)
-        st.extend(ts, u.copy(), np.array(surf), cur, v, k, charge)
+        st.extend(ts, u.copy(), np.array(surf), mean, v, k, charge, instant=cur)
 
     # -- results ----------------------------------------------------------------
     def _dataset(self, st: _RunState, th0, opts) -> xr.Dataset:
@@ -1017,7 +1041,8 @@ class ParticleModel:
             "front_depth": (("time",), front_depth(states, vol, g.boundary_distance_cells,
                                                    lithiation=_lithiating(currents)), "m",
                             "depth below the surface of the mid-level occupancy front (NaN when uniform)"),
-            "current": (("time",), currents, "A", "particle current, positive on charge (delithiation)"),
+            "current": (("time",), currents, "A", CURRENT_LONG_NAME),
+            "current_instant": (("time",), np.array(st.currents_instant), "A", CURRENT_INSTANT_LONG_NAME),
             "voltage": (("time",), np.array(st.voltages), "V",
                         "particle potential vs Li/Li+ (NaN without kinetics)"),
             "charge": (("time",), charges, "C", "charge passed since the start, positive = Li removed"),
@@ -1134,6 +1159,16 @@ def shell_count(value, name: str, n_particles: int = 1) -> int:
             f"about {_BYTES_PER_UNKNOWN / 1e3:.1f} kB per unknown, so this would need about "
             f"{total * _BYTES_PER_UNKNOWN / 1e9:.0f} GB; {fix}")
     return n
+
+
+def _interval_mean(ts, t_prev, charge, charge_prev, instant) -> np.ndarray:
+    """Mean current over each sample's interval ``(t_prev, t]``: the charge passed over it divided by its length.
+
+    A sample with no interval (``t == t_prev``) takes its ``instant`` current.
+    """
+    span = np.asarray(ts, dtype=float) - t_prev
+    ok = span > 0
+    return np.where(ok, (charge - charge_prev) / np.where(ok, span, 1.0), instant)
 
 
 def _lithiating(currents: np.ndarray) -> np.ndarray:
@@ -1326,8 +1361,19 @@ def simulate_particle(
         cell) holds the cells themselves; ``theta_mean``, ``theta_centre``,
         ``theta_surface``, ``theta_std``, ``theta_range``,
         ``theta_periphery_minus_core``, ``front_depth``, ``current``,
-        ``charge``, ``lithium``, ``specific_capacity``, ``step``; every
-        variable has ``units``; ``attrs`` hold all parameters and the version.
+        ``current_instant``, ``charge``, ``lithium``, ``specific_capacity``,
+        ``step``; every variable has ``units``; ``attrs`` hold all
+        parameters and the version.
+
+        ``current`` at each sample is the mean current over the interval
+        since the previous sample (the charge passed in it divided by its
+        length; in a constant-current step the imposed current), so its
+        piecewise-constant integral ``Σ current_k (t_k − t_{k−1})`` is the
+        charge passed and ``F`` times the Li inventory's change, to round-off,
+        in every step type. ``current_instant`` is the current at the
+        sample's state (in a hold the surface flux at that moment, which a
+        sampled record would show; a PITT analysis of the transient reads
+        it).
 
     Examples
     --------
@@ -1420,7 +1466,8 @@ class ParticleBatch(ParticleModel):
             "theta_particle_surface": (("time", "particle"), surf, "1", "occupancy at each particle's surface"),
             "theta_mean": (("time",), weighted_mean(states, g.volumes), "1", "volume-weighted mean occupancy of the batch"),
             "theta_std": (("time",), weighted_std(states, g.volumes), "1", "volume-weighted standard deviation over all cells"),
-            "current": (("time",), currents, "A", "total current, positive on charge"),
+            "current": (("time",), currents, "A", CURRENT_LONG_NAME),
+            "current_instant": (("time",), np.array(st.currents_instant), "A", CURRENT_INSTANT_LONG_NAME),
             "charge": (("time",), charges, "C", "charge passed since the start, positive = Li removed"),
             "lithium": (("time",), self.lithium(states), "mol", "Li inventory of the batch"),
             "step": (("time",), step_idx.astype(np.int32), "1", "index of the protocol step"),

@@ -37,6 +37,11 @@ d(mean θ)/d(cell SOC); index = IQR(centres)/median(width), asynchronous
 above 1; step-likeness = 1/width, step-like at ≥ 4), which do not depend on
 where a half-cycle ends.
 
+The map over the two unknowns (:func:`sigma_contact_map`, ``socscope validate sharma2022 --map``):
+first-charge step-likeness and second-charge asynchrony over the pristine σ (Amin & Chiang's table
+with its x = 0 point replaced, :func:`pristine_sigma_material`) × the NMC–NMC contact radius; the
+point chosen on physical grounds is :data:`MAP_CHOICE` (docs/validation.md).
+
 Outcome with these settings (``docs/validation.md``): the first-cycle loss,
 the synchronous later cycles, the onset order and the constant-σ control
 come out as in Sharma et al. (Nano Lett. 2022); the first charge on the Fig. 4a layout is synchronous
@@ -56,7 +61,8 @@ from ..errors import ProtocolError, StepWarning
 from ..observe.electrode import DIP_DEPTH
 from . import Row
 
-__all__ = ["FIGURES", "SETTINGS", "TITLE", "make_figures", "run"]
+__all__ = ["FIGURES", "SETTINGS", "TITLE", "make_figures", "make_map_figure", "pristine_sigma_material", "run", "run_map",
+           "sigma_contact_map"]
 
 TITLE = "socscope against Sharma et al. (Nano Lett. 2022) (NMC532 network electrode: asynchronous first charge)"
 COMMAND = "socscope validate sharma2022"
@@ -238,6 +244,9 @@ ALTERNATIVES = {
     "D(1) = 1e-16 m²/s": {"d_lithiated": 1e-16},
     "σ × 0.1": {"sigma_scale": 0.1},
     "σ × 0.04": {"sigma_scale": 0.04},
+    # the σ(θ) chosen on physical grounds (docs/validation.md): Amin & Chiang's own summary of their
+    # pristine value, the other points of their table kept
+    "σ(x=0) = 1e-7 S/cm": {"sigma_x0_s_cm": 1e-7},
 }
 #: what each row would need that no public source gives
 OUT_OF_REACH = {
@@ -262,10 +271,13 @@ def run(*, quick: bool = False, report=lambda row: None, material_options: dict 
     out_dt = SETTINGS["output_interval_s"][mode]
     opts = dict(material_options or {})
     scale = float(opts.pop("sigma_scale", 1.0))
+    sigma_x0 = opts.pop("sigma_x0_s_cm", None)
 
     def make(**params):
-        """The run's material with some parameters changed (and σ scaled, in a sensitivity)."""
+        """The run's material with some parameters changed (and σ scaled or its pristine point replaced)."""
         m = get("nmc532-sharma2022", **{**opts, **params})
+        if sigma_x0 is not None:
+            m = pristine_sigma_material(m, sigma_x0)
         return m if scale == 1.0 else _scaled_sigma(m, scale)
 
     mat = make()
@@ -645,3 +657,234 @@ def make_figures(result: dict, out) -> None:
     save_figure(plot_voltage_capacity_runs(
         [(k, runs[k]) for k in ("model", "constant σ", "no low-D region")],
         suptitle="C/20 between 4.3 and 2.5 V from θ = 0.99 (layered layout)"), out / FIGURES[2])
+
+
+# -- the map over σ(θ) and contact size (issue 21, item 5) -------------------------------------------------
+#: pristine (x = 0) conductivities of the map [S/cm], each with its source: the σ(θ) of the map is Amin &
+#: Chiang's table with its x = 0 point replaced (the other points, x = 0.1–0.75, kept)
+MAP_PRISTINE_SIGMA_S_CM = {
+    1.9e-6: "Amin & Chiang, read from their figure (SPEC §3; the shipped nmc532)",
+    1e-7: "Amin & Chiang's abstract (~1e-7 S/cm at x = 0): the chosen value",
+    5e-8: "pristine NMC333 (SPEC §3)",
+    1e-8: "a decade below the lowest report (issue 21's steep-σ case)",
+}
+#: NMC–NMC contact radii of the map (fractions of R): the shipped 0.1 R, and two smaller ones in the band
+#: where rows S2 and S3 find sequential switching
+MAP_CONTACT_FRACTIONS = (0.1, 0.01, 0.003)
+#: the point chosen on physical grounds (docs/validation.md, Sharma et al. (Nano Lett. 2022) section), before the map was run
+MAP_CHOICE = (1e-7, 0.1)
+MAP_FILES = ("map.csv", "map.png", "map.md", "provenance.json")
+
+
+def pristine_sigma_material(mat, sigma_x0_s_cm: float):
+    """``mat`` with σ(θ) = Amin & Chiang's table whose x = 0 point is ``sigma_x0_s_cm`` [S/cm].
+
+    The points at x = 0.1, 0.3, 0.5, 0.75 (2.8e-4 … 1.4e-2 S/cm) stay; log10 σ is interpolated by PCHIP
+    as in :func:`socscope.materials.amin_chiang_sigma`.
+    """
+    from .._checks import positive_float
+    from ..materials import Material
+    from ..materials._tables import tabulated_property
+
+    s0 = positive_float("sigma_x0_s_cm", sigma_x0_s_cm, unit=" S/cm", example="1e-7")
+    x = np.array([0.0, 0.1, 0.3, 0.5, 0.75])
+    s_cm = np.array([s0, 2.8e-4, 9.9e-4, 1.5e-3, 1.4e-2])
+    sigma = tabulated_property("sigma", (1.0 - x)[::-1], (s_cm * 100.0)[::-1],
+                               source=f"Amin & Chiang (2016) table with σ(x = 0) = {s0:g} S/cm", formula="σ(x) table")
+    return Material(name=f"{mat.name} sigma0 {s0:g} S/cm", description=f"{mat.description}; σ(x=0) = {s0:g} S/cm",
+                    source=mat.source, c_max=mat.c_max, density=mat.density, capacity=mat.capacity,
+                    molar_mass=mat.molar_mass, U=mat.U, D=mat.D, i0=mat.i0, sigma=sigma)
+
+
+def sigma_contact_map(*, sigma_x0_s_cm=tuple(MAP_PRISTINE_SIGMA_S_CM), contact_fractions=MAP_CONTACT_FRACTIONS,
+                      quick: bool = False, report=lambda line: None):
+    """First-charge step-likeness and second-charge asynchrony over pristine σ × NMC–NMC contact size.
+
+    Each point runs charge, discharge and charge (the rows' protocol) on the Fig. 4a layout of Sharma et al. (Nano Lett. 2022)
+    (Sharma et al., Nano Lett. 2022) with σ(θ) from :func:`pristine_sigma_material` and the given contact
+    radius, serially.
+
+    Parameters
+    ----------
+    sigma_x0_s_cm : sequence of float
+        Pristine conductivities [S/cm].
+    contact_fractions : sequence of float
+        NMC–NMC contact radii as fractions of the particle radius.
+    quick : bool
+        Quick settings (8 shells, rtol 1e-3, 30 min samples) or the full ones (20 shells, rtol 1e-4,
+        10 min samples; default: the quick ones move the band's edges, see docs/validation.md).
+    report : callable
+        Called with one line of text per point.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per point: ``sigma_x0_S_cm``, ``contact_fraction``, ``charge1_mAh_g``,
+        ``index_charge1``, ``fraction_step_like_charge1``, ``median_width_charge1`` (SOC),
+        ``index_charge2``, ``fraction_step_like_charge2``, ``loss_first_cycle``, ``verdict``
+        (Sharma et al.'s behaviour: first charge asynchronous with step-like switches, second charge synchronous),
+        ``note``.
+    """
+    import pandas as pd
+
+    from .._checks import fraction
+    from ..errors import SocscopeError
+    from ..geometry.electrode import layered_layout
+    from ..materials import get
+    from ..numerics import SolverOptions
+    from ..simulate.electrode import simulate_electrode
+
+    mode = "quick" if quick else "full"
+    rtol = SETTINGS["rtol"][mode]
+    base = get("nmc532-sharma2022")
+    rows = []
+    for s0 in sigma_x0_s_cm:
+        mat = pristine_sigma_material(base, s0)
+        for cf in contact_fractions:
+            cf = fraction("contact_fraction", cf, example="0.1")
+            lay = layered_layout(5, 3, radius=RADIUS, coverage=0.5, carbon_columns=(0,), contact_fraction=cf)
+            row = {"sigma_x0_S_cm": float(s0), "contact_fraction": cf}
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", StepWarning)
+                    ds = simulate_electrode(mat, lay, [CHARGE, DISCHARGE, CHARGE], n_shells=SETTINGS["n_shells"][mode],
+                                            initial_theta=THETA0, sigma_cb=SETTINGS["sigma_cb_S_m"],
+                                            output_interval=SETTINGS["output_interval_s"][mode],
+                                            solver=SolverOptions(rtol=rtol, atol=rtol * 1e-2))
+                m = _measure(ds, mat.sigma)
+                h = m["halves"]
+                cap = m["step_capacity_mAh_g"]
+                row.update({
+                    "charge1_mAh_g": cap[0],
+                    "index_charge1": h[0]["index"] if h else math.nan,
+                    "fraction_step_like_charge1": h[0]["fraction_step_like"] if h else math.nan,
+                    "median_width_charge1": h[0]["median_width"] if h else math.nan,
+                    "index_charge2": h[2]["index"] if len(h) > 2 else math.nan,
+                    "fraction_step_like_charge2": h[2]["fraction_step_like"] if len(h) > 2 else math.nan,
+                    "loss_first_cycle": m["capacity_not_recovered"], "note": ""})
+            except SocscopeError as exc:
+                row.update({"charge1_mAh_g": math.nan, "index_charge1": math.nan,
+                            "fraction_step_like_charge1": math.nan, "median_width_charge1": math.nan,
+                            "index_charge2": math.nan, "fraction_step_like_charge2": math.nan,
+                            "loss_first_cycle": math.nan, "note": str(exc).splitlines()[0][:200]})
+            row["verdict"] = _map_verdict(row)
+            rows.append(row)
+            report(f"σ(x=0) {s0:g} S/cm, contacts {cf:g} R: first charge index {row['index_charge1']:.3g} "
+                   f"({100 * row['fraction_step_like_charge1']:.0f} % step-like), second charge index "
+                   f"{row['index_charge2']:.3g}: {row['verdict']}")
+    return pd.DataFrame(rows)
+
+
+def _map_verdict(row: dict) -> str:
+    """Sharma et al.'s behaviour at a map point: 'as Sharma et al. (Nano Lett. 2022)', or what differs."""
+    if not np.isfinite(row["index_charge1"]) or not row["charge1_mAh_g"] > 0.5 * 193.0:
+        return "first charge does not complete"
+    first = row["index_charge1"] > 1.0 and row["fraction_step_like_charge1"] >= 0.5
+    second = np.isfinite(row["index_charge2"]) and row["index_charge2"] <= 1.0
+    if first and second:
+        return "as Sharma et al. (Nano Lett. 2022)"
+    if not first:
+        return "first charge synchronous or gradual"
+    return "second charge asynchronous"
+
+
+def run_map(out=None, *, overwrite: bool = False, quick: bool = False, verbose: bool = True):
+    """Run :func:`sigma_contact_map` and write ``map.csv``, ``map.md``, ``map.png`` and ``provenance.json``.
+
+    Parameters
+    ----------
+    out : str or Path, optional
+        Output folder; default ``./map-sharma2022``.
+    overwrite : bool
+        Replace the files of an existing folder.
+    quick : bool
+        Quick settings instead of the full ones.
+    verbose : bool
+        Print one line per point.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The map (see :func:`sigma_contact_map`).
+    """
+    import json
+    import time
+    from pathlib import Path
+
+    from .._provenance import provenance
+    from ..io.results import check_output_folder, write_text_atomic
+
+    out = Path(out) if out is not None else Path("map-sharma2022")
+    check_output_folder(out, MAP_FILES, overwrite=overwrite)
+    t0 = time.perf_counter()
+    table = sigma_contact_map(quick=quick, report=(lambda line: print(line, flush=True)) if verbose else (lambda s: None))
+    wall = time.perf_counter() - t0
+    out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out / "map.csv", table.to_csv(index=False))
+    write_text_atomic(out / "map.md", _map_markdown(table, quick, wall))
+    make_map_figure(table, out / "map.png")
+    write_text_atomic(out / "provenance.json", json.dumps(provenance(), indent=1))
+    if verbose:
+        print(f"wrote {out}/ ({wall:.0f} s)")
+    return table
+
+
+def _map_markdown(table, quick: bool, wall: float) -> str:
+    lines = [("| σ(x = 0) [S/cm] | contact radius [R] | first charge [mAh/g] | index, 1st charge | step-like, 1st "
+              "charge | median width, 1st charge | index, 2nd charge | loss, 1st cycle | verdict |"),
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in table.itertuples():
+        mark = " (chosen)" if (r.sigma_x0_S_cm, r.contact_fraction) == MAP_CHOICE else ""
+        lines.append(f"| {r.sigma_x0_S_cm:g}{mark} | {r.contact_fraction:g} | {r.charge1_mAh_g:.0f} | "
+                     f"{r.index_charge1:.3g} | {100 * r.fraction_step_like_charge1:.0f} % | "
+                     f"{r.median_width_charge1:.2f} | {r.index_charge2:.3g} | {100 * r.loss_first_cycle:.1f} % | "
+                     f"{r.verdict}{'; ' + r.note if r.note else ''} |")
+    lines += ["", f"Mode: {'quick' if quick else 'full'}; {wall:.0f} s.", ""]
+    return "\n".join(lines)
+
+
+def make_map_figure(table, path) -> None:
+    """Two panels over pristine σ × contact size: first-charge step-like share, second-charge index."""
+    from ..plotting._common import _plt
+    from ..plotting.validation import save_figure
+
+    plt = _plt()
+    sig = sorted(table.sigma_x0_S_cm.unique(), reverse=True)
+    cfs = sorted(table.contact_fraction.unique(), reverse=True)
+
+    def grid(col):
+        g = np.full((len(cfs), len(sig)), np.nan)
+        stops = {}
+        for r in table.itertuples():
+            i, j = cfs.index(r.contact_fraction), sig.index(r.sigma_x0_S_cm)
+            if r.verdict == "first charge does not complete":
+                stops[i, j] = r.charge1_mAh_g  # the switches of a charge that stops say nothing
+            else:
+                g[i, j] = getattr(r, col)
+        return g, stops
+
+    fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.6), layout="constrained")
+    panels = (("fraction_step_like_charge1", "first charge: share of particles step-like", 0.0, 1.0),
+              ("index_charge2", "second charge: asynchrony index (> 1 asynchronous)", 0.0, 2.0))
+    for ax, (col, title, lo, hi) in zip(axes, panels):
+        g, stops = grid(col)
+        im = ax.imshow(g, cmap="viridis", vmin=lo, vmax=hi, aspect="auto")
+        for i in range(len(cfs)):
+            for j in range(len(sig)):
+                if (i, j) in stops:
+                    text = f"stops at\n{stops[i, j]:.0f} mAh/g" if np.isfinite(stops[i, j]) else "no charge"
+                else:
+                    text = "n/a" if not np.isfinite(g[i, j]) else f"{g[i, j]:.2g}"
+                ax.text(j, i, text, ha="center", va="center", fontsize=7, color="w" if (i, j) not in stops else "k")
+        if MAP_CHOICE[0] in sig and MAP_CHOICE[1] in cfs:
+            ax.add_patch(plt.Rectangle((sig.index(MAP_CHOICE[0]) - 0.5, cfs.index(MAP_CHOICE[1]) - 0.5), 1, 1,
+                                       fill=False, ec="r", lw=2))
+        ax.set_xticks(range(len(sig)), [f"{s:g}" for s in sig], fontsize=8)
+        ax.set_yticks(range(len(cfs)), [f"{c:g}" for c in cfs], fontsize=8)
+        ax.set_xlabel("pristine σ(x = 0) [S/cm]")
+        ax.set_ylabel("NMC–NMC contact radius [R]")
+        ax.set_title(title, fontsize=9)
+        fig.colorbar(im, ax=ax, shrink=0.8)
+    fig.suptitle("Sharma et al. (Nano Lett. 2022) layout, C/20: where the first charge is step-like and the second synchronous "
+                 "(red: the chosen point)", fontsize=9)
+    save_figure(fig, path)

@@ -1,0 +1,95 @@
+"""The recorded current integrates to the Li inventory's change in every step type (issue 21, item 9).
+
+``current`` is the mean over the interval that ends at each sample, so its
+piecewise-constant integral ``Σ current_k (t_k − t_{k−1})`` over a step is
+the charge the step passed; ``F`` times the inventory's change must equal it
+to 1e-9 relative, holds included.
+"""
+
+import numpy as np
+import pytest
+
+import socscope as ss
+from socscope.constants import F
+
+# every step type: constant current (by time, by a voltage cut-off, by a surface condition),
+# rest, surface-θ hold (by time, by a mean-θ condition), voltage hold (ended by a current cut-off)
+PROTOCOL = [
+    "Charge at 1C for 10 minutes",
+    "Rest for 5 minutes",
+    "Hold surface theta at 0.9 for 30 minutes",
+    "Charge at C/2 until 4.2 V",
+    "Hold at 4.2 V until C/50",
+    "Discharge at 1C until surface theta 0.95",
+    "Hold surface theta at 0.6 until mean theta 0.7",
+]
+KINDS = ["charge", "rest", "hold_theta", "charge", "hold_voltage", "discharge", "hold_theta"]
+
+
+@pytest.fixture(scope="module", params=["sphere", "disc"])
+def run(request):
+    if request.param == "sphere":
+        geo, kw = ss.geometry.Sphere(1e-6), {"n_cells": 30}
+    else:
+        geo, kw = ss.geometry.Disc(2e-6), {"resolution": 0.2e-6}
+    # 60 s samples: far coarser than the holds' early transients, where a quadrature of sampled
+    # instantaneous currents misses by 1e-3 of the step's charge
+    return ss.simulate_particle("nmc811-chen2020", geo, PROTOCOL, initial_theta=0.85, output_interval=60, **kw)
+
+
+def _step_bounds(ds, k):
+    """Sample indices of the start (the previous step's last sample) and end of step ``k``."""
+    sel = np.flatnonzero(ds.step.values == k)
+    return max(sel[0] - 1, 0), sel[-1]
+
+
+def test_inventory_matches_the_integral_of_the_recorded_current_in_every_step(run):
+    ds = run
+    assert list(ds.step_kind.values) == KINDS
+    assert list(ds.step_end_reason.values)[3:] == ["voltage=4.2", "c_rate=0.02", "theta_surface=0.95",
+                                                   "theta_mean=0.7"]
+    t, i, li = ds.time.values, ds.current.values, ds.lithium.values
+    integral = np.concatenate(([0.0], np.cumsum(i[1:] * np.diff(t))))  # piecewise constant, value at the end
+    total = F * li[0]
+    for k in range(len(PROTOCOL)):
+        a, b = _step_bounds(ds, k)
+        passed = integral[b] - integral[a]
+        delithiated = F * (li[a] - li[b])
+        # 1e-9 of the step's charge (the issue's bound; measured 1e-13 or less), with a floor of
+        # 1e-12 of the whole inventory for the rest, which passes nothing (round-off, measured 1e-28 mol)
+        assert abs(passed - delithiated) <= 1e-9 * abs(delithiated) + 1e-12 * total, (k, passed, delithiated)
+    # the recorded charge is the same integral
+    assert np.max(np.abs(integral - ds.charge.values)) <= 1e-9 * np.max(np.abs(ds.charge.values))
+
+
+def test_constant_current_and_rest_record_the_imposed_current_exactly(run):
+    ds = run
+    for k, expected in ((0, None), (1, 0.0)):
+        a, b = _step_bounds(ds, k)
+        i = ds.current.values[a + 1:b + 1]
+        ref = ds.current_instant.values[b] if expected is None else expected
+        assert np.all(i == ref) and np.all(ds.current_instant.values[a + 1:b + 1] == ref)
+
+
+def test_the_interval_mean_is_the_flux_of_the_states(run):
+    """In holds the interval mean lies between the instantaneous currents at the interval's ends.
+
+    A decaying hold current is monotone over each interval, so its mean lies between the two end
+    values (and near their average where the current changes slowly): the recorded mean is the
+    surface flux, not a quantity of its own.
+    """
+    ds = run
+    for k in (2, 4, 6):
+        a, b = _step_bounds(ds, k)
+        mean = ds.current.values[a + 1:b + 1]
+        inst = ds.current_instant.values[a + 1:b + 1]
+        lo, hi = np.minimum(inst[:-1], inst[1:]), np.maximum(inst[:-1], inst[1:])
+        inner = mean[1:]  # intervals with both ends inside the hold
+        # 1e-3 of the current's scale: the instantaneous current carries the integrator's local error
+        # (rtol 1e-5) and the interpolation of the samples
+        slack = 1e-3 * np.abs(inst).max()
+        assert np.all((inner >= lo - slack) & (inner <= hi + slack)), k
+        slow = np.abs(inst[1:] - inst[:-1]) < 0.05 * np.abs(inner)
+        # where the current changes by < 5 % over the interval, the mean is within 1 % of the trapezoid
+        # (the trapezoid's error is a fraction of the change; measured < 0.3 %)
+        assert np.all(np.abs(inner[slow] - 0.5 * (inst[1:] + inst[:-1])[slow]) <= 1e-2 * np.abs(inner[slow]))
