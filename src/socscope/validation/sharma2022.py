@@ -663,9 +663,9 @@ def make_figures(result: dict, out) -> None:
 #: pristine (x = 0) conductivities of the map [S/cm], each with its source: the σ(θ) of the map is Amin &
 #: Chiang's table with its x = 0 point replaced (the other points, x = 0.1–0.75, kept)
 MAP_PRISTINE_SIGMA_S_CM = {
-    1.9e-6: "Amin & Chiang, read from their figure (SPEC §3; the shipped nmc532)",
+    1.9e-6: "Amin & Chiang, read from their figure (the shipped nmc532)",
     1e-7: "Amin & Chiang's abstract (~1e-7 S/cm at x = 0): the chosen value",
-    5e-8: "pristine NMC333 (SPEC §3)",
+    5e-8: "pristine NMC333 (literature value)",
     1e-8: "a decade below the lowest report (issue 21's steep-σ case)",
 }
 #: NMC–NMC contact radii of the map (fractions of R): the shipped 0.1 R, and two smaller ones in the band
