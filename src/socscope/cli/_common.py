@@ -109,3 +109,11 @@ def _material_named(name: str, params: dict | None = None):
 def _usage(parser) -> int:
     parser.print_help(sys.stderr)
     return 2
+
+
+def _write_tables(folder: Path, tables: dict) -> None:
+    """Each ``name: DataFrame`` of ``tables`` as ``folder/name.csv`` (no index column), written atomically."""
+    from ..io.results import write_text_atomic
+
+    for name, df in tables.items():
+        write_text_atomic(folder / f"{name}.csv", df.to_csv(index=False))

@@ -20,6 +20,7 @@ import numpy as np
 
 from .._filemode import default_dir_mode
 from ..errors import SocscopeError
+from ._common import _write_tables
 from ._flags import not_an_input, positive
 
 __all__ = ["AFM_OUTPUTS", "NEXAFS_OUTPUTS", "add_afm_parser"]
@@ -245,13 +246,9 @@ def _labels_for(folder, maps) -> dict:
 def _write_afm(folder: Path, result, prov) -> None:
     import tifffile
 
-    from ..io.results import write_text_atomic
-
-    write_text_atomic(folder / "particles.csv", result.particles.to_csv(index=False))
-    write_text_atomic(folder / "soc_summary.csv", result.summary.to_csv(index=False))
-    write_text_atomic(folder / "histograms.csv", result.histograms.to_csv(index=False))
-    write_text_atomic(folder / "profiles.csv", result.profiles.to_csv(index=False))
-    write_text_atomic(folder / "correlations.csv", result.correlations.to_csv(index=False))
+    _write_tables(folder, {"particles": result.particles, "soc_summary": result.summary,
+                           "histograms": result.histograms, "profiles": result.profiles,
+                           "correlations": result.correlations})
     (folder / "levelled").mkdir()
     (folder / "masks").mkdir()
     for m in result.maps:
