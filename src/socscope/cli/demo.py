@@ -19,7 +19,7 @@ import json
 import time
 from pathlib import Path
 
-__all__ = ["add_demo_parser", "run_demo", "DEMO_PROTOCOL", "DEMO_MAP_TIMES_S", "DEMO_CYCLE", "DEMO_ELECTRODE"]
+__all__ = ["DEMO_CYCLE", "DEMO_ELECTRODE", "DEMO_MAP_TIMES_S", "DEMO_PROTOCOL", "add_demo_parser", "run_demo"]
 
 DEMO_PROTOCOL = ("Charge at C/3 for 35 minutes",)
 DEMO_MAP_TIMES_S = (300.0, 900.0, 1500.0, 2100.0)

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import SocscopeError
+from ._common import _usage
 from ._flags import not_an_input, positive
 
 __all__ = ["ELECTRODE_OUTPUTS", "GITT_OUTPUTS", "PARTICLE_OUTPUTS", "add_fit_parser"]
@@ -117,11 +117,6 @@ def _common(p, seed: bool = True) -> None:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.add_argument("--quiet", action="store_true", help="print nothing on success")
-
-
-def _usage(parser) -> int:
-    parser.print_help(sys.stderr)
-    return 2
 
 
 def _free(text: str, allowed) -> tuple:

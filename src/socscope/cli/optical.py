@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SocscopeError
-from ._common import _write_tables
+from ._common import _usage, _write_tables
 from ._flags import not_an_input, positive
 
 __all__ = ["OUTPUTS", "add_optical_parser", "cmd_optical_analyze"]
@@ -358,8 +358,4 @@ def add_optical_parser(sub) -> None:
 
     add_analyze_batch_parser(osub, a)
 
-    def usage(_args, parser=o):
-        parser.print_help(sys.stderr)
-        return 2
-
-    o.set_defaults(func=usage)
+    o.set_defaults(func=lambda _a, parser=o: _usage(parser))
