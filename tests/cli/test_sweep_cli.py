@@ -1,36 +1,20 @@
 """``socscope sweep`` and ``socscope optical analyze-batch``: outputs, resumption, failures per point or movie."""
 
 import json
-import shutil
 import subprocess
 import sys
 
-import numpy as np
 import pandas as pd
 import pytest
+from many_runs import batch_movies, sweep_toml
 
 from socscope.cli.main import main
 
 pytest.importorskip("zarr")
 pytest.importorskip("dask")
 
-SWEEP = """\
-[sweep]
-seed = 1
-samples = 8
-
-[base]
-kind = "particle"
-material = "ni88-xu2022"
-radius_um = 1.0
-n_cells = 6
-protocol = ["Charge at {c_rate}C for 5 minutes"]
-kinetics = "none"
-
-[axes]
-c_rate = [1, 2]
-alpha = [1, 5]
-"""
+SWEEP = sweep_toml(seed=1, samples=8, n_cells=6, protocol="Charge at {c_rate}C for 5 minutes",
+                   axes={"c_rate": [1, 2], "alpha": [1, 5]})
 
 
 def test_sweep_help_shows_an_example():
@@ -70,25 +54,9 @@ def test_bad_sweep_file_exits_2_naming_the_line_and_writes_nothing(tmp_path, cap
 @pytest.fixture(scope="module")
 def movies(tmp_path_factory):
     """Two small synthetic movies with their cycler CSVs, and a file that is not a movie."""
-    tifffile = pytest.importorskip("tifffile")
-    from socscope.observe.optical import random_particles, soc_traces, synthetic_movie
-
+    pytest.importorskip("tifffile")
     folder = tmp_path_factory.mktemp("batch-inputs")
-    n_half, dt = 12, 30.0
-    for k, name in enumerate(("cell_a", "cell_b")):
-        g = np.random.default_rng(10 + k)
-        centres, radii = random_particles(4, (64, 64), rng=g, radius_px=(5, 7), margin_px=6)
-        up = np.linspace(0, 1, n_half)
-        theta = soc_traces(up, kind="asynchronous", n_particles=4, rng=g).theta
-        mov = synthetic_movie(theta, shape=(64, 64), centres_px=centres, radii_px=radii, pixel_size_nm=100,
-                              photons=3000, reference_spots=0, dtype="uint16", rng=g)
-        tifffile.imwrite(folder / f"{name}.tif", mov.frames, imagej=True, metadata={"axes": "TYX", "finterval": dt})
-        t = np.arange(0.0, n_half * dt, 10.0)
-        q = np.interp(t, np.arange(n_half) * dt, up) * 1e-3
-        pd.DataFrame({"time_s": t, "voltage_V": 3.6 + 0.6 * q / 1e-3,
-                      "current_A": np.gradient(q, t) * 3600}).to_csv(folder / f"{name}.csv", index=False)
-    (folder / "broken.tif").write_bytes(b"not a tiff at all")
-    shutil.copy(folder / "cell_a.csv", folder / "broken.csv")
+    batch_movies(folder, n_particles=4, size_px=64, radius_px=(5, 7), n_frames=12)
     return folder
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from many_runs import batch_movies, sweep_toml
 
 
 def cycler_csv(path: Path, *, cycles: int = 3, capacity_Ah: float = 1e-3, current_A: float = 5e-4) -> Path:
@@ -222,23 +223,7 @@ def nexafs_folder(tmp: Path, out: Path) -> Path:
 
 
 #: a sweep of 6 points of which the two at C/2 fail: charging to mean θ 0.85 takes 19 records there, more than 12
-SWEEP = """\
-[sweep]
-seed = 1
-samples = 12
-
-[base]
-kind = "particle"
-material = "ni88-xu2022"
-radius_um = 1.0
-n_cells = 6
-protocol = ["Charge at {c_rate}C until mean theta 0.85"]
-kinetics = "none"
-
-[axes]
-c_rate = [0.5, 1, 2]
-alpha = [1, 5]
-"""
+SWEEP = sweep_toml(seed=1, n_cells=6, protocol="Charge at {c_rate}C until mean theta 0.85")
 
 
 def sweep_store(tmp: Path) -> Path:
@@ -253,26 +238,9 @@ def sweep_store(tmp: Path) -> Path:
 
 def batch_folder(tmp: Path, out: Path) -> Path:
     """``socscope optical analyze-batch`` (serial) of two 48x48 synthetic movies and a file that is no movie."""
-    import tifffile
-
     from socscope.cli.main import main
-    from socscope.observe.optical import random_particles, soc_traces, synthetic_movie
 
-    n, dt = 10, 30.0
-    for k, name in enumerate(("cell_a", "cell_b")):
-        g = np.random.default_rng(10 + k)
-        centres, radii = random_particles(3, (48, 48), rng=g, radius_px=(5, 6), margin_px=6)
-        up = np.linspace(0, 1, n)
-        theta = soc_traces(up, kind="asynchronous", n_particles=3, rng=g).theta
-        mov = synthetic_movie(theta, shape=(48, 48), centres_px=centres, radii_px=radii, pixel_size_nm=100,
-                              photons=3000, reference_spots=0, dtype="uint16", rng=g)
-        tifffile.imwrite(tmp / f"{name}.tif", mov.frames, imagej=True, metadata={"axes": "TYX", "finterval": dt})
-        t = np.arange(0.0, n * dt, 10.0)
-        q = np.interp(t, np.arange(n) * dt, up) * 1e-3
-        pd.DataFrame({"time_s": t, "voltage_V": 3.6 + 600 * q, "current_A": np.gradient(q, t) * 3600}).to_csv(
-            tmp / f"{name}.csv", index=False)
-    (tmp / "broken.tif").write_bytes(b"not a tiff at all")
-    (tmp / "broken.csv").write_bytes((tmp / "cell_a.csv").read_bytes())
+    batch_movies(tmp, n_particles=3, size_px=48, radius_px=(5, 6), n_frames=10)
     rc = main(["optical", "analyze-batch", *(str(tmp / f"{m}.tif") for m in ("cell_a", "cell_b", "broken")),
                "--cycler-pattern", "{stem}.csv", "--capacity-mAh", "1", "--pixel-size-nm", "100", "--drift", "none",
                "--scheduler", "serial", "--out", str(out), "--quiet"])

@@ -1,33 +1,15 @@
 """Sweep files are checked before any work starts, and errors name the file and the line."""
 
-import textwrap
-
 import numpy as np
 import pytest
+from many_runs import sweep_toml
 
 from socscope.errors import FileFormatError
 from socscope.sweep import load_sweep, parse_sweep
 
 pytest.importorskip("zarr")
 
-GOOD = textwrap.dedent("""\
-    [sweep]
-    seed = 7
-    samples = 12
-
-    [base]
-    kind = "particle"
-    material = "ni88-xu2022"
-    radius_um = 1.0
-    n_cells = 8
-    protocol = ["Charge at {c_rate}C for 10 minutes"]
-    kinetics = "none"
-
-    [axes]
-    c_rate = [0.5, 1, 2]
-    alpha = [1, 5]
-    radius_um = [0.5, 1]
-    """)
+GOOD = sweep_toml(seed=7, axes={"c_rate": [0.5, 1, 2], "alpha": [1, 5], "radius_um": [0.5, 1]})
 
 
 def _write(tmp_path, text):

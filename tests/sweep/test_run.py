@@ -1,10 +1,10 @@
 """Sweeps in this process: the store, resumption after an interruption, failures per point, reruns bit for bit."""
 
 import json
-import textwrap
 
 import numpy as np
 import pytest
+from many_runs import sweep_toml
 from numpy.testing import assert_allclose, assert_array_equal
 
 import socscope as ss
@@ -14,23 +14,7 @@ from socscope.sweep import load_sweep, map_points, open_sweep, run_sweep
 pytest.importorskip("zarr")
 pytest.importorskip("dask")
 
-SWEEP = textwrap.dedent("""\
-    [sweep]
-    seed = 3
-    samples = 12
-
-    [base]
-    kind = "particle"
-    material = "ni88-xu2022"
-    radius_um = 1.0
-    n_cells = 8
-    protocol = ["Charge at {c_rate}C for 10 minutes"]
-    kinetics = "none"
-
-    [axes]
-    c_rate = [0.5, 1, 2]
-    alpha = [1, 5]
-    """)
+SWEEP = sweep_toml(seed=3)
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ import numpy as np
 
 from .._filemode import default_dir_mode
 from ..errors import SocscopeError
+from ._common import _usage, _write_tables
 from ._flags import not_an_input, positive
 
 __all__ = ["AFM_OUTPUTS", "NEXAFS_OUTPUTS", "add_afm_parser"]
@@ -245,13 +246,9 @@ def _labels_for(folder, maps) -> dict:
 def _write_afm(folder: Path, result, prov) -> None:
     import tifffile
 
-    from ..io.results import write_text_atomic
-
-    write_text_atomic(folder / "particles.csv", result.particles.to_csv(index=False))
-    write_text_atomic(folder / "soc_summary.csv", result.summary.to_csv(index=False))
-    write_text_atomic(folder / "histograms.csv", result.histograms.to_csv(index=False))
-    write_text_atomic(folder / "profiles.csv", result.profiles.to_csv(index=False))
-    write_text_atomic(folder / "correlations.csv", result.correlations.to_csv(index=False))
+    _write_tables(folder, {"particles": result.particles, "soc_summary": result.summary,
+                           "histograms": result.histograms, "profiles": result.profiles,
+                           "correlations": result.correlations})
     (folder / "levelled").mkdir()
     (folder / "masks").mkdir()
     for m in result.maps:
@@ -349,14 +346,6 @@ def cmd_nexafs_ratio(args) -> int:
     return 0
 
 
-def _usage(parser):
-    def usage(_args):
-        parser.print_help(sys.stderr)
-        return 2
-
-    return usage
-
-
 def add_afm_parser(sub) -> None:
     """Add ``afm info``, ``afm analyze`` and ``nexafs ratio`` to the command line's sub-parsers."""
     from ..analysis.afm.level import LEVEL_STEPS
@@ -408,7 +397,7 @@ def add_afm_parser(sub) -> None:
     z.add_argument("--overwrite", action="store_true", help="replace socscope's outputs already in --out")
     z.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     z.set_defaults(func=cmd_afm_analyze)
-    a.set_defaults(func=_usage(a))
+    a.set_defaults(func=lambda _a, parser=a: _usage(parser))
 
     n = sub.add_parser("nexafs", help="NEXAFS spectra: Ni L3 peak ratios, surface (TEY) against bulk (FY)",
                        description="Analyse NEXAFS spectra at the Ni L-edge.")
@@ -430,4 +419,4 @@ def add_afm_parser(sub) -> None:
     r.add_argument("--overwrite", action="store_true", help="replace socscope's outputs already in --out")
     r.add_argument("--quiet", action="store_true", help="print nothing on success")
     r.set_defaults(func=cmd_nexafs_ratio)
-    n.set_defaults(func=_usage(n))
+    n.set_defaults(func=lambda _a, parser=n: _usage(parser))

@@ -388,8 +388,8 @@ def cmd_simulate_electrode(args) -> int:
     from ..io.results import atomic_target, save_results, write_text_atomic
     from ..protocols import parse_protocol
     from ..simulate import simulate_electrode
+    from ._common import _estimated_duration, _material_from_args, _progress_bar
     from ._quicklook import check_plot_targets, command_provenance, write_quick_look
-    from .main import _estimated_duration, _material_from_args, _progress_bar
 
     _check_args(args)
     targets = _check_targets(args)

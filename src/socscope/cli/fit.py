@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import SocscopeError
+from ._common import _usage
 from ._flags import not_an_input, positive
 
 __all__ = ["ELECTRODE_OUTPUTS", "GITT_OUTPUTS", "PARTICLE_OUTPUTS", "add_fit_parser"]
@@ -120,11 +120,6 @@ def _common(p, seed: bool = True) -> None:
     p.add_argument("--quiet", action="store_true", help="print nothing on success")
 
 
-def _usage(parser) -> int:
-    parser.print_help(sys.stderr)
-    return 2
-
-
 def _free(text: str, allowed) -> tuple:
     names = tuple(n.strip() for n in text.split(",") if n.strip())
     bad = [n for n in names if n not in allowed]
@@ -219,6 +214,15 @@ def _save_nc(ds, path: Path, prov) -> None:
     save_results(ds, path, overwrite=True)
 
 
+def _write_fit(args, res, out: Path) -> dict:
+    """Create ``out``; write a movie fit's ``fit.json`` and ``parameters.csv``; return the provenance of its files."""
+    out.mkdir(parents=True, exist_ok=True)
+    prov = _provenance(args, [args.movie, args.cycler], args.seed, res.settings)
+    _write_json(out / "fit.json", res.summary())
+    _write_csv(out / "parameters.csv", res.table())
+    return prov
+
+
 def _report(args, res, out: Path) -> None:
     if args.quiet:
         return
@@ -259,10 +263,7 @@ def cmd_fit_particle(args) -> int:
                              cells_across=args.cells_across, shape=args.shape, use_voltage=not args.no_voltage,
                              n_starts=args.n_starts, rng=args.seed, level=args.level,
                              intervals=not args.no_intervals)
-    out.mkdir(parents=True, exist_ok=True)
-    prov = _provenance(args, [args.movie, args.cycler], args.seed, res.settings)
-    _write_json(out / "fit.json", res.summary())
-    _write_csv(out / "parameters.csv", res.table())
+    prov = _write_fit(args, res, out)
     if res.fitted is not None:
         _save_nc(res.fitted, out / "comparison.nc", prov)
         _save_nc(res.extra["simulation"], out / "simulation.nc", prov)
@@ -342,10 +343,7 @@ def cmd_fit_electrode(args) -> int:
                                coverage=args.coverage, has_carbon=carbon, start={"contact_scale": args.contact_scale}, collector=args.collector, onset_noise=args.onset_noise,
                                n_starts=args.n_starts, rng=args.seed, level=args.level,
                                intervals=not args.no_intervals)
-    out.mkdir(parents=True, exist_ok=True)
-    prov = _provenance(args, [args.movie, args.cycler], args.seed, res.settings)
-    _write_json(out / "fit.json", res.summary())
-    _write_csv(out / "parameters.csv", res.table())
+    prov = _write_fit(args, res, out)
     if "onsets" in res.extra:
         _write_csv(out / "onsets.csv", res.extra["onsets"])
         fig = _plt().figure(figsize=(4.5, 4.5))

@@ -20,80 +20,12 @@ import numpy as np
 from .. import __version__
 from ..errors import ParameterError, SocscopeError, SocscopeWarning, SolverError
 from ..io.results import check_output_folder, output_folder, write_text_atomic
+from ._common import (  # noqa: F401 - _ProgressBar, _known_duration: importable from here as before
+    _estimated_duration, _known_duration, _material_from_args, _material_named, _progress_bar, _ProgressBar, _usage,
+)
 from ._flags import material_files, netcdf_out, not_an_input, plausible_mass, plausible_size_um
 
 __all__ = ["main", "build_parser"]
-
-
-class _ProgressBar:
-    """A tqdm bar over simulated time with a percentage and the time left, opened at the first report
-    (so an input error raised before the run prints no empty bar).
-
-    ``total_s`` is the protocol's duration, or an estimate of it (``estimated``): a step that ends on a
-    condition ("until 4.3 V") is counted at 1.2 full swings at its C-rate (the C-rate's capacity basis is the
-    practical one; a discharge may go deeper), so the bar may finish early; past the estimate the total
-    grows with the run.
-    """
-
-    def __init__(self, total_s: float | None, desc: str, *, estimated: bool = False):
-        self.total = total_s / 60.0 if total_s else None
-        self.desc = desc
-        self.estimated = estimated
-        self.bar = None
-
-    def __call__(self, t, step, n_steps):
-        from tqdm import tqdm
-
-        now = t / 60.0
-        if self.bar is None:
-            about = "≤" if self.estimated else ""
-            fmt = ("{l_bar}{bar}| {n:.0f}/" + about + "{total:.0f} simulated min [{elapsed}<{remaining}]"
-                   if self.total else "{desc}: {n:.1f} simulated min [{elapsed}]")
-            self.bar = tqdm(total=self.total, desc=self.desc, unit="min", bar_format=fmt, file=sys.stderr, leave=True)
-        if self.total and now >= self.bar.total and self.estimated:
-            self.bar.total = 1.1 * now  # past the estimate: it grows with the run, never showing 100 % early
-        now = min(now, self.bar.total) if self.total else now
-        if now > self.bar.n:
-            self.bar.update(now - self.bar.n)  # tqdm throttles the redraws
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
-
-
-def _progress_bar(total_s: float | None, desc: str, *, estimated: bool = False):
-    """A progress bar over simulated time and the callback that advances it."""
-    bar = _ProgressBar(total_s, desc, estimated=estimated)
-    return bar, bar
-
-
-def _known_duration(steps) -> float | None:
-    total = 0.0
-    for s in steps:
-        if getattr(s, "duration", None) is None:  # trains and condition-ended steps
-            return None
-        total += s.duration
-    return total
-
-
-def _estimated_duration(steps) -> tuple[float | None, bool]:
-    """The protocol's duration [s] and whether it is an estimate.
-
-    A step with a duration counts it. A charge or discharge at a C-rate that ends on a condition
-    counts 1.2 full swings, 1.2 · 3600/C seconds (or its duration if shorter);
-    anything else without a duration (a hold, a current in A, a titration train) leaves it unknown.
-    """
-    total, estimated = 0.0, False
-    for s in steps:
-        d = getattr(s, "duration", None)
-        if getattr(s, "kind", None) in ("charge", "discharge") and getattr(s, "current_unit", None) == "C" \
-                and getattr(s, "until", ()):
-            swing = 1.2 * 3600.0 / float(s.current_value)
-            d, estimated = (swing, True) if d is None or swing < d else (d, estimated or False)
-        if d is None:
-            return None, False
-        total += float(d)
-    return total, estimated
 
 
 def _geometry_from_args(args):
@@ -188,30 +120,6 @@ def _read_mask(path: Path):
                               f"non-zero for the particle (its values run {img.min():g}..{img.max():g}; a colour-mapped "
                               "image is not a mask: save the boolean array, e.g. np.save('mask.npy', mask))")
     return img != 0
-
-
-def _material_from_args(args):
-    params = {}
-    for item in args.param or []:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SocscopeError(f"--param {item!r} must look like NAME=VALUE, e.g. alpha=5")
-        try:
-            params[key.strip()] = float(value)
-        except ValueError:
-            raise SocscopeError(f"--param {item!r}: value {value!r} is not a number") from None
-    return _material_named(args.material, params)
-
-
-def _material_named(name: str, params: dict | None = None):
-    """A built-in material by name, or a user's .toml/.csv material file."""
-    from .. import materials
-
-    if Path(name).suffix.lower() in (".toml", ".csv") or Path(name).is_file():
-        if params:
-            raise SocscopeError("--param applies to built-in materials; edit the material file instead")
-        return materials.load(name)
-    return materials.get(name, **(params or {}))
 
 
 def _surface_from_args(args):
@@ -490,15 +398,6 @@ def _write_gitt(out: Path, args, mat, table) -> None:
                                                                         else [])))
 
 
-def _cmd_demo(args) -> int:
-    from .demo import run_demo
-
-    from ._quicklook import command_provenance
-
-    run_demo(Path(args.out), overwrite=args.overwrite, quiet=args.quiet, provenance=command_provenance(args))
-    return 0
-
-
 class _Parser(argparse.ArgumentParser):
     """argparse with the project's error format: one line on stderr, exit code 2 (no usage block)."""
 
@@ -531,19 +430,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"socscope {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    d = sub.add_parser("demo", help="run the built-in demonstration and write figures, results and a summary",
-                       description="Three runs, with results (.nc), figures and a summary (summary.md, "
-                                   "summary.json) in one folder: a 2 µm single-crystal Ni-rich disc charged at C/3 "
-                                   "for 35 minutes, showing its Li-poor periphery and Li-rich core (Xu et al., "
-                                   "Joule 2022, Figs. 2–3); the same disc through a full C/3 cycle with a 2 h "
-                                   "hold at 3.0 V (capacity the hold recovers, coulombic efficiency); and a "
-                                   "15-particle network electrode wired as in Sharma et al. (Nano Lett. 2022, "
-                                   "Fig. 4a) through C/20 charge, discharge and charge (asynchrony of the "
-                                   "particles). About a minute on two cores.")
-    d.add_argument("--out", default="socscope-demo", help="output folder (default: ./socscope-demo)")
-    d.add_argument("--overwrite", action="store_true", help="replace files in an existing output folder")
-    d.add_argument("--quiet", action="store_true", help="no progress bar")
-    d.set_defaults(func=_cmd_demo)
+    from .demo import add_demo_parser  # socscope demo
+
+    add_demo_parser(sub)
 
     s = sub.add_parser("simulate", help="run a simulation", description="Run a simulation.")
     ssub = s.add_subparsers(dest="what", metavar="WHAT")
@@ -681,11 +570,6 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("name", nargs="?", help="material to show: a built-in name or a material file")
     m.set_defaults(func=_cmd_materials)
     return p
-
-
-def _usage(parser) -> int:
-    parser.print_help(sys.stderr)
-    return 2
 
 
 @contextlib.contextmanager

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SocscopeError
+from ._common import _usage, _write_tables
 from ._flags import not_an_input, positive
 
 __all__ = ["OUTPUTS", "add_optical_parser", "cmd_optical_analyze"]
@@ -229,11 +230,8 @@ def _write_outputs(folder: Path, result, args) -> None:
     from ..io.results import write_provenance, write_text_atomic
     from ._quicklook import command_provenance
 
-    write_text_atomic(folder / "particles.csv", result.particles.to_csv(index=False))
-    write_text_atomic(folder / "traces.csv", result.traces.to_csv(index=False))
-    write_text_atomic(folder / "transitions.csv", result.transitions.to_csv(index=False))
-    write_text_atomic(folder / "half_cycles.csv", result.half_cycles.to_csv(index=False))
-    write_text_atomic(folder / "drift.csv", result.drift.to_csv(index=False))
+    _write_tables(folder, {name: getattr(result, name)
+                           for name in ("particles", "traces", "transitions", "half_cycles", "drift")})
     tifffile.imwrite(folder / "labels.tif", result.labels.astype(np.int32), photometric="minisblack")
     summary = {**result.summary, "movie": str(args.movie), "cycler": str(args.cycler) if args.cycler else None,
                "outputs": list(OUTPUTS)}
@@ -360,8 +358,4 @@ def add_optical_parser(sub) -> None:
 
     add_analyze_batch_parser(osub, a)
 
-    def usage(_args, parser=o):
-        parser.print_help(sys.stderr)
-        return 2
-
-    o.set_defaults(func=usage)
+    o.set_defaults(func=lambda _a, parser=o: _usage(parser))

@@ -249,7 +249,7 @@ def add_spicp_parser(sub) -> None:
     i.add_argument("--recovered-se-mAh-g", type=float, help="uncertainty of the recovered capacity")
     i.add_argument("--json", action="store_true", help="print the result as JSON")
     i.set_defaults(func=_cmd_inactive)
-    from .main import _usage
+    from ._common import _usage
 
     s.set_defaults(func=lambda _a: _usage(s))
 
@@ -263,7 +263,7 @@ def _cmd_population(args) -> int:
     from ..io.results import atomic_target, save_results, write_text_atomic
     from ..observe.spicp import spicp_events
     from ..simulate.population import ContactLossRule, simulate_population
-    from .main import _material_from_args
+    from ._common import _material_from_args
 
     if not 1 <= args.particles <= 1_000_000:
         raise SocscopeError(f"--particles {args.particles} must be in 1..1000000, e.g. 20000")

@@ -32,6 +32,19 @@ def reference_rate_constant(material) -> float:
     return float(mat.i0(0.5)) / (F * mat.c_max * 0.5)
 
 
+def _scaled(prop: Property, factor: float, name: str, units: str, *, formula: str) -> Property:
+    """``prop`` multiplied by ``factor`` (its derivative with it) as ``name`` [``units``], same source and range."""
+
+    def func(th, base=prop, f=factor):
+        return f * np.asarray(base(th))
+
+    def dfunc(th, base=prop, f=factor):
+        return f * np.asarray(base.derivative(th))
+
+    return Property(name, units, func, source=prop.source, valid_range=prop.valid_range, formula=formula,
+                    dfunc=dfunc)
+
+
 def material_variant(material, *, alpha: float | None = None, d_shape: float | None = None,
                      k0: float | None = None, sigma_scale: float | None = None):
     """A copy of ``material`` with D(θ) and i0(θ) rescaled.
@@ -78,16 +91,7 @@ def material_variant(material, *, alpha: float | None = None, d_shape: float | N
         notes += [f"alpha={alpha!r}" if alpha is not None else "", f"d_shape={d_shape!r}" if d_shape is not None else ""]
     if k0 is not None:
         f = float(k0) / reference_rate_constant(mat)
-        base_i0 = i0
-
-        def i_func(th, base=base_i0, f=f):
-            return f * np.asarray(base(th))
-
-        def i_dfunc(th, base=base_i0, f=f):
-            return f * np.asarray(base.derivative(th))
-
-        i0 = Property("i0", "A/m2", i_func, source=base_i0.source, valid_range=base_i0.valid_range,
-                      formula=f"{f:.6g} * i0(θ) of {mat.name} (k0 = {float(k0):.6g} m/s)", dfunc=i_dfunc)
+        i0 = _scaled(i0, f, "i0", "A/m2", formula=f"{f:.6g} * i0(θ) of {mat.name} (k0 = {float(k0):.6g} m/s)")
         notes.append(f"k0={float(k0)!r}")
     sigma = mat.sigma
     if sigma_scale is not None and float(sigma_scale) != 1.0:
@@ -95,16 +99,7 @@ def material_variant(material, *, alpha: float | None = None, d_shape: float | N
             raise ParameterError(f"material {mat.name!r} has no σ(θ) to scale; choose one with sigma "
                                  "(e.g. nmc532-sharma2022)")
         g = float(sigma_scale)
-        base_s = sigma
-
-        def s_func(th, base=base_s, g=g):
-            return g * np.asarray(base(th))
-
-        def s_dfunc(th, base=base_s, g=g):
-            return g * np.asarray(base.derivative(th))
-
-        sigma = Property("sigma", "S/m", s_func, source=base_s.source, valid_range=base_s.valid_range,
-                         formula=f"{g:.6g} * sigma(θ) of {mat.name}", dfunc=s_dfunc)
+        sigma = _scaled(sigma, g, "sigma", "S/m", formula=f"{g:.6g} * sigma(θ) of {mat.name}")
         notes.append(f"sigma_scale={g!r}")
     if D is mat.D and i0 is mat.i0 and sigma is mat.sigma:
         return mat
