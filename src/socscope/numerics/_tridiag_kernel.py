@@ -73,6 +73,24 @@ def kirchhoff_evaluate(lo, hi, kt, dt, u):
 
 
 @njit(cache=True)
+def _search_left(a, v):
+    """``np.searchsorted(a, v)`` for a sorted float array without NaNs (first ``j`` with ``a[j] >= v``).
+
+    Written out because numba's ``searchsorted`` brings NaN- and complex-aware comparisons
+    that more than double the compile time of the event kernels.
+    """
+    lo = 0
+    hi = a.size
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] < v:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True)
 def _kinv(lo, hi, kt, dt, kv):
     m = kt.size - 1
     h = (hi - lo) / m
@@ -81,7 +99,7 @@ def _kinv(lo, hi, kt, dt, kv):
     elif kv > kt[m]:
         u = hi + (kv - kt[m]) / dt[m]
     else:
-        j = np.searchsorted(kt, kv)
+        j = _search_left(kt, kv)
         if j < 1:
             j = 1
         if j > m:
@@ -175,7 +193,9 @@ def tridiagonal_segment(V, lower, diag, upper, b, lo, hi, kt, dt, u0, t0, t_end,
     for i in range(n):
         vtot += V[i]
     nb = blocks.size - 1
-    vol_block = np.zeros(max(nb, 1))
+    vol_block = np.empty(nb if nb > 1 else 1)
+    for p in range(vol_block.size):
+        vol_block[p] = 0.0
     if use_blocks:
         for p in range(nb):
             for i in range(blocks[p], blocks[p + 1]):
@@ -195,14 +215,19 @@ def tridiagonal_segment(V, lower, diag, upper, b, lo, hi, kt, dt, u0, t0, t_end,
     for e in range(nev):
         if not np.isnan(ev_init[e]):
             g_prev[e] = ev_init[e]  # value at the first instant, given by the caller
-    ht = np.zeros(3)
-    hu = np.zeros((3, n))
+    # explicit loops instead of slice assignments and np.zeros: numba's slice assignment
+    # brings a shape-mismatch error formatter that compiles most of its string library
+    # (seconds on the first run); the values are the same
+    ht = np.empty(3)
+    hu = np.empty((3, n))
+    u = np.empty(n)
+    for i in range(n):
+        hu[0, i] = u0[i]
+        u[i] = u0[i]
     nh = 1
     ht[0] = t0
-    hu[0, :] = u0
     h_prev = -1.0
     t = t0
-    u = u0.copy()
     h_next = first_step
     h_forced = -1.0
     crate = 1.0
@@ -383,19 +408,22 @@ def tridiagonal_segment(V, lower, diag, upper, b, lo, hi, kt, dt, u0, t0, t_end,
             u[i] = y[i]
         if nh < 3:
             ht[nh] = t
-            hu[nh, :] = y
+            for i in range(n):
+                hu[nh, i] = y[i]
             nh += 1
         else:
             ht[0] = ht[1]
             ht[1] = ht[2]
             ht[2] = t
-            hu[0, :] = hu[1, :]
-            hu[1, :] = hu[2, :]
-            hu[2, :] = y
+            for i in range(n):
+                hu[0, i] = hu[1, i]
+                hu[1, i] = hu[2, i]
+                hu[2, i] = y[i]
         while oi < out_times.size and out_times[oi] <= t * (1 + 1e-12):
             to = out_times[oi]
             if abs(to - t) <= 1e-12 * max(1.0, abs(to)):
-                u_out[n_out, :] = u
+                for i in range(n):
+                    u_out[n_out, i] = u[i]
             else:
                 m0 = max(0, nh - 3)
                 for i in range(n):
@@ -413,5 +441,8 @@ def tridiagonal_segment(V, lower, diag, upper, b, lo, hi, kt, dt, u0, t0, t_end,
             break
         grow = h * min(3.0, max(0.2, 0.9 * max(err, 1e-10) ** (-1.0 / order)))
         h_next = max(h_next if h < h_next else 0.0, grow)
-    counts = np.array([steps, rejected, newton])
+    counts = np.empty(3, dtype=np.int64)
+    counts[0] = steps
+    counts[1] = rejected
+    counts[2] = newton
     return status, t, u, event_hit, n_out, u_out[:n_out], counts
