@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._tridiag_kernel import njit
+from ._kernel_cache import cached_njit
 
 __all__ = ["ic0_factor", "ic0_pcg"]
 
 
-@njit(cache=True)
+@cached_njit
 def ic0_factor(n, m_indptr, m_indices, m_data, s, l_indptr, l_indices, l_pos, l_data, inv_diag):
     """IC(0) of ``diag(s) + M_off`` into the lower-triangular CSR pattern ``l_*``.
 
@@ -67,7 +67,7 @@ def ic0_factor(n, m_indptr, m_indices, m_data, s, l_indptr, l_indices, l_pos, l_
                 l_data[p] = v * inv_diag[k]
 
 
-@njit(cache=True)
+@cached_njit
 def _apply_prec(n, l_indptr, l_indices, l_data, inv_diag, r, out):
     # forward: L y = r
     for i in range(n):
@@ -85,7 +85,7 @@ def _apply_prec(n, l_indptr, l_indices, l_data, inv_diag, r, out):
             out[l_indices[p]] -= l_data[p] * zi
 
 
-@njit(cache=True)
+@cached_njit
 def ic0_pcg(n, m_indptr, m_indices, m_data, s, b, l_indptr, l_indices, l_data, inv_diag, rtol, max_iter):
     """Solve ``(diag(s) + M_off) z = b`` by IC(0)-preconditioned CG.
 
@@ -139,7 +139,7 @@ def ic0_pcg(n, m_indptr, m_indices, m_data, s, b, l_indptr, l_indices, l_data, i
     return z, it
 
 
-@njit(cache=True)
+@cached_njit
 def mic0_factor(n, m_indptr, m_indices, m_data, s, l_indptr, l_indices, l_pos, col_ptr, col_rows, col_pos,
                 omega, l_data, inv_diag):
     """Modified IC(0): right-looking, with dropped fill moved to the diagonal.
