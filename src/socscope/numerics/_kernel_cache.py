@@ -12,7 +12,8 @@ version and the CPU (name and features) of each entry, so a cache built elsewher
 used. Everything here falls back to numba's ordinary ``cache=True`` behaviour (compile on first
 use, cache in ``__pycache__`` or ``NUMBA_CACHE_DIR``) when the folder is missing or read-only,
 or when numba's caching classes (not public API) change: :func:`cached_njit` never fails
-where ``njit(cache=True)`` would work.
+where ``njit(cache=True)`` would work. ``SOCSCOPE_NO_KERNEL_CACHE=1`` in the environment turns the
+shipped folder off (at build time: skips building it).
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ def _shipped_cache_class():
     None, and the kernels then use numba's ordinary cache.
     """
     try:
-        from numba.core import caching
         import numpy
+        from numba.core import caching
 
         base_locator = caching._CacheLocator
         function_cache = caching.FunctionCache
@@ -82,7 +83,7 @@ def _shipped_cache_class():
             return self
 
     class ShippedImpl(impl):
-        _locator_classes = [ShippedCacheLocator, *defaults]
+        _locator_classes = [ShippedCacheLocator, *defaults]  # noqa: RUF012 - numba's own class attribute
 
     class ShippedFunctionCache(function_cache):
         _impl_class = ShippedImpl
@@ -90,7 +91,8 @@ def _shipped_cache_class():
     return ShippedFunctionCache
 
 
-_SHIPPED = _shipped_cache_class() if HAVE_NUMBA else None
+#: set SOCSCOPE_NO_KERNEL_CACHE=1 to ignore the shipped folder (compile on first use, as numba does)
+_SHIPPED = _shipped_cache_class() if HAVE_NUMBA and not os.environ.get("SOCSCOPE_NO_KERNEL_CACHE") else None
 
 
 def cached_njit(func):
@@ -105,7 +107,7 @@ def cached_njit(func):
     if _SHIPPED is not None:
         try:
             dispatcher._cache = _SHIPPED(dispatcher.py_func)
-        except Exception:  # noqa: BLE001 - keep numba's own cache, set by cache=True
+        except Exception:  # noqa: BLE001, S110 - keep numba's own cache, set by cache=True
             pass
     return dispatcher
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from ._kernel_cache import HAVE_NUMBA, cached_njit
 
-__all__ = ["HAVE_NUMBA", "tridiagonal_segment", "kirchhoff_evaluate", "warm_up"]
+__all__ = ["HAVE_NUMBA", "kirchhoff_evaluate", "tridiagonal_segment", "warm_up"]
 
 
 @cached_njit
@@ -181,7 +181,7 @@ def tridiagonal_segment(V, lower, diag, upper, b, lo, hi, kt, dt, u0, t0, t_end,
     for i in range(n):
         vtot += V[i]
     nb = blocks.size - 1
-    vol_block = np.empty(nb if nb > 1 else 1)
+    vol_block = np.empty(max(nb, 1))
     for p in range(vol_block.size):
         vol_block[p] = 0.0
     if use_blocks:
