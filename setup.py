@@ -43,8 +43,8 @@ class BuildPyWithKernels(build_py):
         try:
             done = subprocess.run([sys.executable, "-c", _WARM_UP, str(root), str(numerics)], check=False, env=env,
                                   capture_output=True, text=True, timeout=900)
-            ok = done.returncode == 0
-            note = done.stdout.strip() if ok else (done.stderr.strip().splitlines() or ["?"])[-1]
+            ok = done.returncode == 0 and ".nbi" in done.stdout
+            note = done.stdout.strip() if ok else (done.stderr.strip().splitlines() or ["no kernel compiled"])[-1]
         except Exception as exc:  # noqa: BLE001 - the cache is an optimisation, never a requirement
             ok, note = False, str(exc)
         if not ok:
