@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import socscope as ss
-from socscope.numerics import _kernel_cache, _tridiag_kernel
+from socscope.numerics import _kernel_cache, _sparse_kernel, _tridiag_kernel
 from socscope.numerics._kernel_cache import CACHE_FOLDER, HAVE_NUMBA, cached_njit
 
 pytestmark = pytest.mark.skipif(not HAVE_NUMBA, reason="numba is not installed: there is nothing to compile or cache")
@@ -115,3 +115,14 @@ def test_build_warm_up_compiles_the_signature_of_a_real_run():
     warm = tuple(numba.typeof(a) for a in _tridiag_kernel.warm_up_arguments())
     # the build compiles exactly what a particle run calls, so the first run loads it
     assert warm in _tridiag_kernel.tridiagonal_segment.signatures
+
+
+def test_build_warm_up_compiles_the_signatures_of_a_2d_run():
+    import numba
+
+    ss.simulate_particle(ss.materials.get("ni88-xu2022"), ss.geometry.Disc(2e-6), ["Charge at 1C for 60 seconds"],
+                         resolution=0.4e-6)
+    # plain IC(0) runs only where modified IC(0) meets a non-positive pivot: not in this run
+    for name in ("mic0_factor", "ic0_pcg"):
+        warm = tuple(numba.typeof(a) for a in _sparse_kernel.warm_up_arguments()[name])
+        assert warm in getattr(_sparse_kernel, name).signatures, name

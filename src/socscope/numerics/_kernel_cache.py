@@ -1,7 +1,7 @@
 """Compiled kernels that can ship with their machine code.
 
 ``pip install`` builds socscope on the user's own machine; while the wheel is built,
-``setup.py`` calls :func:`build_cache`, which compiles the kernels of a particle run into the
+``setup.py`` calls :func:`build_cache`, which compiles the kernels of particle runs into the
 folder ``_numba_cache`` beside their sources. At run time :func:`cached_njit` looks there
 first, so the first simulation after installing loads the kernels instead of compiling them.
 
@@ -113,16 +113,17 @@ def cached_njit(func):
 
 
 def build_cache(folder: str) -> list[str]:
-    """Compile the kernels of a particle run into ``folder/_numba_cache`` (called by ``setup.py``).
+    """Compile the kernels of particle runs (radial and 2D) into ``folder/_numba_cache`` (called by ``setup.py``).
 
     ``folder`` is the directory holding ``_tridiag_kernel.py``. Returns the names of the
     cache files written.
     """
     target = os.path.join(folder, CACHE_FOLDER)
     os.makedirs(target, exist_ok=True)
-    from . import _tridiag_kernel as k
+    from . import _sparse_kernel, _tridiag_kernel
 
-    k.warm_up()
+    _tridiag_kernel.warm_up()
+    _sparse_kernel.warm_up()
     return sorted(os.listdir(target))
 
 
