@@ -1,13 +1,17 @@
 """Benchmark: what a user waits for before the first result — ``import socscope`` and the first
 ``socscope simulate particle`` after a fresh install.
 
-Prints three JSON lines:
+Run it with the interpreter of a fresh installation (``pip install .`` compiles the kernels of
+a particle run into the package, see ``socscope.numerics._kernel_cache``). Prints JSON lines:
 
 - ``import``: ``import socscope`` in a fresh interpreter (median of 5), and the heavy libraries it loaded;
 - ``cli_first_run``: the whole ``socscope simulate particle`` process (a 5 µm sphere, C/3 for 1 hour)
-  with an empty numba cache (``NUMBA_CACHE_DIR`` set to a new folder): a fresh install, where the
-  compiled kernels are built on first use;
-- ``cli_warm_run``: the same command again, the kernels now loaded from that cache.
+  with an empty numba cache (``NUMBA_CACHE_DIR`` set to a new folder): a fresh install, which
+  loads the kernels compiled at install time when the package has them (``kernel_cache``);
+- ``cli_first_run_jit``: the same with the installed kernels ignored (``SOCSCOPE_NO_KERNEL_CACHE=1``,
+  another empty ``NUMBA_CACHE_DIR``): numba compiles them on first use;
+- ``cli_warm_run``: the command again after the JIT run, the kernels now loaded from that cache;
+- ``load``: the machine's load while it ran (timings on a loaded machine are longer).
 
     python benchmarks/first_run.py
 """
@@ -26,6 +30,9 @@ from pathlib import Path
 IMPORT = ("import sys, time; t = time.perf_counter(); import socscope; dt = time.perf_counter() - t; "
           "print(dt, ','.join(m for m in ('numpy', 'scipy', 'xarray', 'pandas', 'numba', 'matplotlib') "
           "if m in sys.modules))")
+SHIPPED = ("import pathlib, importlib.util as u; s = u.find_spec('socscope'); "
+           "d = pathlib.Path(s.origin).parent / 'numerics' / '_numba_cache'; "
+           "print(len(list(d.glob('*.nbi'))) if d.is_dir() else 0)")
 CLI = ["-m", "socscope.cli.main", "simulate", "particle", "--material", "ni88-xu2022", "--shape", "sphere",
        "--radius-um", "5", "--protocol", "Charge at C/3 for 1 hour", "--quiet"]
 
@@ -48,15 +55,31 @@ def _cli(tmp: Path, name: str, env: dict) -> float:
 
 def main() -> int:
     print(json.dumps(_import_line()), flush=True)
+    shipped = int(subprocess.run([sys.executable, "-c", SHIPPED], capture_output=True, text=True,
+                                 check=True).stdout.strip() or 0)
+    kernel_cache = f"{shipped} kernels compiled at install" if shipped else "none (compiled on first use)"
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp / "numba-cache")}
+        env.pop("SOCSCOPE_NO_KERNEL_CACHE", None)
         first = _cli(tmp, "first.nc", env)
         print(json.dumps({"benchmark": "first_run", "what": "cli_first_run", "wall_s": round(first, 3),
-                          "numba_cache": "empty (fresh install)", "target_s": 2.0}), flush=True)
-        warm = _cli(tmp, "warm.nc", env)
+                          "numba_cache": "empty (fresh install)", "kernel_cache": kernel_cache,
+                          "target_s": 2.0}), flush=True)
+        jit_env = {**env, "NUMBA_CACHE_DIR": str(tmp / "numba-cache-jit"), "SOCSCOPE_NO_KERNEL_CACHE": "1"}
+        jit = _cli(tmp, "jit.nc", jit_env)
+        print(json.dumps({"benchmark": "first_run", "what": "cli_first_run_jit", "wall_s": round(jit, 3),
+                          "numba_cache": "empty", "kernel_cache": "ignored (SOCSCOPE_NO_KERNEL_CACHE=1)"}),
+              flush=True)
+        warm = _cli(tmp, "warm.nc", jit_env)
         print(json.dumps({"benchmark": "first_run", "what": "cli_warm_run", "wall_s": round(warm, 3),
-                          "numba_cache": "filled by the first run"}), flush=True)
+                          "numba_cache": "filled by the JIT run"}), flush=True)
+        import xarray as xr
+
+        with xr.open_dataset(tmp / "first.nc") as a, xr.open_dataset(tmp / "jit.nc") as b:
+            same = all(a[v].equals(b[v]) for v in a.data_vars)
+        print(json.dumps({"benchmark": "first_run", "what": "installed_vs_jit_results",
+                          "bit_identical": bool(same)}), flush=True)
     print(json.dumps({"benchmark": "first_run", "what": "load", "cpus": os.cpu_count(),
                       "load_avg_1min": round(os.getloadavg()[0], 2)}))
     return 0

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._tridiag_kernel import njit
+from ._kernel_cache import cached_njit
 
 __all__ = ["ic0_factor", "ic0_pcg"]
 
 
-@njit(cache=True)
+@cached_njit
 def ic0_factor(n, m_indptr, m_indices, m_data, s, l_indptr, l_indices, l_pos, l_data, inv_diag):
     """IC(0) of ``diag(s) + M_off`` into the lower-triangular CSR pattern ``l_*``.
 
@@ -67,7 +67,7 @@ def ic0_factor(n, m_indptr, m_indices, m_data, s, l_indptr, l_indices, l_pos, l_
                 l_data[p] = v * inv_diag[k]
 
 
-@njit(cache=True)
+@cached_njit
 def _apply_prec(n, l_indptr, l_indices, l_data, inv_diag, r, out):
     # forward: L y = r
     for i in range(n):
@@ -85,7 +85,7 @@ def _apply_prec(n, l_indptr, l_indices, l_data, inv_diag, r, out):
             out[l_indices[p]] -= l_data[p] * zi
 
 
-@njit(cache=True)
+@cached_njit
 def ic0_pcg(n, m_indptr, m_indices, m_data, s, b, l_indptr, l_indices, l_data, inv_diag, rtol, max_iter):
     """Solve ``(diag(s) + M_off) z = b`` by IC(0)-preconditioned CG.
 
@@ -139,7 +139,7 @@ def ic0_pcg(n, m_indptr, m_indices, m_data, s, b, l_indptr, l_indices, l_data, i
     return z, it
 
 
-@njit(cache=True)
+@cached_njit
 def mic0_factor(n, m_indptr, m_indices, m_data, s, l_indptr, l_indices, l_pos, col_ptr, col_rows, col_pos,
                 omega, l_data, inv_diag):
     """Modified IC(0): right-looking, with dropped fill moved to the diagonal.
@@ -192,3 +192,28 @@ def mic0_factor(n, m_indptr, m_indices, m_data, s, l_indptr, l_indices, l_pos, c
                     l_data[l_indptr[i + 1] - 1] -= omega * upd
                     l_data[l_indptr[k + 1] - 1] -= omega * upd
     return True
+
+
+def warm_up_arguments() -> dict:
+    """Arguments of the three kernels with the types :class:`~socscope.numerics.linear.IC0Operator` passes.
+
+    A 1×1 system ``(s + 1) z = b``; ``tests/numerics/test_kernel_cache.py`` checks that a 2D
+    particle run compiles these signatures.
+    """
+    i8 = np.int64
+    m = (np.array([0, 1], dtype=i8), np.array([0], dtype=i8), np.ones(1))
+    lower = (np.array([0, 1], dtype=i8), np.array([0], dtype=i8))
+    l_pos = np.array([0], dtype=i8)
+    col = (np.array([0, 0], dtype=i8), np.zeros(0, dtype=i8), np.zeros(0, dtype=i8))
+    s = np.ones(1)
+    return {
+        "mic0_factor": (1, *m, s, *lower, l_pos, *col, 0.95, np.empty(1), np.empty(1)),
+        "ic0_factor": (1, *m, s, *lower, l_pos, np.empty(1), np.empty(1)),
+        "ic0_pcg": (1, *m, s, np.ones(1), *lower, np.ones(1), np.ones(1), 1e-3, 500),
+    }
+
+
+def warm_up() -> None:
+    """Compile (or load) the kernels of a 2D particle run with the signatures it uses."""
+    for name, args in warm_up_arguments().items():
+        globals()[name](*args)

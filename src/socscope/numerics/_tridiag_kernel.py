@@ -19,24 +19,12 @@ from __future__ import annotations
 
 import numpy as np
 
-try:  # numba is a dependency; the interpreted integrator is the fallback
-    from numba import njit
+from ._kernel_cache import HAVE_NUMBA, cached_njit
 
-    HAVE_NUMBA = True
-except ImportError:  # pragma: no cover - exercised only without numba
-    HAVE_NUMBA = False
-
-    def njit(*args, **kwargs):
-        def wrap(f):
-            return f
-
-        return wrap if not args or not callable(args[0]) else args[0]
+__all__ = ["HAVE_NUMBA", "kirchhoff_evaluate", "tridiagonal_segment", "warm_up"]
 
 
-__all__ = ["HAVE_NUMBA", "tridiagonal_segment", "kirchhoff_evaluate"]
-
-
-@njit(cache=True)
+@cached_njit
 def _kval(lo, hi, kt, dt, u):
     m = kt.size - 1
     h = (hi - lo) / m
@@ -62,7 +50,7 @@ def _kval(lo, hi, kt, dt, u):
     return val, der
 
 
-@njit(cache=True)
+@cached_njit
 def kirchhoff_evaluate(lo, hi, kt, dt, u):
     """``K(u)`` and ``dK/du`` for a 1D array ``u`` (compiled :meth:`KirchhoffTable.evaluate`)."""
     k = np.empty(u.size)
@@ -72,7 +60,25 @@ def kirchhoff_evaluate(lo, hi, kt, dt, u):
     return k, d
 
 
-@njit(cache=True)
+@cached_njit
+def _search_left(a, v):
+    """``np.searchsorted(a, v)`` for a sorted float array without NaNs (first ``j`` with ``a[j] >= v``).
+
+    Written out because numba's ``searchsorted`` brings NaN- and complex-aware comparisons
+    that more than double the compile time of the event kernels.
+    """
+    lo = 0
+    hi = a.size
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] < v:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@cached_njit
 def _kinv(lo, hi, kt, dt, kv):
     m = kt.size - 1
     h = (hi - lo) / m
@@ -81,7 +87,7 @@ def _kinv(lo, hi, kt, dt, kv):
     elif kv > kt[m]:
         u = hi + (kv - kt[m]) / dt[m]
     else:
-        j = np.searchsorted(kt, kv)
+        j = _search_left(kt, kv)
         if j < 1:
             j = 1
         if j > m:
@@ -95,7 +101,7 @@ def _kinv(lo, hi, kt, dt, kv):
     return u
 
 
-@njit(cache=True)
+@cached_njit
 def _events(y, V, vtot, ev_kind, ev_target, bcell, bcell2, w1, w2, qd, lo, hi, kt, dt, out):
     for e in range(ev_kind.size):
         kind = ev_kind[e]
@@ -122,7 +128,7 @@ def _events(y, V, vtot, ev_kind, ev_target, bcell, bcell2, w1, w2, qd, lo, hi, k
             out[e] = best - ev_target[e]
 
 
-@njit(cache=True)
+@cached_njit
 def _apply(lower, diag, upper, kk, b, out):
     """``out = A kk + b`` for tridiagonal ``A``."""
     n = kk.size
@@ -135,7 +141,7 @@ def _apply(lower, diag, upper, kk, b, out):
         out[i] = a
 
 
-@njit(cache=True)
+@cached_njit
 def _wnorm(e, y, rtol, atol, use_max):
     acc = 0.0
     for i in range(e.size):
@@ -150,7 +156,7 @@ def _wnorm(e, y, rtol, atol, use_max):
     return np.sqrt(acc / e.size)
 
 
-@njit(cache=True)
+@cached_njit
 def tridiagonal_segment(V, lower, diag, upper, b, lo, hi, kt, dt, u0, t0, t_end, out_times,
                         ev_kind, ev_target, ev_init, bcell, bcell2, w1, w2, qd, blocks, use_blocks,
                         rtol, atol, use_max, newton_tol, max_newton, first_step, max_step, min_step,
@@ -175,7 +181,9 @@ def tridiagonal_segment(V, lower, diag, upper, b, lo, hi, kt, dt, u0, t0, t_end,
     for i in range(n):
         vtot += V[i]
     nb = blocks.size - 1
-    vol_block = np.zeros(max(nb, 1))
+    vol_block = np.empty(max(nb, 1))
+    for p in range(vol_block.size):
+        vol_block[p] = 0.0
     if use_blocks:
         for p in range(nb):
             for i in range(blocks[p], blocks[p + 1]):
@@ -195,14 +203,19 @@ def tridiagonal_segment(V, lower, diag, upper, b, lo, hi, kt, dt, u0, t0, t_end,
     for e in range(nev):
         if not np.isnan(ev_init[e]):
             g_prev[e] = ev_init[e]  # value at the first instant, given by the caller
-    ht = np.zeros(3)
-    hu = np.zeros((3, n))
+    # explicit loops instead of slice assignments and np.zeros: numba's slice assignment
+    # brings a shape-mismatch error formatter that compiles most of its string library
+    # (seconds on the first run); the values are the same
+    ht = np.empty(3)
+    hu = np.empty((3, n))
+    u = np.empty(n)
+    for i in range(n):
+        hu[0, i] = u0[i]
+        u[i] = u0[i]
     nh = 1
     ht[0] = t0
-    hu[0, :] = u0
     h_prev = -1.0
     t = t0
-    u = u0.copy()
     h_next = first_step
     h_forced = -1.0
     crate = 1.0
@@ -383,19 +396,22 @@ def tridiagonal_segment(V, lower, diag, upper, b, lo, hi, kt, dt, u0, t0, t_end,
             u[i] = y[i]
         if nh < 3:
             ht[nh] = t
-            hu[nh, :] = y
+            for i in range(n):
+                hu[nh, i] = y[i]
             nh += 1
         else:
             ht[0] = ht[1]
             ht[1] = ht[2]
             ht[2] = t
-            hu[0, :] = hu[1, :]
-            hu[1, :] = hu[2, :]
-            hu[2, :] = y
+            for i in range(n):
+                hu[0, i] = hu[1, i]
+                hu[1, i] = hu[2, i]
+                hu[2, i] = y[i]
         while oi < out_times.size and out_times[oi] <= t * (1 + 1e-12):
             to = out_times[oi]
             if abs(to - t) <= 1e-12 * max(1.0, abs(to)):
-                u_out[n_out, :] = u
+                for i in range(n):
+                    u_out[n_out, i] = u[i]
             else:
                 m0 = max(0, nh - 3)
                 for i in range(n):
@@ -413,5 +429,31 @@ def tridiagonal_segment(V, lower, diag, upper, b, lo, hi, kt, dt, u0, t0, t_end,
             break
         grow = h * min(3.0, max(0.2, 0.9 * max(err, 1e-10) ** (-1.0 / order)))
         h_next = max(h_next if h < h_next else 0.0, grow)
-    counts = np.array([steps, rejected, newton])
+    counts = np.empty(3, dtype=np.int64)
+    counts[0] = steps
+    counts[1] = rejected
+    counts[2] = newton
     return status, t, u, event_hit, n_out, u_out[:n_out], counts
+
+
+def warm_up_arguments() -> tuple:
+    """Arguments of :func:`tridiagonal_segment` with the types a particle run passes.
+
+    A three-cell chain with a mean-state and a surface event, run for one second;
+    ``tests/numerics/test_kernel_cache.py`` checks that a real run compiles this signature.
+    """
+    f8 = np.float64
+    i8 = np.int64
+    return (
+        np.ones(3), np.ones(2), np.array([-1.0, -2.0, -1.0]), np.ones(2), np.zeros(3),
+        0.0, 1.0, np.linspace(0.0, 1.0, 5), np.ones(5), np.full(3, 0.5), 0.0, 1.0, np.array([0.5, 1.0]),
+        np.array([0, 1], dtype=i8), np.array([2.0, 2.0]), np.full(2, np.nan), np.array([2], dtype=i8),
+        np.array([1], dtype=i8), np.ones(1), np.zeros(1), np.zeros(1), np.array([0, 3], dtype=i8), False,
+        1e-3, 1e-6, False, 0.1, 4, 1e-3, 1.0, 1e-12, 1e-8, f8(0.0), f8(1.0), True,
+    )
+
+
+def warm_up() -> None:
+    """Compile (or load) the kernels of a particle run with the signatures it uses."""
+    tridiagonal_segment(*warm_up_arguments())
+    kirchhoff_evaluate(0.0, 1.0, np.linspace(0.0, 1.0, 5), np.ones(5), np.full(3, 0.5))
