@@ -421,10 +421,10 @@ TARGETS = [
     Target("movies", _read_movie, _movie_seeds, _check_movie, examples=200, close=lambda r: r[0].close()),
     Target("masks", _read_mask, _image_seeds, _check_mask, examples=200),
     Target("labels", _read_labels, _label_seeds, _check_labels, examples=100),
-    Target("afm", _read_afm, _afm_seeds, _check_afm, examples=200, suffixes=(".ibw", ".gwy", ".npz", ".spm")),
-    Target("spectra", _read_spectrum, _spectrum_seeds, _check_spectrum, examples=200, suffixes=(".xdi", ".dat")),
-    Target("spicp-events", _read_events, _spicp_seeds, _check_events, examples=150),
-    Target("spicp-transient", _read_transient, _transient_seeds, _check_transient, examples=150),
+    Target("afm", _read_afm, _afm_seeds, _check_afm, examples=300, suffixes=(".ibw", ".gwy", ".npz", ".spm")),
+    Target("spectra", _read_spectrum, _spectrum_seeds, _check_spectrum, examples=300, suffixes=(".xdi", ".dat")),
+    Target("spicp-events", _read_events, _spicp_seeds, _check_events, examples=200),
+    Target("spicp-transient", _read_transient, _transient_seeds, _check_transient, examples=200),
 ]
 
 #: every seed suffix, for the wrong-extension damage
