@@ -297,6 +297,8 @@ def _check_afm(ds) -> str | None:
         c = ds[axis].to_numpy()
         if c.size < 2 or not (np.all(np.isfinite(c)) and np.all(np.diff(c) > 0)):
             return f"{axis} coordinates not finite and increasing"
+        if not 1e-12 <= c[1] - c[0] <= 1e-3:
+            return f"{axis} pixel spacing {c[1] - c[0]!r} m beyond 1 pm..1 mm"
     px, scan = ds.attrs.get("pixel_size_m"), ds.attrs.get("scan_size_m")
     if not (1e-12 <= px <= 1e-3 and 1e-10 <= scan <= 1e-2):
         return f"pixel size {px!r} m or scan size {scan!r} m beyond 1 pm..1 mm and 0.1 nm..1 cm"

@@ -137,3 +137,16 @@ def test_transient_with_a_huge_count_or_time_is_refused(tmp_path, header, row, m
     path.write_text(f"{header}\n0,1,2\n1,3,4\n{row}\n")
     with pytest.raises(FileFormatError, match=r"tr\.csv: " + match):
         read_spicp_transient(path)
+
+
+def test_gwyddion_map_of_vanishing_height_scale_is_refused(tmp_path):
+    pytest.importorskip("gwyfile")
+    from gwyfile.objects import GwyContainer, GwyDataField, GwySIUnit
+
+    obj = GwyContainer()
+    obj["/0/data/title"] = "Height"
+    # 1 µm wide but 1e-300 m high: the x pixel size passes, the y spacing does not
+    obj["/0/data"] = GwyDataField(np.zeros((4, 5)), xreal=1e-6, yreal=1e-300, si_unit_xy=GwySIUnit(unitstr="m"))
+    obj.tofile(str(tmp_path / "flat.gwy"))
+    with pytest.raises(FileFormatError, match=r"flat\.gwy: its pixels are 2\.5e-301 m apart along y, outside"):
+        open_afm(tmp_path / "flat.gwy")

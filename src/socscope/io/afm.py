@@ -131,10 +131,14 @@ def _map_problem(ds: xr.Dataset) -> str | None:
         value = float(ds.attrs[key])
         if not lo <= value <= hi:
             return f"its {what} is {value:.6g} m, outside the {lo:g}..{hi:g} m of an AFM map"
+    lo, hi = PIXEL_SIZE_RANGE_M
     for axis in ("x", "y"):
         c = ds[axis].to_numpy()
         if not (np.all(np.isfinite(c)) and np.all(np.diff(c) > 0)):
             return f"its {axis} coordinates are not finite and increasing (origin {c[0]:.6g} m)"
+        step = float(c[1] - c[0])
+        if not PIXEL_SIZE_RANGE_M[0] <= step <= PIXEL_SIZE_RANGE_M[1]:
+            return f"its pixels are {step:.6g} m apart along {axis}, outside the {lo:g}..{hi:g} m of an AFM map"
     asylum = ds.attrs.get("format") == "Asylum Research .ibw"
     for name, var in ds.data_vars.items():
         x = var.to_numpy()
