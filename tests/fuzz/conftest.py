@@ -15,9 +15,10 @@ def pytest_terminal_summary(terminalreporter):
     if not STATS:
         return
     terminalreporter.section("fuzz: damaged files per reader")
-    terminalreporter.write_line(f"{'reader':<10} {'cases':>6} {'clear errors':>13} {'accepted':>9} {'other':>6}")
+    w = max(10, *(len(name) for name in STATS))
+    terminalreporter.write_line(f"{'reader':<{w}} {'cases':>6} {'clear errors':>13} {'accepted':>9} {'other':>6}")
     for name, c in STATS.items():
-        terminalreporter.write_line(f"{name:<10} {c['cases']:>6} {c['error']:>13} {c['accepted']:>9} {c['other']:>6}")
+        terminalreporter.write_line(f"{name:<{w}} {c['cases']:>6} {c['error']:>13} {c['accepted']:>9} {c['other']:>6}")
     report = os.environ.get("SOCSCOPE_FUZZ_REPORT")
     if report:
         Path(report).write_text(json.dumps({k: dict(v) for k, v in STATS.items()}, indent=1) + "\n")

@@ -60,6 +60,8 @@ class Target:
         Releases a result (e.g. a movie's file handle).
     settings : dict, optional
         ``"module.ATTRIBUTE": value`` set for the run (e.g. a shorter time limit).
+    suffixes : tuple of str, optional
+        The reader's own suffixes, added to the common ones for the wrong-extension damage.
     """
 
     name: str
@@ -69,6 +71,7 @@ class Target:
     examples: int = 150
     close: Callable[[Any], None] | None = None
     settings: dict = dataclasses.field(default_factory=dict)
+    suffixes: tuple = ()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -5,6 +5,7 @@ To add a reader, append a :class:`~harness.Target` to :data:`TARGETS` (see READM
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -223,6 +224,196 @@ def _check_labels(labels) -> str | None:
     return None
 
 
+# -- AFM maps ----------------------------------------------------------------------------------
+def _ibw_bytes(data: np.ndarray, labels: list[str], note: str, pixel_m: float) -> bytes:
+    """A small Igor binary wave (version 5) of float32 layers (x, y, layer), written by the layout of
+    Igor Technical Note 003: a 64-byte BinHeader5, a 320-byte WaveHeader5 whose 16-bit words sum to
+    zero with the first, the data in column order, the note and the layer labels (32 bytes each)."""
+    import struct
+
+    nx, ny, nl = data.shape
+    raw = np.asarray(data, "<f4").tobytes(order="F")
+    note_b = note.encode("latin-1")
+    dim_labels = b"".join(name.encode("latin-1").ljust(32, b"\0") for name in ["", *labels])
+    wave = struct.pack("<3Ilhh6sh32siI4l4d4d4s16shhdd10I16ihhhbbIihhII",
+                       0, 0, 0, data.size, 2, 0, b"", 1, b"wave0", 0, 0, nx, ny, nl, 0,
+                       pixel_m, pixel_m, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, b"m", b"", 0, 0, 0.0, 0.0,
+                       *([0] * 10), *([0] * 16), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    assert len(wave) == 320, len(wave)
+    sizes = [320 + len(raw), 0, len(note_b), 0, 0, 0, 0, 0, 0, 0, len(dim_labels), 0, 0, 0, 0]
+    head = struct.pack("<hh15l", 5, 0, *sizes)
+    words = np.frombuffer(head + wave, "<i2").astype(np.int64).sum()
+    head = struct.pack("<hh15l", 5, int(-words % 65536 - (65536 if -words % 65536 > 32767 else 0)), *sizes)
+    return head + wave + raw + note_b + dim_labels
+
+
+def _afm_seeds(folder: Path) -> list[Path]:
+    import tifffile
+
+    rng = np.random.default_rng(5)
+    height = rng.normal(0.0, 5e-9, (12, 10))
+    phase = rng.normal(20.0, 3.0, (12, 10))
+    (folder / "small.ibw").write_bytes(_ibw_bytes(np.stack([height, phase], axis=-1), ["HeightRetrace", "PhaseRetrace"],
+                                                  "ScanSize: 1.2e-06\rScanRate: 1.0\rImagingMode: AC Mode\r", 1e-7))
+    out = [folder / "small.ibw"]
+    try:
+        from gwyfile.objects import GwyContainer, GwyDataField, GwySIUnit
+
+        obj = GwyContainer()
+        for k, (title, data, unit) in enumerate((("Height", height, "m"), ("Phase", phase, "deg"))):
+            obj[f"/{k}/data/title"] = title
+            obj[f"/{k}/data"] = GwyDataField(data, xreal=1.0e-6, yreal=1.2e-6, si_unit_xy=GwySIUnit(unitstr="m"),
+                                             si_unit_z=GwySIUnit(unitstr=unit))
+        obj.tofile(str(folder / "small.gwy"))
+        out.append(folder / "small.gwy")
+    except ImportError:  # gwyfile is part of the optional afm extra
+        pass
+    # ImageJ calibration: 0.05 µm per pixel is 20 pixels per µm
+    tifffile.imwrite(folder / "cal.tif", height.astype(np.float32), imagej=True, resolution=(20.0, 20.0),
+                     metadata={"unit": "micron"})
+    np.save(folder / "map.npy", height)
+    return out + [folder / "cal.tif", folder / "map.npy"] + _real("afm/asylum_pfm_P0089OP0027.ibw")
+
+
+def _read_afm(path):
+    from socscope.io.afm import open_afm
+
+    # a NumPy map carries no pixel size; the instrument formats and a calibrated TIFF carry their own
+    return open_afm(path, pixel_size_nm=7.8 if path.suffix in (".npy", ".npz") else None)
+
+
+#: plausible magnitudes of an AFM channel by unit: a scanner's z range below 1 mm, phases within
+#: a few turns, signals below 1 kV and 1 A, frequencies below 1 GHz
+AFM_LIMITS = {"m": 1e-3, "deg": 1e4, "V": 1e3, "A": 1.0, "Hz": 1e9}
+#: channels whose name says what they measure (an Asylum wave's one unit covers all its layers,
+#: so a channel of another name may carry a unit that is not its own)
+_AFM_KNOWN = re.compile(r"^(height|zsensor|amplitude|deflection|phase|current|userin|bias|potential)", re.IGNORECASE)
+
+
+def _check_afm(ds) -> str | None:
+    if not ds.data_vars:
+        return "no channel"
+    for axis in ("x", "y"):
+        c = ds[axis].to_numpy()
+        if c.size < 2 or not (np.all(np.isfinite(c)) and np.all(np.diff(c) > 0)):
+            return f"{axis} coordinates not finite and increasing"
+        if not 1e-12 <= c[1] - c[0] <= 1e-3:
+            return f"{axis} pixel spacing {c[1] - c[0]!r} m beyond 1 pm..1 mm"
+    px, scan = ds.attrs.get("pixel_size_m"), ds.attrs.get("scan_size_m")
+    if not (1e-12 <= px <= 1e-3 and 1e-10 <= scan <= 1e-2):
+        return f"pixel size {px!r} m or scan size {scan!r} m beyond 1 pm..1 mm and 0.1 nm..1 cm"
+    for name, var in ds.data_vars.items():
+        x = var.to_numpy()
+        if np.isinf(x).any() or np.isnan(x).all():  # NaN marks pixels not scanned (a scan stopped early)
+            return f"{name} holds infinities or no value"
+        limit = AFM_LIMITS.get(var.attrs.get("units", "")) if _AFM_KNOWN.match(name) else None
+        if limit is not None and np.nanmax(np.abs(x)) > limit:
+            return f"{name} beyond ±{limit:g} {var.attrs['units']}"
+    return None
+
+
+# -- NEXAFS spectra ----------------------------------------------------------------------------
+def _spectrum_seeds(folder: Path) -> list[Path]:
+    energy = np.linspace(845.0, 875.0, 31)
+    mu = 1.0 + 0.5 * np.exp(-((energy - 853.0) / 1.5) ** 2)
+    i0 = np.linspace(2.0, 2.5, energy.size)
+    (folder / "ni.txt").write_text("# Sample: NCM811\n# Mode: TEY\n"
+                                   + "".join(f"{e:.2f}\t{m:.5f}\n" for e, m in zip(energy, mu)))
+    (folder / "scan.csv").write_text("Energy [eV],TEY [a.u.],FY,I0\n"
+                                     + "".join(f"{e:.2f},{m * c:.5f},{2 * m * c:.5f},{c:.4f}\n"
+                                               for e, m, c in zip(energy, mu, i0)))
+    (folder / "ni.xdi").write_text("# XDI/1.0\n# Column.1: energy eV\n# Column.2: itey\n# Column.3: i0\n"
+                                   "# Element.symbol: Ni\n# Element.edge: L3\n#----\n# energy itey i0\n"
+                                   + "".join(f"{e:.3f} {m:.6f} {c:.4f}\n" for e, m, c in zip(energy, mu, i0)))
+    return [folder / n for n in ("ni.txt", "scan.csv", "ni.xdi")]
+
+
+def _read_spectrum(path):
+    from socscope.io.xas import open_spectrum
+
+    return open_spectrum(path)
+
+
+def _check_spectrum(ds) -> str | None:
+    e = ds["energy_eV"].to_numpy()
+    if e.size < 5 or not (np.all(np.isfinite(e)) and e[0] > 0 and np.all(np.diff(e) > 0)):
+        return "energies not finite, positive and increasing"
+    if not ds.data_vars:
+        return "no channel"
+    for name, var in ds.data_vars.items():
+        x = var.to_numpy()
+        # arbitrary units, but no detector (counts, amperes or a normalised ratio) reads 1e30
+        if not (np.all(np.isfinite(x)) and np.abs(x).max() < 1e30):
+            return f"{name} not finite or beyond ±1e30"
+    return None
+
+
+# -- SP-ICP-OES events and transients ----------------------------------------------------------
+def _spicp_seeds(folder: Path) -> list[Path]:
+    rng = np.random.default_rng(8)
+    mn = rng.uniform(200.0, 2000.0, 30)
+    li = mn * rng.uniform(0.05, 0.2, 30)
+    (folder / "events.csv").write_text("Sample: NMC532 rep 1\nMethod: CL-SP\n\nLi 670.776,Mn 257.611,Duration (ms)\n"
+                                       + "".join(f"{a:.3f},{b:.3f},{0.3:.2f}\n" for a, b in zip(li, mn)))
+    (folder / "events.txt").write_text("# provenance = {\"seed\": 8}\nI(Li)\tI(Mn)\n"
+                                       + "".join(f"{a:.2f}\t{b:.2f}\n" for a, b in zip(li, mn)))
+    (folder / "events_semicolon.csv").write_text("Lithium;Manganese\n"
+                                                 + "".join(f"{a:.2f};{b:.2f}\n".replace(".", ",")
+                                                           for a, b in zip(li, mn)))
+    return [folder / n for n in ("events.csv", "events.txt", "events_semicolon.csv")]
+
+
+def _transient_seeds(folder: Path) -> list[Path]:
+    rng = np.random.default_rng(9)
+    counts = rng.poisson(3.0, (2, 60)).astype(float)
+    counts[:, 20:23] += 400.0
+    t = np.arange(60)
+    (folder / "tr.csv").write_text("Time (ms),Li 670.776 (counts),Mn 257.611 (counts)\n"
+                                   + "".join(f"{k * 0.5:.1f},{a:g},{b:g}\n" for k, a, b in zip(t, *counts)))
+    (folder / "tr_min.txt").write_text("Time (min)\tLi\tMn\n"
+                                       + "".join(f"{k / 6000:.6f}\t{a:g}\t{b:g}\n" for k, a, b in zip(t, *counts)))
+    (folder / "readings.csv").write_text("Li,Mn\n" + "".join(f"{a:g},{b:g}\n" for a, b in zip(*counts)))
+    return [folder / n for n in ("tr.csv", "tr_min.txt", "readings.csv")]
+
+
+def _read_events(path):
+    from socscope.io import read_spicp_events
+
+    return read_spicp_events(path)
+
+
+def _read_transient(path):
+    from socscope.io import read_spicp_transient
+
+    return read_spicp_transient(path)
+
+
+#: no emission line's intensity reaches 1e15 counts (or counts per second) in one reading
+SPICP_LIMIT = 1e15
+
+
+def _check_events(df) -> str | None:
+    li, mn = df["li_intensity_counts"].to_numpy(float), df["mn_intensity_counts"].to_numpy(float)
+    if df.empty or not (np.all(np.isfinite(li)) and np.all(np.isfinite(mn))):
+        return "no events, or intensities not finite"
+    if not (np.all(li >= 0) and np.all(mn > 0) and max(li.max(), mn.max()) < SPICP_LIMIT):
+        return f"intensities not within Li >= 0, Mn > 0 and below {SPICP_LIMIT:g}"
+    if not np.all(np.isfinite(li / mn)):
+        return "Li/Mn ratios not finite"
+    return None
+
+
+def _check_transient(df) -> str | None:
+    t = df["time_s"].to_numpy(float)
+    if df.empty or not (np.all(np.isfinite(t)) and np.all(np.diff(t) >= 0) and np.abs(t).max() < 3.2e9):
+        return "no readings, or times not finite, non-decreasing and within a century"
+    for name in ("li_counts", "mn_counts"):
+        x = df[name].to_numpy(float)
+        if not (np.all(np.isfinite(x)) and np.abs(x).max() < SPICP_LIMIT):
+            return f"{name} not finite or beyond ±{SPICP_LIMIT:g}"
+    return None
+
+
 TARGETS = [
     Target("cycler", _read_cycler, _cycler_seeds, _check_cycler, examples=300),
     Target("materials", _read_material, _material_seeds, _check_material, examples=150),
@@ -232,6 +423,10 @@ TARGETS = [
     Target("movies", _read_movie, _movie_seeds, _check_movie, examples=200, close=lambda r: r[0].close()),
     Target("masks", _read_mask, _image_seeds, _check_mask, examples=200),
     Target("labels", _read_labels, _label_seeds, _check_labels, examples=100),
+    Target("afm", _read_afm, _afm_seeds, _check_afm, examples=300, suffixes=(".ibw", ".gwy", ".npz", ".spm")),
+    Target("spectra", _read_spectrum, _spectrum_seeds, _check_spectrum, examples=300, suffixes=(".xdi", ".dat")),
+    Target("spicp-events", _read_events, _spicp_seeds, _check_events, examples=200),
+    Target("spicp-transient", _read_transient, _transient_seeds, _check_transient, examples=200),
 ]
 
 #: every seed suffix, for the wrong-extension damage

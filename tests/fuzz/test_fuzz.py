@@ -39,7 +39,7 @@ def test_damaged_files_are_refused_by_name_or_read_plausibly(target, tmp_path_fa
         blob = damage.apply(blobs[seed])
         suffix = "".join(seed.suffixes[-2:]) if seed.name.endswith(".ome.tif") else seed.suffix
         if data.draw(st.integers(0, 9), label="wrong extension?") == 0:
-            suffix = data.draw(st.sampled_from(SUFFIXES), label="extension")
+            suffix = data.draw(st.sampled_from(SUFFIXES + target.suffixes), label="extension")
         path = work / f"case{suffix}"
         path.write_bytes(blob)
         # a hang inside a C library cannot be interrupted: the run is stopped, with the stacks, instead

@@ -86,10 +86,25 @@ def _channel_unit(name: str, fallback: str) -> str:
     return fallback
 
 
-def _dataset(channels: dict, units: dict, dx: float, dy: float, *, x0: float = 0.0, y0: float = 0.0,
+#: plausible magnitudes of a channel by its unit (a larger one is damage, not data): a scanner's
+#: z range is below 1 mm (large-range scanners reach about 100 µm), phases stay within a few turns,
+#: signals below 1 kV and 1 A, frequencies below 1 GHz
+CHANNEL_LIMITS = {"m": 1e-3, "deg": 1e4, "V": 1e3, "A": 1.0, "Hz": 1e9}
+#: plausible pixel and scan sizes of an AFM map [m]: from 1 pm to 1 mm, and from 0.1 nm to 1 cm
+PIXEL_SIZE_RANGE_M = (1e-12, 1e-3)
+SCAN_SIZE_RANGE_M = (1e-10, 1e-2)
+
+
+def _dataset(path: Path, channels: dict, units: dict, dx: float, dy: float, *, x0: float = 0.0, y0: float = 0.0,
              attrs: dict) -> xr.Dataset:
-    first = next(iter(channels.values()))
-    ny, nx = first.shape
+    if not channels:
+        raise FileFormatError(f"{path}: holds no image; expected at least one channel of at least 2x2 pixels")
+    shapes = {np.shape(data) for data in channels.values()}
+    shape = next(iter(shapes))
+    if len(shapes) != 1 or len(shape) != 2 or min(shape) < 2:
+        raise FileFormatError(f"{path}: holds images of shape(s) {sorted(shapes)}; expected channels of one size of at "
+                              "least 2x2 pixels (y, x)")
+    ny, nx = shape
     coords = {"y": ("y", y0 + dy * np.arange(ny), {"units": "m"}),
               "x": ("x", x0 + dx * np.arange(nx), {"units": "m"})}
     ds = xr.Dataset({name: (("y", "x"), np.asarray(data, dtype=np.float64), {"units": units.get(name, "")})
@@ -100,6 +115,44 @@ def _dataset(channels: dict, units: dict, dx: float, dy: float, *, x0: float = 0
     for name in ds.data_vars:
         ds[name].attrs.update({k: v for k, v in attrs.items() if k in ("source", "format", "scan_size_m")})
     return ds
+
+
+def _map_problem(ds: xr.Dataset) -> str | None:
+    """What is physically impossible in a map read from a file, or None.
+
+    Lateral scales must be finite, positive and of AFM size (:data:`PIXEL_SIZE_RANGE_M`,
+    :data:`SCAN_SIZE_RANGE_M`); no channel holds an infinity or only NaN (NaN marks pixels not
+    scanned, e.g. the lines after a scan stopped early). A channel whose unit is known (by its name
+    in an Asylum wave, where the wave's one unit covers every layer; by the file's own unit in a
+    Gwyddion file) stays within :data:`CHANNEL_LIMITS`.
+    """
+    for key, what, (lo, hi) in (("pixel_size_m", "pixel size", PIXEL_SIZE_RANGE_M),
+                                ("scan_size_m", "scan size", SCAN_SIZE_RANGE_M)):
+        value = float(ds.attrs[key])
+        if not lo <= value <= hi:
+            return f"its {what} is {value:.6g} m, outside the {lo:g}..{hi:g} m of an AFM map"
+    lo, hi = PIXEL_SIZE_RANGE_M
+    for axis in ("x", "y"):
+        c = ds[axis].to_numpy()
+        if not (np.all(np.isfinite(c)) and np.all(np.diff(c) > 0)):
+            return f"its {axis} coordinates are not finite and increasing (origin {c[0]:.6g} m)"
+        step = float(c[1] - c[0])
+        if not PIXEL_SIZE_RANGE_M[0] <= step <= PIXEL_SIZE_RANGE_M[1]:
+            return f"its pixels are {step:.6g} m apart along {axis}, outside the {lo:g}..{hi:g} m of an AFM map"
+    asylum = ds.attrs.get("format") == "Asylum Research .ibw"
+    for name, var in ds.data_vars.items():
+        x = var.to_numpy()
+        bad = np.flatnonzero(np.isinf(x))
+        if bad.size:
+            return f"channel {name} holds {float(x.flat[bad[0]])} ({bad.size} pixels); a pixel is a number or NaN"
+        if np.isnan(x).all():
+            return f"channel {name} holds no value (every pixel NaN)"
+        unit = _channel_unit(name, "") if asylum else var.attrs.get("units", "")
+        limit = CHANNEL_LIMITS.get(unit)
+        if limit is not None and np.nanmax(np.abs(x)) > limit:
+            return (f"channel {name} reaches {float(x.flat[np.nanargmax(np.abs(x))]):.6g} {unit}, beyond the "
+                    f"±{limit:g} {unit} an AFM records")
+    return None
 
 
 def _unique_names(names) -> list[str]:
@@ -115,10 +168,48 @@ def _unique_names(names) -> list[str]:
     return out
 
 
+#: the binary header of each Igor binary wave version: its struct layout (after the byte order),
+#: its length and the positions of the section sizes in it (Igor Technical Note 003)
+_IBW_HEADERS = {1: ("hlh", 8, (1,)), 2: ("hlllh", 16, (1, 2, 3)), 3: ("hllllh", 20, (1, 2, 3, 4)),
+                5: ("hh15l", 64, tuple(range(2, 17)))}
+
+
+def _ibw_header_problem(path: Path) -> str | None:
+    """What makes ``path`` no Igor binary wave before a library reads it, or None.
+
+    The binary header announces the size of every section (wave, note, units, labels, ...); a
+    damaged size would make the reader allocate it (1.4 GB for one flipped byte of a 1.4 MB file),
+    so sections that do not fit in the file are refused here.
+    """
+    import struct
+
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(64)
+    for order in "<>":
+        version = struct.unpack(order + "h", head[:2])[0] if len(head) >= 2 else None
+        if version in _IBW_HEADERS:
+            break
+    else:
+        return "it starts with no Igor binary wave version (1, 2, 3 or 5)"
+    layout, length, at = _IBW_HEADERS[version]
+    if len(head) < length:
+        return f"it ends within its {length}-byte header ({len(head)} bytes)"
+    fields = struct.unpack(order + layout, head[:length])
+    sections = [fields[k] for k in at]
+    if min(sections) < 0 or length + sum(sections) > size:
+        return (f"its header announces {length + sum(sections)} bytes (sections {sections}) but the file holds {size}; "
+                "it is truncated or damaged")
+    return None
+
+
 def _read_ibw(path: Path) -> xr.Dataset:
     binarywave = require("igor2.binarywave", "reading Igor binary waves", "afm")
     what = "an Igor binary wave (.ibw) from an Asylum Research AFM"
     with reading(path, what):
+        problem = _ibw_header_problem(path)
+        if problem is not None:
+            raise FileFormatError(f"{path}: not readable as {what}: {problem}")
         wave = binarywave.load(str(path))["wave"]
         header = wave["wave_header"]
         data = np.asarray(wave["wData"])
@@ -155,13 +246,83 @@ def _read_ibw(path: Path) -> xr.Dataset:
             raise FileFormatError(f"{path}: the wave has no lateral scaling and its note no ScanSize; "
                                   "expected an Asylum Research image")
         dx = dy = attrs["scan_size_m"] / data.shape[0]
-    return _dataset(channels, units, dx, dy, x0=sfb[0], y0=sfb[1], attrs=attrs)
+    return _dataset(path, channels, units, dx, dy, x0=sfb[0], y0=sfb[1], attrs=attrs)
+
+
+#: bytes of the fixed-size components of a Gwyddion serialisation (boolean, char, int32, int64,
+#: double) and of the items of its arrays
+_GWY_FIXED = {"b": 1, "c": 1, "i": 4, "q": 8, "d": 8}
+_GWY_ARRAY = {"C": 1, "I": 4, "Q": 8, "D": 8}
+
+
+def _gwy_object_end(buf: bytes, pos: int, limit: int, depth: int) -> int:
+    """End of the serialised object at ``pos`` (name, NUL, uint32 size, components); ValueError if damaged."""
+    if depth > 64:
+        raise ValueError("objects nested deeper than 64")
+    name_end = buf.find(b"\0", pos, limit)
+    if name_end < 0 or name_end + 5 > limit:
+        raise ValueError(f"the object at byte {pos} runs past its container (byte {limit})")
+    start = name_end + 5
+    end = start + int.from_bytes(buf[name_end + 1:start], "little")
+    if end > limit:
+        raise ValueError(f"the object at byte {pos} announces {end - start} bytes, beyond its container (byte {limit})")
+    while start < end:
+        start = _gwy_component_end(buf, start, end, depth)
+    return end
+
+
+def _gwy_component_end(buf: bytes, pos: int, limit: int, depth: int) -> int:
+    """End of the component at ``pos`` (name, NUL, type code, value); every step moves forward."""
+    name_end = buf.find(b"\0", pos, limit)
+    if name_end < 0 or name_end + 2 > limit:
+        raise ValueError(f"the component at byte {pos} runs past its object (byte {limit})")
+    code, p = chr(buf[name_end + 1]), name_end + 2
+    if code in _GWY_FIXED:
+        p += _GWY_FIXED[code]
+    elif code == "s":
+        p = buf.find(b"\0", p, limit) + 1 or limit + 1
+    elif code == "o":
+        p = _gwy_object_end(buf, p, limit, depth + 1)
+    elif code in _GWY_ARRAY or code in ("S", "O"):
+        n, p = int.from_bytes(buf[p:p + 4], "little"), p + 4
+        if code in _GWY_ARRAY:
+            p += n * _GWY_ARRAY[code]
+        for _ in range(n if code in ("S", "O") and p <= limit else 0):  # each item takes >= 1 byte
+            p = (buf.find(b"\0", p, limit) + 1 or limit + 1) if code == "S" else _gwy_object_end(buf, p, limit,
+                                                                                                   depth + 1)
+            if p > limit:
+                break
+    else:
+        raise ValueError(f"the component at byte {pos} has the unknown type {code!r}")
+    if p > limit:
+        raise ValueError(f"the component at byte {pos} runs past its object (byte {limit})")
+    return p
+
+
+def _gwy_structure_problem(path: Path) -> str | None:
+    """What makes ``path`` no Gwyddion serialisation, or None.
+
+    Walks the object tree without building it, checking that every object and component fits in
+    its container. gwyfile loops forever on a file cut inside a component (a size read as 0 never
+    moves its parser on), so such a file is refused here first.
+    """
+    buf = path.read_bytes()
+    if buf[:4] != b"GWYP":
+        return "it does not start with the Gwyddion magic bytes GWYP"
+    try:
+        _gwy_object_end(buf, 4, len(buf), 0)
+    except ValueError as exc:
+        return f"{exc}; it is truncated or damaged"
+    return None
 
 
 def _read_gwy(path: Path) -> xr.Dataset:
     gwyfile = require("gwyfile", "reading Gwyddion files", "afm")
     util = require("gwyfile.util", "reading Gwyddion files", "afm")
     with reading(path, "a Gwyddion file (.gwy)"):
+        problem = _gwy_structure_problem(path)
+        if problem is not None:
+            raise FileFormatError(f"{path}: not readable as a Gwyddion file (.gwy): {problem}")
         container = gwyfile.load(str(path))
         fields = util.get_datafields(container)
         if not fields:
@@ -185,7 +346,7 @@ def _read_gwy(path: Path) -> xr.Dataset:
         xreal, yreal = float(first.xreal) * scale, float(first.yreal) * scale
         x0, y0 = float(first.get("xoff", 0.0)) * scale, float(first.get("yoff", 0.0)) * scale
     attrs = {"source": str(path), "format": "Gwyddion .gwy", "notes": {}, "scan_size_m": xreal}
-    return _dataset(channels, units, xreal / nx, yreal / ny, x0=x0, y0=y0, attrs=attrs)
+    return _dataset(path, channels, units, xreal / nx, yreal / ny, x0=x0, y0=y0, attrs=attrs)
 
 
 def _tiff_pixel_size_m(tif) -> float | None:
@@ -217,7 +378,7 @@ def _read_tiff(path: Path, pixel_size_m: float | None) -> xr.Dataset:
                               "of channels (channel, y, x)")
     names = [f"channel{i}" for i in range(stack.shape[0])]
     attrs = {"source": str(path), "format": "TIFF", "notes": {"description": description}}
-    return _dataset(dict(zip(names, stack)), {}, pixel_size_m, pixel_size_m, attrs=attrs)
+    return _dataset(path, dict(zip(names, stack)), {}, pixel_size_m, pixel_size_m, attrs=attrs)
 
 
 def _read_numpy(path: Path, pixel_size_m: float | None) -> xr.Dataset:
@@ -235,11 +396,15 @@ def _read_numpy(path: Path, pixel_size_m: float | None) -> xr.Dataset:
         raise FileFormatError(f"{path}: holds arrays of shapes {sorted(shapes)}; expected 2D images (y, x) of "
                               "one size")
     attrs = {"source": str(path), "format": "NumPy", "notes": {}}
-    return _dataset(arrays, {}, pixel_size_m, pixel_size_m, attrs=attrs)
+    return _dataset(path, arrays, {}, pixel_size_m, pixel_size_m, attrs=attrs)
 
 
 def _read_bruker(path: Path) -> xr.Dataset:
-    pyspm = require("pySPM", "reading Bruker Nanoscope files", "bruker")
+    try:
+        pyspm = require("pySPM", "reading Bruker Nanoscope files", "bruker")
+    except ImportError as exc:  # any other suffix is taken for Bruker: say so, with the file's name
+        raise FileFormatError(f"{path}: suffix {path.suffix or '(none)'!r} is none of {', '.join(AFM_SUFFIXES)}, so it "
+                              f"was taken for a Bruker Nanoscope file, and {exc}") from None
     with reading(path, "a Bruker Nanoscope file"):
         scan = pyspm.Bruker(str(path))
         channels, units, size = {}, {}, None
@@ -267,7 +432,7 @@ def _read_bruker(path: Path) -> xr.Dataset:
     dx = float(size["real"]["x"]) * scale / nx
     dy = float(size["real"]["y"]) * scale / ny
     attrs = {"source": str(path), "format": "Bruker Nanoscope", "notes": {}}
-    return _dataset(channels, units, dx, dy, attrs=attrs)
+    return _dataset(path, channels, units, dx, dy, attrs=attrs)
 
 
 def open_afm(path, *, pixel_size_nm: float | None = None) -> xr.Dataset:
@@ -310,14 +475,20 @@ def open_afm(path, *, pixel_size_nm: float | None = None) -> xr.Dataset:
         raise FileFormatError(f"{path}: no such file (expected an AFM map: {', '.join(AFM_SUFFIXES)} or Bruker)")
     suffix = path.suffix.lower()
     if suffix == ".ibw":
-        return _read_ibw(path)
-    if suffix == ".gwy":
-        return _read_gwy(path)
-    if suffix in (".tif", ".tiff"):
-        return _read_tiff(path, pixel_size_m)
-    if suffix in (".npy", ".npz"):
-        return _read_numpy(path, pixel_size_m)
-    return _read_bruker(path)
+        ds = _read_ibw(path)
+    elif suffix == ".gwy":
+        ds = _read_gwy(path)
+    elif suffix in (".tif", ".tiff"):
+        ds = _read_tiff(path, pixel_size_m)
+    elif suffix in (".npy", ".npz"):
+        ds = _read_numpy(path, pixel_size_m)
+    else:
+        ds = _read_bruker(path)
+    problem = _map_problem(ds)
+    if problem is not None:
+        raise FileFormatError(f"{path}: {problem}; the file is damaged or not an AFM map (give pixel_size_nm for a "
+                              "TIFF or NumPy map)")
+    return ds
 
 
 def _base(name: str) -> str:

@@ -82,12 +82,32 @@ def _find(path: Path, raw: pd.DataFrame, key: str, columns: dict | None, example
     return hits[0]
 
 
-def _numbers(path: Path, raw: pd.DataFrame, name: str) -> np.ndarray:
+#: no emission line's reading reaches 1e15 (counts or counts per second); a larger one is damage
+INTENSITY_LIMIT = 1e15
+#: a time stamp of a transient beyond a century [s] is damage
+TIME_LIMIT_S = 3.2e9
+#: the least Mn intensity of an event: below it Li/Mn overflows (1e-320 gave an infinite ratio),
+#: and no detector resolves it from zero
+MN_MINIMUM = 1e-30
+
+
+def _numbers(path: Path, raw: pd.DataFrame, name: str, *, limit: float = INTENSITY_LIMIT,
+             factor: float = 1.0, unit: str = "") -> np.ndarray:
+    """The column ``name`` as floats (times ``factor``), each finite and within ±``limit`` [``unit``]."""
     values = pd.to_numeric(raw[name], errors="coerce").to_numpy(float)
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
         raise FileFormatError(f"{path}: column {name!r} row {int(bad[0]) + 1} holds {raw[name].iloc[bad[0]]!r}, not a "
                               f"number ({bad.size} such rows); every event needs finite intensities")
+    read = values
+    with np.errstate(over="ignore"):
+        values = values * factor
+    bad = np.flatnonzero(~(np.abs(values) <= limit))
+    if bad.size:
+        k = int(bad[0])
+        scaled = f" ({values[k]:g}{unit})" if factor != 1.0 else ""
+        raise FileFormatError(f"{path}: column {name!r} row {k + 1} holds {read[k]:g}{scaled}, beyond the "
+                              f"±{limit:g}{unit} any reading stays within ({bad.size} such rows); the file is damaged")
     return values
 
 
@@ -106,8 +126,9 @@ def read_events(path, *, columns: dict | None = None) -> pd.DataFrame:
     ------
     FileFormatError
         The file is missing, empty or not a table; a Li or Mn column cannot be
-        found or mapped; a value is not a number; a Mn intensity is zero or
-        negative (the message names the file, column and row).
+        found or mapped; a value is not a number or beyond ±:data:`INTENSITY_LIMIT`;
+        a Mn intensity is below :data:`MN_MINIMUM` (zero or negative) (the message
+        names the file, column and row).
     """
     _check_columns(columns, ("li", "mn"))
     path = Path(path) if not isinstance(path, Path) else path
@@ -115,11 +136,11 @@ def read_events(path, *, columns: dict | None = None) -> pd.DataFrame:
     li_col = _find(path, raw, "li", columns, "'li': 'Li 670.776', 'mn': 'Mn 257.611'")
     mn_col = _find(path, raw, "mn", columns, "'li': 'Li 670.776', 'mn': 'Mn 257.611'")
     li, mn = _numbers(path, raw, li_col), _numbers(path, raw, mn_col)
-    bad = np.flatnonzero(mn <= 0)
+    bad = np.flatnonzero(mn < MN_MINIMUM)
     if bad.size:
         raise FileFormatError(f"{path}: column {mn_col!r} row {int(bad[0]) + 1} is {mn[bad[0]]:g}; a particle is a Mn "
-                              f"event, so Mn intensities must be > 0 ({bad.size} such rows: drop them or check the "
-                              "column mapping)")
+                              f"event, so Mn intensities must be >= {MN_MINIMUM:g} ({bad.size} such rows: drop them or "
+                              "check the column mapping)")
     bad = np.flatnonzero(li < 0)
     if bad.size:
         raise FileFormatError(f"{path}: column {li_col!r} row {int(bad[0]) + 1} is {li[bad[0]]:g}; Li intensities "
@@ -158,7 +179,7 @@ def read_transient(path, *, columns: dict | None = None) -> pd.DataFrame:
     else:
         unit = re.search(r"(?:\(|\[|_|/)\s*(ms|us|µs|min|h|s)\s*(?:\)|\]|$)", t_col)
         factor = _TIME_FACTOR.get(unit.group(1), 1.0) if unit else 1.0
-        t = _numbers(path, raw, t_col) * factor
+        t = _numbers(path, raw, t_col, limit=TIME_LIMIT_S, factor=factor, unit=" s")
         if np.any(np.diff(t) <= 0):
             k = int(np.flatnonzero(np.diff(t) <= 0)[0])
             raise FileFormatError(f"{path}: column {t_col!r} does not increase at row {k + 2}; a transient's time "

@@ -38,6 +38,9 @@ __all__ = ["open_spectrum"]
 _COMMENT = ("#", "%", "!", ";")
 _ENERGY = re.compile(r"^(energy|e|mono|monoenergy|photon_?energy|energy_?ev|e_?ev)\b", re.IGNORECASE)
 _I0 = ("i0", "izero", "i_0", "mesh")
+#: no value of a spectrum reaches this magnitude: detector counts, currents [A] and normalised
+#: (arbitrary) units stay far below it; a larger one, or an infinity, is damage
+INTENSITY_LIMIT = 1e30
 
 
 def _clean(name: str) -> str:
@@ -121,8 +124,8 @@ def open_spectrum(path, *, normalize_i0: bool = False) -> xr.Dataset:
     ------
     FileFormatError
         A missing or unreadable file, no energy column, fewer than five points, non-numeric
-        values or an energy outside 10 eV–100 keV (likely keV or another column); the message
-        names the file.
+        or infinite values, a value beyond ±:data:`INTENSITY_LIMIT`, or an energy outside
+        10 eV–100 keV (likely keV or another column); the message names the file.
     """
     path = path_argument(path, what="a spectrum file", example="spectrum.csv", error=FileFormatError)
     normalize_i0 = flag("normalize_i0", normalize_i0)
@@ -144,6 +147,12 @@ def open_spectrum(path, *, normalize_i0: bool = False) -> xr.Dataset:
         raise FileFormatError(f"{path}: non-numeric or missing values in column(s) {bad}; expected numbers")
     if len(table) < 5:
         raise FileFormatError(f"{path}: {len(table)} points; a spectrum needs at least 5")
+    values = table.to_numpy(np.float64)
+    bad = np.argwhere(~(np.abs(values) < INTENSITY_LIMIT))  # also catches inf
+    if bad.size:
+        row, col = bad[0]
+        raise FileFormatError(f"{path}: column {table.columns[col]} row {row + 1} holds {values[row, col]:g}, beyond the "
+                              f"±{INTENSITY_LIMIT:g} of any detector reading; the file is damaged ({len(bad)} such values)")
     energy = table[energy_col].to_numpy(np.float64)
     if not (energy.min() > 10 and energy.max() < 1e5):
         raise FileFormatError(f"{path}: energies {energy.min():g}..{energy.max():g} lie outside 10 eV to 100 keV; "
