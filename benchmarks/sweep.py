@@ -1,6 +1,7 @@
 """Benchmark: parallel efficiency of a sweep on a 2-worker LocalCluster against the serial run.
 
-A population sweep (6000 spheres a point by default, 1-10 s a point on one core) runs
+A population sweep (20 000 spheres a point by default: about 2 s a point on one core, inside the
+1-10 s the sweep issue names) runs
 once serially in this process and once on a ``LocalCluster`` of ``--workers``
 processes (one thread each), in the same session. Prints one JSON line:
 
@@ -74,7 +75,7 @@ def _control(d, definition: dict, workers: int) -> float:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--points", type=int, default=8, help="points (even; default 8)")
-    ap.add_argument("--particles", type=int, default=6000, help="particles per point (default 6000: about 1.5 s a point)")
+    ap.add_argument("--particles", type=int, default=20000, help="particles per point (default 20000: about 2 s a point)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--no-control", action="store_true", help="skip the plain process-pool control")
     args = ap.parse_args(argv)
