@@ -527,9 +527,7 @@ def run(*, quick: bool = False, report=lambda row: None, material_options: dict 
         "S2", "(Sharma et al., Nano Lett. 2022) Fig. 4a text (sensitivity, not a number of (Sharma et al., Nano Lett. 2022))",
         "particles reached through NMC contacts switch on one after another in the first charge",
         "NMC–NMC contact radius " + "; ".join(_contact_text(cf) for cf in sorted(contact, reverse=True))
-        + f". Point contacts make the switching sequential (each dip is a column switching on and drawing "
-        f"the current from the others), but a switched particle joins the others on the OCP, so widths stay "
-        f"broad and the largest index that still charges is {max(indices):.2f}",
+        + (f"; the largest index among the radii that still charge: {max(indices):.2f}" if indices else ""),
         f"at {CONTACT_FRACTIONS[0]:g} R: ≥ 2 voltage dips of ≥ {1000 * DIP_DEPTH:.0f} mV and top-particle "
         "midpoints spread over > 0.2 of SOC",
         pc["dips"] >= 2 and pc["top_midpoint_spread"] > 0.2, COMMAND,
@@ -594,10 +592,10 @@ def run(*, quick: bool = False, report=lambda row: None, material_options: dict 
         f"{', '.join(f'{v:.2f}' for v in seen['index'])} by half-cycle, first charge "
         f"{seen['classification_first_charge'].count('step-like')} of {n_chain} step-like (logistic fits of the "
         f"surface θ in the simulation: {', '.join(f'{v:.2f}' for v in seen['simulated_fit_index'])})"
-        + ". Steps appear only in a narrow band of contact sizes: larger contacts let the chain follow the "
-        "others, smaller ones keep the far particles from reacting at all. Controls at "
-        f"{RESERVOIR_CYCLED:g} R: " + "; ".join(_control_text(k) for k in controls)
-        + " (neither keeps the second charge asynchronous)",
+        + f". Controls at {RESERVOIR_CYCLED:g} R: " + "; ".join(_control_text(k) for k in controls)
+        + (" (neither keeps the second charge asynchronous)"
+           if all(len(c["index"]) < 3 or c["index"][2] <= 1.0 for c in controls.values())
+           else " (a control keeps the second charge asynchronous)"),
         f"at {RESERVOIR_CYCLED:g} R: first charge index > 1 and every later half-cycle ≤ 1",
         len(cyc) >= 4 and cyc[0] > 1.0 and all(v <= 1.0 for v in cyc[1:]), COMMAND,
         {"by_contact_fraction": {f"{cf:g}": v for cf, v in chain.items()}, "reservoir_columns": RESERVOIR_COLUMNS,
