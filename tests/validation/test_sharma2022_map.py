@@ -44,7 +44,7 @@ def test_a_lower_pristine_sigma_makes_the_first_charge_step_like():
     """Two points of the map at quick settings: Amin & Chiang's figure value and their abstract's value."""
     table = sharma2022.sigma_contact_map(sigma_x0_s_cm=(1.9e-6, 1e-7), contact_fractions=(0.1,), quick=True)
     hi, lo = table.itertuples()
-    # at 1.9e-6 S/cm the first charge is synchronous (row A1: index 0.025 in the full run); a pristine
+    # at 1.9e-6 S/cm the first charge is synchronous (full run: index 0.025); a pristine
     # σ twenty times lower leaves the carbon-wired column alone at first, and the others switch on
     # one after another: index > 1 with most particles step-like, the second charge synchronous
     assert hi.index_charge1 < 1.0 and lo.index_charge1 > 1.0
