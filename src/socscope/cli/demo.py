@@ -249,7 +249,7 @@ curve; `docs/validation.md`, rows h1–h4).
 15 NMC532 particles (`nmc532-sharma2022`, radius 3.5 µm) stacked in 5 columns of 3 above the
 current collector as in Sharma et al. (Nano Lett. 2022) Fig. 4a: a carbon pillar wires the left column, and the
 top particles reach the collector through 0–4 pristine NMC particles, whose conductivity rises
-{summary['electrode']['sigma_rise_first_tenth']:.0f}× once a tenth of their Li is out (Amin & Chiang's
+{summary['electrode']['sigma_rise_first_tenth']:.0f}× between θ = 0.99 and θ = 0.9 (Amin & Chiang's
 σ(θ) with the pristine 1e-7 S/cm of their abstract; `docs/validation.md`). {' → '.join(DEMO_ELECTRODE)} from θ = 0.99 ({summary['electrode']['wall_time_s']} s):
 
 | half-cycle | asynchrony index | step-like particles | classification |
