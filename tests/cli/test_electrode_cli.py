@@ -158,8 +158,12 @@ def no_sigma_material(tmp_path_factory):
 def test_point_contacts_switch_particles_on_in_turn(tmp_path, capsys):
     # [002]-like stack (R = 2.5 µm) with 4 nm NMC contacts: the columns behind the carbon-wired one switch
     # on one after another, each pulling the cell voltage down (3 dips, midpoints 0.07-0.37 measured)
+    # the contact size was set on the pristine 1.9e-6 S/cm of Amin & Chiang's figure: that σ(θ) is pinned
+    # (a material file, as the command line takes it)
+    mat = ss.materials.save(ss.materials.get("nmc532-sharma2022", sigma="amin-chiang-figure"),
+                            tmp_path / "nmc532-fig.toml")
     out = tmp_path / "stack.nc"
-    assert main(["simulate", "electrode", "--material", "nmc532-sharma2022", "--layout", "layered", "--layers", "3",
+    assert main(["simulate", "electrode", "--material", str(mat), "--layout", "layered", "--layers", "3",
                  "--contact-fraction", "0.0015", "--initial-theta", "0.99", "--n-shells", "8",
                  "--protocol", "Charge at C/20 until 4.3 V", "--out", str(out)]) == 0
     ds = ss.open_results(out)

@@ -27,7 +27,8 @@ TRUE_SCALE = 0.4
 
 @pytest.fixture(scope="module")
 def measured():
-    mat = ss.materials.get("nmc532-sharma2022")
+    # the contact scale and true σ scale were set on the pristine 1.9e-6 S/cm (Amin & Chiang's figure): pinned
+    mat = ss.materials.get("nmc532-sharma2022", sigma="amin-chiang-figure")
     fwd = _ElectrodeForward(LABELS, mat, pixel_size_nm=500.0, protocol=KW["protocol"], collector="bottom",
                             has_carbon=CARBON, coverage=0.5, contact_dilation_px=1, n_shells=6,
                             output_interval=600.0, initial_theta=0.97)

@@ -33,14 +33,43 @@ def test_registered_with_its_parameters(mat):
         assert prop.source and prop.formula
 
 
-def test_shares_scalars_ocp_kinetics_and_conductivity_with_nmc532(mat):
+def test_shares_scalars_ocp_and_kinetics_with_nmc532(mat):
     ref = m.get("nmc532")
     for attr in ("c_max", "density", "capacity", "molar_mass", "temperature"):
         assert getattr(mat, attr) == getattr(ref, attr), attr
     theta = np.linspace(0.0, 1.0, 1001)
     assert_allclose(mat.i0(theta), ref.i0(theta), rtol=0)  # the same functions
-    assert_allclose(mat.sigma(theta), ref.sigma(theta), rtol=0)
     assert_allclose(mat.U(theta), ref.U(theta), rtol=0)
+
+
+def test_sigma_is_amin_chiang_with_the_abstracts_pristine_point(mat):
+    x = np.array([0.0, 0.1, 0.3, 0.5, 0.75])
+    # their table with x = 0 at 1e-7 S/cm (the abstract), the rest kept; in S/m. The log-PCHIP passes
+    # through its nodes to round-off of log10/10** (rtol 1e-12)
+    assert_allclose(mat.sigma(1.0 - x), np.array([1e-7, 2.8e-4, 9.9e-4, 1.5e-3, 1.4e-2]) * 100.0, rtol=1e-12)
+    # several orders of magnitude between pristine and partially charged (Sharma et al.): 3.4 decades
+    assert math.log10(mat.sigma(0.9) / mat.sigma(1.0)) == pytest.approx(math.log10(2.8e-4 / 1e-7), rel=1e-12)
+    assert "1e-07 S/cm" in mat.sigma.source
+    # the earlier table (Amin & Chiang's figure, 1.9e-6 S/cm) is a named alternative: nmc532's σ(θ)
+    fig = m.get(NAME, sigma="amin-chiang-figure")
+    theta = np.linspace(0.0, 1.0, 1001)
+    assert_allclose(fig.sigma(theta), m.get("nmc532").sigma(theta), rtol=0)
+    assert fig.sigma(1.0) == pytest.approx(1.9e-4, rel=1e-12)
+    assert fig.name == "nmc532-sharma2022 (sigma=amin-chiang-figure)"
+    # the two differ only where the x = 0 node reaches: the PCHIP slope at x = 0.1 uses the secant from
+    # x = 0, so the intervals x < 0.1 and 0.1-0.3 change; from x = 0.3 (θ <= 0.7) on they are equal
+    low = theta <= 0.7
+    assert_allclose(mat.sigma(theta[low]), fig.sigma(theta[low]), rtol=1e-12)
+    # the choice survives a change of the other parameters
+    assert fig.with_parameters(d_lithiated=1e-16).sigma(1.0) == pytest.approx(1.9e-4, rel=1e-12)
+    for prop in ("U", "D", "i0"):
+        assert_allclose(fig.properties[prop](theta), mat.properties[prop](theta), rtol=0, err_msg=prop)
+
+
+@pytest.mark.parametrize("sigma", ["amin-chiang", "", 1e-7])
+def test_unknown_sigma_is_rejected(sigma):
+    with pytest.raises(MaterialError, match="sigma = .*amin-chiang-abstract"):
+        m.get(NAME, sigma=sigma)
 
 
 @pytest.mark.parametrize("kwargs", [{"d_lithiated": -1.0}, {"d_lithiated": 0.0}, {"d_delithiated": math.nan},

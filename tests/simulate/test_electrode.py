@@ -246,7 +246,8 @@ def test_point_contacts_under_a_wired_reservoir_run_a_full_cycle():
     second charge: two potentials near saturated (θ_s → 1) particles swapped
     by 0.6 mV on every iteration and the residual stayed at 4e-5 of the current.
     """
-    mat = ss.materials.get("nmc532-sharma2022")
+    # the contact size was set for the 1.9e-6 S/cm pristine σ (Amin & Chiang's figure): pinned
+    mat = ss.materials.get("nmc532-sharma2022", sigma="amin-chiang-figure")
     lay = layered_layout(10, 3, radius=3.5e-6, coverage=0.5, carbon_columns=tuple(range(6)),
                          contact_fraction=0.001)
     ds = simulate_electrode(mat, lay, ["Charge at C/20 until 4.3 V", "Discharge at C/20 until 2.5 V"] * 2,

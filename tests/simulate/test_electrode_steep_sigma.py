@@ -16,7 +16,8 @@ CYCLE = ["Charge at C/20 for 20 hours or until 4.3 V after 1 hour", "Discharge a
 
 def _scaled(factor):
     """NMC532 of [002] with σ(θ) times ``factor`` (1e-3: 2e-7 S/m pristine, 1e-3 S/m at θ = 0.3)."""
-    mat = ss.materials.get("nmc532-sharma2022")
+    # the σ(θ) the factors were set on: pristine 1.9e-6 S/cm (Amin & Chiang's figure), pinned
+    mat = ss.materials.get("nmc532-sharma2022", sigma="amin-chiang-figure")
     s = mat.sigma
     sigma = Property("sigma", "S/m", lambda th: factor * np.asarray(s(th)), source=f"{s.source} x {factor:g}",
                      valid_range=s.valid_range, dfunc=lambda th: factor * np.asarray(s.derivative(th)))

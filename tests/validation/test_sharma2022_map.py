@@ -11,13 +11,19 @@ from socscope.validation import sharma2022
 
 
 def test_pristine_sigma_replaces_only_the_x0_point():
-    base = ss.materials.get("nmc532-sharma2022")
+    # from the earlier table (x = 0 at 1.9e-6 S/cm), so that the replaced point differs
+    base = ss.materials.get("nmc532-sharma2022", sigma="amin-chiang-figure")
     mat = sharma2022.pristine_sigma_material(base, 1e-7)
     # the table points: x = 0 replaced (1e-7 S/cm = 1e-5 S/m), x = 0.1–0.75 kept; PCHIP through the
     # points reproduces them to round-off of the log10 interpolation (rtol 1e-12)
     theta = np.array([1.0, 0.9, 0.7, 0.5, 0.25])
     assert_allclose(mat.sigma(theta), [1e-5, 2.8e-2, 9.9e-2, 0.15, 1.4], rtol=1e-12)
     assert_allclose(mat.sigma(theta[1:]), base.sigma(theta[1:]), rtol=1e-12)
+    assert base.sigma(1.0) == pytest.approx(1.9e-4, rel=1e-12)
+    # the shipped material is this table (1e-7 S/cm: the choice made on physical grounds)
+    shipped = ss.materials.get("nmc532-sharma2022")
+    th = np.linspace(0.0, 1.0, 501)
+    assert_allclose(mat.sigma(th), shipped.sigma(th), rtol=1e-12)
     # everything else is the base material's
     th = np.linspace(0.3, 0.99, 7)
     assert np.array_equal(mat.U(th), base.U(th)) and np.array_equal(mat.D(th), base.D(th))
@@ -38,7 +44,7 @@ def test_a_lower_pristine_sigma_makes_the_first_charge_step_like():
     """Two points of the map at quick settings: Amin & Chiang's figure value and their abstract's value."""
     table = sharma2022.sigma_contact_map(sigma_x0_s_cm=(1.9e-6, 1e-7), contact_fractions=(0.1,), quick=True)
     hi, lo = table.itertuples()
-    # at 1.9e-6 S/cm the first charge is synchronous (row A1: index 0.025 in the full run); a pristine
+    # at 1.9e-6 S/cm the first charge is synchronous (full run: index 0.025); a pristine
     # σ twenty times lower leaves the carbon-wired column alone at first, and the others switch on
     # one after another: index > 1 with most particles step-like, the second charge synchronous
     assert hi.index_charge1 < 1.0 and lo.index_charge1 > 1.0

@@ -49,6 +49,9 @@ __all__ = [
     "chen2020_ocp",
     "chen2020_ocp_data",
     "amin_chiang_sigma",
+    "AMIN_CHIANG_ABSTRACT_X0_S_CM",
+    "AMIN_CHIANG_FIGURE_X0_S_CM",
+    "SHARMA_SIGMAS",
     "chen2020_capacity_per_volume",
     "CHEN2020_OCP_FILE",
 ]
@@ -245,18 +248,37 @@ def chen2020_ocp(*, note: str = "") -> Property:
 
 
 # ----------------------------------------------------------- other functions
-def amin_chiang_sigma(*, note: str = "") -> Property:
+#: σ(x = 0) of pristine NMC in Amin & Chiang (2016) as read from their figure [S/cm]
+AMIN_CHIANG_FIGURE_X0_S_CM = 1.9e-6
+#: σ(x = 0) of pristine NMC in Amin & Chiang's abstract ("~1e-7 S/cm") [S/cm]
+AMIN_CHIANG_ABSTRACT_X0_S_CM = 1e-7
+
+
+def amin_chiang_sigma(*, note: str = "", sigma_x0_s_cm: float = AMIN_CHIANG_FIGURE_X0_S_CM) -> Property:
     """Electronic conductivity σ(θ) of Li(1−x)NMC from Amin & Chiang (2016).
 
     σ = 1.9e-6, 2.8e-4, 9.9e-4, 1.5e-3, 1.4e-2 S/cm at x = 0, 0.1, 0.3, 0.5,
     0.75 (θ = 1 − x), converted to S/m and interpolated as PCHIP of log10 σ
     (zero end slopes), constant outside θ ∈ [0.25, 1].
+
+    Parameters
+    ----------
+    note : str, optional
+        Appended to the property's source.
+    sigma_x0_s_cm : float, optional
+        The pristine point (x = 0) [S/cm]: 1.9e-6 (read from their figure, the
+        default) or e.g. 1e-7 (their abstract); the other points stay.
     """
+    s0 = _require_positive("amin_chiang_sigma", "sigma_x0_s_cm", sigma_x0_s_cm,
+                           "conductivity of pristine NMC in S/cm, e.g. 1e-7")
     x = np.array([0.0, 0.1, 0.3, 0.5, 0.75])
-    sigma_s_cm = np.array([1.9e-6, 2.8e-4, 9.9e-4, 1.5e-3, 1.4e-2])
+    sigma_s_cm = np.array([s0, 2.8e-4, 9.9e-4, 1.5e-3, 1.4e-2])
     theta = (1.0 - x)[::-1]
     sigma = (sigma_s_cm * 100.0)[::-1]
-    source = _AMIN_CHIANG_CITATION if not note else f"{_AMIN_CHIANG_CITATION}. {note}"
+    source = _AMIN_CHIANG_CITATION
+    if s0 != AMIN_CHIANG_FIGURE_X0_S_CM:
+        source += f"; pristine point (x = 0) at {s0:g} S/cm instead of the 1.9e-6 S/cm read from their figure"
+    source = source if not note else f"{source}. {note}"
     return tabulated_property("sigma", theta, sigma, source=source, formula="σ(x) table")
 
 
@@ -681,11 +703,17 @@ def _mohtat_mapped_ocp(c_max: float) -> Property:
     )
 
 
-def nmc532_sharma2022(*, d_lithiated: float = 1e-17, d_delithiated: float = 1e-14) -> Material:
+#: named σ(θ) of ``nmc532-sharma2022`` (``sigma=``) and their pristine (x = 0) points [S/cm]; the first is
+#: the default, chosen on physical grounds (docs/validation.md, "Parameter sources")
+SHARMA_SIGMAS = {"amin-chiang-abstract": AMIN_CHIANG_ABSTRACT_X0_S_CM, "amin-chiang-figure": AMIN_CHIANG_FIGURE_X0_S_CM}
+
+
+def nmc532_sharma2022(*, d_lithiated: float = 1e-17, d_delithiated: float = 1e-14,
+                      sigma: str = "amin-chiang-abstract") -> Material:
     """NMC532 as modelled by Sharma et al. (Nano Lett. 2022): D(θ) rising on charge, OCP over 4.3–2.5 V.
 
-    :func:`nmc532` with D(θ) replaced; c_max, density, capacity basis
-    (160 mAh/g), U(θ), i0(θ) and σ(θ) (Amin & Chiang) are those of
+    :func:`nmc532` with D(θ) and the pristine point of σ(θ) replaced; c_max,
+    density, capacity basis (160 mAh/g), U(θ) and i0(θ) are those of
     ``nmc532``.
 
     Parameters
@@ -696,6 +724,10 @@ def nmc532_sharma2022(*, d_lithiated: float = 1e-17, d_delithiated: float = 1e-1
         Diffusivity below θ ≈ 0.8 [m²/s], default 1e-14. Must be
         ``>= d_lithiated`` (D does not fall on charging in (Sharma et al., Nano Lett. 2022)); equal
         values give a constant D, the "no low-D region" control.
+    sigma : {"amin-chiang-abstract", "amin-chiang-figure"}, optional
+        σ(θ): Amin & Chiang's table with its pristine point (x = 0) at
+        1e-7 S/cm, the value of their abstract (default), or at 1.9e-6 S/cm as
+        read from their figure (the σ(θ) of ``nmc532``).
 
     Notes
     -----
@@ -717,8 +749,20 @@ def nmc532_sharma2022(*, d_lithiated: float = 1e-17, d_delithiated: float = 1e-1
       stoichiometry, 4.30 V at θ = 0.294). U(1) = 2.82 V is above 2.5 V, so a
       2.5 V discharge cut-off is met only through the overpotential of a
       saturating surface.
+    * σ(θ): Amin & Chiang (2016) at x = 0.1–0.75 (2.8e-4 to 1.4e-2 S/cm), with
+      the pristine point at 1e-7 S/cm (their abstract's "~1e-7 S/cm"; pristine
+      NMC333 is reported at 5e-8 S/cm; and Sharma et al. describe σ as several
+      orders of magnitude lower in the pristine than in the partially charged
+      state: 3.4 decades from x = 0 to 0.1). The 1.9e-6 S/cm read from their
+      log-scale figure stays available as ``sigma="amin-chiang-figure"``
+      (docs/validation.md, "Parameter sources").
     """
     name = "nmc532-sharma2022"
+    if sigma not in SHARMA_SIGMAS:
+        raise MaterialError(f"material {name!r}: sigma = {sigma!r} is not one of {', '.join(SHARMA_SIGMAS)}; "
+                            f"e.g. sigma={next(iter(SHARMA_SIGMAS))!r}")
+    if sigma != next(iter(SHARMA_SIGMAS)):
+        name += f" (sigma={sigma})"
     d_lo = _require_positive(name, "d_lithiated", d_lithiated, "diffusivity at full lithiation in m2/s, e.g. 1e-17")
     d_hi = _require_positive(name, "d_delithiated", d_delithiated,
                              "diffusivity below θ = 0.8 in m2/s, e.g. 1e-14")
@@ -765,8 +809,9 @@ def nmc532_sharma2022(*, d_lithiated: float = 1e-17, d_delithiated: float = 1e-1
         ),
         source=(
             "Sharma et al. (Nano Lett. 2022) (D(θ) shape, 4.3-2.5 V window); U from Mohtat2020 (PyBaMM) on a mapped "
-            "stoichiometry; i0, sigma, c_max, density and the 160 mAh/g basis as nmc532 (Mohtat2020, "
-            "Amin & Chiang 2016, Kröger et al. (single-particle ICP-OES of NMC532))"
+            "stoichiometry; i0, c_max, density and the 160 mAh/g basis as nmc532 (Mohtat2020, "
+            "Kröger et al. (single-particle ICP-OES of NMC532)); sigma: Amin & Chiang 2016, pristine point "
+            f"{SHARMA_SIGMAS[sigma]:g} S/cm ({sigma})"
         ),
         c_max=ref.c_max,
         density=ref.density,
@@ -775,9 +820,9 @@ def nmc532_sharma2022(*, d_lithiated: float = 1e-17, d_delithiated: float = 1e-1
         U=ref.U,
         D=D,
         i0=ref.i0,
-        sigma=ref.sigma,
+        sigma=amin_chiang_sigma(sigma_x0_s_cm=SHARMA_SIGMAS[sigma]),
         parameters={"d_lithiated": d_lo, "d_delithiated": d_hi},
-        factory=nmc532_sharma2022,
+        factory=functools.partial(nmc532_sharma2022, sigma=sigma),
     )
 
 
