@@ -7,8 +7,8 @@ junctions and the current collector are the nodes of an electronic network
 (:class:`socscope.geometry.ElectrodeLayout`): carbon-binder links of
 conductivity ``σ_CB`` and contacts through the NMC of the particles they
 join, whose conductivity ``σ(θ̄_p)`` follows each particle's mean occupancy
-(Amin & Chiang for NMC532: five orders of magnitude between pristine and
-half-charged). The electrolyte is an equipotential at 0 V vs Li/Li⁺ (slow
+(Amin & Chiang for NMC532: about three to four decades between pristine and
+half-charged, depending on the pristine value taken; see docs/validation.md). The electrolyte is an equipotential at 0 V vs Li/Li⁺ (slow
 rates), so the cell voltage is the collector potential ``φ_0``.
 
 Kirchhoff's current law at every node, with ``I_p = A_p i_BV`` leaving
