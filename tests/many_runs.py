@@ -1,5 +1,6 @@
-"""Inputs of the many-run commands, shared by tests/sweep, tests/cli and tests/report: a sweep file of small
-particle runs, and a folder of synthetic movies with their cycler records for ``optical analyze-batch``."""
+"""Inputs shared by several test folders (tests/sweep, tests/cli, tests/report, tests/test_readme.py): a sweep
+file of small particle runs, a folder of synthetic movies with their cycler records for ``optical
+analyze-batch``, and synthetic Ni L3 NEXAFS spectra."""
 
 from pathlib import Path
 
@@ -43,3 +44,26 @@ def batch_movies(folder: Path, *, n_particles: int, size_px: int, radius_px: tup
     (folder / "broken.tif").write_bytes(b"not a tiff at all")
     (folder / "broken.csv").write_bytes((folder / "cell_a.csv").read_bytes())
     return folder
+
+
+def nexafs_spectra(folder: Path) -> list[Path]:
+    """Ni L3 spectra at SOC 0 and 100 % (energy, TEY, FY) written into ``folder`` as ``ni_SOC*.csv``.
+
+    An arctan edge and two Gaussian pairs whose high-energy share grows with oxidation (0.1 and 0.8
+    of the surface, TEY), the bulk (FY) half as oxidised as the surface.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    e = np.round(np.arange(838.0, 888.0, 0.1), 2)
+
+    def spectrum(share):
+        g = lambda c, h: h * np.exp(-0.5 * ((e - c) / 0.35) ** 2)  # noqa: E731
+        edge = 0.5 + np.arctan((e - 853.5) / 0.6) / np.pi
+        return edge + (1 - share) * (g(853.0, 3.0) + g(855.2, 1.0)) + share * (g(853.3, 1.0) + g(855.4, 3.0))
+
+    paths = []
+    for soc, share in ((0, 0.1), (100, 0.8)):
+        path = folder / f"ni_SOC{soc}.csv"
+        np.savetxt(path, np.column_stack([e, spectrum(share), spectrum(share / 2)]),
+                   delimiter=",", header="Energy,TEY,FY", comments="")
+        paths.append(path)
+    return paths

@@ -30,6 +30,8 @@ import pytest
 
 from socscope.cli.main import main
 
+from many_runs import nexafs_spectra
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 ARBIN_RES = SHARED / "cycler" / "arbin_20160805_test001_45_cc_01.res"
@@ -123,22 +125,6 @@ def grey_micrograph(path: Path) -> None:
         img[(yy - cy) ** 2 + (xx - cx) ** 2 <= 100] = 200.0
     img += np.random.default_rng(0).integers(0, 8, img.shape)
     tifffile.imwrite(path, img.astype(np.uint8))
-
-
-def nexafs_spectra(folder: Path) -> None:
-    """Ni L3 spectra at SOC 0 and 100 % (energy, TEY, FY): an arctan edge and two Gaussian pairs whose
-    high-energy share grows with oxidation, the bulk (FY) half as oxidised as the surface (TEY)."""
-    folder.mkdir()
-    e = np.round(np.arange(838.0, 888.0, 0.1), 2)
-
-    def spectrum(share):
-        g = lambda c, h: h * np.exp(-0.5 * ((e - c) / 0.35) ** 2)
-        edge = 0.5 + np.arctan((e - 853.5) / 0.6) / np.pi
-        return edge + (1 - share) * (g(853.0, 3.0) + g(855.2, 1.0)) + share * (g(853.3, 1.0) + g(855.4, 3.0))
-
-    for soc, share in ((0, 0.1), (100, 0.8)):
-        np.savetxt(folder / f"ni_SOC{soc}.csv", np.column_stack([e, spectrum(share), spectrum(share / 2)]),
-                   delimiter=",", header="Energy,TEY,FY", comments="")
 
 
 def spicp_tables(folder: Path, rng) -> None:

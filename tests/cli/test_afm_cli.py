@@ -15,6 +15,8 @@ gwyfile = pytest.importorskip("gwyfile")
 from socscope.cli.afm import AFM_OUTPUTS, NEXAFS_OUTPUTS
 from socscope.cli.main import main
 
+from many_runs import nexafs_spectra
+
 IBW = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "afm" / "asylum_pfm_P0089OP0027.ibw"
 N = 200
 PIXEL_NM = 10.0
@@ -110,16 +112,7 @@ def test_info_on_a_non_igor_file(tmp_path, capsys):
 
 
 def test_nexafs_ratio_command(tmp_path):
-    e = np.round(np.arange(838.0, 888.0, 0.1), 2)
-
-    def spectrum(share):
-        g = lambda c, h: h * np.exp(-0.5 * ((e - c) / 0.35) ** 2)
-        edge = 0.5 + np.arctan((e - 853.5) / 0.6) / np.pi
-        return edge + (1 - share) * (g(853.0, 3.0) + g(855.2, 1.0)) + share * (g(853.3, 1.0) + g(855.4, 3.0))
-
-    for soc, share in ((0, 0.1), (100, 0.8)):
-        np.savetxt(tmp_path / f"ni_SOC{soc}.csv", np.column_stack([e, spectrum(share), spectrum(share / 2)]),
-                   delimiter=",", header="Energy,TEY,FY", comments="")
+    nexafs_spectra(tmp_path)
     out = tmp_path / "nexafs"
     rc = main(["nexafs", "ratio", *map(str, sorted(tmp_path.glob("ni_*.csv"))), "--edge", "Ni-L3",
                "--soc-from-name", r"SOC(\d+)", "--out", str(out), "--quiet"])
