@@ -113,3 +113,31 @@ def test_noise_sigma_of_white_noise_on_a_trend():
     y = np.linspace(0, 5, 4000) ** 2 * 0.01 + rng.normal(0, 0.2, 4000)
     # MAD of 4000 samples: relative standard error ~2 %; 6 % is three of them
     assert_allclose(noise_sigma(y), 0.2, rtol=0.06)
+
+
+def test_starts_run_as_tasks_give_the_same_fit():
+    """``map_starts`` (``socscope fit ... --scheduler``): each start is sent, with the residual function,
+    through cloudpickle as Dask sends it, and the fit equals the one made in this process bit for bit."""
+    cloudpickle = pytest.importorskip("cloudpickle")
+    from socscope.sweep import map_points
+
+    rng = np.random.default_rng(5)
+    y = _decay(2.0, 3.0) + rng.normal(0.0, 0.01, X.size)
+    shipped_starts = []
+
+    def shipped(func, points):
+        shipped_starts.extend(points)
+        func = cloudpickle.loads(cloudpickle.dumps(func))
+        return [cloudpickle.loads(cloudpickle.dumps(r))
+                for r in map_points(func, [cloudpickle.loads(cloudpickle.dumps(p)) for p in points],
+                                    scheduler="serial")]
+
+    def fit(**kw):
+        return least_squares_fit(lambda v: (y - _decay(v["a"], v["k"])) / 0.01,
+                                 [Parameter("a", 1.0, (0.1, 10)), Parameter("k", 1.0, (0.1, 10))], rng=0,
+                                 n_starts=3, **kw)
+
+    here, tasks = fit(), fit(map_starts=shipped)
+    assert len(shipped_starts) == 3
+    assert here.values == tasks.values and here.intervals == tasks.intervals
+    assert here.diagnostics["starts"] == tasks.diagnostics["starts"]

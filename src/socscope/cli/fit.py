@@ -109,10 +109,24 @@ def _mass_flags(p) -> None:
                         "capacity)")
 
 
+def _map_starts(args):
+    """How the fit runs its starts: in this process, or on the Dask cluster of ``--scheduler``."""
+    if not getattr(args, "scheduler", None):
+        return None
+    import functools
+
+    from ..sweep import map_points
+
+    return functools.partial(map_points, scheduler=args.scheduler)
+
+
 def _common(p, seed: bool = True) -> None:
     if seed:
         p.add_argument("--seed", type=int, default=0, help="seed of the multi-start draws (default 0)")
         p.add_argument("--n-starts", type=int, default=2, help="optimiser starts (default 2)")
+        p.add_argument("--scheduler", default=None,
+                       help="run the starts as Dask tasks: 'local' (a cluster on this machine) or a scheduler "
+                            "address (tcp://scheduler:8786); needs socscope[sweep]; default: one after the other")
     p.add_argument("--level", type=float, default=0.95, help="confidence level of the intervals (default 0.95)")
     p.add_argument("--no-intervals", action="store_true", help="skip the profile-likelihood intervals")
     p.add_argument("--out", required=True, help="output folder")
@@ -262,7 +276,7 @@ def cmd_fit_particle(args) -> int:
     res = fit_particle_movie(data, mat, free=free, initial_theta=args.initial_theta, psf_fwhm_nm=args.psf_fwhm_nm,
                              cells_across=args.cells_across, shape=args.shape, use_voltage=not args.no_voltage,
                              n_starts=args.n_starts, rng=args.seed, level=args.level,
-                             intervals=not args.no_intervals)
+                             intervals=not args.no_intervals, map_starts=_map_starts(args))
     prov = _write_fit(args, res, out)
     if res.fitted is not None:
         _save_nc(res.fitted, out / "comparison.nc", prov)
@@ -342,7 +356,7 @@ def cmd_fit_electrode(args) -> int:
     res = fit_electrode_onsets(measured, opt.labels, mat, pixel_size_nm=pixel, protocol=args.protocol, free=free,
                                coverage=args.coverage, has_carbon=carbon, start={"contact_scale": args.contact_scale}, collector=args.collector, onset_noise=args.onset_noise,
                                n_starts=args.n_starts, rng=args.seed, level=args.level,
-                               intervals=not args.no_intervals)
+                               intervals=not args.no_intervals, map_starts=_map_starts(args))
     prov = _write_fit(args, res, out)
     if "onsets" in res.extra:
         _write_csv(out / "onsets.csv", res.extra["onsets"])

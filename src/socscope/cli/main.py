@@ -195,8 +195,19 @@ def _cmd_validate(args) -> int:
                                  "e.g. socscope validate sharma2022 --map")
         run_map(args.out, overwrite=args.overwrite, quick=args.quick, verbose=not args.quiet)
         return 0
+    if args.scheduler and not getattr(args, "sensitivity", False):
+        raise ParameterError(f"--scheduler {args.scheduler} runs the alternatives of --sensitivity as tasks; add "
+                             f"--sensitivity (e.g. socscope validate {args.name} --sensitivity --scheduler local)")
     if getattr(args, "sensitivity", False):
-        run_sensitivity(args.name, args.out, overwrite=args.overwrite, quick=args.quick, verbose=not args.quiet)
+        mapper = None
+        if args.scheduler:
+            import functools
+
+            from ..sweep import map_points
+
+            mapper = functools.partial(map_points, scheduler=args.scheduler)
+        run_sensitivity(args.name, args.out, overwrite=args.overwrite, quick=args.quick, verbose=not args.quiet,
+                        map_alternatives=mapper)
         return 0
     run_validation(args.name, args.out, overwrite=args.overwrite, quick=args.quick, verbose=not args.quiet,
                    provenance=command_provenance(args))
@@ -496,6 +507,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--sensitivity", action="store_true",
                    help="run every row under every named alternative of the unknown parameter sources and write "
                         "one table (rows x alternatives; xu2022, sharma2022; default folder ./sensitivity-NAME)")
+    v.add_argument("--scheduler", default=None,
+                   help="with --sensitivity: run each alternative as a Dask task: 'local' (a cluster on this "
+                        "machine) or a scheduler address (tcp://scheduler:8786); needs socscope[sweep]")
     v.add_argument("--map", action="store_true",
                    help="sharma2022: map first-charge step-likeness and second-charge asynchrony over pristine σ x "
                         "NMC-NMC contact size (12 runs, serial; writes map.csv, map.md, map.png; default "

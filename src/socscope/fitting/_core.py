@@ -293,7 +293,8 @@ def _solve(obj: _Objective, z0, lo, hi, *, max_nfev: int, diff_step: float):
 def least_squares_fit(residuals: Callable[[dict], np.ndarray], parameters: Sequence[Parameter], *,
                       n_starts: int = 3, rng=None, level: float = 0.95, intervals: bool = True,
                       max_nfev: int = 60, diff_step: float = 1e-3, scale_by_fit: bool = True,
-                      scan: int = 0, jac_step: float = 0.02, settings: dict | None = None) -> FitResult:
+                      scan: int = 0, jac_step: float = 0.02, settings: dict | None = None,
+                      map_starts: Callable | None = None) -> FitResult:
     """Fit parameters by weighted least squares with multi-start and profile intervals.
 
     Parameters
@@ -333,6 +334,12 @@ def least_squares_fit(residuals: Callable[[dict], np.ndarray], parameters: Seque
         misfit or underestimated noise widens the intervals.
     settings : dict, optional
         Stored in the result (model settings, seed, inputs).
+    map_starts : callable, optional
+        ``map_starts(func, starts) -> list``: how the starts are run. Default: one
+        after the other in this process. ``functools.partial(socscope.sweep.map_points,
+        scheduler="tcp://...")`` runs them as tasks on a Dask cluster (``socscope fit
+        ... --scheduler``); the residual function is then sent to the workers
+        (cloudpickle), and the result is the same as a serial fit's.
 
     Returns
     -------
@@ -371,9 +378,16 @@ def least_squares_fit(residuals: Callable[[dict], np.ndarray], parameters: Seque
             r0 = obj(z0)
             costs_scan.append(float(r0 @ r0))
         starts[0] = pts[int(np.argmin(costs_scan))]
+    def one_start(z0):
+        return _solve(obj, z0, lo, hi, max_nfev=max_nfev, diff_step=diff_step)
+
+    if map_starts is None:
+        sols = [one_start(z0) for z0 in starts]
+    else:
+        sols = list(map_starts(one_start, starts))
+        obj.nfev += int(sum(getattr(sol, "nfev", 0) for sol in sols))  # evaluated in other processes
     best, costs = None, []
-    for z0 in starts:
-        sol = _solve(obj, z0, lo, hi, max_nfev=max_nfev, diff_step=diff_step)
+    for sol in sols:
         costs.append(float(2 * sol.cost))
         if best is None or sol.cost < best.cost:
             best = sol

@@ -123,7 +123,8 @@ def fit_electrode_onsets(measured: pd.DataFrame, labels, material, *, pixel_size
                          collector: str = "bottom", contact_dilation_px: int = 1, onset_noise: float = 0.01,
                          step_noise: float | None = None, n_shells: int = 6, output_interval: float = 600.0,
                          initial_theta: float = 0.97, soc_basis: str = "practical", n_starts: int = 1, rng=None, level: float = 0.95,
-                         intervals: bool = True, max_nfev: int = 30, scan: int = 7) -> FitResult:
+                         intervals: bool = True, max_nfev: int = 30, scan: int = 7,
+                         map_starts=None) -> FitResult:
     """Fit σ scale, carbon coverage and contact size to measured per-particle onsets.
 
     Parameters
@@ -160,7 +161,7 @@ def fit_electrode_onsets(measured: pd.DataFrame, labels, material, *, pixel_size
         capacity (what :func:`~socscope.analysis.optical.analyze_movie` gives
         with ``mass_g`` and the material's ``capacity_mAh_g``) or all lattice
         sites (:func:`socscope.observe.electrode.site_capacity_Ah`).
-    n_starts, rng, level, intervals, max_nfev, scan
+    n_starts, rng, level, intervals, max_nfev, scan, map_starts
         See :func:`socscope.fitting.least_squares_fit`; the scan (7 points over the
         bounds by default) guards against the jumps of onsets that switch order.
 
@@ -226,7 +227,7 @@ def fit_electrode_onsets(measured: pd.DataFrame, labels, material, *, pixel_size
                 "soc_basis": soc_basis,
                 "scan": scan, "seed": rng if isinstance(rng, (int, type(None))) else "generator"}
     res = least_squares_fit(residuals, params, n_starts=n_starts, rng=rng, level=level, intervals=intervals,
-                            max_nfev=max_nfev, scan=scan, settings=settings)
+                            max_nfev=max_nfev, scan=scan, settings=settings, map_starts=map_starts)
     vals = {p.name: p.value for p in res.parameters}
     try:
         ds = fwd.simulate(vals)

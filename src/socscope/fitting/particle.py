@@ -520,7 +520,8 @@ def fit_particle_movie(data: ParticleData, material, *, free=("alpha", "k0"), st
                        psf_fwhm_nm: float | None = 265.0, cells_across: int | None = None,
                        shape: str = "mask", radius_m: float | None = None, n_shells: int = 20, flux: str = "chemical",
                        use_voltage: bool = True, n_starts: int = 2, rng=None, level: float = 0.95,
-                       intervals: bool = True, min_snr: float = 5.0, max_nfev: int = 40) -> FitResult:
+                       intervals: bool = True, min_snr: float = 5.0, max_nfev: int = 40,
+                         map_starts=None) -> FitResult:
     """Fit α, a D(θ) shape parameter, k0 and the calibration to one particle's movie.
 
     Parameters
@@ -554,7 +555,7 @@ def fit_particle_movie(data: ParticleData, material, *, free=("alpha", "k0"), st
     flux : {"chemical", "thermodynamic"}
     use_voltage : bool
         Add the recorded voltage to the objective (needed for k0).
-    n_starts, rng, level, intervals, max_nfev
+    n_starts, rng, level, intervals, max_nfev, map_starts
         See :func:`socscope.fitting.least_squares_fit`.
     min_snr : float
         A movie whose mean contrast changes by less than ``min_snr`` times its
@@ -604,7 +605,7 @@ def fit_particle_movie(data: ParticleData, material, *, free=("alpha", "k0"), st
                                       "contrast_change": change, "contrast_change_floor": floor},
                          settings=settings)
     res = least_squares_fit(fwd.residuals, params, n_starts=n_starts, rng=rng, level=level, intervals=intervals,
-                            max_nfev=max_nfev, settings=settings)
+                            max_nfev=max_nfev, settings=settings, map_starts=map_starts)
     vals = {p.name: p.value for p in res.parameters}
     try:
         _, c, v, ds = fwd.predict(vals)
