@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import shlex
 
 import numpy as np
 import pandas as pd
@@ -54,6 +55,8 @@ def test_fit_gitt_writes_outputs_and_refuses_to_overwrite(gitt_csv, tmp_path, ca
     assert_allclose(mat.D(tab["theta_mid"].to_numpy()), tab["D_model"], rtol=1e-3)
     prov = json.loads((out / "provenance.json").read_text())
     assert prov["inputs"][0]["sha256"] and prov["settings"]["radius_m"] == 2e-6
+    # the command given to main (not the test runner's command line)
+    assert prov["command"] == shlex.join(["socscope", *args])
     assert main(args) == 2
     assert "--overwrite" in capsys.readouterr().err
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from .._filemode import default_dir_mode
 from ..errors import SocscopeError
+from ._quicklook import command_provenance
 from ._common import _usage, _write_tables
 from ._flags import not_an_input, positive
 
@@ -174,7 +175,6 @@ def _level_steps(text: str) -> tuple:
 
 def cmd_afm_analyze(args) -> int:
     """Analyse maps per particle and SOC and write :data:`AFM_OUTPUTS`."""
-    from .._provenance import provenance
     from ..analysis.afm import analyze_maps, read_soc_table
 
     out = Path(args.out)
@@ -205,7 +205,7 @@ def cmd_afm_analyze(args) -> int:
                               labels=labels, progress=bar)
     finally:
         bar.close()
-    prov = provenance(inputs=[p for p in inputs if p], settings=result.settings, argv=getattr(args, "argv_", None))
+    prov = command_provenance(args, inputs=inputs, settings=result.settings)
     tmp = _staging(out, "afm")
     try:
         _write_afm(tmp, result, prov)
@@ -264,7 +264,8 @@ def _write_afm(folder: Path, result, prov) -> None:
                "n_particles": len(result.particles), "per_soc": result.summary.to_dict(orient="records"),
                "outputs": list(AFM_OUTPUTS)}
     _write_json(folder / "summary.json", summary)
-    _write_json(folder / "provenance.json", prov)
+    from ..io.results import write_provenance
+    write_provenance(folder, prov)
     _afm_figures(folder, result)
 
 
@@ -306,7 +307,6 @@ def _references(items) -> dict:
 
 def cmd_nexafs_ratio(args) -> int:
     """The L3 ratio of every spectrum and channel: :data:`NEXAFS_OUTPUTS`."""
-    from .._provenance import provenance
     from ..analysis.nexafs import analyze_spectra
 
     out = Path(args.out)
@@ -317,7 +317,7 @@ def cmd_nexafs_ratio(args) -> int:
                             references=refs or None, normalize_i0=args.i0)
     settings = {"edge": args.edge, "channels": args.channels, "soc_pattern": args.soc_from_name,
                 "references": refs, "normalize_i0": args.i0}
-    prov = provenance(inputs=inputs, settings=settings, argv=getattr(args, "argv_", None))
+    prov = command_provenance(args, inputs=inputs, settings=settings)
     tmp = _staging(out, "nexafs")
     try:
         from ..io.results import write_text_atomic
@@ -325,7 +325,8 @@ def cmd_nexafs_ratio(args) -> int:
         write_text_atomic(tmp / "ratios.csv", table.to_csv(index=False))
         _write_json(tmp / "summary.json", {"settings": settings, "spectra": table.to_dict(orient="records"),
                                            "outputs": list(NEXAFS_OUTPUTS)})
-        _write_json(tmp / "provenance.json", prov)
+        from ..io.results import write_provenance
+        write_provenance(tmp, prov)
         import matplotlib
 
         matplotlib.use("Agg")

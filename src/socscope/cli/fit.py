@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SocscopeError
+from ._quicklook import command_provenance
 from ._common import _usage
 from ._flags import not_an_input, positive
 
@@ -210,12 +211,6 @@ def _write_tiff(path: Path, stack) -> None:
             tmp.unlink()
 
 
-def _provenance(args, inputs, seed, settings):
-    from .._provenance import provenance
-
-    return provenance(inputs=inputs, seed=seed, settings=settings)
-
-
 def _save_nc(ds, path: Path, prov) -> None:
     from .._provenance import attach_provenance
     from ..io.results import save_results
@@ -231,7 +226,7 @@ def _save_nc(ds, path: Path, prov) -> None:
 def _write_fit(args, res, out: Path) -> dict:
     """Create ``out``; write a movie fit's ``fit.json`` and ``parameters.csv``; return the provenance of its files."""
     out.mkdir(parents=True, exist_ok=True)
-    prov = _provenance(args, [args.movie, args.cycler], args.seed, res.settings)
+    prov = command_provenance(args, inputs=[args.movie, args.cycler], seed=args.seed, settings=res.settings)
     _write_json(out / "fit.json", res.summary())
     _write_csv(out / "parameters.csv", res.table())
     return prov
@@ -284,7 +279,8 @@ def cmd_fit_particle(args) -> int:
         save_figure(plot_particle_residuals(res.fitted), out / "residual_maps.png")
         save_figure(plot_particle_fit(res.fitted), out / "traces.png")
         _write_tiff(out / "side_by_side.tif", side_by_side(res.fitted))
-    _write_json(out / "provenance.json", prov)
+    from ..io.results import write_provenance
+    write_provenance(out, prov)
     _report(args, res, out)
     return 0
 
@@ -307,7 +303,7 @@ def cmd_fit_gitt(args) -> int:
                    series_resistance=not args.no_series_resistance, ocv=args.ocv, level=args.level,
                    intervals=not args.no_intervals)
     out.mkdir(parents=True, exist_ok=True)
-    prov = _provenance(args, [args.cycler], None, fit.settings)
+    prov = command_provenance(args, inputs=[args.cycler], seed=None, settings=fit.settings)
     _write_csv(out / "gitt_fit.csv", fit.table)
     save(fit.material, out / "material.toml", overwrite=True)
     fig = _plt().figure(figsize=(6, 4))
@@ -317,7 +313,8 @@ def cmd_fit_gitt(args) -> int:
     summary = {"pulses": len(fit.table), "identifiable_pulses": n_ok, "settings": fit.settings,
                "table": json.loads(fit.table.to_json(orient="records"))}
     _write_json(out / "fit.json", summary)
-    _write_json(out / "provenance.json", prov)
+    from ..io.results import write_provenance
+    write_provenance(out, prov)
     if not args.quiet:
         print(f"model-based GITT: D fitted on {n_ok} of {len(fit.table)} pulses "
               f"({int(fit.table['long_pulse'].sum())} long); outputs in {out}/")
@@ -365,6 +362,7 @@ def cmd_fit_electrode(args) -> int:
         save_figure(fig, out / "onsets.png")
     if res.fitted is not None:
         _save_nc(res.fitted, out / "electrode.nc", prov)
-    _write_json(out / "provenance.json", prov)
+    from ..io.results import write_provenance
+    write_provenance(out, prov)
     _report(args, res, out)
     return 0

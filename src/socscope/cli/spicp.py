@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SocscopeError
+from ._quicklook import command_provenance
 from ._flags import not_an_input, positive
 
 __all__ = ["add_population_parser", "add_spicp_parser"]
@@ -59,7 +60,6 @@ def _events(path: Path, args):
 
 
 def _cmd_calibrate(args) -> int:
-    from .._provenance import provenance
     from ..analysis.spicp import calibrate_ratios, intensity_ratios
     from ..io.results import atomic_target
     from ..io.spicp import write_calibration
@@ -78,7 +78,7 @@ def _cmd_calibrate(args) -> int:
         li, mn, _ = _events(f, args)
         ratios.append(intensity_ratios(li, mn, source=str(f)))
     cal, fits = calibrate_ratios(ratios, dol, clip=args.clip, sources=[f.name for f in files])
-    prov = provenance(inputs=files, settings={"dol": dol, "clip": args.clip}, argv=getattr(args, "argv_", None))
+    prov = command_provenance(args, inputs=files, settings={"dol": dol, "clip": args.clip})
     write_calibration(cal.to_dict(), args.out, overwrite=args.overwrite, provenance=prov)
     if not args.quiet:
         print(f"{'reference':<24} {'DOL':>5} {'particles':>9} {'mean ratio':>11} {'sigma':>8} {'chi2/dof':>9}")
@@ -95,7 +95,6 @@ def _cmd_calibrate(args) -> int:
 def _cmd_analyze(args) -> int:
     import pandas as pd
 
-    from .._provenance import PROVENANCE_FILE, provenance
     from ..analysis.spicp import (
         Threshold,
         diverging_fractions,
@@ -146,10 +145,9 @@ def _cmd_analyze(args) -> int:
     write_text_atomic(out / "particles.csv", pd.concat(rows).to_csv(index=False))
     write_text_atomic(out / "fractions.csv", table.to_csv())
     write_text_atomic(out / "summary.json", json.dumps(summary, indent=2, default=float) + "\n")
-    write_text_atomic(out / PROVENANCE_FILE, json.dumps(
-        provenance(inputs=files + [Path(args.calibration)], settings={"expected_dol": args.expected_dol},
-                   argv=getattr(args, "argv_", None)),
-        indent=2) + "\n")
+    from ..io.results import write_provenance
+    write_provenance(out, command_provenance(args, inputs=files + [Path(args.calibration)],
+                                             settings={"expected_dol": args.expected_dol}))
     if not args.no_figures:
         from ..plotting._common import save_figure
         from ..plotting.spicp import (
@@ -259,7 +257,7 @@ def add_spicp_parser(sub) -> None:
 # ---------------------------------------------------------------------------------------------
 
 def _cmd_population(args) -> int:
-    from .._provenance import attach_provenance, provenance
+    from .._provenance import attach_provenance
     from ..io.results import atomic_target, save_results, write_text_atomic
     from ..observe.spicp import spicp_events
     from ..simulate.population import ContactLossRule, simulate_population
@@ -317,8 +315,8 @@ def _cmd_population(args) -> int:
         if bar is not None:
             bar.close()
     inputs = [p for p in (args.material, args.ratio_cv_from) if p and Path(p).is_file()]
-    prov = provenance(inputs=inputs, seed=args.seed, settings={"particles": args.particles, "isolated": args.isolated},
-                      argv=getattr(args, "argv_", None))
+    prov = command_provenance(args, inputs=inputs, seed=args.seed,
+                              settings={"particles": args.particles, "isolated": args.isolated})
     save_results(attach_provenance(ds, prov), args.out, overwrite=args.overwrite)
     if args.spicp:
         ev = spicp_events(ds.dol.values, ds.diameter_um.values, rng=rng, ratio_cv=ratio_cv,

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from ..errors import SocscopeError
+from ._quicklook import command_provenance
 from ._flags import not_an_input
 
 __all__ = ["add_sweep_parser", "cmd_sweep"]
@@ -76,12 +77,10 @@ def cmd_sweep(args) -> int:
     not_an_input([out], [args.file])
     if out.suffix != ".zarr":
         raise SocscopeError(f"--out {out} must be a .zarr folder, e.g. sweep.zarr")
-    from .._provenance import provenance
 
     definition = load_sweep(args.file)  # everything is checked before any work starts
-    prov = provenance(inputs=[args.file], seed=definition.seed,
-                      settings={"scheduler": str(_scheduler(args.scheduler)), "workers": args.workers},
-                      argv=getattr(args, "argv_", None))
+    prov = command_provenance(args, inputs=[args.file], seed=definition.seed,
+                              settings={"scheduler": str(_scheduler(args.scheduler)), "workers": args.workers})
     bar = _PointBar(args.quiet)
     try:
         report = run_sweep(definition, out, scheduler=_scheduler(args.scheduler), n_workers=args.workers,
@@ -180,11 +179,10 @@ def _analyze_one(job: dict) -> dict:
 
 def cmd_analyze_batch(args) -> int:
     """Run ``socscope optical analyze-batch``: every movie in its own folder, one table of all summaries."""
-    import json
 
     import pandas as pd
 
-    from .._provenance import PROVENANCE_FILE, provenance
+    from .._provenance import PROVENANCE_FILE
     from ..io.results import write_text_atomic
     from ..sweep import map_points
 
@@ -229,9 +227,10 @@ def cmd_analyze_batch(args) -> int:
         bar.close()
     table = pd.DataFrame(rows)
     write_text_atomic(out / BATCH_TABLE, table.to_csv(index=False))
-    prov = provenance(inputs=inputs, settings={"movies": len(movies), "scheduler": str(args.scheduler or "local")},
-                      argv=getattr(args, "argv_", None))
-    write_text_atomic(out / PROVENANCE_FILE, json.dumps(prov, indent=2, default=str) + "\n")
+    prov = command_provenance(args, inputs=inputs,
+                              settings={"movies": len(movies), "scheduler": str(args.scheduler or "local")})
+    from ..io.results import write_provenance
+    write_provenance(out, prov)
     failed = table[table.status != "done"]
     if not args.quiet:
         print(f"wrote {out}/  ({len(table) - len(failed)} of {len(table)} movies analysed; table {BATCH_TABLE})")
