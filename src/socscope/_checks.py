@@ -20,7 +20,7 @@ import numpy as np
 from .errors import ParameterError
 
 __all__ = ["callable_or_none", "finite_float", "flag", "fraction", "in_range", "instance_of", "number_pair",
-           "number", "path_argument", "positive_float", "real_array", "size_metres", "sorted_times", "whole_number"]
+           "number", "path_argument", "positive_float", "real_array", "sorted_times", "whole_number"]
 
 
 def _real(name: str, value: Any, unit: str, example: str, error=ParameterError, owner: str = "") -> float:
@@ -164,16 +164,7 @@ def real_array(name: str, value: Any, *, example: str, error=ParameterError, own
 
 #: sizes of particles and cells [m]: below 1e-10 m (an atom) a size is a unit slip or a typo; it
 #: would fail later as θ = NaN
-MIN_SIZE_M, MAX_SIZE_M = 1e-10, 1e-2
-
-
-def size_metres(name: str, value: Any, *, example: str = "2e-6", error=ParameterError, owner: str = "") -> float:
-    """A length in metres between 1e-10 m (an atom) and 1 cm."""
-    v = positive_float(name, value, unit=" m", example=example, error=error, owner=owner)
-    if not MIN_SIZE_M <= v <= MAX_SIZE_M:
-        raise error(f"{_of(owner)}{name} = {value!r} m must lie in [{MIN_SIZE_M:g}, {MAX_SIZE_M:g}] m (sizes are in "
-                    f"metres: 2 µm is {name}=2e-6)")
-    return v
+MIN_SIZE_M = 1e-10
 
 
 def number(name: str, value: Any, *, unit: str = "", example: str = "1.0", error=ParameterError,

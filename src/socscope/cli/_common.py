@@ -53,15 +53,6 @@ def _progress_bar(total_s: float | None, desc: str, *, estimated: bool = False):
     return bar, bar
 
 
-def _known_duration(steps) -> float | None:
-    total = 0.0
-    for s in steps:
-        if getattr(s, "duration", None) is None:  # trains and condition-ended steps
-            return None
-        total += s.duration
-    return total
-
-
 def _estimated_duration(steps) -> tuple[float | None, bool]:
     """The protocol's duration [s] and whether it is an estimate.
 

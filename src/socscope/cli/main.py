@@ -20,8 +20,8 @@ import numpy as np
 from .. import __version__
 from ..errors import ParameterError, SocscopeError, SocscopeWarning, SolverError
 from ..io.results import check_output_folder, output_folder, write_text_atomic
-from ._common import (  # noqa: F401 - _ProgressBar, _known_duration: importable from here as before
-    _estimated_duration, _known_duration, _material_from_args, _material_named, _progress_bar, _ProgressBar, _usage,
+from ._common import (  # noqa: F401 - _ProgressBar: importable from here as before
+    _estimated_duration, _material_from_args, _material_named, _progress_bar, _ProgressBar, _usage,
 )
 from ._flags import material_files, netcdf_out, not_an_input, plausible_mass, plausible_size_um
 

@@ -90,7 +90,6 @@ class _ElectrodeForward:
         self.protocol = protocol
         self.kw = {"pixel_size_nm": pixel_size_nm, "collector": collector, "contact_dilation_px": contact_dilation_px}
         self.has_carbon = has_carbon
-        self.coverage = coverage
         self.n_shells = n_shells
         self.output_interval = output_interval
         self.initial_theta = initial_theta

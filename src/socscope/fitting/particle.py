@@ -389,7 +389,6 @@ class _ParticleForward:
         self.out_times = data.time_s if not self.use_voltage else np.unique(
             np.concatenate([data.time_s, data.voltage_samples[0]]))
         mask = data.mask
-        self.frames = np.arange(1, data.contrast.shape[0])  # frame 0 is the reference (contrast 0)
         pixel_m = data.pixel_size_nm * 1e-9
         if shape == "sphere":
             r = math.sqrt(mask.sum() / math.pi) * pixel_m if radius_m is None else float(radius_m)
@@ -414,7 +413,6 @@ class _ParticleForward:
                                  "raise cells_across")
         sizes = np.bincount(lab.ravel())[1:]
         coarse = lab == (int(np.argmax(sizes)) + 1)
-        self.coarse = coarse
         self.geometry = Mask(coarse, f * pixel_m)
         self.sim_kw = {}
         # each fine mask pixel reads the coarse cell under it, or the nearest one inside

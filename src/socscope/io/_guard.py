@@ -1,8 +1,7 @@
 """One wrapper for every reader: whatever a parsing library raises becomes a
 :class:`~socscope.errors.FileFormatError` that names the file and what was expected.
 
-Readers call their library inside ``with reading(path, "an Igor binary wave (.ibw)"):``
-or decorate themselves with ``@reader("a Maccor text export")``. Errors socscope raises
+Readers call their library inside ``with reading(path, "an Igor binary wave (.ibw)"):``. Errors socscope raises
 on purpose pass through unchanged; ``KeyboardInterrupt`` and ``SystemExit`` are never
 caught. A ``MemoryError`` (a damaged header announcing a huge array) and a
 ``RecursionError`` (a symlink loop, a nested structure) are reported like any other damage.
@@ -11,13 +10,11 @@ caught. A ``MemoryError`` (a damaged header announcing a huge array) and a
 from __future__ import annotations
 
 import contextlib
-import functools
 from pathlib import Path
-from typing import Callable
 
 from ..errors import FileFormatError, SocscopeError
 
-__all__ = ["reading", "reader", "file_error"]
+__all__ = ["reading", "file_error"]
 
 
 def file_error(path, what: str, exc: BaseException | None = None, *, detail: str = "") -> FileFormatError:
@@ -48,17 +45,3 @@ def reading(path, what: str):
         raise
     except BaseException as exc:  # noqa: BLE001 - libraries raise anything on damaged files
         raise file_error(Path(path), what, exc) from None
-
-
-def reader(what: str) -> Callable:
-    """Decorator form of :func:`reading` for a function whose first argument is the path."""
-
-    def wrap(func):
-        @functools.wraps(func)
-        def inner(path, *args, **kwargs):
-            with reading(path, what):
-                return func(path, *args, **kwargs)
-
-        return inner
-
-    return wrap

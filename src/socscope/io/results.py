@@ -73,13 +73,12 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def clean_leftovers(folder, name: str | None = None) -> list[Path]:
+def clean_leftovers(folder) -> list[Path]:
     """Remove the temporary files and folders a killed run left in ``folder``; return what was removed.
 
     Only names of the pattern this module writes (``.NAME.<pid>.XXXX.tmp``,
     ``.NAME.partial.<pid>.XXXX``, and ``.optical.partial.*`` of earlier
-    versions) whose process no longer runs are touched; ``name`` limits it
-    to the leftovers of one output. A leftover folder that still holds the
+    versions) whose process no longer runs are touched. A leftover folder that still holds the
     replaced outputs of an interrupted swap (``.replaced``) is reported, not
     removed: it holds the only copy of them. Each removal is announced with a
     :class:`~socscope.errors.SocscopeWarning`.
@@ -94,11 +93,11 @@ def clean_leftovers(folder, name: str | None = None) -> list[Path]:
         m = _LEFTOVER.match(entry.name)
         if m is not None:
             pid = int(m["pid"] or m["dpid"])
-            if (name is not None and m["name"] != name) or _alive(pid):
+            if _alive(pid):
                 continue
         else:
             old = _LEGACY.match(entry.name)
-            if old is None or not entry.is_dir() or (name is not None and old["name"] not in (name, "optical")):
+            if old is None or not entry.is_dir():
                 continue
         if entry.is_dir() and not entry.is_symlink():
             if (entry / ".replaced").is_dir() and any((entry / ".replaced").iterdir()):

@@ -1253,10 +1253,10 @@ def _step_table(plans, events, step_idx, charges, mass) -> dict:
         "step_sentence": (("step_index",), np.array([p.step.sentence for p in plans], dtype=object),
                           {"units": "1", "long_name": "protocol step (text)"}),
         "step_end_time": (("step_index",), np.array([e[2] for e in events]), {"units": "s", "long_name": "time the step ended"}),
-        "step_voltage_min": (("step_index",), np.array([e[7] if len(e) > 7 else np.nan for e in events]),
+        "step_voltage_min": (("step_index",), np.array([e[7] for e in events]),
                              {"units": "V", "long_name": "lowest voltage in the step, over the recorded samples "
                                                          "and (electrodes, 2D particles) every solver step"}),
-        "step_voltage_max": (("step_index",), np.array([e[8] if len(e) > 8 else np.nan for e in events]),
+        "step_voltage_max": (("step_index",), np.array([e[8] for e in events]),
                              {"units": "V", "long_name": "highest voltage in the step, over the recorded samples "
                                                          "and (electrodes, 2D particles) every solver step"}),
         "step_end_reason": (("step_index",), np.array([e[3] for e in events], dtype=object),

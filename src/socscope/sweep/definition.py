@@ -478,9 +478,3 @@ def _check_protocols(ck: _Checker, base: dict, axes: dict) -> None:
 def fill_protocol(protocol, c_rate) -> list[str]:
     """The protocol's sentences with ``{c_rate}`` replaced by ``c_rate`` (written with ``%g``)."""
     return [s.replace("{c_rate}", f"{c_rate:g}") if c_rate is not None else s for s in protocol]
-
-
-def all_points(definition: SweepDefinition):
-    """Every point's settings, in index order."""
-    return (definition.point(i) for i in range(definition.n_points))
-
