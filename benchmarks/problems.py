@@ -73,7 +73,7 @@ def _problem_d(exponent: float):
 
 
 def _with_problem_d(exponent: float, label: str):
-    """ni88-xu2022 (capacity, density, c_max) with the problem's own D(θ) put in, checked against it.
+    """ni88-xu2022 (capacity, density, c_max) with the problem's own D(θ) put in.
 
     Pinned: the shipped ni88 D(θ) is a measured NMC811 shape, so a problem that defines its D(θ)
     sets it here rather than relying on a default.
@@ -86,10 +86,6 @@ def _with_problem_d(exponent: float, label: str):
     base = ss.materials.get("ni88-xu2022")
     mat = dataclasses.replace(base, D=Property("D", "m2/s", d, source=f"benchmark problem {label} (benchmarks/README.md)",
                                                formula=f"1e-4·10^({exponent:g} + 2/(1 + exp((θ − 0.87)/0.03)))"))
-    th = np.array([0.2, 0.5, 0.8, 0.87, 0.95, 0.99])
-    got = np.asarray(mat.D(th), dtype=float)
-    # the material evaluates the same closed form: agreement to round-off
-    assert np.allclose(got, d(th), rtol=1e-12, atol=0), (got, d(th))
     return mat
 
 

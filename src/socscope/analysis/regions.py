@@ -704,10 +704,10 @@ def particle_stats(image, labels, *, pixel_size_nm: float | None = None, prefix:
     s = start[index] if index.size else np.zeros(0, np.int64)
     has = n > 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        total = np.bincount(owners, weights=values, minlength=size)[index]
+        sums = np.bincount(owners, weights=values, minlength=size)
+        total = sums[index]
         mean = np.where(has, total / np.where(has, n, 1), np.nan)
-        dev = values - np.repeat(np.where(n_all > 0, np.bincount(owners, weights=values, minlength=size)
-                                          / np.maximum(n_all, 1), 0.0), n_all)
+        dev = values - np.repeat(np.where(n_all > 0, sums / np.maximum(n_all, 1), 0.0), n_all)
         var = np.bincount(owners, weights=dev * dev, minlength=size)[index] / np.where(has, n, 1)
     last = np.maximum(values.size - 1, 0)
     pick = lambda k: np.where(has, values[np.clip(k, 0, last)] if values.size else np.nan, np.nan)

@@ -392,7 +392,9 @@ def least_squares_fit(residuals: Callable[[dict], np.ndarray], parameters: Seque
         if best is None or sol.cost < best.cost:
             best = sol
     z = best.x
-    r = obj(z)
+    # the optimiser's residuals at its solution (one model run fewer); starts run elsewhere left this
+    # objective without its residual count, which one run here sets
+    r = np.asarray(best.fun, dtype=float) if obj.n_data is not None else obj(z)
     chi2 = float(r @ r)
     n = r.size
     p = len(obj.free)
