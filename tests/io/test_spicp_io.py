@@ -89,3 +89,10 @@ def test_calibration_file_round_trip(tmp_path):
         load_calibration(_write(tmp_path / "x.toml", "a = 1\n"))
     with pytest.raises(FileFormatError, match="not readable"):
         load_calibration(_write(tmp_path / "y.toml", "a = [\n"))
+
+
+@pytest.mark.parametrize("reader", [read_events, read_transient])
+def test_a_missing_path_is_named(reader):
+    # None where a path belongs: the reader's own error (it was a bare TypeError from pathlib)
+    with pytest.raises(FileFormatError, match="path is needed"):
+        reader(None)

@@ -131,7 +131,7 @@ def read_events(path, *, columns: dict | None = None) -> pd.DataFrame:
         names the file, column and row).
     """
     _check_columns(columns, ("li", "mn"))
-    path = Path(path) if not isinstance(path, Path) else path
+    path = path_argument(path, what="an SP-ICP-OES event table path", example="sample.csv", error=FileFormatError)
     raw = _table(path, "an SP-ICP-OES event table (CSV/TXT with Li and Mn intensity columns)")
     li_col = _find(path, raw, "li", columns, "'li': 'Li 670.776', 'mn': 'Mn 257.611'")
     mn_col = _find(path, raw, "mn", columns, "'li': 'Li 670.776', 'mn': 'Mn 257.611'")
@@ -161,7 +161,7 @@ def read_transient(path, *, columns: dict | None = None) -> pd.DataFrame:
     ``attrs["time_unit"] = "reading"``).
     """
     _check_columns(columns, ("time", "li", "mn"))
-    path = Path(path) if not isinstance(path, Path) else path
+    path = path_argument(path, what="an SP-ICP-OES transient path", example="transient.csv", error=FileFormatError)
     raw = _table(path, "an SP-ICP-OES transient (time, Li and Mn columns)")
     example = "'time': 'Time (s)', 'li': 'Li 670.776', 'mn': 'Mn 257.611'"
     li_col = _find(path, raw, "li", columns, example)
