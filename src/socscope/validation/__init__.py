@@ -379,7 +379,9 @@ def run_sensitivity(name: str, out=None, *, overwrite: bool = False, quick: bool
     ax.set_yticks(range(len(first)), [r.id for r in first], fontsize=8)
     ax.set_title(f"{name}: rows holding (green) under each alternative", fontsize=9)
     save_figure(fig, out / "sensitivity.png")
-    write_text_atomic(out / "provenance.json", json.dumps(provenance(), indent=1))
+    from ..io.results import write_provenance
+
+    write_provenance(out, provenance())
     if verbose:
         print(f"wrote {out}/ ({wall:.0f} s)")
     return long

@@ -817,7 +817,6 @@ def run_map(out=None, *, overwrite: bool = False, quick: bool = False, verbose: 
     pandas.DataFrame
         The map (see :func:`sigma_contact_map`).
     """
-    import json
     import time
     from pathlib import Path
 
@@ -833,7 +832,9 @@ def run_map(out=None, *, overwrite: bool = False, quick: bool = False, verbose: 
     write_text_atomic(out / "map.csv", table.to_csv(index=False))
     write_text_atomic(out / "map.md", _map_markdown(table, quick, wall))
     make_map_figure(table, out / "map.png")
-    write_text_atomic(out / "provenance.json", json.dumps(provenance(), indent=1))
+    from ..io.results import write_provenance
+
+    write_provenance(out, provenance())
     if verbose:
         print(f"wrote {out}/ ({wall:.0f} s)")
     return table
