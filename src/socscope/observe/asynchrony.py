@@ -169,24 +169,19 @@ def _logistic_jac(x, a, b, s0, w):
 
 
 def _derived(a, b, s0, w, s_start, s_end):
-    """Onset, midpoint, width, amplitude and step-likeness of a fitted logistic in its window."""
+    """Onset, midpoint, width and amplitude of a fitted logistic in its window."""
     La = expit((s_start - s0) / w)
     Lb = expit((s_end - s0) / w)
     dL = Lb - La
     amplitude = b * dL
-    span = abs(s_end - s_start)
     if abs(dL) < 1e-12:
-        return np.nan, np.nan, np.nan, amplitude, np.nan
+        return np.nan, np.nan, np.nan, amplitude
 
     def at(q):
         return s0 + w * logit(np.clip(La + q * dL, 1e-300, 1 - 1e-16))
 
     on, mid, hi = at(0.1), at(0.5), at(0.9)
-    lo_s, hi_s = min(s_start, s_end), max(s_start, s_end)
-    s_peak = min(max(s0, lo_s), hi_s)  # the steepest point within the window
-    Lp = expit((s_peak - s0) / w)
-    slope = Lp * (1 - Lp) / w / abs(dL)
-    return on, mid, abs(hi - on), amplitude, slope * span
+    return on, mid, abs(hi - on), amplitude
 
 
 #: default smoothing of the derivative in :func:`switching` [SOC]
@@ -449,7 +444,7 @@ def fit_transition(soc, signal, *, direction: str = "auto", noise: float | None 
                              False, "rising" if sign_along > 0 else "falling", sigma, s_start, s_end,
                              nan, nan, nan, nan, int(s.size))
     a, b, s0, w = (float(v) for v in best)
-    on, mid, width, amp, _ = _derived(a, b, s0, w, s_start, s_end)
+    on, mid, width, amp = _derived(a, b, s0, w, s_start, s_end)
     # the switch of the fitted curve, on a fine grid over the window (the
     # derivative of noisy data would need smoothing; the fit is the smooth trace)
     fine = np.linspace(min(s_start, s_end), max(s_start, s_end), 4001)

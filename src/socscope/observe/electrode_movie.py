@@ -245,15 +245,8 @@ def render_top_layer(
     sel = np.atleast_1d(_frame_selection(frames, n_time))
     if sel.size == 0:
         raise ParameterError(f"frames = {frames!r} selects no sample of the {n_time} times")
+    # _top_scene refuses a movie above MAX_MOVIE_BYTES before it builds any image
     labels, particle, centres, radii, origin = _top_scene(ds, px, psf_fwhm_nm, n_frames=sel.size)
-    need = sel.size * labels.size * np.dtype(np.float64).itemsize
-    if need > MAX_MOVIE_BYTES:
-        per_frame = labels.size * 8
-        raise ParameterError(
-            f"render_top_layer: {sel.size} frames of {labels.shape[0]} x {labels.shape[1]} pixels at "
-            f"{px:g} nm would take {need / 2**30:.1f} GiB (the limit is {MAX_MOVIE_BYTES / 2**30:g} GiB); raise "
-            f"pixel_size_nm (e.g. 100), or render a few frames at a time, e.g. frames=slice(0, "
-            f"{max(1, MAX_MOVIE_BYTES // per_frame)})")
     theta = np.asarray(ds[var].values, dtype=float)[np.ix_(sel, particle)]
     soc = cell_soc(ds)[sel] if "theta_mean" in ds else None
     movie = synthetic_movie(
