@@ -595,14 +595,13 @@ def _find_layout(text: str) -> _Layout | None:
     return None
 
 
-def _read_text_layout(path: Path, layout: _Layout | None = None, vendor: str | None = None) -> pd.DataFrame:
+def _read_text_layout(path: Path, vendor: str | None = None) -> pd.DataFrame:
     """Read a vendor's text export (layout detected from the content)."""
     with open(path, "rb") as fh:
         head = fh.read(262144)
         fh.seek(max(0, path.stat().st_size - 65536))
         tail = fh.read()
-    if layout is None:
-        layout = _find_layout(head.decode("latin-1"))
+    layout = _find_layout(head.decode("latin-1"))
     if layout is None or (vendor and layout.vendor != vendor):
         raise FileFormatError(f"{path}: no {vendor or 'cycler'} table header found in its first 300 lines")
     raw = pd.read_csv(path, sep=layout.sep, skiprows=layout.row, header=0, decimal=layout.decimal,
