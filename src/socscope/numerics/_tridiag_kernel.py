@@ -13,6 +13,10 @@ Events are described by data instead of Python callables:
 ``kind`` 0 = mean of the state (volume-weighted), 1 = minimum and
 2 = maximum over boundary elements of the reconstructed surface value
 ``K⁻¹(w1 K(u[bcell]) + w2 K(u[bcell2]) − qd)``, each compared with ``target``.
+A second reconstruction (``tc1, tc2, tw1, tw2, tqd``), the *trace*, is kept
+as its lowest and highest value over every accepted step: what a caller
+needs for the extremes of a quantity between output samples (a particle's
+voltage is a function of its surface θ at a constant current).
 """
 
 from __future__ import annotations
@@ -102,6 +106,17 @@ def _kinv(lo, hi, kt, dt, kv):
 
 
 @cached_njit
+def _surface_value(y, j, bcell, bcell2, w1, w2, qd, lo, hi, kt, dt):
+    """The reconstructed surface value of boundary element ``j`` (module docstring)."""
+    kc, _ = _kval(lo, hi, kt, dt, y[bcell[j]])
+    kc = w1[j] * kc - qd[j]
+    if w2[j] != 0.0:
+        k2, _ = _kval(lo, hi, kt, dt, y[bcell2[j]])
+        kc += w2[j] * k2
+    return _kinv(lo, hi, kt, dt, kc)
+
+
+@cached_njit
 def _events(y, V, vtot, ev_kind, ev_target, bcell, bcell2, w1, w2, qd, lo, hi, kt, dt, out):
     for e in range(ev_kind.size):
         kind = ev_kind[e]
@@ -113,12 +128,7 @@ def _events(y, V, vtot, ev_kind, ev_target, bcell, bcell2, w1, w2, qd, lo, hi, k
         else:
             best = np.inf if kind == 1 else -np.inf
             for j in range(bcell.size):
-                kc, _ = _kval(lo, hi, kt, dt, y[bcell[j]])
-                kc = w1[j] * kc - qd[j]
-                if w2[j] != 0.0:
-                    k2, _ = _kval(lo, hi, kt, dt, y[bcell2[j]])
-                    kc += w2[j] * k2
-                us = _kinv(lo, hi, kt, dt, kc)
+                us = _surface_value(y, j, bcell, bcell2, w1, w2, qd, lo, hi, kt, dt)
                 if kind == 1:
                     if us < best:
                         best = us
@@ -126,6 +136,17 @@ def _events(y, V, vtot, ev_kind, ev_target, bcell, bcell2, w1, w2, qd, lo, hi, k
                     if us > best:
                         best = us
             out[e] = best - ev_target[e]
+
+
+@cached_njit
+def _widen_trace(y, tc1, tc2, tw1, tw2, tqd, lo, hi, kt, dt, tr):
+    """Widen ``tr[0]``/``tr[1]`` (lowest/highest so far) to the traced surface values of state ``y``."""
+    for j in range(tc1.size):
+        us = _surface_value(y, j, tc1, tc2, tw1, tw2, tqd, lo, hi, kt, dt)
+        if us < tr[0, j]:
+            tr[0, j] = us
+        if us > tr[1, j]:
+            tr[1, j] = us
 
 
 @cached_njit
@@ -158,8 +179,8 @@ def _wnorm(e, y, rtol, atol, use_max):
 
 @cached_njit
 def tridiagonal_segment(V, lower, diag, upper, b, lo, hi, kt, dt, u0, t0, t_end, out_times,
-                        ev_kind, ev_target, ev_init, bcell, bcell2, w1, w2, qd, blocks, use_blocks,
-                        rtol, atol, use_max, newton_tol, max_newton, first_step, max_step, min_step,
+                        ev_kind, ev_target, ev_init, bcell, bcell2, w1, w2, qd, tc1, tc2, tw1, tw2, tqd,
+                        blocks, use_blocks, rtol, atol, use_max, newton_tol, max_newton, first_step, max_step, min_step,
                         event_tol, bound_lo, bound_hi, use_bounds):
     """Integrate ``V du/dt = A K(u) + b`` with tridiagonal ``A`` (see module docstring).
 
@@ -175,6 +196,10 @@ def tridiagonal_segment(V, lower, diag, upper, b, lo, hi, kt, dt, u0, t0, t_end,
         Number of outputs written into ``u_out``.
     u_out : ndarray, shape (len(out_times), n)
     counts : ndarray of int, (steps, rejected, newton)
+    trace : ndarray, shape (2, len(tc1))
+        Lowest and highest value of each traced surface element
+        ``K⁻¹(tw1 K(u[tc1]) + tw2 K(u[tc2]) − tqd)`` over the start and every
+        accepted step.
     """
     n = u0.size
     vtot = 0.0
@@ -200,6 +225,11 @@ def tridiagonal_segment(V, lower, diag, upper, b, lo, hi, kt, dt, u0, t0, t_end,
     g_prev = np.empty(nev)
     g_new = np.empty(nev)
     _events(u0, V, vtot, ev_kind, ev_target, bcell, bcell2, w1, w2, qd, lo, hi, kt, dt, g_prev)
+    trace = np.empty((2, tc1.size))
+    for j in range(tc1.size):
+        trace[0, j] = np.inf
+        trace[1, j] = -np.inf
+    _widen_trace(u0, tc1, tc2, tw1, tw2, tqd, lo, hi, kt, dt, trace)
     for e in range(nev):
         if not np.isnan(ev_init[e]):
             g_prev[e] = ev_init[e]  # value at the first instant, given by the caller
@@ -390,6 +420,7 @@ def tridiagonal_segment(V, lower, diag, upper, b, lo, hi, kt, dt, u0, t0, t_end,
             for e in range(nev):
                 g_prev[e] = g_new[e]
         steps += 1
+        _widen_trace(y, tc1, tc2, tw1, tw2, tqd, lo, hi, kt, dt, trace)
         h_prev = h
         t = t_new
         for i in range(n):
@@ -433,13 +464,13 @@ def tridiagonal_segment(V, lower, diag, upper, b, lo, hi, kt, dt, u0, t0, t_end,
     counts[0] = steps
     counts[1] = rejected
     counts[2] = newton
-    return status, t, u, event_hit, n_out, u_out[:n_out], counts
+    return status, t, u, event_hit, n_out, u_out[:n_out], counts, trace
 
 
 def warm_up_arguments() -> tuple:
     """Arguments of :func:`tridiagonal_segment` with the types a particle run passes.
 
-    A three-cell chain with a mean-state and a surface event, run for one second;
+    A three-cell chain with a mean-state and a surface event and one traced surface, run for one second;
     ``tests/numerics/test_kernel_cache.py`` checks that a real run compiles this signature.
     """
     f8 = np.float64
@@ -448,7 +479,9 @@ def warm_up_arguments() -> tuple:
         np.ones(3), np.ones(2), np.array([-1.0, -2.0, -1.0]), np.ones(2), np.zeros(3),
         0.0, 1.0, np.linspace(0.0, 1.0, 5), np.ones(5), np.full(3, 0.5), 0.0, 1.0, np.array([0.5, 1.0]),
         np.array([0, 1], dtype=i8), np.array([2.0, 2.0]), np.full(2, np.nan), np.array([2], dtype=i8),
-        np.array([1], dtype=i8), np.ones(1), np.zeros(1), np.zeros(1), np.array([0, 3], dtype=i8), False,
+        np.array([1], dtype=i8), np.ones(1), np.zeros(1), np.zeros(1),
+        np.array([2], dtype=i8), np.array([1], dtype=i8), np.ones(1), np.zeros(1), np.zeros(1),
+        np.array([0, 3], dtype=i8), False,
         1e-3, 1e-6, False, 0.1, 4, 1e-3, 1.0, 1e-12, 1e-8, f8(0.0), f8(1.0), True,
     )
 

@@ -261,9 +261,32 @@ class SegmentResult:
     n_steps: int = 0
     n_rejected: int = 0
     n_newton: int = 0
+    #: lowest (row 0) and highest (row 1) value of each traced surface element over
+    #: the start and every accepted step; None without a ``trace``
+    trace: np.ndarray | None = None
 
 
-def _compiled_segment(segment, volumes, table, u0, t0, t_end, out_times, events, opts, bounds) -> SegmentResult:
+def _reconstruction_arrays(spec) -> tuple:
+    """``((cells_out, cells_in), (w_out, w_in), qd)`` as the kernel's five arrays (empty for None)."""
+    if spec is None:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0), np.zeros(0), np.zeros(0)
+    (c_out, c_in), (w_out, w_in), qd = spec
+    w_out = np.asarray(w_out, dtype=float)
+    return (np.asarray(c_out, dtype=np.int64), np.asarray(c_in, dtype=np.int64), w_out,
+            np.asarray(w_in, dtype=float), np.broadcast_to(np.asarray(qd, dtype=float), w_out.shape).copy())
+
+
+def _surface_values(table, u, spec) -> np.ndarray:
+    """The reconstructed surface values ``K⁻¹(w_out K(u[out]) + w_in K(u[in]) − qd)`` of ``spec``."""
+    (c_out, c_in), (w_out, w_in), qd = spec
+    k_out, _ = table.evaluate(u[np.asarray(c_out)])
+    k_in, _ = table.evaluate(u[np.asarray(c_in)])
+    return table.inverse(np.asarray(w_out) * k_out + np.asarray(w_in) * k_in - np.asarray(qd))
+
+
+def _compiled_segment(segment, volumes, table, u0, t0, t_end, out_times, events, opts, bounds,
+                      trace=None) -> SegmentResult:
     """Run :func:`integrate_segment` for a tridiagonal operator in compiled code."""
     op = segment.operator
     n = u0.size
@@ -273,22 +296,14 @@ def _compiled_segment(segment, volumes, table, u0, t0, t_end, out_times, events,
     surf = [ev.spec for ev in events if ev.spec[0] != 0]
     if len(surf) > 1 and any(not np.array_equal(surf[0][4], s_[4]) for s_ in surf[1:]):
         raise ValueError("compiled integrator: surface events must share their reconstruction")
-    if surf:
-        (c_out, c_in), (w_out, w_in), qd = surf[0][2], surf[0][3], surf[0][4]
-        bcell = np.asarray(c_out, dtype=np.int64)
-        bcell2 = np.asarray(c_in, dtype=np.int64)
-        w1 = np.asarray(w_out, dtype=float)
-        w2 = np.asarray(w_in, dtype=float)
-        qd = np.asarray(qd, dtype=float)
-    else:
-        bcell = bcell2 = np.zeros(0, dtype=np.int64)
-        w1 = w2 = qd = np.zeros(0)
+    bcell, bcell2, w1, w2, qd = _reconstruction_arrays(surf[0][2:5] if surf else None)
+    tc1, tc2, tw1, tw2, tqd = _reconstruction_arrays(trace)
     blocks = segment.blocks if segment.blocks is not None else np.array([0, n])
-    status, t, u, ev, n_out, u_out, counts = tridiagonal_segment(
+    status, t, u, ev, n_out, u_out, counts, tr = tridiagonal_segment(
         volumes, op.lower if n > 1 else np.zeros(0), op.diag, op.upper if n > 1 else np.zeros(0),
         np.asarray(segment.source, dtype=float), table.lo, table.hi, table.k, table.d,
         np.asarray(u0, dtype=float), float(t0), float(t_end), np.asarray(out_times, dtype=float),
-        kinds, targets, g_init, bcell, bcell2, w1, w2, qd, np.asarray(blocks, dtype=np.int64), segment.blocks is not None,
+        kinds, targets, g_init, bcell, bcell2, w1, w2, qd, tc1, tc2, tw1, tw2, tqd, np.asarray(blocks, dtype=np.int64), segment.blocks is not None,
         opts.rtol, opts.atol, opts.norm == "max", opts.newton_tol, opts.max_newton, opts.first_step,
         opts.max_step, opts.min_step, opts.event_tol,
         bounds[0] if bounds is not None else 0.0, bounds[1] if bounds is not None else 0.0, bounds is not None,
@@ -302,6 +317,7 @@ def _compiled_segment(segment, volumes, table, u0, t0, t_end, out_times, events,
     res.u_end = u
     res.event = events[ev].name if ev >= 0 else None
     res.n_steps, res.n_rejected, res.n_newton = (int(c) for c in counts)
+    res.trace = tr if trace is not None else None
     return res
 
 
@@ -383,6 +399,7 @@ def integrate_segment(
     bounds: tuple[float, float] | None = (0.0, 1.0),
     progress: Callable[[float], None] | None = None,
     watch: Callable[[float, np.ndarray], None] | None = None,
+    trace: tuple | None = None,
 ) -> SegmentResult:
     """Integrate one segment from ``t0`` to ``t_end`` or to the first event.
 
@@ -413,6 +430,12 @@ def integrate_segment(
         Called with the time and the state after each accepted step (e.g. to
         keep the extremes of a voltage between output samples). Setting it
         runs the Python integrator, which sees every step.
+    trace : tuple or None
+        A surface reconstruction ``((cells_out, cells_in), (w_out, w_in), qd)``
+        (the form of an :class:`Event`'s spec) whose lowest and highest value
+        on each element over the start and every accepted step is returned in
+        :attr:`SegmentResult.trace`; both engines keep it, so the compiled
+        one still runs.
 
     Returns
     -------
@@ -431,7 +454,7 @@ def integrate_segment(
         and all(ev.spec is not None for ev in events)
         and watch is None
     ):
-        res = _compiled_segment(segment, volumes, table, u0, t0, t_end, out_times, events, opts, bounds)
+        res = _compiled_segment(segment, volumes, table, u0, t0, t_end, out_times, events, opts, bounds, trace)
         if progress is not None:
             progress(res.t_end)
         return res
@@ -464,6 +487,9 @@ def integrate_segment(
         return np.concatenate([f / V, np.zeros(n_p)])
 
     f0 = slope(u0)
+    if trace is not None:
+        first = _surface_values(table, u0[:n], trace)
+        res.trace = np.array([first, first])
     g_prev = np.array([ev.function(u0) if ev.initial is None else ev.initial for ev in events], dtype=float)
     hist_t = [t0]
     hist_u = [u0.copy()]
@@ -632,6 +658,9 @@ def integrate_segment(
             progress(t)
         if watch is not None:
             watch(t, y)
+        if trace is not None:
+            now = _surface_values(table, y[:n], trace)
+            res.trace = np.array([np.minimum(res.trace[0], now), np.maximum(res.trace[1], now)])
         if event_hit is not None:
             break
         h_next = max(h_next if h < h_next else 0.0, h * min(3.0, max(0.2, 0.9 * max(err, 1e-10) ** (-1.0 / order))))

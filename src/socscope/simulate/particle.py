@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 import numpy as np
 import scipy.sparse as sp
 import xarray as xr
-from scipy.optimize import brentq
+from scipy.optimize import brentq, minimize_scalar
 
 from .. import __version__
 from .._checks import callable_or_none, fraction, instance_of, number_pair, positive_float, sorted_times, whole_number
@@ -850,18 +850,10 @@ class ParticleModel:
             outs = list(np.arange(first, last + 1) * interval)
         else:
             outs = []
-        watch = None
-        if cpl is not None and self.kinetics == "butler-volmer" and plan.control == "current":
-            # the voltage is an unknown of the coupled solve: keep its extremes over every
-            # accepted step, so a spike between output samples is not lost
-            ext = self._v_extremes
-
-            def watch(_t, z, n=n, ext=ext):
-                v = float(z[n])
-                ext[0], ext[1] = min(ext[0], v), max(ext[1], v)
+        watch, trace = self._voltage_tracking(plan, cpl)
         try:
             res = integrate_segment(seg, vol, self.table, z0, t, t_end, output_times=outs, events=evs,
-                                    options=opts, progress=cb, watch=watch)
+                                    options=opts, progress=cb, watch=watch, trace=trace)
         except SolverError as exc:
             if cpl is not None and cpl.saturated():
                 res = self._runaway_to_cutoff(step, plan, exc, n)
@@ -887,6 +879,8 @@ class ParticleModel:
             th_s = self.surface_theta(res.u_end, plan.current)
             if np.any(th_s <= 0.0) or np.any(th_s >= 1.0):
                 raise ProtocolError(self._saturation_message(step, plan))
+        if res.trace is not None:
+            self._widen_voltage_extremes(plan, res.trace)
         if step.until and res.event is None and step.duration is None:
             if plan.current != 0:
                 why = f"before the particle was fully {'delithiated' if plan.current > 0 else 'lithiated'}"
@@ -894,6 +888,72 @@ class ParticleModel:
                 why = f"within {duration / 3600:.3g} h, by which time the particle has settled; add 'for <duration>'"
             raise ProtocolError(f"step {step.sentence!r}: its condition was never met {why}")
         return res
+
+    def _voltage_tracking(self, plan: _StepPlan, cpl):
+        """``(watch, trace)`` for :func:`integrate_segment` that keep the step's voltage extremes.
+
+        Every accepted solver step counts, so a spike between output samples is
+        not lost. Where the voltage is an unknown of the coupled solve, a watch
+        reads it. On a radial grid it is a function of the surface θ at a
+        constant current (of the surface cell's θ in a surface-θ hold), and the
+        compiled integrator traces that quantity's range (see
+        :meth:`_widen_voltage_extremes`). A surface-θ hold on a 2D grid, which
+        runs the interpreted integrator anyway, watches its voltage directly.
+        A held voltage needs neither.
+        """
+        if self.kinetics != "butler-volmer" or plan.held_voltage is not None or plan.control == "voltage":
+            return None, None
+        n = self.grid.n_cells
+        ext = self._v_extremes
+        if cpl is not None:
+            def watch(_t, z):
+                v = float(z[n])
+                ext[0], ext[1] = min(ext[0], v), max(ext[1], v)
+            return watch, None
+        if plan.control == "current":
+            qd = plan.current * self.flux_per_amp * self.surface_depth
+            return None, (self.surface_cells, self.surface_weights, qd)
+        if self.grid.kind == "radial":  # a surface-θ hold: the current follows the one surface cell
+            cells = self.grid.boundary_cell
+            return None, ((cells, cells), (np.ones(cells.size), np.zeros(cells.size)), np.zeros(cells.size))
+        def watch_hold(_t, z):
+            v = float(self.voltage_at_surface(np.asarray(plan.hold, dtype=float), self.hold_current(z[:n], plan.hold)))
+            ext[0], ext[1] = min(ext[0], v), max(ext[1], v)
+        return watch_hold, None
+
+    #: points on which the voltage is evaluated over a traced θ range before the
+    #: extremes are refined (see _widen_voltage_extremes)
+    TRACE_POINTS = 257
+
+    def _widen_voltage_extremes(self, plan: _StepPlan, trace: np.ndarray) -> None:
+        """Widen the step's voltage extremes to a traced range (see :meth:`_voltage_tracking`).
+
+        Under a constant current the voltage is ``v(θ_s)`` for one function
+        ``v`` and the surface θ moves continuously, so over the step the voltage
+        takes every value of ``v`` on the traced interval ``[θ_lo, θ_hi]``: its
+        extremes are those of ``v`` there, found on :attr:`TRACE_POINTS` points
+        and refined by a bounded scalar search around the best one (an interior
+        extremum of a smooth ``v`` is then located to ~1e-12 in θ). In a
+        surface-θ hold on a radial grid the current grows with the surface
+        cell's θ and the voltage with the current, so the extremes lie at the
+        traced ends.
+        """
+        lo_t, hi_t = float(np.min(trace[0])), float(np.max(trace[1]))
+        if not (np.isfinite(lo_t) and np.isfinite(hi_t)):
+            return
+        if plan.control == "theta":
+            cell = self.grid.boundary_cell
+            ends = np.array([lo_t, hi_t])
+            kb, _ = self.table.evaluate(np.asarray(plan.hold))
+            k_end, _ = self.table.evaluate(ends)
+            current = F * self.n_l * self.hold_conductance[cell].sum() * (k_end - kb)
+            v = self.voltage_at_surface(np.full(2, plan.hold), current)
+            lo_v, hi_v = float(v.min()), float(v.max())
+        else:
+            lo_v, hi_v = _extremes_on(lambda th: self.voltage_at_surface(th, plan.current), lo_t, hi_t,
+                                      self.TRACE_POINTS)
+        ext = self._v_extremes
+        ext[0], ext[1] = min(ext[0], lo_v), max(ext[1], hi_v)
 
     def _integrate_delayed(self, step, plan, k, seg, z0, cpl, theta, t, p0, opts, out, cb) -> SegmentResult:
         """A step whose voltage limits wait (``"until 4.3 V after 30 minutes"``): two stretches, one result.
@@ -1171,6 +1231,30 @@ def _interval_mean(ts, t_prev, charge, charge_prev, instant) -> np.ndarray:
     return np.where(ok, (charge - charge_prev) / np.where(ok, span, 1.0), instant)
 
 
+def _extremes_on(fn: Callable[[np.ndarray], np.ndarray], a: float, b: float, points: int) -> tuple[float, float]:
+    """Lowest and highest value of a smooth vectorised ``fn`` on ``[a, b]``.
+
+    ``fn`` is evaluated on ``points`` equally spaced points; an extremum at an
+    interior point is refined by a bounded scalar search between its two
+    neighbours (an extremum of a smooth function lies in that bracket).
+    """
+    if b <= a:
+        v = float(np.asarray(fn(np.array([a])))[0])
+        return v, v
+    x = np.linspace(a, b, points)
+    y = np.asarray(fn(x), dtype=float)
+    out = []
+    for sign, i in ((1.0, int(np.nanargmin(y))), (-1.0, int(np.nanargmax(y)))):
+        best = float(y[i])
+        if 0 < i < points - 1:
+            r = minimize_scalar(lambda s: sign * float(np.asarray(fn(np.array([s])))[0]), bounds=(x[i - 1], x[i + 1]),
+                                method="bounded", options={"xatol": 1e-12 * max(1.0, abs(x[i]))})
+            if r.success and np.isfinite(r.fun):
+                best = min(best, r.fun) if sign > 0 else max(best, -r.fun)
+        out.append(best)
+    return out[0], out[1]
+
+
 def _lithiating(currents: np.ndarray) -> np.ndarray:
     """Per sample: is Li going in (discharge)? A rest keeps the direction of the last current, and so its front."""
     sign = np.sign(np.asarray(currents, dtype=float))
@@ -1255,10 +1339,10 @@ def _step_table(plans, events, step_idx, charges, mass) -> dict:
         "step_end_time": (("step_index",), np.array([e[2] for e in events]), {"units": "s", "long_name": "time the step ended"}),
         "step_voltage_min": (("step_index",), np.array([e[7] for e in events]),
                              {"units": "V", "long_name": "lowest voltage in the step, over the recorded samples "
-                                                         "and (electrodes, 2D particles) every solver step"}),
+                                                         "and every accepted solver step"}),
         "step_voltage_max": (("step_index",), np.array([e[8] for e in events]),
                              {"units": "V", "long_name": "highest voltage in the step, over the recorded samples "
-                                                         "and (electrodes, 2D particles) every solver step"}),
+                                                         "and every accepted solver step"}),
         "step_end_reason": (("step_index",), np.array([e[3] for e in events], dtype=object),
                             {"units": "1", "long_name": "what ended the step: 'duration' or the condition met (text); "
                                               "a train's capacity as its total, and a train stopped by its "
