@@ -8,6 +8,7 @@ to 1e-9 relative, holds included.
 
 import numpy as np
 import pytest
+from numpy.testing import assert_allclose
 
 import socscope as ss
 from socscope.constants import F
@@ -93,3 +94,58 @@ def test_the_interval_mean_is_the_flux_of_the_states(run):
         # where the current changes by < 5 % over the interval, the mean is within 1 % of the trapezoid
         # (the trapezoid's error is a fraction of the change; measured < 0.3 %)
         assert np.all(np.abs(inner[slow] - 0.5 * (inst[1:] + inst[:-1])[slow]) <= 1e-2 * np.abs(inner[slow]))
+
+
+# -- network electrodes: the same definition (issue 21, item 9) ------------------------------------------------
+
+# every step type an electrode runs: constant current (by time, by a voltage cut-off), rest (the particles
+# still exchange Li through the network), voltage hold (by time, by a current cut-off)
+ELECTRODE_PROTOCOL = [
+    "Charge at C/5 for 30 minutes",
+    "Rest for 20 minutes",
+    "Charge at C/5 until 4.0 V",
+    "Hold at 4.2 V for 20 minutes",
+    "Hold at 4.1 V until C/50",
+    "Discharge at C/2 for 10 minutes",
+]
+
+
+@pytest.fixture(scope="module")
+def electrode_run():
+    from socscope.geometry.electrode import layered_layout
+    from socscope.simulate.electrode import simulate_electrode
+
+    # a resistive layout: in its holds the particles behind NMC contacts carry currents of their own
+    lay = layered_layout(n_columns=3, n_layers=2, radius=2.5e-6)
+    return simulate_electrode("nmc532", lay, ELECTRODE_PROTOCOL, n_shells=8, output_interval=300,
+                              observables=False)
+
+
+def test_an_electrodes_inventory_matches_the_integral_of_its_recorded_current(electrode_run):
+    ds = electrode_run
+    assert list(ds.step_kind.values) == ["charge", "rest", "charge", "hold_voltage", "hold_voltage", "discharge"]
+    t, i, li = ds.time.values, ds.current.values, ds.lithium.values
+    integral = np.concatenate(([0.0], np.cumsum(i[1:] * np.diff(t))))
+    total = F * li[0]
+    for k in range(len(ELECTRODE_PROTOCOL)):
+        a, b = _step_bounds(ds, k)
+        passed = integral[b] - integral[a]
+        delithiated = F * (li[a] - li[b])
+        # as for the particle: 1e-9 of the step's charge, 1e-12 of the inventory for the rest
+        assert abs(passed - delithiated) <= 1e-9 * abs(delithiated) + 1e-12 * total, (k, passed, delithiated)
+    # the holds pass charge, and the instantaneous currents' quadrature at these 5-minute samples does not
+    # meet the bound there (it is what `current` recorded before): the test tells the two apart
+    inst = ds.current_instant.values
+    a, b = _step_bounds(ds, 3)
+    trapezoid = np.sum(0.5 * (inst[a + 1:b + 1] + inst[a:b]) * np.diff(t[a:b + 1]))
+    assert abs(trapezoid - F * (li[a] - li[b])) > 1e-6 * abs(F * (li[a] - li[b]))
+
+
+def test_an_electrodes_instantaneous_current_is_kirchhoffs(electrode_run):
+    ds = electrode_run
+    hold = np.isin(ds.step.values, (3, 4))
+    inst = ds.current_instant.values[hold]
+    # the collector's current law holds to 1e-9 of the current in solve_potential; 1e-8 leaves room
+    assert_allclose(ds.particle_current.values[hold].sum(axis=1), inst, rtol=0, atol=1e-8 * np.abs(inst).max())
+    charge = np.isin(ds.step.values, (0, 2, 5))
+    assert np.all(ds.current.values[charge] == ds.current_instant.values[charge])

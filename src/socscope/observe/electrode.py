@@ -127,8 +127,10 @@ def site_capacity_Ah(ds: xr.Dataset) -> float:
 def cycler_record(ds: xr.Dataset) -> pd.DataFrame:
     """The cell's voltage and current as a cycler logs them, in the schema of :func:`socscope.io.load_cycler`.
 
-    Columns ``time_s``, ``voltage_V``, ``current_A`` (positive on charge),
-    ``step`` (protocol step), ``cycle`` (two half-cycles a cycle, counted
+    Columns ``time_s``, ``voltage_V``, ``current_A`` (positive on charge;
+    the run's ``current``, each sample's mean over the interval before it, as
+    cyclers that log an averaged current do, so that it integrates to
+    ``capacity_Ah`` in holds too), ``step`` (protocol step), ``cycle`` (two half-cycles a cycle, counted
     from 0; the half-cycles of :func:`cell_half_cycles`, so rests and a
     hold's solver noise do not start one) and
     ``capacity_Ah`` (net charge since the start, positive on charge). So a

@@ -54,7 +54,16 @@ from ..numerics import (
 from ..observe.electrode import electrode_summary
 from ..protocols import parse_protocol
 from .kinetics import SurfaceKinetics
-from .particle import ParticleBatch, _run_arguments, _RunState, _step_table, _warn_unrecorded, shell_count
+from .particle import (
+    CURRENT_MEAN_TEXT,
+    ParticleBatch,
+    _run_arguments,
+    _RunState,
+    _step_table,
+    _warn_unrecorded,
+    shell_count,
+    step_currents,
+)
 
 __all__ = ["ElectrodeModel", "NetworkKinetics", "simulate_electrode"]
 
@@ -606,12 +615,11 @@ class ElectrodeModel(ParticleBatch):
         cpl._theta = None  # the warm start of the Newton solves has a different shape
         i_part = i_e * self.particle_area
         if plan.control == "current":
-            cur = np.full(ts.size, plan.current)
-            charge = charge0 + plan.current * (ts - t0)
+            mean, cur, charge = step_currents(plan, ts, st.times, t0, charge0)
         else:
-            cur = i_part.sum(axis=1)
-            charge = charge0 + F * (li0 - self.lithium(u))
-        st.extend(ts, self.particle_theta(u), surf, cur, p[:, 0], max(k, 0), charge)
+            mean, cur, charge = step_currents(plan, ts, st.times, t0, charge0, F * (li0 - self.lithium(u)),
+                                              i_part.sum(axis=1))
+        st.extend(ts, self.particle_theta(u), surf, mean, p[:, 0], max(k, 0), charge, instant=cur)
         rec = self._rec
         rec["lithium"].extend(self.lithium(u))
         rec["phi_particle"].extend(p[:, self.particle_node])
@@ -633,8 +641,8 @@ class ElectrodeModel(ParticleBatch):
         # the first sample is the rested state before the first step: its
         # current is what the particles pass there (zero), not the step's
         i_part = np.array(self._rec["i_particle"])
-        currents = np.array(st.currents)
-        currents[0] = i_part[0].sum()
+        currents, instant = np.array(st.currents), np.array(st.currents_instant)
+        currents[0] = instant[0] = i_part[0].sum()
         coords = {
             "time": ("time", times, {"units": "s", "long_name": "time"}),
             "particle": ("particle", np.arange(self.n_particles), {"long_name": "particle index"}),
@@ -655,7 +663,11 @@ class ElectrodeModel(ParticleBatch):
                                  "reaction current of each particle, positive on charge (delithiation)"),
             "theta_mean": (("time",), mean_p @ (mp / mp.sum()), "1", "mass-weighted mean occupancy of the electrode"),
             "voltage": (("time",), np.array(st.voltages), "V", "cell voltage: current-collector potential vs Li/Li+"),
-            "current": (("time",), currents, "A", "cell current, positive on charge"),
+            "current": (("time",), currents, "A", "cell " + CURRENT_MEAN_TEXT + "; the first sample, the rested "
+                        "start, holds what the particles pass there"),
+            "current_instant": (("time",), instant, "A", "cell current at the sample's state, positive on charge: "
+                                "the imposed current of a constant-current step or rest, the particles' total "
+                                "reaction current in a hold"),
             "charge": (("time",), charges, "C", "charge passed since the start, positive = Li removed"),
             "specific_capacity": (("time",), charges / (self.mass * 1000.0) / 3.6, "mAh/g",
                                   "charge passed per gram of active material"),
@@ -788,7 +800,10 @@ def simulate_electrode(
     xarray.Dataset
         Per particle and time: ``theta_particle_mean``, ``_surface``,
         ``_centre``, ``particle_potential`` [V], ``particle_current`` [A];
-        cell ``voltage``, ``current``, ``charge``, ``lithium``; per particle:
+        cell ``voltage``, ``current`` (each sample's mean over the interval
+        before it, so ``Σ current Δt`` is the charge passed in every step
+        type), ``current_instant`` (at each sample's state), ``charge``,
+        ``lithium``; per particle:
         ``isolated``, ``top``, ``coverage``, ``electrical_distance``; per
         step the table of :func:`simulate_particle`; with ``observables``,
         per half-cycle and particle ``onset_soc``, ``midpoint_soc``,

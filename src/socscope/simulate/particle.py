@@ -67,9 +67,10 @@ _BYTES_PER_UNKNOWN = 1.2e3
 
 #: What ``current`` is: the mean over the interval that ends at each sample, so that the
 #: piecewise-constant integral ``Σ current_k (t_k − t_{k−1})`` is the charge passed (docs/numerics.md)
-CURRENT_LONG_NAME = ("current, positive on charge (delithiation): mean over the interval since the previous "
+CURRENT_MEAN_TEXT = ("current, positive on charge (delithiation): mean over the interval since the previous "
                      "sample (the charge passed in it over its length), so that sum(current * diff(time)) is the "
-                     "charge passed; the first sample holds the first step's current")
+                     "charge passed")
+CURRENT_LONG_NAME = CURRENT_MEAN_TEXT + "; the first sample holds the first step's current"
 #: What ``current_instant`` is
 CURRENT_INSTANT_LONG_NAME = ("current at the sample's state, positive on charge: the imposed current of a "
                              "constant-current step or rest, the surface flux of a hold")
@@ -1043,20 +1044,11 @@ class ParticleModel:
         if cpl is not None:
             surf, i_e = cpl.state(u, p[:, None])
             cpl._theta = None  # the warm start of the Newton solves has a different shape
-        t_prev = np.concatenate(([st.times[-1]], ts[:-1]))  # each sample's interval is (t_prev, t]
         if plan.control == "current":
-            cur = np.full(ts.size, plan.current)
-            charge = charge0 + plan.current * (ts - t0)
-            # the imposed current flowed over each whole interval (the conservative scheme
-            # passes exactly it), except before t0, where a step ended at once passed nothing
-            span = ts - t_prev
-            mean = np.where(span > 0, plan.current * np.clip(ts - np.maximum(t_prev, t0), 0.0, None)
-                            / np.where(span > 0, span, 1.0), cur)
+            mean, cur, charge = step_currents(plan, ts, st.times, t0, charge0)
         else:
-            cur = self.hold_current(u, plan.hold) if plan.control == "theta" else i_e @ self.grid.boundary_area
-            # no imposed current: the passed charge is what left the particle
-            charge = charge0 + F * (li0 - self.lithium(u))
-            mean = _interval_mean(ts, t_prev, charge, np.concatenate(([charge0], charge[:-1])), cur)
+            held = self.hold_current(u, plan.hold) if plan.control == "theta" else i_e @ self.grid.boundary_area
+            mean, cur, charge = step_currents(plan, ts, st.times, t0, charge0, F * (li0 - self.lithium(u)), held)
         if cpl is None:
             surf = self.surface_theta(u, plan.current, plan.hold)
             if self.kinetics == "butler-volmer":
@@ -1221,14 +1213,55 @@ def shell_count(value, name: str, n_particles: int = 1) -> int:
     return n
 
 
-def _interval_mean(ts, t_prev, charge, charge_prev, instant) -> np.ndarray:
-    """Mean current over each sample's interval ``(t_prev, t]``: the charge passed over it divided by its length.
+def step_currents(plan, ts, times_before, t0: float, charge0: float, passed=None, instant=None) -> tuple:
+    """Interval-mean current, current at each state, and passed charge of one step's samples.
 
-    A sample with no interval (``t == t_prev``) takes its ``instant`` current.
+    Parameters
+    ----------
+    plan : object
+        The step's plan: ``control`` ("current" for constant current and rest,
+        else a hold) and, under current control, ``current`` [A].
+    ts : ndarray
+        The step's sample times [s]; each sample's interval is ``(t_prev, t]``
+        with ``t_prev`` the sample before (the last of ``times_before`` for the
+        first; none before the run's first sample).
+    times_before : sequence of float
+        Times already recorded.
+    t0 : float
+        When charge began to pass in this step (later than the step's start
+        when a step ended at once passed nothing).
+    charge0 : float
+        Charge passed before the step [C].
+    passed : ndarray, optional
+        In a hold: the charge that has left the particles since the step began
+        at each sample, ``F (Li₀ − Li)`` [C] (there is no imposed current).
+    instant : ndarray, optional
+        In a hold: the current at each sample's state [A].
+
+    Returns
+    -------
+    mean, instant, charge : ndarray
+        ``mean`` is the charge passed over each interval divided by its length,
+        so ``Σ mean (t − t_prev)`` is the charge the step passed, in every step
+        type (a sample without an interval takes its instantaneous current).
+        Under current control the imposed current flowed over each whole
+        interval (the conservative scheme passes exactly it), except before
+        ``t0``.
     """
-    span = np.asarray(ts, dtype=float) - t_prev
+    ts = np.asarray(ts, dtype=float)
+    t_prev = np.concatenate(([times_before[-1] if len(times_before) else ts[0]], ts[:-1]))
+    span = ts - t_prev
     ok = span > 0
-    return np.where(ok, (charge - charge_prev) / np.where(ok, span, 1.0), instant)
+    if plan.control == "current":
+        instant = np.full(ts.size, float(plan.current))
+        charge = charge0 + plan.current * (ts - t0)
+        mean = np.where(ok, plan.current * np.clip(ts - np.maximum(t_prev, t0), 0.0, None) / np.where(ok, span, 1.0),
+                        instant)
+        return mean, instant, charge
+    charge = charge0 + np.asarray(passed, dtype=float)
+    charge_prev = np.concatenate(([charge0], charge[:-1]))
+    instant = np.asarray(instant, dtype=float)
+    return np.where(ok, (charge - charge_prev) / np.where(ok, span, 1.0), instant), instant, charge
 
 
 def _extremes_on(fn: Callable[[np.ndarray], np.ndarray], a: float, b: float, points: int) -> tuple[float, float]:
