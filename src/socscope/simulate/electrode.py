@@ -54,16 +54,8 @@ from ..numerics import (
 from ..observe.electrode import electrode_summary
 from ..protocols import parse_protocol
 from .kinetics import SurfaceKinetics
-from .particle import (
-    CURRENT_MEAN_TEXT,
-    ParticleBatch,
-    _run_arguments,
-    _RunState,
-    _step_table,
-    _warn_unrecorded,
-    shell_count,
-    step_currents,
-)
+from ._records import CURRENT_MEAN_TEXT, _RunState, _step_table, _warn_unrecorded, step_currents
+from .particle import ParticleBatch, _run_arguments, shell_count
 
 __all__ = ["ElectrodeModel", "NetworkKinetics", "simulate_electrode"]
 
