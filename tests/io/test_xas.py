@@ -54,3 +54,39 @@ def test_bad_spectra_name_the_file(tmp_path, text, match):
     path.write_text(text)
     with pytest.raises(FileFormatError, match=match):
         open_spectrum(path)
+
+
+# -- energy units and monochromator angles -----------------------------------------------------------------------
+
+def _xdi(path, column1, values, extra=()):
+    header = ["# XDI/1.0", f"# Column.1: {column1}", "# Column.2: itey", *extra, "#----"]
+    path.write_text("\n".join(header + [f"{v:.10g} {m:.8f}" for v, m in zip(values, MU)]) + "\n")
+    return path
+
+
+def test_energies_in_kev_are_converted(tmp_path):
+    # a hard X-ray edge in keV (12.5–13 keV) lies above 10 and would pass for eV: the unit decides
+    e_kev = np.linspace(12.5, 13.0, MU.size)
+    ds = open_spectrum(_xdi(tmp_path / "se.xdi", "energy keV", e_kev))
+    assert_allclose(ds.energy_eV.values, e_kev * 1e3, rtol=1e-9)  # written with 10 significant digits (≤ 5e-10)
+    assert "keV" in ds.attrs["energy_from"]
+    table = tmp_path / "se.csv"
+    np.savetxt(table, np.column_stack([e_kev, MU]), delimiter=",", header="Energy (keV),TEY", comments="")
+    assert_allclose(open_spectrum(table).energy_eV.values, e_kev * 1e3, rtol=1e-12)
+    with pytest.raises(FileFormatError, match=r"energy column 'energy' is in 'J'; expected eV or keV"):
+        open_spectrum(_xdi(tmp_path / "j.xdi", "energy J", E))
+
+
+def test_a_monochromator_angle_is_converted_by_braggs_law(tmp_path):
+    # Si(111), d = 3.13553 Å: 12.3° is 9280.7 eV (hc = 12398.42 eV Å); the angle falls as the energy rises
+    angle = np.linspace(12.3, 11.0, MU.size)
+    path = _xdi(tmp_path / "cu.xdi", "angle degrees", angle, ["# Mono.d_spacing: 3.13553"])
+    ds = open_spectrum(path)
+    expected = 12398.419843320026 / (2 * 3.13553 * np.sin(np.radians(angle)))
+    # already ascending (the angle falls); angles written with 10 significant digits: ≤ 5e-10 × cot(11°)
+    # ≈ 2.6e-9 in the energy
+    assert_allclose(ds.energy_eV.values, expected, rtol=1e-8)
+    assert_allclose(ds.energy_eV.values[0], 9280.7, atol=0.1)  # the hand value above
+    assert_allclose(ds["itey"].values, MU, atol=5e-9)  # 8 decimals written
+    with pytest.raises(FileFormatError, match=r"angle column 'angle' cannot be converted .*d-spacing"):
+        open_spectrum(_xdi(tmp_path / "no_d.xdi", "angle degrees", angle))
