@@ -278,6 +278,18 @@ def test_a_table_below_a_header_block_longer_than_4_kb(tmp_path):
     assert_allclose(df.current_A, i, rtol=1e-15)  # written with round-trip digits: exact
 
 
+def test_the_table_layout_is_looked_for_once_per_read(tmp_path, monkeypatch):
+    path, _i = _arbin_csv(tmp_path / "arbin.csv")
+    calls = []
+    find = cyc._find_layout
+    monkeypatch.setattr(cyc, "_find_layout", lambda text: calls.append(len(text)) or find(text))
+    load_cycler(path)
+    assert len(calls) == 1
+    calls.clear()
+    load_cycler(path, vendor="arbin")  # a forced vendor: detection skipped, the reader looks
+    assert len(calls) == 1
+
+
 def test_arbin_spreadsheet_export(tmp_path):
     pytest.importorskip("openpyxl")
     t, v, i, step, _q = _cycle_table()
