@@ -165,6 +165,19 @@ def test_a_sweep_with_no_finished_point_still_reports(results, tmp_path):
     assert not any(np.isfinite(frame[c].astype(float)).any() for c in frame if c.startswith("final_"))
 
 
+def test_a_calibration_whose_fields_do_not_fit_exits_2_naming_the_file(tmp_path, capsys):
+    bad = tmp_path / "cal.toml"
+    bad.write_text("# socscope SP-ICP-OES calibration: ratio = intercept + slope * DOL\n"
+                   "intercept = 0.1\nslope = 1.0\ncovariance = [[1.0, 0.0, 0.0]]\nchi2 = 1.0\ndof = 1\n"
+                   "[references]\ndol = [0.2, 1.0]\nmean_ratio = [0.3, 1.1]\nmean_ratio_se = [0.01, 0.01]\n"
+                   "sigma_ratio = [0.1, 0.1]\nn_particles = [10, 10]\n")
+    assert main(["report", str(bad), "--out", str(tmp_path / "r.html"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("socscope: error:") and "\n" not in err
+    assert "cal.toml: not a socscope SP-ICP-OES calibration (ValueError: covariance has shape (1, 3)" in err
+    assert not (tmp_path / "r.html").exists()
+
+
 def test_damaged_results_of_the_new_kinds_exit_2_naming_the_file(tmp_path, capsys):
     bad = tmp_path / "cal.toml"
     bad.write_text("# socscope SP-ICP-OES calibration: ratio = intercept + slope * DOL\nintercept = [[[\n")
