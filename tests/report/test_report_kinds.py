@@ -165,6 +165,19 @@ def test_a_sweep_with_no_finished_point_still_reports(results, tmp_path):
     assert not any(np.isfinite(frame[c].astype(float)).any() for c in frame if c.startswith("final_"))
 
 
+def test_the_calibration_file_is_parsed_once_per_report(results, monkeypatch):
+    import tomllib
+
+    from socscope.report import build_report
+
+    parsed = []
+    loads = tomllib.loads
+    monkeypatch.setattr(tomllib, "loads", lambda text, **kw: parsed.append(text) or loads(text, **kw))
+    content = build_report(results["spicp-calibration"])
+    assert content.kind == "SP-ICP-OES calibration" and content.provenance  # the provenance is still shown
+    assert len([t for t in parsed if t.startswith("# socscope SP-ICP-OES calibration")]) == 1
+
+
 def test_a_calibration_whose_fields_do_not_fit_exits_2_naming_the_file(tmp_path, capsys):
     bad = tmp_path / "cal.toml"
     bad.write_text("# socscope SP-ICP-OES calibration: ratio = intercept + slope * DOL\n"

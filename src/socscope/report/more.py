@@ -95,8 +95,8 @@ def spicp_calibration(path: Path) -> Content:
     from ..io.spicp import read_calibration
     from ..plotting.spicp import plot_calibration
 
-    raw = read_calibration(path)
-    cal = load_calibration(path)
+    raw = read_calibration(path)  # parsed once: the line is built from it, and its provenance shown
+    cal = load_calibration(path, contents=raw)
     refs = cal.references
     frame = pd.DataFrame({"reference": [str(i) for i in refs.index], **{
         c: np.round(refs[c].to_numpy(float), 5) for c in ("dol", "mean_ratio", "mean_ratio_se", "sigma_ratio",
