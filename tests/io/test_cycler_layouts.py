@@ -246,7 +246,7 @@ def test_a_text_file_cut_inside_its_last_number(tmp_path):
 
 
 def _arbin_csv(path):
-    t, v, i, step, q = _cycle_table(n=20)
+    t, v, i, step, _q = _cycle_table(n=20)
     pd.DataFrame({"Data_Point": np.arange(t.size) + 1, "Test_Time(s)": t, "Step_Index": step, "Cycle_Index": 1,
                   "Current(A)": i, "Voltage(V)": v}).to_csv(path, index=False)
     return path, i
