@@ -110,6 +110,28 @@ def test_a_record_cut_short_counts_as_not_run(tmp_path):
     assert summary["n_points"] == 6 and summary["finished"] == 4 and sorted(summary["failed"]) == ["0", "1"]
 
 
+def test_each_record_is_read_once_to_resume_and_once_to_summarise(sweep_file, tmp_path, monkeypatch):
+    import collections
+    import pathlib
+
+    out = tmp_path / "s.zarr"
+    run_sweep(sweep_file, out)
+    reads = collections.Counter()
+    read_text = pathlib.Path.read_text
+
+    def counted(self, *args, **kwargs):
+        if self.parent.name == "points":
+            reads[self.name] += 1
+        return read_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "read_text", counted)
+    assert run_sweep(sweep_file, out).computed == 0
+    assert reads == {f"{i:06d}.json": 2 for i in range(6)}  # the finished points before, the summary after
+    reads.clear()
+    open_sweep(out)
+    assert reads == {f"{i:06d}.json": 1 for i in range(6)}
+
+
 def test_store_refuses_other_folders_and_other_sweeps(sweep_file, tmp_path):
     (tmp_path / "taken.zarr").mkdir()
     with pytest.raises(ParameterError, match="not a sweep store"):
