@@ -110,6 +110,14 @@ def test_a_record_cut_short_counts_as_not_run(tmp_path):
     assert summary["n_points"] == 6 and summary["finished"] == 4 and sorted(summary["failed"]) == ["0", "1"]
 
 
+def test_an_unreadable_file_among_the_records_does_not_stop_the_summary(sweep_file, tmp_path):
+    out = tmp_path / "s.zarr"
+    run_sweep(sweep_file, out)
+    (out / "points" / "copy of 000002.json").write_text('{"index": 2, "sta')  # no point's name: never rewritten
+    assert run_sweep(sweep_file, out).computed == 0
+    assert json.loads(open_sweep(out).attrs["sweep_summary"])["finished"] == 6
+
+
 def test_each_record_is_read_once_to_resume_and_once_to_summarise(sweep_file, tmp_path, monkeypatch):
     import collections
     import pathlib
