@@ -233,6 +233,11 @@ def open_sweep(path):
         finished point, 2 a failed one; ``attrs`` hold the definition, the
         sweep file's text, the version and the provenance.
     """
+    return open_with_records(path)[0]
+
+
+def open_with_records(path):
+    """:func:`open_sweep`'s Dataset and the point records it was made from (:func:`point_records`, read once)."""
     import xarray as xr
 
     from ..errors import FileFormatError
@@ -245,7 +250,9 @@ def open_sweep(path):
     axes = [d for d in ds["status"].dims]
     shape = tuple(ds.sizes[d] for d in axes)
     errors = np.full(shape, "", dtype=object)
-    for rec in point_records(path):
+    records = point_records(path)
+    for rec in records:
         if rec.get("error"):
             errors[np.unravel_index(int(rec["index"]), shape)] = rec["error"]
-    return ds.assign(error=(tuple(axes), errors, {"long_name": "why the point failed ('' if it did not)"}))
+    ds = ds.assign(error=(tuple(axes), errors, {"long_name": "why the point failed ('' if it did not)"}))
+    return ds, records
