@@ -245,6 +245,51 @@ def test_a_text_file_cut_inside_its_last_number(tmp_path):
     assert len(df) == 9 and any("last line is incomplete" in str(w.message) for w in caught)
 
 
+def _arbin_csv(path):
+    t, v, i, step, _q = _cycle_table(n=20)
+    pd.DataFrame({"Data_Point": np.arange(t.size) + 1, "Test_Time(s)": t, "Step_Index": step, "Cycle_Index": 1,
+                  "Current(A)": i, "Voltage(V)": v}).to_csv(path, index=False)
+    return path, i
+
+
+def test_a_forced_vendor_reads_its_own_layout_and_refuses_another(tmp_path):
+    path, i = _arbin_csv(tmp_path / "arbin.csv")
+    forced, detected = load_cycler(path, vendor="arbin"), load_cycler(path)
+    pd.testing.assert_frame_equal(forced, detected)
+    assert forced.attrs == detected.attrs and forced.attrs["vendor"] == "arbin"
+    assert_allclose(forced.current_A, i, rtol=1e-15)  # written with round-trip digits: exact
+    # a vendor whose table the file does not hold: refused by name, not read with the file's own layout
+    for vendor in ("maccor", "neware-csv", "biologic-csv"):
+        with pytest.raises(FileFormatError, match=rf"arbin.csv: no {vendor} table header found in its first 300"):
+            load_cycler(path, vendor=vendor)
+    plain = tmp_path / "plain.csv"
+    pd.DataFrame({"time_s": [0.0, 1.0], "voltage_V": [3.6, 3.7], "current_A": [1e-3, 1e-3]}).to_csv(plain, index=False)
+    with pytest.raises(FileFormatError, match=r"plain.csv: no arbin table header found in its first 300 lines"):
+        load_cycler(plain, vendor="arbin")
+
+
+def test_a_table_below_a_header_block_longer_than_4_kb(tmp_path):
+    path, i = _arbin_csv(tmp_path / "arbin.csv")
+    block = "".join(f"Comment line {k:03d}: " + "x" * 50 + "\n" for k in range(150))  # 10.5 KB, 150 lines
+    path.write_text(block + path.read_text())
+    assert detect_vendor(path) == "arbin"
+    df = load_cycler(path)
+    assert df.attrs["vendor"] == "arbin" and "header block of 150 line(s)" in df.attrs["layout"]
+    assert_allclose(df.current_A, i, rtol=1e-15)  # written with round-trip digits: exact
+
+
+def test_the_table_layout_is_looked_for_once_per_read(tmp_path, monkeypatch):
+    path, _i = _arbin_csv(tmp_path / "arbin.csv")
+    calls = []
+    find = cyc._find_layout
+    monkeypatch.setattr(cyc, "_find_layout", lambda text: calls.append(len(text)) or find(text))
+    load_cycler(path)
+    assert len(calls) == 1
+    calls.clear()
+    load_cycler(path, vendor="arbin")  # a forced vendor: detection skipped, the reader looks
+    assert len(calls) == 1
+
+
 def test_arbin_spreadsheet_export(tmp_path):
     pytest.importorskip("openpyxl")
     t, v, i, step, _q = _cycle_table()

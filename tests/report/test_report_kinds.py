@@ -141,6 +141,28 @@ def test_sweep_report_lists_every_point_with_its_status_and_error(results, repor
     assert "<dt>done</dt><dd>4</dd>" in page and "<dt>failed</dt><dd>2</dd>" in page
 
 
+def test_sweep_report_reads_each_point_record_once_for_its_error_and_wall_time(results, monkeypatch):
+    import collections
+    import pathlib
+
+    from socscope.report.more import sweep_points
+
+    folder = results["sweep"] / "points"
+    wall = {int(f.stem): json.loads(f.read_text(encoding="utf-8"))["wall_s"] for f in folder.glob("*.json")}
+    reads = collections.Counter()
+    read_text = pathlib.Path.read_text
+
+    def counted(self, *args, **kwargs):
+        if self.parent.name == "points":
+            reads[self.name] += 1
+        return read_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "read_text", counted)
+    table, *_ = sweep_points(results["sweep"])
+    assert reads == {f"{i:06d}.json": 1 for i in range(6)}
+    assert table.wall_s.tolist() == [wall[i] for i in range(6)]  # each point's own record, exactly
+
+
 def test_batch_report_names_the_failed_movie(results, reports):
     page = reports["batch"].read_text(encoding="utf-8")
     shown = _table(page, "movies (one row each")
@@ -163,6 +185,32 @@ def test_a_sweep_with_no_finished_point_still_reports(results, tmp_path):
     frame = content.tables[0].frame
     assert frame.status.tolist() == ["failed", "failed"] and (frame.error != "").all()
     assert not any(np.isfinite(frame[c].astype(float)).any() for c in frame if c.startswith("final_"))
+
+
+def test_the_calibration_file_is_parsed_once_per_report(results, monkeypatch):
+    import tomllib
+
+    from socscope.report import build_report
+
+    parsed = []
+    loads = tomllib.loads
+    monkeypatch.setattr(tomllib, "loads", lambda text, **kw: parsed.append(text) or loads(text, **kw))
+    content = build_report(results["spicp-calibration"])
+    assert content.kind == "SP-ICP-OES calibration" and content.provenance  # the provenance is still shown
+    assert len([t for t in parsed if t.startswith("# socscope SP-ICP-OES calibration")]) == 1
+
+
+def test_a_calibration_whose_fields_do_not_fit_exits_2_naming_the_file(tmp_path, capsys):
+    bad = tmp_path / "cal.toml"
+    bad.write_text("# socscope SP-ICP-OES calibration: ratio = intercept + slope * DOL\n"
+                   "intercept = 0.1\nslope = 1.0\ncovariance = [[1.0, 0.0, 0.0]]\nchi2 = 1.0\ndof = 1\n"
+                   "[references]\ndol = [0.2, 1.0]\nmean_ratio = [0.3, 1.1]\nmean_ratio_se = [0.01, 0.01]\n"
+                   "sigma_ratio = [0.1, 0.1]\nn_particles = [10, 10]\n")
+    assert main(["report", str(bad), "--out", str(tmp_path / "r.html"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("socscope: error:") and "\n" not in err
+    assert "cal.toml: not a socscope SP-ICP-OES calibration (ValueError: covariance has shape (1, 3)" in err
+    assert not (tmp_path / "r.html").exists()
 
 
 def test_damaged_results_of_the_new_kinds_exit_2_naming_the_file(tmp_path, capsys):

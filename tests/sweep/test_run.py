@@ -91,6 +91,55 @@ def test_failed_point_is_recorded_and_the_sweep_goes_on(tmp_path):
     assert (again.computed, again.skipped, sorted(again.failed)) == (2, 4, [0, 1])
 
 
+def test_a_record_cut_short_counts_as_not_run(tmp_path):
+    p = tmp_path / "sweep.toml"
+    p.write_text(SWEEP.replace("for 10 minutes", "until mean theta 0.85"), encoding="utf-8")  # points 0, 1 fail
+    out = tmp_path / "s.zarr"
+    run_sweep(p, out)
+    points = out / "points"
+    for name in ("000000.json", "000003.json"):  # failed point 0 and finished point 3: writes cut short
+        text = (points / name).read_text()
+        (points / name).write_text(text[:len(text) // 2])
+    ds = open_sweep(out)
+    assert ds.error.values[0, 0] == "" and "samples" in ds.error.values[0, 1]  # point 0's error is unreadable
+    # failed points kept: only the two whose records cannot be read run again
+    rep = run_sweep(p, out, retry_failed=False)
+    assert (rep.computed, rep.skipped, sorted(rep.failed)) == (2, 4, [0])
+    assert json.loads((points / "000003.json").read_text())["status"] == 1  # written again, whole
+    summary = json.loads(open_sweep(out).attrs["sweep_summary"])
+    assert summary["n_points"] == 6 and summary["finished"] == 4 and sorted(summary["failed"]) == ["0", "1"]
+
+
+def test_an_unreadable_file_among_the_records_does_not_stop_the_summary(sweep_file, tmp_path):
+    out = tmp_path / "s.zarr"
+    run_sweep(sweep_file, out)
+    (out / "points" / "copy of 000002.json").write_text('{"index": 2, "sta')  # no point's name: never rewritten
+    assert run_sweep(sweep_file, out).computed == 0
+    assert json.loads(open_sweep(out).attrs["sweep_summary"])["finished"] == 6
+
+
+def test_each_record_is_read_once_to_resume_and_once_to_summarise(sweep_file, tmp_path, monkeypatch):
+    import collections
+    import pathlib
+
+    out = tmp_path / "s.zarr"
+    run_sweep(sweep_file, out)
+    reads = collections.Counter()
+    read_text = pathlib.Path.read_text
+
+    def counted(self, *args, **kwargs):
+        if self.parent.name == "points":
+            reads[self.name] += 1
+        return read_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "read_text", counted)
+    assert run_sweep(sweep_file, out).computed == 0
+    assert reads == {f"{i:06d}.json": 2 for i in range(6)}  # the finished points before, the summary after
+    reads.clear()
+    open_sweep(out)
+    assert reads == {f"{i:06d}.json": 1 for i in range(6)}
+
+
 def test_store_refuses_other_folders_and_other_sweeps(sweep_file, tmp_path):
     (tmp_path / "taken.zarr").mkdir()
     with pytest.raises(ParameterError, match="not a sweep store"):

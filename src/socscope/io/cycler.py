@@ -122,29 +122,39 @@ def detect_vendor(path) -> str:
     FileFormatError
         If the file is missing, empty, or of no known kind.
     """
-    path = Path(path)
+    return _detect(Path(path))[0]
+
+
+def _detect(path: Path) -> tuple[str, _Layout | None]:
+    """The format of a cycler file and, for a vendor's text export, its table layout.
+
+    The file is opened once: its first 4 KB name a binary format; a text
+    file's first 256 KB are scanned for a vendor table (:func:`_find_layout`),
+    whose layout is returned so that the reader need not look for it again.
+    """
     if not path.is_file():
         raise FileFormatError(f"{path}: no such file (expected a cycler record: .mpr, .mpt, .ndax, .nda or .csv)")
     with open(path, "rb") as fh:
         head = fh.read(4096)
+        text = head and b"\x00" not in head and not head.startswith((_MPR_MAGIC, _MPT_MAGIC, _ZIP_MAGIC, _NDA_MAGIC))
+        more = fh.read(262144 - len(head)) if text else b""  # the rest of the 256 KB a table is looked for in
     if not head:
         raise FileFormatError(f"{path}: the file is empty (expected a cycler record: .mpr, .mpt, .ndax, .nda or .csv)")
     if head.startswith(_MPR_MAGIC):
-        return "biologic-mpr"
+        return "biologic-mpr", None
     if head.startswith(_MPT_MAGIC):
-        return "biologic-mpt"
+        return "biologic-mpt", None
     if head.startswith(_JET_MAGIC):
-        return "arbin-res"
+        return "arbin-res", None
     if head.startswith(_ZIP_MAGIC):
-        return "xlsx" if (b"[Content_Types].xml" in head or path.suffix.lower() in (".xlsx", ".xlsm")) \
-            else "neware-ndax"
+        return ("xlsx" if (b"[Content_Types].xml" in head or path.suffix.lower() in (".xlsx", ".xlsm"))
+                else "neware-ndax"), None
     if head.startswith(_NDA_MAGIC):
-        return "neware-nda"
+        return "neware-nda", None
     if b"\x00" not in head:
-        with open(path, "rb") as fh:
-            layout = _find_layout(fh.read(262144).decode("latin-1"))
+        layout = _find_layout((head + more).decode("latin-1"))
         if layout is not None:
-            return layout.vendor
+            return layout.vendor, layout
     if b"\x00" in head:
         raise FileFormatError(
             f"{path}: unknown binary format (first bytes {head[:16]!r}); expected a Bio-Logic .mpr, "
@@ -158,7 +168,7 @@ def detect_vendor(path) -> str:
             f"format's header (first bytes {head[:16]!r}); export the record again from the instrument, or, "
             "if it is a delimited table, give it a .csv name"
         )
-    return "csv"
+    return "csv", None
 
 
 def load_cycler(path, *, vendor: str | None = None, columns: dict | None = None, **csv_options) -> pd.DataFrame:
@@ -188,7 +198,8 @@ def load_cycler(path, *, vendor: str | None = None, columns: dict | None = None,
         Naming the file and what was expected.
     """
     path = Path(path)
-    kind = vendor or detect_vendor(path)
+    # a detected vendor text export comes with its table layout; a forced vendor's is found by its reader
+    kind, layout = (vendor, None) if vendor else _detect(path)
     if kind not in VENDORS:
         raise FileFormatError(f"{path}: vendor {vendor!r} is not one of {VENDORS}")
     readers = {
@@ -197,11 +208,11 @@ def load_cycler(path, *, vendor: str | None = None, columns: dict | None = None,
         "neware-ndax": _read_neware,
         "neware-nda": _read_neware,
         "csv": lambda p: _read_csv(p, columns, csv_options),
-        "arbin": _read_arbin,
+        "arbin": lambda p: _read_text_layout(p, "arbin", layout),
         "arbin-res": _read_arbin_res,
-        "maccor": _read_maccor,
-        "neware-csv": _read_neware_csv,
-        "biologic-csv": _read_biologic_csv,
+        "maccor": lambda p: _read_text_layout(p, "maccor", layout),
+        "neware-csv": lambda p: _read_text_layout(p, "neware-csv", layout),
+        "biologic-csv": lambda p: _read_text_layout(p, "biologic-csv", layout),
         "xlsx": _read_xlsx,
     }
     with reading(path, f"a {kind} cycler record"):  # any other library error, named with the file
@@ -595,13 +606,19 @@ def _find_layout(text: str) -> _Layout | None:
     return None
 
 
-def _read_text_layout(path: Path, vendor: str | None = None) -> pd.DataFrame:
-    """Read a vendor's text export (layout detected from the content)."""
+def _read_text_layout(path: Path, vendor: str | None = None, layout: _Layout | None = None) -> pd.DataFrame:
+    """Read a vendor's text export.
+
+    ``layout`` is the table's layout as :func:`_detect` found it; without
+    one (a forced vendor) it is found here in the file's first 256 KB, and
+    must belong to ``vendor``.
+    """
     with open(path, "rb") as fh:
-        head = fh.read(262144)
+        head = fh.read(262144) if layout is None else b""
         fh.seek(max(0, path.stat().st_size - 65536))
         tail = fh.read()
-    layout = _find_layout(head.decode("latin-1"))
+    if layout is None:
+        layout = _find_layout(head.decode("latin-1"))
     if layout is None or (vendor and layout.vendor != vendor):
         raise FileFormatError(f"{path}: no {vendor or 'cycler'} table header found in its first 300 lines")
     raw = pd.read_csv(path, sep=layout.sep, skiprows=layout.row, header=0, decimal=layout.decimal,
@@ -869,22 +886,6 @@ def _read_arbin_res(path: Path) -> pd.DataFrame:
     except (FileFormatError, KeyError, IndexError):
         pass
     return df
-
-
-def _read_arbin(path: Path) -> pd.DataFrame:
-    return _read_text_layout(path, vendor="arbin")
-
-
-def _read_maccor(path: Path) -> pd.DataFrame:
-    return _read_text_layout(path, vendor="maccor")
-
-
-def _read_neware_csv(path: Path) -> pd.DataFrame:
-    return _read_text_layout(path, vendor="neware-csv")
-
-
-def _read_biologic_csv(path: Path) -> pd.DataFrame:
-    return _read_text_layout(path, vendor="biologic-csv")
 
 
 def _read_xlsx(path: Path) -> pd.DataFrame:

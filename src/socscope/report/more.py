@@ -95,8 +95,8 @@ def spicp_calibration(path: Path) -> Content:
     from ..io.spicp import read_calibration
     from ..plotting.spicp import plot_calibration
 
-    raw = read_calibration(path)
-    cal = load_calibration(path)
+    raw = read_calibration(path)  # parsed once: the line is built from it, and its provenance shown
+    cal = load_calibration(path, contents=raw)
     refs = cal.references
     frame = pd.DataFrame({"reference": [str(i) for i in refs.index], **{
         c: np.round(refs[c].to_numpy(float), 5) for c in ("dol", "mean_ratio", "mean_ratio_se", "sigma_ratio",
@@ -211,10 +211,9 @@ def sweep_points(path: Path):
     """
     import pandas as pd
 
-    from ..sweep import open_sweep
-    from ..sweep.store import POINTS_FOLDER
+    from ..sweep.store import open_with_records
 
-    ds = open_sweep(path)
+    ds, point_records = open_with_records(path)  # the records are read once, for the errors and the wall times
     axes = list(ds["status"].dims)
     shape = tuple(ds.sizes[d] for d in axes)
     n_rec = np.asarray(ds["n_records"].values, int) if "n_records" in ds else None
@@ -230,11 +229,10 @@ def sweep_points(path: Path):
     status = np.asarray(ds["status"].values, int)
     errors = np.asarray(ds["error"].values, object)
     records = {}
-    for f in (Path(path) / POINTS_FOLDER).glob("*.json"):
+    for rec in point_records:
         try:
-            rec = json.loads(f.read_text(encoding="utf-8"))
             records[int(rec["index"])] = rec
-        except (OSError, ValueError, KeyError):
+        except (ValueError, KeyError):
             continue
     rows = []
     for i in range(int(np.prod(shape)) if shape else 1):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +11,14 @@ from ..errors import ParameterError
 from .definition import SweepDefinition, load_sweep
 from .execute import map_points
 from .points import layout, run_point
-from .store import create_store, finalize, finished_points, write_point
+from .store import (
+    create_store,
+    done_indices,
+    finalize,
+    finished_points,
+    point_records,
+    write_point,
+)
 
 __all__ = ["SweepReport", "run_sweep"]
 
@@ -127,12 +133,9 @@ def run_sweep(definition, out, *, scheduler=None, n_workers: int | None = None, 
              "axis_names": names} for i in range(d.n_points) if i not in done]
     results = map_points(_task, jobs, scheduler=scheduler, n_workers=n_workers, progress=progress)
     failed = {r["index"]: r["error"] for r in results if r["status"] != 1}
-    all_failed = {}
-    for f in sorted((out / "points").glob("*.json")):
-        rec = json.loads(f.read_text(encoding="utf-8"))
-        if rec.get("status") == 2:
-            all_failed[int(rec["index"])] = rec["error"]
-    finalize(out, summary={"n_points": d.n_points, "finished": len(finished_points(out)),
+    records = point_records(out)  # every record after the run, read once for the summary
+    all_failed = {int(rec["index"]): rec["error"] for rec in records if rec.get("status") == 2}
+    finalize(out, summary={"n_points": d.n_points, "finished": len(done_indices(records)),
                            "failed": {str(k): v for k, v in all_failed.items()}})
     return SweepReport(path=out, n_points=d.n_points, computed=len(results), skipped=len(done), failed=failed,
                        wall_s=float(sum(r["wall_s"] for r in results)))

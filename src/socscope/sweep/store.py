@@ -152,20 +152,33 @@ def _record_path(path: Path, index: int) -> Path:
     return Path(path) / POINTS_FOLDER / f"{index:06d}.json"
 
 
-def finished_points(path, *, include_failed: bool = False) -> set[int]:
-    """Indices of the points whose record says done (and failed, with ``include_failed``)."""
+def point_records(path) -> list[dict]:
+    """Every point record of the store at ``path``, each file read once, in file-name order.
+
+    A record that cannot be read or is not JSON (a write cut short) is left
+    out: its point counts as not run. No ``points/`` folder: no records.
+    """
     folder = Path(path) / POINTS_FOLDER
-    out = set()
+    out = []
     if not folder.is_dir():
         return out
-    for f in folder.glob("*.json"):
+    for f in sorted(folder.glob("*.json")):
         try:
-            rec = json.loads(f.read_text(encoding="utf-8"))
+            out.append(json.loads(f.read_text(encoding="utf-8")))
         except (OSError, ValueError):
             continue  # a record cut short: the point runs again
-        if rec.get("status") == 1 or (include_failed and rec.get("status") == 2):
-            out.add(int(rec["index"]))
     return out
+
+
+def done_indices(records, *, include_failed: bool = False) -> set[int]:
+    """Indices of the points whose record (of :func:`point_records`) says done (and failed, with ``include_failed``)."""
+    return {int(rec["index"]) for rec in records
+            if rec.get("status") == 1 or (include_failed and rec.get("status") == 2)}
+
+
+def finished_points(path, *, include_failed: bool = False) -> set[int]:
+    """Indices of the points whose record says done (and failed, with ``include_failed``)."""
+    return done_indices(point_records(path), include_failed=include_failed)
 
 
 def write_point(path, shape: tuple, axis_names: tuple, variables: dict, result: dict, record: dict) -> None:
@@ -220,6 +233,11 @@ def open_sweep(path):
         finished point, 2 a failed one; ``attrs`` hold the definition, the
         sweep file's text, the version and the provenance.
     """
+    return open_with_records(path)[0]
+
+
+def open_with_records(path):
+    """:func:`open_sweep`'s Dataset and the point records it was made from (:func:`point_records`, read once)."""
     import xarray as xr
 
     from ..errors import FileFormatError
@@ -232,11 +250,9 @@ def open_sweep(path):
     axes = [d for d in ds["status"].dims]
     shape = tuple(ds.sizes[d] for d in axes)
     errors = np.full(shape, "", dtype=object)
-    for f in sorted((path / POINTS_FOLDER).glob("*.json")):
-        try:
-            rec = json.loads(f.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
+    records = point_records(path)
+    for rec in records:
         if rec.get("error"):
             errors[np.unravel_index(int(rec["index"]), shape)] = rec["error"]
-    return ds.assign(error=(tuple(axes), errors, {"long_name": "why the point failed ('' if it did not)"}))
+    ds = ds.assign(error=(tuple(axes), errors, {"long_name": "why the point failed ('' if it did not)"}))
+    return ds, records

@@ -92,13 +92,28 @@ class Calibration:
                                  "write one with 'socscope spicp calibrate'") from None
 
 
-def load_calibration(path) -> Calibration:
-    """Read a calibration file written by ``socscope spicp calibrate`` (:func:`socscope.io.spicp.write_calibration`)."""
+def load_calibration(path, *, contents: dict | None = None) -> Calibration:
+    """Read a calibration file written by ``socscope spicp calibrate`` (:func:`socscope.io.spicp.write_calibration`).
+
+    Parameters
+    ----------
+    path : str or Path
+        The calibration file (named in errors).
+    contents : dict, optional
+        The file's plain contents as :func:`socscope.io.spicp.read_calibration`
+        returned them, when the caller has read it already; the file is then
+        not read again.
+
+    Raises
+    ------
+    FileFormatError
+        If the file is missing, not TOML, or not a calibration.
+    """
     from ...errors import FileFormatError
     from ...io.spicp import read_calibration
 
     try:
-        return Calibration.from_dict(read_calibration(path), source=str(path))
+        return Calibration.from_dict(read_calibration(path) if contents is None else contents, source=str(path))
     except ParameterError as exc:
         raise FileFormatError(str(exc)) from None
 
