@@ -74,6 +74,9 @@ def _estimated_duration(steps) -> tuple[float | None, bool]:
 
 
 def _material_from_args(args):
+    """``--material`` (a built-in name or a material file, as ``materials.resolve`` tells them apart) with ``--param``."""
+    from .. import materials
+
     params = {}
     for item in args.param or []:
         key, sep, value = item.partition("=")
@@ -83,18 +86,7 @@ def _material_from_args(args):
             params[key.strip()] = float(value)
         except ValueError:
             raise SocscopeError(f"--param {item!r}: value {value!r} is not a number") from None
-    return _material_named(args.material, params)
-
-
-def _material_named(name: str, params: dict | None = None):
-    """A built-in material by name, or a user's .toml/.csv material file."""
-    from .. import materials
-
-    if Path(name).suffix.lower() in (".toml", ".csv") or Path(name).is_file():
-        if params:
-            raise SocscopeError("--param applies to built-in materials; edit the material file instead")
-        return materials.load(name)
-    return materials.get(name, **(params or {}))
+    return materials.resolve(args.material, **params)
 
 
 def _usage(parser) -> int:
