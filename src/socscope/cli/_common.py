@@ -47,6 +47,30 @@ class _ProgressBar:
             self.bar.close()
 
 
+class _CountBar:
+    """A tqdm bar over a count of finished items (frames, maps, sweep points, movies), opened at the first
+    report (so an input error raised before the work prints no empty bar); nothing when ``quiet``.
+
+    Called as ``bar(done, total)``, the shape of the library's progress callbacks; ``close()`` ends it.
+    """
+
+    def __init__(self, quiet: bool, desc: str, unit: str):
+        self.quiet, self.desc, self.unit, self.bar = quiet, desc, unit, None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.quiet:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=self.desc, unit=self.unit, file=sys.stderr, leave=True)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def _progress_bar(total_s: float | None, desc: str, *, estimated: bool = False):
     """A progress bar over simulated time and the callback that advances it."""
     bar = _ProgressBar(total_s, desc, estimated=estimated)
