@@ -1,4 +1,4 @@
-"""socscope.materials.resolve: one rule for "a built-in name or a material file", used by the command line and sweeps."""
+"""socscope.materials.resolve: one rule for "a built-in name or a material file" (command line and sweeps)."""
 
 from __future__ import annotations
 

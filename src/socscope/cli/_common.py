@@ -98,7 +98,7 @@ def _estimated_duration(steps) -> tuple[float | None, bool]:
 
 
 def _material_from_args(args):
-    """``--material`` (a built-in name or a material file, as ``materials.resolve`` tells them apart) with ``--param``."""
+    """``--material`` with its ``--param`` values (``materials.resolve`` tells a built-in name from a file)."""
     from .. import materials
 
     params = {}
