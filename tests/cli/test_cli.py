@@ -118,6 +118,20 @@ def test_bad_input_gives_one_clear_line(tmp_path, args, needle):
     assert not (tmp_path / "x.nc").exists()
 
 
+def test_param_with_a_material_file_names_the_file(tmp_path):
+    """--param belongs to built-in materials; with a material file the one line names the file and the fix."""
+    mine = tmp_path / "mine.toml"
+    ss.materials.save(ss.materials.get("nmc532"), mine)
+    res = run_cli("simulate", "particle", "--material", str(mine), "--param", "alpha=5", "--shape", "sphere",
+                  "--radius-um", "1", "--protocol", "Charge at 1C for 1 minute", "--out", str(tmp_path / "x.nc"),
+                  "--quiet")
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("socscope: error:")
+    assert "alpha" in lines[0] and str(mine) in lines[0] and "edit the file" in lines[0]
+    assert not (tmp_path / "x.nc").exists()
+
+
 def test_argument_errors_are_one_line_without_the_usage_block(tmp_path):
     for args in (["validate", "nature2099"], ["simulate", "particle", "--material", "ni88-xu2022", "--shape", "cube"]):
         res = run_cli(*args)

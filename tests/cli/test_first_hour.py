@@ -281,6 +281,26 @@ def test_the_progress_bar_shows_a_percentage_and_the_time_left(capsys):
     assert "0/≤60 simulated min [00:00<" in err and "91%" in err and "67/≤73 simulated min" in err
 
 
+def test_the_count_bar_opens_at_the_first_report_and_is_silent_when_quiet(capsys):
+    """One bar counts frames, maps, sweep points and movies: nothing before the first report or when quiet."""
+    from socscope.cli._common import _CountBar
+
+    bar = _CountBar(False, "sweep", "point")
+    bar.close()  # closed before any report: no empty bar
+    assert bar.bar is None and capsys.readouterr().err == ""
+    bar = _CountBar(False, "movies", "movie")
+    bar(1, 4)
+    bar(4, 4)
+    assert (bar.bar.n, bar.bar.total) == (4, 4)
+    bar.close()
+    err = capsys.readouterr().err
+    assert "movies: 100%" in err and "4/4" in err and "movie" in err.split("4/4", 1)[1]  # the unit in the rate
+    quiet = _CountBar(True, "afm", "map")
+    quiet(1, 2)
+    quiet.close()
+    assert quiet.bar is None and capsys.readouterr().err == ""
+
+
 def test_library_messages_name_the_commands_flags():
     from socscope.cli.main import _in_flags
 

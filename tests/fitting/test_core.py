@@ -8,6 +8,7 @@ from numpy.testing import assert_allclose
 
 from socscope.errors import ParameterError
 from socscope.fitting import NOT_IDENTIFIABLE, Parameter, least_squares_fit, noise_sigma
+from socscope.fitting._core import parameter_set
 
 X = np.linspace(0.0, 1.0, 60)
 
@@ -141,3 +142,18 @@ def test_starts_run_as_tasks_give_the_same_fit():
     assert len(shipped_starts) == 3
     assert here.values == tasks.values and here.intervals == tasks.intervals
     assert here.diagnostics["starts"] == tasks.diagnostics["starts"]
+
+
+def test_parameter_set_holds_what_is_not_free_and_takes_starts_and_bounds():
+    defaults = {"a": (1.0, (0.1, 10.0), "1"), "k": (2.0, (1.0, 3.0), "m/s")}
+    start, bounds = {"k": 2.5}, {"a": (0.5, 5.0)}
+    ps = parameter_set(defaults, ["k"], start=start, bounds=bounds, none_free="fit something")
+    assert [(p.name, p.value, p.bounds, p.unit, p.free) for p in ps] == [
+        ("a", 1.0, (0.5, 5.0), "1", False), ("k", 2.5, (1.0, 3.0), "m/s", True)]
+    assert start == {"k": 2.5} and bounds == {"a": (0.5, 5.0)}  # the caller's dicts are not changed
+    with pytest.raises(ParameterError, match=r"^cannot fit \['b'\]; free parameters must come from \('a', 'k'\)$"):
+        parameter_set(defaults, ("a", "b"), none_free="fit something")
+    with pytest.raises(ParameterError, match="^fit something$"):
+        parameter_set(defaults, (), none_free="fit something")
+    with pytest.raises(ParameterError, match="parameter k: value 4 must lie within its bounds"):
+        parameter_set(defaults, ("k",), start={"k": 4.0}, none_free="fit something")

@@ -8,8 +8,10 @@ import socscope as ss
 from socscope.errors import ParameterError
 from socscope.fitting import NOT_IDENTIFIABLE
 from socscope.fitting.electrode import (
+    FREE_ELECTRODE_PARAMETERS,
     _ElectrodeForward,
     electrode_onsets,
+    electrode_parameters,
     fit_electrode_onsets,
 )
 from socscope.observe.optical import disc_labels
@@ -72,3 +74,15 @@ def test_sigma_and_contact_size_together_are_not_identifiable(measured):
     # log σ and log contact size enter as their sum: the central-difference Jacobian's columns are equal
     assert NOT_IDENTIFIABLE in res.message and "singular" in res.message
     assert set(res.diagnostics["not_identifiable"]) == {"sigma_scale", "contact_scale"}
+
+
+def test_electrode_parameters_starts_bounds_and_held_ones():
+    ps = electrode_parameters(("coverage",), start={"sigma_scale": 2.0}, bounds={"coverage": (0.1, 0.9)}, coverage=0.3)
+    ps = {p.name: p for p in ps}
+    assert tuple(ps) == FREE_ELECTRODE_PARAMETERS
+    assert ps["coverage"].free and (ps["coverage"].value, ps["coverage"].bounds) == (0.3, (0.1, 0.9))
+    assert not ps["sigma_scale"].free and ps["sigma_scale"].value == 2.0 and ps["contact_scale"].bounds == (1e-3, 1e3)
+    with pytest.raises(ParameterError, match=r"^cannot fit \['beta'\]; free parameters must come from \('sigma_scale'"):
+        electrode_parameters(("beta",))
+    with pytest.raises(ParameterError, match=r"^cannot fit nothing; free parameters must come from \('sigma_scale'"):
+        electrode_parameters(())

@@ -29,6 +29,7 @@ from socscope.fitting._model import (
     reference_rate_constant,
 )
 from socscope.fitting.particle import (
+    FREE_PARTICLE_PARAMETERS,
     fit_particle_movie,
     particle_parameters,
     prepare_particle_data,
@@ -149,6 +150,18 @@ def test_current_protocol_compresses_runs():
 def test_bad_free_parameter_is_named(mat):
     with pytest.raises(ParameterError, match="cannot fit"):
         particle_parameters(mat, free=("beta",))
+    with pytest.raises(ParameterError, match=r"^give at least one free parameter from \('alpha', 'd_shape'"):
+        particle_parameters(mat, free=())
+
+
+def test_particle_parameters_starts_bounds_and_held_ones(mat):
+    ps = particle_parameters(mat, free=("alpha",), start={"k0": 1e-9}, bounds={"d_shape": (0.5, 2)})
+    ps = {p.name: p for p in ps}
+    assert tuple(ps) == FREE_PARTICLE_PARAMETERS
+    # alpha starts at the material's 2.7 with bounds start/20..start*20 (exact products of 2.7)
+    assert ps["alpha"].free and ps["alpha"].value == 2.7 and ps["alpha"].bounds == (2.7 / 20, 2.7 * 20)
+    assert not ps["k0"].free and ps["k0"].value == 1e-9 and ps["k0"].unit == "m/s"
+    assert ps["d_shape"].bounds == (0.5, 2.0) and ps["contrast_full"].value == 0.62
 
 
 def test_segmented_outline_is_redrawn_at_the_half_level(mat):

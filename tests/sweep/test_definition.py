@@ -91,3 +91,51 @@ def test_dict_definition_and_other_kinds():
     with pytest.raises(FileFormatError, match="contact_fraction"):
         parse_sweep({"base": {"kind": "electrode", "material": "nmc532", "protocol": ["Charge at 1C for 5 minutes"]},
                      "axes": {"contact_fraction": [0.1, 1.5]}})
+
+
+# a material file beside the sweep file (materials.resolve decides name or file, the sweep names the line)
+_DEMO_MATERIAL = """name = "demo"
+c_max_mol_m3 = 49000.0
+density_kg_m3 = 4780.0
+capacity_mAh_g = 210.0
+molar_mass_g_mol = 97.46
+[functions]
+theta = [0.0, 0.5, 1.0]
+U_V = [4.3, 3.9, 3.5]
+D_m2_s = [1e-15, 1e-16, 1e-18]
+"""
+_ON_FILE = GOOD.replace('material = "ni88-xu2022"', 'material = "demo.toml"')
+
+
+def test_material_file_is_found_beside_the_sweep_file(tmp_path, monkeypatch):
+    (tmp_path / "demo.toml").write_text(_DEMO_MATERIAL, encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # relative to the sweep file, not to the working folder
+    d = load_sweep(_write(tmp_path, _ON_FILE.replace("alpha = [1, 5]\n", "")))
+    assert d.point(0)["material"] == str((tmp_path / "demo.toml").resolve())
+
+
+@pytest.mark.parametrize("where, needle", [
+    ("axes", "alpha = [1, 5]"),          # a material axis
+    ("base.params", "alpha = 5"),        # a fixed material parameter
+])
+def test_material_parameters_with_a_file_name_the_line(tmp_path, where, needle):
+    (tmp_path / "demo.toml").write_text(_DEMO_MATERIAL, encoding="utf-8")
+    text = _ON_FILE if where == "axes" else (_ON_FILE.replace("alpha = [1, 5]\n", "")
+                                             .replace("[axes]", "[base.params]\nalpha = 5\n\n[axes]"))
+    p = _write(tmp_path, text)
+    with pytest.raises(FileFormatError) as err:
+        load_sweep(p)
+    msg = str(err.value)
+    assert "\n" not in msg and "apply to built-in materials" in msg and "demo.toml" in msg
+    assert f"{p} line {_line_of(text, needle)}:" in msg
+
+
+def test_unreadable_material_file_names_the_material_line(tmp_path):
+    (tmp_path / "demo.toml").write_text("name = ", encoding="utf-8")
+    text = _ON_FILE.replace("alpha = [1, 5]\n", "")
+    p = _write(tmp_path, text)
+    with pytest.raises(FileFormatError, match=r"not valid TOML") as err:
+        load_sweep(p)
+    assert f"{p} line {_line_of(text, 'material =')}:" in str(err.value)

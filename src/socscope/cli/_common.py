@@ -47,6 +47,30 @@ class _ProgressBar:
             self.bar.close()
 
 
+class _CountBar:
+    """A tqdm bar over a count of finished items (frames, maps, sweep points, movies), opened at the first
+    report (so an input error raised before the work prints no empty bar); nothing when ``quiet``.
+
+    Called as ``bar(done, total)``, the shape of the library's progress callbacks; ``close()`` ends it.
+    """
+
+    def __init__(self, quiet: bool, desc: str, unit: str):
+        self.quiet, self.desc, self.unit, self.bar = quiet, desc, unit, None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.quiet:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=self.desc, unit=self.unit, file=sys.stderr, leave=True)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def _progress_bar(total_s: float | None, desc: str, *, estimated: bool = False):
     """A progress bar over simulated time and the callback that advances it."""
     bar = _ProgressBar(total_s, desc, estimated=estimated)
@@ -74,6 +98,9 @@ def _estimated_duration(steps) -> tuple[float | None, bool]:
 
 
 def _material_from_args(args):
+    """``--material`` with its ``--param`` values (``materials.resolve`` tells a built-in name from a file)."""
+    from .. import materials
+
     params = {}
     for item in args.param or []:
         key, sep, value = item.partition("=")
@@ -83,18 +110,7 @@ def _material_from_args(args):
             params[key.strip()] = float(value)
         except ValueError:
             raise SocscopeError(f"--param {item!r}: value {value!r} is not a number") from None
-    return _material_named(args.material, params)
-
-
-def _material_named(name: str, params: dict | None = None):
-    """A built-in material by name, or a user's .toml/.csv material file."""
-    from .. import materials
-
-    if Path(name).suffix.lower() in (".toml", ".csv") or Path(name).is_file():
-        if params:
-            raise SocscopeError("--param applies to built-in materials; edit the material file instead")
-        return materials.load(name)
-    return materials.get(name, **(params or {}))
+    return materials.resolve(args.material, **params)
 
 
 def _usage(parser) -> int:

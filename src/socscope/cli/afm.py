@@ -12,7 +12,6 @@ import json
 import math
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import numpy as np
 from .._filemode import default_dir_mode
 from ..errors import SocscopeError
 from ._quicklook import command_provenance
-from ._common import _usage, _write_tables
+from ._common import _CountBar, _usage, _write_tables
 from ._flags import not_an_input, positive
 
 __all__ = ["AFM_OUTPUTS", "NEXAFS_OUTPUTS", "add_afm_parser"]
@@ -119,24 +118,6 @@ def _write_json(path: Path, data) -> None:
     write_text_atomic(path, json.dumps(_clean_json(data), indent=2, default=_json_default) + "\n")
 
 
-class _Bar:
-    def __init__(self, quiet: bool, desc: str):
-        self.quiet, self.desc, self.bar = quiet, desc, None
-
-    def __call__(self, done, total):
-        if self.quiet:
-            return
-        if self.bar is None:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, desc=self.desc, unit="map", file=sys.stderr, leave=True)
-        self.bar.update(done - self.bar.n)
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
-
-
 def cmd_afm_info(args) -> int:
     """Print a map's channels, size, scan, units and notes."""
     from ..io.afm import info, open_afm
@@ -195,7 +176,7 @@ def cmd_afm_analyze(args) -> int:
     steps = _level_steps(args.level)
     soc = read_soc_table(args.soc_table) if args.soc_table else None
     labels = _labels_for(args.labels, args.maps) if args.labels else None
-    bar = _Bar(args.quiet, "afm")
+    bar = _CountBar(args.quiet, "afm", "map")
     try:
         result = analyze_maps(args.maps, channel=args.channel, mask_from=args.mask_from,
                               soc_pattern=args.soc_from_name, soc=soc, rim_nm=args.rim_nm, level_steps=steps,

@@ -21,7 +21,7 @@ from .. import __version__
 from ..errors import ParameterError, SocscopeError, SocscopeWarning, SolverError
 from ..io.results import check_output_folder, output_folder, write_text_atomic
 from ._common import (  # noqa: F401 - _ProgressBar: importable from here as before
-    _estimated_duration, _material_from_args, _material_named, _progress_bar, _ProgressBar, _usage,
+    _estimated_duration, _material_from_args, _progress_bar, _ProgressBar, _usage,
 )
 from ._flags import material_files, netcdf_out, not_an_input, plausible_mass, plausible_size_um
 
@@ -222,7 +222,7 @@ def _cmd_materials(args) -> int:
             m = materials.get(name)
             print(f"{name:18s} {m.capacity_mAh_g:6.1f} mAh/g  {m.description}")
         return 0
-    m = _material_named(args.name)
+    m = materials.resolve(args.name)
     print(repr(m))
     for key, value in m.to_attrs().items():
         print(f"  {key} = {value}")
@@ -342,7 +342,7 @@ def _cmd_gitt(args) -> int:
     if args.to_material:
         # the material file's name, folder and (without --overwrite) absence, before anything is written
         materials.save_targets(args.to_material, overwrite=args.overwrite)
-    mat = _material_named(args.material)
+    mat = materials.resolve(args.material)
     df = load_cycler(args.file)
     plausible_mass(df, args.mass_mg)
     try:

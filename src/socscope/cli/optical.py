@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import SocscopeError
-from ._common import _usage, _write_tables
+from ._common import _CountBar, _usage, _write_tables
 from ._flags import not_an_input, positive
 
 __all__ = ["OUTPUTS", "add_optical_parser", "cmd_optical_analyze"]
@@ -30,27 +29,6 @@ OUTPUTS = (
     "labels.tif", "summary.json", "particles.png", "traces_vs_soc.png", "differential_images.png",
     "com_distance.png", "drift.png", "provenance.json",
 )
-
-
-class _FrameBar:
-    """A tqdm bar over movie frames, opened at the first report (no empty bar when the input is refused)."""
-
-    def __init__(self, quiet: bool):
-        self.quiet = quiet
-        self.bar = None
-
-    def __call__(self, done, total):
-        if self.quiet:
-            return
-        if self.bar is None:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, desc="optical", unit="frame", file=sys.stderr, leave=True)
-        self.bar.update(done - self.bar.n)
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
 
 
 def _spot(text: str | None):
@@ -192,7 +170,7 @@ def cmd_optical_analyze(args) -> int:
         # an error, an interrupt or a full disk leaves --out as it was
         from ..io.results import output_folder
 
-        bar = _FrameBar(args.quiet)
+        bar = _CountBar(args.quiet, "optical", "frame")
         try:
             with output_folder(out, OUTPUTS, overwrite=args.overwrite) as tmp:
                 import tifffile

@@ -7,10 +7,10 @@ local cluster or a scheduler, and a progress bar counts the points.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from ..errors import SocscopeError
+from ._common import _CountBar
 from ._quicklook import command_provenance
 from ._flags import not_an_input
 
@@ -41,26 +41,6 @@ examples:
 """
 
 
-class _PointBar:
-    """A tqdm bar over the sweep's points, opened at the first finished point."""
-
-    def __init__(self, quiet: bool, desc: str = "sweep", unit: str = "point"):
-        self.quiet, self.desc, self.unit, self.bar = quiet, desc, unit, None
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.quiet:
-            return
-        if self.bar is None:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, desc=self.desc, unit=self.unit, file=sys.stderr, leave=True)
-        self.bar.update(done - self.bar.n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 def _scheduler(text: str | None):
     return "local" if text is None else text
 
@@ -81,7 +61,7 @@ def cmd_sweep(args) -> int:
     definition = load_sweep(args.file)  # everything is checked before any work starts
     prov = command_provenance(args, inputs=[args.file], seed=definition.seed,
                               settings={"scheduler": str(_scheduler(args.scheduler)), "workers": args.workers})
-    bar = _PointBar(args.quiet)
+    bar = _CountBar(args.quiet, "sweep", "point")
     try:
         report = run_sweep(definition, out, scheduler=_scheduler(args.scheduler), n_workers=args.workers,
                            overwrite=args.overwrite, progress=bar, provenance=prov)
@@ -219,7 +199,7 @@ def cmd_analyze_batch(args) -> int:
     jobs = [{"args": {**shared, "movie": str(m.resolve()), "cycler": str(Path(c).resolve()) if c else None,
                       "out": str(f.resolve()), "labels": None, "rois": None, "quiet": True,
                       "overwrite": args.overwrite}} for m, c, f in zip(movies, cyclers, folders)]
-    bar = _PointBar(args.quiet, desc="movies", unit="movie")
+    bar = _CountBar(args.quiet, "movies", "movie")
     try:
         rows = map_points(_analyze_one, jobs, scheduler=_scheduler(args.scheduler), n_workers=args.workers,
                           progress=bar)

@@ -115,6 +115,51 @@ class Parameter:
         return min(max(v, self.bounds[0]), self.bounds[1])
 
 
+def parameter_set(defaults: dict, free, *, start: dict | None = None, bounds: dict | None = None,
+                  none_free: str) -> list[Parameter]:
+    """One :class:`Parameter` per name of ``defaults``, with the caller's starts and bounds; names not in ``free`` held.
+
+    Parameters
+    ----------
+    defaults : dict
+        ``name -> (start, (lower, upper), unit)``, in the order the parameters are returned; its names are
+        the ones that may be fitted.
+    free : sequence of str
+        The fitted names, at least one, each a name of ``defaults``.
+    start, bounds : dict, optional
+        Starting values and ``(lower, upper)`` bounds by name, replacing the defaults'.
+    none_free : str
+        The error message when ``free`` is empty.
+
+    Returns
+    -------
+    list of Parameter
+
+    Raises
+    ------
+    ParameterError
+        For a name in ``free`` not in ``defaults`` (the message lists them), an empty ``free``
+        (``none_free``), or a start outside its bounds (as :class:`Parameter` says it).
+
+    Examples
+    --------
+    >>> [(p.name, p.value, p.free) for p in parameter_set({"a": (1.0, (0.1, 10.0), "1"), "b": (2.0, (1.0, 3.0), "m")},
+    ...                                                    ("a",), start={"b": 2.5}, none_free="fit something")]
+    [('a', 1.0, True), ('b', 2.5, False)]
+    """
+    names = tuple(defaults)
+    free = tuple(free)
+    unknown = [n for n in free if n not in names]
+    if unknown:
+        raise ParameterError(f"cannot fit {unknown}; free parameters must come from {names}")
+    if not free:
+        raise ParameterError(none_free)
+    start, bounds = dict(start or {}), dict(bounds or {})
+    return [Parameter(name, float(start.get(name, value)), tuple(bounds.get(name, limits)), unit=unit,
+                      free=name in free)
+            for name, (value, limits, unit) in defaults.items()]
+
+
 @dataclass
 class FitResult:
     """What a fit returns.

@@ -36,7 +36,7 @@ import pandas as pd
 from .._checks import positive_float, whole_number
 from ..errors import ParameterError, SocscopeWarning
 from ..materials import as_material
-from ._core import FitResult, Parameter, least_squares_fit
+from ._core import FitResult, Parameter, least_squares_fit, parameter_set
 from ._model import material_variant
 
 __all__ = ["FREE_ELECTRODE_PARAMETERS", "electrode_onsets", "electrode_parameters", "fit_electrode_onsets"]
@@ -49,16 +49,10 @@ def electrode_parameters(free=("sigma_scale",), *, start: dict | None = None, bo
                          coverage: float = 0.5) -> list[Parameter]:
     """Parameters of an electrode fit: ``sigma_scale`` (1, 1e-2..1e2), ``coverage`` (start ``coverage``,
     0.01..1), ``contact_scale`` (1, 1e-3..1e3); those not in ``free`` are held."""
-    free = tuple(free)
-    unknown = [n for n in free if n not in FREE_ELECTRODE_PARAMETERS]
-    if unknown or not free:
-        raise ParameterError(f"cannot fit {list(unknown) or 'nothing'}; free parameters must come from "
-                             f"{FREE_ELECTRODE_PARAMETERS}")
-    start = dict(start or {})
-    defaults = {"sigma_scale": (1.0, (1e-2, 1e2)), "coverage": (coverage, (0.01, 1.0)),
-                "contact_scale": (1.0, (1e-3, 1e3))}
-    return [Parameter(n, float(start.get(n, v)), tuple((bounds or {}).get(n, b)), unit="1", free=n in free)
-            for n, (v, b) in defaults.items()]
+    defaults = {"sigma_scale": (1.0, (1e-2, 1e2), "1"), "coverage": (coverage, (0.01, 1.0), "1"),
+                "contact_scale": (1.0, (1e-3, 1e3), "1")}
+    return parameter_set(defaults, free, start=start, bounds=bounds,
+                         none_free=f"cannot fit nothing; free parameters must come from {FREE_ELECTRODE_PARAMETERS}")
 
 
 def electrode_onsets(ds, *, soc_scale: float = 1.0) -> pd.DataFrame:

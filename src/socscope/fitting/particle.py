@@ -44,6 +44,7 @@ from ._core import (
     Parameter,
     least_squares_fit,
     noise_sigma,
+    parameter_set,
 )
 from ._model import current_protocol, material_variant, reference_rate_constant
 
@@ -495,22 +496,12 @@ def particle_parameters(material, free=("alpha", "k0"), *, start: dict | None = 
     delithiation, start 0.62, bounds 0.01..3). Names not in ``free`` are held.
     """
     mat = as_material(material)
-    free = tuple(free)
-    unknown = [n for n in free if n not in FREE_PARTICLE_PARAMETERS]
-    if unknown:
-        raise ParameterError(f"cannot fit {unknown}; free parameters must come from {FREE_PARTICLE_PARAMETERS}")
-    if not free:
-        raise ParameterError(f"give at least one free parameter from {FREE_PARTICLE_PARAMETERS}")
     a0 = float(mat.parameters.get("alpha", 1.0))
     k_ref = reference_rate_constant(mat) if mat.i0 is not None else 1e-10
-    start = dict(start or {})
     defaults = {"alpha": (a0, (a0 / 20, a0 * 20), "1"), "d_shape": (1.0, (0.25, 4.0), "1"),
                 "k0": (k_ref, (k_ref / 100, k_ref * 100), "m/s"), "contrast_full": (contrast_full, (0.01, 3.0), "1")}
-    out = []
-    for name, (v, b, unit) in defaults.items():
-        b = tuple((bounds or {}).get(name, b))
-        out.append(Parameter(name, float(start.get(name, v)), b, unit=unit, free=name in free))
-    return out
+    return parameter_set(defaults, free, start=start, bounds=bounds,
+                         none_free=f"give at least one free parameter from {FREE_PARTICLE_PARAMETERS}")
 
 
 def fit_particle_movie(data: ParticleData, material, *, free=("alpha", "k0"), start: dict | None = None,

@@ -9,6 +9,9 @@ conductivity, S/m). Every function carries its source and validity range and
 is finite and at least C1 on all of [0, 1], so implicit solvers may evaluate
 it anywhere.
 
+:func:`resolve` takes either a built-in name or a material file (the one
+rule for telling them apart is :func:`is_material_file`).
+
 Shipped materials (see :func:`available`):
 
 ``ni88-xu2022``
@@ -37,7 +40,7 @@ True
 from ._files import load, save, save_targets
 from ._library import NI88_DIFFUSIVITIES, NI88_OCPS, chen2020_ocp_data
 from ._material import Material, Property
-from ._registry import as_material, available, get
+from ._registry import as_material, available, get, is_material_file, resolve
 from ._tables import tabulated_property
 
 __all__ = [
@@ -46,6 +49,8 @@ __all__ = [
     "get",
     "available",
     "as_material",
+    "resolve",
+    "is_material_file",
     "load",
     "save",
     "save_targets",

@@ -1,16 +1,22 @@
-"""Named materials: ``get(name, **params)`` and ``available()``."""
+"""Named materials: ``get(name, **params)``, ``available()``, and ``resolve`` (a built-in name or a material file)."""
 
 from __future__ import annotations
 
 import difflib
+import os
+from pathlib import Path
 from types import MappingProxyType
 from typing import Callable, Mapping
 
 from ..errors import MaterialError
+from ._files import load
 from ._library import ni88_xu2022, nmc532, nmc532_sharma2022, nmc811_chen2020
 from ._material import Material, accepted_parameters
 
-__all__ = ["get", "available", "as_material", "REGISTRY"]
+__all__ = ["get", "available", "as_material", "resolve", "is_material_file", "REGISTRY"]
+
+#: Suffixes that mark a material file even before it exists (so a missing file is reported as one).
+FILE_SUFFIXES = (".toml", ".csv")
 
 #: Registry name -> factory (keyword-only parameters with defaults).
 REGISTRY: Mapping[str, Callable[..., Material]] = MappingProxyType(
@@ -99,3 +105,74 @@ def as_material(material) -> Material:
         f"material must be a socscope Material or a built-in name ({', '.join(available())}), got "
         f"{type(material).__name__} {material!r:.60}; e.g. socscope.materials.get('nmc532')"
     )
+
+
+def is_material_file(name_or_path: str | os.PathLike) -> bool:
+    """Whether ``name_or_path`` names a material file rather than a built-in material.
+
+    The one rule used everywhere a material may be given either way: a path-like, a name
+    ending in ``.toml`` or ``.csv`` (case-insensitive; the file need not exist yet, so that
+    a missing file is reported as one), or the name of an existing file.
+
+    Parameters
+    ----------
+    name_or_path : str or path-like
+        A built-in name such as ``"nmc532"``, or a file path (relative to the working folder).
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> is_material_file("nmc532"), is_material_file("mine.TOML")
+    (False, True)
+    """
+    if isinstance(name_or_path, os.PathLike):
+        return True
+    if not isinstance(name_or_path, str):
+        return False
+    path = Path(name_or_path)
+    return path.suffix.lower() in FILE_SUFFIXES or path.is_file()
+
+
+def resolve(name_or_path: str | os.PathLike, /, **params: float) -> Material:
+    """A built-in material by name, or a user's material file.
+
+    Parameters
+    ----------
+    name_or_path : str or path-like
+        A built-in name (see :func:`available`), or a material file as :func:`load` reads it;
+        :func:`is_material_file` decides which.
+    **params : float
+        The built-in material's named parameters, e.g. ``alpha`` for ``"ni88-xu2022"``. A
+        material file takes none (its values are in the file).
+
+    Returns
+    -------
+    Material
+
+    Raises
+    ------
+    MaterialError
+        For parameters given with a material file, for an unknown name or parameter (as
+        :func:`get` says it), and for every problem with the file (as :func:`load` says it).
+
+    Examples
+    --------
+    >>> resolve("ni88-xu2022", alpha=5.0).parameters["alpha"]
+    5.0
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "mine.toml"
+    >>> from socscope.materials import save
+    >>> resolve(save(get("nmc532"), path)).name == get("nmc532").name
+    True
+    """
+    if not is_material_file(name_or_path):
+        return get(name_or_path, **params)
+    if params:
+        raise MaterialError(
+            f"material parameter(s) {', '.join(params)} apply to built-in materials, not to the material file "
+            f"{name_or_path}; edit the file instead, or name a built-in material ({', '.join(available())})"
+        )
+    return load(name_or_path)

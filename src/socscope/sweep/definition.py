@@ -417,35 +417,33 @@ def _example(key: str) -> str:
 
 
 def _check_material(ck: _Checker, base: dict, axes: dict, material_axes: list) -> None:
-    """Build the material (at every value of each material axis): unknown names and parameters, bad values are named."""
+    """Build the material (at every value of each material axis): unknown names and parameters, bad values are named.
+
+    A material file's relative path is taken relative to the sweep file (workers may run elsewhere) and
+    stored absolute in ``base["material"]``; ``materials.resolve`` decides name or file, and builds it.
+    """
     from ..errors import MaterialError
-    from ..materials import get, load
+    from ..materials import is_material_file, resolve
 
     name = base["material"]
-    if Path(name).suffix.lower() in (".toml", ".csv"):
-        if not Path(name).is_absolute():  # relative to the sweep file (workers may run elsewhere)
-            folder = Path(ck.source).parent if Path(ck.source).is_file() else Path.cwd()
-            name = base["material"] = str((folder / name).resolve())
-        if base["params"] or material_axes:
-            what = next(iter(base["params"]), None) or material_axes[0]
-            ck.fail("axes" if material_axes else "base.params", what,
-                    f"{what}: material parameters apply to built-in materials; {name} is a material file (edit it, "
-                    "or sweep a built-in material)")
-        try:
-            load(name)
-        except (SocscopeError, OSError, ValueError) as exc:
-            ck.fail("base", "material", f"material = {name!r}: {str(exc).splitlines()[0]}")
-        return
+    folder = Path(ck.source).parent if Path(ck.source).is_file() else Path.cwd()
+    path = Path(name) if Path(name).is_absolute() else folder / name
+    is_file = is_material_file(str(path))
+    if is_file:
+        name = base["material"] = str(path.resolve())
+    params = base["params"]
     try:
-        get(name, **base["params"])
-    except MaterialError as exc:
-        key = next(iter(base["params"]), None)
-        ck.fail("base.params" if key and "parameter" in str(exc) else "base", key if key and "parameter" in str(exc)
-                else "material", str(exc).splitlines()[0])
+        resolve(name, **params)
+    except (SocscopeError, OSError, ValueError) as exc:
+        text = str(exc).splitlines()[0]
+        key = next(iter(params), None)
+        if key and "parameter" in text:
+            ck.fail("base.params", key, text)
+        ck.fail("base", "material", f"material = {name!r}: {text}" if is_file else text)
     for axis in material_axes:
         for v in axes[axis]:
             try:
-                get(name, **{**base["params"], axis: v})
+                resolve(name, **{**params, axis: v})
             except MaterialError as exc:
                 text = str(exc).splitlines()[0]
                 if "no parameter" in text:

@@ -72,24 +72,14 @@ def layout(definition: SweepDefinition) -> dict:
     return out
 
 
-def _material(settings: dict):
-    from pathlib import Path
-
-    from ..materials import get, load
-
-    name = settings["material"]
-    if Path(name).suffix.lower() in (".toml", ".csv"):
-        return load(name)
-    return get(name, **settings.get("params", {}))
-
-
 def _simulate(settings: dict):
     """The point's simulation Dataset."""
     from .. import geometry as geo
+    from ..materials import resolve
     from ..simulate import simulate_electrode, simulate_particle, simulate_particles
 
     kind = settings["kind"]
-    mat = _material(settings)
+    mat = resolve(settings["material"], **settings.get("params", {}))
     protocol = fill_protocol(settings["protocol"], settings.get("c_rate"))
     interval = float(settings["output_interval_s"])
     theta0 = float(settings["initial_theta"])
