@@ -149,3 +149,32 @@ def test_an_electrodes_instantaneous_current_is_kirchhoffs(electrode_run):
     assert_allclose(ds.particle_current.values[hold].sum(axis=1), inst, rtol=0, atol=1e-8 * np.abs(inst).max())
     charge = np.isin(ds.step.values, (0, 2, 5))
     assert np.all(ds.current.values[charge] == ds.current_instant.values[charge])
+
+
+# -- current cut-offs are located where the current crosses them ---------------------------------------------------
+
+@pytest.mark.parametrize("geometry, hold", [
+    ("sphere", "Hold surface theta at 0.4 until C/50"),
+    ("sphere", "Hold at 4.1 V until C/50"),
+    ("disc", "Hold surface theta at 0.4 until C/50"),
+    ("disc", "Hold at 4.1 V until C/50"),
+])
+def test_a_current_cut_off_ends_the_hold_at_the_cut_off(geometry, hold):
+    geo, kw = ((ss.geometry.Sphere(1e-6), {"n_cells": 20}) if geometry == "sphere"
+               else (ss.geometry.Disc(1e-6), {"resolution": 0.2e-6}))
+    ds = ss.simulate_particle("nmc811-chen2020", geo, ["Charge at 1C for 5 minutes", hold], initial_theta=0.9,
+                              output_interval=None, **kw)
+    one_c = float(ds.current.values[1])  # the 1C charge
+    end = float(ds.current_instant.values[-1])
+    # the event is |I|/cut − 1, located to the solver's event tolerance 1e-7 (a step that crossed it
+    # earlier ended up to 30 % below the cut-off: the absolute tolerance exceeded the ~1e-13 A current)
+    assert abs(end / (one_c / 50) - 1.0) < 1e-6, (end, one_c / 50)
+    assert ds.current_instant.values[0] == 0.0  # the rested start passes no current
+
+
+def test_an_electrodes_current_cut_off_is_located(electrode_run):
+    ds = electrode_run
+    k = 4  # "Hold at 4.1 V until C/50"
+    end = abs(float(ds.current_instant.values[ds.step.values == k][-1]))  # it follows the 4.2 V hold: Li goes back in
+    one_c = abs(float(ds.current.values[ds.step.values == 5][-1])) * 2  # step 5 runs at C/2
+    assert abs(end / (one_c / 50) - 1.0) < 1e-6, (end, one_c / 50)

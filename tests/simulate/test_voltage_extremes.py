@@ -119,3 +119,36 @@ def test_a_surface_hold_on_a_disc_watches_its_voltage():
     # the first solver step sees a larger current than the samples ten minutes apart
     assert float(ds.step_voltage_max[0]) - recorded.max() > 0.01
     assert float(ds.step_voltage_min[0]) <= recorded.min()
+
+
+# -- the first instant of a step, where the voltage under load jumps ---------------------------------------------
+
+def _first_instant(run, protocol):
+    """A run's step-1 extremes and its voltage 1 ns after step 1 began (sampled there by a second run)."""
+    ds = run(protocol, output_interval=None)
+    t0 = float(ds.step_end_time[0])
+    v = float(run(protocol, output_times=[t0 + 1e-9]).voltage.sel(time=t0 + 1e-9))
+    return float(ds.step_voltage_min[1]), float(ds.step_voltage_max[1]), v
+
+
+def test_the_first_instant_of_a_step_counts_in_2d_and_in_electrodes():
+    def disc(protocol, **kw):
+        return ss.simulate_particle("nmc811-chen2020", ss.geometry.Disc(1e-6), protocol, initial_theta=0.9,
+                                    resolution=0.2e-6, **kw)
+
+    def electrode(protocol, **kw):
+        return _run_layout(protocol, **kw)
+
+    for run, protocol in ((disc, ["Charge at 1C for 5 minutes", "Discharge at 2C for 5 minutes"]),
+                          (disc, ["Charge at 1C for 5 minutes", "Hold surface theta at 0.4 for 10 minutes"]),
+                          (electrode, ["Charge at 1C for 5 minutes", "Discharge at 2C for 5 minutes"])):
+        lo, hi, v = _first_instant(run, protocol)
+        # the jump at the switch is the step's highest voltage here (a discharge, a hold's first surge);
+        # 1e-9 V: one nanosecond of the step's own change (the first solver step is 1 ms)
+        assert lo - 1e-9 <= v <= hi + 1e-9, (protocol, lo, hi, v)
+        assert hi - v < 1e-6, (protocol, hi, v)
+
+
+def _run_layout(protocol, **kw):
+    return simulate_electrode("nmc532", layered_layout(n_columns=2, n_layers=1, radius=2.5e-6), protocol,
+                              n_shells=6, initial_theta=0.9, observables=False, **kw)

@@ -179,10 +179,13 @@ class StepConditions:
                 continue
             elif q in ("current", "specific_current", "c_rate"):
                 cut = abs(self._current_value(q, target))
+                # |I| / cut − 1: relative to the cut-off, so that the event tolerance (1e-7) locates the
+                # crossing whatever the current's scale (a particle passes ~1e-13 A, far below any
+                # absolute tolerance)
                 if plan.control == "theta":
-                    fn = lambda th, cut=cut, hold=plan.hold: float(abs(self.hold_current(th, hold)) - cut)
+                    fn = lambda th, cut=cut, hold=plan.hold: float(abs(self.hold_current(th, hold)) / cut - 1.0)
                 else:
-                    fn = lambda th, cut=cut, cpl=cpl: float(abs(cpl.total_current(th, cpl.voltage)) - cut)
+                    fn = lambda th, cut=cut, cpl=cpl: float(abs(cpl.total_current(th, cpl.voltage)) / cut - 1.0)
                 # a hold starts with its largest current, above any cut-off
                 events.append(self._event(cond, fn, None, 1.0, cpl))
                 continue

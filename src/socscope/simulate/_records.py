@@ -31,7 +31,7 @@ CURRENT_MEAN_TEXT = ("current, positive on charge (delithiation): mean over the 
 CURRENT_LONG_NAME = CURRENT_MEAN_TEXT + "; the first sample holds the first step's current"
 #: What ``current_instant`` is
 CURRENT_INSTANT_LONG_NAME = ("current at the sample's state, positive on charge: the imposed current of a "
-                             "constant-current step or rest, the surface flux of a hold")
+                             "constant-current step or rest, the surface flux of a hold; 0 at the rested start")
 
 
 def _sample_limit(n_cells: int) -> int:

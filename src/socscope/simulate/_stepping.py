@@ -98,8 +98,9 @@ class ProtocolStepping:
         st.plans.append(plan)
         self._v_extremes = [math.inf, -math.inf]  # lowest and highest voltage the solver's steps reached
         if k == 0:
-            # the first sample (the start, no interval before it) carries the first step's current
-            st.currents[0] = st.currents_instant[0] = plan.current if plan.control == "current" else 0.0
+            # the first sample (the start, no interval before it) carries the first step's current in
+            # ``current``; its state is the rested start (open-circuit voltage), so ``current_instant`` stays 0
+            st.currents[0] = plan.current if plan.control == "current" else 0.0
         theta, t, charge0 = st.theta, st.t, st.charge
         n = self.grid.n_cells
         seg, z0, cpl = self._segment(plan, theta, st.p)
@@ -220,6 +221,8 @@ class ProtocolStepping:
         else:
             outs = []
         watch, trace = self._voltage_tracking(plan, cpl)
+        if watch is not None:
+            watch(t, z0)  # the step's first instant: the voltage under load as the step's forcing switches on
         try:
             res = integrate_segment(seg, vol, self.table, z0, t, t_end, output_times=outs, events=evs,
                                     options=opts, progress=cb, watch=watch, trace=trace)

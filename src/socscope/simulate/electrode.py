@@ -563,7 +563,8 @@ class ElectrodeModel(ParticleBatch):
                                                 g0, 1 if down else -1))
             elif q in own:
                 cut = abs(self._current_value(q, target))
-                fn = lambda z, cut=cut, cpl=cpl: float(abs(cpl.total_current(z[:n], z[n:])) - cut)
+                # relative to the cut-off, as for a particle (the event tolerance is then scale-free)
+                fn = lambda z, cut=cut, cpl=cpl: float(abs(cpl.total_current(z[:n], z[n:])) / cut - 1.0)
                 # a hold starts with its largest current, above any cut-off
                 events.append(Event(cond.label, fn, None, initial=1.0))
         return events
