@@ -157,3 +157,8 @@ def test_parameter_set_holds_what_is_not_free_and_takes_starts_and_bounds():
         parameter_set(defaults, (), none_free="fit something")
     with pytest.raises(ParameterError, match="parameter k: value 4 must lie within its bounds"):
         parameter_set(defaults, ("k",), start={"k": 4.0}, none_free="fit something")
+    # a misspelt name in start or bounds is refused, not left to keep the default silently
+    with pytest.raises(ParameterError, match=r"^start names \['K'\], which are not parameters of this fit"):
+        parameter_set(defaults, ("k",), start={"K": 2.5}, none_free="fit something")
+    with pytest.raises(ParameterError, match=r"^bounds names \['alpha'\], .* use names from \('a', 'k'\)$"):
+        parameter_set(defaults, ("k",), bounds={"alpha": (1.0, 2.0)}, none_free="fit something")

@@ -114,6 +114,8 @@ def test_an_unreadable_file_among_the_records_does_not_stop_the_summary(sweep_fi
     out = tmp_path / "s.zarr"
     run_sweep(sweep_file, out)
     (out / "points" / "copy of 000002.json").write_text('{"index": 2, "sta')  # no point's name: never rewritten
+    (out / "points" / "notes.json").write_text('["not", "a", "record"]')  # JSON, but not a point record
+    (out / "points" / "000004 old.json").write_text('{"status": 1}')  # an object without an index
     assert run_sweep(sweep_file, out).computed == 0
     assert json.loads(open_sweep(out).attrs["sweep_summary"])["finished"] == 6
 

@@ -138,8 +138,8 @@ def parameter_set(defaults: dict, free, *, start: dict | None = None, bounds: di
     Raises
     ------
     ParameterError
-        For a name in ``free`` not in ``defaults`` (the message lists them), an empty ``free``
-        (``none_free``), or a start outside its bounds (as :class:`Parameter` says it).
+        For a name in ``free``, ``start`` or ``bounds`` not in ``defaults`` (the message lists them), an
+        empty ``free`` (``none_free``), or a start outside its bounds (as :class:`Parameter` says it).
 
     Examples
     --------
@@ -155,6 +155,10 @@ def parameter_set(defaults: dict, free, *, start: dict | None = None, bounds: di
     if not free:
         raise ParameterError(none_free)
     start, bounds = dict(start or {}), dict(bounds or {})
+    for what, given in (("start", start), ("bounds", bounds)):
+        stray = [n for n in given if n not in names]
+        if stray:  # a misspelt name would otherwise leave the default in place without a word
+            raise ParameterError(f"{what} names {stray}, which are not parameters of this fit; use names from {names}")
     return [Parameter(name, float(start.get(name, value)), tuple(bounds.get(name, limits)), unit=unit,
                       free=name in free)
             for name, (value, limits, unit) in defaults.items()]

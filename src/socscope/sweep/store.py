@@ -155,8 +155,9 @@ def _record_path(path: Path, index: int) -> Path:
 def point_records(path) -> list[dict]:
     """Every point record of the store at ``path``, each file read once, in file-name order.
 
-    A record that cannot be read or is not JSON (a write cut short) is left
-    out: its point counts as not run. No ``points/`` folder: no records.
+    A record that cannot be read or is not JSON (a write cut short), or JSON
+    that is not a point record (no integer ``index``), is left out: its point
+    counts as not run. No ``points/`` folder: no records.
     """
     folder = Path(path) / POINTS_FOLDER
     out = []
@@ -164,9 +165,11 @@ def point_records(path) -> list[dict]:
         return out
     for f in sorted(folder.glob("*.json")):
         try:
-            out.append(json.loads(f.read_text(encoding="utf-8")))
+            rec = json.loads(f.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue  # a record cut short: the point runs again
+        if isinstance(rec, dict) and isinstance(rec.get("index"), int):
+            out.append(rec)  # anything else is not a point record (a stray file): its point runs again
     return out
 
 
