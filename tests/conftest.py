@@ -30,3 +30,21 @@ def const_mat():
 @pytest.fixture(scope="session")
 def ni88():
     return ss.materials.get("ni88-xu2022")
+
+
+@pytest.fixture
+def point_record_reads(monkeypatch):
+    """A Counter of ``Path.read_text`` calls on files in a ``points`` folder (a sweep's point records), by name."""
+    import collections
+    import pathlib
+
+    reads = collections.Counter()
+    read_text = pathlib.Path.read_text
+
+    def counted(self, *args, **kwargs):
+        if self.parent.name == "points":
+            reads[self.name] += 1
+        return read_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "read_text", counted)
+    return reads

@@ -141,23 +141,12 @@ def test_sweep_report_lists_every_point_with_its_status_and_error(results, repor
     assert "<dt>done</dt><dd>4</dd>" in page and "<dt>failed</dt><dd>2</dd>" in page
 
 
-def test_sweep_report_reads_each_point_record_once_for_its_error_and_wall_time(results, monkeypatch):
-    import collections
-    import pathlib
-
+def test_sweep_report_reads_each_point_record_once_for_its_error_and_wall_time(results, request):
     from socscope.report.more import sweep_points
 
     folder = results["sweep"] / "points"
     wall = {int(f.stem): json.loads(f.read_text(encoding="utf-8"))["wall_s"] for f in folder.glob("*.json")}
-    reads = collections.Counter()
-    read_text = pathlib.Path.read_text
-
-    def counted(self, *args, **kwargs):
-        if self.parent.name == "points":
-            reads[self.name] += 1
-        return read_text(self, *args, **kwargs)
-
-    monkeypatch.setattr(pathlib.Path, "read_text", counted)
+    reads = request.getfixturevalue("point_record_reads")  # counting from here on
     table, *_ = sweep_points(results["sweep"])
     assert reads == {f"{i:06d}.json": 1 for i in range(6)}
     assert table.wall_s.tolist() == [wall[i] for i in range(6)]  # each point's own record, exactly

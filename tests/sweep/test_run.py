@@ -120,21 +120,10 @@ def test_an_unreadable_file_among_the_records_does_not_stop_the_summary(sweep_fi
     assert json.loads(open_sweep(out).attrs["sweep_summary"])["finished"] == 6
 
 
-def test_each_record_is_read_once_to_resume_and_once_to_summarise(sweep_file, tmp_path, monkeypatch):
-    import collections
-    import pathlib
-
+def test_each_record_is_read_once_to_resume_and_once_to_summarise(sweep_file, tmp_path, request):
     out = tmp_path / "s.zarr"
     run_sweep(sweep_file, out)
-    reads = collections.Counter()
-    read_text = pathlib.Path.read_text
-
-    def counted(self, *args, **kwargs):
-        if self.parent.name == "points":
-            reads[self.name] += 1
-        return read_text(self, *args, **kwargs)
-
-    monkeypatch.setattr(pathlib.Path, "read_text", counted)
+    reads = request.getfixturevalue("point_record_reads")  # counting from here on
     assert run_sweep(sweep_file, out).computed == 0
     assert reads == {f"{i:06d}.json": 2 for i in range(6)}  # the finished points before, the summary after
     reads.clear()
