@@ -390,8 +390,10 @@ def _biologic_frame(path, raw: pd.DataFrame) -> pd.DataFrame:
 
 def _read_mpr(path: Path) -> pd.DataFrame:
     biologic = _need(path, "galvani.BioLogic")
-    with reading(path, "a Bio-Logic .mpr file"):  # galvani raises ValueError/KeyError/struct errors on damage
-        mpr = biologic.MPRfile(str(path))
+    # galvani raises ValueError/KeyError/struct errors on damage; given a path it opens the file and
+    # never closes it, so it is given an open file, read whole before the block ends
+    with reading(path, "a Bio-Logic .mpr file"), open(path, "rb") as fh:
+        mpr = biologic.MPRfile(fh)
     raw = pd.DataFrame(mpr.data)
     if "time/s" not in raw.columns:
         raise FileFormatError(f"{path}: the .mpr data has no time column; columns are {list(raw.columns)}")
