@@ -42,6 +42,24 @@ def _cycler_seeds(folder: Path) -> list[Path]:
         "eclab.csv": pd.DataFrame({"time/s": t, "Ewe/V": v, "I/mA": i * 1e3, "Ns": step - 1}).to_csv(
             sep=";", decimal=",", index=False),
         "plain.csv": pd.DataFrame({"time_s": t, "voltage_V": v, "current_A": i}).to_csv(index=False),
+        # Maccor rows ending with a tab the header lacks, and no line end after the last
+        "maccor_tabs.txt": "Name:\tcell\nChannel:\t53\n\nRec\tCycle P\tStep\tTest (Sec)\tCurrent [A]\tVoltage [V]\tMd\n"
+                           + "\n".join(f"{k + 1}\t0\t{step[k]}\t{t[k]:.1f}\t{abs(i[k]):.6f}\t{v[k]:.4f}\t"
+                                       f"{'C' if i[k] > 0 else 'D'}\t" for k in range(40)),
+        # Neware's regular export: a cycle row, step rows (one leading empty field), record rows (two)
+        "neware_regular.csv": "Cycle Index,Chg. Cap.(Ah),DChg. Cap.(Ah)\n,Step Index,Step Number,Step Type\n"
+                              ",,DataPoint,Time,Total Time,Current(A),Voltage(V),Capacity(Ah)\n1,0.00017,0.00017\n"
+                              + "".join((f",{step[k]},{step[k]},{'CC Chg' if i[k] > 0 else 'CC DChg'}\n"
+                                         if k in (0, 20) else "")
+                                        + f",,{k + 1},00:00:00,00:{int(t[k]) // 60:02d}:{int(t[k]) % 60:02d},"
+                                          f"{i[k]:.5f},{v[k]:.4f},{q[k]:.9f}\n" for k in range(40)),
+        # PEC: 'key:,value' lines, then a table with hh:mm:ss.xxx times and a trailing separator
+        "pec.csv": "Test:,25205\nParameter names:,C-Rate (mAh),Mass (kg)\nOperator Instructions:,\n"
+                   "Test,Cell,Step,Instruction Name,Cycle,Total Time (Hours in hh:mm:ss.xxx),Voltage (V),Current (A),"
+                   "Charge Capacity (mAh),Discharge Capacity (mAh),\n"
+                   + "".join(f"25205,1,{step[k]},{'Charge' if i[k] > 0 else 'Discharge'},1,00:{int(t[k]) // 60:02d}:"
+                             f"{t[k] % 60:06.3f},{v[k]:.7f},{i[k]:g},{1e3 * q[k] if i[k] > 0 else 1e3 * q[19]:.4f},"
+                             f"{1e3 * q[k] if i[k] < 0 else 0:.4f},\n" for k in range(40)),
     }
     out = []
     for name, text in files.items():

@@ -348,3 +348,16 @@ def test_text_under_a_binary_name_is_refused(tmp_path):
     path.write_text("time_s,voltage_V,current_A\n0,3.6,0.001\n")
     with pytest.raises(FileFormatError, match=r"fake.mpr: named like a Bio-Logic .mpr file but it is plain text"):
         load_cycler(path)
+
+
+@needs(MB)
+def test_mpr_reading_leaves_no_file_open():
+    pytest.importorskip("galvani")
+    import gc
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        load_cycler(MB)
+        gc.collect()  # a file object left open is reported when it is collected
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)], [str(w.message) for w in caught]

@@ -29,25 +29,42 @@ The vendor is detected from the file's content, not only its extension:
   with or without units in the headers; signed current, counters that
   restart every cycle);
 * Maccor text exports in their common layouts (``Rec#``/``Cyc#``/``Test
-  (Sec)``/``Amps``/``Volts``/``Amp-hr``/``State``, or ``Rec``/``Cycle P``/
-  ``TestTime``/``Current [A]``/``Cap. [Ah]``/``Md``): unsigned current and
-  capacity, the state C/D/R gives the sign; elapsed time in seconds, in a
-  unit read from the clock column, or as ``d hh:mm:ss``;
-* Neware CSV/XLSX exports (``Step Type``, ``Chg. Cap.(mAh)``, ...) and
-  Bio-Logic EC-Lab text exported as (semicolon) CSV;
-
-For every vendor table the header row (below any header block), the
-separator (tab, semicolon, comma) and the decimal mark are found in the
-content, and units are read from the headers (``Current(mA)``, ``Cap.
-[Ah]``, ``time/h``) or from the vendor's convention for a header without
-one; a column whose unit cannot be known is named in a warning. What was
-read is recorded in ``df.attrs``: ``vendor``, ``layout``, ``column_map``,
-``units``, ``conversions`` and ``notes`` (``socscope cycler summary
---verbose`` prints them).
+  (Sec)``/``Amps``/``Volts``/``Amp-hr``/``State``, the milli-unit
+  ``mAmps``/``mAmp-hr`` (mA, mA h), or ``Rec``/``Cycle P``/``TestTime``/
+  ``Current [A]``/``Cap. [Ah]``/``Md``, with data rows that may end with a
+  separator the header lacks): unsigned current and capacity, the state
+  C/D/R gives the sign; elapsed time in seconds, in a unit read from the
+  clock column, or as ``d hh:mm:ss``;
+* Neware CSV/XLSX exports: the flat table (``Step Type``, ``Chg.
+  Cap.(mAh)``, ...) and the "regular" CSV export of three levels, a cycle,
+  a step and a record header line, with cycle rows, step rows (one leading
+  empty field) and record rows (two) interleaved: every record takes the
+  cycle index and the step index, number and type of the rows above it;
+* PEC SBT CSV exports: a block of ``key:,value`` lines, then ``Test``,
+  ``Cell``, ``Step``, ``Instruction Name``, ``Cycle``, ``Total Time (Hours
+  in hh:mm:ss.xxx)``, ``Voltage (V)``, ``Current (A)``, ``Charge Capacity
+  (mAh)``, ``Discharge Capacity (mAh)``, ...;
+* Bio-Logic EC-Lab text exported as (semicolon) CSV;
 * any delimited text file: with a column mapping (``columns=``), or with
   headers it recognises (:data:`CSV_NAMES`: ``time_s``, ``time/h``,
   ``Ewe/V``, ``current_mA``, ... case-insensitive, converted to SI; the
   schema's own names, so a table this module returns reads back as written).
+  Below a header block of a layout it does not know, the error names the
+  line where a table seems to start and the call that reads it.
+
+For every vendor table the header row (below any header block), the
+separator (tab, semicolon, comma) and the decimal mark are found in the
+content, and units are read from the headers (``Current(mA)``, ``Cap.
+[Ah]``, ``time/h``, a clock format such as ``hh:mm:ss``), from the name
+(``mAmps``), or from the vendor's convention for a header without one; a
+column whose unit cannot be known is named in a warning. A last line with
+fewer fields than the header, or without a line end and with a last field
+written unlike the one above it (``3.99`` under ``3.9991``), was cut short:
+it is left out, with a warning; a complete last line without a line end, as
+many instruments write it, is kept. What was read is recorded in
+``df.attrs``: ``vendor``, ``layout``, ``column_map``, ``units``,
+``conversions`` and ``notes`` (``socscope cycler summary --verbose`` prints
+them).
 
 Readers for binary formats need the optional extra ``socscope[cycler]``.
 """
@@ -71,7 +88,7 @@ __all__ = ["CSV_NAMES", "LIMITS", "SCHEMA", "VENDORS", "detect_vendor", "load_cy
 
 SCHEMA = ("time_s", "voltage_V", "current_A", "step", "cycle", "capacity_Ah")
 VENDORS = ("biologic-mpr", "biologic-mpt", "biologic-csv", "neware-ndax", "neware-nda", "neware-csv", "arbin-res",
-           "arbin", "maccor", "xlsx", "csv")
+           "arbin", "maccor", "pec", "xlsx", "csv")
 
 #: physically possible magnitudes of a cycler record's values (a larger one is damage, not data):
 #: a cell or a module below 1 kV, below 10 kA, within a century, below 1 MA h
@@ -212,6 +229,7 @@ def load_cycler(path, *, vendor: str | None = None, columns: dict | None = None,
         "arbin-res": _read_arbin_res,
         "maccor": lambda p: _read_text_layout(p, "maccor", layout),
         "neware-csv": lambda p: _read_text_layout(p, "neware-csv", layout),
+        "pec": lambda p: _read_text_layout(p, "pec", layout),
         "biologic-csv": lambda p: _read_text_layout(p, "biologic-csv", layout),
         "xlsx": _read_xlsx,
     }
@@ -390,8 +408,10 @@ def _biologic_frame(path, raw: pd.DataFrame) -> pd.DataFrame:
 
 def _read_mpr(path: Path) -> pd.DataFrame:
     biologic = _need(path, "galvani.BioLogic")
-    with reading(path, "a Bio-Logic .mpr file"):  # galvani raises ValueError/KeyError/struct errors on damage
-        mpr = biologic.MPRfile(str(path))
+    # galvani raises ValueError/KeyError/struct errors on damage; given a path it opens the file and
+    # never closes it, so it is given an open file, read whole before the block ends
+    with reading(path, "a Bio-Logic .mpr file"), open(path, "rb") as fh:
+        mpr = biologic.MPRfile(fh)
     raw = pd.DataFrame(mpr.data)
     if "time/s" not in raw.columns:
         raise FileFormatError(f"{path}: the .mpr data has no time column; columns are {list(raw.columns)}")
@@ -452,9 +472,18 @@ def _read_csv(path: Path, columns: dict | None, options: dict) -> pd.DataFrame:
         missing_keys = [k for k in ("time_s", "voltage_V", "current_A") if k not in columns]
         if missing_keys:
             raise FileFormatError(f"{path}: the column mapping must name {missing_keys}")
+    # without a separator, sniff it (python engine); with one, the fast C engine
+    options = options if "sep" in options else {"sep": None, "engine": "python"} | options
     with reading(path, "a delimited text table"):
-        # without a separator, sniff it (python engine); with one, the fast C engine
-        raw = pd.read_csv(path, **(options if "sep" in options else {"sep": None, "engine": "python"} | options))
+        raw = pd.read_csv(path, **options)
+        if "index_col" not in options and raw.shape[1] > 1 and len(raw) and raw.iloc[:, -1].isna().all():
+            # an empty last column: data rows that end with a separator the header lacks make
+            # pandas take the first column for row names and shift the rest; read without row names,
+            # the empty last fields dropped
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", pd.errors.ParserWarning)
+                raw = pd.read_csv(path, index_col=False, **options)
+    raw = raw.dropna(how="all")  # rows whose every field is empty (";;;;" lines) hold no record
     if raw.empty:
         raise FileFormatError(f"{path}: the table has a header but no data rows")
     if columns:
@@ -463,6 +492,15 @@ def _read_csv(path: Path, columns: dict | None, options: dict) -> pd.DataFrame:
             raise FileFormatError(f"{path}: columns {absent} are not in the file; it has {list(raw.columns)}")
         factors = dict.fromkeys(columns, 1.0)
     else:
+        unnamed = sum(str(c).startswith("Unnamed") for c in raw.columns)
+        start = _table_start(path) if 2 * unnamed > raw.shape[1] and "skiprows" not in options else None
+        if start is not None:  # a header block of a layout not known here: say where the table is
+            k, sep, names = start
+            raise FileFormatError(
+                f"{path}: its first line is no table header ({unnamed} of {raw.shape[1]} columns unnamed), and "
+                f"the file is of no layout socscope knows; a table seems to start at line {k + 1} "
+                f"({names[:12]}): read it with load_cycler(path, vendor='csv', sep={sep!r}, skiprows={k}, "
+                f"columns={_guess_columns(names)!r}) (values in s, V and A)")
         columns, factors = _columns_from_headers(path, raw.columns)
 
     def col(key):
@@ -499,12 +537,12 @@ def _columns_from_headers(path: Path, headers) -> tuple[dict, dict]:
 ROLES = {
     "time": ("testtime", "totaltime", "cumulativetime", "test", "time", "elapsedtime"),
     "voltage": ("voltage", "volts", "ewe", "ecell", "potential"),
-    "current": ("current", "amps", "i"),
+    "current": ("current", "amps", "mamps", "i"),
     "step": ("stepindex", "step", "ns", "stepid", "stepnumber"),
     "cycle": ("cycleindex", "cyc#", "cyclep", "cycle", "cyclenumber", "cycleid"),
     "charge": ("chargecapacity", "chgcap", "qcharge", "chargecap"),
     "discharge": ("dischargecapacity", "dchgcap", "qdischarge", "dischargecap"),
-    "capacity": ("amphr", "cap", "capacity", "ahr"),
+    "capacity": ("amphr", "mamphr", "cap", "capacity", "ahr"),
     "state": ("state", "md", "steptype", "mode"),
     "clock": ("dpttime", "datetime", "realtime", "absolutetime", "systemtime", "date"),
 }
@@ -526,7 +564,11 @@ _DEFAULT_UNITS = {
     "arbin": {"time": "s", "voltage": "V", "current": "A", "charge": "Ah", "discharge": "Ah"},
     "maccor": {"voltage": "V", "current": "A", "capacity": "Ah"},  # Volts, Amps, Amp-hr
     "neware-csv": {},
+    "pec": {},  # every PEC column names its unit
 }
+#: header names (as :func:`_split_unit` gives them) whose name is their unit: Maccor's milli-unit
+#: columns ``mAmps`` and ``mAmp-hr`` (its ``Amps``, ``Amp-hr`` and ``Volts`` are the vendor convention)
+_NAME_UNITS = {"mamps": "mA", "mamphr": "mAh"}
 _UNIT_RE = re.compile(r"^(?P<base>.*?)\s*(?:\((?P<u1>[^()]*)\)|\[(?P<u2>[^\[\]]*)\]|/(?P<u3>[^/]+))\s*$")
 _CLOCK_RE = r"^\s*(?:(?P<d>\d+)\s*(?:d|days?|-)\s*)?(?P<h>\d+):(?P<m>\d{1,2}):(?P<s>\d{1,2}(?:[.,]\d*)?)\s*$"
 _LINES = re.compile(r"\r\n|\n|\r")  # the line ends pandas counts (str.splitlines knows more)
@@ -565,6 +607,8 @@ def _text_vendor(names) -> str | None:
     bases = {_split_unit(n)[0] for n in names}
     if "time/s" in lower and bases & {"ewe", "ecell"}:
         return "biologic-csv"
+    if {"cell", "step", "instructionname", "cycle"} <= bases:
+        return "pec"
     if {"testtime", "stepindex", "cycleindex"} <= bases:
         return "arbin"
     if bases & {"rec#", "rec"} and bases & {"cyc#", "cyclep", "cyclec", "cycle"} and bases & {"md", "state"}:
@@ -575,15 +619,36 @@ def _text_vendor(names) -> str | None:
 
 
 class _Layout:
-    """Where a vendor's table lies in a text file: header line, separator, decimal mark."""
+    """Where a vendor's table lies in a text file: header line, separator, decimal mark, and
+    ``levels``: 3 for Neware's regular export (a cycle, a step and a record header line)."""
 
-    def __init__(self, vendor, row, sep, decimal, names):
+    def __init__(self, vendor, row, sep, decimal, names, levels=1):
         self.vendor, self.row, self.sep, self.decimal, self.names = vendor, row, sep, decimal, names
+        self.levels = levels
 
     def describe(self) -> str:
         sep = {"\t": "tab", ",": "comma", ";": "semicolon"}[self.sep]
+        kind = ("regular export: cycle, step and record rows under three header lines" if self.levels == 3
+                else "text table")
         block = f"a header block of {self.row} line(s), " if self.row else ""
-        return f"text table, {block}{sep}-separated, decimal {'comma' if self.decimal == ',' else 'point'}"
+        return f"{kind}, {block}{sep}-separated, decimal {'comma' if self.decimal == ',' else 'point'}"
+
+
+def _fields(line: str, sep: str) -> list[str]:
+    return [c.strip().strip('"') for c in line.split(sep)]
+
+
+def _neware_levels(lines: list[str], k: int, sep: str) -> bool:
+    """Whether the header at line ``k`` opens Neware's regular export: the next line a step
+    header that starts with one empty field, the one after it a record header that starts with two."""
+    if k + 2 >= len(lines):
+        return False
+    step, record = lines[k + 1], lines[k + 2]
+    if not (step.startswith(sep) and not step.startswith(2 * sep) and record.startswith(2 * sep)):
+        return False
+    steps = {_split_unit(c)[0] for c in _fields(step, sep)}
+    return bool(steps & {"stepindex", "steptype"}) and {"time", "voltage", "current"} <= set(
+        _roles(_fields(record, sep)[2:]))
 
 
 def _find_layout(text: str) -> _Layout | None:
@@ -593,7 +658,7 @@ def _find_layout(text: str) -> _Layout | None:
         for sep in ("\t", ";", ","):
             if line.count(sep) < 2:
                 continue
-            names = [c.strip().strip('"') for c in line.split(sep)]
+            names = _fields(line, sep)
             vendor = _text_vendor(names)
             if vendor is None:
                 continue
@@ -602,8 +667,45 @@ def _find_layout(text: str) -> _Layout | None:
             commas = sum(bool(re.fullmatch(r"-?\d+,\d+", c)) for c in cells)
             points = sum(bool(re.fullmatch(r"-?\d*\.\d+(?:[eE][-+]?\d+)?", c)) for c in cells)
             decimal = "," if sep != "," and commas > points else "."
-            return _Layout(vendor, k, sep, decimal, names)
+            levels = 3 if vendor == "neware-csv" and _neware_levels(lines, k, sep) else 1
+            return _Layout(vendor, k, sep, decimal, names, levels)
     return None
+
+
+def _cell_shape(cell: str) -> tuple[str, int]:
+    """How a cell is written: its characters with every (signed) digit run folded to one
+    digit, and the length of its final digit run (``-0.47417`` -> ``('0.0', 5)``)."""
+    cell = cell.strip()
+    final = re.search(r"\d+$", cell)
+    return re.sub(r"[-+]?\d+", "0", cell), len(final.group()) if final else 0
+
+
+def _last_line_cut(last: str, above: str | None, ended: bool, sep: str, names) -> bool:
+    """Whether a table's last line may have been cut short.
+
+    It was if it has fewer fields than the header names (trailing empty names not counted).
+    A last line with them all but no line end (many instruments write no final newline) is
+    complete when its last field is written like the one above it: ``Close`` under ``Close``, an
+    empty field after a trailing separator, ``4.1544`` under ``4.1539``; ``3.99`` under ``3.9991``
+    lost digits. Without a line above to compare with, it may have been cut.
+    """
+    named = len(names)
+    while named and not names[named - 1]:
+        named -= 1
+    if last.count(sep) + 1 < named:
+        return True
+    if ended:
+        return False
+    return above is None or _cell_shape(last.split(sep)[-1]) != _cell_shape(above.split(sep)[-1])
+
+
+def _drop_cut_line(path, raw: pd.DataFrame, notes: list, stacklevel: int = 4) -> pd.DataFrame:
+    """The table without its last row, which was cut short, with a warning."""
+    warnings.warn(f"{path}: its last line is incomplete (fewer fields than the header, or no line end after a "
+                  "last field that is shorter than the one above it: the file was cut short?); that record was "
+                  "left out", SocscopeWarning, stacklevel=stacklevel)
+    notes.append("last line incomplete: dropped")
+    return raw.iloc[:-1]
 
 
 def _read_text_layout(path: Path, vendor: str | None = None, layout: _Layout | None = None) -> pd.DataFrame:
@@ -621,22 +723,105 @@ def _read_text_layout(path: Path, vendor: str | None = None, layout: _Layout | N
         layout = _find_layout(head.decode("latin-1"))
     if layout is None or (vendor and layout.vendor != vendor):
         raise FileFormatError(f"{path}: no {vendor or 'cycler'} table header found in its first 300 lines")
+    if layout.levels == 3:
+        return _read_neware_levels(path, layout)
+    # index_col=False: data rows that end with a separator the header lacks (Maccor) hold one
+    # field more than the header; pandas would take the first column for row names and shift the
+    # rest, and the empty last field is no column
     raw = pd.read_csv(path, sep=layout.sep, skiprows=layout.row, header=0, decimal=layout.decimal,
-                      skip_blank_lines=True, low_memory=False, encoding="latin-1")
+                      skip_blank_lines=True, low_memory=False, encoding="latin-1", index_col=False)
     raw.columns = [str(c).strip() for c in raw.columns]
     raw = raw.loc[:, [c for c in raw.columns if not c.startswith("Unnamed")]]
     notes = []
-    last = next((ln for ln in reversed(_LINES.split(tail.decode("latin-1"))) if ln.strip()), "")
-    cut = tail and not tail.endswith((b"\n", b"\r"))
-    if (cut or last.count(layout.sep) < len(layout.names) - 1) and len(raw) > 1:
-        # a file cut inside its last line (no line end, or fewer fields than the header): its
-        # last number may be shortened, so the row is dropped
-        raw = raw.iloc[:-1]
-        warnings.warn(f"{path}: its last line is incomplete (no line end, or fewer fields than the "
-                      "header: the file was cut short?); that record was left out", SocscopeWarning, stacklevel=3)
-        notes.append("last line incomplete: dropped")
+    lines = [ln for ln in _LINES.split(tail.decode("latin-1")) if ln.strip()]
+    if (lines and len(raw) > 1
+            and _last_line_cut(lines[-1], lines[-2] if len(lines) > 1 else None,
+                               tail.endswith((b"\n", b"\r")), layout.sep, layout.names)):
+        # a file cut inside its last line: its last number may be shortened, so the row is dropped
+        raw = _drop_cut_line(path, raw, notes)
     if raw.empty:
         raise FileFormatError(f"{path}: the table below line {layout.row + 1} has no data rows")
+    return _from_table(path, raw, layout.vendor, layout.describe(), layout.decimal, notes)
+
+
+def _read_neware_levels(path: Path, layout: _Layout) -> pd.DataFrame:
+    """Neware's regular export: cycle, step and record rows interleaved, each under its header line.
+
+    A cycle row starts with a number (the cycle index), a step row with one empty field, a record
+    row with two. Every record takes the cycle index of the last cycle row above it and the step
+    index, number and type of the last step row above it; a cycle row that runs on past its
+    header's fields (the first cycle of some exports) carries its first step row's fields there.
+    """
+    sep = layout.sep
+    lines = _LINES.split(path.read_bytes().decode("latin-1"))
+    k0 = layout.row
+    cycle_names = list(layout.names)
+    while cycle_names and not cycle_names[-1]:
+        cycle_names.pop()
+    step_names = _fields(lines[k0 + 1], sep)[1:]
+    record_header = lines[k0 + 2][2 * len(sep):]
+    record_names = _fields(record_header, sep)
+    cycle_col = _roles(cycle_names).get("cycle")
+    step_at = {_split_unit(n)[0]: i for i, n in reversed(list(enumerate(step_names)))}
+    if cycle_col is None or "stepindex" not in step_at:
+        raise FileFormatError(f"{path}: the Neware regular export's header lines name no cycle index "
+                              f"({cycle_names[:10]}) or no step index ({step_names[:10]}); re-export the record")
+    ci, n_cycle = cycle_names.index(cycle_col), len(cycle_names)
+    keep = [(step_names[step_at[b]], step_at[b], b) for b in ("stepindex", "stepnumber", "steptype") if b in step_at]
+    records, rec_at, cycles, cycle_at, steps, steps_at = [], [], [], [], [], []
+    for k in range(k0 + 3, len(lines)):
+        line = lines[k]
+        if line.startswith(2 * sep):
+            records.append(line[2 * len(sep):])
+            rec_at.append(k)
+        elif line.startswith(sep):
+            steps.append(line.split(sep)[1:])
+            steps_at.append(k)
+        elif line.strip():
+            fields = line.split(sep)
+            cycles.append(fields[ci] if ci < len(fields) else "")
+            cycle_at.append(k)
+            if any(f.strip() for f in fields[n_cycle:]):
+                steps.append(fields[n_cycle:])
+                steps_at.append(k)
+    if not records:
+        raise FileFormatError(f"{path}: the Neware regular export holds no record rows (lines that start with two "
+                              f"empty fields) below its header lines {k0 + 1}-{k0 + 3}")
+    rec_at = np.asarray(rec_at)
+    table = pd.read_csv(io.StringIO("\n".join([record_header, *records])), sep=sep, decimal=layout.decimal,
+                        index_col=False, low_memory=False)
+    table.columns = [str(c).strip() for c in table.columns]
+    table = table.loc[:, [c for c in table.columns if not c.startswith("Unnamed")]]
+    notes = []
+    ended = not lines[-1].strip() or not lines[-1].startswith(2 * sep)  # a line end, or a step row, follows it
+    if len(table) > 1 and _last_line_cut(records[-1], records[-2], ended, sep, record_names):
+        table = _drop_cut_line(path, table, notes, stacklevel=5)
+        rec_at = rec_at[:-1]
+
+    def owner(at, kind):
+        """Index of the last cycle or step row above each record."""
+        row = np.searchsorted(np.asarray(at, dtype=np.int64), rec_at, side="right") - 1
+        if row.size and row[0] < 0:
+            raise FileFormatError(f"{path}: the record row at line {rec_at[0] + 1} stands above every {kind} row; "
+                                  f"each record belongs to the {kind} row above it: re-export the record")
+        return row
+
+    def numbers(values, at, name):
+        x = pd.to_numeric(pd.Series(values, dtype=object).str.strip(), errors="coerce").to_numpy(float)
+        bad = np.flatnonzero(~np.isfinite(x))
+        if bad.size:
+            raise FileFormatError(f"{path}: the {name} of the row at line {at[bad[0]] + 1} is "
+                                  f"{str(values[bad[0]])[:40]!r}, not a number; re-export the record")
+        return x.astype(np.int64) if np.all((x == np.round(x)) & (np.abs(x) < 2.0**53)) else x
+
+    ids = {cycle_col: numbers(cycles, cycle_at, cycle_col)[owner(cycle_at, "cycle")]}
+    row = owner(steps_at, "step")
+    for name, i, base in keep:
+        values = [s[i].strip() if i < len(s) else "" for s in steps]
+        ids[name] = (np.asarray(values, dtype=object) if base == "steptype" else numbers(values, steps_at, name))[row]
+    raw = pd.concat([pd.DataFrame({n: v for n, v in ids.items() if n not in table.columns}), table], axis=1)
+    notes.append(f"{len(table)} record rows under {len(cycles)} cycle rows and {len(steps)} step rows: each record "
+                 f"takes {cycle_col!r} from the cycle row and {[n for n, _, _ in keep]} from the step row above it")
     return _from_table(path, raw, layout.vendor, layout.describe(), layout.decimal, notes)
 
 
@@ -730,8 +915,11 @@ def _from_table(path, raw: pd.DataFrame, vendor: str, layout: str, decimal: str 
 
     def quantity(role):
         col = roles[role]
-        _, unit = _split_unit(col)
+        base, unit = _split_unit(col)
         kind = _KIND[role]
+        if unit is None and base in _NAME_UNITS:
+            unit = _NAME_UNITS[base]
+            notes.append(f"{col!r} has no unit in its header: {unit}, from its name")
         if unit is None:
             unit = defaults.get(role)
             if unit is not None:
@@ -751,12 +939,18 @@ def _from_table(path, raw: pd.DataFrame, vendor: str, layout: str, decimal: str 
             conversions[col] = f"{unit} -> SI: x {factor:g}"
         return _numbers(path, raw, col, decimal) * factor
 
-    # time: seconds, another unit, or a clock format d hh:mm:ss
+    # time: seconds, another unit, or a clock format d hh:mm:ss (which a unit such as PEC's
+    # "Hours in hh:mm:ss.xxx" may announce)
     tcol = roles["time"]
+    tunit = _split_unit(tcol)[1]
+    clock = tunit is not None and "hh:mm:ss" in tunit.lower()
     t = None if pd.api.types.is_numeric_dtype(raw[tcol].dtype) else _clock_seconds(path, raw, tcol)
+    if t is None and clock:
+        raise FileFormatError(f"{path}: column {tcol!r} is headed as a clock time but holds "
+                              f"{str(raw[tcol].iloc[0])[:40]!r} in data row 1, not hh:mm:ss; re-export the record")
     if t is not None:
         conversions[tcol] = "d hh:mm:ss -> s"
-        units["time"] = "d hh:mm:ss"
+        units["time"] = tunit if clock else "d hh:mm:ss"
     elif _split_unit(tcol)[1] is None and "time" not in defaults:
         t = _numbers(path, raw, tcol, decimal)
         factor = _clock_factor(raw, roles["clock"], t) if "clock" in roles else None
@@ -831,20 +1025,50 @@ def _from_table(path, raw: pd.DataFrame, vendor: str, layout: str, decimal: str 
     return df
 
 
-def _mapping_hint(headers) -> str:
-    """Name the columns found and show the ``columns={...}`` mapping that would read them."""
+def _guess_columns(headers) -> dict:
+    """The ``columns={...}`` mapping the headers suggest: a column of a known role, else one whose
+    name holds a word of the quantity (and plays no other role: ``mAmp-hr`` is no current)."""
     headers = [str(h) for h in headers]
     roles = _roles(headers)
+    taken = set(roles.values())
     guess = {}
     for key, role, words in (("time_s", "time", ("time", "zeit", "sec")), ("voltage_V", "voltage", ("volt", "ewe", "pot")),
                              ("current_A", "current", ("curr", "amp", "strom")), ("step", "step", ("step",)),
                              ("cycle", "cycle", ("cyc",))):
-        hit = roles.get(role) or next((h for h in headers if any(w in h.lower() for w in words)), None)
+        hit = roles.get(role) or next((h for h in headers if h not in taken and any(w in h.lower() for w in words)),
+                                      None)
         if hit is not None or key in ("time_s", "voltage_V", "current_A"):
             guess[key] = hit or "<column>"
+    return guess
+
+
+def _mapping_hint(headers) -> str:
+    """Name the columns found and show the ``columns={...}`` mapping that would read them."""
+    headers = [str(h) for h in headers]
     return (f"the columns found are {headers[:40]}{' ...' if len(headers) > 40 else ''}; read it with "
-            f"load_cycler(path, vendor='csv', columns={guess!r}) (values in s, V and A; add sep=';' or "
-            "decimal=',' if needed)")
+            f"load_cycler(path, vendor='csv', columns={_guess_columns(headers)!r}) (values in s, V and A; add "
+            "sep=';' or decimal=',' if needed)")
+
+
+_NUMBER = re.compile(r"\s*[-+]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][-+]?\d+)?\s*")
+
+
+def _table_start(path: Path) -> tuple[int, str, list] | None:
+    """Where a table seems to start below a header block of unknown layout, or None.
+
+    The first line, among the first 300, of three or more fields that are all names (not
+    empty, not numbers) above a line of as many fields, most of them numbers: its index, its
+    separator and its names.
+    """
+    with open(path, "rb") as fh:
+        lines = _LINES.split(fh.read(262144).decode("latin-1"))[:301]
+    for k in range(len(lines) - 1):
+        for sep in ("\t", ";", ","):
+            names, below = _fields(lines[k], sep), lines[k + 1].split(sep)
+            if (len(names) >= 3 and len(below) == len(names) and all(n and not _NUMBER.fullmatch(n) for n in names)
+                    and 2 * sum(bool(_NUMBER.fullmatch(c)) for c in below) > len(below)):
+                return k, sep, names
+    return None
 
 
 def _read_arbin_res(path: Path) -> pd.DataFrame:
