@@ -590,3 +590,19 @@ def test_a_header_block_of_unknown_layout_says_where_the_table_starts(tmp_path):
     df = eval(f"load_cycler(path, {call})", {"load_cycler": load_cycler, "path": path})
     assert len(df) == 6
     assert_allclose(df.time_s, 120.0 * np.arange(6), rtol=0, atol=1e-9)  # written with 2 decimals: exact
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
+def test_a_unit_with_a_micro_sign_is_read_in_the_files_encoding(tmp_path, encoding):
+    """Recent exports are UTF-8 (some with a byte-order mark), older ones a Windows code page: 'µA' either way."""
+    t, v, i, step, q = _cycle_table()
+    h, m, s = t // 3600, t % 3600 // 60, t % 60
+    table = pd.DataFrame({"DataPoint": np.arange(t.size) + 1, "Cycle Index": 1, "Step Index": step,
+                          "Step Type": np.where(i > 0, "CC Chg", "CC DChg"),
+                          "Total Time": [f"{int(a)}:{int(b):02d}:{c:06.3f}" for a, b, c in zip(h, m, s)],
+                          "Current(µA)": i * 1e6, "Voltage(V)": v, "Temp(°C)": 25.0})
+    path = tmp_path / "neware.csv"
+    table.to_csv(path, index=False, encoding=encoding)
+    df = load_cycler(path)
+    assert_allclose(df.current_A, i, rtol=1e-12)  # µA -> A (a UTF-8 'µ' read as latin-1 is 'Âµ', an unknown unit)
+    assert df.attrs["conversions"]["Current(µA)"] == "µA -> SI: x 1e-06"

@@ -71,6 +71,7 @@ Readers for binary formats need the optional extra ``socscope[cycler]``.
 
 from __future__ import annotations
 
+import codecs
 import io
 import re
 import shutil
@@ -169,7 +170,7 @@ def _detect(path: Path) -> tuple[str, _Layout | None]:
     if head.startswith(_NDA_MAGIC):
         return "neware-nda", None
     if b"\x00" not in head:
-        layout = _find_layout((head + more).decode("latin-1"))
+        layout = _find_layout_in(head + more)
         if layout is not None:
             return layout.vendor, layout
     if b"\x00" in head:
@@ -622,9 +623,9 @@ class _Layout:
     """Where a vendor's table lies in a text file: header line, separator, decimal mark, and
     ``levels``: 3 for Neware's regular export (a cycle, a step and a record header line)."""
 
-    def __init__(self, vendor, row, sep, decimal, names, levels=1):
+    def __init__(self, vendor, row, sep, decimal, names, levels=1, encoding="latin-1"):
         self.vendor, self.row, self.sep, self.decimal, self.names = vendor, row, sep, decimal, names
-        self.levels = levels
+        self.levels, self.encoding = levels, encoding
 
     def describe(self) -> str:
         sep = {"\t": "tab", ",": "comma", ";": "semicolon"}[self.sep]
@@ -649,6 +650,31 @@ def _neware_levels(lines: list[str], k: int, sep: str) -> bool:
     steps = {_split_unit(c)[0] for c in _fields(step, sep)}
     return bool(steps & {"stepindex", "steptype"}) and {"time", "voltage", "current"} <= set(
         _roles(_fields(record, sep)[2:]))
+
+
+def _text_encoding(data: bytes) -> str:
+    """``"utf-8-sig"`` (with a byte-order mark), ``"utf-8"`` where the bytes decode as UTF-8, else ``"latin-1"``.
+
+    Exports from recent software are UTF-8 (``Temp (°C)``, ``Current (µA)``); older ones write a
+    Windows code page, which latin-1 reads without error. A multi-byte character cut at the end of
+    ``data`` (the first 256 KB of a file) does not count against UTF-8.
+    """
+    if data.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(data, final=False)
+    except UnicodeDecodeError:
+        return "latin-1"
+    return "utf-8"
+
+
+def _find_layout_in(data: bytes) -> _Layout | None:
+    """:func:`_find_layout` in the first bytes of a file, decoded as the file is written (see :func:`_text_encoding`)."""
+    encoding = _text_encoding(data)
+    layout = _find_layout(data.decode(encoding, errors="replace"))
+    if layout is not None:
+        layout.encoding = encoding
+    return layout
 
 
 def _find_layout(text: str) -> _Layout | None:
@@ -720,7 +746,7 @@ def _read_text_layout(path: Path, vendor: str | None = None, layout: _Layout | N
         fh.seek(max(0, path.stat().st_size - 65536))
         tail = fh.read()
     if layout is None:
-        layout = _find_layout(head.decode("latin-1"))
+        layout = _find_layout_in(head)
     if layout is None or (vendor and layout.vendor != vendor):
         raise FileFormatError(f"{path}: no {vendor or 'cycler'} table header found in its first 300 lines")
     if layout.levels == 3:
@@ -729,11 +755,11 @@ def _read_text_layout(path: Path, vendor: str | None = None, layout: _Layout | N
     # field more than the header; pandas would take the first column for row names and shift the
     # rest, and the empty last field is no column
     raw = pd.read_csv(path, sep=layout.sep, skiprows=layout.row, header=0, decimal=layout.decimal,
-                      skip_blank_lines=True, low_memory=False, encoding="latin-1", index_col=False)
+                      skip_blank_lines=True, low_memory=False, encoding=layout.encoding, index_col=False)
     raw.columns = [str(c).strip() for c in raw.columns]
     raw = raw.loc[:, [c for c in raw.columns if not c.startswith("Unnamed")]]
     notes = []
-    lines = [ln for ln in _LINES.split(tail.decode("latin-1")) if ln.strip()]
+    lines = [ln for ln in _LINES.split(tail.decode(layout.encoding, errors="replace")) if ln.strip()]
     if (lines and len(raw) > 1
             and _last_line_cut(lines[-1], lines[-2] if len(lines) > 1 else None,
                                tail.endswith((b"\n", b"\r")), layout.sep, layout.names)):
@@ -753,7 +779,7 @@ def _read_neware_levels(path: Path, layout: _Layout) -> pd.DataFrame:
     header's fields (the first cycle of some exports) carries its first step row's fields there.
     """
     sep = layout.sep
-    lines = _LINES.split(path.read_bytes().decode("latin-1"))
+    lines = _LINES.split(path.read_bytes().decode(layout.encoding, errors="replace"))
     k0 = layout.row
     cycle_names = list(layout.names)
     while cycle_names and not cycle_names[-1]:
