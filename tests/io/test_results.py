@@ -268,9 +268,38 @@ def test_a_structure_the_library_cannot_walk_in_time_is_refused(tmp_path, monkey
     from socscope.io import results
 
     path = _small_result(tmp_path / "slow.nc", np.full((4, 3), 0.5))
-    monkeypatch.setattr(results, "PROBE_TIMEOUT_S", 1e-3)  # no child starts Python in a millisecond
+    # a walk that takes a minute stands for the library looping; a fresh child runs it
+    monkeypatch.setattr(results, "_PROBE_WALK", results._PROBE_WALK.replace("def walk(path):",
+                                                                            "def walk(path):\n    import time; time.sleep(60)"))
+    monkeypatch.setattr(results, "_PROBER", results._Prober())
+    monkeypatch.setattr(results, "PROBE_TIMEOUT_S", 2.0)
     with pytest.raises(FileFormatError, match=r"slow.nc: the HDF5 library did not finish reading the file's"):
         open_results(path)
+    assert results._PROBER._proc is None  # the looping child was killed
+    # the next file gets a new child, which walks it
+    monkeypatch.setattr(results, "_PROBE_WALK", results._PROBE_WALK.replace("import time; time.sleep(60)", "pass"))
+    assert open_results(path).theta.shape == (4, 3)
+
+
+def test_the_checking_child_is_kept_between_files_and_replaced_when_it_dies(tmp_path, monkeypatch):
+    from socscope.io import results
+
+    monkeypatch.setattr(results, "_PROBER", results._Prober())
+    paths = [_small_result(tmp_path / f"r{k}.nc", np.full((4, 3), 0.5)) for k in range(3)]
+    open_results(paths[0])
+    child = results._PROBER._proc
+    for p in paths[1:]:
+        open_results(p)
+    assert results._PROBER._proc is child and child.poll() is None  # one child walked all three
+    child.kill()
+    child.wait()
+    assert open_results(paths[0]).theta.shape == (4, 3)  # a dead child is replaced
+    assert results._PROBER._proc is not child
+    # a file the library cannot open is named with the library's reason, and the child goes on
+    (tmp_path / "bad.nc").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\x00" * 2000)
+    with pytest.raises(FileFormatError, match=r"bad.nc: not a readable netCDF-4 file \(OSError: "):
+        open_results(tmp_path / "bad.nc")
+    assert open_results(paths[1]).theta.shape == (4, 3)
 
 
 def test_a_file_on_which_the_hdf5_library_loops_is_refused_in_time(monkeypatch):

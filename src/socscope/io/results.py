@@ -19,12 +19,15 @@ is gone, with a warning (:func:`clean_leftovers`).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import queue
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import warnings
 from pathlib import Path
 
@@ -287,43 +290,114 @@ def voltage_capacity_table(ds: xr.Dataset):
 #: inside a damaged file, where no Python timeout reaches it, so the probe runs in a child process
 PROBE_TIMEOUT_S = 30.0
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-#: the child's work: open the file and walk every object's metadata and chunk index (no data read)
-_PROBE = """
-import sys, h5py
-def visit(name, obj):
-    dict(obj.attrs)
-    if isinstance(obj, h5py.Dataset):
-        obj.shape, obj.dtype
-        if obj.chunks:
-            obj.id.get_num_chunks()
-with h5py.File(sys.argv[1], "r") as f:
-    dict(f.attrs)
-    f.visititems(visit)
+#: how the child walks one file: every object's metadata and chunk index (no data read)
+_PROBE_WALK = """
+def walk(path):
+    def visit(name, obj):
+        dict(obj.attrs)
+        if isinstance(obj, h5py.Dataset):
+            obj.shape, obj.dtype
+            if obj.chunks:
+                obj.id.get_num_chunks()
+    with h5py.File(path, "r") as f:
+        dict(f.attrs)
+        f.visititems(visit)
 """
+#: the child: one JSON path a line in, one JSON reply a line out ("ok" or the error's last line), until
+#: its input closes (the parent exits)
+_PROBE_LOOP = """
+import json, sys
+import h5py
+{walk}
+for line in sys.stdin:
+    try:
+        walk(json.loads(line))
+        reply = "ok"
+    except BaseException as exc:
+        reply = (type(exc).__name__ + ": " + str(exc)).splitlines()[0][:200]
+    sys.stdout.write(json.dumps(reply) + "\\n")
+    sys.stdout.flush()
+"""
+
+
+class _Prober:
+    """One child process that walks HDF5 files on request, kept between calls.
+
+    Starting Python and h5py costs ~0.2 s; a warm child walks a small result in
+    milliseconds, so a report or script that opens many results pays the start
+    once. A child that does not answer in time (the library looping inside a
+    damaged file) is killed, and the next request starts a new one; so is one
+    that died (a crash inside the library).
+    """
+
+    def __init__(self):
+        self._proc = None
+        self._replies = None
+        self._lock = threading.Lock()
+
+    def _start(self) -> None:
+        self._proc = subprocess.Popen([sys.executable, "-c", _PROBE_LOOP.format(walk=_PROBE_WALK)],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                      text=True, encoding="utf-8", bufsize=1)
+        self._replies = queue.Queue()
+        threading.Thread(target=self._pump, args=(self._proc.stdout, self._replies), daemon=True).start()
+
+    @staticmethod
+    def _pump(stream, replies) -> None:
+        for line in stream:
+            replies.put(line)
+        replies.put(None)  # the child ended
+
+    def _stop(self) -> None:
+        if self._proc is not None:
+            with contextlib.suppress(OSError):
+                self._proc.kill()
+            with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+                self._proc.wait(timeout=5.0)
+        self._proc = None
+
+    def walk(self, path: Path, timeout: float) -> str | None:
+        """``"ok"``, the error the walk raised, or None when the child gave no answer within ``timeout`` s."""
+        with self._lock:
+            if self._proc is None or self._proc.poll() is not None:
+                self._start()
+            try:
+                self._proc.stdin.write(json.dumps(str(path)) + "\n")
+                self._proc.stdin.flush()
+                line = self._replies.get(timeout=timeout)
+            except queue.Empty:
+                self._stop()
+                return None
+            except (OSError, ValueError):  # the child had ended before the request
+                line = None
+            if line is None:  # the child died (on this file, or before it)
+                self._stop()
+                return "the HDF5 library crashed on the file"
+            return json.loads(line)
+
+
+_PROBER = _Prober()
 
 
 def _probe_structure(path: Path) -> None:
     """Refuse a file that is not HDF5, or whose structure the library cannot walk in time.
 
-    Measured: the child costs about 0.2 s (Python and h5py start-up) once per :func:`open_results`,
-    where the in-process read of a small result takes 0.015 s; that read then walks the same
-    structure, now known to end.
+    The walk runs in a child process kept between calls (:class:`_Prober`): the first call pays
+    its start, about 0.2 s (Python and h5py); later ones a few milliseconds for a small result,
+    where the in-process read takes 0.015 s. That read then walks the same structure, now known
+    to end.
     """
     with open(path, "rb") as fh:
         head = fh.read(2056)
     if not any(head[k:k + 8] == _HDF5_SIGNATURE for k in (0, 512, 1024, 2048)):
         raise FileFormatError(f"{path}: not a netCDF-4 (HDF5) file (first bytes {head[:8]!r}); expected a socscope "
                               "results file written by save_results / socscope simulate")
-    try:
-        done = subprocess.run([sys.executable, "-c", _PROBE, str(path)], capture_output=True,
-                              timeout=PROBE_TIMEOUT_S, check=False)
-    except subprocess.TimeoutExpired:
+    reply = _PROBER.walk(path.resolve(), PROBE_TIMEOUT_S)
+    if reply is None:
         raise FileFormatError(f"{path}: the HDF5 library did not finish reading the file's structure within "
-                              f"{PROBE_TIMEOUT_S:g} s; the file is damaged: write the result again") from None
-    if done.returncode != 0:
-        lines = [ln for ln in done.stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
-        why = lines[-1].strip()[:200] if lines else f"exit status {done.returncode}"
-        raise FileFormatError(f"{path}: not a readable netCDF-4 file ({why})")
+                              f"{PROBE_TIMEOUT_S:g} s; the file is damaged: write the result again")
+    if reply != "ok":
+        raise FileFormatError(f"{path}: not a readable netCDF-4 file ({reply})")
 
 
 def results_problem(ds: xr.Dataset) -> str | None:
@@ -382,6 +456,7 @@ def open_results(path) -> xr.Dataset:
     command line or Python call, inputs with SHA-256, seed, version, platform.
     The file's structure is first walked in a child process with a time limit
     (:data:`PROBE_TIMEOUT_S`): a damaged HDF5 file can make the library loop.
+    The child is kept for the next call (the first pays its ~0.2 s start).
 
     Raises
     ------
