@@ -318,3 +318,22 @@ def test_a_file_on_which_the_hdf5_library_loops_is_refused_in_time(monkeypatch):
     with pytest.raises(FileFormatError, match=r"results_hdf5_loop.nc: (the HDF5 library did not finish|not a)"):
         open_results(path)
     assert time.perf_counter() - start < 3.0 + 10.0  # the limit, and the child's clean-up on a loaded machine
+
+
+def _open_in_child(path):
+    return open_results(path).theta.shape
+
+
+def test_a_forked_process_gets_its_own_checking_child(tmp_path):
+    """A worker forked after the parent opened a result must not talk to the parent's child (the thread
+    that reads its answers stays behind): it would wait out the time limit and call a good file damaged."""
+    import multiprocessing
+
+    from socscope.io import results
+
+    path = _small_result(tmp_path / "r.nc", np.full((4, 3), 0.5))
+    open_results(path)
+    parent_child = results._PROBER._proc
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        assert pool.map(_open_in_child, [path] * 4, chunksize=1) == [(4, 3)] * 4
+    assert results._PROBER._proc is parent_child and parent_child.poll() is None  # the parent's is untouched

@@ -334,6 +334,7 @@ class _Prober:
         self._proc = None
         self._replies = None
         self._lock = threading.Lock()
+        self._pid = os.getpid()
 
     def _start(self) -> None:
         self._proc = subprocess.Popen([sys.executable, "-c", _PROBE_LOOP.format(walk=_PROBE_WALK)],
@@ -358,6 +359,10 @@ class _Prober:
 
     def walk(self, path: Path, timeout: float) -> str | None:
         """``"ok"``, the error the walk raised, or None when the child gave no answer within ``timeout`` s."""
+        if self._pid != os.getpid():
+            # a forked copy of the process: the child and the thread that reads its answers belong to the
+            # parent (and the lock may have been held by a thread the fork did not copy); start afresh
+            self.__init__()
         with self._lock:
             if self._proc is None or self._proc.poll() is not None:
                 self._start()
