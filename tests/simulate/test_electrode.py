@@ -99,6 +99,18 @@ def test_isolated_particle_keeps_its_initial_theta(nmc532):
     assert_allclose(ds.theta_particle_mean.values[:, 4], 0.95, rtol=0, atol=1e-9)
     assert not ds.reacted.values[:, 4].any()
     assert ds.theta_particle_mean.values[-2, 0] < 0.9  # the wired particles did react
+    # no path, no distance: NaN there (an infinity would mark the saved file as damaged), finite elsewhere
+    dist = ds.electrical_distance.values
+    assert np.isnan(dist[4]) and np.isfinite(np.delete(dist, 4)).all()
+
+
+def test_a_run_with_an_isolated_particle_saves_and_opens(nmc532, tmp_path):
+    lay = layered_layout(n_columns=2, n_layers=1, radius=R).disconnect([1])
+    ds = simulate_electrode(nmc532, lay, ["Charge at C/10 for 20 minutes"], n_shells=6, output_interval=600,
+                            observables=False)
+    ss.save_results(ds, tmp_path / "cell.nc")
+    back = ss.open_results(tmp_path / "cell.nc")
+    assert bool(back.isolated.values[1]) and np.isnan(back.electrical_distance.values[1])
 
 
 def test_ladder_network_matches_the_analytic_input_resistance():

@@ -669,8 +669,11 @@ class ElectrodeModel(ParticleBatch):
             "isolated": (("particle",), ~self.connected, "1", "particle without a path to the collector"),
             "top": (("particle",), np.asarray(lay.top, dtype=bool), "1", "particle seen from the top surface"),
             "coverage": (("particle",), np.asarray(lay.coverage, dtype=float), "1", "carbon-binder coverage"),
-            "electrical_distance": (("particle",), self.electrical_distance(th0), "ohm",
-                                    "least path resistance to the collector at the initial occupancy"),
+            # an isolated particle has no path (infinite resistance): NaN in the result, as infinities
+            # mark a damaged results file (io.results.results_problem)
+            "electrical_distance": (("particle",), np.where(self.connected, self.electrical_distance(th0), np.nan),
+                                    "ohm", "least path resistance to the collector at the initial occupancy "
+                                    "(NaN: isolated, no path)"),
         }
         if self.electrolyte_conductivity is not None:
             per["electrolyte_potential"] = (("time", "particle"), np.array(self._rec["phi_electrolyte"]), "V",
