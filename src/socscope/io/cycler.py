@@ -254,7 +254,7 @@ def load_cycler(path, *, vendor: str | None = None, columns: dict | None = None,
         "xlsx": lambda p: _read_xlsx(p, given),
     }
     given = _given_columns(path, columns) if columns else None
-    if given and kind not in ("csv", "xlsx", "arbin", "maccor", "neware-csv", "pec", "bdf"):
+    if given and kind not in ("csv", *_TABLE_KINDS):
         raise FileFormatError(f"{path}: columns= names the columns of a text table or spreadsheet; a {kind} record "
                               "names its own: leave columns= out")
     with reading(path, f"a {kind} cycler record"):  # any other library error, named with the file
@@ -288,6 +288,9 @@ def load_cycler(path, *, vendor: str | None = None, columns: dict | None = None,
     return df
 
 
+#: the formats whose tables ``columns=`` may re-map (a plain table, ``csv``, is read by its mapping)
+_TABLE_KINDS = ("xlsx", "arbin", "maccor", "neware-csv", "pec", "bdf")
+
 #: the unit a column beyond :data:`LIMITS` is most likely in (a milli-unit read as the unit)
 _SMALLER = {"time_s": "time_ms", "voltage_V": "voltage_mV", "current_A": "current_mA", "capacity_Ah": "capacity_mAh"}
 
@@ -302,7 +305,7 @@ def _range_problem(df: pd.DataFrame, kind: str = "csv") -> tuple[str, dict | Non
             message = (f"{name} of data row {bad[0] + 1} is {df[name].iloc[bad[0]]:.6g}, beyond the physically "
                        f"possible ±{limit:g} ({bad.size} row(s)); the file is damaged or a column is in another unit")
             source = (df.attrs.get("column_map") or {}).get(name)
-            if isinstance(source, str) and source in df.columns and kind != "csv":
+            if isinstance(source, str) and source in df.columns and kind in _TABLE_KINDS:
                 call = {"columns": {_SMALLER[name]: source}}
                 return (f"{message}: re-export it, or, if {source!r} is in {_SMALLER[name].split('_')[1]}, read it "
                         f"with load_cycler(path, columns={call['columns']!r})"), call
@@ -453,11 +456,12 @@ def _biologic_frame(path, raw: pd.DataFrame) -> pd.DataFrame:
         raise FileFormatError(
             f"{path}: no voltage column (Ewe/V or Ecell/V) — is this an impedance-only or other non-cycling technique?"
         )
-    if "I/mA" in cols:
-        current = raw["I/mA"].to_numpy(float) * 1e-3
-    elif "<I>/mA" in cols:
-        current = raw["<I>/mA"].to_numpy(float) * 1e-3
+    current_col = next((c for c in ("I/mA", "<I>/mA") if c in cols), None)
+    if current_col is not None:
+        current = raw[current_col].to_numpy(float) * 1e-3
+        current_from = current_col
     elif "dq/mA.h" in cols:
+        current_from = "'dq/mA.h' over each time step"
         # the charge increment of every point over its time step: the
         # instrument's own count, so integrating it back gives (Q-Qo) exactly
         dq_c = raw["dq/mA.h"].to_numpy(float) * 3.6
@@ -469,17 +473,31 @@ def _biologic_frame(path, raw: pd.DataFrame) -> pd.DataFrame:
     else:
         raise FileFormatError(f"{path}: no current column (I/mA) and no charge increments (dq/mA.h)")
     # a counted charge: (Q-Qo), or the dq/mA.h increments the current was made from
-    counted = "(Q-Qo)/mA.h" in cols or ("I/mA" not in cols and "<I>/mA" not in cols)
+    counted = "(Q-Qo)/mA.h" in cols or current_col is None
     capacity = raw["(Q-Qo)/mA.h"].to_numpy(float) * 1e-3 if "(Q-Qo)/mA.h" in cols else _integrate(time, current)
     step = raw["Ns"].to_numpy() if "Ns" in cols else np.zeros(time.size, dtype=np.int64)
     if "cycle number" in cols:
-        cycle = raw["cycle number"].to_numpy()
+        cycle, cycle_from = raw["cycle number"].to_numpy(), "cycle number"
     elif "half cycle" in cols:
         cycle = raw["half cycle"].to_numpy() // 2  # two half cycles a cycle, counted from 0
+        cycle_from = "'half cycle' // 2"
     else:
-        cycle = np.zeros(time.size, dtype=np.int64)
-    return _assemble(raw, time - time[0], raw[volt_col], current, step, cycle, capacity - capacity[0],
-                     counted=counted)
+        cycle, cycle_from = np.zeros(time.size, dtype=np.int64), None
+    df = _assemble(raw, time - time[0], raw[volt_col], current, step, cycle, capacity - capacity[0],
+                   counted=counted)
+    capacity_from = ("(Q-Qo)/mA.h" if "(Q-Qo)/mA.h" in cols else
+                     "'dq/mA.h', summed" if current_col is None else INTEGRATED)
+    df.attrs["column_map"] = {"time_s": "time/s", "voltage_V": volt_col, "current_A": current_from,
+                              "step": "Ns" if "Ns" in cols else None, "cycle": cycle_from, "capacity_Ah": capacity_from}
+    df.attrs["units"] = {"time": "s", "voltage": "V", "current": "mA" if current_col else "mA h / s",
+                         **({"capacity": "mA h"} if counted else {})}
+    df.attrs["conversions"] = {c: "mA -> A: x 0.001" if c == current_col else "mA h -> A h: x 0.001"
+                               for c in (current_col, "(Q-Qo)/mA.h") if c in cols}
+    if current_col is None:
+        df.attrs["conversions"]["dq/mA.h"] = "mA h per time step -> A: x 3.6 / dt"
+    df.attrs["notes"] = ["current signed by EC-Lab: positive on oxidation of the working electrode (charge of a "
+                         "cathode)"]
+    return df
 
 
 def _read_mpr(path: Path) -> pd.DataFrame:
@@ -536,8 +554,19 @@ def _read_neware(path: Path) -> pd.DataFrame:
         capacity = _chain(net, run)
     else:
         capacity = _integrate(time, current)
-    return _assemble(raw, time - time[0], raw["Voltage"], current, raw["Step"], raw["Cycle"], capacity,
-                     counted=counted)
+    df = _assemble(raw, time - time[0], raw["Voltage"], current, raw["Step"], raw["Cycle"], capacity,
+                   counted=counted)
+    df.attrs["column_map"] = {"time_s": "Time, restarting every step: chained over the steps", "voltage_V": "Voltage",
+                              "current_A": "Current(mA)", "step": "Step", "cycle": "Cycle",
+                              "capacity_Ah": ("'Charge_Capacity(mAh)' - 'Discharge_Capacity(mAh)', chained over the "
+                                              "steps") if counted else INTEGRATED}
+    df.attrs["units"] = {"time": "s", "voltage": "V", "current": "mA",
+                         **({"charge": "mA h", "discharge": "mA h"} if counted else {})}
+    df.attrs["conversions"] = {"Current(mA)": "mA -> A: x 0.001",
+                               **({"Charge_Capacity(mAh)": "mA h -> A h: x 0.001",
+                                   "Discharge_Capacity(mAh)": "mA h -> A h: x 0.001"} if counted else {})}
+    df.attrs["notes"] = ["current signed by NewareNDA: positive on charge"]
+    return df
 
 
 def _read_csv(path: Path, given: dict | None, options: dict) -> pd.DataFrame:
