@@ -44,6 +44,9 @@ The vendor is detected from the file's content, not only its extension:
   ``Cell``, ``Step``, ``Instruction Name``, ``Cycle``, ``Total Time (Hours
   in hh:mm:ss.xxx)``, ``Voltage (V)``, ``Current (A)``, ``Charge Capacity
   (mAh)``, ``Discharge Capacity (mAh)``, ...;
+* Battery Data Format (BDF) CSV: every header ``Quantity / unit`` (``Test Time / h``,
+  ``Voltage / V``, ``Current / A``, ``Step Type / 1``, ``Cycle Count / 1``, ``Charge Capacity /
+  Ah``, ...), the units read from the headers;
 * Bio-Logic EC-Lab text exported as (semicolon) CSV;
 * any delimited text file: with a column mapping (``columns=``), or with
   headers it recognises (:data:`CSV_NAMES`: ``time_s``, ``time/h``,
@@ -57,7 +60,12 @@ separator (tab, semicolon, comma) and the decimal mark are found in the
 content, and units are read from the headers (``Current(mA)``, ``Cap.
 [Ah]``, ``time/h``, a clock format such as ``hh:mm:ss``), from the name
 (``mAmps``), or from the vendor's convention for a header without one; a
-column whose unit cannot be known is named in a warning. A last line with
+column whose unit cannot be known is named in a warning. A signed current
+is checked against the file's own evidence: its state / step-type column,
+else its charge and discharge capacity columns (which one grows while current
+flows); where they say the file counts discharge positive, the sign is
+flipped (and a note says so), and where they agree with neither convention on
+at least 90 % of the rows with current, the file is refused. A last line with
 fewer fields than the header, or without a line end and with a last field
 written unlike the one above it (``3.99`` under ``3.9991``), was cut short:
 it is left out, with a warning; a complete last line without a line end, as
