@@ -241,7 +241,7 @@ def _cmd_cycler_summary(args) -> int:
     if args.mass_mg is not None and not (args.mass_mg > 0):
         raise SocscopeError(f"--mass-mg {args.mass_mg} must be a positive active mass in mg, e.g. 8.1")
     mass_g = args.mass_mg * 1e-3 if args.mass_mg is not None else None
-    df = load_cycler(args.file)
+    df = _load_cycler_from_args(load_cycler, args)
     if args.verbose:
         print(_read_record(df))
     plausible_mass(df, args.mass_mg)
@@ -260,6 +260,54 @@ def _cmd_cycler_summary(args) -> int:
             print(cycles.to_string(float_format=lambda x: f"{x:.4g}"))
         print(f"wrote {out}/")
     return 0
+
+
+def _column_pairs(text: str) -> dict:
+    """``--columns time_s=TestTime,voltage_V=Volts`` as a dict (a key may carry another unit: current_mA)."""
+    pairs = {}
+    for item in (x for x in text.split(",") if x.strip()):
+        key, eq, col = item.partition("=")
+        if not eq or not key.strip() or not col.strip():
+            raise SocscopeError(f"--columns {text!r}: {item!r} is not NAME=COLUMN; give e.g. "
+                                "--columns time_s=TestTime,voltage_V=Volts,current_mA=mAmps")
+        pairs[key.strip()] = col.strip()
+    return pairs
+
+
+def _cycler_flags(call: dict) -> str:
+    """A ``load_cycler`` call's keywords as ``cycler summary`` options."""
+    flags = []
+    if call.get("columns"):
+        flags.append("--columns " + ",".join(f"{k}={v}" for k, v in call["columns"].items()))
+    if call.get("sep") is not None:
+        flags.append(f"--sep {'tab' if call['sep'] == chr(9) else repr(call['sep'])}")
+    if call.get("skiprows") is not None:
+        flags.append(f"--skiprows {call['skiprows']}")
+    return " ".join(flags)
+
+
+def _load_cycler_from_args(load_cycler, args):
+    """load_cycler with --columns, --sep and --skiprows; a FileFormatError that shows a Python call
+    that reads the file says the same in these options."""
+    from ..errors import FileFormatError
+
+    options = {}
+    columns = _column_pairs(args.columns) if getattr(args, "columns", None) else None
+    if getattr(args, "sep", None):
+        options["sep"] = "\t" if args.sep.lower() in ("tab", "\\t") else args.sep
+    if getattr(args, "skiprows", None) is not None:
+        if args.skiprows < 0:
+            raise SocscopeError(f"--skiprows {args.skiprows} must be >= 0 (the lines above the table header)")
+        options["skiprows"] = args.skiprows
+    vendor = "csv" if options else None
+    try:
+        return load_cycler(args.file, vendor=vendor, columns=columns, **options)
+    except FileFormatError as exc:
+        call = getattr(exc, "read_with", None)
+        if not call:
+            raise
+        raise FileFormatError(f"{exc}; from the command line: socscope cycler summary {args.file} "
+                              f"{_cycler_flags(call)} ...") from None
 
 
 def _write_cycler_summary(out: Path, args, df, half, cycles, table, mass_g) -> None:
@@ -534,6 +582,13 @@ def build_parser() -> argparse.ArgumentParser:
     cs.add_argument("--quiet", action="store_true", help="print nothing on success")
     cs.add_argument("--verbose", action="store_true",
                     help="print what was read: vendor, layout, column mapping, units and conversions")
+    cs.add_argument("--columns", metavar="NAME=COLUMN,...",
+                    help="the file's columns for time, voltage and current (and step, cycle, capacity), e.g. "
+                         "time_s=TestTime,voltage_V=Volts,current_mA=mAmps: a name may carry another unit "
+                         "(time_h, voltage_mV, current_mA, capacity_mAh); for a vendor's table, only the columns "
+                         "to replace")
+    cs.add_argument("--sep", help="with a plain table: its separator (',', ';' or tab)")
+    cs.add_argument("--skiprows", type=int, help="with a plain table: the lines above its header")
     cs.set_defaults(func=_cmd_cycler_summary)
     c.set_defaults(func=lambda a: _usage(c))
 

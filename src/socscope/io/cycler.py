@@ -44,6 +44,9 @@ The vendor is detected from the file's content, not only its extension:
   ``Cell``, ``Step``, ``Instruction Name``, ``Cycle``, ``Total Time (Hours
   in hh:mm:ss.xxx)``, ``Voltage (V)``, ``Current (A)``, ``Charge Capacity
   (mAh)``, ``Discharge Capacity (mAh)``, ...;
+* Battery Data Format (BDF) CSV: every header ``Quantity / unit`` (``Test Time / h``,
+  ``Voltage / V``, ``Current / A``, ``Step Type / 1``, ``Cycle Count / 1``, ``Charge Capacity /
+  Ah``, ...), the units read from the headers;
 * Bio-Logic EC-Lab text exported as (semicolon) CSV;
 * any delimited text file: with a column mapping (``columns=``), or with
   headers it recognises (:data:`CSV_NAMES`: ``time_s``, ``time/h``,
@@ -57,7 +60,12 @@ separator (tab, semicolon, comma) and the decimal mark are found in the
 content, and units are read from the headers (``Current(mA)``, ``Cap.
 [Ah]``, ``time/h``, a clock format such as ``hh:mm:ss``), from the name
 (``mAmps``), or from the vendor's convention for a header without one; a
-column whose unit cannot be known is named in a warning. A last line with
+column whose unit cannot be known is named in a warning. A signed current
+is checked against the file's own evidence: its state / step-type column,
+else its charge and discharge capacity columns (which one grows while current
+flows); where they say the file counts discharge positive, the sign is
+flipped (and a note says so), and where they agree with neither convention on
+at least 90 % of the rows with current, the file is refused. A last line with
 fewer fields than the header, or without a line end and with a last field
 written unlike the one above it (``3.99`` under ``3.9991``), was cut short:
 it is left out, with a warning; a complete last line without a line end, as
@@ -85,11 +93,24 @@ import pandas as pd
 from ..errors import FileFormatError, SocscopeWarning
 from ._guard import reading
 
-__all__ = ["CSV_NAMES", "LIMITS", "SCHEMA", "VENDORS", "detect_vendor", "load_cycler", "record_problem"]
+__all__ = ["CSV_NAMES", "LIMITS", "SCHEMA", "SUFFIXES", "VENDORS", "detect_vendor", "load_cycler", "record_problem"]
 
 SCHEMA = ("time_s", "voltage_V", "current_A", "step", "cycle", "capacity_Ah")
 VENDORS = ("biologic-mpr", "biologic-mpt", "biologic-csv", "neware-ndax", "neware-nda", "neware-csv", "arbin-res",
-           "arbin", "maccor", "pec", "xlsx", "csv")
+           "arbin", "maccor", "pec", "bdf", "xlsx", "csv")
+
+#: the file names each format of :data:`VENDORS` comes under (the messages list them from here)
+SUFFIXES = {"biologic-mpr": (".mpr",), "biologic-mpt": (".mpt",), "biologic-csv": (".csv", ".txt"),
+            "neware-ndax": (".ndax",), "neware-nda": (".nda",), "neware-csv": (".csv", ".xlsx"),
+            "arbin-res": (".res",), "arbin": (".csv", ".xlsx"), "maccor": (".txt", ".csv"), "pec": (".csv",),
+            "bdf": (".csv",), "xlsx": (".xlsx",), "csv": (".csv", ".txt")}
+
+
+def _expected() -> str:
+    """What a cycler file may be, for messages: every suffix of :data:`SUFFIXES`, once."""
+    suffixes = list(dict.fromkeys(x for v in VENDORS for x in SUFFIXES[v]))
+    return ("expected a cycler record: " + ", ".join(suffixes[:-1]) + f" or {suffixes[-1]} (Bio-Logic, Neware, "
+            "Arbin, Maccor, PEC, Battery Data Format, or a delimited table)")
 
 #: physically possible magnitudes of a cycler record's values (a larger one is damage, not data):
 #: a cell or a module below 1 kV, below 10 kA, within a century, below 1 MA h
@@ -150,14 +171,16 @@ def _detect(path: Path) -> tuple[str, _Layout | None]:
     file's first 256 KB are scanned for a vendor table (:func:`_find_layout`),
     whose layout is returned so that the reader need not look for it again.
     """
+    if path.is_dir():
+        raise FileFormatError(f"{path}: is a folder, not a file ({_expected()}); give one file of the folder")
     if not path.is_file():
-        raise FileFormatError(f"{path}: no such file (expected a cycler record: .mpr, .mpt, .ndax, .nda or .csv)")
+        raise FileFormatError(f"{path}: no such file ({_expected()})")
     with open(path, "rb") as fh:
         head = fh.read(4096)
         text = head and b"\x00" not in head and not head.startswith((_MPR_MAGIC, _MPT_MAGIC, _ZIP_MAGIC, _NDA_MAGIC))
         more = fh.read(262144 - len(head)) if text else b""  # the rest of the 256 KB a table is looked for in
     if not head:
-        raise FileFormatError(f"{path}: the file is empty (expected a cycler record: .mpr, .mpt, .ndax, .nda or .csv)")
+        raise FileFormatError(f"{path}: the file is empty ({_expected()})")
     if head.startswith(_MPR_MAGIC):
         return "biologic-mpr", None
     if head.startswith(_MPT_MAGIC):
@@ -175,8 +198,7 @@ def _detect(path: Path) -> tuple[str, _Layout | None]:
             return layout.vendor, layout
     if b"\x00" in head:
         raise FileFormatError(
-            f"{path}: unknown binary format (first bytes {head[:16]!r}); expected a Bio-Logic .mpr, "
-            "a Neware .ndax/.nda, an Arbin .res, or a text export (.mpt, .csv, .txt)"
+            f"{path}: unknown binary format (first bytes {head[:16]!r}); {_expected()}"
         )
     binary = {".mpr": "Bio-Logic .mpr", ".mpt": "EC-Lab .mpt", ".ndax": "Neware .ndax", ".nda": "Neware .nda",
               ".res": "Arbin .res"}
@@ -198,11 +220,15 @@ def load_cycler(path, *, vendor: str | None = None, columns: dict | None = None,
     vendor : str, optional
         Force a reader (one of :data:`VENDORS`); default: detected from content.
     columns : dict, optional
-        For text files: schema name -> column name in the file, e.g.
+        For text files and spreadsheets: schema name -> column name in the file, e.g.
         ``{"time_s": "Test Time (s)", "voltage_V": "Voltage (V)", "current_A": "Current (A)"}``;
-        ``step``, ``cycle`` and ``capacity_Ah`` are optional (capacity is then
-        integrated from the current). Without it, the columns are found by
-        their headers (:data:`CSV_NAMES`, units converted to SI).
+        a key may name another unit instead (``time_h``, ``voltage_mV``, ``current_mA``,
+        ``capacity_mAh``: any unit of :data:`UNITS`), which is converted to SI.
+        A plain table (``vendor='csv'``) needs time, voltage and current; ``step``, ``cycle`` and
+        ``capacity_Ah`` are optional (capacity is then integrated from the current). For a
+        vendor's table the mapping replaces only the columns it names (and their units), e.g.
+        ``{"voltage_mV": "Volts"}``. Without it, the columns are found by their headers
+        (:data:`CSV_NAMES`, units converted to SI).
     **csv_options
         Passed to :func:`pandas.read_csv` for text files (``sep``, ``decimal``, ...).
 
@@ -225,15 +251,20 @@ def load_cycler(path, *, vendor: str | None = None, columns: dict | None = None,
         "biologic-mpt": _read_mpt,
         "neware-ndax": _read_neware,
         "neware-nda": _read_neware,
-        "csv": lambda p: _read_csv(p, columns, csv_options),
-        "arbin": lambda p: _read_text_layout(p, "arbin", layout),
+        "csv": lambda p: _read_csv(p, given, csv_options),
+        "arbin": lambda p: _read_text_layout(p, "arbin", layout, given),
         "arbin-res": _read_arbin_res,
-        "maccor": lambda p: _read_text_layout(p, "maccor", layout),
-        "neware-csv": lambda p: _read_text_layout(p, "neware-csv", layout),
-        "pec": lambda p: _read_text_layout(p, "pec", layout),
+        "maccor": lambda p: _read_text_layout(p, "maccor", layout, given),
+        "neware-csv": lambda p: _read_text_layout(p, "neware-csv", layout, given),
+        "pec": lambda p: _read_text_layout(p, "pec", layout, given),
+        "bdf": lambda p: _read_text_layout(p, "bdf", layout, given),
         "biologic-csv": lambda p: _read_text_layout(p, "biologic-csv", layout),
-        "xlsx": _read_xlsx,
+        "xlsx": lambda p: _read_xlsx(p, given),
     }
+    given = _given_columns(path, columns) if columns else None
+    if given and kind not in ("csv", *_TABLE_KINDS):
+        raise FileFormatError(f"{path}: columns= names the columns of a text table or spreadsheet; a {kind} record "
+                              "names its own: leave columns= out")
     with reading(path, f"a {kind} cycler record"):  # any other library error, named with the file
         try:
             df = readers[kind](path)
@@ -246,11 +277,14 @@ def load_cycler(path, *, vendor: str | None = None, columns: dict | None = None,
                       "not clock times") if kind == "csv" else "; re-export the record from the cycler's software"
             raise FileFormatError(f"{path}: a column of the {kind} table holds values that are not numbers "
                                   f"({' '.join(str(exc).split())[:200]}){advice}") from None
-        problem = None if df.empty else (record_problem(df) or _range_problem(df))
+        problem = None if df.empty else (record_problem(df) or _range_problem(df, kind))
     if df.empty:
         raise FileFormatError(f"{path}: the {kind} file holds no data points")
     if problem:
-        raise FileFormatError(f"{path}: {problem}")
+        message, call = problem if isinstance(problem, tuple) else (problem, None)
+        if call:
+            raise _hinted(f"{path}: {message}", **call)
+        raise FileFormatError(f"{path}: {message}")
     df.attrs["source_file"] = str(path)
     df.attrs["vendor"] = kind
     df.attrs.setdefault("layout", {"biologic-mpr": "EC-Lab binary (.mpr, read with galvani)",
@@ -262,19 +296,71 @@ def load_cycler(path, *, vendor: str | None = None, columns: dict | None = None,
     return df
 
 
-def _range_problem(df: pd.DataFrame) -> str | None:
-    """A value beyond :data:`LIMITS` (damage, not data), or None."""
+#: the formats whose tables ``columns=`` may re-map (a plain table, ``csv``, is read by its mapping)
+_TABLE_KINDS = ("xlsx", "arbin", "maccor", "neware-csv", "pec", "bdf")
+
+#: the unit a column beyond :data:`LIMITS` is most likely in (a milli-unit read as the unit)
+_SMALLER = {"time_s": "time_ms", "voltage_V": "voltage_mV", "current_A": "current_mA", "capacity_Ah": "capacity_mAh"}
+
+
+def _range_problem(df: pd.DataFrame, kind: str = "csv") -> tuple[str, dict | None] | None:
+    """A value beyond :data:`LIMITS` (damage, not data), or None; with the ``load_cycler`` keywords that
+    would read the column in a smaller unit, where the column it came from is known."""
     for name, limit in LIMITS.items():
         values = np.abs(df[name].to_numpy(float))
         bad = np.flatnonzero(values > limit)
         if bad.size:
-            return (f"{name} of data row {bad[0] + 1} is {df[name].iloc[bad[0]]:.6g}, beyond the physically possible "
-                    f"±{limit:g} ({bad.size} row(s)); the file is damaged or a column is in another unit: "
-                    "re-export it, or pass columns= with converted columns")
+            message = (f"{name} of data row {bad[0] + 1} is {df[name].iloc[bad[0]]:.6g}, beyond the physically "
+                       f"possible ±{limit:g} ({bad.size} row(s)); the file is damaged or a column is in another unit")
+            source = (df.attrs.get("column_map") or {}).get(name)
+            if isinstance(source, str) and source in df.columns and kind in _TABLE_KINDS:
+                call = {"columns": {_SMALLER[name]: source}}
+                return (f"{message}: re-export it, or, if {source!r} is in {_SMALLER[name].split('_')[1]}, read it "
+                        f"with load_cycler(path, columns={call['columns']!r})"), call
+            return f"{message}: re-export it, or pass columns= with converted columns", None
     return None
 
 
 # -- helpers -------------------------------------------------------------------
+def _hinted(message: str, **call) -> FileFormatError:
+    """A FileFormatError whose message shows a ``load_cycler`` call that reads the file.
+
+    ``call`` holds that call's keywords (``vendor``, ``columns``, ``sep``, ``skiprows``) as the
+    attribute ``read_with``, so that a command line can show the same advice in its own options.
+    """
+    exc = FileFormatError(message)
+    exc.read_with = call
+    return exc
+
+
+def _given_columns(path, columns: dict) -> dict:
+    """``columns=`` as schema name -> (column in the file, its unit or None, factor to SI).
+
+    A key is a schema name (:data:`SCHEMA`), or a quantity and a unit of :data:`UNITS`
+    (``time_h``, ``voltage_mV``, ``current_mA``, ``capacity_mAh``).
+    """
+    if not isinstance(columns, dict):
+        raise FileFormatError(f"{path}: columns= is {columns!r}; give a dict of schema name -> column name, e.g. "
+                              "{'time_s': 'Time', 'voltage_V': 'Volts', 'current_mA': 'mAmps'}")
+    si = {"time_s": "s", "voltage_V": "V", "current_A": "A", "capacity_Ah": "Ah", "step": None, "cycle": None}
+    given = {}
+    for key, col in columns.items():
+        name, _, unit = str(key).partition("_")
+        if key in si:
+            name, unit, factor = key, si[key], 1.0
+        elif name in ("time", "voltage", "current", "capacity") and unit.lower() in UNITS[name]:
+            factor = UNITS[name][unit.lower()]
+            name = next(k for k in si if k.startswith(name + "_"))
+        else:
+            kinds = "; ".join(f"{q}_<{'|'.join(UNITS[q])}>" for q in UNITS)
+            raise FileFormatError(f"{path}: columns= key {key!r} is neither a schema name {SCHEMA} nor a quantity "
+                                  f"with a known unit ({kinds}); e.g. columns={{'current_mA': 'mAmps'}}")
+        if name in given:
+            raise FileFormatError(f"{path}: columns= names {name} twice ({given[name][0]!r} and {col!r}); keep one")
+        given[name] = (col, unit, factor)
+    return given
+
+
 class _ColumnError(ValueError):
     """A column that reads as numbers but not as the schema's: its message is complete and names the row."""
 
@@ -378,11 +464,12 @@ def _biologic_frame(path, raw: pd.DataFrame) -> pd.DataFrame:
         raise FileFormatError(
             f"{path}: no voltage column (Ewe/V or Ecell/V) — is this an impedance-only or other non-cycling technique?"
         )
-    if "I/mA" in cols:
-        current = raw["I/mA"].to_numpy(float) * 1e-3
-    elif "<I>/mA" in cols:
-        current = raw["<I>/mA"].to_numpy(float) * 1e-3
+    current_col = next((c for c in ("I/mA", "<I>/mA") if c in cols), None)
+    if current_col is not None:
+        current = raw[current_col].to_numpy(float) * 1e-3
+        current_from = current_col
     elif "dq/mA.h" in cols:
+        current_from = "'dq/mA.h' over each time step"
         # the charge increment of every point over its time step: the
         # instrument's own count, so integrating it back gives (Q-Qo) exactly
         dq_c = raw["dq/mA.h"].to_numpy(float) * 3.6
@@ -394,17 +481,31 @@ def _biologic_frame(path, raw: pd.DataFrame) -> pd.DataFrame:
     else:
         raise FileFormatError(f"{path}: no current column (I/mA) and no charge increments (dq/mA.h)")
     # a counted charge: (Q-Qo), or the dq/mA.h increments the current was made from
-    counted = "(Q-Qo)/mA.h" in cols or ("I/mA" not in cols and "<I>/mA" not in cols)
+    counted = "(Q-Qo)/mA.h" in cols or current_col is None
     capacity = raw["(Q-Qo)/mA.h"].to_numpy(float) * 1e-3 if "(Q-Qo)/mA.h" in cols else _integrate(time, current)
     step = raw["Ns"].to_numpy() if "Ns" in cols else np.zeros(time.size, dtype=np.int64)
     if "cycle number" in cols:
-        cycle = raw["cycle number"].to_numpy()
+        cycle, cycle_from = raw["cycle number"].to_numpy(), "cycle number"
     elif "half cycle" in cols:
         cycle = raw["half cycle"].to_numpy() // 2  # two half cycles a cycle, counted from 0
+        cycle_from = "'half cycle' // 2"
     else:
-        cycle = np.zeros(time.size, dtype=np.int64)
-    return _assemble(raw, time - time[0], raw[volt_col], current, step, cycle, capacity - capacity[0],
-                     counted=counted)
+        cycle, cycle_from = np.zeros(time.size, dtype=np.int64), None
+    df = _assemble(raw, time - time[0], raw[volt_col], current, step, cycle, capacity - capacity[0],
+                   counted=counted)
+    capacity_from = ("(Q-Qo)/mA.h" if "(Q-Qo)/mA.h" in cols else
+                     "'dq/mA.h', summed" if current_col is None else INTEGRATED)
+    df.attrs["column_map"] = {"time_s": "time/s", "voltage_V": volt_col, "current_A": current_from,
+                              "step": "Ns" if "Ns" in cols else None, "cycle": cycle_from, "capacity_Ah": capacity_from}
+    df.attrs["units"] = {"time": "s", "voltage": "V", "current": "mA" if current_col else "mA h / s",
+                         **({"capacity": "mA h"} if counted else {})}
+    df.attrs["conversions"] = {c: "mA -> A: x 0.001" if c == current_col else "mA h -> A h: x 0.001"
+                               for c in (current_col, "(Q-Qo)/mA.h") if c in cols}
+    if current_col is None:
+        df.attrs["conversions"]["dq/mA.h"] = "mA h per time step -> A: x 3.6 / dt"
+    df.attrs["notes"] = ["current signed by EC-Lab: positive on oxidation of the working electrode (charge of a "
+                         "cathode)"]
+    return df
 
 
 def _read_mpr(path: Path) -> pd.DataFrame:
@@ -461,15 +562,24 @@ def _read_neware(path: Path) -> pd.DataFrame:
         capacity = _chain(net, run)
     else:
         capacity = _integrate(time, current)
-    return _assemble(raw, time - time[0], raw["Voltage"], current, raw["Step"], raw["Cycle"], capacity,
-                     counted=counted)
+    df = _assemble(raw, time - time[0], raw["Voltage"], current, raw["Step"], raw["Cycle"], capacity,
+                   counted=counted)
+    df.attrs["column_map"] = {"time_s": "Time, restarting every step: chained over the steps", "voltage_V": "Voltage",
+                              "current_A": "Current(mA)", "step": "Step", "cycle": "Cycle",
+                              "capacity_Ah": ("'Charge_Capacity(mAh)' - 'Discharge_Capacity(mAh)', chained over the "
+                                              "steps") if counted else INTEGRATED}
+    df.attrs["units"] = {"time": "s", "voltage": "V", "current": "mA",
+                         **({"charge": "mA h", "discharge": "mA h"} if counted else {})}
+    df.attrs["conversions"] = {"Current(mA)": "mA -> A: x 0.001",
+                               **({"Charge_Capacity(mAh)": "mA h -> A h: x 0.001",
+                                   "Discharge_Capacity(mAh)": "mA h -> A h: x 0.001"} if counted else {})}
+    df.attrs["notes"] = ["current signed by NewareNDA: positive on charge"]
+    return df
 
 
-def _read_csv(path: Path, columns: dict | None, options: dict) -> pd.DataFrame:
+def _read_csv(path: Path, given: dict | None, options: dict) -> pd.DataFrame:
+    columns = {k: v[0] for k, v in given.items()} if given else None
     if columns:
-        unknown = set(columns) - set(SCHEMA)
-        if unknown:
-            raise FileFormatError(f"{path}: column mapping keys {sorted(unknown)} are not schema names {SCHEMA}")
         missing_keys = [k for k in ("time_s", "voltage_V", "current_A") if k not in columns]
         if missing_keys:
             raise FileFormatError(f"{path}: the column mapping must name {missing_keys}")
@@ -491,23 +601,27 @@ def _read_csv(path: Path, columns: dict | None, options: dict) -> pd.DataFrame:
         absent = [v for v in columns.values() if v not in raw.columns]
         if absent:
             raise FileFormatError(f"{path}: columns {absent} are not in the file; it has {list(raw.columns)}")
-        factors = dict.fromkeys(columns, 1.0)
+        factors = {k: v[2] for k, v in given.items()}
     else:
         unnamed = sum(str(c).startswith("Unnamed") for c in raw.columns)
         start = _table_start(path) if 2 * unnamed > raw.shape[1] and "skiprows" not in options else None
         if start is not None:  # a header block of a layout not known here: say where the table is
             k, sep, names = start
-            raise FileFormatError(
+            raise _hinted(
                 f"{path}: its first line is no table header ({unnamed} of {raw.shape[1]} columns unnamed), and "
                 f"the file is of no layout socscope knows; a table seems to start at line {k + 1} "
                 f"({names[:12]}): read it with load_cycler(path, vendor='csv', sep={sep!r}, skiprows={k}, "
-                f"columns={_guess_columns(names)!r}) (values in s, V and A)")
+                f"columns={_guess_columns(names)!r}) (values in s, V and A)",
+                vendor="csv", sep=sep, skiprows=k, columns=_guess_columns(names))
         columns, factors = _columns_from_headers(path, raw.columns)
 
     def col(key):
         return raw[columns[key]].to_numpy(float) * factors[key]
 
-    time, current = col("time_s"), col("current_A")
+    # elapsed time written as d hh:mm:ss (Maccor, PEC) is read as such
+    clock = None if pd.api.types.is_numeric_dtype(raw[columns["time_s"]].dtype) else _clock_seconds(
+        path, raw, columns["time_s"])
+    time, current = (col("time_s") if clock is None else clock), col("current_A")
     n = time.size
     step = raw[columns["step"]] if "step" in columns else np.zeros(n, dtype=np.int64)
     cycle = raw[columns["cycle"]] if "cycle" in columns else np.zeros(n, dtype=np.int64)
@@ -525,10 +639,10 @@ def _columns_from_headers(path: Path, headers) -> tuple[dict, dict]:
         if hit is not None:
             columns[key], factors[key] = lower[hit], names[hit]
         elif key in ("time_s", "voltage_V", "current_A"):
-            raise FileFormatError(
+            raise _hinted(
                 f"{path}: no {key.split('_')[0]} column of a known layout (name it one of {sorted(names)}, "
-                f"case-insensitive, or pass a column mapping); {_mapping_hint(headers)}"
-            )
+                f"case-insensitive, or pass a column mapping); {_mapping_hint(headers)}",
+                vendor="csv", columns=_guess_columns(headers))
     return columns, factors
 
 
@@ -540,9 +654,9 @@ ROLES = {
     "voltage": ("voltage", "volts", "ewe", "ecell", "potential"),
     "current": ("current", "amps", "mamps", "i"),
     "step": ("stepindex", "step", "ns", "stepid", "stepnumber"),
-    "cycle": ("cycleindex", "cyc#", "cyclep", "cycle", "cyclenumber", "cycleid"),
-    "charge": ("chargecapacity", "chgcap", "qcharge", "chargecap"),
-    "discharge": ("dischargecapacity", "dchgcap", "qdischarge", "dischargecap"),
+    "cycle": ("cycleindex", "cyc#", "cyclep", "cycle", "cyclenumber", "cycleid", "cyclecount"),
+    "charge": ("chargecapacity", "chgcap", "qcharge", "chargecap", "chargingcapacity"),
+    "discharge": ("dischargecapacity", "dchgcap", "qdischarge", "dischargecap", "dischargingcapacity"),
     "capacity": ("amphr", "mamphr", "cap", "capacity", "ahr"),
     "state": ("state", "md", "steptype", "mode"),
     "clock": ("dpttime", "datetime", "realtime", "absolutetime", "systemtime", "date"),
@@ -566,12 +680,15 @@ _DEFAULT_UNITS = {
     "maccor": {"voltage": "V", "current": "A", "capacity": "Ah"},  # Volts, Amps, Amp-hr
     "neware-csv": {},
     "pec": {},  # every PEC column names its unit
+    "bdf": {},  # so does every column of the Battery Data Format
 }
 #: header names (as :func:`_split_unit` gives them) whose name is their unit: Maccor's milli-unit
 #: columns ``mAmps`` and ``mAmp-hr`` (its ``Amps``, ``Amp-hr`` and ``Volts`` are the vendor convention)
 _NAME_UNITS = {"mamps": "mA", "mamphr": "mAh"}
 _UNIT_RE = re.compile(r"^(?P<base>.*?)\s*(?:\((?P<u1>[^()]*)\)|\[(?P<u2>[^\[\]]*)\]|/(?P<u3>[^/]+))\s*$")
 _CLOCK_RE = r"^\s*(?:(?P<d>\d+)\s*(?:d|days?|-)\s*)?(?P<h>\d+):(?P<m>\d{1,2}):(?P<s>\d{1,2}(?:[.,]\d*)?)\s*$"
+#: a Battery Data Format header: the quantity, a slash between spaces, the unit (``1`` for a number)
+_BDF_NAME = re.compile(r"[a-z][a-z0-9 ]* / \S+")
 _LINES = re.compile(r"\r\n|\n|\r")  # the line ends pandas counts (str.splitlines knows more)
 _JET_MAGIC = (b"\x00\x01\x00\x00Standard Jet DB", b"\x00\x01\x00\x00Standard ACE DB")
 
@@ -606,6 +723,8 @@ def _text_vendor(names) -> str | None:
     """The vendor a table's headers belong to, or None."""
     lower = {str(n).strip().lower() for n in names}
     bases = {_split_unit(n)[0] for n in names}
+    if {"testtime", "voltage", "current"} <= bases and all(_BDF_NAME.fullmatch(n) for n in lower if n):
+        return "bdf"
     if "time/s" in lower and bases & {"ewe", "ecell"}:
         return "biologic-csv"
     if {"cell", "step", "instructionname", "cycle"} <= bases:
@@ -734,7 +853,8 @@ def _drop_cut_line(path, raw: pd.DataFrame, notes: list, stacklevel: int = 4) ->
     return raw.iloc[:-1]
 
 
-def _read_text_layout(path: Path, vendor: str | None = None, layout: _Layout | None = None) -> pd.DataFrame:
+def _read_text_layout(path: Path, vendor: str | None = None, layout: _Layout | None = None,
+                      given: dict | None = None) -> pd.DataFrame:
     """Read a vendor's text export.
 
     ``layout`` is the table's layout as :func:`_detect` found it; without
@@ -750,7 +870,7 @@ def _read_text_layout(path: Path, vendor: str | None = None, layout: _Layout | N
     if layout is None or (vendor and layout.vendor != vendor):
         raise FileFormatError(f"{path}: no {vendor or 'cycler'} table header found in its first 300 lines")
     if layout.levels == 3:
-        return _read_neware_levels(path, layout)
+        return _read_neware_levels(path, layout, given)
     # index_col=False: data rows that end with a separator the header lacks (Maccor) hold one
     # field more than the header; pandas would take the first column for row names and shift the
     # rest, and the empty last field is no column
@@ -767,10 +887,10 @@ def _read_text_layout(path: Path, vendor: str | None = None, layout: _Layout | N
         raw = _drop_cut_line(path, raw, notes)
     if raw.empty:
         raise FileFormatError(f"{path}: the table below line {layout.row + 1} has no data rows")
-    return _from_table(path, raw, layout.vendor, layout.describe(), layout.decimal, notes)
+    return _from_table(path, raw, layout.vendor, layout.describe(), layout.decimal, notes, given)
 
 
-def _read_neware_levels(path: Path, layout: _Layout) -> pd.DataFrame:
+def _read_neware_levels(path: Path, layout: _Layout, given: dict | None = None) -> pd.DataFrame:
     """Neware's regular export: cycle, step and record rows interleaved, each under its header line.
 
     A cycle row starts with a number (the cycle index), a step row with one empty field, a record
@@ -848,7 +968,7 @@ def _read_neware_levels(path: Path, layout: _Layout) -> pd.DataFrame:
     raw = pd.concat([pd.DataFrame({n: v for n, v in ids.items() if n not in table.columns}), table], axis=1)
     notes.append(f"{len(table)} record rows under {len(cycles)} cycle rows and {len(steps)} step rows: each record "
                  f"takes {cycle_col!r} from the cycle row and {[n for n, _, _ in keep]} from the step row above it")
-    return _from_table(path, raw, layout.vendor, layout.describe(), layout.decimal, notes)
+    return _from_table(path, raw, layout.vendor, layout.describe(), layout.decimal, notes, given)
 
 
 def _numbers(path, raw: pd.DataFrame, col, decimal: str = ".") -> np.ndarray:
@@ -920,8 +1040,12 @@ def _accumulate(counter: np.ndarray) -> np.ndarray:
     return np.cumsum(d)
 
 
-def _from_table(path, raw: pd.DataFrame, vendor: str, layout: str, decimal: str = ".", notes=None) -> pd.DataFrame:
-    """The schema from a vendor's table with named columns (text or spreadsheet)."""
+def _from_table(path, raw: pd.DataFrame, vendor: str, layout: str, decimal: str = ".", notes=None,
+                given: dict | None = None) -> pd.DataFrame:
+    """The schema from a vendor's table with named columns (text or spreadsheet).
+
+    ``given``: the columns (and units) ``columns=`` names, which replace those found by their headers.
+    """
     if vendor == "biologic-csv":
         for c in raw.columns:
             if not pd.api.types.is_numeric_dtype(raw[c].dtype) and c != "mode":
@@ -932,9 +1056,22 @@ def _from_table(path, raw: pd.DataFrame, vendor: str, layout: str, decimal: str 
         df.attrs["layout"] = f"EC-Lab {layout}"
         return df
     roles = _roles(raw.columns)
+    given_units = {}
+    for key, (col, unit, _) in (given or {}).items():
+        if col not in raw.columns:
+            raise FileFormatError(f"{path}: columns= names {col!r} for {key}, which is not a column of the {vendor} "
+                                  f"table; it has {[str(c) for c in raw.columns][:40]}")
+        role = {"time_s": "time", "voltage_V": "voltage", "current_A": "current", "capacity_Ah": "capacity"}.get(key, key)
+        roles[role] = col
+        if unit is not None:
+            given_units[role] = unit
+        if role == "capacity":  # a named capacity column replaces the charge and discharge columns
+            roles.pop("charge", None)
+            roles.pop("discharge", None)
     missing = [r for r in ("time", "voltage", "current") if r not in roles]
     if missing:
-        raise FileFormatError(f"{path}: the {vendor} table has no {missing[0]} column; {_mapping_hint(raw.columns)}")
+        raise _hinted(f"{path}: the {vendor} table has no {missing[0]} column; {_mapping_hint(raw.columns)}",
+                      vendor="csv", columns=_guess_columns(raw.columns))
     notes = list(notes or [])
     conversions, units = {}, {}
     defaults = _DEFAULT_UNITS.get(vendor, {})
@@ -943,7 +1080,10 @@ def _from_table(path, raw: pd.DataFrame, vendor: str, layout: str, decimal: str 
         col = roles[role]
         base, unit = _split_unit(col)
         kind = _KIND[role]
-        if unit is None and base in _NAME_UNITS:
+        if role in given_units:
+            unit = given_units[role]
+            notes.append(f"{col!r}: unit {unit}, as columns= names it")
+        elif unit is None and base in _NAME_UNITS:
             unit = _NAME_UNITS[base]
             notes.append(f"{col!r} has no unit in its header: {unit}, from its name")
         if unit is None:
@@ -969,7 +1109,7 @@ def _from_table(path, raw: pd.DataFrame, vendor: str, layout: str, decimal: str 
     # "Hours in hh:mm:ss.xxx" may announce)
     tcol = roles["time"]
     tunit = _split_unit(tcol)[1]
-    clock = tunit is not None and "hh:mm:ss" in tunit.lower()
+    clock = tunit is not None and "hh:mm:ss" in tunit.lower() and "time" not in given_units
     t = None if pd.api.types.is_numeric_dtype(raw[tcol].dtype) else _clock_seconds(path, raw, tcol)
     if t is None and clock:
         raise FileFormatError(f"{path}: column {tcol!r} is headed as a clock time but holds "
@@ -977,7 +1117,7 @@ def _from_table(path, raw: pd.DataFrame, vendor: str, layout: str, decimal: str 
     if t is not None:
         conversions[tcol] = "d hh:mm:ss -> s"
         units["time"] = tunit if clock else "d hh:mm:ss"
-    elif _split_unit(tcol)[1] is None and "time" not in defaults:
+    elif _split_unit(tcol)[1] is None and "time" not in defaults and "time" not in given_units:
         t = _numbers(path, raw, tcol, decimal)
         factor = _clock_factor(raw, roles["clock"], t) if "clock" in roles else None
         if factor is None:
@@ -999,7 +1139,9 @@ def _from_table(path, raw: pd.DataFrame, vendor: str, layout: str, decimal: str 
     step = _numbers(path, raw, roles["step"], decimal) if "step" in roles else np.zeros(n)
     cycle = _numbers(path, raw, roles["cycle"], decimal) if "cycle" in roles else np.zeros(n)
     signed = bool(np.any(amps < 0))
-    state = None
+    state, charge, discharge = None, None, None
+    if "charge" in roles and "discharge" in roles:
+        charge, discharge = np.abs(quantity("charge")), np.abs(quantity("discharge"))
     if "state" in roles:
         codes, labels = pd.factorize(raw[roles["state"]].astype(str))  # a few labels, many rows
         text = pd.Series(labels).str.strip().str.upper()
@@ -1010,11 +1152,13 @@ def _from_table(path, raw: pd.DataFrame, vendor: str, layout: str, decimal: str 
                              np.where(text.str.contains("CHG|CHARGE", regex=True), "C",
                                       np.where(text.str.contains("REST"), "R", "O")))
         state = np.asarray(kinds, dtype=object)[codes]
-    if signed or state is None:
+    if signed:
+        current = _signed_current(path, amps, state, charge, discharge, roles, notes)
+        sign = np.sign(current)
+    elif state is None:
         current = amps
         sign = np.sign(amps)
-        notes.append("current signed in the file: positive on charge" if signed else
-                     "current never negative and no state column: taken as signed (no discharge)")
+        notes.append("current never negative and no state column: taken as signed (no discharge)")
     else:
         sign = np.where(state == "C", 1.0, np.where(state == "D", -1.0, 0.0))
         big = 1e-3 * np.nanmax(np.abs(amps), initial=0.0)
@@ -1028,8 +1172,8 @@ def _from_table(path, raw: pd.DataFrame, vendor: str, layout: str, decimal: str 
         current = sign * np.abs(amps)
         notes.append(f"current unsigned in the file: sign from column {roles['state']!r} (charge +, discharge -)")
     counted = True
-    if "charge" in roles and "discharge" in roles:
-        capacity = _accumulate(np.abs(quantity("charge"))) - _accumulate(np.abs(quantity("discharge")))
+    if charge is not None:
+        capacity = _accumulate(charge) - _accumulate(discharge)
         how = f"{roles['charge']!r} - {roles['discharge']!r}, each chained over its restarts"
     elif "capacity" in roles:
         ah = np.abs(quantity("capacity"))
@@ -1049,6 +1193,60 @@ def _from_table(path, raw: pd.DataFrame, vendor: str, layout: str, decimal: str 
     df.attrs["conversions"] = dict(conversions)
     df.attrs["notes"] = notes
     return df
+
+
+#: the share of the rows with current whose direction the file's own evidence must confirm (or
+#: contradict, for a current positive on discharge): below it, the file disagrees with itself
+_SIGN_AGREEMENT = 0.9
+
+
+def _signed_current(path, amps, state, charge, discharge, roles, notes) -> np.ndarray:
+    """A table's signed current, positive on charge, checked against the file's own evidence.
+
+    The evidence, in this order: the state / step-type column (C or D on the rows with current),
+    else the charge and discharge capacity columns (which one grows while current flows), else
+    none (the current is taken as positive on charge). Evidence that the file's current is
+    positive on discharge flips its sign; evidence that agrees on fewer than
+    :data:`_SIGN_AGREEMENT` of its rows raises a FileFormatError naming the columns.
+    """
+    flowing = np.abs(amps) > 1e-3 * np.nanmax(np.abs(amps), initial=0.0)
+    col = roles["current"]
+    for source, rows, says, names in _sign_evidence(flowing, state, charge, discharge, roles):
+        n = int(rows.sum())
+        if n < 3:  # too few rows to say anything: look at the next kind of evidence
+            continue
+        agree = float(np.mean(np.sign(amps[rows]) == says[rows]))
+        if agree >= _SIGN_AGREEMENT:
+            notes.append(f"current signed in the file: positive on charge ({source} agree on {100 * agree:.1f} % "
+                         f"of {n} rows with current)")
+            return amps
+        if agree <= 1 - _SIGN_AGREEMENT:
+            notes.append(f"current positive on discharge in the file ({source} say so on {100 * (1 - agree):.1f} % "
+                         f"of {n} rows with current): sign flipped")
+            return -amps
+        raise _hinted(
+            f"{path}: the sign of column {col!r} matches {source} ({', '.join(map(repr, names))}) on only "
+            f"{100 * agree:.0f} % of the {n} rows with current (positive on charge) and contradicts them on "
+            f"{100 * (1 - agree):.0f} % (positive on discharge); at least {100 * _SIGN_AGREEMENT:.0f} % either way "
+            f"is needed to know the sign convention: correct the file, or read the current as written (positive "
+            f"on charge) with load_cycler(path, vendor='csv', columns={_guess_columns(list(roles.values()))!r})",
+            vendor="csv", columns=_guess_columns(list(roles.values())))
+    notes.append("current signed in the file: taken as positive on charge (no step-type column, nor separate "
+                 "charge and discharge capacity columns, to check it against)")
+    return amps
+
+
+def _sign_evidence(flowing, state, charge, discharge, roles):
+    """What a table says about each row's direction: (source, rows, +1 charge / -1 discharge, columns)."""
+    if state is not None:
+        rows = flowing & np.isin(state, ("C", "D"))
+        yield "its step types", rows, np.where(state == "C", 1.0, -1.0), [roles["state"]]
+    if charge is not None:
+        # a counter grows while its direction flows (a fall is a restart, not a direction)
+        grows_c = np.diff(charge, prepend=charge[:1]) > 0
+        grows_d = np.diff(discharge, prepend=discharge[:1]) > 0
+        yield ("its charge and discharge capacity columns", flowing & (grows_c ^ grows_d),
+               np.where(grows_c, 1.0, -1.0), [roles["charge"], roles["discharge"]])
 
 
 def _guess_columns(headers) -> dict:
@@ -1138,13 +1336,14 @@ def _read_arbin_res(path: Path) -> pd.DataFrame:
     return df
 
 
-def _read_xlsx(path: Path) -> pd.DataFrame:
+def _read_xlsx(path: Path, given: dict | None = None) -> pd.DataFrame:
     """A spreadsheet export (Arbin, Neware): the first sheet whose header a vendor's layout matches."""
     _need(path, "openpyxl", "xlsx")
     sheets = pd.read_excel(path, sheet_name=None)
     for name, sheet in sheets.items():
         vendor = _text_vendor(sheet.columns)
         if vendor is not None and not sheet.empty:
-            return _from_table(path, sheet, vendor, f"spreadsheet, sheet {name!r}")
+            return _from_table(path, sheet, vendor, f"spreadsheet, sheet {name!r}", given=given)
     first = next(iter(sheets.values()), pd.DataFrame())
-    raise FileFormatError(f"{path}: no sheet holds a cycler table; {_mapping_hint(first.columns)}")
+    raise _hinted(f"{path}: no sheet holds a cycler table; {_mapping_hint(first.columns)}", vendor="csv",
+                  columns=_guess_columns(first.columns))
