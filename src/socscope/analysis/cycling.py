@@ -8,11 +8,26 @@ Definitions (documented once, used everywhere):
   and do not break one.
 * **Capacity of a half cycle** — ``|Δ capacity_Ah|`` between its first and
   last record plus the charge of the step into its first record.
+* **Left out** — a current block (such a run) is no half cycle when it
+  passes no real net charge: when its capacity is at most
+  ``min_charge_fraction`` (1e-3) of the largest block's, or when no two
+  successive records hold its current (a single sample between rests). An
+  impedance measurement oscillates around zero current, so each of its
+  blocks of one sign lasts half a period and nets ~1e-6 of a half cycle;
+  a one-point blip or the 1 µA noise of an idle channel nets less still,
+  while a real half cycle moves a sizeable part of the capacity (a
+  10-second pulse at 1C is 3e-3 of a full one). Left-out blocks count as
+  rests (they do not break a half cycle); their number is in the table's
+  ``attrs["left_out"]`` and described in ``attrs["left_out_note"]``.
 * **CC and CV parts** — a record belongs to the constant-voltage part when
   its voltage lies within ``cv_window_V`` (5 mV) of the half cycle's final
-  voltage *and* its current has fallen below 98 % of the half cycle's
-  median current magnitude in its first half; everything before the first
-  such record is the constant-current part.
+  voltage *and* its current has fallen below 98 % of the reference current:
+  the median current magnitude of the half cycle's records over the first
+  half of its charge (a basis that does not depend on how densely each
+  part is sampled: a CV part logged densely can hold most of the records
+  but never more than half the charge of a CC-CV half cycle that is mostly
+  CC); everything before the first such record is the constant-current
+  part.
 * **Cycle** — a charge half cycle and the discharge half cycle that follows
   it (cathode half cells start with charge; pass ``first="discharge"`` for
   anodes). Coulombic efficiency = discharge / charge capacity, with and
@@ -54,8 +69,21 @@ def _check(df: pd.DataFrame) -> None:
         raise ParameterError(f"the record: {problem}")
 
 
-def half_cycles(df: pd.DataFrame, *, rest_fraction: float = 1e-3, cv_window_V: float = 5e-3) -> pd.DataFrame:
+def half_cycles(df: pd.DataFrame, *, rest_fraction: float = 1e-3, cv_window_V: float = 5e-3,
+                min_charge_fraction: float = 1e-3) -> pd.DataFrame:
     """One row per half cycle (see the module docstring).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A record from :func:`socscope.io.load_cycler`.
+    rest_fraction : float
+        Currents at most this fraction of the largest are rests.
+    cv_window_V : float
+        Voltage window [V] of the constant-voltage part.
+    min_charge_fraction : float
+        A current block passing at most this fraction of the largest block's
+        charge is left out (impedance, blips, noise; module docstring).
 
     Returns
     -------
@@ -63,7 +91,9 @@ def half_cycles(df: pd.DataFrame, *, rest_fraction: float = 1e-3, cv_window_V: f
         ``index`` (0, 1, ...), ``direction`` ("charge"/"discharge"),
         ``start``/``stop`` (row positions, stop exclusive), ``t_start_s``,
         ``t_end_s``, ``capacity_Ah``, ``cc_capacity_Ah``, ``cv_capacity_Ah``,
-        ``v_start_V``, ``v_end_V``.
+        ``v_start_V``, ``v_end_V``; ``attrs["left_out"]`` (number of current
+        blocks left out) and ``attrs["left_out_note"]`` (one line saying so).
+        Empty where the record holds no real half cycle.
     """
     _check(df)
     i = df["current_A"].to_numpy(float)
@@ -72,36 +102,75 @@ def half_cycles(df: pd.DataFrame, *, rest_fraction: float = 1e-3, cv_window_V: f
     t = df["time_s"].to_numpy(float)
     fraction("rest_fraction", rest_fraction, example="1e-3")
     positive_float("cv_window_V", cv_window_V, unit=" V", example="5e-3")
+    fraction("min_charge_fraction", min_charge_fraction, example="1e-3")
     threshold = rest_fraction * np.nanmax(np.abs(i))
     sign = np.where(i > threshold, 1, np.where(i < -threshold, -1, 0))
-    active = np.nonzero(sign != 0)[0]
+    blocks, left_out = _real_blocks(sign, q, min_charge_fraction)
     rows = []
-    if active.size:
-        s = sign[active]
-        breaks = np.nonzero(np.diff(s) != 0)[0] + 1
-        for seg in np.split(np.arange(active.size), breaks):
-            idx = active[seg]
-            a, b = idx[0], idx[-1] + 1
-            # include the step into the first record (capacity counted from
-            # the last record before the half cycle)
-            q0 = q[a - 1] if a > 0 else q[a]
-            cap = abs(q[b - 1] - q0)
-            mag = np.abs(i[a:b])
-            ref = np.median(mag[: max(1, (b - a) // 2)])
-            in_cv = (np.abs(v[a:b] - v[b - 1]) <= cv_window_V) & (mag < 0.98 * ref)
-            first_cv = a + int(np.argmax(in_cv)) if in_cv.any() else b
-            cc = abs(q[first_cv - 1] - q0) if first_cv > a else 0.0
-            rows.append({
-                "direction": "charge" if s[seg[0]] > 0 else "discharge",
-                "start": int(a), "stop": int(b),
-                "t_start_s": float(t[a]), "t_end_s": float(t[b - 1]),
-                "capacity_Ah": float(cap), "cc_capacity_Ah": float(cc), "cv_capacity_Ah": float(cap - cc),
-                "v_start_V": float(v[a]), "v_end_V": float(v[b - 1]),
-            })
+    for a, b, s in blocks:
+        # include the step into the first record (capacity counted from
+        # the last record before the half cycle)
+        q0 = q[a - 1] if a > 0 else q[a]
+        cap = abs(q[b - 1] - q0)
+        mag = np.abs(i[a:b])
+        # reference current: median over the records (of the half cycle's sign) in the first
+        # half of its charge, not of its points (a densely logged CV part held most points)
+        first_half = (np.abs(q[a:b] - q0) <= 0.5 * cap) & (sign[a:b] == s)
+        ref = np.median(mag[first_half]) if first_half.any() else mag[0]
+        in_cv = (np.abs(v[a:b] - v[b - 1]) <= cv_window_V) & (mag < 0.98 * ref)
+        first_cv = a + int(np.argmax(in_cv)) if in_cv.any() else b
+        cc = abs(q[first_cv - 1] - q0) if first_cv > a else 0.0
+        rows.append({
+            "direction": "charge" if s > 0 else "discharge",
+            "start": int(a), "stop": int(b),
+            "t_start_s": float(t[a]), "t_end_s": float(t[b - 1]),
+            "capacity_Ah": float(cap), "cc_capacity_Ah": float(cc), "cv_capacity_Ah": float(cap - cc),
+            "v_start_V": float(v[a]), "v_end_V": float(v[b - 1]),
+        })
     out = pd.DataFrame(rows, columns=["direction", "start", "stop", "t_start_s", "t_end_s", "capacity_Ah",
                                       "cc_capacity_Ah", "cv_capacity_Ah", "v_start_V", "v_end_V"])
     out.index.name = "half_cycle"
+    out.attrs["left_out"] = left_out
+    out.attrs["left_out_note"] = (
+        f"{left_out} current block(s) passing <= {min_charge_fraction:g} of the largest half cycle's charge, or "
+        "held for a single record, left out (impedance, blips or noise)") if left_out else ""
     return out
+
+
+def _blocks(sign: np.ndarray) -> list[tuple[int, int, int]]:
+    """``(start, stop, sign)`` of every maximal run of one current sign (rests do not break one)."""
+    active = np.nonzero(sign != 0)[0]
+    if not active.size:
+        return []
+    s = sign[active]
+    breaks = np.nonzero(np.diff(s) != 0)[0] + 1
+    return [(int(active[seg[0]]), int(active[seg[-1]]) + 1, int(s[seg[0]]))
+            for seg in np.split(np.arange(active.size), breaks)]
+
+
+def _real_blocks(sign: np.ndarray, q: np.ndarray, min_charge_fraction: float) -> tuple[list, int]:
+    """The current blocks that are half cycles, and how many were left out (module docstring).
+
+    A block left out becomes rest, so its neighbours of one sign join; the
+    largest charge is then found again, until every block stands.
+    """
+    sign = sign.copy()
+    left_out = 0
+    while True:
+        blocks = _blocks(sign)
+        if not blocks:
+            return [], left_out
+        charge = np.array([abs(q[b - 1] - (q[a - 1] if a > 0 else q[a])) for a, b, _ in blocks])
+        # held: two successive records of the block's sign (a single sample between rests is a blip)
+        held = np.array([bool(np.any((sign[a:b - 1] == s) & (sign[a + 1:b] == s))) for a, b, s in blocks])
+        # at most the fraction of the largest (a record whose largest block passes nothing drops them all)
+        drop = (charge <= min_charge_fraction * charge.max()) | ~held
+        if not drop.any():
+            return blocks, left_out
+        for (a, b, _), d in zip(blocks, drop):
+            if d:
+                sign[a:b] = 0
+        left_out += int(drop.sum())
 
 
 def cycle_summary(df: pd.DataFrame, *, mass_g: float | None = None, first: str = "charge", **kwargs) -> pd.DataFrame:
