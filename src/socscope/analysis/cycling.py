@@ -8,17 +8,22 @@ Definitions (documented once, used everywhere):
   and do not break one.
 * **Capacity of a half cycle** — ``|Δ capacity_Ah|`` between its first and
   last record plus the charge of the step into its first record.
-* **Left out** — a current block (such a run) is no half cycle when it
-  passes no real net charge: when its capacity is at most
-  ``min_charge_fraction`` (1e-3) of the largest block's, or when no two
-  successive records hold its current (a single sample between rests). An
-  impedance measurement oscillates around zero current, so each of its
-  blocks of one sign lasts half a period and nets ~1e-6 of a half cycle;
-  a one-point blip or the 1 µA noise of an idle channel nets less still,
-  while a real half cycle moves a sizeable part of the capacity (a
-  10-second pulse at 1C is 3e-3 of a full one). Left-out blocks count as
-  rests (they do not break a half cycle); their number is in the table's
-  ``attrs["left_out"]`` and described in ``attrs["left_out_note"]``.
+* **Left out** — a current block (a run of successive records of one
+  sign, ended by a rest or a change of sign) is no part of a half cycle
+  passes no real net charge: when it is a single record (a sample between
+  rests), or when its charge is at most ``min_charge_fraction`` (1e-3) of
+  the largest block's and its current is not steady (three records at
+  least, within 5 % of their median). An impedance measurement oscillates
+  around zero current, so each of its blocks of one sign lasts half a
+  period, follows a sine and nets ~1e-5 of a half cycle (none at all
+  where the instrument's count stops during it); a one-point blip or the
+  1 µA noise of an idle channel is a single sample; a real half cycle
+  moves a sizeable part of the capacity (a 10-second pulse at 1C is 3e-3
+  of a full one), and a brief steady step (a 20 s pre-charge before a
+  70-hour charge, 2e-4 of it) is one the instrument was told to make.
+  Left-out blocks count as rests (they neither break nor extend a half
+  cycle); their number is in the table's ``attrs["left_out"]`` and
+  described in ``attrs["left_out_note"]``.
 * **CC and CV parts** — a record belongs to the constant-voltage part when
   its voltage lies within ``cv_window_V`` (5 mV) of the half cycle's final
   voltage *and* its current has fallen below 98 % of the reference current:
@@ -105,7 +110,7 @@ def half_cycles(df: pd.DataFrame, *, rest_fraction: float = 1e-3, cv_window_V: f
     fraction("min_charge_fraction", min_charge_fraction, example="1e-3")
     threshold = rest_fraction * np.nanmax(np.abs(i))
     sign = np.where(i > threshold, 1, np.where(i < -threshold, -1, 0))
-    blocks, left_out = _real_blocks(sign, q, min_charge_fraction)
+    blocks, left_out = _real_blocks(sign, q, i, min_charge_fraction)
     rows = []
     for a, b, s in blocks:
         # include the step into the first record (capacity counted from
@@ -132,8 +137,8 @@ def half_cycles(df: pd.DataFrame, *, rest_fraction: float = 1e-3, cv_window_V: f
     out.index.name = "half_cycle"
     out.attrs["left_out"] = left_out
     out.attrs["left_out_note"] = (
-        f"{left_out} current block(s) passing <= {min_charge_fraction:g} of the largest half cycle's charge, or "
-        "held for a single record, left out (impedance, blips or noise)") if left_out else ""
+        f"{left_out} current block(s) of a single record, or passing <= {min_charge_fraction:g} of the "
+        "largest block's charge at an unsteady current, left out (impedance, blips or noise)") if left_out else ""
     return out
 
 
@@ -148,29 +153,36 @@ def _blocks(sign: np.ndarray) -> list[tuple[int, int, int]]:
             for seg in np.split(np.arange(active.size), breaks)]
 
 
-def _real_blocks(sign: np.ndarray, q: np.ndarray, min_charge_fraction: float) -> tuple[list, int]:
-    """The current blocks that are half cycles, and how many were left out (module docstring).
+def _real_blocks(sign: np.ndarray, q: np.ndarray, current: np.ndarray,
+                 min_charge_fraction: float) -> tuple[list, int]:
+    """The half cycles of a record, and how many current blocks were left out (module docstring).
 
-    A block left out becomes rest, so its neighbours of one sign join; the
-    largest charge is then found again, until every block stands.
+    Judged block by block where a rest ends a block too (a half cycle's
+    pulses are judged one by one, and the first lobe of an impedance
+    measurement is not judged with the half cycle before it); the blocks
+    that stand then join into half cycles across rests.
     """
-    sign = sign.copy()
-    left_out = 0
-    while True:
-        blocks = _blocks(sign)
-        if not blocks:
-            return [], left_out
-        charge = np.array([abs(q[b - 1] - (q[a - 1] if a > 0 else q[a])) for a, b, _ in blocks])
-        # held: two successive records of the block's sign (a single sample between rests is a blip)
-        held = np.array([bool(np.any((sign[a:b - 1] == s) & (sign[a + 1:b] == s))) for a, b, s in blocks])
-        # at most the fraction of the largest (a record whose largest block passes nothing drops them all)
-        drop = (charge <= min_charge_fraction * charge.max()) | ~held
-        if not drop.any():
-            return blocks, left_out
-        for (a, b, _), d in zip(blocks, drop):
-            if d:
-                sign[a:b] = 0
-        left_out += int(drop.sum())
+    on = np.flatnonzero(sign != 0)
+    if not on.size:
+        return [], 0
+    # contiguous runs of one sign: a rest or a change of sign ends one
+    cuts = np.flatnonzero((np.diff(on) > 1) | (np.diff(sign[on]) != 0)) + 1
+    runs = [(int(r[0]), int(r[-1]) + 1) for r in np.split(on, cuts)]
+    charge = np.array([abs(q[b - 1] - (q[a - 1] if a > 0 else q[a])) for a, b in runs])
+    # a steady current (three records at least, within 5 % of their median) is a step the instrument
+    # was told to make, however brief; a lobe of an impedance oscillation is not steady
+    mag = np.abs(current)
+    steady = np.array([b - a >= 3 and bool(np.all(np.abs(mag[a:b] - np.median(mag[a:b]))
+                                                  <= 0.05 * np.median(mag[a:b]))) for a, b in runs])
+    # a single sample between rests is a blip; otherwise a real net charge is more than the fraction
+    # of the largest run's, or a steady current (a record whose largest run passes nothing keeps none)
+    small = charge <= min_charge_fraction * charge.max()
+    drop = (np.array([b - a for a, b in runs]) < 2) | (small & ~(steady & (charge > 0)))
+    kept = sign.copy()
+    for (a, b), d in zip(runs, drop):
+        if d:
+            kept[a:b] = 0
+    return _blocks(kept), int(drop.sum())
 
 
 def cycle_summary(df: pd.DataFrame, *, mass_g: float | None = None, first: str = "charge", **kwargs) -> pd.DataFrame:
