@@ -168,3 +168,97 @@ def test_cli_cycler_summary_never_replaces_its_input(tmp_path, capsys):
     assert main(["cycler", "summary", str(record), "--out", str(out), "--overwrite", "--quiet"]) == 2
     assert "is an input and would be replaced by the output cycles.csv" in capsys.readouterr().err
     assert record.read_bytes() == before and sorted(p.name for p in out.iterdir()) == ["cycles.csv"]
+
+
+def with_impedance(df, at_s, *, amp_A, freqs_Hz=(10.0, 1.0, 0.1), periods=3, per_period=20):
+    """``df`` with an impedance measurement inserted at ``at_s`` (in a rest): a current oscillating
+    around zero, ``periods`` periods at each frequency, sampled ``per_period`` times a period."""
+    k = int(np.searchsorted(df.time_s.to_numpy(), at_s))
+    t_eis, i_eis = [], []
+    now = 0.0
+    for f in freqs_Hz:
+        s = np.arange(periods * per_period) / (per_period * f)
+        t_eis.append(now + s)
+        i_eis.append(amp_A * np.sin(2 * np.pi * f * s + 0.3))  # phase 0.3: no sample exactly at zero
+        now += periods / f
+    t_eis, i_eis = np.concatenate(t_eis), np.concatenate(i_eis)
+    before, after = df.iloc[:k], df.iloc[k:]
+    start = before.time_s.iloc[-1] + 1.0
+    eis = pd.DataFrame({"time_s": start + t_eis, "voltage_V": before.voltage_V.iloc[-1] + 0.01 * i_eis / amp_A,
+                        "current_A": i_eis, "step": 0, "cycle": 0})
+    late = after.assign(time_s=after.time_s + (eis.time_s.iloc[-1] + 1.0 - after.time_s.iloc[0]))
+    out = pd.concat([before, eis, late], ignore_index=True)
+    return out.assign(capacity_Ah=_integrate(out.time_s.to_numpy(), out.current_A.to_numpy()))
+
+
+def test_impedance_blocks_are_no_half_cycles():
+    """An impedance measurement in each rest: its blocks of one sign pass ~1e-5 of a half cycle's charge."""
+    df = synthetic_record(n_cycles=2)
+    plain = cycle_summary(df)
+    t_rest = [df.time_s[(df.current_A == 0) & (df.voltage_V == v)].iloc[len(df) // 400] for v in (4.2, 3.1)]
+    eis = df
+    for at in sorted(t_rest, reverse=True):  # two measurements, the later inserted first
+        # 0.1 mA (a tenth of the cycling current), the slowest half period 5 s: 9e-8 A h a block
+        eis = with_impedance(eis, at, amp_A=1e-4)
+    hc = half_cycles(eis)
+    assert list(hc.direction) == ["charge", "discharge"] * 2
+    # 3 frequencies × 3 periods × 2 signs = 18 blocks a measurement, two measurements, each block
+    # of one sign (a sampled sine has no zero sample here)
+    assert hc.attrs["left_out"] == 36 and "36 current block(s)" in hc.attrs["left_out_note"]
+    cyc = cycle_summary(eis)
+    # the impedance passes no net charge: the capacities are those of the record without it, to the
+    # sampling of one block at the edges of the rest (at most 1e-4 A × 5 s = 1.4e-4 mAh)
+    assert_allclose(cyc[["charge_mAh", "discharge_mAh"]], plain[["charge_mAh", "discharge_mAh"]], rtol=0, atol=2e-4)
+
+
+def test_a_one_point_blip_is_no_half_cycle_and_ce_needs_a_counterpart():
+    df = synthetic_record(n_cycles=2)
+    # start the record at the rest after the first charge, with one record of charge current in it
+    first_rest = int(np.flatnonzero((df.current_A == 0).to_numpy())[0])
+    rec = df.iloc[first_rest:].reset_index(drop=True)
+    rec.loc[5, "current_A"] = 1e-3
+    rec["capacity_Ah"] = _integrate(rec.time_s.to_numpy(), rec.current_A.to_numpy())
+    hc = half_cycles(rec)
+    # the blip (10 s at 1 mA) was the "charge" of cycle 0, whose discharge made a CE of 650
+    assert list(hc.direction) == ["discharge", "charge", "discharge"] and hc.attrs["left_out"] == 1
+    cyc = cycle_summary(rec)
+    assert len(cyc) == 1
+    # the second cycle of synthetic_record: three samples bound each capacity (see above), so 1 %
+    # bounds the ratio
+    assert_allclose(cyc.coulombic_efficiency, 1.8 / 2.2, rtol=1e-2)
+    # a charge with no discharge after it but a blip the instrument did not count (capacity unchanged):
+    # its efficiency is unknown, not 0
+    charge_only = df.iloc[:first_rest + 20].reset_index(drop=True)
+    charge_only.loc[first_rest + 10, "current_A"] = -1e-3
+    cyc = cycle_summary(charge_only)
+    assert len(cyc) == 1 and np.isnan(cyc.coulombic_efficiency.iloc[0])
+    assert np.isnan(cyc.coulombic_efficiency_cc.iloc[0]) and np.isnan(cyc.discharge_mAh.iloc[0])
+
+
+def test_an_idle_record_with_current_noise_has_no_half_cycle():
+    t = np.arange(500) * 120.0
+    i = np.zeros(t.size)
+    i[[90, 180, 270, 360]] = -1e-6  # single samples of 1 µA, the resolution of the channel
+    df = pd.DataFrame({"time_s": t, "voltage_V": 3.68, "current_A": i, "capacity_Ah": _integrate(t, i)})
+    hc = half_cycles(df)
+    # they read as one 11-hour discharge (rests do not break a half cycle); each sample is a block left out
+    assert hc.empty and hc.attrs["left_out"] == 4
+    assert cycle_summary(df).empty
+
+
+def test_cc_cv_split_does_not_depend_on_how_densely_each_part_is_logged():
+    """CC at 1 mA logged every 60 s, CV logged every second: the CV part holds most of the records."""
+    t_cc = np.arange(0.0, 7200.0, 60.0)  # 2 mA h
+    tau = 1800.0  # a CV decay carrying 0.5 mA h in all (1 mA × 1800 s)
+    t_cv = 7200.0 + np.arange(0.0, 10 * tau, 1.0)
+    t = np.concatenate([t_cc, t_cv])
+    i = np.concatenate([np.full(t_cc.size, 1e-3), 1e-3 * np.exp(-(t_cv - 7200.0) / tau)])
+    v = np.concatenate([3.6 + 0.7 * t_cc / 7200.0, np.full(t_cv.size, 4.3)])
+    df = pd.DataFrame({"time_s": t, "voltage_V": v, "current_A": i, "capacity_Ah": _integrate(t, i)})
+    hc = half_cycles(df)
+    assert len(hc) == 1
+    # the CV part starts with the first CV record: one CC interval (60 s × 1 mA = 0.017 mA h) bounds
+    # where the split falls; the reference current was the median of the first half of the points
+    # (all but 120 of them CV), which put the split 3.6 h into the CV part (CC read 2.36 mA h)
+    assert_allclose(hc.cc_capacity_Ah * 1e3, 2.0, rtol=0, atol=0.02)
+    assert_allclose(hc.cv_capacity_Ah * 1e3, 0.5, rtol=0, atol=0.02)

@@ -349,3 +349,63 @@ def test_bad_records_and_settings_are_named():
         detect_pulses(df, rest_fraction=2)
     with pytest.raises(ParameterError, match="pulses lacks columns"):
         gitt_diffusivity(df, **KW, pulses=detect_pulses(df)[["start", "stop"]])
+
+
+def test_impedance_between_pulses_gives_no_pulses():
+    """Pulses of 600 s at 1 mA, an impedance measurement in each rest: a current oscillating around zero
+    (0.5 mA, 1 to 0.1 Hz, three periods each, 20 samples a period), no charge count in the record."""
+    t, i = [0.0], [0.0]
+
+    def add(times, currents):
+        t.extend(t[-1] + 1.0 + np.asarray(times))
+        i.extend(currents)
+
+    eis_starts = []
+    for _ in range(3):
+        add(np.arange(100.0), np.zeros(100))  # rest
+        add(np.arange(600.0), np.full(600, 1e-3))  # pulse
+        add(np.arange(600.0), np.zeros(600))  # relaxation
+        eis_starts.append(len(t))
+        for f in (1.0, 0.5, 0.2, 0.1):
+            s = np.arange(60) / (20 * f)
+            add(s, 5e-4 * np.sin(2 * np.pi * f * s + 0.3))  # phase 0.3: no sample at zero
+    add(np.arange(100.0), np.zeros(100))
+    t = np.array(t)
+    df = pd.DataFrame({"time_s": t, "voltage_V": 3.7, "current_A": i})
+    p = detect_pulses(df)
+    # every lobe of the oscillation (10 samples of one sign) read as a "pulse" of 0.5-5 s; the
+    # largest passes 5e-4 A × 5 s × 2/π = 1.6e-3 A s, 2.7e-3 of a pulse's 0.6 A s
+    assert len(p) == 3 and p.attrs["left_out"] == 3 * 4 * 3 * 2
+    # each record at the pulse current stands for one second: 600 s, exact in binary
+    assert_allclose(p.tau_s, 600.0, rtol=0, atol=1.0)
+    # the relaxation ends where the impedance measurement begins
+    assert list(p.relax_stop) == eis_starts
+
+
+def test_gitt_cli_writes_the_analysis_before_a_material_that_fails(tmp_path, capsys):
+    """All pulses flagged: --to-material fails, but the analysis is written and the message says so."""
+    from socscope.cli.main import main
+
+    df = train(D_TRUE[-2:])  # both pulses too long for the particle (short_pulse False)
+    mpt = tmp_path / "gitt.mpt"
+    body = df.rename(columns={"time_s": "time/s", "voltage_V": "Ewe/V"}).assign(**{"I/mA": df.current_A * 1e3,
+                                                                                 "(Q-Qo)/mA.h": df.capacity_Ah * 1e3})
+    mpt.write_text("EC-Lab ASCII FILE\nNb header lines : 3\n\n" + body[["time/s", "Ewe/V", "I/mA", "(Q-Qo)/mA.h"]]
+                   .to_csv(sep="\t", index=False))
+    base = ["gitt", str(mpt), "--mass-mg", str(MASS_G * 1e3), "--material", "nmc532", "--quiet"]
+    out = tmp_path / "out"
+    assert main(base + ["--radius-um", str(RADIUS * 1e6), "--out", str(out), "--to-material",
+                        str(tmp_path / "mine.toml")]) == 2
+    err = capsys.readouterr().err
+    # one error line (a warning on the mass of this small synthetic cell may come before it)
+    line, = [x for x in err.splitlines() if "error:" in x]
+    assert "all 2 usable pulses are flagged" in line and f"the analysis was written to {out}/" in line
+    assert (out / "gitt.csv").exists() and (out / "summary.json").exists()
+    assert not (tmp_path / "mine.toml").exists()
+    # a radius given in µm is checked as the flag, not as the library's radius_m
+    assert main(base + ["--radius-um", "2000", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "--radius-um 2000.0 must be a particle radius in µm" in err and "radius_m" not in err
+    assert main(base[:3] + ["inf"] + base[4:] + ["--radius-um", "2", "--out", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err
+    assert "--mass-mg inf must be a positive, finite" in err and "mass_g" not in err

@@ -54,3 +54,35 @@ def test_cycler_summary_says_how_to_read_a_table_from_the_command_line(tmp_path,
     np.testing.assert_allclose(cycles.charge_mAh.iloc[0], 2.0 * 5940 / 3600, rtol=1e-9)
     assert main(["cycler", "summary", str(path), "--out", str(tmp_path / "o2"), "--columns", "time_s"]) == 2
     assert "is not NAME=COLUMN" in capsys.readouterr().err
+
+
+def test_cycler_summary_names_its_own_flags_and_says_what_it_left_out(tmp_path, capsys):
+    t = np.arange(0.0, 7200.0, 30.0)
+    i = np.where(t < 3600, 2e-3, -1.8e-3)
+    i[(t > 3500) & (t < 3600)] = 0.0
+    rec = pd.DataFrame({"time_s": t, "voltage_V": np.where(i >= 0, 3.6, 3.9), "current_A": i})
+    path = tmp_path / "rec.csv"
+    rec.to_csv(path, index=False)
+    # an infinite mass passed the check (> 0) and was refused by the library as mass_g
+    assert main(["cycler", "summary", str(path), "--mass-mg", "inf", "--out", str(tmp_path / "a")]) == 2
+    err = capsys.readouterr().err
+    assert "--mass-mg inf must be a positive, finite" in err and "mass_g" not in err
+    # a charge with a one-point blip of discharge current after it and no discharge: the blip made a
+    # "cycle" whose efficiency was reported; without a counterpart it is unknown (null)
+    blip = rec[t < 3600].copy()  # the charge and the rest after it
+    blip.loc[blip.index[-2], "current_A"] = -1.8e-3  # in the rest
+    blip.to_csv(path, index=False)
+    assert main(["cycler", "summary", str(path), "--out", str(tmp_path / "b"), "--verbose"]) == 0
+    out = capsys.readouterr().out
+    assert "1 current block(s) of a single record" in out
+    summary = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert summary["half_cycles"] == 1 and summary["current_blocks_left_out"] == 1
+    assert summary["coulombic_efficiency"] == [None]
+    # an idle channel with single samples of 1 µA: no half cycle, said in one line
+    idle = rec.assign(current_A=0.0)
+    idle.loc[[20, 80, 140], "current_A"] = -1e-6
+    idle.to_csv(path, index=False)
+    assert main(["cycler", "summary", str(path), "--out", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err
+    assert "no real charge or discharge found (3 current block(s) left out" in err and err.count("\n") == 1
+    assert not (tmp_path / "c").exists()

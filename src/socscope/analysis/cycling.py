@@ -8,11 +8,31 @@ Definitions (documented once, used everywhere):
   and do not break one.
 * **Capacity of a half cycle** — ``|Δ capacity_Ah|`` between its first and
   last record plus the charge of the step into its first record.
+* **Left out** — a current block (a run of successive records of one
+  sign, ended by a rest or a change of sign) is no part of a half cycle
+  passes no real net charge: when it is a single record (a sample between
+  rests), or when its charge is at most ``min_charge_fraction`` (1e-3) of
+  the largest block's and its current is not steady (three records at
+  least, within 5 % of their median). An impedance measurement oscillates
+  around zero current, so each of its blocks of one sign lasts half a
+  period, follows a sine and nets ~1e-5 of a half cycle (none at all
+  where the instrument's count stops during it); a one-point blip or the
+  1 µA noise of an idle channel is a single sample; a real half cycle
+  moves a sizeable part of the capacity (a 10-second pulse at 1C is 3e-3
+  of a full one), and a brief steady step (a 20 s pre-charge before a
+  70-hour charge, 2e-4 of it) is one the instrument was told to make.
+  Left-out blocks count as rests (they neither break nor extend a half
+  cycle); their number is in the table's ``attrs["left_out"]`` and
+  described in ``attrs["left_out_note"]``.
 * **CC and CV parts** — a record belongs to the constant-voltage part when
   its voltage lies within ``cv_window_V`` (5 mV) of the half cycle's final
-  voltage *and* its current has fallen below 98 % of the half cycle's
-  median current magnitude in its first half; everything before the first
-  such record is the constant-current part.
+  voltage *and* its current has fallen below 98 % of the reference current:
+  the median current magnitude of the half cycle's records over the first
+  half of its charge (a basis that does not depend on how densely each
+  part is sampled: a CV part logged densely can hold most of the records
+  but never more than half the charge of a CC-CV half cycle that is mostly
+  CC); everything before the first such record is the constant-current
+  part.
 * **Cycle** — a charge half cycle and the discharge half cycle that follows
   it (cathode half cells start with charge; pass ``first="discharge"`` for
   anodes). Coulombic efficiency = discharge / charge capacity, with and
@@ -54,8 +74,21 @@ def _check(df: pd.DataFrame) -> None:
         raise ParameterError(f"the record: {problem}")
 
 
-def half_cycles(df: pd.DataFrame, *, rest_fraction: float = 1e-3, cv_window_V: float = 5e-3) -> pd.DataFrame:
+def half_cycles(df: pd.DataFrame, *, rest_fraction: float = 1e-3, cv_window_V: float = 5e-3,
+                min_charge_fraction: float = 1e-3) -> pd.DataFrame:
     """One row per half cycle (see the module docstring).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A record from :func:`socscope.io.load_cycler`.
+    rest_fraction : float
+        Currents at most this fraction of the largest are rests.
+    cv_window_V : float
+        Voltage window [V] of the constant-voltage part.
+    min_charge_fraction : float
+        A current block passing at most this fraction of the largest block's
+        charge is left out (impedance, blips, noise; module docstring).
 
     Returns
     -------
@@ -63,7 +96,9 @@ def half_cycles(df: pd.DataFrame, *, rest_fraction: float = 1e-3, cv_window_V: f
         ``index`` (0, 1, ...), ``direction`` ("charge"/"discharge"),
         ``start``/``stop`` (row positions, stop exclusive), ``t_start_s``,
         ``t_end_s``, ``capacity_Ah``, ``cc_capacity_Ah``, ``cv_capacity_Ah``,
-        ``v_start_V``, ``v_end_V``.
+        ``v_start_V``, ``v_end_V``; ``attrs["left_out"]`` (number of current
+        blocks left out) and ``attrs["left_out_note"]`` (one line saying so).
+        Empty where the record holds no real half cycle.
     """
     _check(df)
     i = df["current_A"].to_numpy(float)
@@ -72,36 +107,82 @@ def half_cycles(df: pd.DataFrame, *, rest_fraction: float = 1e-3, cv_window_V: f
     t = df["time_s"].to_numpy(float)
     fraction("rest_fraction", rest_fraction, example="1e-3")
     positive_float("cv_window_V", cv_window_V, unit=" V", example="5e-3")
+    fraction("min_charge_fraction", min_charge_fraction, example="1e-3")
     threshold = rest_fraction * np.nanmax(np.abs(i))
     sign = np.where(i > threshold, 1, np.where(i < -threshold, -1, 0))
-    active = np.nonzero(sign != 0)[0]
+    blocks, left_out = _real_blocks(sign, q, i, min_charge_fraction)
     rows = []
-    if active.size:
-        s = sign[active]
-        breaks = np.nonzero(np.diff(s) != 0)[0] + 1
-        for seg in np.split(np.arange(active.size), breaks):
-            idx = active[seg]
-            a, b = idx[0], idx[-1] + 1
-            # include the step into the first record (capacity counted from
-            # the last record before the half cycle)
-            q0 = q[a - 1] if a > 0 else q[a]
-            cap = abs(q[b - 1] - q0)
-            mag = np.abs(i[a:b])
-            ref = np.median(mag[: max(1, (b - a) // 2)])
-            in_cv = (np.abs(v[a:b] - v[b - 1]) <= cv_window_V) & (mag < 0.98 * ref)
-            first_cv = a + int(np.argmax(in_cv)) if in_cv.any() else b
-            cc = abs(q[first_cv - 1] - q0) if first_cv > a else 0.0
-            rows.append({
-                "direction": "charge" if s[seg[0]] > 0 else "discharge",
-                "start": int(a), "stop": int(b),
-                "t_start_s": float(t[a]), "t_end_s": float(t[b - 1]),
-                "capacity_Ah": float(cap), "cc_capacity_Ah": float(cc), "cv_capacity_Ah": float(cap - cc),
-                "v_start_V": float(v[a]), "v_end_V": float(v[b - 1]),
-            })
+    for a, b, s in blocks:
+        # include the step into the first record (capacity counted from
+        # the last record before the half cycle)
+        q0 = q[a - 1] if a > 0 else q[a]
+        cap = abs(q[b - 1] - q0)
+        mag = np.abs(i[a:b])
+        # reference current: median over the records (of the half cycle's sign) in the first
+        # half of its charge, not of its points (a densely logged CV part held most points)
+        first_half = (np.abs(q[a:b] - q0) <= 0.5 * cap) & (sign[a:b] == s)
+        ref = np.median(mag[first_half]) if first_half.any() else mag[0]
+        in_cv = (np.abs(v[a:b] - v[b - 1]) <= cv_window_V) & (mag < 0.98 * ref)
+        first_cv = a + int(np.argmax(in_cv)) if in_cv.any() else b
+        cc = abs(q[first_cv - 1] - q0) if first_cv > a else 0.0
+        rows.append({
+            "direction": "charge" if s > 0 else "discharge",
+            "start": int(a), "stop": int(b),
+            "t_start_s": float(t[a]), "t_end_s": float(t[b - 1]),
+            "capacity_Ah": float(cap), "cc_capacity_Ah": float(cc), "cv_capacity_Ah": float(cap - cc),
+            "v_start_V": float(v[a]), "v_end_V": float(v[b - 1]),
+        })
     out = pd.DataFrame(rows, columns=["direction", "start", "stop", "t_start_s", "t_end_s", "capacity_Ah",
                                       "cc_capacity_Ah", "cv_capacity_Ah", "v_start_V", "v_end_V"])
     out.index.name = "half_cycle"
+    out.attrs["left_out"] = left_out
+    out.attrs["left_out_note"] = (
+        f"{left_out} current block(s) of a single record, or passing <= {min_charge_fraction:g} of the "
+        "largest block's charge at an unsteady current, left out (impedance, blips or noise)") if left_out else ""
     return out
+
+
+def _blocks(sign: np.ndarray) -> list[tuple[int, int, int]]:
+    """``(start, stop, sign)`` of every maximal run of one current sign (rests do not break one)."""
+    active = np.nonzero(sign != 0)[0]
+    if not active.size:
+        return []
+    s = sign[active]
+    breaks = np.nonzero(np.diff(s) != 0)[0] + 1
+    return [(int(active[seg[0]]), int(active[seg[-1]]) + 1, int(s[seg[0]]))
+            for seg in np.split(np.arange(active.size), breaks)]
+
+
+def _real_blocks(sign: np.ndarray, q: np.ndarray, current: np.ndarray,
+                 min_charge_fraction: float) -> tuple[list, int]:
+    """The half cycles of a record, and how many current blocks were left out (module docstring).
+
+    Judged block by block where a rest ends a block too (a half cycle's
+    pulses are judged one by one, and the first lobe of an impedance
+    measurement is not judged with the half cycle before it); the blocks
+    that stand then join into half cycles across rests.
+    """
+    on = np.flatnonzero(sign != 0)
+    if not on.size:
+        return [], 0
+    # contiguous runs of one sign: a rest or a change of sign ends one
+    cuts = np.flatnonzero((np.diff(on) > 1) | (np.diff(sign[on]) != 0)) + 1
+    runs = [(int(r[0]), int(r[-1]) + 1) for r in np.split(on, cuts)]
+    charge = np.array([abs(q[b - 1] - (q[a - 1] if a > 0 else q[a])) for a, b in runs])
+    # a steady current (three records at least, within 5 % of their median) is a step the instrument
+    # was told to make, however brief; a lobe of an impedance oscillation is not steady
+    mag = np.abs(current)
+    steady = np.array([b - a >= 3 and bool(np.all(np.abs(mag[a:b] - np.median(mag[a:b]))
+                                                  <= 0.05 * np.median(mag[a:b]))) for a, b in runs])
+    # a single sample between rests is a blip; otherwise a real net charge is more than the fraction
+    # of the largest run's, or a steady current (a record whose largest run passes nothing keeps none)
+    small = charge <= min_charge_fraction * charge.max()
+    drop = (np.array([b - a for a, b in runs]) < 2) | (small & ~(steady & (charge > 0)))
+    kept = sign.copy()
+    for (a, b), d in zip(runs, drop):
+        if d:
+            kept[a:b] = 0
+    return _blocks(kept), int(drop.sum())
 
 
 def cycle_summary(df: pd.DataFrame, *, mass_g: float | None = None, first: str = "charge", **kwargs) -> pd.DataFrame:

@@ -44,11 +44,21 @@ __all__ = ["detect_pulses", "gitt_diffusivity", "gitt_to_material", "sphere_g"]
 
 
 def detect_pulses(df: pd.DataFrame, *, rest_fraction: float = 1e-3, min_points: int = 3,
-                  current_tol: float = 0.02) -> pd.DataFrame:
+                  current_tol: float = 0.02, min_charge_fraction: float = 1e-2) -> pd.DataFrame:
     """Pulse / relaxation pairs of a GITT record.
 
     A pulse is a current run (one sign, one instrument step; see
-    :mod:`socscope.analysis._steps`) of at least ``min_points`` records; its
+    :mod:`socscope.analysis._steps`) of at least ``min_points`` records
+    that passes a real net charge: more than ``min_charge_fraction`` (1 %)
+    of the largest such run's charge. The charge is the instrument's count
+    where the record has one, else the logged current integrated over the
+    run. An impedance measurement between pulses oscillates around zero
+    current: each of its runs of one sign lasts half a period (seconds)
+    at a current no larger than the pulse's, and an instrument's count
+    does not move at all, while the pulses of one titration pass similar
+    charges (minutes to hours at one current), so 1 % separates them with
+    room on both sides. Such runs are left out (their number is in
+    ``attrs["left_out"]``) but still end the relaxation before them. Its
     relaxation is the rest up to the next run. A pulse is
     ``constant_current`` when its records (the first and last aside, which
     may catch the switch) stay within ``current_tol`` (2 %) of their median:
@@ -66,18 +76,26 @@ def detect_pulses(df: pd.DataFrame, *, rest_fraction: float = 1e-3, min_points: 
         stop exclusive), ``relax_stop`` (end of the following relaxation),
         ``current_A``, ``t_start_s``, ``tau_s``, ``relax_s``, ``timing``
         ("charge" or "clock"), ``timing_uncertainty_s``,
-        ``constant_current``, ``complete``.
+        ``constant_current``, ``complete``; ``attrs["left_out"]`` (runs of
+        ``min_points`` or more left out for their charge) and
+        ``attrs["left_out_note"]`` (one line saying so).
     """
     t, _, i = check_record(df)
     whole_number("min_points", min_points, minimum=2, example=3)
     fraction("current_tol", current_tol, example=0.02)
+    fraction("min_charge_fraction", min_charge_fraction, example=0.01)
     runs = current_runs(df, i, rest_fraction)
     if not runs:
         raise ParameterError("the record has no current: no GITT pulses to analyse")
     q = measured_charge(df)
+    long_runs = [k for k, (a, b) in enumerate(runs) if b - a >= min_points]
+    charge = {k: _run_charge(t, i, q, *runs[k]) for k in long_runs}
+    largest = max(charge.values(), default=0.0)
+    real = {k for k in long_runs if charge[k] > min_charge_fraction * largest}
+    left_out = len(long_runs) - len(real)
     rows = []
     for k, (a, b) in enumerate(runs):
-        if b - a < min_points:
+        if k not in real:
             continue
         nxt = runs[k + 1][0] if k + 1 < len(runs) else len(i)
         current = float(np.median(i[a:b]))
@@ -98,7 +116,21 @@ def detect_pulses(df: pd.DataFrame, *, rest_fraction: float = 1e-3, min_points: 
     if not rows:
         raise ParameterError(f"no current pulses of at least {min_points} records found in the record (a GITT "
                              "train alternates pulses and rests)")
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    out.attrs["left_out"] = left_out
+    out.attrs["left_out_note"] = (
+        f"{left_out} current run(s) passing <= {min_charge_fraction:g} of the largest pulse's charge left out "
+        "(impedance or noise)") if left_out else ""
+    return out
+
+
+def _run_charge(t: np.ndarray, i: np.ndarray, q: np.ndarray | None, a: int, b: int) -> float:
+    """Net charge [A s] of run ``[a, b)``: the instrument's count, else the logged current over the run's time."""
+    if q is not None:
+        return abs(float(q[b - 1] - (q[a - 1] if a > 0 else q[a]))) * 3600.0
+    # each record stands for the time to the next one (the last for the interval before it)
+    dt = np.diff(t[a:b + 1]) if b < t.size else np.diff(t[a:b], append=t[b - 1] + (t[b - 1] - t[b - 2]))
+    return abs(float(np.sum(i[a:b] * dt)))
 
 
 def sphere_g(s: np.ndarray, n_terms: int = 200) -> np.ndarray:
@@ -253,6 +285,8 @@ def gitt_diffusivity(
             row["soc"] = float((q[b - 1] - q[0]) * 1e3 / (capacity_mAh_g * mass_g))
         rows.append(row)
     table = pd.DataFrame(rows)
+    # what the pulse detection left out (impedance, noise) travels with the table
+    table.attrs.update({k: pulses.attrs[k] for k in ("left_out", "left_out_note") if k in pulses.attrs})
     if table.empty or not np.isfinite(table[["D_classic", "D_sqrt_t", "D_sphere"]].to_numpy(float)).any():
         raise ParameterError(
             f"no GITT pulse gives a diffusivity ({len(table)} pulse(s) found, none a complete constant-current "

@@ -238,8 +238,8 @@ def _cmd_cycler_summary(args) -> int:
              "voltage_capacity.png", "dqdv.png", "cycles.png", "provenance.json")
     not_an_input([Path(args.out) / n for n in names], [args.file])
     out = check_output_folder(args.out, names, overwrite=args.overwrite)
-    if args.mass_mg is not None and not (args.mass_mg > 0):
-        raise SocscopeError(f"--mass-mg {args.mass_mg} must be a positive active mass in mg, e.g. 8.1")
+    if args.mass_mg is not None and not (math.isfinite(args.mass_mg) and args.mass_mg > 0):
+        raise SocscopeError(f"--mass-mg {args.mass_mg} must be a positive, finite active mass in mg, e.g. 8.1")
     mass_g = args.mass_mg * 1e-3 if args.mass_mg is not None else None
     df = _load_cycler_from_args(load_cycler, args)
     if args.verbose:
@@ -247,7 +247,11 @@ def _cmd_cycler_summary(args) -> int:
     plausible_mass(df, args.mass_mg)
     half = half_cycles(df)
     if half.empty:
-        raise SocscopeError(f"{args.file}: no charge or discharge found (the current never leaves zero)")
+        why = (f"{half.attrs['left_out']} current block(s) left out as impedance, blips or noise"
+               if half.attrs.get("left_out") else "the current never leaves zero")
+        raise SocscopeError(f"{args.file}: no real charge or discharge found ({why})")
+    if args.verbose and half.attrs.get("left_out"):
+        print(half.attrs["left_out_note"])
     cycles = cycle_summary(df, mass_g=mass_g, first=args.first)
     table = dqdv(df)
     with output_folder(out, names, overwrite=args.overwrite) as tmp:  # all the outputs, or none
@@ -320,6 +324,7 @@ def _write_cycler_summary(out: Path, args, df, half, cycles, table, mass_g) -> N
     summary = {
         "file": str(args.file), "vendor": df.attrs.get("vendor"), "points": len(df),
         "duration_h": float(df.time_s.iloc[-1] / 3600), "half_cycles": len(half), "cycles": len(cycles),
+        "current_blocks_left_out": int(half.attrs.get("left_out", 0)),
         "mass_mg": args.mass_mg, "sign_convention": df.attrs.get("sign_convention"),
         "coulombic_efficiency": [None if np.isnan(x) else round(float(x), 5) for x in cycles.get("coulombic_efficiency", [])],
     }
@@ -377,10 +382,18 @@ def _cmd_gitt(args) -> int:
     not_an_input([Path(args.out) / n for n in names], [args.file])
     not_an_input(material_files, [args.file], fix="choose another --to-material name")
     out = check_output_folder(args.out, names, overwrite=args.overwrite)
-    if args.mass_mg is None or not args.mass_mg > 0:
+    if args.mass_mg is None:
         raise SocscopeError(f"{args.file}: GITT needs the active mass: --mass-mg (e.g. 8.1)")
+    if not (math.isfinite(args.mass_mg) and args.mass_mg > 0):
+        raise SocscopeError(f"--mass-mg {args.mass_mg} must be a positive, finite active mass in mg, e.g. 8.1")
     if args.bet_m2_g is None and args.radius_um is None:
         raise SocscopeError("give the active area: --bet-m2-g (e.g. 0.6) or --radius-um (particle radius)")
+    # the flags checked in their own units (the library would name radius_m and bet_m2_g)
+    if args.radius_um is not None and not (math.isfinite(args.radius_um) and 0 < args.radius_um <= 1000):
+        raise SocscopeError(f"--radius-um {args.radius_um} must be a particle radius in µm between 0 and 1000 "
+                            "(a 5 µm particle is --radius-um 5)")
+    if args.bet_m2_g is not None and not (math.isfinite(args.bet_m2_g) and args.bet_m2_g > 0):
+        raise SocscopeError(f"--bet-m2-g {args.bet_m2_g} must be a positive BET area in m²/g, e.g. 0.6")
     if args.alpha is not None and not args.to_material:
         raise SocscopeError(f"--alpha {args.alpha} scales D in the material file, so it needs --to-material "
                             "(e.g. --to-material mine.toml); the table gitt.csv is never scaled")
@@ -407,21 +420,26 @@ def _cmd_gitt(args) -> int:
             text = (f"--mass-mg {args.mass_mg:g} with --material {args.material} ({mat.capacity_mAh_g:g} mAh/g): "
                     + text.split(";")[0].split(" (mass_g")[0] + "; is --mass-mg the active mass in mg?")
         raise SocscopeError(f"{args.file}: {text}") from None
-    # everything that can fail is done before the first file is written
-    try:
-        new = (gitt_to_material(table, mat, alpha=alpha, initial_theta=args.initial_theta,
-                                use_flagged=args.use_flagged) if args.to_material else None)
-    except SocscopeError as exc:  # say it in flags
-        raise SocscopeError(str(exc).replace("use_flagged=True (--use-flagged)", "--use-flagged")
-                            .replace("pass initial_theta", "give --initial-theta")
-                            .replace("initial_theta=", "--initial-theta ")) from None
+    # the analysis is written first: a material that cannot be built from it (all pulses flagged, θ out of
+    # range) leaves the table to look at
     with output_folder(out, names, overwrite=args.overwrite) as tmp:  # all the outputs, or none
         _write_gitt(tmp, args, mat, table)
-    if new is not None:
-        materials.save(new, args.to_material, overwrite=args.overwrite)
     if not args.quiet:
         print(table[["tau_s", "dEs_V", "dEt_V", "D_classic", "D_sqrt_t", "D_sphere", "short_pulse", "relaxed"]]
               .to_string(float_format=lambda v: f"{v:.3g}"))
+        if table.attrs.get("left_out"):
+            print(table.attrs["left_out_note"])
+    if args.to_material:
+        try:
+            new = gitt_to_material(table, mat, alpha=alpha, initial_theta=args.initial_theta,
+                                   use_flagged=args.use_flagged)
+        except SocscopeError as exc:  # say it in flags
+            raise SocscopeError(str(exc).replace("use_flagged=True (--use-flagged)", "--use-flagged")
+                                .replace("pass initial_theta", "give --initial-theta")
+                                .replace("initial_theta=", "--initial-theta ")
+                                + f"; the analysis was written to {out}/, no material file") from None
+        materials.save(new, args.to_material, overwrite=args.overwrite)
+    if not args.quiet:
         print(f"wrote {out}/" + (f" and {args.to_material}" if args.to_material else ""))
     return 0
 
@@ -432,6 +450,7 @@ def _write_gitt(out: Path, args, mat, table) -> None:
                "flagged_long": int((~table.short_pulse).sum()), "flagged_unrelaxed": int((~table.relaxed).sum()),
                "incomplete": int((~table.complete).sum()),
                "not_constant_current": int((~table.constant_current).sum()),
+               "current_runs_left_out": int(table.attrs.get("left_out", 0)),
                "timed_by": {k: int(v) for k, v in table.timing.value_counts().items()}}
     write_text_atomic(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     import matplotlib
