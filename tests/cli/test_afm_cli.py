@@ -122,3 +122,27 @@ def test_nexafs_ratio_command(tmp_path):
     ratio = table.set_index(["soc_percent", "mode"])["high_low_ratio"]
     # oxidation raises the high/low ratio, and the surface (TEY, more Ni3+ here) lies above the bulk (FY)
     assert ratio[(100.0, "TEY")] > ratio[(0.0, "TEY")] and ratio[(100.0, "TEY")] > ratio[(100.0, "FY")]
+
+
+def test_nexafs_ratio_on_a_k_edge_file_speaks_in_flags(tmp_path, capsys):
+    e = np.linspace(8133.0, 9567.0, 200)
+    path = tmp_path / "ni_k.xdi"
+    path.write_text("\n".join(["# XDI/1.0", "# Column.1: energy eV", "# Column.2: mutrans", "# Element.symbol: Ni",
+                               "# Element.edge: K", "#----"] + [f"{x:.2f} {np.arctan(x - 8333):.6f}" for x in e]) + "\n")
+    assert main(["nexafs", "ratio", str(path), "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "this is a Ni K-edge spectrum" in err and "840-885 eV" in err
+    assert "pre_edge_eV" not in err and "--pre-edge" not in err  # no option of that name exists
+
+
+def test_nexafs_ratio_leaves_the_time_column_out(tmp_path):
+    nexafs_spectra(tmp_path)
+    timed = tmp_path / "timed"
+    timed.mkdir()
+    for src in sorted(tmp_path.glob("ni_*.csv")):
+        table = pd.read_csv(src)
+        table.insert(1, "time", 1.0)
+        table.to_csv(timed / src.name, index=False)
+    out = tmp_path / "nexafs"
+    assert main(["nexafs", "ratio", *map(str, sorted(timed.glob("*.csv"))), "--out", str(out), "--quiet"]) == 0
+    assert set(pd.read_csv(out / "ratios.csv")["mode"]) == {"TEY", "FY"}
