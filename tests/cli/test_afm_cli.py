@@ -146,3 +146,17 @@ def test_nexafs_ratio_leaves_the_time_column_out(tmp_path):
     out = tmp_path / "nexafs"
     assert main(["nexafs", "ratio", *map(str, sorted(timed.glob("*.csv"))), "--out", str(out), "--quiet"]) == 0
     assert set(pd.read_csv(out / "ratios.csv")["mode"]) == {"TEY", "FY"}
+
+
+def test_analyze_without_socs_and_a_too_wide_rim(maps, tmp_path, capsys):
+    # discs of radius 40 and 45 px at 10 nm/px: a 500 nm rim leaves neither a bulk
+    rc = main(["afm", "analyze", str(maps[0]), "--channel", "Amplitude", "--mask-from", "Height",
+               "--rim-nm", "500", "--out", str(tmp_path / "afm")])
+    captured = capsys.readouterr()
+    assert rc == 0
+    warned = [line for line in captured.err.splitlines() if "warning" in line]
+    assert len(warned) == 1 and "--rim-nm 500 nm leaves no bulk in 2 of 2 particles" in warned[0]
+    assert "rim_nm" not in captured.err and "or less keeps a bulk in 100 % of them" in warned[0]
+    out = captured.out
+    assert "1 map, 2 particles;" in out and "all maps:" in out and "(2 particles in 1 map)" in out
+    assert "nan" not in out.lower() and "SOC" not in out and ".0 particles" not in out

@@ -587,8 +587,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 @contextlib.contextmanager
-def _plain_warnings():
+def _plain_warnings(say=None):
     """socscope's own warnings as one ``socscope: warning: ...`` line each, every text once per command.
+
+    ``say(text)``, where given, restates a library warning in the command's terms (its flags).
 
     Python's default would print the source line that raised it, and show a
     warning again after any ``catch_warnings`` block reset its registry.
@@ -603,7 +605,7 @@ def _plain_warnings():
             from tqdm import tqdm
 
             shown.add(text)
-            tqdm.write(f"socscope: warning: {text}", file=sys.stderr)  # above a running progress bar, not inside it
+            tqdm.write(f"socscope: warning: {say(text) if say else text}", file=sys.stderr)  # above a running progress bar, not inside it
 
     with warnings.catch_warnings():
         warnings.showwarning = show
@@ -669,7 +671,7 @@ def main(argv=None) -> int:
         return 2
     signalled: list[int] = []
     try:
-        with _plain_warnings(), _sigterm_as_interrupt() as signalled:
+        with _plain_warnings(lambda text: _in_flags(text, parser, args)), _sigterm_as_interrupt() as signalled:
             return int(args.func(args) or 0)
     except BrokenPipeError:  # the reader of our output went away (socscope materials | head -1): not an error
         with contextlib.suppress(OSError, ValueError):
