@@ -160,3 +160,23 @@ def test_analyze_without_socs_and_a_too_wide_rim(maps, tmp_path, capsys):
     out = captured.out
     assert "1 map, 2 particles;" in out and "all maps:" in out and "(2 particles in 1 map)" in out
     assert "nan" not in out.lower() and "SOC" not in out and ".0 particles" not in out
+
+
+def test_a_pixel_size_that_makes_the_particles_tiny_is_warned(tmp_path, capsys):
+    # two discs 40 px across: at 0.05 nm/px they would be 2 nm wide, far below any resolvable particle
+    yy, xx = np.mgrid[:128, :128]
+    height = np.zeros((128, 128))
+    for cy, cx in ((30, 30), (90, 90)):
+        height[np.hypot(yy - cy, xx - cx) < 20] = 1.0
+    path = tmp_path / "p.npz"
+    np.savez(path, Height=height, Amplitude=2 * height + 1)
+    base = ["afm", "analyze", str(path), "--channel", "Amplitude", "--mask-from", "Height", "--quiet"]
+    assert main([*base, "--pixel-size-nm", "0.05", "--rim-nm", "0.2", "--out", str(tmp_path / "a")]) == 0
+    err = capsys.readouterr().err
+    assert err.count("warning") == 1 and "with --pixel-size-nm 0.05 the largest particle is 2 nm across" in err
+    assert main([*base, "--pixel-size-nm", "10", "--rim-nm", "20", "--out", str(tmp_path / "b")]) == 0
+    assert "warning" not in capsys.readouterr().err  # 400 nm particles: plausible
+    # without a pixel size, the fix is named once, as a flag
+    assert main(["afm", "info", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("--pixel-size-nm") == 1 and "pixel_size_nm" not in err

@@ -186,6 +186,7 @@ def analyze_maps(paths, *, channel: str, mask_from: str | None = None, soc_patte
     particles = pd.concat(rows, ignore_index=True)
     particles["unit"] = unit
     _warn_rim_too_wide(particles, rim_nm)
+    _warn_particles_too_small(particles, [p["map"].pixel_size_nm for p in parts], pixel_size_nm)
     summary = soc_summary(particles) if len(particles) else soc_summary(particles.assign())
     histograms = soc_histograms({k: np.concatenate(v) for k, v in pixels_by_soc.items()}, bins=bins)
     settings = {"channel": channel, "mask_from": mask_from, "soc_pattern": soc_pattern, "rim_nm": rim_nm,
@@ -194,6 +195,24 @@ def analyze_maps(paths, *, channel: str, mask_from: str | None = None, soc_patte
                 "smooth_px": smooth_px, "unit": unit}
     return AFMResult(particles, summary, histograms, pd.concat(profiles, ignore_index=True),
                      pd.DataFrame(correlations), maps, settings)
+
+
+#: the smallest plausible particle [nm] across: an AFM tip's apex radius is ~10 nm or more, so nothing narrower
+#: is resolved as a particle, and cathode primary particles are ~50 nm to a few µm; below it the scale is wrong
+SMALLEST_PARTICLE_NM = 10.0
+
+
+def _warn_particles_too_small(particles: pd.DataFrame, pixel_nm: list, given) -> None:
+    """One warning when even the largest particle is narrower than :data:`SMALLEST_PARTICLE_NM` (a wrong pixel size)."""
+    if not len(particles) or "equivalent_diameter_um" not in particles:
+        return
+    largest = float(particles["equivalent_diameter_um"].max()) * 1e3
+    if not largest < SMALLEST_PARTICLE_NM:
+        return
+    source = f"pixel_size_nm = {given:g}" if given is not None else f"the files' pixel size {min(pixel_nm):.3g} nm"
+    warnings.warn(f"with {source} the largest particle is {largest:.3g} nm across, below the {SMALLEST_PARTICLE_NM:g} nm "
+                  "an AFM tip resolves and far below cathode particles (50 nm to µm); check the pixel size",
+                  SocscopeWarning, stacklevel=3)
 
 
 def _warn_rim_too_wide(particles: pd.DataFrame, rim_nm: float) -> None:
