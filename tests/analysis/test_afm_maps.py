@@ -207,3 +207,33 @@ def test_unscanned_lines_stay_background(tmp_path):
     result = analyze_maps([path], channel="Amplitude", mask_from="Height", pixel_size_nm=10.0, workers=1)
     assert len(result.particles) == len(CENTRES)
     assert not (result.maps[0].labels[-40:] > 0).any()
+
+
+def test_a_rim_wider_than_the_particles_warns_once_with_a_rim_that_fits(tmp_path):
+    """Discs of radius 85-100 px at 10 nm/px: a 1200 nm rim leaves none of them a bulk, and the warning says so."""
+    import warnings
+
+    from socscope.analysis.afm import analyze_maps
+    from socscope.errors import SocscopeWarning
+
+    _, _, truth, amplitude = synthetic()
+    path = tmp_path / "NCM.npz"
+    np.savez(path, Height=truth * 20.0, Amplitude=amplitude)
+    with pytest.warns(SocscopeWarning) as caught:
+        result = analyze_maps([path], channel="Amplitude", rim_nm=1200.0, pixel_size_nm=10.0,
+                              labels={path.name: truth}, workers=1)
+    texts = [str(w.message) for w in caught if issubclass(w.category, SocscopeWarning)]
+    assert len(texts) == 1 and "rim_nm = 1200 nm leaves no bulk in 4 of 4 particles" in texts[0]
+    table = result.particles
+    assert table["rim_minus_bulk"].isna().all()
+    # the widest rim with a bulk: the disc's radius less the half pixel between its edge and the outer pixel
+    # centres, within one pixel of the pixelated edge (see test_distance_to_boundary_of_a_disc)
+    radius = {k: r for k, (*_, r) in enumerate(CENTRES, start=1)}
+    assert_allclose(table["max_rim_nm"], [10.0 * radius[k] for k in table["label"]], atol=10.0)
+    smallest = int(table["max_rim_nm"].min())  # all four keep a bulk at the smallest one's width
+    assert f"rim_nm = {smallest} or less keeps a bulk in 100 % of them" in texts[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SocscopeWarning)  # a rim that fits: no warning
+        fits = analyze_maps([path], channel="Amplitude", rim_nm=float(smallest), pixel_size_nm=10.0,
+                            labels={path.name: truth}, workers=1)
+    assert fits.particles["rim_minus_bulk"].notna().all()

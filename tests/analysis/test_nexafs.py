@@ -74,3 +74,25 @@ def test_windows_outside_the_spectrum_are_named():
     short = E[E < 870]
     with pytest.raises(ParameterError, match=r"post_edge_eV window 878-885 eV holds 0 point"):
         normalize(short, np.ones(short.size))
+
+
+def test_a_hard_x_ray_k_edge_is_named_in_the_users_terms(tmp_path):
+    # a Ni K-edge XDI file (8.1-9.6 keV) given to the L3 analysis: the message names what the spectrum
+    # covers, what the windows need and the edge the header names, not a keyword of normalize()
+    e = np.linspace(8133.0, 9567.0, 200)
+    header = ["# XDI/1.0", "# Column.1: energy eV", "# Column.2: mutrans", "# Column.3: i0", "# Element.edge: K",
+              "# Element.symbol: Ni", "# Scan.edge_energy: 8333.0", "#----"]
+    path = tmp_path / "ni_k.xdi"
+    path.write_text("\n".join(header + [f"{x:.2f} {np.arctan(x - 8333.0):.6f} 1e5" for x in e]) + "\n")
+    with pytest.raises(ParameterError) as info:
+        analyze_spectra([path])
+    text = str(info.value)
+    assert "covers 8133-9567 eV, but the Ni L3 windows need 840-885 eV" in text
+    assert "this is a Ni K-edge spectrum (edge at 8333 eV, from its header)" in text
+    assert "pre_edge_eV" not in text
+    # without a header naming the edge, the same message without that part
+    plain = tmp_path / "plain.csv"
+    np.savetxt(plain, np.column_stack([e, np.arctan(e - 8333.0)]), delimiter=",", header="Energy,FY", comments="")
+    with pytest.raises(ParameterError, match=r"plain\.csv: the spectrum covers 8133-9567 eV, .*840-885 eV") as info:
+        analyze_spectra([plain])
+    assert "this is" not in str(info.value)

@@ -122,3 +122,61 @@ def test_nexafs_ratio_command(tmp_path):
     ratio = table.set_index(["soc_percent", "mode"])["high_low_ratio"]
     # oxidation raises the high/low ratio, and the surface (TEY, more Ni3+ here) lies above the bulk (FY)
     assert ratio[(100.0, "TEY")] > ratio[(0.0, "TEY")] and ratio[(100.0, "TEY")] > ratio[(100.0, "FY")]
+
+
+def test_nexafs_ratio_on_a_k_edge_file_speaks_in_flags(tmp_path, capsys):
+    e = np.linspace(8133.0, 9567.0, 200)
+    path = tmp_path / "ni_k.xdi"
+    path.write_text("\n".join(["# XDI/1.0", "# Column.1: energy eV", "# Column.2: mutrans", "# Element.symbol: Ni",
+                               "# Element.edge: K", "#----"] + [f"{x:.2f} {np.arctan(x - 8333):.6f}" for x in e]) + "\n")
+    assert main(["nexafs", "ratio", str(path), "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "this is a Ni K-edge spectrum" in err and "840-885 eV" in err
+    assert "pre_edge_eV" not in err and "--pre-edge" not in err  # no option of that name exists
+
+
+def test_nexafs_ratio_leaves_the_time_column_out(tmp_path):
+    nexafs_spectra(tmp_path)
+    timed = tmp_path / "timed"
+    timed.mkdir()
+    for src in sorted(tmp_path.glob("ni_*.csv")):
+        table = pd.read_csv(src)
+        table.insert(1, "time", 1.0)
+        table.to_csv(timed / src.name, index=False)
+    out = tmp_path / "nexafs"
+    assert main(["nexafs", "ratio", *map(str, sorted(timed.glob("*.csv"))), "--out", str(out), "--quiet"]) == 0
+    assert set(pd.read_csv(out / "ratios.csv")["mode"]) == {"TEY", "FY"}
+
+
+def test_analyze_without_socs_and_a_too_wide_rim(maps, tmp_path, capsys):
+    # discs of radius 40 and 45 px at 10 nm/px: a 500 nm rim leaves neither a bulk
+    rc = main(["afm", "analyze", str(maps[0]), "--channel", "Amplitude", "--mask-from", "Height",
+               "--rim-nm", "500", "--out", str(tmp_path / "afm")])
+    captured = capsys.readouterr()
+    assert rc == 0
+    warned = [line for line in captured.err.splitlines() if "warning" in line]
+    assert len(warned) == 1 and "--rim-nm 500 nm leaves no bulk in 2 of 2 particles" in warned[0]
+    assert "rim_nm" not in captured.err and "or less keeps a bulk in 100 % of them" in warned[0]
+    out = captured.out
+    assert "1 map, 2 particles;" in out and "all maps:" in out and "(2 particles in 1 map)" in out
+    assert "nan" not in out.lower() and "SOC" not in out and ".0 particles" not in out
+
+
+def test_a_pixel_size_that_makes_the_particles_tiny_is_warned(tmp_path, capsys):
+    # two discs 40 px across: at 0.05 nm/px they would be 2 nm wide, far below any resolvable particle
+    yy, xx = np.mgrid[:128, :128]
+    height = np.zeros((128, 128))
+    for cy, cx in ((30, 30), (90, 90)):
+        height[np.hypot(yy - cy, xx - cx) < 20] = 1.0
+    path = tmp_path / "p.npz"
+    np.savez(path, Height=height, Amplitude=2 * height + 1)
+    base = ["afm", "analyze", str(path), "--channel", "Amplitude", "--mask-from", "Height", "--quiet"]
+    assert main([*base, "--pixel-size-nm", "0.05", "--rim-nm", "0.2", "--out", str(tmp_path / "a")]) == 0
+    err = capsys.readouterr().err
+    assert err.count("warning") == 1 and "with --pixel-size-nm 0.05 the largest particle is 2 nm across" in err
+    assert main([*base, "--pixel-size-nm", "10", "--rim-nm", "20", "--out", str(tmp_path / "b")]) == 0
+    assert "warning" not in capsys.readouterr().err  # 400 nm particles: plausible
+    # without a pixel size, the fix is named once, as a flag
+    assert main(["afm", "info", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("--pixel-size-nm") == 1 and "pixel_size_nm" not in err

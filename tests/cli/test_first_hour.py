@@ -322,3 +322,54 @@ def test_an_error_of_the_library_is_said_in_flags(tmp_path, capsys):
                  str(tmp_path / "x.nc")]) == 2
     err = capsys.readouterr().err
     assert "--initial-theta" in err and "initial_theta" not in err.replace("--initial-theta", "")
+
+
+def test_messages_that_give_both_forms_keep_only_the_flag():
+    from socscope.cli.main import _in_flags
+
+    parser = build_parser()
+    args = parser.parse_args(["afm", "info", "m.tif"])
+    cases = {
+        "x.nc already exists; pass overwrite=True (--overwrite) to replace it":
+            "x.nc already exists; pass --overwrite to replace it",
+        "m.tif: a TIFF without a pixel size; give it, e.g. pixel_size_nm=7.8 (--pixel-size-nm 7.8)":
+            "m.tif: a TIFF without a pixel size; give it, e.g. --pixel-size-nm 7.8",
+        "s.zarr holds another sweep; pass --overwrite (overwrite=True) to replace it":
+            "s.zarr holds another sweep; pass --overwrite to replace it",
+        "the time metadata are damaged: pass frame_interval_s= (--frame-interval-s)":
+            "the time metadata are damaged: pass --frame-interval-s",
+        "pass frame_interval_s= (seconds between frames; on the command line --frame-interval-s)":
+            "pass frame_interval_s= (seconds between frames; on the command line --frame-interval-s)",
+    }
+    for text, said in cases.items():
+        assert _in_flags(text, parser, args) == said
+    # where the command has the option, the keyword and its restatement collapse into the flag
+    movie = parser.parse_args(["optical", "analyze", "m.tif", "--out", "o"])
+    assert _in_flags(list(cases)[-1], parser, movie) == "pass --frame-interval-s (seconds between frames)"
+
+
+def test_existing_outputs_and_unknown_materials_are_said_in_the_commands_terms(tmp_path, capsys):
+    nc = tmp_path / "x.nc"
+    nc.write_text("")
+    assert main([*SMALL, "--protocol", "Rest for 1 minute", "--out", str(nc)]) == 2
+    err = capsys.readouterr().err
+    assert "pass --overwrite to replace it" in err and "overwrite=True" not in err
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "r.html").write_text("")
+    assert main(["report", str(tmp_path / "folder"), "--out", str(tmp_path / "r.html")]) == 2
+    err = capsys.readouterr().err
+    assert "pass --overwrite to replace it" in err and "overwrite=True" not in err
+    assert main(["simulate", "particle", "--material", "nosuch", "--shape", "disc", "--diameter-um", "2",
+                 "--protocol", "Rest for 1 minute", "--out", str(tmp_path / "y.nc")]) == 2
+    err = capsys.readouterr().err
+    assert "unknown material 'nosuch'" in err and "--material my-material.toml" in err
+    assert "socscope.materials.load" not in err
+    assert main(["materials", "nosuch"]) == 2
+    err = capsys.readouterr().err
+    assert "socscope materials my-material.toml" in err and "socscope.materials.load" not in err
+    # the library keeps its Python form
+    from socscope import materials
+    from socscope.errors import MaterialError
+
+    with pytest.raises(MaterialError, match=r"socscope\.materials\.load\(path\)"):
+        materials.get("nosuch")

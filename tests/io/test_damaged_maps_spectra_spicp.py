@@ -1,6 +1,7 @@
 """Damaged AFM maps, NEXAFS spectra and SP-ICP-OES tables that the fuzz suite (tests/fuzz) found
 accepted, looping or crashing: each is refused with a one-line error naming the file."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -93,16 +94,27 @@ def test_igor_header_announcing_a_huge_section_is_refused_before_the_library_rea
         open_afm(path)
 
 
-def test_unknown_suffix_without_pyspm_names_the_file(tmp_path):
-    try:
-        import pySPM  # noqa: F401
-        pytest.skip("pySPM is installed: the suffix goes to the Bruker reader")
-    except ImportError:
-        pass
+def test_unknown_suffix_names_the_file_and_the_formats_read(tmp_path):
+    # neither a known suffix nor a Bruker header: the formats read, by suffix, not a Bruker reader's needs
     path = tmp_path / "scan.csv"
     path.write_text("1,2\n")
-    with pytest.raises(FileFormatError, match=r"scan\.csv: suffix '\.csv' is none of \.ibw.*needs pySPM"):
+    with pytest.raises(FileFormatError, match=r"scan\.csv: not an AFM map read here \(suffix '\.csv', no Bruker "
+                                              r"Nanoscope header\); the maps read are \.ibw \(Asylum\), \.gwy") as info:
         open_afm(path)
+    assert "pip install" not in str(info.value)
+
+
+def test_a_bruker_file_without_pyspm_names_the_file(tmp_path):
+    try:
+        import pySPM  # noqa: F401
+        pytest.skip("pySPM is installed: the file goes to the Bruker reader")
+    except ImportError:
+        pass
+    for name, text in (("scan.001", "x"), ("scan.dat", "\\*File list\r\n")):  # Bruker's suffix, or its header
+        path = tmp_path / name
+        path.write_text(text)
+        with pytest.raises(FileFormatError, match=rf"{re.escape(name)}: read as a Bruker Nanoscope file .*needs pySPM"):
+            open_afm(path)
 
 
 # -- NEXAFS spectra ----------------------------------------------------------------------------

@@ -90,3 +90,23 @@ def test_a_monochromator_angle_is_converted_by_braggs_law(tmp_path):
     assert_allclose(ds["itey"].values, MU, atol=5e-9)  # 8 decimals written
     with pytest.raises(FileFormatError, match=r"angle column 'angle' cannot be converted .*d-spacing"):
         open_spectrum(_xdi(tmp_path / "no_d.xdi", "angle degrees", angle))
+
+
+def test_times_counters_and_angles_are_not_channels(tmp_path):
+    # a beamline table with the counting time, a counter and the monochromator angle beside the detectors
+    path = tmp_path / "scan.csv"
+    np.savetxt(path, np.column_stack([E, MU, np.full(E.size, 0.5), np.arange(E.size), np.linspace(40, 39, E.size),
+                                      2 * MU]), delimiter=",", header="Energy,TEY,time,counter,angle,FY", comments="")
+    ds = open_spectrum(path)
+    assert sorted(ds.data_vars) == ["FY", "TEY"]
+    assert {"time", "counter", "angle"} <= set(ds.coords)  # kept, along the energy
+    assert_allclose(ds["time"].values, 0.5, rtol=0)  # written exactly
+    xdi = tmp_path / "fe.xdi"
+    header = ["# XDI/1.0", "# Column.1: energy eV", "# Column.2: time", "# Column.3: i0", "# Column.4: mutrans",
+              "#----"]
+    xdi.write_text("\n".join(header + [f"{e:.4f} 1.0 2.0 {m:.8f}" for e, m in zip(E, MU)]) + "\n")
+    assert sorted(open_spectrum(xdi).data_vars) == ["i0", "mutrans"]
+    only = tmp_path / "only.csv"
+    np.savetxt(only, np.column_stack([E, np.ones(E.size)]), delimiter=",", header="Energy,seconds", comments="")
+    with pytest.raises(FileFormatError, match=r"only\.csv: no detector column; seconds hold"):
+        open_spectrum(only)

@@ -214,3 +214,15 @@ def test_damaged_results_of_the_new_kinds_exit_2_naming_the_file(tmp_path, capsy
         err = capsys.readouterr().err.strip()
         assert err.startswith("socscope: error:") and want in err and "\n" not in err
     assert not (tmp_path / "r.html").exists()
+
+
+def test_report_help_lists_every_registered_kind(capsys):
+    from socscope.report import kinds
+
+    with pytest.raises(SystemExit):
+        main(["report", "--help"])
+    said = " ".join(capsys.readouterr().out.split())  # the description is wrapped: join its lines
+    titles = [k.title for k in kinds()]
+    assert len(titles) >= 14  # the package's own kinds, from simulations to sweeps
+    for title in titles:
+        assert title in said, title

@@ -36,6 +36,42 @@ EDGES = {
 }
 
 
+#: what each window of :data:`EDGES` is, in the words of an error message
+_WINDOW_WORDS = {"pre_edge_eV": "pre-edge", "post_edge_eV": "post-edge", "low_eV": "low-energy peak",
+                 "high_eV": "high-energy peak"}
+
+
+def _header_edge(metadata) -> str:
+    """``"; this is a Ni K-edge spectrum (edge at 8333 eV, from its header)"`` where a header names the element and edge, else ``""``."""
+    meta = {str(k).lower(): str(v).strip() for k, v in (metadata or {}).items()}
+    element, edge = meta.get("element.symbol", ""), meta.get("element.edge", "")
+    if not element and not edge:
+        return ""
+    at = meta.get("scan.edge_energy", "").split()
+    try:
+        where = f" (edge at {float(at[0]):g} eV, from its header)" if at else " (from its header)"
+    except ValueError:
+        where = " (from its header)"
+    name = " ".join(w for w in (element, f"{edge}-edge" if edge else "edge") if w)
+    return f"; this is a {name} spectrum{where}"
+
+
+def _check_covers(energy, windows: dict, label: str, what: str, metadata=None) -> None:
+    """Raise, in the user's terms, when a spectrum misses a window of the edge (e.g. a hard-X-ray K edge)."""
+    e = np.asarray(energy, dtype=np.float64)
+    short = [(name, w, int(((e >= w[0]) & (e <= w[1])).sum())) for name, w in windows.items()]
+    short = [item for item in short if item[2] < 2]
+    if not short:
+        return
+    lo = min(w[0] for w in windows.values())
+    hi = max(w[1] for w in windows.values())
+    name, w, n = short[0]
+    raise ParameterError(
+        f"{what}: the spectrum covers {e.min():.5g}-{e.max():.5g} eV, but the {label} windows need {lo:g}-{hi:g} eV "
+        f"(its {_WINDOW_WORDS.get(name, name)} window {w[0]:g}-{w[1]:g} eV holds {n} point(s))"
+        f"{_header_edge(metadata)}; give spectra measured across {lo:g}-{hi:g} eV")
+
+
 def _edge(edge: str) -> dict:
     if edge not in EDGES:
         raise ParameterError(f"edge = {edge!r} is not known; choose one of {sorted(EDGES)} or give the windows")
@@ -205,12 +241,14 @@ def analyze_spectra(paths, *, edge: str = "Ni-L3", channels=None, soc_pattern: s
         if unknown:
             raise ParameterError(f"windows: unknown key(s) {sorted(unknown)}; allowed {sorted(win)}")
         win.update(windows)
+    label = "given" if windows else edge.replace("-", " ")
     paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
     if not paths:
         raise ParameterError("no spectra given; pass one or more files, e.g. spectra/*.csv")
     refs = {}
     for name, ref_path in (references or {}).items():
         ds = open_spectrum(ref_path, normalize_i0=normalize_i0)
+        _check_covers(ds.energy_eV.values, win, label, f"reference {name} ({ref_path})", ds.attrs.get("metadata"))
         first = next(k for k in ds.data_vars if k.lower() not in ("i0", "izero", "mesh"))
         refs[name] = (ds.energy_eV.values, normalize(ds.energy_eV.values, ds[first].values,
                                                      pre_edge_eV=win["pre_edge_eV"], post_edge_eV=win["post_edge_eV"],
@@ -218,6 +256,7 @@ def analyze_spectra(paths, *, edge: str = "Ni-L3", channels=None, soc_pattern: s
     rows = []
     for path in paths:
         ds = open_spectrum(path, normalize_i0=normalize_i0)
+        _check_covers(ds.energy_eV.values, win, label, str(path), ds.attrs.get("metadata"))
         soc = soc_from_name(path, soc_pattern) if soc_pattern else math.nan
         names = [k for k in ds.data_vars if k.lower() not in ("i0", "izero", "mesh")] if channels is None else \
             list(channels)

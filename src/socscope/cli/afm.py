@@ -195,14 +195,30 @@ def cmd_afm_analyze(args) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     if not args.quiet:
-        s = result.summary
-        print(f"{len(result.maps)} maps, {len(result.particles)} particles; {result.settings['channel']} "
-              f"[{result.settings['unit'] or '-'}] over particle areas per SOC:")
-        for _, row in s.iterrows():
-            print(f"  SOC {row['soc_percent']:g} %: {row['mean']:.4g} +- {row['std']:.3g} "
-                  f"({row['n_particles']} particles in {row['n_maps']} maps), rim - bulk {row['rim_minus_bulk_mean']:.3g}")
+        for line in _afm_summary_lines(result):
+            print(line)
         print(f"wrote {out}/")
     return 0
+
+
+def _afm_summary_lines(result) -> list[str]:
+    """What ``afm analyze`` prints: counts as whole numbers, one line per SOC, or one for all maps without SOCs."""
+    def plural(n, word):
+        return f"{n} {word}{'' if n == 1 else 's'}"
+
+    s = result.summary
+    unit = result.settings["unit"] or "-"
+    by_soc = bool(len(s)) and bool(np.isfinite(s["soc_percent"].to_numpy(np.float64)).any())
+    lines = [f"{plural(len(result.maps), 'map')}, {plural(len(result.particles), 'particle')}; "
+             f"{result.settings['channel']} [{unit}] over particle areas{' per SOC' if by_soc else ''}:"]
+    for _, row in s.iterrows():
+        soc = row["soc_percent"]
+        where = f"SOC {soc:g} %" if np.isfinite(soc) else ("SOC unknown" if by_soc else "all maps")
+        rim = row["rim_minus_bulk_mean"]
+        rim_text = f"{rim:.3g}" if np.isfinite(rim) else "none (no particle has a bulk inside its rim)"
+        lines.append(f"  {where}: {row['mean']:.4g} +- {row['std']:.3g} ({plural(int(row['n_particles']), 'particle')} "
+                     f"in {plural(int(row['n_maps']), 'map')}), rim - bulk {rim_text}")
+    return lines
 
 
 def _labels_for(folder, maps) -> dict:

@@ -661,8 +661,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 @contextlib.contextmanager
-def _plain_warnings():
+def _plain_warnings(say=None):
     """socscope's own warnings as one ``socscope: warning: ...`` line each, every text once per command.
+
+    ``say(text)``, where given, restates a library warning in the command's terms (its flags).
 
     Python's default would print the source line that raised it, and show a
     warning again after any ``catch_warnings`` block reset its registry.
@@ -677,7 +679,7 @@ def _plain_warnings():
             from tqdm import tqdm
 
             shown.add(text)
-            tqdm.write(f"socscope: warning: {text}", file=sys.stderr)  # above a running progress bar, not inside it
+            tqdm.write(f"socscope: warning: {say(text) if say else text}", file=sys.stderr)  # above a running progress bar, not inside it
 
     with warnings.catch_warnings():
         warnings.showwarning = show
@@ -712,9 +714,17 @@ def _in_flags(text: str, parser, args) -> str:
     """A library message as the command line says it: a Python keyword that is also this command's option
     (``min_area_px=20`` -> ``--min-area-px 20``, ``initial_theta`` -> ``--initial-theta``), so that no
     message names a setting the command does not have. Only snake_case names (with an underscore) are
-    replaced: they cannot be ordinary words."""
+    replaced: they cannot be ordinary words. Where a message gives both forms (``overwrite=True
+    (--overwrite)``, ``pixel_size_nm=7.8 (--pixel-size-nm 7.8)``, ``--overwrite (overwrite=True)``) only
+    the flag stays; the hint that a material file is read with ``socscope.materials.load`` becomes the
+    command's way of reading one."""
     import re
 
+    from ..materials._registry import OWN_MATERIAL_HINT
+
+    # a keyword with the flag beside it: the flag alone
+    text = re.sub(r"(?<![\w-])[a-z]\w*\s?=\s?[^\s()=]*\s?\((--[\w-]+(?: [^\s()]+)?)\)", r"\1", text)
+    text = re.sub(r"(--[\w-]+) \([a-z]\w*=[^\s()]*\)", r"\1", text)
     sub = parser
     for key in ("command", "what"):
         word = getattr(args, key, None)
@@ -729,6 +739,13 @@ def _in_flags(text: str, parser, args) -> str:
         flag_ = flags[0]
         text = re.sub(rf"(?<![\w-]){re.escape(action.dest)}\s*=\s*(?=[^=\s])", f"{flag_} ", text)
         text = re.sub(rf"(?<![\w-]){re.escape(action.dest)}(?![\w(])", flag_, text)
+    text = re.sub(r"(--[\w-]+(?: [^\s()]+)?) \(\1\)", r"\1", text)  # "--time-offset-s (--time-offset-s)"
+    text = re.sub(r"(--[\w-]+) \(([^()]*?);\s*on the command line \1\)", r"\1 (\2)", text)
+    options = {o for action in sub._actions for o in action.option_strings}
+    if "--material" in options:
+        text = text.replace(OWN_MATERIAL_HINT, "A material file works too: --material my-material.toml (or .csv)")
+    elif getattr(args, "command", None) == "materials":
+        text = text.replace(OWN_MATERIAL_HINT, "A material file is shown with: socscope materials my-material.toml")
     return text
 
 
@@ -743,7 +760,7 @@ def main(argv=None) -> int:
         return 2
     signalled: list[int] = []
     try:
-        with _plain_warnings(), _sigterm_as_interrupt() as signalled:
+        with _plain_warnings(lambda text: _in_flags(text, parser, args)), _sigterm_as_interrupt() as signalled:
             return int(args.func(args) or 0)
     except BrokenPipeError:  # the reader of our output went away (socscope materials | head -1): not an error
         with contextlib.suppress(OSError, ValueError):

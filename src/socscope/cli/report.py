@@ -26,13 +26,24 @@ def cmd_report(args) -> int:
     return 0
 
 
+def _description() -> str:
+    """The help's description, with every kind of result the report knows (from its registry), wrapped."""
+    import textwrap
+
+    from ..report import kinds
+
+    known = "; ".join(k.title for k in kinds())
+    text = ("Write one HTML file with the figures (inline), tables, every parameter and the provenance of a "
+            "socscope result. It opens offline in any browser. Results it knows (tried in this order): "
+            f"{known}.")
+    return textwrap.fill(text, width=100, break_on_hyphens=False)
+
+
 def add_report_parser(sub) -> None:
     """Add ``socscope report`` to the top-level sub-parsers."""
     r = sub.add_parser(
         "report", help="one self-contained HTML page for a result file or folder",
-        description="Write one HTML file with the figures (inline), tables, every parameter and the provenance "
-                    "of a socscope result: a simulation (.nc), or the output folder of 'optical analyze', "
-                    "'cycler summary', 'gitt' or 'validate'. It opens offline in any browser.",
+        description=_description(),
         epilog="examples:\n  socscope report run.nc --out run.html\n"
                "  socscope report validation-xu2022/ --out xu.html",
     )

@@ -37,8 +37,24 @@ from ._guard import reading
 
 __all__ = ["AFM_SUFFIXES", "afm_channel", "clean_channel_name", "open_afm"]
 
-#: file suffixes that :func:`open_afm` knows (anything else is tried as a Bruker Nanoscope file)
+#: file suffixes that :func:`open_afm` knows besides Bruker's (see :func:`_looks_bruker`)
 AFM_SUFFIXES = (".ibw", ".gwy", ".tif", ".tiff", ".npy", ".npz")
+#: the formats read, by suffix, as an error names them
+_FORMATS_READ = (".ibw (Asylum), .gwy (Gwyddion), .tif/.tiff and .npy/.npz (with a pixel size), "
+                 ".spm/.000/.001... (Bruker Nanoscope, with pySPM)")
+
+
+def _looks_bruker(path: Path) -> bool:
+    """A Bruker Nanoscope file: suffix ``.spm``/``.pfc`` or three digits (``.000``), or a header of ``\\*`` lines."""
+    suffix = path.suffix.lower()
+    if suffix in (".spm", ".pfc") or re.fullmatch(r"\.\d{3}", suffix):
+        return True
+    try:
+        with path.open("rb") as handle:
+            return handle.read(2) == b"\\*"  # "\*File list" opens every Nanoscope header
+    except OSError:
+        return True  # let the reader say what is wrong with the file
+
 
 _ASYLUM_UNITS = (("height", "m"), ("zsensor", "m"), ("amplitude", "m"), ("deflection", "m"), ("phase", "deg"),
                  ("current", "A"), ("userin", "V"), ("bias", "V"), ("potential", "V"), ("frequency", "Hz"))
@@ -402,9 +418,8 @@ def _read_numpy(path: Path, pixel_size_m: float | None) -> xr.Dataset:
 def _read_bruker(path: Path) -> xr.Dataset:
     try:
         pyspm = require("pySPM", "reading Bruker Nanoscope files", "bruker")
-    except ImportError as exc:  # any other suffix is taken for Bruker: say so, with the file's name
-        raise FileFormatError(f"{path}: suffix {path.suffix or '(none)'!r} is none of {', '.join(AFM_SUFFIXES)}, so it "
-                              f"was taken for a Bruker Nanoscope file, and {exc}") from None
+    except ImportError as exc:  # a Bruker suffix or header: say so, with the file's name
+        raise FileFormatError(f"{path}: read as a Bruker Nanoscope file (its suffix or header), and {exc}") from None
     with reading(path, "a Bruker Nanoscope file"):
         scan = pyspm.Bruker(str(path))
         channels, units, size = {}, {}, None
@@ -441,8 +456,9 @@ def open_afm(path, *, pixel_size_nm: float | None = None) -> xr.Dataset:
     Parameters
     ----------
     path : str or path-like
-        ``.ibw`` (Asylum), ``.gwy`` (Gwyddion), ``.tif``/``.tiff``, ``.npy``/``.npz``; any other
-        suffix is read as a Bruker Nanoscope file (needs :mod:`pySPM`).
+        ``.ibw`` (Asylum), ``.gwy`` (Gwyddion), ``.tif``/``.tiff``, ``.npy``/``.npz``; a Bruker
+        Nanoscope file (``.spm``, ``.000``, ..., or any file whose header opens with ``\\*``; needs
+        :mod:`pySPM`).
     pixel_size_nm : float, optional
         Pixel size [nm] for TIFF and NumPy files (a TIFF's own ImageJ calibration is used
         otherwise). Ignored by the instrument formats, which carry their scale.
@@ -472,7 +488,7 @@ def open_afm(path, *, pixel_size_nm: float | None = None) -> xr.Dataset:
     if pixel_size_nm is not None:
         pixel_size_m = positive_float("pixel_size_nm", pixel_size_nm, unit=" nm", example="7.8") * 1e-9
     if not path.is_file():
-        raise FileFormatError(f"{path}: no such file (expected an AFM map: {', '.join(AFM_SUFFIXES)} or Bruker)")
+        raise FileFormatError(f"{path}: no such file (expected an AFM map: {_FORMATS_READ})")
     suffix = path.suffix.lower()
     if suffix == ".ibw":
         ds = _read_ibw(path)
@@ -482,8 +498,11 @@ def open_afm(path, *, pixel_size_nm: float | None = None) -> xr.Dataset:
         ds = _read_tiff(path, pixel_size_m)
     elif suffix in (".npy", ".npz"):
         ds = _read_numpy(path, pixel_size_m)
-    else:
+    elif _looks_bruker(path):
         ds = _read_bruker(path)
+    else:
+        raise FileFormatError(f"{path}: not an AFM map read here (suffix {path.suffix or '(none)'!r}, no Bruker "
+                              f"Nanoscope header); the maps read are {_FORMATS_READ}")
     problem = _map_problem(ds)
     if problem is not None:
         raise FileFormatError(f"{path}: {problem}; the file is damaged or not an AFM map (give pixel_size_nm for a "

@@ -2,7 +2,9 @@
 
 :func:`open_spectrum` gives an :class:`xarray.Dataset` with the coordinate ``energy_eV`` (photon
 energy [eV], ascending) and one variable per detector channel, named as the file names them
-(``TEY``, ``FY``, ``I0``, ...; a two-column file gives ``mu``). ``attrs`` hold the ``source``, the
+(``TEY``, ``FY``, ``I0``, ...; a two-column file gives ``mu``). Columns that hold no detector's
+intensity (``time``, ``seconds``, ``counter``, ``angle``, further ``energy`` columns, ...) are kept
+as coordinates along ``energy_eV``, not channels. ``attrs`` hold the ``source``, the
 ``format`` and the header's ``key: value`` lines (``metadata``).
 
 * **Two-column text**: energy and intensity, separated by blanks, tabs, commas or semicolons;
@@ -44,6 +46,11 @@ __all__ = ["open_spectrum"]
 _COMMENT = ("#", "%", "!", ";")
 _ENERGY = re.compile(r"^(energy|e|mono|monoenergy|photon_?energy|energy_?ev|e_?ev)\b", re.IGNORECASE)
 _I0 = ("i0", "izero", "i_0", "mesh")
+#: columns that are not a detector's intensity: times, counters, angles, positions, temperatures and
+#: further energy columns (set-points, readbacks); kept as coordinates along ``energy_eV``, not channels
+_AUXILIARY = re.compile(r"^(time|t|seconds?|secs?|elapsed(_?time)?|count_?time|ctime|timestamp|epoch|counter|"
+                        r"index|idx|point|points|npts|angle|theta|two_?theta|mono_?angle|temperature|temp|"
+                        r".*energy.*)$", re.IGNORECASE)
 #: no value of a spectrum reaches this magnitude: detector counts, currents [A] and normalised
 #: (arbitrary) units stay far below it; a larger one, or an infinity, is damage
 INTENSITY_LIMIT = 1e30
@@ -179,12 +186,13 @@ def open_spectrum(path, *, normalize_i0: bool = False) -> xr.Dataset:
     -------
     xarray.Dataset
         Coordinate ``energy_eV`` (ascending, repeats removed), one variable per channel
-        (``units`` "a.u."), ``attrs``: ``source``, ``format``, ``metadata`` (dict).
+        (``units`` "a.u."), non-intensity columns (times, counters, angles) as further
+        coordinates along ``energy_eV``, ``attrs``: ``source``, ``format``, ``metadata`` (dict).
 
     Raises
     ------
     FileFormatError
-        A missing or unreadable file, no energy column, fewer than five points, non-numeric
+        A missing or unreadable file, no energy column, no intensity column, fewer than five points, non-numeric
         or infinite values, a value beyond ±:data:`INTENSITY_LIMIT`, or an energy outside
         10 eV–100 keV (likely keV or another column); the message names the file.
     """
@@ -218,7 +226,12 @@ def open_spectrum(path, *, normalize_i0: bool = False) -> xr.Dataset:
     order = np.argsort(energy, kind="stable")
     energy = energy[order]
     keep = np.concatenate([[True], np.diff(energy) > 0])
-    channels = {str(c): table[c].to_numpy(np.float64)[order][keep] for c in table.columns if c != energy_col}
+    columns = {str(c): table[c].to_numpy(np.float64)[order][keep] for c in table.columns if c != energy_col}
+    auxiliary = {k: v for k, v in columns.items() if _AUXILIARY.match(k) or _ENERGY.match(k)}
+    channels = {k: v for k, v in columns.items() if k not in auxiliary}
+    if not channels:
+        raise FileFormatError(f"{path}: no detector column; {', '.join(columns)} hold(s) times, counters, angles or "
+                              "energies, not intensities; expected a column such as TEY, FY or mu")
     if normalize_i0:
         i0 = next((c for c in channels if c.lower() in _I0), None)
         if i0 is not None:
@@ -226,8 +239,9 @@ def open_spectrum(path, *, normalize_i0: bool = False) -> xr.Dataset:
             if np.any(ref == 0):
                 raise FileFormatError(f"{path}: column {i0} is zero somewhere; cannot divide by it")
             channels = {k: (v / ref if k != i0 else v) for k, v in channels.items()}
-    ds = xr.Dataset({k: ("energy_eV", v, {"units": "a.u."}) for k, v in channels.items()},
-                    coords={"energy_eV": ("energy_eV", energy[keep], {"units": "eV"})})
+    coords = {"energy_eV": ("energy_eV", energy[keep], {"units": "eV"})}
+    coords.update({k: ("energy_eV", v) for k, v in auxiliary.items() if k not in coords})
+    ds = xr.Dataset({k: ("energy_eV", v, {"units": "a.u."}) for k, v in channels.items()}, coords=coords)
     ds.attrs.update({"source": str(path), "format": "XDI" if is_xdi else "table", "metadata": meta,
                      "energy_from": energy_from})
     return ds

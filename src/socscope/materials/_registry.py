@@ -15,6 +15,9 @@ from ._material import Material, accepted_parameters
 
 __all__ = ["get", "available", "as_material", "resolve", "is_material_file", "REGISTRY"]
 
+#: how an error about an unknown name says that a material file works too (the command line restates it)
+OWN_MATERIAL_HINT = "A material of your own can be read with socscope.materials.load(path)"
+
 #: Suffixes that mark a material file even before it exists (so a missing file is reported as one).
 FILE_SUFFIXES = (".toml", ".csv")
 
@@ -76,7 +79,7 @@ def get(name: str, **params: float) -> Material:
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise MaterialError(
             f"unknown material {name!r}.{hint} Available materials: {', '.join(available())}. "
-            "A material of your own can be read with socscope.materials.load(path)"
+            f"{OWN_MATERIAL_HINT}"
         )
     factory = REGISTRY[key]
     accepted = accepted_parameters(factory)

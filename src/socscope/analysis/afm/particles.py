@@ -87,8 +87,12 @@ def particle_summary(image, labels, *, pixel_size_nm: float, rim_nm: float) -> p
     pandas.DataFrame
         ``label``, ``area_px``, ``area_um2``, centroids, ``equivalent_diameter_um``,
         ``touches_edge``, ``n_px``, ``mean``, ``median``, ``std``, ``min``, ``max``,
-        ``rim_mean``, ``bulk_mean``, ``rim_minus_bulk``, ``n_rim_px``, ``n_bulk_px``.
+        ``rim_mean``, ``bulk_mean``, ``rim_minus_bulk``, ``n_rim_px``, ``n_bulk_px``,
+        ``max_rim_nm`` (the widest rim that leaves the particle a bulk: the largest distance of
+        its pixels' centres to its edge; ``rim_minus_bulk`` is NaN where ``rim_nm`` exceeds it).
     """
+    from scipy import ndimage
+
     px = _pixel_size_nm(pixel_size_nm)
     if px is None:
         raise ParameterError("pixel_size_nm is needed to turn rim_nm into pixels, e.g. pixel_size_nm=7.8")
@@ -96,6 +100,11 @@ def particle_summary(image, labels, *, pixel_size_nm: float, rim_nm: float) -> p
         raise ParameterError(f"rim_nm = {rim_nm!r} must be a positive width in nm, e.g. rim_nm=300")
     stats = particle_stats(image, labels, pixel_size_nm=px)
     rb = rim_bulk(image, labels, rim_px=rim_nm / px)
+    lab = np.asarray(labels)
+    index = rb["label"].to_numpy()
+    depth = distance_to_boundary(lab)
+    rb["max_rim_nm"] = (np.asarray(ndimage.maximum(np.nan_to_num(depth, nan=0.0), lab, index), dtype=np.float64) * px
+                        if index.size else np.empty(0))
     return stats.merge(rb, on="label", how="left")
 
 

@@ -10,7 +10,9 @@ groups the maps by SOC (:mod:`socscope.analysis.afm.soc`).
 
 from __future__ import annotations
 
+import math
 import os
+import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..._checks import callable_or_none, positive_float, whole_number
-from ...errors import ParameterError
+from ...errors import ParameterError, SocscopeWarning
 from ...io.afm import afm_channel, open_afm
 from .level import LEVEL_STEPS, flatten
 from .particles import (
@@ -183,6 +185,8 @@ def analyze_maps(paths, *, channel: str, mask_from: str | None = None, soc_patte
         pixels_by_soc.setdefault(p["map"].soc_percent, []).append(p["pixels"])
     particles = pd.concat(rows, ignore_index=True)
     particles["unit"] = unit
+    _warn_rim_too_wide(particles, rim_nm)
+    _warn_particles_too_small(particles, [p["map"].pixel_size_nm for p in parts], pixel_size_nm)
     summary = soc_summary(particles) if len(particles) else soc_summary(particles.assign())
     histograms = soc_histograms({k: np.concatenate(v) for k, v in pixels_by_soc.items()}, bins=bins)
     settings = {"channel": channel, "mask_from": mask_from, "soc_pattern": soc_pattern, "rim_nm": rim_nm,
@@ -191,6 +195,43 @@ def analyze_maps(paths, *, channel: str, mask_from: str | None = None, soc_patte
                 "smooth_px": smooth_px, "unit": unit}
     return AFMResult(particles, summary, histograms, pd.concat(profiles, ignore_index=True),
                      pd.DataFrame(correlations), maps, settings)
+
+
+#: the smallest plausible particle [nm] across: an AFM tip's apex radius is ~10 nm or more, so nothing narrower
+#: is resolved as a particle, and cathode primary particles are ~50 nm to a few µm; below it the scale is wrong
+SMALLEST_PARTICLE_NM = 10.0
+
+
+def _warn_particles_too_small(particles: pd.DataFrame, pixel_nm: list, given) -> None:
+    """One warning when even the largest particle is narrower than :data:`SMALLEST_PARTICLE_NM` (a wrong pixel size)."""
+    if not len(particles) or "equivalent_diameter_um" not in particles:
+        return
+    largest = float(particles["equivalent_diameter_um"].max()) * 1e3
+    if not largest < SMALLEST_PARTICLE_NM:
+        return
+    source = f"pixel_size_nm = {given:g}" if given is not None else f"the files' pixel size {min(pixel_nm):.3g} nm"
+    warnings.warn(f"with {source} the largest particle is {largest:.3g} nm across, below the {SMALLEST_PARTICLE_NM:g} nm "
+                  "an AFM tip resolves and far below cathode particles (50 nm to µm); check the pixel size",
+                  SocscopeWarning, stacklevel=3)
+
+
+def _warn_rim_too_wide(particles: pd.DataFrame, rim_nm: float) -> None:
+    """One warning when the rim leaves particles without a bulk (their rim minus bulk is NaN), with a rim that fits."""
+    if not len(particles) or "max_rim_nm" not in particles:
+        return
+    widest = particles["max_rim_nm"].to_numpy(np.float64)
+    lost = int(np.count_nonzero(widest < rim_nm))
+    if not lost:
+        return
+    # the widest rim that keeps a bulk in at least 90 % of the particles, shown rounded down
+    fits = float(np.quantile(widest, 0.1, method="lower"))
+    shown = math.floor(fits) if fits >= 10 else math.floor(fits * 10) / 10
+    share = math.floor(100 * np.count_nonzero(widest >= shown) / widest.size)
+    hint = (f"rim_nm = {shown:g} or less keeps a bulk in {share} % of them" if shown > 0
+            else "the particles are too small for a rim and a bulk")
+    warnings.warn(f"rim_nm = {rim_nm:g} nm leaves no bulk in {lost} of {widest.size} particles (the largest reaches "
+                  f"{widest.max():.3g} nm from edge to centre), so their rim minus bulk is NaN; {hint}",
+                  SocscopeWarning, stacklevel=3)
 
 
 def _given_labels(given, shape, path: Path) -> np.ndarray:
