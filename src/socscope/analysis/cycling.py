@@ -10,7 +10,7 @@ Definitions (documented once, used everywhere):
   last record plus the charge of the step into its first record.
 * **Left out** — a current block (a run of successive records of one
   sign, ended by a rest or a change of sign) is no part of a half cycle
-  passes no real net charge: when it is a single record (a sample between
+  when it passes no real net charge: when it is a single record (a sample between
   rests), or when its charge is at most ``min_charge_fraction`` (1e-3) of
   the largest block's and its current is not steady (three records at
   least, within 5 % of their median). An impedance measurement oscillates
