@@ -132,3 +132,19 @@ def test_binary_readers_record_their_columns_and_units(name, module):
     assert df.attrs["column_map"]["current_A"] in ("I/mA", "Current(mA)")
     assert df.attrs["units"]["current"] == "mA" and df.attrs["units"]["voltage"] == "V"
     assert any("mA -> A" in v for v in df.attrs["conversions"].values())
+
+
+def test_an_unsigned_current_takes_its_direction_from_the_growing_capacity_column(tmp_path):
+    """No state column, a current never negative: which of the charge and discharge counters grows says the direction
+    (before, the whole record was read as charge)."""
+    t, amps, kind, volts, charge, discharge = _record(discharge_positive=False)
+    path = tmp_path / "arbin.csv"
+    pd.DataFrame({"Test_Time(s)": t, "Step_Index": pd.factorize(kind)[0] + 1, "Cycle_Index": 1,
+                  "Current(A)": np.abs(amps), "Voltage(V)": volts, "Charge_Capacity(Ah)": charge,
+                  "Discharge_Capacity(Ah)": discharge}).to_csv(path, index=False)
+    df = load_cycler(path)
+    assert_allclose(df.current_A, amps, rtol=0)  # every row, the steps' first samples included: exact
+    assert any("sign from which of 'Charge_Capacity(Ah)' and 'Discharge_Capacity(Ah)' grows" in n
+               for n in df.attrs["notes"])
+    # the net charge follows: the discharge first, 2 mA over the 5940 s to its last record
+    assert_allclose(df.capacity_Ah.min(), -2e-3 * 5940 / 3600, rtol=1e-12)

@@ -1155,6 +1155,11 @@ def _from_table(path, raw: pd.DataFrame, vendor: str, layout: str, decimal: str 
     if signed:
         current = _signed_current(path, amps, state, charge, discharge, roles, notes)
         sign = np.sign(current)
+    elif state is None and charge is not None and (direction := _counter_direction(charge, discharge)) is not None:
+        current = direction * np.abs(amps)
+        sign = np.sign(current)
+        notes.append(f"current unsigned in the file: sign from which of {roles['charge']!r} and "
+                     f"{roles['discharge']!r} grows (charge +, discharge -)")
     elif state is None:
         current = amps
         sign = np.sign(amps)
@@ -1234,6 +1239,22 @@ def _signed_current(path, amps, state, charge, discharge, roles, notes) -> np.nd
     notes.append("current signed in the file: taken as positive on charge (no step-type column, nor separate "
                  "charge and discharge capacity columns, to check it against)")
     return amps
+
+
+def _counter_direction(charge: np.ndarray, discharge: np.ndarray) -> np.ndarray | None:
+    """Each row's direction (+1 charge, -1 discharge) from which of two counters grows, or None if neither ever does.
+
+    A counter grows while its direction flows; a row where neither grows (a step's first sample,
+    where the counters restart, or a rest) takes the direction of the next row that shows one
+    (the last such direction after the final one). A rest's current is ~0, so its direction does
+    not matter.
+    """
+    grows_c = np.diff(charge, prepend=charge[:1]) > 0
+    grows_d = np.diff(discharge, prepend=discharge[:1]) > 0
+    direction = np.where(grows_c & ~grows_d, 1.0, np.where(grows_d & ~grows_c, -1.0, np.nan))
+    if np.isnan(direction).all():
+        return None
+    return pd.Series(direction).bfill().ffill().to_numpy()
 
 
 def _sign_evidence(flowing, state, charge, discharge, roles):
