@@ -171,3 +171,32 @@ def number(name: str, value: Any, *, unit: str = "", example: str = "1.0", error
            owner: str = "") -> float:
     """A real number as a float (NaN and infinities pass, for the caller's range check to name them)."""
     return _real(name, value, unit, example, error, owner)
+
+
+#: the narrowest plausible particle [m] across: an AFM tip's apex or an optical microscope's resolution
+#: is ~10 nm or coarser, and cathode primary particles are ~50 nm to a few µm; below it the scale is wrong
+SMALLEST_PARTICLE_M = 10e-9
+#: the widest plausible particle [m] across: secondary particles and agglomerates stay well below 0.1 mm
+#: (electrodes are ~50–100 µm thick); above 1 mm the scale is wrong
+LARGEST_PARTICLE_M = 1e-3
+
+
+def particle_size_warning(diameters_m, scale: str) -> str | None:
+    """A one-line warning when particle diameters [m] are implausible for a cathode, else None.
+
+    ``scale`` names where the length scale came from (e.g. ``"pixel_size_nm = 0.05"``). It is
+    implausible when even the largest particle is below :data:`SMALLEST_PARTICLE_M` or even the
+    smallest above :data:`LARGEST_PARTICLE_M`: a pixel size given in the wrong unit.
+    """
+    d = np.asarray(diameters_m, dtype=float)
+    d = d[np.isfinite(d) & (d > 0)]
+    if not d.size:
+        return None
+    if d.max() < SMALLEST_PARTICLE_M:
+        return (f"with {scale} the largest particle is {d.max() * 1e9:.3g} nm across, below the "
+                f"{SMALLEST_PARTICLE_M * 1e9:g} nm a microscope resolves and far below cathode particles (50 nm to "
+                "µm); check the pixel size and its unit")
+    if d.min() > LARGEST_PARTICLE_M:
+        return (f"with {scale} the smallest particle is {d.min() * 1e3:.3g} mm across, above the "
+                f"{LARGEST_PARTICLE_M * 1e3:g} mm no cathode particle reaches; check the pixel size and its unit")
+    return None

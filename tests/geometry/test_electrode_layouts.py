@@ -659,3 +659,20 @@ def test_two_coverage_values_for_three_particles_are_named_as_a_pair():
         lab[5:15, 5 + 20 * k:15 + 20 * k] = k + 1
     with pytest.raises(GeometryError, match=r"\[0.2, 0.9\] has two values.*one value per particle \(3 values\)"):
         layout_from_labels(lab, pixel_size_nm=200, carbon_coverage=[0.2, 0.9])
+
+
+def test_a_pixel_size_in_the_wrong_unit_is_named():
+    """Particles of ~10 px: nanometres at 0.1 nm a pixel (µm taken for nm the other way round), or millimetres at
+    100 µm a pixel (nm taken for µm); 100 nm a pixel is a cathode's scale and says nothing."""
+    import warnings
+
+    from socscope.errors import SocscopeWarning
+
+    lab = synthetic_labels()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SocscopeWarning)
+        layout_from_labels(lab, pixel_size_nm=100)
+    with pytest.warns(SocscopeWarning, match=r"with pixel_size_nm = 0.1 the largest particle is 1.\d+ nm across"):
+        layout_from_labels(lab, pixel_size_nm=0.1)
+    with pytest.warns(SocscopeWarning, match=r"with pixel_size_nm = 100000 the smallest particle is 1.\d+ mm across"):
+        layout_from_labels(lab, pixel_size_nm=1e5)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..._checks import callable_or_none, positive_float, whole_number
+from ..._checks import callable_or_none, particle_size_warning, positive_float, whole_number
 from ...errors import ParameterError, SocscopeWarning
 from ...io.afm import afm_channel, open_afm
 from .level import LEVEL_STEPS, flatten
@@ -197,22 +197,15 @@ def analyze_maps(paths, *, channel: str, mask_from: str | None = None, soc_patte
                      pd.DataFrame(correlations), maps, settings)
 
 
-#: the smallest plausible particle [nm] across: an AFM tip's apex radius is ~10 nm or more, so nothing narrower
-#: is resolved as a particle, and cathode primary particles are ~50 nm to a few µm; below it the scale is wrong
-SMALLEST_PARTICLE_NM = 10.0
-
-
 def _warn_particles_too_small(particles: pd.DataFrame, pixel_nm: list, given) -> None:
-    """One warning when even the largest particle is narrower than :data:`SMALLEST_PARTICLE_NM` (a wrong pixel size)."""
+    """One warning when the particles' sizes are implausible for a cathode (a wrong pixel size; see
+    :func:`socscope._checks.particle_size_warning`)."""
     if not len(particles) or "equivalent_diameter_um" not in particles:
         return
-    largest = float(particles["equivalent_diameter_um"].max()) * 1e3
-    if not largest < SMALLEST_PARTICLE_NM:
-        return
     source = f"pixel_size_nm = {given:g}" if given is not None else f"the files' pixel size {min(pixel_nm):.3g} nm"
-    warnings.warn(f"with {source} the largest particle is {largest:.3g} nm across, below the {SMALLEST_PARTICLE_NM:g} nm "
-                  "an AFM tip resolves and far below cathode particles (50 nm to µm); check the pixel size",
-                  SocscopeWarning, stacklevel=3)
+    text = particle_size_warning(particles["equivalent_diameter_um"].to_numpy(np.float64) * 1e-6, source)
+    if text is not None:
+        warnings.warn(text, SocscopeWarning, stacklevel=3)
 
 
 def _warn_rim_too_wide(particles: pd.DataFrame, rim_nm: float) -> None:
