@@ -445,3 +445,20 @@ def test_a_movie_object_keeps_its_frame_times(tmp_path):
         res = analyze_movie(movie, frame_interval_s=1.0, labels=labels, threshold=50.0, drift="none")
         assert_allclose(movie.time_s, np.arange(6) * 60.0)
     assert_allclose(res.traces.time_s.unique(), np.arange(6) * 1.0)
+
+
+def test_a_pixel_size_in_the_wrong_unit_is_named(experiment):
+    """The movie's particles are 12–20 px across: at 0.1 nm a pixel they would be 2 nm (µm read as nm)."""
+    import warnings
+
+    from socscope.analysis.optical.pipeline import analyze_movie
+    from socscope.errors import SocscopeWarning
+
+    mov, rec, capacity, offset, _ = experiment
+    kw = dict(time_s=mov.time_s, bin_frames=2, reference_spot=tuple(mov.reference_spots[0]), cycler=rec,
+              capacity_Ah=capacity, time_offset_s=offset)
+    with pytest.warns(SocscopeWarning, match=r"with pixel_size_nm = 0.1 the largest particle is \d.\d+ nm across"):
+        analyze_movie(mov.frames, pixel_size_nm=0.1, **kw)
+    with warnings.catch_warnings():  # the movie's own 100 nm: no word
+        warnings.simplefilter("error", SocscopeWarning)
+        analyze_movie(mov.frames, pixel_size_nm=mov.pixel_size_nm, **kw)
