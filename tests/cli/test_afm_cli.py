@@ -180,3 +180,30 @@ def test_a_pixel_size_that_makes_the_particles_tiny_is_warned(tmp_path, capsys):
     assert main(["afm", "info", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.count("--pixel-size-nm") == 1 and "pixel_size_nm" not in err
+
+
+def test_nexafs_windows_follow_an_offset_energy_scale(tmp_path, capsys):
+    """A beamline whose energies read 2 eV high: moving every window by 2 eV gives the ratios of the true scale."""
+    paths = nexafs_spectra(tmp_path / "true")
+    for p in paths:
+        (tmp_path / "offset").mkdir(exist_ok=True)
+        table = pd.read_csv(p)
+        table["Energy"] = table["Energy"] + 2.0
+        table.to_csv(tmp_path / "offset" / p.name, index=False)
+
+    def ratios(folder, *windows):
+        out = tmp_path / f"out_{folder}_{len(windows)}"
+        files = [str(q) for q in sorted((tmp_path / folder).glob("ni_*.csv"))]
+        assert main(["nexafs", "ratio", *files, "--soc-from-name", r"SOC(\d+)", *windows, "--out", str(out),
+                     "--quiet"]) == 0
+        return pd.read_csv(out / "ratios.csv").set_index(["soc_percent", "mode"])["high_low_ratio"]
+
+    moved = ["--window", "pre-edge=842:851", "--window", "post-edge=880:887", "--window", "low=854:856",
+             "--window", "high=856.5:858.5"]
+    truth = ratios("true")
+    # the same samples, the same windows relative to the edge: equal to round-off of the written energies
+    assert_allclose(ratios("offset", *moved).loc[truth.index], truth, rtol=1e-9)
+    assert not np.allclose(ratios("offset").loc[truth.index], truth, rtol=1e-3)  # the default windows miss them
+    assert main(["nexafs", "ratio", *map(str, paths), "--window", "peak=852:854", "--out",
+                 str(tmp_path / "bad"), "--quiet"]) == 2
+    assert "--window 'peak=852:854' must be NAME=LO:HI in eV" in capsys.readouterr().err

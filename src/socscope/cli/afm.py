@@ -302,6 +302,28 @@ def _references(items) -> dict:
     return refs
 
 
+#: --window names -> the keys of socscope.analysis.nexafs.EDGES entries
+_WINDOW_NAMES = {"pre-edge": "pre_edge_eV", "post-edge": "post_edge_eV", "low": "low_eV", "high": "high_eV"}
+
+
+def _windows(items) -> dict:
+    """``--window NAME=LO:HI`` [eV] as the windows= overrides of analyze_spectra."""
+    out = {}
+    for item in items or []:
+        name, sep, span = item.partition("=")
+        lo, colon, hi = span.partition(":")
+        key = _WINDOW_NAMES.get(name.strip().lower())
+        try:
+            pair = (float(lo), float(hi)) if sep and colon else None
+        except ValueError:
+            pair = None
+        if key is None or pair is None or not (0 < pair[0] < pair[1] < 1e5):
+            raise SocscopeError(f"--window {item!r} must be NAME=LO:HI in eV with 0 < LO < HI, NAME one of "
+                                f"{', '.join(_WINDOW_NAMES)}; e.g. --window low=852.5:854.5")
+        out[key] = pair
+    return out
+
+
 def cmd_nexafs_ratio(args) -> int:
     """The L3 ratio of every spectrum and channel: :data:`NEXAFS_OUTPUTS`."""
     from ..analysis.nexafs import analyze_spectra
@@ -310,10 +332,11 @@ def cmd_nexafs_ratio(args) -> int:
     refs = _references(args.reference)
     inputs = [*args.spectra, *refs.values()]
     _check_out(out, NEXAFS_OUTPUTS, args.overwrite, inputs)
+    windows = _windows(args.window)
     table = analyze_spectra(args.spectra, edge=args.edge, channels=args.channels, soc_pattern=args.soc_from_name,
-                            references=refs or None, normalize_i0=args.i0)
+                            references=refs or None, normalize_i0=args.i0, windows=windows or None)
     settings = {"edge": args.edge, "channels": args.channels, "soc_pattern": args.soc_from_name,
-                "references": refs, "normalize_i0": args.i0}
+                "references": refs, "normalize_i0": args.i0, "windows_eV": windows}
     prov = command_provenance(args, inputs=inputs, settings=settings)
     tmp = _staging(out, "nexafs")
     try:
@@ -413,6 +436,9 @@ def add_afm_parser(sub) -> None:
     r.add_argument("--reference", action="append", metavar="NAME=FILE",
                    help="reference spectrum for a component fit (repeatable), e.g. Ni2=nio.csv")
     r.add_argument("--i0", action="store_true", help="divide by the I0 column first")
+    r.add_argument("--window", action="append", metavar="NAME=LO:HI",
+                   help="move one of the edge's energy windows [eV] (repeatable; NAME: pre-edge, post-edge, low, "
+                        "high), e.g. --window low=852.5:854.5 for a beamline whose energy scale is offset")
     r.add_argument("--out", required=True, help="output folder")
     r.add_argument("--overwrite", action="store_true", help="replace socscope's outputs already in --out")
     r.add_argument("--quiet", action="store_true", help="print nothing on success")
