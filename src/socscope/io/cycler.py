@@ -1241,17 +1241,24 @@ def _signed_current(path, amps, state, charge, discharge, roles, notes) -> np.nd
     return amps
 
 
-def _counter_direction(charge: np.ndarray, discharge: np.ndarray) -> np.ndarray | None:
-    """Each row's direction (+1 charge, -1 discharge) from which of two counters grows, or None if neither ever does.
+def _growth_direction(charge: np.ndarray, discharge: np.ndarray) -> np.ndarray:
+    """Per row: +1 where only the charge counter grows, -1 where only the discharge counter does, else NaN.
 
-    A counter grows while its direction flows; a row where neither grows (a step's first sample,
-    where the counters restart, or a rest) takes the direction of the next row that shows one
-    (the last such direction after the final one). A rest's current is ~0, so its direction does
-    not matter.
+    A counter grows while its direction flows; a fall is a restart, not a direction.
     """
     grows_c = np.diff(charge, prepend=charge[:1]) > 0
     grows_d = np.diff(discharge, prepend=discharge[:1]) > 0
-    direction = np.where(grows_c & ~grows_d, 1.0, np.where(grows_d & ~grows_c, -1.0, np.nan))
+    return np.where(grows_c & ~grows_d, 1.0, np.where(grows_d & ~grows_c, -1.0, np.nan))
+
+
+def _counter_direction(charge: np.ndarray, discharge: np.ndarray) -> np.ndarray | None:
+    """Each row's direction (+1 charge, -1 discharge) from which of two counters grows, or None if neither ever does.
+
+    A row where neither grows (a step's first sample, where the counters restart, or a rest)
+    takes the direction of the next row that shows one (the last such direction after the final
+    one). A rest's current is ~0, so its direction does not matter.
+    """
+    direction = _growth_direction(charge, discharge)
     if np.isnan(direction).all():
         return None
     return pd.Series(direction).bfill().ffill().to_numpy()
@@ -1263,11 +1270,9 @@ def _sign_evidence(flowing, state, charge, discharge, roles):
         rows = flowing & np.isin(state, ("C", "D"))
         yield "its step types", rows, np.where(state == "C", 1.0, -1.0), [roles["state"]]
     if charge is not None:
-        # a counter grows while its direction flows (a fall is a restart, not a direction)
-        grows_c = np.diff(charge, prepend=charge[:1]) > 0
-        grows_d = np.diff(discharge, prepend=discharge[:1]) > 0
-        yield ("its charge and discharge capacity columns", flowing & (grows_c ^ grows_d),
-               np.where(grows_c, 1.0, -1.0), [roles["charge"], roles["discharge"]])
+        direction = _growth_direction(charge, discharge)
+        yield ("its charge and discharge capacity columns", flowing & ~np.isnan(direction),
+               np.nan_to_num(direction), [roles["charge"], roles["discharge"]])
 
 
 def _guess_columns(headers) -> dict:
