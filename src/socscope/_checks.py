@@ -12,12 +12,13 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .errors import ParameterError
+from .errors import ParameterError, SocscopeWarning
 
 __all__ = ["callable_or_none", "finite_float", "flag", "fraction", "in_range", "instance_of", "number_pair",
            "number", "path_argument", "positive_float", "real_array", "sorted_times", "whole_number"]
@@ -181,22 +182,23 @@ SMALLEST_PARTICLE_M = 10e-9
 LARGEST_PARTICLE_M = 1e-3
 
 
-def particle_size_warning(diameters_m, scale: str) -> str | None:
-    """A one-line warning when particle diameters [m] are implausible for a cathode, else None.
+def warn_implausible_particles(diameters_m, scale: str, *, stacklevel: int = 2) -> None:
+    """One SocscopeWarning when particle diameters [m] are implausible for a cathode.
 
-    ``scale`` names where the length scale came from (e.g. ``"pixel_size_nm = 0.05"``). It is
+    ``scale`` names where the length scale came from (e.g. ``"pixel_size_nm = 0.05"``). They are
     implausible when even the largest particle is below :data:`SMALLEST_PARTICLE_M` or even the
-    smallest above :data:`LARGEST_PARTICLE_M`: a pixel size given in the wrong unit.
+    smallest above :data:`LARGEST_PARTICLE_M`: a pixel size given in the wrong unit. ``stacklevel``
+    counts from the caller, as for :func:`warnings.warn`.
     """
     d = np.asarray(diameters_m, dtype=float)
     d = d[np.isfinite(d) & (d > 0)]
-    if not d.size:
-        return None
-    if d.max() < SMALLEST_PARTICLE_M:
-        return (f"with {scale} the largest particle is {d.max() * 1e9:.3g} nm across, below the "
+    text = None
+    if d.size and d.max() < SMALLEST_PARTICLE_M:
+        text = (f"with {scale} the largest particle is {d.max() * 1e9:.3g} nm across, below the "
                 f"{SMALLEST_PARTICLE_M * 1e9:g} nm a microscope resolves and far below cathode particles (50 nm to "
                 "µm); check the pixel size and its unit")
-    if d.min() > LARGEST_PARTICLE_M:
-        return (f"with {scale} the smallest particle is {d.min() * 1e3:.3g} mm across, above the "
+    elif d.size and d.min() > LARGEST_PARTICLE_M:
+        text = (f"with {scale} the smallest particle is {d.min() * 1e3:.3g} mm across, above the "
                 f"{LARGEST_PARTICLE_M * 1e3:g} mm no cathode particle reaches; check the pixel size and its unit")
-    return None
+    if text is not None:
+        warnings.warn(text, SocscopeWarning, stacklevel=stacklevel + 1)

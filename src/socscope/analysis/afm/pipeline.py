@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..._checks import callable_or_none, particle_size_warning, positive_float, whole_number
+from ..._checks import callable_or_none, positive_float, warn_implausible_particles, whole_number
 from ...errors import ParameterError, SocscopeWarning
 from ...io.afm import afm_channel, open_afm
 from .level import LEVEL_STEPS, flatten
@@ -186,7 +186,10 @@ def analyze_maps(paths, *, channel: str, mask_from: str | None = None, soc_patte
     particles = pd.concat(rows, ignore_index=True)
     particles["unit"] = unit
     _warn_rim_too_wide(particles, rim_nm)
-    _warn_particles_too_small(particles, [p["map"].pixel_size_nm for p in parts], pixel_size_nm)
+    if len(particles):  # a pixel size in the wrong unit: particles of nanometres or millimetres
+        scale = (f"pixel_size_nm = {pixel_size_nm:g}" if pixel_size_nm is not None
+                 else f"the files' pixel size {min(p['map'].pixel_size_nm for p in parts):.3g} nm")
+        warn_implausible_particles(particles["equivalent_diameter_um"].to_numpy(np.float64) * 1e-6, scale)
     summary = soc_summary(particles) if len(particles) else soc_summary(particles.assign())
     histograms = soc_histograms({k: np.concatenate(v) for k, v in pixels_by_soc.items()}, bins=bins)
     settings = {"channel": channel, "mask_from": mask_from, "soc_pattern": soc_pattern, "rim_nm": rim_nm,
@@ -195,17 +198,6 @@ def analyze_maps(paths, *, channel: str, mask_from: str | None = None, soc_patte
                 "smooth_px": smooth_px, "unit": unit}
     return AFMResult(particles, summary, histograms, pd.concat(profiles, ignore_index=True),
                      pd.DataFrame(correlations), maps, settings)
-
-
-def _warn_particles_too_small(particles: pd.DataFrame, pixel_nm: list, given) -> None:
-    """One warning when the particles' sizes are implausible for a cathode (a wrong pixel size; see
-    :func:`socscope._checks.particle_size_warning`)."""
-    if not len(particles) or "equivalent_diameter_um" not in particles:
-        return
-    source = f"pixel_size_nm = {given:g}" if given is not None else f"the files' pixel size {min(pixel_nm):.3g} nm"
-    text = particle_size_warning(particles["equivalent_diameter_um"].to_numpy(np.float64) * 1e-6, source)
-    if text is not None:
-        warnings.warn(text, SocscopeWarning, stacklevel=3)
 
 
 def _warn_rim_too_wide(particles: pd.DataFrame, rim_nm: float) -> None:

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..._checks import flag, particle_size_warning, positive_float, whole_number
+from ..._checks import flag, positive_float, warn_implausible_particles, whole_number
 from ...errors import ParameterError, SocscopeWarning
 from .contrast import (
     PeripheryCore,
@@ -537,10 +537,8 @@ def _run(mv, *, labels, reference_spot, drift, bin_n, cycler, capacity_Ah, mass_
     # --- particles
     particles = particle_table(labels, pixel_size_nm=pixel_size_nm)
     if pixel_size_nm is not None:  # a pixel size in the wrong unit: particles of nanometres or millimetres
-        text = particle_size_warning(particles["equivalent_diameter_um"].to_numpy(np.float64) * 1e-6,
-                                     f"pixel_size_nm = {pixel_size_nm:g}")
-        if text is not None:
-            warnings.warn(text, SocscopeWarning, stacklevel=3)
+        warn_implausible_particles(particles["equivalent_diameter_um"].to_numpy(np.float64) * 1e-6,
+                                   f"pixel_size_nm = {pixel_size_nm:g}", stacklevel=2)
     particles = particles.set_index("label").loc[ids].reset_index()
     first_hc = int(half[half >= 0].min()) if np.any(half >= 0) else None
     fit_cols = ["onset_soc", "midpoint_soc", "width_soc", "step_likeness", "r2", "reacted"]

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
-from ..._checks import particle_size_warning, whole_number
-from ...errors import GeometryError, SocscopeWarning
+from ..._checks import warn_implausible_particles, whole_number
+from ...errors import GeometryError
 from ._args import _check_rng, _fraction, _positive_float
 from .factors import _DEFAULT_CARBON_WIDTH
 from .layout import _TOP_VISIBLE_FRACTION, ElectrodeLayout
@@ -150,9 +148,8 @@ def layout_from_labels(
     row_c = np.bincount(ids, weights=rows, minlength=n) / area
     col_c = np.bincount(ids, weights=cols, minlength=n) / area
     radius = np.sqrt(area / np.pi) * px
-    text = particle_size_warning(2.0 * radius, f"pixel_size_nm = {pixel_size_nm:g}")
-    if text is not None:  # particles of nanometres or millimetres: a pixel size in the wrong unit
-        warnings.warn(text, SocscopeWarning, stacklevel=3)
+    # particles of nanometres or millimetres: a pixel size in the wrong unit
+    warn_implausible_particles(2.0 * radius, f"pixel_size_nm = {pixel_size_nm:g}", stacklevel=2)
     pos = np.column_stack([(col_c + 0.5) * px, (ny - row_c - 0.5) * px])
 
     # particle-particle contacts
