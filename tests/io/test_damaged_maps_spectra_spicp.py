@@ -43,29 +43,29 @@ def test_tiff_calibrated_in_metres_per_pixel_of_centimetres_is_refused(tmp_path)
         open_afm(path)
 
 
-def test_gwyddion_height_of_metres_is_refused(tmp_path):
+def _gwy_height(path, data, *, yreal=1e-6, z_unit=None):
+    """A Gwyddion file with one 'Height' channel, 1 µm wide, in metres."""
     pytest.importorskip("gwyfile")
     from gwyfile.objects import GwyContainer, GwyDataField, GwySIUnit
 
     obj = GwyContainer()
+    obj["/0/data/title"] = "Height"
+    extra = {"si_unit_z": GwySIUnit(unitstr=z_unit)} if z_unit else {}
+    obj["/0/data"] = GwyDataField(data, xreal=1e-6, yreal=yreal, si_unit_xy=GwySIUnit(unitstr="m"), **extra)
+    obj.tofile(str(path))
+    return path
+
+
+def test_gwyddion_height_of_metres_is_refused(tmp_path):
     data = np.zeros((4, 5))
     data[2, 3] = 2.0  # 2 m: beyond any scanner's z range
-    obj["/0/data/title"] = "Height"
-    obj["/0/data"] = GwyDataField(data, xreal=1e-6, yreal=1e-6, si_unit_xy=GwySIUnit(unitstr="m"),
-                                  si_unit_z=GwySIUnit(unitstr="m"))
-    obj.tofile(str(tmp_path / "tall.gwy"))
+    _gwy_height(tmp_path / "tall.gwy", data, z_unit="m")
     with pytest.raises(FileFormatError, match=r"tall\.gwy: channel Height reaches 2 m, beyond the ±0\.001 m"):
         open_afm(tmp_path / "tall.gwy")
 
 
 def test_truncated_gwyddion_file_is_refused_instead_of_looping(tmp_path):
-    pytest.importorskip("gwyfile")
-    from gwyfile.objects import GwyContainer, GwyDataField, GwySIUnit
-
-    obj = GwyContainer()
-    obj["/0/data/title"] = "Height"
-    obj["/0/data"] = GwyDataField(np.zeros((4, 5)), xreal=1e-6, yreal=1e-6, si_unit_xy=GwySIUnit(unitstr="m"))
-    obj.tofile(str(tmp_path / "full.gwy"))
+    _gwy_height(tmp_path / "full.gwy", np.zeros((4, 5)))
     cut = tmp_path / "cut.gwy"
     cut.write_bytes((tmp_path / "full.gwy").read_bytes()[:130])  # gwyfile alone spins forever on this cut
     code = "import sys; from socscope.io import open_afm; open_afm(sys.argv[1])"
@@ -152,13 +152,7 @@ def test_transient_with_a_huge_count_or_time_is_refused(tmp_path, header, row, m
 
 
 def test_gwyddion_map_of_vanishing_height_scale_is_refused(tmp_path):
-    pytest.importorskip("gwyfile")
-    from gwyfile.objects import GwyContainer, GwyDataField, GwySIUnit
-
-    obj = GwyContainer()
-    obj["/0/data/title"] = "Height"
     # 1 µm wide but 1e-300 m high: the x pixel size passes, the y spacing does not
-    obj["/0/data"] = GwyDataField(np.zeros((4, 5)), xreal=1e-6, yreal=1e-300, si_unit_xy=GwySIUnit(unitstr="m"))
-    obj.tofile(str(tmp_path / "flat.gwy"))
+    _gwy_height(tmp_path / "flat.gwy", np.zeros((4, 5)), yreal=1e-300)
     with pytest.raises(FileFormatError, match=r"flat\.gwy: its pixels are 2\.5e-301 m apart along y, outside"):
         open_afm(tmp_path / "flat.gwy")
