@@ -160,6 +160,7 @@ def test_events_split_and_li_integrated_over_mn_windows():
 
 def test_inactive_li_and_capacity_from_dol():
     out = inactive_li_capacity([150.0, 152.0, 148.0], [140.0, 141.0], recovered_se_mAh_g=None)
+    # closed forms of the given numbers: round-off only
     assert_allclose(out["inactive_mAh_g"], 150.0 - 140.5, rtol=1e-12)
     assert_allclose(out["inactive_se_mAh_g"], np.hypot(2.0, np.std([140.0, 141.0], ddof=1)), rtol=1e-12)
     assert_allclose(li_capacity_from_dol(0.5), 139.0, rtol=1e-12)

@@ -84,6 +84,7 @@ def test_inactive_li_prints_table_1_style_value(capsys):
     assert main(["spicp", "inactive-li", "--total-li-mAh-g", "150.0,152.0", "--recovered-mAh-g", "141.2",
                  "--recovered-se-mAh-g", "1.0", "--json"]) == 0
     r = json.loads(capsys.readouterr().out)
+    # closed forms of the given numbers, through JSON (17 significant digits): round-off only
     assert_allclose(r["inactive_mAh_g"], 151.0 - 141.2, rtol=1e-12)
     assert_allclose(r["inactive_se_mAh_g"], np.hypot(np.std([150, 152], ddof=1), 1.0), rtol=1e-12)
 

@@ -157,6 +157,7 @@ def test_neware_csv_export(tmp_path):
     table.to_csv(path, index=False)
     df = load_cycler(path)
     assert df.attrs["vendor"] == "neware-csv"
+    # clock times written with 3 decimals of a second from whole multiples of 30 s: exact but for round-off
     assert_allclose(df.time_s, t, rtol=0, atol=1e-9)
     assert_allclose(df.current_A, i, rtol=1e-12)  # mA -> A
     assert df.attrs["conversions"]["Current(mA)"] == "mA -> SI: x 0.001"
@@ -187,6 +188,7 @@ def test_arbin_csv_with_units_and_spaces(tmp_path):
     table.to_csv(path, index=False)
     df = load_cycler(path)
     assert df.attrs["vendor"] == "arbin"
+    # written by to_csv with 17 significant digits: the values come back but for unit-conversion round-off
     assert_allclose(df.time_s, t, rtol=1e-12)
     assert_allclose(df.capacity_Ah, np.where(i > 0, q, q[i > 0][-1] - q), rtol=0, atol=1e-12)
 

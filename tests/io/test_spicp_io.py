@@ -64,7 +64,7 @@ def test_zero_or_negative_mn_and_text_cells_are_named(tmp_path):
 def test_transient_time_units(tmp_path):
     f = _write(tmp_path / "tr.csv", "Time (ms),Li 670.776 (counts),Mn 257.611 (counts)\n0,1,2\n1,0,3\n2,5,90\n")
     df = read_transient(f)
-    assert_allclose(df["time_s"], [0.0, 1e-3, 2e-3], rtol=1e-12)
+    assert_allclose(df["time_s"], [0.0, 1e-3, 2e-3], rtol=1e-12)  # ms x 1e-3: round-off of the conversion
     assert_allclose(df["mn_counts"], [2, 3, 90], rtol=0)
     f = _write(tmp_path / "back.csv", "time,Li,Mn\n0,1,2\n2,1,2\n1,1,2\n")
     with pytest.raises(FileFormatError, match="does not increase at row 3"):

@@ -72,7 +72,7 @@ def test_energies_in_kev_are_converted(tmp_path):
     assert "keV" in ds.attrs["energy_from"]
     table = tmp_path / "se.csv"
     np.savetxt(table, np.column_stack([e_kev, MU]), delimiter=",", header="Energy (keV),TEY", comments="")
-    assert_allclose(open_spectrum(table).energy_eV.values, e_kev * 1e3, rtol=1e-12)
+    assert_allclose(open_spectrum(table).energy_eV.values, e_kev * 1e3, rtol=1e-12)  # savetxt: 18 digits
     with pytest.raises(FileFormatError, match=r"energy column 'energy' is in 'J'; expected eV or keV"):
         open_spectrum(_xdi(tmp_path / "j.xdi", "energy J", E))
 

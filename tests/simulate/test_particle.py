@@ -306,6 +306,7 @@ def test_surface_theta_hold(ni88):
     li = ds.lithium.values[hold]
     i_fd = -F * (li[2:] - li[:-2]) / (t[2:] - t[:-2])
     assert np.all(ds.current_instant.values[hold] < 0)
+    # 5 %: the centred difference quotient of 30 s samples (said above)
     assert_allclose(ds.current_instant.values[hold][1:-1][5:], i_fd[5:], rtol=0.05)
     # the recorded current is the mean over each interval: −F ΔLi/Δt of consecutive samples,
     # to round-off of the differences (1e-9 relative; measured 1e-12)

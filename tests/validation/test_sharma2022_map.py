@@ -19,7 +19,7 @@ def test_pristine_sigma_replaces_only_the_x0_point():
     theta = np.array([1.0, 0.9, 0.7, 0.5, 0.25])
     assert_allclose(mat.sigma(theta), [1e-5, 2.8e-2, 9.9e-2, 0.15, 1.4], rtol=1e-12)
     assert_allclose(mat.sigma(theta[1:]), base.sigma(theta[1:]), rtol=1e-12)
-    assert base.sigma(1.0) == pytest.approx(1.9e-4, rel=1e-12)
+    assert base.sigma(1.0) == pytest.approx(1.9e-4, rel=1e-12)  # a table node, as above
     # the shipped material is this table (1e-7 S/cm: the choice made on physical grounds)
     shipped = ss.materials.get("nmc532-sharma2022")
     th = np.linspace(0.0, 1.0, 501)
